@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what is missing.
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+NHITS := $(BUILD_DIR)/bin/nhits
+DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build test test-slow demo clean
+
+all: build
+
+# Installs the Debian packages that are not installed yet (needs root, as in CI).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake --preset $(PRESET)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: deps configure
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+test-slow: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L slow
+
+demo: build
+	$(NHITS) demo
+
+clean:
+	rm -rf build out

@@ -1,0 +1,121 @@
+#include "cli_common.h"
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "nhits/safetensors.h"
+
+namespace nhits::cli {
+
+void Fail(const std::string& message) { throw CommandError{message}; }
+
+void CheckOk(const Status& status) {
+  if (!status.ok()) Fail(status.message());
+}
+
+std::vector<int> ParseIntList(const std::string& text, const std::string& field) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b == std::string::npos) Fail("--" + field + ": empty entry in '" + text + "'");
+    item = item.substr(b, e - b + 1);
+    int v = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || p != item.data() + item.size())
+      Fail("--" + field + ": '" + item + "' is not an integer (expected a comma-separated list like 2,2,1)");
+    out.push_back(v);
+  }
+  if (out.empty()) Fail("--" + field + ": empty list");
+  return out;
+}
+
+void ModelFlags::Register(CLI::App& app, bool with_window_stride) {
+  app.add_option("--h", h, "Forecast horizon (required)")->required();
+  app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
+  app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
+  app.add_option("--mlp-units", mlp_units,
+                 "Hidden layers of every block as 'in,out' pairs separated by ';'")->capture_default_str();
+  app.add_option("--n-pool-kernel-size", n_pool_kernel_size, "Input pooling kernel per stack")->capture_default_str();
+  app.add_option("--n-freq-downsample", n_freq_downsample, "Forecast downsampling per stack")->capture_default_str();
+  app.add_option("--pooling-mode", pooling_mode, "MaxPool1d or AvgPool1d")->capture_default_str();
+  app.add_option("--interpolation-mode", interpolation_mode, "linear, nearest or cubic")->capture_default_str();
+  app.add_option("--activation", activation, "ReLU, Softplus, Tanh, SELU, LeakyReLU, PReLU or Sigmoid")
+      ->capture_default_str();
+  app.add_option("--dropout-prob-theta", dropout_prob_theta, "Dropout after hidden activations")->capture_default_str();
+  app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
+      ->capture_default_str();
+  app.add_option("--loss", loss, "MAE, MSE, RMSE, HuberLoss or MQLoss")->capture_default_str();
+  app.add_option("--level", level, "MQLoss interval levels, comma separated")->capture_default_str();
+  app.add_option("--delta", delta, "HuberLoss delta")->capture_default_str();
+  app.add_option("--max-steps", train.max_steps, "Optimizer steps")->capture_default_str();
+  app.add_option("--learning-rate", train.learning_rate, "Adam learning rate")->capture_default_str();
+  app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
+  app.add_option("--early-stop-patience-steps", train.early_stop_patience_steps,
+                 "Validation checks without improvement before stopping (-1: off)")->capture_default_str();
+  app.add_option("--val-check-steps", train.val_check_steps, "Steps between validations")->capture_default_str();
+  app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
+  app.add_option("--batch-size", train.batch_size, "Series per step")->capture_default_str();
+  app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
+  if (with_window_stride)
+    app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
+  app.add_flag("--start-padding-enabled", train.start_padding_enabled,
+               "Left-pad input_size-1 zeros so the first points are forecast targets too");
+  app.add_option("--random-seed", train.random_seed, "Seed: same seed and threads give the same weights")
+      ->capture_default_str();
+  app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")->capture_default_str();
+  app.add_flag("--quiet", quiet, "No progress bar");
+}
+
+NhitsConfig ModelFlags::Config() const {
+  NhitsConfig c;
+  c.h = h;
+  c.input_size = input_size != 0 ? input_size : 3 * h;
+  if (h <= 0) Fail("--h must be > 0 (got " + std::to_string(h) + ")");
+  if (input_size < 0) Fail("--input-size must be > 0 (got " + std::to_string(input_size) + ")");
+  c.n_blocks = ParseIntList(n_blocks, "n-blocks");
+  c.n_pool_kernel_size = ParseIntList(n_pool_kernel_size, "n-pool-kernel-size");
+  c.n_freq_downsample = ParseIntList(n_freq_downsample, "n-freq-downsample");
+  c.mlp_units.clear();
+  std::stringstream ss(mlp_units);
+  std::string pair;
+  while (std::getline(ss, pair, ';')) {
+    std::vector<int> units = ParseIntList(pair, "mlp-units");
+    if (units.size() != 2) Fail("--mlp-units: '" + pair + "' is not an 'in,out' pair (e.g. 512,512;512,512)");
+    c.mlp_units.push_back(units);
+  }
+  c.pooling_mode = Unwrap(ParsePoolingMode(pooling_mode, "pooling-mode"));
+  c.interpolation_mode = Unwrap(ParseInterpolationMode(interpolation_mode, "interpolation-mode"));
+  c.activation = Unwrap(ParseActivation(activation, "activation"));
+  c.scaler_type = Unwrap(ParseScalerType(scaler_type, "scaler-type"));
+  c.loss = Unwrap(ParseLossType(loss, "loss"));
+  c.dropout_prob_theta = dropout_prob_theta;
+  c.huber_delta = delta;
+  if (c.loss == LossType::kMQLoss) c.level = ParseIntList(level, "level");
+  CheckOk(c.Validate());
+  CheckOk(train.Validate(c));
+  return c;
+}
+
+Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }
+
+void CheckOutputPath(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path parent = fs::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) Fail(path + ": output directory '" + parent.string() + "' does not exist");
+}
+
+std::string FormatValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void WriteTextAtomic(const std::string& path, const std::string& text) { CheckOk(WriteFileAtomic(path, text)); }
+
+}  // namespace nhits::cli

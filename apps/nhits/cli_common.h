@@ -1,0 +1,52 @@
+// Shared pieces of the `nhits` commands: model/training flags with neuralforecast's argument
+// names in kebab case, data loading with clear errors, and atomic CSV output.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "nhits/config.h"
+#include "nhits/data.h"
+#include "nhits/status.h"
+
+namespace nhits::cli {
+
+// Raised by commands to stop with a message; main prints "nhits <cmd>: error: <msg>", exits 1.
+struct CommandError {
+  std::string message;
+};
+[[noreturn]] void Fail(const std::string& message);
+void CheckOk(const Status& status);
+template <typename T>
+T Unwrap(Result<T> r) {
+  CheckOk(r.status());
+  return std::move(r).value();
+}
+
+// Flags that describe the model and how to train it.
+struct ModelFlags {
+  int h = 0, input_size = 0;
+  std::string n_blocks = "1,1,1", mlp_units = "512,512;512,512;512,512";
+  std::string n_pool_kernel_size = "2,2,1", n_freq_downsample = "4,2,1";
+  std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
+  std::string scaler_type = "identity", loss = "MAE", level = "80,90";
+  double dropout_prob_theta = 0.0, delta = 1.0;
+  TrainOptions train;
+  bool quiet = false;
+
+  // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows).
+  void Register(CLI::App& app, bool with_window_stride);
+  // Builds and validates the configuration (lists must be comma separated integers).
+  NhitsConfig Config() const;
+};
+
+Panel LoadPanel(const std::string& path);
+// Fails early when the output's directory is missing, before any long work.
+void CheckOutputPath(const std::string& path);
+std::vector<int> ParseIntList(const std::string& text, const std::string& field);
+std::string FormatValue(double v);
+void WriteTextAtomic(const std::string& path, const std::string& text);
+
+}  // namespace nhits::cli

@@ -1,0 +1,40 @@
+#include <cstdio>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/model.h"
+
+namespace nhits::cli {
+
+Action RegisterInfo(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  app.add_option("--model", *path, "Checkpoint (.safetensors)")->required();
+  return [path] {
+    CheckpointInfo info;
+    const Model model = Unwrap(LoadCheckpoint(*path, &info));
+    const NhitsConfig& c = model.config();
+    std::printf("model        %s\n", path->c_str());
+    std::printf("config       %s\n", ConfigToJson(c).c_str());
+    std::printf("parameters   %lld (%.2f MB as float32)\n", static_cast<long long>(model.ParameterCount()),
+                model.ParameterCount() * 4.0 / 1e6);
+    std::printf("FLOPs        %lld per forecast (%.3f MFLOP)\n", static_cast<long long>(model.FlopsPerForecast()),
+                model.FlopsPerForecast() / 1e6);
+    std::string outputs;
+    for (const auto& n : c.output_names()) outputs += (outputs.empty() ? "" : ", ") + ("NHITS" + n);
+    std::printf("outputs      %s\n", outputs.c_str());
+    std::printf("blocks       stack  pool  Lp   knots  n_theta  params\n");
+    const auto& layout = model.network().layout();
+    for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
+      const BlockLayout& blk = layout.blocks[b];
+      long params = 0;
+      for (const auto& l : blk.layers) params += static_cast<long>(l.in) * l.out + l.out;
+      std::printf("  blocks.%-3zu %5d  %4d  %-4d %5d  %7d  %ld\n", b, blk.stack, blk.pool_kernel, blk.pooled_size,
+                  blk.knots, blk.n_theta, params);
+    }
+    for (const auto& [k, v] : info)
+      if (k != "format") std::printf("%-12s %s\n", k.c_str(), v.c_str());
+  };
+}
+
+}  // namespace nhits::cli

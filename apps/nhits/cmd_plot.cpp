@@ -1,0 +1,58 @@
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "plotting.h"
+
+namespace nhits::cli {
+
+Frequency ResolveFrequency(const Panel& panel, const std::string& freq);  // cmd_predict.cpp
+
+Action RegisterPlot(CLI::App& app) {
+  struct Args {
+    std::string model, data, out, freq, series;
+    bool holdout = false;
+    int max_series = 4, history = 0, season_length = 0;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
+  app.add_option("--data", a->data, "Long-format CSV")->required();
+  app.add_option("--out", a->out, "SVG file to write")->required();
+  app.add_flag("--holdout", a->holdout,
+               "Forecast the last h points of each series from before them and draw the truth and baselines");
+  app.add_option("--series", a->series, "Comma-separated unique_ids to draw (default: the first --max-series)");
+  app.add_option("--max-series", a->max_series, "Panels to draw when --series is not given")->capture_default_str();
+  app.add_option("--history", a->history, "History points to draw (default: max(3*input_size, 4*h))");
+  app.add_option("--season-length", a->season_length, "SeasonalNaive season (default: from the frequency)");
+  app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");
+  return [a] {
+    CheckOutputPath(a->out);
+    const Model model = Unwrap(LoadCheckpoint(a->model));
+    const Panel panel = LoadPanel(a->data);
+    const Frequency freq = ResolveFrequency(panel, a->freq);
+    std::vector<int> chosen;
+    if (!a->series.empty()) {
+      std::size_t pos = 0;
+      while (pos <= a->series.size()) {
+        const std::size_t next = std::min(a->series.find(',', pos), a->series.size());
+        const std::string id = a->series.substr(pos, next - pos);
+        auto it = std::find_if(panel.series.begin(), panel.series.end(), [&](const Series& s) { return s.unique_id == id; });
+        if (it == panel.series.end()) Fail("--series: no series '" + id + "' in " + a->data);
+        chosen.push_back(static_cast<int>(it - panel.series.begin()));
+        pos = next + 1;
+      }
+    } else {
+      for (int s = 0; s < std::min<int>(a->max_series, static_cast<int>(panel.series.size())); ++s) chosen.push_back(s);
+    }
+    const NhitsConfig& c = model.config();
+    const int history = a->history > 0 ? a->history : std::max(3 * c.input_size, 4 * c.h);
+    const int m = a->season_length > 0 ? a->season_length : SeasonLength(freq);
+    const auto panels = MakePlotPanels(model, panel, chosen, a->holdout, freq, m, history);
+    WriteTextAtomic(a->out, RenderForecastSvg(panels, "NHITS"));
+    std::fprintf(stderr, "wrote %zu panels to %s\n", panels.size(), a->out.c_str());
+  };
+}
+
+}  // namespace nhits::cli

@@ -1,0 +1,65 @@
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/forecast.h"
+#include "nhits/model.h"
+
+namespace nhits::cli {
+
+// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout).
+std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency& freq, const std::vector<float>& fc,
+                        const std::string& alias) {
+  const NhitsConfig& c = model.config();
+  const int Q = c.outputs_per_step();
+  std::string out = "unique_id,ds";
+  for (const std::string& suffix : c.output_names()) out += "," + alias + suffix;
+  out += '\n';
+  for (std::size_t s = 0; s < panel.series.size(); ++s) {
+    const Series& series = panel.series[s];
+    const auto future = FutureTimestamps(series.ds.back(), freq, c.h);
+    for (int j = 0; j < c.h; ++j) {
+      out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
+      for (int q = 0; q < Q; ++q) out += "," + FormatValue(fc[(s * c.h + j) * Q + q]);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
+  if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
+  Result<Frequency> inferred = InferFrequency(panel);
+  if (!inferred.ok()) Fail(inferred.status().message() + " (pass --freq to set it)");
+  return *inferred;
+}
+
+Action RegisterPredict(CLI::App& app) {
+  struct Args {
+    std::string model, data, out, freq, alias = "NHITS";
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
+  app.add_option("--data", a->data, "Long-format CSV: each series is forecast from its last input_size points")
+      ->required();
+  app.add_option("--out", a->out, "Forecast CSV to write: unique_id,ds,NHITS[,NHITS-lo-90,...]")->required();
+  app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
+  app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
+  return [a] {
+    CheckOutputPath(a->out);
+    const Model model = Unwrap(LoadCheckpoint(a->model));
+    const Panel panel = LoadPanel(a->data);
+    const Frequency freq = ResolveFrequency(panel, a->freq);
+    std::vector<ForecastOrigin> origins;
+    for (std::size_t s = 0; s < panel.series.size(); ++s)
+      origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
+    const std::vector<float> fc = ForecastFrom(model, panel, origins);
+    WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias));
+    std::fprintf(stderr, "wrote %d x %zu forecasts (freq %s) to %s\n", model.config().h, panel.series.size(),
+                 freq.ToString().c_str(), a->out.c_str());
+  };
+}
+
+}  // namespace nhits::cli

@@ -1,0 +1,46 @@
+#include <cstdio>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/model.h"
+#include "nhits/train.h"
+
+namespace nhits::cli {
+
+Action RegisterTrain(CLI::App& app) {
+  struct Args {
+    ModelFlags model;
+    std::string data, out;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y")->required();
+  app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
+  a->model.Register(app, /*with_window_stride=*/true);
+  app.footer(
+      "Example:\n  nhits train --data data/air_passengers.csv --h 12 --input-size 24 --max-steps 500 \\\n"
+      "    --scaler-type robust --out model.safetensors");
+  return [a] {
+    CheckOutputPath(a->out);
+    const NhitsConfig config = a->model.Config();
+    const Panel panel = LoadPanel(a->data);
+    Model model(config);
+    TrainOptions options = a->model.train;
+    options.verbose = !a->model.quiet;
+    std::fprintf(stderr, "training NHITS on %zu series from %s: %lld parameters, %s\n", panel.series.size(),
+                 a->data.c_str(), static_cast<long long>(model.ParameterCount()), ConfigToJson(config).c_str());
+    const TrainReport report = Unwrap(Train(model, panel, options));
+    CheckpointInfo info{{"data", a->data},
+                        {"steps", std::to_string(report.steps)},
+                        {"train_loss", FormatValue(report.train_loss)},
+                        {"seconds", FormatValue(report.seconds)}};
+    if (report.best_val_loss >= 0) info["best_val_loss"] = FormatValue(report.best_val_loss);
+    CheckOk(SaveCheckpoint(a->out, model, &options, info));
+    std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);
+    if (report.best_val_loss >= 0) std::printf("  best_val_loss %.6g", report.best_val_loss);
+    std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
+                report.early_stopped ? "  early stopped" : "", a->out.c_str());
+  };
+}
+
+}  // namespace nhits::cli

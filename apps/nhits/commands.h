@@ -1,0 +1,20 @@
+// The `nhits` subcommands. Each registers its flags on `app` and returns the action to run
+// once parsing succeeded.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace nhits::cli {
+
+using Action = std::function<void()>;
+
+Action RegisterTrain(CLI::App& app);
+Action RegisterPredict(CLI::App& app);
+Action RegisterCrossValidation(CLI::App& app);
+Action RegisterInfo(CLI::App& app);
+Action RegisterPlot(CLI::App& app);
+Action RegisterDemo(CLI::App& app);
+
+}  // namespace nhits::cli

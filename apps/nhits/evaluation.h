@@ -1,0 +1,28 @@
+// Holdout evaluation shared by `cv`, `plot` and `demo`: forecasts from chosen origins with the
+// model and the Naive / SeasonalNaive baselines, and the metrics of each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nhits/data.h"
+#include "nhits/metrics.h"
+#include "nhits/model.h"
+
+namespace nhits::cli {
+
+struct Evaluation {
+  std::vector<int> series, ends;       // one entry per forecast window
+  std::vector<float> model_forecast;   // [windows, h, Q]
+  Metrics model, naive, seasonal_naive;
+};
+
+// Evaluates windows ending `n_windows` times every `step` points, the last one ending h points
+// before each series' end (neuralforecast's cross_validation layout). Series too short for a
+// window are skipped.
+Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_windows, int step, int season_length);
+
+// "| model | MAE | ... |" markdown rows for the three forecasters.
+std::string MetricsTable(const Evaluation& e, int season_length);
+
+}  // namespace nhits::cli

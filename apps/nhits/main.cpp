@@ -1,0 +1,47 @@
+// nhits: train, evaluate and serve-from-the-command-line NHITS forecasting models.
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "cli_common.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "nhits: a C++ engine for the NHITS forecasting model (neuralforecast-compatible).\n"
+      "Data is long-format CSV (unique_id,ds,y); models are safetensors files with\n"
+      "neuralforecast's parameter names. Run `nhits <command> --help` for details."};
+  app.require_subcommand(1);
+  std::map<CLI::App*, nhits::cli::Action> actions;
+  auto add = [&](const char* name, const char* help, nhits::cli::Action (*reg)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    actions[sub] = reg(*sub);
+  };
+  add("train", "Train a model on a long-format CSV and write a safetensors checkpoint", nhits::cli::RegisterTrain);
+  add("predict", "Forecast h steps after the end of every series", nhits::cli::RegisterPredict);
+  add("cv", "Rolling-origin cross-validation with metrics against Naive and SeasonalNaive",
+      nhits::cli::RegisterCrossValidation);
+  add("info", "Show a checkpoint's configuration, parameter count and FLOPs per forecast", nhits::cli::RegisterInfo);
+  add("plot", "Draw history, forecast and intervals as an SVG", nhits::cli::RegisterPlot);
+  add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [sub, action] : actions) {
+    if (!sub->parsed()) continue;
+    try {
+      action();
+      return 0;
+    } catch (const nhits::cli::CommandError& e) {
+      std::fprintf(stderr, "nhits %s: error: %s\n", sub->get_name().c_str(), e.message.c_str());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "nhits %s: internal error: %s\n", sub->get_name().c_str(), e.what());
+      return 3;
+    }
+  }
+  return 2;
+}

@@ -1,0 +1,62 @@
+#include "plotting.h"
+
+#include <algorithm>
+#include <span>
+
+#include "nhits/forecast.h"
+#include "nhits/metrics.h"
+
+namespace nhits::cli {
+
+std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, const std::vector<int>& series,
+                                       bool holdout, const Frequency& freq, int m, int history_points) {
+  const NhitsConfig& c = model.config();
+  const int H = c.h, Q = c.outputs_per_step();
+  std::vector<ForecastOrigin> origins;
+  for (int s : series) {
+    const int T = static_cast<int>(panel.series[static_cast<std::size_t>(s)].y.size());
+    origins.push_back({s, holdout ? std::max(T - H, 1) : T});
+  }
+  const std::vector<float> fc = ForecastFrom(model, panel, origins);
+  const std::vector<double> quantiles = c.quantiles();
+  std::vector<PlotSeries> panels;
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    const Series& s = panel.series[static_cast<std::size_t>(origins[i].series)];
+    const int end = origins[i].end;
+    PlotSeries p;
+    p.title = s.unique_id;
+    for (int t = std::max(0, end - history_points); t < end; ++t) {
+      p.history_x.push_back(FormatTimestamp(s.ds[static_cast<std::size_t>(t)], panel.time_kind));
+      p.history_y.push_back(s.y[static_cast<std::size_t>(t)]);
+    }
+    const std::vector<Timestamp> future = FutureTimestamps(s.ds[static_cast<std::size_t>(end - 1)], freq, H);
+    for (const Timestamp& t : future) p.future_x.push_back(FormatTimestamp(t, panel.time_kind));
+    auto channel = [&](int q) {
+      std::vector<double> v(static_cast<std::size_t>(H));
+      for (int j = 0; j < H; ++j) v[static_cast<std::size_t>(j)] = fc[(i * H + j) * Q + q];
+      return v;
+    };
+    p.forecast = channel(0);
+    // MQLoss channels: median, then ascending quantiles; level l pairs q = 0.5 -/+ l/200.
+    std::vector<int> levels = c.level;
+    std::sort(levels.rbegin(), levels.rend());
+    for (int l : levels) {
+      PlotInterval band{l, {}, {}};
+      for (std::size_t q = 1; q < quantiles.size(); ++q) {
+        if (std::abs(quantiles[q] - (0.5 - l / 200.0)) < 1e-9) band.lo = channel(static_cast<int>(q));
+        if (std::abs(quantiles[q] - (0.5 + l / 200.0)) < 1e-9) band.hi = channel(static_cast<int>(q));
+      }
+      if (c.loss == LossType::kMQLoss) p.intervals.push_back(band);
+    }
+    if (holdout && end + H <= static_cast<int>(s.y.size())) {
+      p.actual.assign(s.y.begin() + end, s.y.begin() + end + H);
+      const std::span<const double> history(s.y.data(), static_cast<std::size_t>(end));
+      p.baselines.emplace_back("SeasonalNaive(" + std::to_string(m) + ")", SeasonalNaiveForecast(history, H, m));
+      p.baselines.emplace_back("Naive", NaiveForecast(history, H));
+    }
+    panels.push_back(std::move(p));
+  }
+  return panels;
+}
+
+}  // namespace nhits::cli

@@ -1,0 +1,86 @@
+// NhitsConfig: the architecture of an NHITS model, with neuralforecast's argument names and
+// defaults (neuralforecast.models.NHITS), and TrainOptions: its training arguments.
+//
+// A config is a plain value. Validate() checks it and explains the first problem it finds;
+// every other part of the engine assumes a validated config.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nhits/status.h"
+
+namespace nhits {
+
+enum class PoolingMode { kMaxPool1d, kAvgPool1d };
+enum class InterpolationMode { kLinear, kNearest, kCubic };
+enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
+enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
+enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss };
+
+struct NhitsConfig {
+  int h = 0;           // forecast horizon (required, > 0)
+  int input_size = 0;  // lookback L (required, > 0)
+  std::vector<int> n_blocks{1, 1, 1};  // blocks per stack
+  // Hidden layers given to EVERY block (neuralforecast does not use one entry per stack).
+  // Block MLP: Linear(in, mlp_units[0][0]), then per [a, b]: Linear(a, b) + activation.
+  std::vector<std::vector<int>> mlp_units{{512, 512}, {512, 512}, {512, 512}};
+  std::vector<int> n_pool_kernel_size{2, 2, 1};  // per stack: input pooling kernel = stride
+  std::vector<int> n_freq_downsample{4, 2, 1};   // per stack: forecast knots = max(h / f, 1)
+  PoolingMode pooling_mode = PoolingMode::kMaxPool1d;
+  InterpolationMode interpolation_mode = InterpolationMode::kLinear;
+  Activation activation = Activation::kReLU;
+  double dropout_prob_theta = 0.0;  // dropout after each hidden activation, training only
+  ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
+  LossType loss = LossType::kMAE;
+  std::vector<int> level;  // MQLoss prediction-interval levels, e.g. {80, 90}
+  double huber_delta = 1.0;  // HuberLoss delta
+
+  // Number of output channels per horizon step: 1, or the number of quantiles for MQLoss.
+  int outputs_per_step() const;
+  // MQLoss quantiles in neuralforecast's order: 0.5 first, then ascending.
+  std::vector<double> quantiles() const;
+  // Output column suffixes in the same order: "" or "-median", "-lo-90", ..., "-hi-90".
+  std::vector<std::string> output_names() const;
+  int total_blocks() const;
+  Status Validate() const;
+};
+
+struct TrainOptions {
+  int max_steps = 1000;
+  double learning_rate = 1e-3;
+  int num_lr_decays = 3;              // StepLR halvings over max_steps (<= 0: none)
+  int early_stop_patience_steps = -1;  // in validation checks; -1 disables
+  int val_check_steps = 100;
+  int val_size = 0;                   // last points of each series held out for validation
+  int batch_size = 32;                // series per step
+  int windows_batch_size = 1024;      // windows sampled per step
+  int step_size = 1;                  // stride between windows
+  bool start_padding_enabled = false;  // left-pad input_size-1 zeros so early points are used
+  int random_seed = 1;
+  int num_threads = 0;                // 0: all cores
+  bool verbose = true;                // progress bar on stderr
+  Status Validate(const NhitsConfig& config) const;
+};
+
+// Names as neuralforecast spells them ("MaxPool1d", "ReLU", "robust", "MQLoss", ...).
+std::string ToString(PoolingMode v);
+std::string ToString(InterpolationMode v);
+std::string ToString(Activation v);
+std::string ToString(ScalerType v);
+std::string ToString(LossType v);
+// Parse those names; unknown names are InvalidArgument listing the accepted ones.
+// `field` names the argument in the message.
+Result<PoolingMode> ParsePoolingMode(const std::string& s, const std::string& field = "pooling_mode");
+Result<InterpolationMode> ParseInterpolationMode(const std::string& s,
+                                                 const std::string& field = "interpolation_mode");
+Result<Activation> ParseActivation(const std::string& s, const std::string& field = "activation");
+Result<ScalerType> ParseScalerType(const std::string& s, const std::string& field = "scaler_type");
+Result<LossType> ParseLossType(const std::string& s, const std::string& field = "loss");
+
+// JSON with neuralforecast's argument names (the `nhits_config` checkpoint metadata).
+std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = nullptr);
+// `where` prefixes error messages (e.g. the checkpoint path).
+Result<NhitsConfig> ConfigFromJson(const std::string& json, const std::string& where);
+
+}  // namespace nhits

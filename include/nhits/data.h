@@ -1,0 +1,88 @@
+// Long-format time series data: `unique_id,ds,y` CSV files as neuralforecast uses them.
+//
+// ReadLongCsv parses and validates a file into a Panel: one Series per unique_id, in file
+// order, with `ds` strictly increasing inside each series. `ds` is either an integer step or an
+// ISO date / datetime; one file never mixes the two. Frequencies are inferred from the `ds`
+// spacing (or given explicitly) and used to make the future timestamps of a forecast.
+// Thread safety: plain values; all functions are reentrant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nhits/status.h"
+
+namespace nhits {
+
+enum class TimeKind { kInteger, kDate, kDateTime };
+
+// A timestamp. For kInteger, `value` is the step itself; for kDate/kDateTime it is seconds since
+// 1970-01-01 00:00:00 (UTC, no time zones).
+struct Timestamp {
+  std::int64_t value = 0;
+  bool operator==(const Timestamp&) const = default;
+  auto operator<=>(const Timestamp&) const = default;
+};
+
+struct Series {
+  std::string unique_id;
+  std::vector<Timestamp> ds;
+  std::vector<double> y;
+};
+
+struct Panel {
+  TimeKind time_kind = TimeKind::kInteger;
+  std::vector<Series> series;  // file order
+};
+
+// Parses a long-format CSV. Columns are found by header name (`unique_id`, `ds`, `y`), extra
+// columns are ignored, quoting is not supported (as in neuralforecast's exports).
+// Errors (Status::InvalidArgument, message "FILE:LINE: field 'NAME': what is wrong"):
+// missing file, missing/misnamed columns, wrong field count, empty/non-numeric/NaN/inf `y`,
+// unparsable or mixed-type `ds`, duplicate or unsorted (unique_id, ds), a unique_id that
+// reappears after another series.
+Result<Panel> ReadLongCsv(const std::string& path);
+
+// Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
+// kDateTime as YYYY-MM-DD HH:MM:SS.
+std::string FormatTimestamp(Timestamp t, TimeKind kind);
+
+// Parses one `ds` field; returns its kind through `kind`. Accepts integers, YYYY-MM-DD,
+// YYYY-MM-DD HH:MM[:SS] and YYYY-MM-DDTHH:MM[:SS].
+Result<Timestamp> ParseTimestamp(const std::string& text, TimeKind* kind);
+
+// A sampling frequency, named like pandas offset aliases.
+struct Frequency {
+  enum class Unit {
+    kStep,         // integer ds: `step` units per observation
+    kSecond,       // `step` seconds (covers min/h/D/W multiples: e.g. 900 s = "15min")
+    kBusinessDay,  // "B": Monday..Friday
+    kMonthEnd,     // "ME": last day of every `step` months
+    kMonthStart,   // "MS": first day of every `step` months
+    kQuarterEnd,   // "QE"
+    kYearEnd,      // "YE"
+  };
+  Unit unit = Unit::kStep;
+  std::int64_t step = 1;
+  // pandas-style alias: "1", "D", "h", "15min", "W", "B", "ME", "MS", "QE", "YE", "10s", ...
+  std::string ToString() const;
+};
+
+// Parses a `--freq` override such as "D", "h", "15min", "W", "B", "ME", "MS", "QE", "YE", "1"
+// (integer step). Unknown aliases are InvalidArgument naming the accepted ones.
+Result<Frequency> ParseFrequency(const std::string& alias, TimeKind kind);
+
+// Infers the frequency from the spacing of every series' `ds` (the most common spacing wins;
+// calendar rules such as month-end or business days are recognised). Fails when no series has
+// two points or the spacing fits no known frequency.
+Result<Frequency> InferFrequency(const Panel& panel);
+
+// The `n` timestamps after `last` at frequency `freq`.
+std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, int n);
+
+// The number of observations per seasonal cycle for a frequency (12 for monthly, 24 for hourly,
+// 7 for daily, 5 for business days, 52 for weekly, 4 for quarterly, 1 for yearly or integer).
+int SeasonLength(const Frequency& freq);
+
+}  // namespace nhits

@@ -1,0 +1,52 @@
+// Model: a configured NHITS network with its float32 weights, and batched forecasting from raw
+// (unscaled) windows. This is the object the CLI, the trainer and the servers share.
+//
+// Usage:
+//   auto model = nhits::LoadCheckpoint("m.safetensors");      // or Model(config) + training
+//   model->PredictWindows(batch, insample, mask, forecasts);  // [B, L] -> [B, h, Q]
+// Thread safety: PredictWindows is const and may run concurrently from many threads; training
+// (mutable_network) must not overlap with prediction.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nhits/config.h"
+#include "nhits/network.h"
+#include "nhits/status.h"
+
+namespace nhits {
+
+class Model {
+ public:
+  explicit Model(const NhitsConfig& config) : network_(config) {}
+
+  const NhitsConfig& config() const { return network_.config(); }
+  const Network<float>& network() const { return network_; }
+  Network<float>& mutable_network() { return network_; }
+
+  std::int64_t ParameterCount() const { return static_cast<std::int64_t>(network_.params().size()); }
+  std::int64_t FlopsPerForecast() const { return 2 * network_.MacsPerWindow(); }
+
+  // Forecasts from raw windows: insample [B, L] (oldest first, padded slots 0), mask [B, L]
+  // (1 = observed). Applies the per-window scaler and its inverse. out: [B, h, Q].
+  void PredictWindows(int batch, const float* insample, const float* mask, float* out) const;
+
+ private:
+  Network<float> network_;
+};
+
+// Training metadata kept beside the weights (free-form strings, e.g. data path, steps run).
+using CheckpointInfo = std::map<std::string, std::string>;
+
+// Writes neuralforecast's state_dict names (blocks.{b}.layers.{i}.weight|bias, loss.quantiles
+// for MQLoss) and the configuration as JSON in __metadata__["nhits_config"]. Atomic.
+Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOptions* train = nullptr,
+                      const CheckpointInfo& info = {});
+
+// Loads and validates a checkpoint written by SaveCheckpoint or exported from PyTorch. Every
+// missing, unexpected or mis-shaped tensor is reported by name with expected and found shapes.
+Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info = nullptr);
+
+}  // namespace nhits

@@ -1,0 +1,103 @@
+// Network<T>: the NHITS computation (neuralforecast's NHITS.forward) over a batch of windows,
+// with hand-written backward passes. T is float for use and double for gradient checks.
+//
+// Input: scaled insample y [B, L] and its availability mask [B, L] (oldest first).
+// Output: forecast [B, h, Q] in scaled space (Q = outputs per step).
+// Parameters live in one flat vector (see ParamLayout) so the optimizer and checkpoints see one
+// contiguous buffer; `ParamLayout` says where each neuralforecast tensor lives in it.
+// Thread safety: a Network is immutable during Forward/Backward; each concurrent caller needs its
+// own Workspace.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nhits/config.h"
+
+namespace nhits {
+
+// One linear layer's place in the flat parameter vector: weight [out, in] then bias [out].
+struct LinearSlot {
+  int in = 0, out = 0;
+  std::size_t weight = 0, bias = 0;  // offsets
+};
+
+// Fixed taps of the knot -> horizon interpolation: out[j] = sum_t weight[j][t] * knot[index[j][t]].
+struct InterpolationTaps {
+  int taps = 0;                // taps per output (1 nearest, 2 linear, 4 cubic)
+  std::vector<int> index;      // [h * taps]
+  std::vector<double> weight;  // [h * taps]
+};
+
+struct BlockLayout {
+  int stack = 0;
+  int pool_kernel = 1;
+  int pooled_size = 0;   // Lp = ceil(L / k)
+  int knots = 1;         // K = max(h / f, 1)
+  int n_theta = 0;       // L + Q * K
+  std::vector<LinearSlot> layers;  // first (no activation), hidden (with activation), output
+  std::size_t prelu = 0;           // offset of the shared PReLU slope (PReLU only)
+  InterpolationTaps interp;
+};
+
+struct ParamLayout {
+  std::vector<BlockLayout> blocks;
+  std::size_t size = 0;
+};
+
+ParamLayout MakeParamLayout(const NhitsConfig& config);
+// neuralforecast's nn.Sequential indices of the linear layers in a block: 0, 1, 3, 5, 7 without
+// dropout; 0, 1, 4, 7, 10 with it.
+std::vector<int> LinearLayerIndices(const NhitsConfig& config);
+// Index of the activation module after hidden layer `i` (where PReLU keeps its slope).
+int ActivationLayerIndex(const NhitsConfig& config, int hidden);
+
+// Forward activations kept for the backward pass; reused across calls of the same batch size.
+template <typename T>
+struct Workspace {
+  int batch = 0;
+  std::vector<T> residual;          // [blocks + 1][B, L] block inputs (time-reversed)
+  std::vector<T> mask_rev;          // [B, L]
+  std::vector<std::vector<T>> pooled;      // per block [B, Lp]
+  std::vector<std::vector<int>> argmax;    // per block [B, Lp] (MaxPool1d)
+  std::vector<std::vector<std::vector<T>>> pre;   // per block, per layer: pre-activation
+  std::vector<std::vector<std::vector<T>>> post;  // per block, per layer: layer output
+  std::vector<std::vector<std::vector<std::uint8_t>>> dropout;  // per block, per hidden layer
+  std::vector<T> scratch_a, scratch_b, d_resid;
+};
+
+template <typename T>
+class Network {
+ public:
+  explicit Network(const NhitsConfig& config);
+
+  const NhitsConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  std::vector<T>& params() { return params_; }
+  const std::vector<T>& params() const { return params_; }
+
+  // PyTorch's default nn.Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)); PReLU slope 0.25.
+  void InitParams(std::uint64_t seed);
+
+  // `training` enables dropout (drawn from `rng`); otherwise rng may be null.
+  void Forward(int batch, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
+               bool training, std::mt19937_64* rng) const;
+  // Accumulates d(loss)/d(params) into `grad` (size params().size()) given d(loss)/d(forecast).
+  // Uses the activations Forward left in `ws`.
+  void Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const;
+
+  // Multiply-accumulates per window of the forward pass (x2 for FLOPs).
+  std::int64_t MacsPerWindow() const;
+
+ private:
+  NhitsConfig config_;
+  ParamLayout layout_;
+  std::vector<T> params_;
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace nhits

@@ -1,0 +1,40 @@
+// Per-window temporal normalisation (neuralforecast's TemporalNorm): statistics come from the
+// insample part of each window, at available points only, and are applied to the whole window;
+// forecasts are mapped back with the inverse. Nothing is fitted globally.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cmath>
+
+#include "nhits/config.h"
+
+namespace nhits {
+
+struct ScaleStats {
+  double shift = 0.0;  // mean, median or min
+  double scale = 1.0;  // std, MAD or range, always > 0
+};
+
+// Statistics of x[0..n) over the points where mask > 0 (eps 1e-6, population std, lower median,
+// zero scale replaced by 1 before adding eps; robust falls back to 0.6745*std when MAD is 0).
+ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask, int n);
+
+inline double ScaleValue(ScalerType type, const ScaleStats& s, double x) {
+  switch (type) {
+    case ScalerType::kIdentity: return x;
+    case ScalerType::kMinMax1: return 2.0 * (x - s.shift) / s.scale - 1.0;
+    case ScalerType::kInvariant: return std::asinh((x - s.shift) / s.scale);
+    default: return (x - s.shift) / s.scale;
+  }
+}
+
+inline double UnscaleValue(ScalerType type, const ScaleStats& s, double z) {
+  switch (type) {
+    case ScalerType::kIdentity: return z;
+    case ScalerType::kMinMax1: return (z + 1.0) * 0.5 * s.scale + s.shift;
+    case ScalerType::kInvariant: return std::sinh(z) * s.scale + s.shift;
+    default: return z * s.scale + s.shift;
+  }
+}
+
+}  // namespace nhits

@@ -1,0 +1,297 @@
+// ReadLongCsv: a single pass over the whole file held in memory. Fields are string_views into
+// that buffer, so the only allocations are the output vectors and one string per series.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "civil.h"
+#include "nhits/data.h"
+
+namespace nhits {
+namespace {
+
+constexpr const char* kUniqueId = "unique_id";
+constexpr const char* kDs = "ds";
+constexpr const char* kY = "y";
+
+// Every message is "PATH:LINE: field 'NAME': what", so a CLI can print it unchanged.
+Status Bad(const std::string& path, std::int64_t line, std::string_view field, std::string what) {
+  return Status::InvalidArgument(path + ":" + std::to_string(line) + ": field '" +
+                                 std::string(field) + "': " + what);
+}
+
+// Quotes a field for a message, shortened so a runaway line cannot flood the terminal.
+std::string Quote(std::string_view text) {
+  constexpr size_t kMax = 60;
+  if (text.size() <= kMax) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kMax)) + "...'";
+}
+
+Status ReadWholeFile(const std::string& path, std::string* out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    const int err = errno;
+    std::string what = std::string("cannot open file: ") + std::strerror(err);
+    std::string msg = path + ":1: field '" + kUniqueId + "': " + what;
+    return err == ENOENT ? Status::NotFound(msg) : Status::IoError(msg);
+  }
+  struct stat info {};
+  if (fstat(fileno(f), &info) == 0) {
+    if (S_ISDIR(info.st_mode)) {
+      std::fclose(f);
+      return Status::IoError(path + ":1: field '" + kUniqueId + "': is a directory, not a file");
+    }
+    if (S_ISREG(info.st_mode)) out->reserve(static_cast<size_t>(info.st_size) + 1);
+  }
+  constexpr size_t kChunk = 1 << 20;  // also handles pipes, whose size is unknown up front
+  size_t used = 0;
+  for (;;) {
+    out->resize(used + kChunk);
+    const size_t got = std::fread(out->data() + used, 1, kChunk, f);
+    used += got;
+    if (got < kChunk) break;
+  }
+  out->resize(used);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': read error");
+  }
+  return Status::Ok();
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+struct Columns {
+  std::vector<std::string> names;
+  int unique_id = -1, ds = -1, y = -1;
+};
+
+Status ParseHeader(const std::string& path, std::string_view line, Columns* cols) {
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    const std::string_view name = TrimSpaces(line.substr(start, comma - start));
+    cols->names.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  std::string found;
+  for (size_t i = 0; i < cols->names.size(); ++i) {
+    found += (i ? ", " : "") + Quote(cols->names[i]);
+  }
+  std::string missing;
+  const char* first_missing = nullptr;
+  for (auto [name, index] : {std::pair{kUniqueId, &cols->unique_id}, std::pair{kDs, &cols->ds},
+                             std::pair{kY, &cols->y}}) {
+    for (size_t i = 0; i < cols->names.size(); ++i) {
+      if (cols->names[i] != name) continue;
+      if (*index >= 0) {
+        return Bad(path, 1, name, "column appears twice in the header (" + found + ")");
+      }
+      *index = static_cast<int>(i);
+    }
+    if (*index < 0) {
+      missing += (missing.empty() ? "'" : ", '") + std::string(name) + "'";
+      if (first_missing == nullptr) first_missing = name;
+    }
+  }
+  if (first_missing != nullptr) {
+    return Bad(path, 1, first_missing, "missing column(s) " + missing + "; found columns " + found);
+  }
+  return Status::Ok();
+}
+
+bool OnlyBlankLines(std::string_view rest) {
+  return rest.find_first_not_of("\r\n") == std::string_view::npos;
+}
+
+// Per-file parsing state; one object per call keeps ReadLongCsv reentrant.
+class Parser {
+ public:
+  Parser(const std::string& path, const Columns& cols) : path_(path), cols_(cols) {}
+
+  Status Row(std::int64_t line, std::string_view text);
+  Status Finish(std::int64_t next_line);
+  Panel TakePanel() { return std::move(panel_); }
+
+ private:
+  Status StartSeries(std::int64_t line, std::string_view id);
+  Status AddTimestamp(std::int64_t line, std::string_view text);
+  Status AddValue(std::int64_t line, std::string_view text);
+
+  const std::string& path_;
+  const Columns& cols_;
+  Panel panel_;
+  std::unordered_map<std::string, std::int64_t> first_line_;  // unique_id -> its first line
+  Series* current_ = nullptr;
+  std::int64_t kind_line_ = 0;  // first row, which fixed integer vs date
+  std::int64_t rows_ = 0;
+};
+
+Status Parser::Row(std::int64_t line, std::string_view text) {
+  std::string_view fields[3];
+  const int wanted[3] = {cols_.unique_id, cols_.ds, cols_.y};
+  const int n_cols = static_cast<int>(cols_.names.size());
+  int n = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  for (;;) {
+    const char* comma = static_cast<const char*>(std::memchr(p, ',', end - p));
+    const char* field_end = comma ? comma : end;
+    for (int k = 0; k < 3; ++k) {
+      if (wanted[k] == n) fields[k] = std::string_view(p, field_end - p);
+    }
+    ++n;
+    if (comma == nullptr) break;
+    p = comma + 1;
+  }
+  if (n != n_cols) {
+    const std::string& field = cols_.names[n < n_cols ? n : n_cols - 1];
+    return Bad(path_, line, field,
+               "row has " + std::to_string(n) + " fields but the header has " +
+                   std::to_string(n_cols) +
+                   (n > n_cols ? " (quoted commas are not supported)" : ""));
+  }
+  ++rows_;
+  if (current_ == nullptr || fields[0] != current_->unique_id) {
+    NHITS_RETURN_IF_ERROR(StartSeries(line, fields[0]));
+  }
+  NHITS_RETURN_IF_ERROR(AddTimestamp(line, fields[1]));
+  return AddValue(line, fields[2]);
+}
+
+Status Parser::StartSeries(std::int64_t line, std::string_view id) {
+  if (id.empty()) return Bad(path_, line, kUniqueId, "empty value");
+  const auto [it, inserted] = first_line_.emplace(std::string(id), line);
+  if (!inserted) {
+    return Bad(path_, line, kUniqueId,
+               "rows of series " + Quote(id) + " must be contiguous: it first appears on line " +
+                   std::to_string(it->second) + ", then series " + Quote(current_->unique_id) +
+                   " comes between");
+  }
+  panel_.series.emplace_back();
+  current_ = &panel_.series.back();
+  current_->unique_id = std::string(id);
+  return Status::Ok();
+}
+
+Status Parser::AddTimestamp(std::int64_t line, std::string_view text) {
+  if (text.empty()) return Bad(path_, line, kDs, "empty value");
+  Timestamp t;
+  TimeKind kind = TimeKind::kInteger;
+  const char* why = nullptr;
+  if (!civil::ParseTimestampView(text, &t, &kind, &why)) {
+    return Bad(path_, line, kDs, Quote(text) + " is not a valid timestamp: " + why);
+  }
+  if (kind_line_ == 0) {
+    kind_line_ = line;
+    panel_.time_kind = kind;
+  } else if ((kind == TimeKind::kInteger) != (panel_.time_kind == TimeKind::kInteger)) {
+    const bool is_int = kind == TimeKind::kInteger;
+    return Bad(path_, line, kDs,
+               "mixed ds types: " + Quote(text) + " is " + (is_int ? "an integer" : "a date") +
+                   " but line " + std::to_string(kind_line_) + " has " +
+                   (is_int ? "a date" : "an integer"));
+  } else if (kind == TimeKind::kDateTime) {
+    panel_.time_kind = TimeKind::kDateTime;  // a date is midnight, so dates widen to date-times
+  }
+  std::vector<Timestamp>& ds = current_->ds;
+  if (!ds.empty() && t <= ds.back()) {
+    const std::string prev = FormatTimestamp(ds.back(), kind);
+    if (t == ds.back()) {
+      return Bad(path_, line, kDs,
+                 "duplicate (unique_id, ds) = (" + Quote(current_->unique_id) + ", " + Quote(text) +
+                     "): the same ds is on line " + std::to_string(line - 1));
+    }
+    return Bad(path_, line, kDs,
+               "ds is not sorted inside series " + Quote(current_->unique_id) + ": " + Quote(text) +
+                   " comes after " + Quote(prev) + " on line " + std::to_string(line - 1));
+  }
+  ds.push_back(t);
+  return Status::Ok();
+}
+
+Status Parser::AddValue(std::int64_t line, std::string_view text) {
+  if (text.empty())
+    return Bad(path_, line, kY, "empty value (missing observations are not supported)");
+  const char* first = text.data();
+  const char* last = first + text.size();
+  if (*first == '+') ++first;  // from_chars rejects '+'
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec == std::errc::result_out_of_range)
+    return Bad(path_, line, kY, Quote(text) + " is out of range");
+  if (ec != std::errc() || ptr != last || first == last) {
+    return Bad(path_, line, kY, Quote(text) + " is not a number");
+  }
+  if (!std::isfinite(v)) return Bad(path_, line, kY, Quote(text) + " is not a finite number");
+  current_->y.push_back(v);
+  return Status::Ok();
+}
+
+Status Parser::Finish(std::int64_t next_line) {
+  if (rows_ == 0) return Bad(path_, next_line, kUniqueId, "no data rows after the header");
+  return Status::Ok();
+}
+
+Result<Panel> ReadLongCsvUnchecked(const std::string& path) {
+  std::string buffer;
+  NHITS_RETURN_IF_ERROR(ReadWholeFile(path, &buffer));
+  std::string_view data(buffer);
+  if (data.substr(0, 3) == "\xEF\xBB\xBF") data.remove_prefix(3);  // UTF-8 BOM from spreadsheets
+  if (OnlyBlankLines(data)) {
+    return Bad(path, 1, kUniqueId, "file is empty; expected a header 'unique_id,ds,y'");
+  }
+  // Splits off one line, without its '\n' or '\r\n'.
+  size_t pos = 0;
+  const auto next_line = [&]() {
+    const size_t nl = data.find('\n', pos);
+    const size_t stop = nl == std::string_view::npos ? data.size() : nl;
+    std::string_view line = data.substr(pos, stop - pos);
+    pos = nl == std::string_view::npos ? data.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+  };
+  Columns cols;
+  NHITS_RETURN_IF_ERROR(ParseHeader(path, next_line(), &cols));
+  Parser parser(path, cols);
+  std::int64_t line_no = 1;
+  while (pos < data.size()) {
+    ++line_no;
+    const std::string_view line = next_line();
+    if (line.empty()) {
+      if (OnlyBlankLines(data.substr(pos))) break;  // trailing blank lines are harmless
+      return Bad(path, line_no, kUniqueId, "blank line inside the data");
+    }
+    NHITS_RETURN_IF_ERROR(parser.Row(line_no, line));
+  }
+  NHITS_RETURN_IF_ERROR(parser.Finish(line_no + 1));
+  return parser.TakePanel();
+}
+
+}  // namespace
+
+Result<Panel> ReadLongCsv(const std::string& path) {
+  // Only allocation can throw here; turn it into a Status instead of letting it escape.
+  try {
+    return ReadLongCsvUnchecked(path);
+  } catch (const std::exception& e) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
+  }
+}
+
+}  // namespace nhits

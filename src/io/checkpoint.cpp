@@ -1,0 +1,157 @@
+// Model <-> safetensors with neuralforecast's state_dict names.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "nhits/model.h"
+#include "nhits/safetensors.h"
+
+namespace nhits {
+namespace {
+
+constexpr const char* kConfigKey = "nhits_config";
+
+std::string ShapeString(const std::vector<std::int64_t>& shape) {
+  std::ostringstream os;
+  os << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
+
+std::string LayerKey(std::size_t block, int layer, const char* what) {
+  return "blocks." + std::to_string(block) + ".layers." + std::to_string(layer) + "." + what;
+}
+
+}  // namespace
+
+Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOptions* train,
+                      const CheckpointInfo& info) {
+  const NhitsConfig& c = model.config();
+  const ParamLayout& layout = model.network().layout();
+  const std::vector<float>& p = model.network().params();
+  const std::vector<int> indices = LinearLayerIndices(c);
+  SafetensorsFile file;
+  for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
+    const BlockLayout& blk = layout.blocks[b];
+    for (std::size_t li = 0; li < blk.layers.size(); ++li) {
+      const LinearSlot& l = blk.layers[li];
+      Tensor w{{l.out, l.in}, std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.weight),
+                                                  p.begin() + static_cast<std::ptrdiff_t>(l.bias))};
+      Tensor bias{{l.out}, std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
+                                               p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out))};
+      file.tensors[LayerKey(b, indices[li], "weight")] = std::move(w);
+      file.tensors[LayerKey(b, indices[li], "bias")] = std::move(bias);
+    }
+    if (c.activation == Activation::kPReLU)  // one shared module, listed at every position
+      for (std::size_t hdn = 0; hdn < c.mlp_units.size(); ++hdn)
+        file.tensors[LayerKey(b, ActivationLayerIndex(c, static_cast<int>(hdn)), "weight")] = Tensor{{1}, {p[blk.prelu]}};
+  }
+  if (c.loss == LossType::kMQLoss) {
+    Tensor q{{static_cast<std::int64_t>(c.outputs_per_step())}, {}};
+    for (double v : c.quantiles()) q.data.push_back(static_cast<float>(v));
+    file.tensors["loss.quantiles"] = q;
+  }
+  file.metadata = info;
+  file.metadata[kConfigKey] = ConfigToJson(c, train);
+  file.metadata["format"] = "pt";
+  return WriteSafetensors(path, file);
+}
+
+Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
+  Result<SafetensorsFile> read = ReadSafetensors(path);
+  if (!read.ok()) return read.status();
+  SafetensorsFile& file = *read;
+  auto cfg_it = file.metadata.find(kConfigKey);
+  if (cfg_it == file.metadata.end())
+    return Status::Corruption(path + ": no __metadata__[\"" + kConfigKey +
+                              "\"]: this file has no NHITS configuration (export it with "
+                              "tools/fixtures/make_parity_fixtures.py's writer or `nhits train`)");
+  Result<NhitsConfig> config = ConfigFromJson(cfg_it->second, path);
+  if (!config.ok()) return config.status();
+  Model model(*config);
+  const NhitsConfig& c = model.config();
+  const ParamLayout& layout = model.network().layout();
+  std::vector<float>& p = model.mutable_network().params();
+
+  // Layer indices are read from the file (dropout and PReLU shift them), not assumed.
+  static const std::regex kKey(R"(blocks\.(\d+)\.layers\.(\d+)\.(weight|bias))");
+  std::map<std::size_t, std::map<int, std::pair<const Tensor*, const Tensor*>>> linear;  // block -> idx -> (w, b)
+  std::map<std::size_t, std::vector<const Tensor*>> prelu;
+  std::set<std::string> used;
+  for (const auto& [name, tensor] : file.tensors) {
+    std::smatch m;
+    if (std::regex_match(name, m, kKey)) {
+      const std::size_t b = std::stoul(m[1]);
+      const int idx = std::stoi(m[2]);
+      if (b >= layout.blocks.size())
+        return Status::InvalidArgument(path + ": tensor '" + name + "' belongs to block " + std::to_string(b) +
+                                       " but the configuration has " + std::to_string(layout.blocks.size()) +
+                                       " blocks (n_blocks)");
+      if (m[3] == "weight" && tensor.shape.size() == 1 && c.activation == Activation::kPReLU) {
+        prelu[b].push_back(&tensor);
+      } else if (m[3] == "weight") {
+        linear[b][idx].first = &tensor;
+      } else {
+        linear[b][idx].second = &tensor;
+      }
+      used.insert(name);
+    } else if (name == "loss.quantiles" || name == "valid_loss.quantiles") {
+      const std::vector<double> q = c.quantiles();
+      if (c.loss != LossType::kMQLoss || tensor.data.size() != q.size())
+        return Status::InvalidArgument(path + ": tensor '" + name + "' has " + std::to_string(tensor.data.size()) +
+                                       " quantiles but the configuration's loss '" + ToString(c.loss) +
+                                       "' has " + std::to_string(q.size()));
+      for (std::size_t i = 0; i < q.size(); ++i)
+        if (std::abs(tensor.data[i] - q[i]) > 1e-6)
+          return Status::InvalidArgument(path + ": tensor '" + name + "' quantile " + std::to_string(i) + " is " +
+                                         std::to_string(tensor.data[i]) + ", the configuration's level gives " +
+                                         std::to_string(q[i]));
+      used.insert(name);
+    }
+  }
+  for (const auto& [name, tensor] : file.tensors)
+    if (!used.count(name))
+      return Status::InvalidArgument(path + ": unexpected tensor '" + name + "' " + ShapeString(tensor.shape) +
+                                     " (exogenous inputs and other losses are not supported yet)");
+
+  for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
+    const BlockLayout& blk = layout.blocks[b];
+    const auto& found = linear[b];
+    if (found.size() != blk.layers.size())
+      return Status::InvalidArgument(path + ": block " + std::to_string(b) + " has " + std::to_string(found.size()) +
+                                     " linear layers in the file, the configuration (mlp_units) needs " +
+                                     std::to_string(blk.layers.size()));
+    std::size_t li = 0;
+    for (const auto& [idx, wb] : found) {
+      const LinearSlot& l = blk.layers[li++];
+      if (wb.first == nullptr) return Status::InvalidArgument(path + ": missing tensor '" + LayerKey(b, idx, "weight") + "'");
+      if (wb.second == nullptr) return Status::InvalidArgument(path + ": missing tensor '" + LayerKey(b, idx, "bias") + "'");
+      const std::vector<std::int64_t> ws{l.out, l.in}, bs{l.out};
+      if (wb.first->shape != ws)
+        return Status::InvalidArgument(path + ": tensor '" + LayerKey(b, idx, "weight") + "' has shape " +
+                                       ShapeString(wb.first->shape) + ", expected " + ShapeString(ws) +
+                                       " for this configuration");
+      if (wb.second->shape != bs)
+        return Status::InvalidArgument(path + ": tensor '" + LayerKey(b, idx, "bias") + "' has shape " +
+                                       ShapeString(wb.second->shape) + ", expected " + ShapeString(bs));
+      std::copy(wb.first->data.begin(), wb.first->data.end(), p.begin() + static_cast<std::ptrdiff_t>(l.weight));
+      std::copy(wb.second->data.begin(), wb.second->data.end(), p.begin() + static_cast<std::ptrdiff_t>(l.bias));
+    }
+    if (c.activation == Activation::kPReLU) {
+      if (prelu[b].empty())
+        return Status::InvalidArgument(path + ": missing PReLU slope '" + LayerKey(b, ActivationLayerIndex(c, 0), "weight") + "'");
+      p[blk.prelu] = prelu[b].front()->data.at(0);
+    }
+  }
+  if (info != nullptr) {
+    *info = file.metadata;
+    info->erase(kConfigKey);
+  }
+  return model;
+}
+
+}  // namespace nhits

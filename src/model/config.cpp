@@ -1,0 +1,247 @@
+#include "nhits/config.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace nhits {
+namespace {
+
+template <typename E, std::size_t N>
+Result<E> ParseEnum(const std::string& s, const std::array<std::pair<const char*, E>, N>& names,
+                    const std::string& field) {
+  for (const auto& [name, value] : names)
+    if (s == name) return value;
+  std::string accepted;
+  for (const auto& [name, value] : names) accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+  return Status::InvalidArgument("field '" + field + "': unknown value '" + s + "' (accepted: " + accepted + ")");
+}
+
+template <typename E, std::size_t N>
+std::string EnumName(E v, const std::array<std::pair<const char*, E>, N>& names) {
+  for (const auto& [name, value] : names)
+    if (v == value) return name;
+  return "?";
+}
+
+constexpr std::array<std::pair<const char*, PoolingMode>, 2> kPooling{{
+    {"MaxPool1d", PoolingMode::kMaxPool1d}, {"AvgPool1d", PoolingMode::kAvgPool1d}}};
+constexpr std::array<std::pair<const char*, InterpolationMode>, 3> kInterp{{
+    {"linear", InterpolationMode::kLinear}, {"nearest", InterpolationMode::kNearest},
+    {"cubic", InterpolationMode::kCubic}}};
+constexpr std::array<std::pair<const char*, Activation>, 7> kActivation{{
+    {"ReLU", Activation::kReLU}, {"Softplus", Activation::kSoftplus}, {"Tanh", Activation::kTanh},
+    {"SELU", Activation::kSELU}, {"LeakyReLU", Activation::kLeakyReLU}, {"PReLU", Activation::kPReLU},
+    {"Sigmoid", Activation::kSigmoid}}};
+constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
+    {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
+    {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
+    {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
+constexpr std::array<std::pair<const char*, LossType>, 5> kLoss{{
+    {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
+    {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}}};
+
+}  // namespace
+
+std::string ToString(PoolingMode v) { return EnumName(v, kPooling); }
+std::string ToString(InterpolationMode v) { return EnumName(v, kInterp); }
+std::string ToString(Activation v) { return EnumName(v, kActivation); }
+std::string ToString(ScalerType v) { return EnumName(v, kScaler); }
+std::string ToString(LossType v) { return EnumName(v, kLoss); }
+
+Result<PoolingMode> ParsePoolingMode(const std::string& s, const std::string& field) {
+  return ParseEnum(s, kPooling, field);
+}
+Result<InterpolationMode> ParseInterpolationMode(const std::string& s, const std::string& field) {
+  // neuralforecast treats any mode containing "cubic" (e.g. "bicubic") as cubic.
+  if (s.find("cubic") != std::string::npos) return InterpolationMode::kCubic;
+  return ParseEnum(s, kInterp, field);
+}
+Result<Activation> ParseActivation(const std::string& s, const std::string& field) {
+  return ParseEnum(s, kActivation, field);
+}
+Result<ScalerType> ParseScalerType(const std::string& s, const std::string& field) {
+  // neuralforecast's scaler_type=None means identity.
+  if (s == "None" || s == "none" || s.empty()) return ScalerType::kIdentity;
+  return ParseEnum(s, kScaler, field);
+}
+Result<LossType> ParseLossType(const std::string& s, const std::string& field) {
+  if (s == "Huber") return LossType::kHuberLoss;
+  return ParseEnum(s, kLoss, field);
+}
+
+int NhitsConfig::outputs_per_step() const {
+  return loss == LossType::kMQLoss ? static_cast<int>(1 + 2 * level.size()) : 1;
+}
+
+std::vector<double> NhitsConfig::quantiles() const {
+  if (loss != LossType::kMQLoss) return {0.5};
+  // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
+  std::vector<double> qs;
+  for (int l : level) {
+    qs.push_back((50.0 - l / 2.0) / 100.0);
+    qs.push_back((50.0 + l / 2.0) / 100.0);
+  }
+  std::sort(qs.begin(), qs.end());
+  qs.insert(qs.begin(), 0.5);
+  return qs;
+}
+
+std::vector<std::string> NhitsConfig::output_names() const {
+  if (loss != LossType::kMQLoss) return {""};
+  std::vector<std::pair<double, std::string>> named;
+  for (int l : level) {
+    named.emplace_back(50.0 - l / 2.0, "-lo-" + std::to_string(l));
+    named.emplace_back(50.0 + l / 2.0, "-hi-" + std::to_string(l));
+  }
+  std::stable_sort(named.begin(), named.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> names{"-median"};
+  for (auto& [q, n] : named) names.push_back(n);
+  return names;
+}
+
+int NhitsConfig::total_blocks() const { return std::accumulate(n_blocks.begin(), n_blocks.end(), 0); }
+
+Status NhitsConfig::Validate() const {
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
+  if (h <= 0) return bad("field 'h': must be > 0, got " + std::to_string(h));
+  if (input_size <= 0) return bad("field 'input_size': must be > 0, got " + std::to_string(input_size));
+  const std::size_t stacks = n_blocks.size();
+  if (stacks == 0) return bad("field 'n_blocks': needs at least one stack");
+  if (n_pool_kernel_size.size() != stacks || n_freq_downsample.size() != stacks)
+    return bad("lists of mismatched lengths: n_blocks has " + std::to_string(stacks) +
+               " stacks, n_pool_kernel_size " + std::to_string(n_pool_kernel_size.size()) +
+               ", n_freq_downsample " + std::to_string(n_freq_downsample.size()));
+  for (std::size_t i = 0; i < stacks; ++i) {
+    if (n_blocks[i] <= 0) return bad("field 'n_blocks': entry " + std::to_string(i) + " must be > 0");
+    if (n_pool_kernel_size[i] <= 0)
+      return bad("field 'n_pool_kernel_size': entry " + std::to_string(i) + " must be > 0");
+    if (n_freq_downsample[i] <= 0)
+      return bad("field 'n_freq_downsample': entry " + std::to_string(i) + " must be > 0");
+  }
+  if (mlp_units.empty()) return bad("field 'mlp_units': needs at least one hidden layer");
+  for (std::size_t i = 0; i < mlp_units.size(); ++i) {
+    if (mlp_units[i].size() != 2 || mlp_units[i][0] <= 0 || mlp_units[i][1] <= 0)
+      return bad("field 'mlp_units': entry " + std::to_string(i) + " must be a pair of positive sizes");
+    // PyTorch would fail at the first forward if consecutive layers did not chain.
+    if (i > 0 && mlp_units[i][0] != mlp_units[i - 1][1])
+      return bad("field 'mlp_units': entry " + std::to_string(i) + " takes " +
+                 std::to_string(mlp_units[i][0]) + " inputs but the previous layer gives " +
+                 std::to_string(mlp_units[i - 1][1]));
+  }
+  if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
+    return bad("field 'dropout_prob_theta': must be in [0, 1)");
+  if (loss == LossType::kMQLoss) {
+    if (level.empty()) return bad("field 'level': MQLoss needs at least one level");
+    for (int l : level)
+      if (l <= 0 || l >= 100) return bad("field 'level': " + std::to_string(l) + " is not in (0, 100)");
+    if (interpolation_mode == InterpolationMode::kCubic)
+      return bad("field 'interpolation_mode': cubic interpolation supports one output per step; "
+                 "it cannot be combined with MQLoss (as in neuralforecast)");
+  }
+  if (loss == LossType::kHuberLoss && !(huber_delta > 0)) return bad("field 'delta': must be > 0");
+  return Status::Ok();
+}
+
+Status TrainOptions::Validate(const NhitsConfig& config) const {
+  auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
+  if (max_steps <= 0) return bad("field 'max_steps': must be > 0");
+  if (!(learning_rate > 0)) return bad("field 'learning_rate': must be > 0");
+  if (val_check_steps <= 0) return bad("field 'val_check_steps': must be > 0");
+  if (batch_size <= 0) return bad("field 'batch_size': must be > 0");
+  if (windows_batch_size <= 0) return bad("field 'windows_batch_size': must be > 0");
+  if (step_size <= 0) return bad("field 'step_size': must be > 0");
+  if (val_size < 0) return bad("field 'val_size': must be >= 0");
+  if (val_size > 0 && val_size < config.h)
+    return bad("field 'val_size': must be 0 or at least h=" + std::to_string(config.h) + " (got " +
+               std::to_string(val_size) + ")");
+  if (early_stop_patience_steps > 0 && val_size == 0)
+    return bad("field 'early_stop_patience_steps': early stopping needs val_size > 0");
+  return Status::Ok();
+}
+
+std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
+  nlohmann::ordered_json j;
+  j["h"] = c.h;
+  j["input_size"] = c.input_size;
+  j["n_blocks"] = c.n_blocks;
+  j["mlp_units"] = c.mlp_units;
+  j["n_pool_kernel_size"] = c.n_pool_kernel_size;
+  j["n_freq_downsample"] = c.n_freq_downsample;
+  j["pooling_mode"] = ToString(c.pooling_mode);
+  j["interpolation_mode"] = ToString(c.interpolation_mode);
+  j["activation"] = ToString(c.activation);
+  j["dropout_prob_theta"] = c.dropout_prob_theta;
+  j["scaler_type"] = ToString(c.scaler_type);
+  j["loss"] = ToString(c.loss);
+  if (c.loss == LossType::kMQLoss) j["level"] = c.level;
+  if (c.loss == LossType::kHuberLoss) j["delta"] = c.huber_delta;
+  if (t != nullptr) {
+    j["max_steps"] = t->max_steps;
+    j["learning_rate"] = t->learning_rate;
+    j["num_lr_decays"] = t->num_lr_decays;
+    j["early_stop_patience_steps"] = t->early_stop_patience_steps;
+    j["val_check_steps"] = t->val_check_steps;
+    j["batch_size"] = t->batch_size;
+    j["windows_batch_size"] = t->windows_batch_size;
+    j["step_size"] = t->step_size;
+    j["start_padding_enabled"] = t->start_padding_enabled;
+    j["random_seed"] = t->random_seed;
+  }
+  return j.dump();
+}
+
+Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::Corruption(where + ": nhits_config is not a JSON object");
+  NhitsConfig c;
+  std::string field;
+  try {
+    field = "h";
+    c.h = j.at("h").get<int>();
+    field = "input_size";
+    c.input_size = j.at("input_size").get<int>();
+    auto opt = [&](const char* name, auto& dst) {
+      field = name;
+      if (j.contains(name) && !j[name].is_null()) dst = j[name].get<std::decay_t<decltype(dst)>>();
+    };
+    opt("n_blocks", c.n_blocks);
+    opt("mlp_units", c.mlp_units);
+    opt("n_pool_kernel_size", c.n_pool_kernel_size);
+    opt("n_freq_downsample", c.n_freq_downsample);
+    opt("dropout_prob_theta", c.dropout_prob_theta);
+    opt("level", c.level);
+    opt("delta", c.huber_delta);
+    std::string s;
+    auto parse = [&](const char* name, auto parser, auto& dst) -> Status {
+      field = name;
+      if (!j.contains(name) || j[name].is_null()) {
+        if (std::string(name) == "scaler_type") return Status::Ok();
+        return Status::Ok();
+      }
+      auto r = parser(j[name].template get<std::string>(), name);
+      if (!r.ok()) return Status::InvalidArgument(where + ": " + r.status().message());
+      dst = *r;
+      return Status::Ok();
+    };
+    NHITS_RETURN_IF_ERROR(parse("pooling_mode", ParsePoolingMode, c.pooling_mode));
+    NHITS_RETURN_IF_ERROR(parse("interpolation_mode", ParseInterpolationMode, c.interpolation_mode));
+    NHITS_RETURN_IF_ERROR(parse("activation", ParseActivation, c.activation));
+    NHITS_RETURN_IF_ERROR(parse("scaler_type", ParseScalerType, c.scaler_type));
+    NHITS_RETURN_IF_ERROR(parse("loss", ParseLossType, c.loss));
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(where + ": nhits_config field '" + field + "': " + e.what());
+  }
+  if (c.loss == LossType::kMQLoss && c.level.empty()) c.level = {80, 90};  // MQLoss default
+  Status st = c.Validate();
+  if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
+  return c;
+}
+
+}  // namespace nhits

@@ -1,0 +1,60 @@
+#include "nhits/loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace nhits {
+
+template <typename T>
+double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T* y, const T* mask, T* d_yhat) {
+  const int H = config.h, Q = config.outputs_per_step();
+  const std::size_t n = static_cast<std::size_t>(batch) * H;
+  double weight = 0;
+  for (std::size_t i = 0; i < n; ++i) weight += static_cast<double>(mask[i]);
+  if (d_yhat != nullptr) std::fill_n(d_yhat, n * Q, T(0));
+  if (weight <= 0) return 0.0;
+  const std::vector<double> quantiles = config.quantiles();
+  const double delta = config.huber_delta;
+  double sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double m = static_cast<double>(mask[i]);
+    if (m == 0) continue;
+    for (int q = 0; q < Q; ++q) {
+      const double e = static_cast<double>(yhat[i * Q + q]) - static_cast<double>(y[i]);  // yhat - y
+      double value = 0, grad = 0;
+      switch (config.loss) {
+        case LossType::kMAE: value = std::abs(e); grad = (e > 0) - (e < 0); break;
+        case LossType::kMSE:
+        case LossType::kRMSE: value = e * e; grad = 2 * e; break;
+        case LossType::kHuberLoss:
+          if (std::abs(e) < delta) { value = 0.5 * e * e; grad = e; }
+          else { value = delta * (std::abs(e) - 0.5 * delta); grad = delta * ((e > 0) - (e < 0)); }
+          break;
+        case LossType::kMQLoss: {
+          const double qq = quantiles[static_cast<std::size_t>(q)];
+          value = (qq * std::max(-e, 0.0) + (1 - qq) * std::max(e, 0.0)) / Q;
+          grad = (e < 0 ? -qq : (e > 0 ? 1 - qq : 0.0)) / Q;
+          break;
+        }
+      }
+      sum += value * m;
+      if (d_yhat != nullptr) d_yhat[i * Q + q] = T(grad * m / weight);
+    }
+  }
+  double loss = sum / weight;
+  if (config.loss == LossType::kRMSE) {
+    const double root = std::sqrt(loss);
+    if (d_yhat != nullptr) {
+      const double chain = root > 0 ? 0.5 / root : 0.0;
+      for (std::size_t i = 0; i < n * Q; ++i) d_yhat[i] = T(d_yhat[i] * chain);
+    }
+    loss = root;
+  }
+  return loss;
+}
+
+template double ComputeLoss<float>(const NhitsConfig&, int, const float*, const float*, const float*, float*);
+template double ComputeLoss<double>(const NhitsConfig&, int, const double*, const double*, const double*, double*);
+
+}  // namespace nhits

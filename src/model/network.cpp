@@ -1,0 +1,260 @@
+#include "nhits/network.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/gemm.h"
+#include "model/layers.h"
+
+namespace nhits {
+
+std::vector<int> LinearLayerIndices(const NhitsConfig& c) {
+  // nn.Sequential: Linear, then per hidden [Linear, act, (Dropout)], then Linear.
+  const int stride = c.dropout_prob_theta > 0 ? 3 : 2;
+  std::vector<int> idx{0};
+  for (std::size_t i = 0; i < c.mlp_units.size(); ++i) idx.push_back(1 + static_cast<int>(i) * stride);
+  idx.push_back(1 + static_cast<int>(c.mlp_units.size()) * stride);
+  return idx;
+}
+
+int ActivationLayerIndex(const NhitsConfig& c, int hidden) {
+  const int stride = c.dropout_prob_theta > 0 ? 3 : 2;
+  return 2 + hidden * stride;
+}
+
+ParamLayout MakeParamLayout(const NhitsConfig& c) {
+  ParamLayout layout;
+  const int L = c.input_size, Q = c.outputs_per_step();
+  std::size_t offset = 0;
+  auto add_linear = [&offset](int in, int out) {
+    LinearSlot s{in, out, offset, offset + static_cast<std::size_t>(in) * out};
+    offset = s.bias + out;
+    return s;
+  };
+  for (std::size_t stack = 0; stack < c.n_blocks.size(); ++stack) {
+    for (int blk = 0; blk < c.n_blocks[stack]; ++blk) {
+      BlockLayout b;
+      b.stack = static_cast<int>(stack);
+      b.pool_kernel = c.n_pool_kernel_size[stack];
+      b.pooled_size = (L + b.pool_kernel - 1) / b.pool_kernel;
+      b.knots = std::max(c.h / c.n_freq_downsample[stack], 1);
+      b.n_theta = L + Q * b.knots;
+      b.layers.push_back(add_linear(b.pooled_size, c.mlp_units[0][0]));
+      for (const auto& units : c.mlp_units) b.layers.push_back(add_linear(units[0], units[1]));
+      b.layers.push_back(add_linear(c.mlp_units.back()[1], b.n_theta));
+      if (c.activation == Activation::kPReLU) b.prelu = offset++;
+      b.interp = layers::MakeInterpolationTaps(c.interpolation_mode, b.knots, c.h);
+      layout.blocks.push_back(std::move(b));
+    }
+  }
+  layout.size = offset;
+  return layout;
+}
+
+template <typename T>
+Network<T>::Network(const NhitsConfig& config)
+    : config_(config), layout_(MakeParamLayout(config)), params_(layout_.size, T(0)) {}
+
+template <typename T>
+void Network<T>::InitParams(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (const auto& b : layout_.blocks) {
+    for (const auto& l : b.layers) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(l.in));
+      std::uniform_real_distribution<double> u(-bound, bound);
+      for (std::size_t i = 0; i < static_cast<std::size_t>(l.in) * l.out; ++i) params_[l.weight + i] = T(u(rng));
+      for (int i = 0; i < l.out; ++i) params_[l.bias + i] = T(u(rng));
+    }
+    if (config_.activation == Activation::kPReLU) params_[b.prelu] = T(0.25);
+  }
+}
+
+template <typename T>
+std::int64_t Network<T>::MacsPerWindow() const {
+  std::int64_t macs = 0;
+  for (const auto& b : layout_.blocks) {
+    for (const auto& l : b.layers) macs += static_cast<std::int64_t>(l.in) * l.out;
+    macs += static_cast<std::int64_t>(config_.h) * config_.outputs_per_step() * b.interp.taps;
+  }
+  return macs;
+}
+
+namespace {
+
+template <typename T>
+void AddBias(int rows, int cols, const T* bias, T* y) {
+  for (int r = 0; r < rows; ++r) {
+    T* row = y + static_cast<std::size_t>(r) * cols;
+    for (int c = 0; c < cols; ++c) row[c] += bias[c];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
+                         bool training, std::mt19937_64* rng) const {
+  const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+  const std::size_t nblocks = layout_.blocks.size();
+  const std::size_t BL = static_cast<std::size_t>(B) * L;
+  ws.batch = B;
+  ws.residual.resize((nblocks + 1) * BL);
+  ws.mask_rev.resize(BL);
+  ws.pooled.resize(nblocks);
+  ws.argmax.resize(nblocks);
+  ws.pre.resize(nblocks);
+  ws.post.resize(nblocks);
+  ws.dropout.resize(nblocks);
+
+  // The backcast lives in time-reversed coordinates: block inputs are flipped in time.
+  T* r0 = ws.residual.data();
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < L; ++t) {
+      r0[static_cast<std::size_t>(b) * L + t] = insample[static_cast<std::size_t>(b) * L + (L - 1 - t)];
+      ws.mask_rev[static_cast<std::size_t>(b) * L + t] = mask[static_cast<std::size_t>(b) * L + (L - 1 - t)];
+    }
+  // Naive1 level: the last scaled input value, added to every output channel.
+  for (int b = 0; b < B; ++b) {
+    const T level = insample[static_cast<std::size_t>(b) * L + (L - 1)];
+    std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, level);
+  }
+
+  const double p_drop = config_.dropout_prob_theta;
+  const bool use_dropout = training && p_drop > 0;
+  std::bernoulli_distribution keep(1.0 - p_drop);
+  const T keep_scale = p_drop > 0 ? T(1.0 / (1.0 - p_drop)) : T(1);
+
+  for (std::size_t bi = 0; bi < nblocks; ++bi) {
+    const BlockLayout& blk = layout_.blocks[bi];
+    const T* r = ws.residual.data() + bi * BL;
+    T* r_next = ws.residual.data() + (bi + 1) * BL;
+    const int Lp = blk.pooled_size;
+    auto& pooled = ws.pooled[bi];
+    pooled.resize(static_cast<std::size_t>(B) * Lp);
+    ws.argmax[bi].resize(static_cast<std::size_t>(B) * Lp);
+    layers::PoolForward(config_.pooling_mode, blk.pool_kernel, B, L, r, pooled.data(), ws.argmax[bi].data());
+
+    const std::size_t nl = blk.layers.size();
+    auto& pre = ws.pre[bi];
+    auto& post = ws.post[bi];
+    pre.resize(nl);
+    post.resize(nl);
+    ws.dropout[bi].resize(nl);
+    const T slope = config_.activation == Activation::kPReLU ? params_[blk.prelu] : T(0);
+    const T* x = pooled.data();
+    for (std::size_t li = 0; li < nl; ++li) {
+      const LinearSlot& l = blk.layers[li];
+      const std::size_t n = static_cast<std::size_t>(B) * l.out;
+      pre[li].resize(n);
+      cpu::GemmNT<T>(B, l.out, l.in, x, params_.data() + l.weight, pre[li].data(), false);
+      AddBias<T>(B, l.out, params_.data() + l.bias, pre[li].data());
+      const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
+      if (!hidden) {
+        x = pre[li].data();
+        continue;
+      }
+      post[li].resize(n);
+      for (std::size_t i = 0; i < n; ++i) post[li][i] = layers::ActivationForward(config_.activation, pre[li][i], slope);
+      if (use_dropout) {
+        auto& m = ws.dropout[bi][li];
+        m.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          m[i] = keep(*rng) ? 1 : 0;
+          post[li][i] = m[i] ? post[li][i] * keep_scale : T(0);
+        }
+      } else {
+        ws.dropout[bi][li].clear();
+      }
+      x = post[li].data();
+    }
+    const T* theta = pre[nl - 1].data();
+    const int K = blk.knots, taps = blk.interp.taps;
+    for (int b = 0; b < B; ++b) {
+      const T* th = theta + static_cast<std::size_t>(b) * blk.n_theta;
+      const T* rb = r + static_cast<std::size_t>(b) * L;
+      const T* mb = ws.mask_rev.data() + static_cast<std::size_t>(b) * L;
+      T* rn = r_next + static_cast<std::size_t>(b) * L;
+      for (int t = 0; t < L; ++t) rn[t] = (rb[t] - th[t]) * mb[t];
+      T* fb = forecast + static_cast<std::size_t>(b) * H * Q;
+      for (int q = 0; q < Q; ++q) {
+        const T* knots = th + L + q * K;  // quantile-major knots
+        for (int j = 0; j < H; ++j) {
+          T s = 0;
+          for (int k = 0; k < taps; ++k)
+            s += T(blk.interp.weight[j * taps + k]) * knots[blk.interp.index[j * taps + k]];
+          fb[j * Q + q] += s;
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const {
+  const int B = ws.batch, L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+  const std::size_t BL = static_cast<std::size_t>(B) * L;
+  const std::size_t nblocks = layout_.blocks.size();
+  // Gradient w.r.t. the residual that leaves the current block (zero after the last block).
+  ws.d_resid.assign(BL, T(0));
+  const T keep_scale = config_.dropout_prob_theta > 0 ? T(1.0 / (1.0 - config_.dropout_prob_theta)) : T(1);
+
+  for (std::size_t bi = nblocks; bi-- > 0;) {
+    const BlockLayout& blk = layout_.blocks[bi];
+    const std::size_t nl = blk.layers.size();
+    const int K = blk.knots, taps = blk.interp.taps;
+    // d theta = [ -d r_next * m | interpolation^T d forecast ]
+    auto& d_out = ws.scratch_a;
+    d_out.assign(static_cast<std::size_t>(B) * blk.n_theta, T(0));
+    for (int b = 0; b < B; ++b) {
+      T* dth = d_out.data() + static_cast<std::size_t>(b) * blk.n_theta;
+      T* dr = ws.d_resid.data() + static_cast<std::size_t>(b) * L;
+      const T* mb = ws.mask_rev.data() + static_cast<std::size_t>(b) * L;
+      for (int t = 0; t < L; ++t) {
+        dr[t] *= mb[t];  // now d(loss)/d(block input r), identity path
+        dth[t] = -dr[t];
+      }
+      const T* fb = d_forecast + static_cast<std::size_t>(b) * H * Q;
+      for (int q = 0; q < Q; ++q)
+        for (int j = 0; j < H; ++j)
+          for (int k = 0; k < taps; ++k)
+            dth[L + q * K + blk.interp.index[j * taps + k]] += T(blk.interp.weight[j * taps + k]) * fb[j * Q + q];
+    }
+    const T slope = config_.activation == Activation::kPReLU ? params_[blk.prelu] : T(0);
+    const bool need_input_grad = bi > 0;
+    for (std::size_t li = nl; li-- > 0;) {
+      const LinearSlot& l = blk.layers[li];
+      const bool hidden = li > 0 && li + 1 < nl;
+      if (hidden) {
+        // d_out holds d(post); turn it into d(pre).
+        const auto& pre = ws.pre[bi][li];
+        const auto& drop = ws.dropout[bi][li];
+        T d_slope = 0;
+        for (std::size_t i = 0; i < d_out.size(); ++i) {
+          T g = d_out[i];
+          if (!drop.empty()) g = drop[i] ? g * keep_scale : T(0);
+          if (config_.activation == Activation::kPReLU && !(pre[i] > T(0))) d_slope += g * pre[i];
+          d_out[i] = g * layers::ActivationDerivative(config_.activation, pre[i], slope);
+        }
+        if (config_.activation == Activation::kPReLU) grad[blk.prelu] += d_slope;
+      }
+      const T* x = li == 0 ? ws.pooled[bi].data()
+                           : (li == 1 ? ws.pre[bi][0].data() : ws.post[bi][li - 1].data());
+      cpu::GemmTNAccumulate<T>(l.out, l.in, B, d_out.data(), x, grad + l.weight);
+      for (int b = 0; b < B; ++b)
+        for (int o = 0; o < l.out; ++o) grad[l.bias + o] += d_out[static_cast<std::size_t>(b) * l.out + o];
+      if (li == 0 && !need_input_grad) break;
+      auto& d_in = ws.scratch_b;
+      d_in.resize(static_cast<std::size_t>(B) * l.in);
+      cpu::GemmNN<T>(B, l.in, l.out, d_out.data(), params_.data() + l.weight, d_in.data(), false);
+      std::swap(d_out, d_in);
+    }
+    if (need_input_grad)
+      layers::PoolBackwardAccumulate(config_.pooling_mode, blk.pool_kernel, B, L, d_out.data(),
+                                     ws.argmax[bi].data(), ws.d_resid.data());
+  }
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace nhits

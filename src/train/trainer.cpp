@@ -1,0 +1,158 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "backend/cpu/gemm.h"
+#include "nhits/loss.h"
+#include "nhits/scaler.h"
+#include "nhits/train.h"
+#include "train/adam.h"
+#include "train/progress.h"
+#include "train/windows.h"
+
+namespace nhits {
+namespace {
+
+// Mean loss, in the original scale, of the model's forecasts over the validation windows.
+double ValidationLoss(const Model& model, const Panel& panel, const std::vector<WindowRef>& refs,
+                      const std::vector<int>& limit) {
+  const NhitsConfig& c = model.config();
+  WindowBatch batch;
+  GatherWindows(panel, refs, limit, c.input_size, c.h, &batch);
+  const std::size_t n = refs.size();
+  std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
+  model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), yhat.data());
+  return ComputeLoss<float>(c, static_cast<int>(n), yhat.data(), batch.outsample.data(),
+                            batch.outsample_mask.data(), nullptr);
+}
+
+}  // namespace
+
+Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& o, int test_size) {
+  const NhitsConfig& c = model.config();
+  NHITS_RETURN_IF_ERROR(o.Validate(c));
+  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  const auto t0 = std::chrono::steady_clock::now();
+  cpu::SetBlasThreads(o.num_threads);
+
+  std::vector<int> usable_train, usable_val;
+  for (const Series& s : panel.series) {
+    const int T = static_cast<int>(s.y.size()) - test_size;
+    usable_val.push_back(std::max(T, 0));
+    usable_train.push_back(std::max(T - o.val_size, 0));
+  }
+  auto per_series = TrainingWindows(c, o, usable_train);
+  TrainReport report;
+  std::vector<int> trainable;  // series with at least one window
+  for (std::size_t s = 0; s < per_series.size(); ++s) {
+    report.windows_available += static_cast<long>(per_series[s].size());
+    if (!per_series[s].empty()) trainable.push_back(static_cast<int>(s));
+  }
+  if (trainable.empty()) {
+    std::size_t shortest = 0;
+    for (std::size_t s = 1; s < panel.series.size(); ++s)
+      if (panel.series[s].y.size() < panel.series[shortest].y.size()) shortest = s;
+    const std::string id = panel.series.empty() ? "" : panel.series[shortest].unique_id;
+    return Status::InvalidArgument(
+        "no series has a usable training window: a window needs input_size + h = " + std::to_string(L + H) +
+        " points (input_size " + std::to_string(L) + ", h " + std::to_string(H) + ") after holding out val_size " +
+        std::to_string(o.val_size) + (test_size ? " + test_size " + std::to_string(test_size) : std::string()) +
+        "; the longest usable series has " +
+        std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points (shortest: '" + id +
+        "'). Use a smaller input_size or h, or start_padding_enabled");
+  }
+  const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
+
+  Network<float>& net = model.mutable_network();
+  net.InitParams(static_cast<std::uint64_t>(o.random_seed));
+  std::mt19937_64 rng(static_cast<std::uint64_t>(o.random_seed) * 0x9E3779B97F4A7C15ULL + 1);
+  Adam adam(net.params().size());
+  std::vector<float> grad(net.params().size());
+  Workspace<float> ws;
+  WindowBatch batch;
+  std::vector<WindowRef> candidates, chosen;
+  std::vector<float> yhat, d_yhat;
+  std::vector<int> order(trainable);
+  std::size_t cursor = order.size();  // forces a shuffle on the first step
+
+  ProgressBar bar(o.max_steps, o.verbose);
+  double loss_sum = 0;
+  int loss_count = 0, bad_checks = 0;
+  double last_val = -1;
+  for (int step = 0; step < o.max_steps; ++step) {
+    // A step sees batch_size series (an epoch walks a shuffled order), then samples windows.
+    candidates.clear();
+    for (int k = 0; k < o.batch_size && k < static_cast<int>(order.size()); ++k) {
+      if (cursor >= order.size()) {
+        std::shuffle(order.begin(), order.end(), rng);
+        cursor = 0;
+      }
+      const auto& w = per_series[static_cast<std::size_t>(order[cursor++])];
+      candidates.insert(candidates.end(), w.begin(), w.end());
+    }
+    const std::size_t want = static_cast<std::size_t>(o.windows_batch_size);
+    chosen.clear();
+    if (candidates.size() >= want) {  // without replacement (randperm)
+      for (std::size_t i = 0; i < want; ++i) {
+        std::uniform_int_distribution<std::size_t> pick(i, candidates.size() - 1);
+        std::swap(candidates[i], candidates[pick(rng)]);
+      }
+      chosen.assign(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(want));
+    } else {  // with replacement (randint)
+      std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+      for (std::size_t i = 0; i < want; ++i) chosen.push_back(candidates[pick(rng)]);
+    }
+    GatherWindows(panel, chosen, usable_train, L, H, &batch);
+    const int B = static_cast<int>(chosen.size());
+    // Scale each window by its insample statistics; the loss lives in scaled space.
+    for (int b = 0; b < B; ++b) {
+      float* x = batch.insample.data() + static_cast<std::size_t>(b) * L;
+      float* y = batch.outsample.data() + static_cast<std::size_t>(b) * H;
+      const ScaleStats st =
+          ComputeScaleStats(c.scaler_type, x, batch.insample_mask.data() + static_cast<std::size_t>(b) * L, L);
+      for (int t = 0; t < L; ++t) x[t] = static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
+      for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
+    }
+    yhat.resize(static_cast<std::size_t>(B) * H * Q);
+    d_yhat.resize(yhat.size());
+    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), yhat.data(), ws, /*training=*/true, &rng);
+    const double loss = ComputeLoss<float>(c, B, yhat.data(), batch.outsample.data(), batch.outsample_mask.data(),
+                                           d_yhat.data());
+    if (!std::isfinite(loss))
+      return Status::InvalidArgument("training loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
+                                     "; lower learning_rate or use a scaler (scaler_type)");
+    std::fill(grad.begin(), grad.end(), 0.0f);
+    net.Backward(d_yhat.data(), ws, grad.data());
+    adam.Step(net.params(), grad, LearningRateAt(o.learning_rate, step, o.max_steps, o.num_lr_decays));
+    loss_sum += loss;
+    ++loss_count;
+    report.steps = step + 1;
+
+    if (!val_refs.empty() && (step + 1) % o.val_check_steps == 0) {
+      last_val = ValidationLoss(model, panel, val_refs, usable_val);
+      report.val_history.emplace_back(step + 1, last_val);
+      // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
+      if (report.best_val_loss < 0 || last_val < report.best_val_loss) {
+        report.best_val_loss = last_val;
+        bad_checks = 0;
+      } else if (o.early_stop_patience_steps > 0 && ++bad_checks >= o.early_stop_patience_steps) {
+        report.early_stopped = true;
+      }
+    }
+    if ((step + 1) % o.val_check_steps == 0 || step + 1 == o.max_steps || report.early_stopped) {
+      report.train_loss = loss_sum / loss_count;
+      loss_sum = 0;
+      loss_count = 0;
+    }
+    bar.Update(step + 1, loss, last_val);
+    if (report.early_stopped) break;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bar.Finish(report.early_stopped ? "early stopped at step " + std::to_string(report.steps)
+                                  : "trained " + std::to_string(report.steps) + " steps");
+  return report;
+}
+
+}  // namespace nhits

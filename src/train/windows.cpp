@@ -1,0 +1,65 @@
+#include "train/windows.h"
+
+#include <algorithm>
+
+namespace nhits {
+
+std::vector<std::vector<WindowRef>> TrainingWindows(const NhitsConfig& c, const TrainOptions& o,
+                                                    const std::vector<int>& usable) {
+  const int L = c.input_size, H = c.h;
+  const int longest = usable.empty() ? 0 : *std::max_element(usable.begin(), usable.end());
+  const int left_pad = o.start_padding_enabled ? L - 1 : 0;
+  const int padded = longest + left_pad + H;
+  std::vector<std::vector<WindowRef>> windows(usable.size());
+  for (std::size_t s = 0; s < usable.size(); ++s) {
+    const int T = usable[s];
+    const int offset = longest - T + left_pad;  // padded position of the series' first point
+    for (int p = 0; p + L + H <= padded; p += o.step_size) {
+      const int start = p - offset;
+      // insample [start, start+L) must hold an observed point, and so must [start+L, start+L+H)
+      const bool in_ok = start + L - 1 >= 0 && start < T;
+      const bool out_ok = start + L < T && start + L + H - 1 >= 0;
+      if (in_ok && out_ok) windows[s].push_back({static_cast<int>(s), start});
+    }
+  }
+  return windows;
+}
+
+std::vector<WindowRef> ValidationWindows(const NhitsConfig& c, const TrainOptions& o, const std::vector<int>& usable) {
+  std::vector<WindowRef> refs;
+  if (o.val_size <= 0) return refs;
+  const int L = c.input_size, H = c.h;
+  for (std::size_t s = 0; s < usable.size(); ++s) {
+    const int T = usable[s];
+    for (int first = T - o.val_size; first + H <= T; first += o.step_size)
+      if (first >= 0) refs.push_back({static_cast<int>(s), first - L});
+  }
+  return refs;
+}
+
+void GatherWindows(const Panel& panel, const std::vector<WindowRef>& refs, const std::vector<int>& limit,
+                   int L, int H, WindowBatch* out) {
+  const std::size_t n = refs.size();
+  out->insample.resize(n * L);
+  out->insample_mask.resize(n * L);
+  out->outsample.resize(n * H);
+  out->outsample_mask.resize(n * H);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& y = panel.series[static_cast<std::size_t>(refs[i].series)].y;
+    const int T = limit[static_cast<std::size_t>(refs[i].series)];
+    for (int t = 0; t < L + H; ++t) {
+      const int src = refs[i].start + t;
+      const bool present = src >= 0 && src < T;
+      const float v = present ? static_cast<float>(y[static_cast<std::size_t>(src)]) : 0.0f;
+      if (t < L) {
+        out->insample[i * L + t] = v;
+        out->insample_mask[i * L + t] = present ? 1.0f : 0.0f;
+      } else {
+        out->outsample[i * H + (t - L)] = v;
+        out->outsample_mask[i * H + (t - L)] = present ? 1.0f : 0.0f;
+      }
+    }
+  }
+}
+
+}  // namespace nhits

@@ -1,0 +1,574 @@
+// Tests for the data module: timestamps, frequencies and the long-format CSV reader.
+#include "nhits/data.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace nhits {
+namespace {
+
+// ---------------------------------------------------------------------------------- helpers
+
+Timestamp Date(const std::string& text) {
+  TimeKind kind;
+  Result<Timestamp> t = ParseTimestamp(text, &kind);
+  EXPECT_TRUE(t.ok()) << text << ": " << t.status().ToString();
+  return t.ok() ? *t : Timestamp{};
+}
+
+std::vector<std::string> Format(const std::vector<Timestamp>& ts, TimeKind kind) {
+  std::vector<std::string> out;
+  for (Timestamp t : ts) out.push_back(FormatTimestamp(t, kind));
+  return out;
+}
+
+Series MakeSeries(const std::string& id, const std::vector<std::string>& dates) {
+  Series s;
+  s.unique_id = id;
+  for (const std::string& d : dates) {
+    s.ds.push_back(Date(d));
+    s.y.push_back(1.0);
+  }
+  return s;
+}
+
+// `n` dates starting at `first`, each produced from the previous by FutureTimestamps at `freq`.
+Series Regular(const std::string& id, const std::string& first, const Frequency& freq, int n) {
+  Series s;
+  s.unique_id = id;
+  s.ds.push_back(Date(first));
+  for (Timestamp t : FutureTimestamps(s.ds[0], freq, n - 1)) s.ds.push_back(t);
+  s.y.assign(s.ds.size(), 0.0);
+  return s;
+}
+
+Panel DatePanel(std::vector<Series> series, TimeKind kind = TimeKind::kDate) {
+  Panel p;
+  p.time_kind = kind;
+  p.series = std::move(series);
+  return p;
+}
+
+std::string InferredAlias(const Panel& panel) {
+  Result<Frequency> f = InferFrequency(panel);
+  return f.ok() ? f->ToString() : "error: " + f.status().message();
+}
+
+class TempCsv {
+ public:
+  explicit TempCsv(const std::string& content) {
+    static int counter = 0;
+    path_ =
+        (std::filesystem::temp_directory_path() / ("nhits_data_test_" + std::to_string(::getpid()) +
+                                                   "_" + std::to_string(counter++) + ".csv"))
+            .string();
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~TempCsv() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Asserts that reading `content` fails with "PATH:LINE: field 'FIELD': ..." containing `part`.
+void ExpectCsvError(const std::string& content, int line, const std::string& field,
+                    const std::string& part) {
+  TempCsv file(content);
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_FALSE(r.ok()) << content;
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  const std::string prefix = file.path() + ":" + std::to_string(line) + ": field '" + field + "': ";
+  EXPECT_EQ(r.status().message().rfind(prefix, 0), 0u) << r.status().message();
+  EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status().message();
+}
+
+std::string SharedData(const std::string& relative) {
+#ifdef NHITS_SHARED_DATA_DIR
+  const std::string path = std::string(NHITS_SHARED_DATA_DIR) + "/" + relative;
+  return std::filesystem::exists(path) ? path : "";
+#else
+  (void)relative;
+  return "";
+#endif
+}
+
+// ---------------------------------------------------------------------------------- timestamps
+
+TEST(TimestampTest, KnownDates) {
+  EXPECT_EQ(Date("1970-01-01").value, 0);
+  EXPECT_EQ(Date("1970-01-02").value, 86400);
+  EXPECT_EQ(Date("1969-12-31").value, -86400);
+  EXPECT_EQ(Date("2000-03-01").value, 951868800);
+  EXPECT_EQ(Date("2024-02-29").value, 1709164800);
+  EXPECT_EQ(Date("2016-07-01 01:30:15").value, 1467336615);
+}
+
+TEST(TimestampTest, KindsAndFormats) {
+  TimeKind kind;
+  ASSERT_TRUE(ParseTimestamp("2020-05-17", &kind).ok());
+  EXPECT_EQ(kind, TimeKind::kDate);
+  Result<Timestamp> t = ParseTimestamp("2020-05-17T08:09", &kind);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kind, TimeKind::kDateTime);
+  EXPECT_EQ(FormatTimestamp(*t, kind), "2020-05-17 08:09:00");
+  t = ParseTimestamp("2020-05-17 23:59:59", &kind);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatTimestamp(*t, kind), "2020-05-17 23:59:59");
+  t = ParseTimestamp("-42", &kind);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(kind, TimeKind::kInteger);
+  EXPECT_EQ(t->value, -42);
+  EXPECT_EQ(FormatTimestamp(*t, kind), "-42");
+  EXPECT_EQ(ParseTimestamp("+7", &kind)->value, 7);
+  EXPECT_EQ(FormatTimestamp(Timestamp{-1}, TimeKind::kDateTime), "1969-12-31 23:59:59");
+}
+
+TEST(TimestampTest, EveryDayRoundTrips) {
+  // 1600..2400 covers all century/400-year leap rules on both sides of the epoch.
+  const std::int64_t first = Date("1600-01-01").value / 86400;
+  const std::int64_t last = Date("2400-12-31").value / 86400;
+  ASSERT_EQ(last - first + 1, 801 * 365 + 195);  // 195 leap years in 1600..2400
+  for (std::int64_t day = first; day <= last; ++day) {
+    const Timestamp t{day * 86400};
+    const std::string text = FormatTimestamp(t, TimeKind::kDate);
+    TimeKind kind;
+    Result<Timestamp> back = ParseTimestamp(text, &kind);
+    ASSERT_TRUE(back.ok()) << text;
+    ASSERT_EQ(back->value, t.value) << text;
+  }
+}
+
+TEST(TimestampTest, DateTimeRoundTrips) {
+  for (std::int64_t v = -200000; v < 200000; v += 997) {
+    const Timestamp t{v * 61};
+    TimeKind kind;
+    Result<Timestamp> back = ParseTimestamp(FormatTimestamp(t, TimeKind::kDateTime), &kind);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->value, t.value);
+  }
+}
+
+TEST(TimestampTest, LeapYears) {
+  TimeKind kind;
+  EXPECT_TRUE(ParseTimestamp("2000-02-29", &kind).ok());  // divisible by 400
+  EXPECT_TRUE(ParseTimestamp("2024-02-29", &kind).ok());
+  EXPECT_FALSE(ParseTimestamp("1900-02-29", &kind).ok());  // century, not by 400
+  EXPECT_FALSE(ParseTimestamp("2023-02-29", &kind).ok());
+  EXPECT_FALSE(ParseTimestamp("2024-02-30", &kind).ok());
+}
+
+TEST(TimestampTest, RejectsMalformed) {
+  for (const char* bad :
+       {"", "abc", "2020-13-01", "2020-00-10", "2020-04-31", "2020-01-00", "2020-1-1",
+        "2020-01-01x", "2020/01/01", "2020-01-01 24:00", "2020-01-01 12:60", "2020-01-01 12:00:60",
+        "2020-01-01 12", "1.5", "99999999999999999999", "2020-01-01  12:00"}) {
+    TimeKind kind;
+    Result<Timestamp> r = ParseTimestamp(bad, &kind);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- aliases
+
+TEST(FrequencyTest, AliasesRoundTrip) {
+  for (const char* alias : {"s", "10s", "min", "15min", "10min", "h", "2h", "D", "3D", "W", "2W",
+                            "B", "ME", "2ME", "MS", "QE", "YE"}) {
+    Result<Frequency> f = ParseFrequency(alias, TimeKind::kDate);
+    ASSERT_TRUE(f.ok()) << alias << ": " << f.status().message();
+    EXPECT_EQ(f->ToString(), alias);
+  }
+  Result<Frequency> step = ParseFrequency("3", TimeKind::kInteger);
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->unit, Frequency::Unit::kStep);
+  EXPECT_EQ(step->step, 3);
+  EXPECT_EQ(step->ToString(), "3");
+}
+
+TEST(FrequencyTest, LegacyAliases) {
+  EXPECT_EQ(ParseFrequency("H", TimeKind::kDateTime)->ToString(), "h");
+  EXPECT_EQ(ParseFrequency("15T", TimeKind::kDateTime)->ToString(), "15min");
+  EXPECT_EQ(ParseFrequency("M", TimeKind::kDate)->ToString(), "ME");
+  EXPECT_EQ(ParseFrequency("Q", TimeKind::kDate)->ToString(), "QE");
+  EXPECT_EQ(ParseFrequency("A", TimeKind::kDate)->ToString(), "YE");
+  EXPECT_EQ(ParseFrequency("W-TUE", TimeKind::kDate)->ToString(), "W");
+  EXPECT_EQ(ParseFrequency("60min", TimeKind::kDate)->ToString(), "h");
+}
+
+TEST(FrequencyTest, RejectsUnknownAliases) {
+  Result<Frequency> f = ParseFrequency("fortnight", TimeKind::kDate);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(f.status().message().find("fortnight"), std::string::npos);
+  EXPECT_NE(f.status().message().find("ME"), std::string::npos);  // lists accepted aliases
+  EXPECT_FALSE(ParseFrequency("D", TimeKind::kInteger).ok());
+  EXPECT_FALSE(ParseFrequency("1", TimeKind::kDate).ok());
+  EXPECT_FALSE(ParseFrequency("0", TimeKind::kInteger).ok());
+  EXPECT_FALSE(ParseFrequency("-2", TimeKind::kInteger).ok());
+  EXPECT_FALSE(ParseFrequency("0D", TimeKind::kDate).ok());
+  EXPECT_FALSE(ParseFrequency("", TimeKind::kDate).ok());
+}
+
+TEST(FrequencyTest, SeasonLength) {
+  const auto season = [](const char* alias) {
+    return SeasonLength(*ParseFrequency(alias, TimeKind::kDate));
+  };
+  EXPECT_EQ(season("ME"), 12);
+  EXPECT_EQ(season("MS"), 12);
+  EXPECT_EQ(season("h"), 24);
+  EXPECT_EQ(season("15min"), 96);
+  EXPECT_EQ(season("D"), 7);
+  EXPECT_EQ(season("B"), 5);
+  EXPECT_EQ(season("W"), 52);
+  EXPECT_EQ(season("QE"), 4);
+  EXPECT_EQ(season("YE"), 1);
+  EXPECT_EQ(SeasonLength(Frequency{Frequency::Unit::kStep, 1}), 1);
+}
+
+// ---------------------------------------------------------------------------------- inference
+
+TEST(InferFrequencyTest, IntegerMostCommonStep) {
+  Panel p;
+  p.time_kind = TimeKind::kInteger;
+  Series a{"a", {{1}, {2}, {3}, {5}, {6}}, {0, 0, 0, 0, 0}};
+  Series b{"b", {{10}, {11}, {12}}, {0, 0, 0}};
+  p.series = {a, b};
+  EXPECT_EQ(InferredAlias(p), "1");
+  Series c{"c", {{0}, {7}, {14}, {21}}, {0, 0, 0, 0}};
+  p.series = {c};
+  EXPECT_EQ(InferredAlias(p), "7");
+}
+
+TEST(InferFrequencyTest, SecondMultiples) {
+  const auto infer = [](const char* alias, const char* first) {
+    const Frequency f = *ParseFrequency(alias, TimeKind::kDateTime);
+    return InferredAlias(DatePanel({Regular("a", first, f, 30)}, TimeKind::kDateTime));
+  };
+  EXPECT_EQ(infer("s", "2020-01-01 00:00:00"), "s");
+  EXPECT_EQ(infer("10s", "2020-01-01 00:00:00"), "10s");
+  EXPECT_EQ(infer("min", "2020-01-01 00:00:00"), "min");
+  EXPECT_EQ(infer("10min", "2020-01-01 00:10:00"), "10min");
+  EXPECT_EQ(infer("15min", "2016-07-01 00:00:00"), "15min");
+  EXPECT_EQ(infer("h", "2016-07-01 00:00:00"), "h");
+  EXPECT_EQ(infer("D", "2020-01-01 00:00:00"), "D");
+  EXPECT_EQ(infer("W", "2020-01-05 00:00:00"), "W");
+}
+
+TEST(InferFrequencyTest, DailyWithWeekends) {
+  EXPECT_EQ(
+      InferredAlias(DatePanel({Regular("a", "1990-01-01", {Frequency::Unit::kSecond, 86400}, 40)})),
+      "D");
+}
+
+TEST(InferFrequencyTest, MostCommonSpacingAcrossSeries) {
+  const Frequency hourly{Frequency::Unit::kSecond, 3600};
+  const Frequency daily{Frequency::Unit::kSecond, 86400};
+  Panel p = DatePanel({Regular("a", "2020-01-01 00:00:00", hourly, 5),
+                       Regular("b", "2020-01-01 00:00:00", daily, 20),
+                       Regular("c", "2020-03-01 00:00:00", daily, 20)},
+                      TimeKind::kDateTime);
+  EXPECT_EQ(InferredAlias(p), "D");
+}
+
+TEST(InferFrequencyTest, BusinessDays) {
+  // Thu 2024-01-04 onward, weekdays only: the Fri -> Mon gaps are 3 days.
+  Panel p = DatePanel({Regular("a", "2024-01-04", {Frequency::Unit::kBusinessDay, 1}, 25)});
+  EXPECT_EQ(InferredAlias(p), "B");
+  // A trading calendar: a holiday (Mon 2024-01-15) is just a missing day.
+  p.series[0] = MakeSeries("a", {"2024-01-10", "2024-01-11", "2024-01-12", "2024-01-16",
+                                 "2024-01-17", "2024-01-18", "2024-01-19", "2024-01-22"});
+  EXPECT_EQ(InferredAlias(p), "B");
+  // Weekdays that never straddle a weekend are plain daily data.
+  p.series[0] = MakeSeries("a", {"2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11"});
+  EXPECT_EQ(InferredAlias(p), "D");
+}
+
+TEST(InferFrequencyTest, MonthEndQuarterEndYearEnd) {
+  Panel p = DatePanel({MakeSeries(
+      "a", {"2023-11-30", "2023-12-31", "2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"})});
+  EXPECT_EQ(InferredAlias(p), "ME");
+  p.series[0] = MakeSeries("a", {"2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31"});
+  EXPECT_EQ(InferredAlias(p), "QE");
+  p.series[0] = MakeSeries("a", {"2019-12-31", "2020-12-31", "2021-12-31"});
+  EXPECT_EQ(InferredAlias(p), "YE");
+  p.series[0] = MakeSeries("a", {"2023-01-31", "2023-03-31", "2023-05-31", "2023-07-31"});
+  EXPECT_EQ(InferredAlias(p), "2ME");
+}
+
+TEST(InferFrequencyTest, MonthStart) {
+  Panel p = DatePanel(
+      {MakeSeries("a", {"2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01"})});
+  EXPECT_EQ(InferredAlias(p), "MS");
+  // Month-start date-times at midnight count too.
+  p.time_kind = TimeKind::kDateTime;
+  EXPECT_EQ(InferredAlias(p), "MS");
+}
+
+TEST(InferFrequencyTest, WeeklyAnchoredOnTuesday) {
+  Panel p = DatePanel(
+      {MakeSeries("ili", {"2002-01-01", "2002-01-08", "2002-01-15", "2002-01-22", "2002-01-29"})});
+  Result<Frequency> f = InferFrequency(p);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->ToString(), "W");
+  EXPECT_EQ(Format(FutureTimestamps(p.series[0].ds.back(), *f, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2002-02-05", "2002-02-12"}));
+}
+
+TEST(InferFrequencyTest, FailsClearly) {
+  Panel single = DatePanel({MakeSeries("a", {"2020-01-01"}), MakeSeries("b", {"2020-02-01"})});
+  Result<Frequency> f = InferFrequency(single);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("two or more"), std::string::npos);
+  // Monthly on the 15th is neither month-end nor month-start: refuse rather than guess "31D".
+  Panel mid = DatePanel({MakeSeries(
+      "a", {"2020-01-15", "2020-02-15", "2020-03-15", "2020-04-15", "2020-05-15", "2020-06-15"})});
+  f = InferFrequency(mid);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("monthly"), std::string::npos) << f.status().message();
+  Panel empty;
+  EXPECT_FALSE(InferFrequency(empty).ok());
+}
+
+// ---------------------------------------------------------------------------------- futures
+
+TEST(FutureTimestampsTest, MonthEndAcrossLeapFebruary) {
+  const Frequency me{Frequency::Unit::kMonthEnd, 1};
+  EXPECT_EQ(Format(FutureTimestamps(Date("2024-01-31"), me, 3), TimeKind::kDate),
+            (std::vector<std::string>{"2024-02-29", "2024-03-31", "2024-04-30"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-01-31"), me, 3), TimeKind::kDate),
+            (std::vector<std::string>{"2023-02-28", "2023-03-31", "2023-04-30"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("1899-12-31"), me, 2), TimeKind::kDate),
+            (std::vector<std::string>{"1900-01-31", "1900-02-28"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2000-01-31"), me, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2000-02-29", "2000-03-31"}));
+  // Stepping from a short month must not carry the 28th/29th forward.
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-11-30"), me, 4), TimeKind::kDate),
+            (std::vector<std::string>{"2023-12-31", "2024-01-31", "2024-02-29", "2024-03-31"}));
+}
+
+TEST(FutureTimestampsTest, OtherCalendarUnits) {
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-12-01"), {Frequency::Unit::kMonthStart, 1}, 3),
+                   TimeKind::kDate),
+            (std::vector<std::string>{"2024-01-01", "2024-02-01", "2024-03-01"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-12-31"), {Frequency::Unit::kQuarterEnd, 1}, 3),
+                   TimeKind::kDate),
+            (std::vector<std::string>{"2024-03-31", "2024-06-30", "2024-09-30"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-12-31"), {Frequency::Unit::kYearEnd, 1}, 2),
+                   TimeKind::kDate),
+            (std::vector<std::string>{"2024-12-31", "2025-12-31"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2023-12-31"), {Frequency::Unit::kMonthEnd, 2}, 2),
+                   TimeKind::kDate),
+            (std::vector<std::string>{"2024-02-29", "2024-04-30"}));
+}
+
+TEST(FutureTimestampsTest, BusinessDaysSkipWeekends) {
+  const Frequency b{Frequency::Unit::kBusinessDay, 1};
+  // Thu 2024-01-04.
+  EXPECT_EQ(Format(FutureTimestamps(Date("2024-01-04"), b, 4), TimeKind::kDate),
+            (std::vector<std::string>{"2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"}));
+  // Fri 2024-01-05 and Sat 2024-01-06 both continue on Monday.
+  EXPECT_EQ(Format(FutureTimestamps(Date("2024-01-05"), b, 1), TimeKind::kDate),
+            (std::vector<std::string>{"2024-01-08"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2024-01-06"), b, 1), TimeKind::kDate),
+            (std::vector<std::string>{"2024-01-08"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2024-01-04"), {Frequency::Unit::kBusinessDay, 2}, 2),
+                   TimeKind::kDate),
+            (std::vector<std::string>{"2024-01-08", "2024-01-10"}));
+}
+
+TEST(FutureTimestampsTest, HourlyAndInteger) {
+  EXPECT_EQ(
+      Format(FutureTimestamps(Date("2018-06-26 22:00:00"), {Frequency::Unit::kSecond, 3600}, 3),
+             TimeKind::kDateTime),
+      (std::vector<std::string>{"2018-06-26 23:00:00", "2018-06-27 00:00:00",
+                                "2018-06-27 01:00:00"}));
+  EXPECT_EQ(
+      Format(FutureTimestamps(Timestamp{10}, {Frequency::Unit::kStep, 2}, 3), TimeKind::kInteger),
+      (std::vector<std::string>{"12", "14", "16"}));
+  EXPECT_TRUE(FutureTimestamps(Timestamp{10}, {Frequency::Unit::kStep, 1}, 0).empty());
+}
+
+// ---------------------------------------------------------------------------------- reader
+
+TEST(ReadLongCsvTest, ReadsSeriesInFileOrder) {
+  TempCsv file("unique_id,ds,y\nb,2020-01-01,1.5\nb,2020-01-02,-2e3\na,2020-01-01,+3\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->time_kind, TimeKind::kDate);
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_EQ(r->series[0].unique_id, "b");
+  EXPECT_EQ(r->series[0].y, (std::vector<double>{1.5, -2000.0}));
+  EXPECT_EQ(r->series[0].ds[1], Date("2020-01-02"));
+  EXPECT_EQ(r->series[1].unique_id, "a");
+  EXPECT_EQ(r->series[1].y, (std::vector<double>{3.0}));
+}
+
+TEST(ReadLongCsvTest, ColumnsByNameCrlfAndTrailingBlankLine) {
+  TempCsv file("y,extra,ds,unique_id\r\n1,x,1,s\r\n2,,2,s\r\n3,z,4,s\r\n\r\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->time_kind, TimeKind::kInteger);
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_EQ(r->series[0].ds, (std::vector<Timestamp>{{1}, {2}, {4}}));
+  EXPECT_EQ(r->series[0].y, (std::vector<double>{1, 2, 3}));
+}
+
+TEST(ReadLongCsvTest, NoFinalNewlineAndDateTimes) {
+  TempCsv file("unique_id,ds,y\nOT,2016-07-01 00:00:00,1\nOT,2016-07-01 01:00:00,2");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->time_kind, TimeKind::kDateTime);
+  ASSERT_EQ(r->series[0].ds.size(), 2u);
+  EXPECT_EQ(InferredAlias(*r), "h");
+}
+
+TEST(ReadLongCsvTest, MissingFileIsNotFound) {
+  const std::string path = "/nonexistent/nhits_no_such_file.csv";
+  Result<Panel> r = ReadLongCsv(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(r.status().message().rfind(path + ":1: field 'unique_id': ", 0), 0u)
+      << r.status().message();
+}
+
+TEST(ReadLongCsvTest, EmptyFile) {
+  ExpectCsvError("", 1, "unique_id", "empty");
+  ExpectCsvError("\n\n", 1, "unique_id", "empty");
+}
+
+TEST(ReadLongCsvTest, HeaderOnly) {
+  ExpectCsvError("unique_id,ds,y\n", 2, "unique_id", "no data rows");
+}
+
+TEST(ReadLongCsvTest, MisnamedColumns) {
+  ExpectCsvError("id,date,value\na,2020-01-01,1\n", 1, "unique_id",
+                 "missing column(s) 'unique_id', 'ds', 'y'");
+  ExpectCsvError("id,date,value\na,2020-01-01,1\n", 1, "unique_id",
+                 "found columns 'id', 'date', 'value'");
+  ExpectCsvError("unique_id,ds,value\na,2020-01-01,1\n", 1, "y", "missing column(s) 'y'");
+  ExpectCsvError("unique_id,y,ds,y\na,1,2020-01-01,1\n", 1, "y", "twice");
+}
+
+TEST(ReadLongCsvTest, WrongFieldCount) {
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,2020-01-02\n", 3, "y", "2 fields");
+  ExpectCsvError("unique_id,ds,y\na\n", 2, "ds", "1 fields");
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01,1,9\n", 2, "y", "4 fields");
+}
+
+TEST(ReadLongCsvTest, BadValues) {
+  ExpectCsvError("unique_id,ds,y\na,1,1\na,2,\n", 3, "y", "empty");
+  ExpectCsvError("unique_id,ds,y\na,1,abc\n", 2, "y", "'abc' is not a number");
+  ExpectCsvError("unique_id,ds,y\na,1,1.5x\n", 2, "y", "not a number");
+  ExpectCsvError("unique_id,ds,y\na,1,NaN\n", 2, "y", "not a finite number");
+  ExpectCsvError("unique_id,ds,y\na,1,nan\n", 2, "y", "not a finite number");
+  ExpectCsvError("unique_id,ds,y\na,1,inf\n", 2, "y", "not a finite number");
+  ExpectCsvError("unique_id,ds,y\na,1,-Infinity\n", 2, "y", "not a finite number");
+  ExpectCsvError("unique_id,ds,y\na,1,1e999\n", 2, "y", "out of range");
+}
+
+TEST(ReadLongCsvTest, EmptyUniqueId) {
+  ExpectCsvError("unique_id,ds,y\n,1,1\n", 2, "unique_id", "empty");
+  ExpectCsvError("unique_id,ds,y\na,1,1\n,2,1\n", 3, "unique_id", "empty");
+}
+
+TEST(ReadLongCsvTest, SkipsUtf8ByteOrderMark) {
+  TempCsv file("\xEF\xBB\xBFunique_id,ds,y\na,1,1\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->series[0].unique_id, "a");
+}
+
+TEST(ReadLongCsvTest, BadTimestamps) {
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,2020-02-30,2\n", 3, "ds", "'2020-02-30'");
+  ExpectCsvError("unique_id,ds,y\na,yesterday,1\n", 2, "ds", "not a valid timestamp");
+  ExpectCsvError("unique_id,ds,y\na,,1\n", 2, "ds", "empty");
+}
+
+TEST(ReadLongCsvTest, MixedTimestampKinds) {
+  ExpectCsvError("unique_id,ds,y\na,1,1\nb,2020-01-01,2\n", 3, "ds", "mixed ds types");
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,5,2\n", 3, "ds", "mixed ds types");
+  // Dates and date-times are compatible: the panel widens to date-times.
+  TempCsv file("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01 12:00,2\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->time_kind, TimeKind::kDateTime);
+}
+
+TEST(ReadLongCsvTest, DuplicateAndUnsorted) {
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n", 3, "ds", "duplicate");
+  ExpectCsvError("unique_id,ds,y\na,2020-01-02,1\na,2020-01-01,2\n", 3, "ds", "not sorted");
+  // The same ds in different series is fine.
+  TempCsv file("unique_id,ds,y\na,1,1\nb,1,2\n");
+  EXPECT_TRUE(ReadLongCsv(file.path()).ok());
+}
+
+TEST(ReadLongCsvTest, NonContiguousSeries) {
+  ExpectCsvError("unique_id,ds,y\na,1,1\nb,1,1\na,2,1\n", 4, "unique_id",
+                 "rows of series 'a' must be contiguous");
+}
+
+TEST(ReadLongCsvTest, BlankLineInsideData) {
+  ExpectCsvError("unique_id,ds,y\na,1,1\n\na,2,1\n", 3, "unique_id", "blank line");
+}
+
+// ---------------------------------------------------------------------------------- real files
+
+TEST(RealDataTest, AirPassengersIsMonthEnd) {
+  const std::string path = SharedData("air_passengers/air_passengers.csv");
+  if (path.empty()) GTEST_SKIP() << "shared data not available";
+  Result<Panel> r = ReadLongCsv(path);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->series.size(), 1u);
+  EXPECT_EQ(r->series[0].ds.size(), 144u);
+  EXPECT_EQ(r->series[0].y[0], 112);
+  Result<Frequency> f = InferFrequency(*r);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->ToString(), "ME");
+  EXPECT_EQ(SeasonLength(*f), 12);
+  EXPECT_EQ(Format(FutureTimestamps(r->series[0].ds.back(), *f, 3), r->time_kind),
+            (std::vector<std::string>{"1961-01-31", "1961-02-28", "1961-03-31"}));
+}
+
+TEST(RealDataTest, NationalIllnessIsWeekly) {
+  const std::string path = SharedData("long_horizon/national_illness.csv");
+  if (path.empty()) GTEST_SKIP() << "shared data not available";
+  Result<Panel> r = ReadLongCsv(path);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->time_kind, TimeKind::kDate);
+  ASSERT_EQ(r->series.size(), 7u);
+  EXPECT_EQ(r->series[0].unique_id, "% WEIGHTED ILI");
+  EXPECT_EQ(r->series[6].unique_id, "OT");
+  for (const Series& s : r->series) {
+    EXPECT_EQ(s.ds.size(), 966u) << s.unique_id;
+    EXPECT_EQ(s.y.size(), 966u) << s.unique_id;
+  }
+  EXPECT_EQ(FormatTimestamp(r->series[0].ds[0], r->time_kind), "2002-01-01");
+  EXPECT_DOUBLE_EQ(r->series[0].y[0], 1.22262);
+  Result<Frequency> f = InferFrequency(*r);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->ToString(), "W");
+  EXPECT_EQ(SeasonLength(*f), 52);
+}
+
+TEST(RealDataTest, StocksAreBusinessDays) {
+  const std::string path = SharedData("stocks/sp500_close_2013_2018.csv");
+  if (path.empty()) GTEST_SKIP() << "shared data not available";
+  Result<Panel> r = ReadLongCsv(path);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->series.size(), 505u);
+  size_t rows = 0;
+  for (const Series& s : r->series) rows += s.ds.size();
+  EXPECT_EQ(rows, 619040u);
+  EXPECT_EQ(InferredAlias(*r), "B");
+}
+
+}  // namespace
+}  // namespace nhits
