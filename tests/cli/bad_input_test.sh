@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Every bad input gets a clear message (file, line, field), a non-zero exit code and no output.
+# Usage: bad_input_test.sh NHITS_BINARY SOURCE_DIR
+set -u
+NHITS=$1
+SRC=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+pass=0
+fail=0
+
+# expect_error NAME EXPECTED_SUBSTRING... -- COMMAND...
+expect_error() {
+  local name=$1; shift
+  local expected=()
+  while [ "$1" != "--" ]; do expected+=("$1"); shift; done
+  shift
+  local out rc
+  rm -f "$WORK/out.csv" "$WORK/out.safetensors"
+  out=$("$@" 2>&1); rc=$?
+  local ok=1
+  [ $rc -ne 0 ] || { echo "FAIL $name: exit code 0"; ok=0; }
+  for e in "${expected[@]}"; do
+    grep -qF -- "$e" <<<"$out" || { echo "FAIL $name: message lacks '$e': $out"; ok=0; }
+  done
+  if ls "$WORK"/out.* "$WORK"/.out.* >/dev/null 2>&1; then echo "FAIL $name: output file left behind"; ok=0; fi
+  if [ $ok = 1 ]; then pass=$((pass + 1)); echo "ok   $name: $out" | head -c 300; echo; else fail=$((fail + 1)); fi
+}
+
+csv() { printf '%s\n' "$@" > "$WORK/$1.csv.tmp"; }
+write() { local f=$WORK/$1; shift; printf '%s\n' "$@" > "$f"; }
+
+TRAIN=(train --h 2 --input-size 4 --max-steps 2 --mlp-units 8,8 --quiet --out "$WORK/out.safetensors")
+
+write cols.csv "id,date,value" "a,1,1.0"
+expect_error missing-columns "cols.csv:1" "unique_id" "found columns" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/cols.csv"
+write nonnum.csv "unique_id,ds,y" "a,1,1.0" "a,2,abc"
+expect_error non-numeric-y "nonnum.csv:3" "field 'y'" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/nonnum.csv"
+write nan.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,NaN"
+expect_error nan-y "nan.csv:4" "field 'y'" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/nan.csv"
+write unsorted.csv "unique_id,ds,y" "a,1,1.0" "a,3,1.5" "a,2,2.0"
+expect_error unsorted-ds "unsorted.csv:4" "field 'ds'" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/unsorted.csv"
+write dup.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,2,2.0"
+expect_error duplicate-ds "dup.csv:4" "duplicate" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/dup.csv"
+write mixed.csv "unique_id,ds,y" "a,1,1.0" "a,2020-01-02,1.5"
+expect_error mixed-ds "mixed.csv:3" "field 'ds'" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/mixed.csv"
+write split.csv "unique_id,ds,y" "a,1,1.0" "b,1,1.5" "a,2,2.0"
+expect_error series-not-contiguous "split.csv:4" "unique_id" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/split.csv"
+write short.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,2.0"
+expect_error no-usable-window "no series has a usable training window" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/short.csv"
+expect_error missing-file "nope.csv" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/nope.csv"
+
+AIR=$SRC/data/air_passengers.csv
+expect_error h-zero "--h must be > 0" -- "$NHITS" train --data "$AIR" --h 0 --out "$WORK/out.safetensors"
+expect_error input-size-negative "--input-size must be > 0" -- "$NHITS" train --data "$AIR" --h 3 --input-size -2 --out "$WORK/out.safetensors"
+expect_error mismatched-lists "mismatched lengths" "n_pool_kernel_size 2" -- "$NHITS" train --data "$AIR" --h 3 --n-pool-kernel-size 2,1 --out "$WORK/out.safetensors"
+expect_error bad-list "not an integer" -- "$NHITS" train --data "$AIR" --h 3 --n-blocks 1,x,1 --out "$WORK/out.safetensors"
+expect_error unknown-activation "activation" "GELU" "ReLU" -- "$NHITS" train --data "$AIR" --h 3 --activation GELU --out "$WORK/out.safetensors"
+expect_error unknown-scaler "scaler-type" "zscore" -- "$NHITS" train --data "$AIR" --h 3 --scaler-type zscore --out "$WORK/out.safetensors"
+expect_error unknown-pooling "pooling-mode" "MinPool1d" -- "$NHITS" train --data "$AIR" --h 3 --pooling-mode MinPool1d --out "$WORK/out.safetensors"
+expect_error unknown-loss "loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --loss MAPE2 --out "$WORK/out.safetensors"
+expect_error output-dir-missing "does not exist" -- "$NHITS" train --data "$AIR" --h 3 --out "$WORK/missing/dir/m.safetensors"
+
+# Checkpoints: a good one, then truncated, corrupt and mismatched copies.
+"$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 8,8 --max-steps 3 --quiet --out "$WORK/good.safetensors" >/dev/null 2>&1 \
+  || { echo "FAIL could not train the small checkpoint"; exit 1; }
+head -c 500 "$WORK/good.safetensors" > "$WORK/truncated.safetensors"
+expect_error truncated-checkpoint "truncated.safetensors" "truncated" -- "$NHITS" predict --model "$WORK/truncated.safetensors" --data "$AIR" --out "$WORK/out.csv"
+head -c 2000 /dev/urandom > "$WORK/corrupt.safetensors"
+expect_error corrupt-checkpoint "corrupt.safetensors" -- "$NHITS" predict --model "$WORK/corrupt.safetensors" --data "$AIR" --out "$WORK/out.csv"
+sed 's/input_size\\":24/input_size\\":28/' "$WORK/good.safetensors" > "$WORK/mismatch.safetensors"
+expect_error mismatched-checkpoint "mismatch.safetensors" "blocks.0.layers.0.weight" "expected [8, 14]" -- "$NHITS" predict --model "$WORK/mismatch.safetensors" --data "$AIR" --out "$WORK/out.csv"
+expect_error predict-output-dir-missing "does not exist" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/nodir/f.csv"
+expect_error predict-bad-data "nan.csv:4" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/nan.csv" --out "$WORK/out.csv"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The CLI end to end on the demo data with a small model: train, info, predict, cv, plot.
+# Usage: commands_test.sh NHITS_BINARY SOURCE_DIR
+set -euo pipefail
+NHITS=$1
+AIR=$2/data/air_passengers.csv
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; exit 1; fi; }
+
+"$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 --scaler-type robust \
+  --loss MQLoss --level 80,90 --val-size 12 --val-check-steps 100 --random-seed 1 --out "$WORK/m.safetensors" > "$WORK/train.txt" 2>&1
+check "train writes a checkpoint" '[ -s "$WORK/m.safetensors" ]'
+check "train reports validation loss" 'grep -q best_val_loss "$WORK/train.txt"'
+
+"$NHITS" info --model "$WORK/m.safetensors" > "$WORK/info.txt"
+check "info shows parameters and FLOPs" 'grep -q "^parameters" "$WORK/info.txt" && grep -q "^FLOPs" "$WORK/info.txt"'
+check "info lists MQLoss outputs" 'grep -q "NHITS-median, NHITS-lo-90, NHITS-lo-80, NHITS-hi-80, NHITS-hi-90" "$WORK/info.txt"'
+
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --out "$WORK/f.csv" 2>/dev/null
+check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-median,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90" ]'
+check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
+check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
+check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+
+"$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --n-windows 3 --step-size 12 --quiet \
+  --out "$WORK/cv.csv" > "$WORK/cv.txt"
+check "cv header" '[ "$(head -1 "$WORK/cv.csv")" = "unique_id,ds,cutoff,NHITS,y" ]'
+check "cv rows" '[ "$(wc -l < "$WORK/cv.csv")" = 37 ]'
+check "cv first cutoff" 'sed -n 2p "$WORK/cv.csv" | grep -q "^AirPassengers,1958-01-31,1957-12-31,"'
+check "cv metrics table" 'grep -q "SeasonalNaive(12)" "$WORK/cv.txt" && grep -q "| MASE |" "$WORK/cv.txt"'
+
+"$NHITS" plot --model "$WORK/m.safetensors" --data "$AIR" --holdout --out "$WORK/p.svg" 2>/dev/null
+check "plot is an SVG" 'head -c 4 "$WORK/p.svg" | grep -q "<svg" && tail -c 6 "$WORK/p.svg" | grep -q "</svg>"'
+
+for cmd in train predict cv info plot demo; do
+  check "$cmd --help" '"$NHITS" $cmd --help | grep -q -- "--"'
+done
+echo "all CLI checks passed"
