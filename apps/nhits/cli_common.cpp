@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "nhits/safetensors.h"
 
 namespace nhits::cli {
@@ -38,7 +40,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride) {
   app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
   app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
   app.add_option("--mlp-units", mlp_units,
-                 "Hidden layers of every block as 'in,out' pairs separated by ';'")->capture_default_str();
+                 "Hidden layers of every block: 'in,out' pairs separated by ';', or [[in,out],...]")->capture_default_str();
   app.add_option("--n-pool-kernel-size", n_pool_kernel_size, "Input pooling kernel per stack")->capture_default_str();
   app.add_option("--n-freq-downsample", n_freq_downsample, "Forecast downsampling per stack")->capture_default_str();
   app.add_option("--pooling-mode", pooling_mode, "MaxPool1d or AvgPool1d")->capture_default_str();
@@ -80,7 +82,17 @@ NhitsConfig ModelFlags::Config() const {
   c.n_pool_kernel_size = ParseIntList(n_pool_kernel_size, "n-pool-kernel-size");
   c.n_freq_downsample = ParseIntList(n_freq_downsample, "n-freq-downsample");
   c.mlp_units.clear();
-  std::stringstream ss(mlp_units);
+  // Also accept neuralforecast's own spelling, a list of lists: [[512,512],[512,512]].
+  if (!mlp_units.empty() && mlp_units.front() == '[') {
+    const auto j = nlohmann::json::parse(mlp_units, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_array()) Fail("--mlp-units: '" + mlp_units + "' is not a list of [in,out] pairs");
+    for (const auto& pair : j) {
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
+        Fail("--mlp-units: '" + pair.dump() + "' is not an [in,out] pair of integers");
+      c.mlp_units.push_back({pair[0].get<int>(), pair[1].get<int>()});
+    }
+  }
+  std::stringstream ss(c.mlp_units.empty() ? mlp_units : std::string());
   std::string pair;
   while (std::getline(ss, pair, ';')) {
     std::vector<int> units = ParseIntList(pair, "mlp-units");
