@@ -218,13 +218,9 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("dropout_prob_theta", c.dropout_prob_theta);
     opt("level", c.level);
     opt("delta", c.huber_delta);
-    std::string s;
     auto parse = [&](const char* name, auto parser, auto& dst) -> Status {
       field = name;
-      if (!j.contains(name) || j[name].is_null()) {
-        if (std::string(name) == "scaler_type") return Status::Ok();
-        return Status::Ok();
-      }
+      if (!j.contains(name) || j[name].is_null()) return Status::Ok();  // keep the default
       auto r = parser(j[name].template get<std::string>(), name);
       if (!r.ok()) return Status::InvalidArgument(where + ": " + r.status().message());
       dst = *r;
