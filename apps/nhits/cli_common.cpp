@@ -35,8 +35,8 @@ std::vector<int> ParseIntList(const std::string& text, const std::string& field)
   return out;
 }
 
-void ModelFlags::Register(CLI::App& app, bool with_window_stride) {
-  app.add_option("--h", h, "Forecast horizon (required)")->required();
+void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon) {
+  if (with_horizon) app.add_option("--h", h, "Forecast horizon (required)")->required();
   app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
   app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
   app.add_option("--mlp-units", mlp_units,
@@ -66,6 +66,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride) {
     app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,
                "Left-pad input_size-1 zeros so the first points are forecast targets too");
+  app.add_flag("--restore-best-weights", train.restore_best_weights,
+               "Keep the weights of the best validation check (neuralforecast keeps the last)");
   app.add_option("--random-seed", train.random_seed, "Seed: same seed and threads give the same weights")
       ->capture_default_str();
   app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")->capture_default_str();

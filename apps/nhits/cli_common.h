@@ -36,8 +36,9 @@ struct ModelFlags {
   TrainOptions train;
   bool quiet = false;
 
-  // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows).
-  void Register(CLI::App& app, bool with_window_stride);
+  // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
+  // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).
+  void Register(CLI::App& app, bool with_window_stride, bool with_horizon = true);
   // Builds and validates the configuration (lists must be comma separated integers).
   NhitsConfig Config() const;
 };

@@ -16,5 +16,6 @@ Action RegisterCrossValidation(CLI::App& app);
 Action RegisterInfo(CLI::App& app);
 Action RegisterPlot(CLI::App& app);
 Action RegisterDemo(CLI::App& app);
+Action RegisterBenchmark(CLI::App& app);
 
 }  // namespace nhits::cli

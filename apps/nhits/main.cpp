@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
       nhits::cli::RegisterCrossValidation);
   add("info", "Show a checkpoint's configuration, parameter count and FLOPs per forecast", nhits::cli::RegisterInfo);
   add("plot", "Draw history, forecast and intervals as an SVG", nhits::cli::RegisterPlot);
+  add("benchmark", "Long-horizon accuracy protocol of the NHITS paper (ETT, Exchange, ILI, Weather)",
+      nhits::cli::RegisterBenchmark);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {
     app.parse(argc, argv);

@@ -57,6 +57,9 @@ struct TrainOptions {
   int windows_batch_size = 1024;      // windows sampled per step
   int step_size = 1;                  // stride between windows
   bool start_padding_enabled = false;  // left-pad input_size-1 zeros so early points are used
+  // Keep the weights of the best validation check instead of the last ones. neuralforecast keeps
+  // the last (its checkpointing is off by default), so this is off by default too.
+  bool restore_best_weights = false;
   int random_seed = 1;
   int num_threads = 0;                // 0: all cores
   bool verbose = true;                // progress bar on stderr

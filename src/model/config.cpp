@@ -192,6 +192,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["step_size"] = t->step_size;
     j["start_padding_enabled"] = t->start_padding_enabled;
     j["random_seed"] = t->random_seed;
+    j["restore_best_weights"] = t->restore_best_weights;
   }
   return j.dump();
 }

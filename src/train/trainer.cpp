@@ -73,7 +73,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   Workspace<float> ws;
   WindowBatch batch;
   std::vector<WindowRef> candidates, chosen;
-  std::vector<float> yhat, d_yhat;
+  std::vector<float> yhat, d_yhat, best_params;
   std::vector<int> order(trainable);
   std::size_t cursor = order.size();  // forces a shuffle on the first step
 
@@ -137,6 +137,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       if (report.best_val_loss < 0 || last_val < report.best_val_loss) {
         report.best_val_loss = last_val;
         bad_checks = 0;
+        if (o.restore_best_weights) best_params = net.params();
       } else if (o.early_stop_patience_steps > 0 && ++bad_checks >= o.early_stop_patience_steps) {
         report.early_stopped = true;
       }
@@ -149,6 +150,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     bar.Update(step + 1, loss, last_val);
     if (report.early_stopped) break;
   }
+  if (o.restore_best_weights && !best_params.empty()) net.params() = best_params;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   bar.Finish(report.early_stopped ? "early stopped at step " + std::to_string(report.steps)
                                   : "trained " + std::to_string(report.steps) + " steps");

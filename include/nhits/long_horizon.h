@@ -1,0 +1,62 @@
+// The standard long-horizon benchmark protocol of the NHITS / Informer / Autoformer papers:
+// every channel of a wide dataset is a univariate series, standardised with the training split's
+// mean and std; train on the training split, early-stop on the validation split, and score every
+// test window (stride 1 by default) by MSE and MAE on the standardised values.
+// Thread safety: reentrant; Train/Evaluate use the BLAS threads set in TrainOptions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nhits/data.h"
+#include "nhits/model.h"
+#include "nhits/train.h"
+
+namespace nhits {
+
+// Rows (per channel, in time order) of each split.
+struct Split {
+  int train = 0, val = 0, test = 0;
+};
+
+struct LongHorizonDataset {
+  std::string name;                  // "ETTh1", "ETTm2", "Exchange", "ILI", "Weather", ...
+  std::string file;                  // wide CSV (optionally .gz) relative to the data directory
+  Split split;                       // empty: 70% train / 20% test / rest val (Autoformer)
+  int season_length = 1;             // for SeasonalNaive
+  std::vector<int> horizons;         // the four standard horizons
+  std::vector<double> paper_mse;     // NHITS paper figure per horizon (empty: none)
+  std::vector<double> paper_mae;
+};
+
+// ETTh1, ETTh2, ETTm2, Exchange, ILI, Weather with their splits and the paper's figures.
+const std::vector<LongHorizonDataset>& LongHorizonDatasets();
+Result<LongHorizonDataset> FindLongHorizonDataset(const std::string& name);
+
+// A wide table: first column a timestamp (ignored), every other column a channel.
+struct WideTable {
+  std::vector<std::string> channels;
+  std::vector<std::vector<double>> values;  // [channel][row]
+};
+// Reads a wide CSV, gzip-compressed when the name ends in .gz. Errors name file, line, column.
+Result<WideTable> ReadWideCsv(const std::string& path);
+
+// The standardised panel (one series per channel, integer ds) and the resolved split.
+struct PreparedData {
+  Panel panel;
+  Split split;
+};
+Result<PreparedData> PrepareLongHorizon(const WideTable& table, const LongHorizonDataset& dataset);
+
+struct LongHorizonScores {
+  double mse = 0, mae = 0;                 // NHITS
+  double naive_mse = 0, naive_mae = 0;     // Naive (last value)
+  double snaive_mse = 0, snaive_mae = 0;   // SeasonalNaive(season_length)
+  long windows = 0;
+};
+
+// Scores every test window with stride `stride`: targets inside the test split, inputs from the
+// points before each window (which may reach back into validation and training).
+LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& data, int season_length, int stride);
+
+}  // namespace nhits
