@@ -3,20 +3,57 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <algorithm>
 #include <memory>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "nhits/forecast.h"
 #include "nhits/long_horizon.h"
+#include "nhits/metrics.h"
+#include "nhits/plot.h"
 
 namespace nhits::cli {
+namespace {
+
+// The first test window of up to three channels, against the truth and SeasonalNaive.
+std::string TestForecastSvg(const Model& model, const PreparedData& data, const LongHorizonDataset& d) {
+  const int H = model.config().h, Q = model.config().outputs_per_step();
+  const int end = data.split.train + data.split.val;
+  std::vector<ForecastOrigin> origins;
+  for (int c = 0; c < std::min<int>(3, static_cast<int>(data.panel.series.size())); ++c) origins.push_back({c, end});
+  const std::vector<float> fc = ForecastFrom(model, data.panel, origins);
+  std::vector<PlotSeries> panels;
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    const Series& s = data.panel.series[static_cast<std::size_t>(origins[i].series)];
+    PlotSeries p;
+    p.title = d.name + " / " + s.unique_id + " (standardised), h=" + std::to_string(H);
+    for (int t = std::max(0, end - 2 * H); t < end; ++t) {
+      p.history_x.push_back(std::to_string(t));
+      p.history_y.push_back(s.y[static_cast<std::size_t>(t)]);
+    }
+    for (int j = 0; j < H; ++j) {
+      p.future_x.push_back(std::to_string(end + j));
+      p.forecast.push_back(fc[(i * H + j) * Q]);
+      p.actual.push_back(s.y[static_cast<std::size_t>(end + j)]);
+    }
+    const std::span<const double> history(s.y.data(), static_cast<std::size_t>(end));
+    p.baselines.emplace_back("SeasonalNaive(" + std::to_string(d.season_length) + ")",
+                             SeasonalNaiveForecast(history, H, d.season_length));
+    panels.push_back(std::move(p));
+  }
+  return RenderForecastSvg(panels, "NHITS");
+}
+
+}  // namespace
 
 Action RegisterBenchmark(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string dataset = "ETTh1", data_dir, horizons, out;
+    std::string dataset = "ETTh1", data_dir, horizons, out, plot_dir;
     int input_size_multiplier = 5, test_stride = 1;
   };
   auto a = std::make_shared<Args>();
@@ -33,6 +70,7 @@ Action RegisterBenchmark(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--test-stride", a->test_stride, "Stride between scored test windows")->capture_default_str();
   app.add_option("--out", a->out, "JSON file with every row of this run (rewritten atomically after each row)");
+  app.add_option("--plot-dir", a->plot_dir, "Write DATASET_H.svg there: the first test window of three channels");
   a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false);
   app.footer(
       "Protocol: every channel is a univariate series standardised with the training split's mean/std;\n"
@@ -42,6 +80,7 @@ Action RegisterBenchmark(CLI::App& app) {
       "patience 10.");
   return [a] {
     if (!a->out.empty()) CheckOutputPath(a->out);
+    if (!a->plot_dir.empty()) CheckOutputPath(a->plot_dir + "/x.svg");
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
     std::vector<LongHorizonDataset> datasets;
     if (a->dataset == "all") datasets = LongHorizonDatasets();
@@ -97,6 +136,8 @@ Action RegisterBenchmark(CLI::App& app) {
         row["date"] = std::time(nullptr);
         rows.push_back(row);
         if (!a->out.empty()) WriteTextAtomic(a->out, rows.dump(1) + "\n");
+        if (!a->plot_dir.empty())
+          WriteTextAtomic(a->plot_dir + "/" + d.name + "_" + std::to_string(h) + ".svg", TestForecastSvg(model, data, d));
       }
     }
   };

@@ -17,5 +17,6 @@ Action RegisterInfo(CLI::App& app);
 Action RegisterPlot(CLI::App& app);
 Action RegisterDemo(CLI::App& app);
 Action RegisterBenchmark(CLI::App& app);
+Action RegisterBench(CLI::App& app);
 
 }  // namespace nhits::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add("plot", "Draw history, forecast and intervals as an SVG", nhits::cli::RegisterPlot);
   add("benchmark", "Long-horizon accuracy protocol of the NHITS paper (ETT, Exchange, ILI, Weather)",
       nhits::cli::RegisterBenchmark);
+  add("bench", "Inference latency/throughput sweep with the machine's roofline", nhits::cli::RegisterBench);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {
     app.parse(argc, argv);

@@ -18,6 +18,10 @@
 
 namespace nhits {
 
+namespace cpu {
+class ThreadPool;
+}
+
 // One linear layer's place in the flat parameter vector: weight [out, in] then bias [out].
 struct LinearSlot {
   int in = 0, out = 0;
@@ -81,9 +85,11 @@ class Network {
   // PyTorch's default nn.Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)); PReLU slope 0.25.
   void InitParams(std::uint64_t seed);
 
-  // `training` enables dropout (drawn from `rng`); otherwise rng may be null.
+  // `training` enables dropout (drawn from `rng`); otherwise rng may be null. With a `pool`,
+  // float batches of at most 8 windows take the small-batch kernels split across its threads;
+  // once `ws` has seen a batch this large, the call allocates nothing.
   void Forward(int batch, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
-               bool training, std::mt19937_64* rng) const;
+               bool training, std::mt19937_64* rng, cpu::ThreadPool* pool = nullptr) const;
   // Accumulates d(loss)/d(params) into `grad` (size params().size()) given d(loss)/d(forecast).
   // Uses the activations Forward left in `ws`.
   void Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const;

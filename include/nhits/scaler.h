@@ -18,6 +18,8 @@ struct ScaleStats {
 // Statistics of x[0..n) over the points where mask > 0 (eps 1e-6, population std, lower median,
 // zero scale replaced by 1 before adding eps; robust falls back to 0.6745*std when MAD is 0).
 ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask, int n);
+// The same without allocating: `scratch` holds at least n floats and is overwritten.
+ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float* mask, int n, float* scratch);
 
 inline double ScaleValue(ScalerType type, const ScaleStats& s, double x) {
   switch (type) {

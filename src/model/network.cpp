@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <type_traits>
+
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/small_batch_linear.h"
+#include "backend/cpu/thread_pool.h"
 #include "model/layers.h"
 
 namespace nhits {
@@ -89,11 +93,31 @@ void AddBias(int rows, int cols, const T* bias, T* y) {
   }
 }
 
+// y = x W^T + b. Small float batches with a pool stream each thread's slice of W once; the rest
+// goes to the GEMM library.
+template <typename T>
+void LinearForward(int batch, const LinearSlot& l, const T* params, const T* x, T* y, cpu::ThreadPool* pool) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (pool != nullptr && batch <= cpu::kSmallBatchMax) {
+      auto work = [&](int t, int n) {
+        // Output rows in 16-row slices keep each thread's writes off the others' cache lines.
+        const int chunks = (l.out + 15) / 16;
+        const int begin = std::min(l.out, chunks * t / n * 16), end = std::min(l.out, chunks * (t + 1) / n * 16);
+        cpu::SmallBatchLinear(batch, l.in, x, params + l.weight, params + l.bias, y, l.out, begin, end);
+      };
+      pool->Run(work);
+      return;
+    }
+  }
+  cpu::GemmNT<T>(batch, l.out, l.in, x, params + l.weight, y, false);
+  AddBias<T>(batch, l.out, params + l.bias, y);
+}
+
 }  // namespace
 
 template <typename T>
 void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
-                         bool training, std::mt19937_64* rng) const {
+                         bool training, std::mt19937_64* rng, cpu::ThreadPool* pool) const {
   const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
   const std::size_t nblocks = layout_.blocks.size();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
@@ -146,8 +170,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
       const LinearSlot& l = blk.layers[li];
       const std::size_t n = static_cast<std::size_t>(B) * l.out;
       pre[li].resize(n);
-      cpu::GemmNT<T>(B, l.out, l.in, x, params_.data() + l.weight, pre[li].data(), false);
-      AddBias<T>(B, l.out, params_.data() + l.bias, pre[li].data());
+      LinearForward<T>(B, l, params_.data(), x, pre[li].data(), pool);
       const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
       if (!hidden) {
         x = pre[li].data();

@@ -1,7 +1,6 @@
 #include "nhits/scaler.h"
 
 #include <algorithm>
-#include <limits>
 #include <vector>
 
 namespace nhits {
@@ -10,64 +9,77 @@ namespace {
 constexpr double kEps = 1e-6;
 constexpr double kMadToStd = 0.6744897501960817;
 
-// torch.nanmedian: the LOWER middle value for an even count.
-double LowerMedian(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  const std::size_t mid = (v.size() - 1) / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+// torch.nanmedian: the LOWER middle value for an even count. Reorders v[0..n).
+double LowerMedian(float* v, int n) {
+  if (n == 0) return 0.0;
+  const int mid = (n - 1) / 2;
+  std::nth_element(v, v + mid, v + n);
   return v[mid];
 }
 
-double PopulationStd(const std::vector<double>& v) {
-  if (v.empty()) return 0.0;
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
+// Gathers the observed values into `scratch`; returns how many there are.
+int Observed(const float* x, const float* mask, int n, float* scratch) {
+  int k = 0;
+  for (int i = 0; i < n; ++i)
+    if (mask[i] > 0) scratch[k++] = x[i];
+  return k;
+}
+
+double Mean(const float* v, int n) {
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += v[i];
+  return n > 0 ? s / n : 0.0;
+}
+
+double PopulationStd(const float* v, int n) {
+  if (n == 0) return 0.0;
+  const double mean = Mean(v, n);
   double ss = 0;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  return std::sqrt(ss / static_cast<double>(v.size()));
+  for (int i = 0; i < n; ++i) ss += (v[i] - mean) * (v[i] - mean);
+  return std::sqrt(ss / n);
 }
 
 }  // namespace
 
-ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask, int n) {
+ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float* mask, int n, float* scratch) {
   if (type == ScalerType::kIdentity) return {};
-  std::vector<double> v;
-  v.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i)
-    if (mask[i] > 0) v.push_back(x[i]);
+  const int k = Observed(x, mask, n, scratch);
   ScaleStats s;
   switch (type) {
     case ScalerType::kIdentity: break;
     case ScalerType::kStandard: {
-      double mean = 0;
-      for (double a : v) mean += a;
-      s.shift = v.empty() ? 0.0 : mean / static_cast<double>(v.size());
-      double sd = PopulationStd(v);
+      s.shift = Mean(scratch, k);
+      const double sd = PopulationStd(scratch, k);
       s.scale = (sd == 0 ? 1.0 : sd) + kEps;
       break;
     }
     case ScalerType::kRobust:
     case ScalerType::kInvariant: {
-      s.shift = LowerMedian(v);
-      std::vector<double> dev(v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) dev[i] = std::abs(v[i] - s.shift);
-      double mad = LowerMedian(std::move(dev));
-      if (mad == 0) mad = kMadToStd * PopulationStd(v);
+      const double sd = PopulationStd(scratch, k);  // before the median reorders scratch
+      s.shift = LowerMedian(scratch, k);
+      for (int i = 0; i < k; ++i) scratch[i] = static_cast<float>(std::abs(scratch[i] - s.shift));
+      double mad = LowerMedian(scratch, k);
+      if (mad == 0) mad = kMadToStd * sd;
       s.scale = (mad == 0 ? 1.0 : mad) + kEps;
       break;
     }
     case ScalerType::kMinMax:
     case ScalerType::kMinMax1: {
-      if (v.empty()) return {};
-      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      if (k == 0) return {};
+      const auto [lo, hi] = std::minmax_element(scratch, scratch + k);
       s.shift = *lo;
-      const double range = *hi - *lo;
+      const double range = static_cast<double>(*hi) - *lo;
       s.scale = (range == 0 ? 1.0 : range) + kEps;
       break;
     }
   }
   return s;
+}
+
+ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask, int n) {
+  if (type == ScalerType::kIdentity) return {};
+  std::vector<float> scratch(static_cast<std::size_t>(n));
+  return ComputeScaleStatsNoAlloc(type, x, mask, n, scratch.data());
 }
 
 }  // namespace nhits

@@ -1,0 +1,136 @@
+// `nhits bench`: inference latency and throughput sweeps over batch sizes and threads, with the
+// machine's roofline measured in the same run (GEMM peak for compute, L3/DRAM read bandwidth
+// for streaming the weights) so every row says how far it is from the limit.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu/gemm.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/model.h"
+
+namespace nhits::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p * v.size())) - 1);
+  return v[i];
+}
+
+// Best-of-N sgemm rate on a square-ish problem large enough to reach the core's peak.
+double MeasureGemmGflops() {
+  const int m = 1024, n = 1024, k = 1024;
+  std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(n) * k, 0.25f),
+      c(static_cast<std::size_t>(m) * n);
+  double best = 0;
+  for (int rep = 0; rep < 8; ++rep) {
+    const auto t0 = Clock::now();
+    cpu::GemmNT<float>(m, n, k, a.data(), b.data(), c.data(), false);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, 2.0 * m * n * k / s / 1e9);
+  }
+  return best;
+}
+
+// Read bandwidth over a buffer the size of the weights (what a batch-1 forecast must stream).
+double MeasureReadGBps(std::size_t bytes) {
+  std::vector<float> buf(bytes / sizeof(float), 1.0f);
+  double best = 0;
+  volatile float sink = 0;
+  for (int rep = 0; rep < 20; ++rep) {
+    const auto t0 = Clock::now();
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (std::size_t i = 0; i + 4 <= buf.size(); i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    sink = sink + s0 + s1 + s2 + s3;
+    best = std::max(best, static_cast<double>(bytes) / s / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+Action RegisterBench(CLI::App& app) {
+  struct Args {
+    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", json;
+    int h = 24, input_size = 168, min_reps = 20;
+    double seconds = 0.5;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--model", a->model, "Checkpoint (default: random weights, neuralforecast's default NHITS)");
+  app.add_option("--h", a->h, "Horizon of the random-weight model")->capture_default_str();
+  app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->capture_default_str();
+  app.add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes")->capture_default_str();
+  app.add_option("--threads", a->threads, "Comma-separated thread counts (0: all cores)")->capture_default_str();
+  app.add_option("--seconds", a->seconds, "Timed seconds per row (after warm-up)")->capture_default_str();
+  app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->capture_default_str();
+  app.add_option("--json", a->json, "Also write the rows as JSON");
+  return [a] {
+    if (!a->json.empty()) CheckOutputPath(a->json);
+    std::unique_ptr<Model> model;
+    if (!a->model.empty()) {
+      model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model)));
+    } else {
+      NhitsConfig c;
+      c.h = a->h;
+      c.input_size = a->input_size;
+      CheckOk(c.Validate());
+      model = std::make_unique<Model>(c);
+      model->mutable_network().InitParams(1);
+    }
+    const NhitsConfig& c = model->config();
+    const double flops = static_cast<double>(model->FlopsPerForecast());
+    const std::size_t weight_bytes = static_cast<std::size_t>(model->ParameterCount()) * sizeof(float);
+    nlohmann::ordered_json rows = nlohmann::json::array();
+    std::printf("model: %lld parameters (%.1f MB fp32), %.2f MFLOP per forecast\n\n",
+                static_cast<long long>(model->ParameterCount()), weight_bytes / 1e6, flops / 1e6);
+    std::printf("| threads | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% GEMM peak | batch-1 floor us |\n"
+                "|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int threads : ParseIntList(a->threads, "threads")) {
+      cpu::SetBlasThreads(threads);
+      const double peak = MeasureGemmGflops();
+      const double gbps = MeasureReadGBps(weight_bytes);
+      const double floor_us = weight_bytes / (gbps * 1e9) * 1e6;
+      for (int batch : ParseIntList(a->batch_sizes, "batch-sizes")) {
+        std::mt19937 rng(7);
+        std::normal_distribution<float> nd(0, 1);
+        std::vector<float> x(static_cast<std::size_t>(batch) * c.input_size), m(x.size(), 1.0f),
+            y(static_cast<std::size_t>(batch) * c.h * c.outputs_per_step());
+        for (auto& v : x) v = nd(rng);
+        for (int w = 0; w < 3; ++w) model->PredictWindows(batch, x.data(), m.data(), y.data());
+        std::vector<double> us;
+        const auto start = Clock::now();
+        while (static_cast<int>(us.size()) < a->min_reps ||
+               std::chrono::duration<double>(Clock::now() - start).count() < a->seconds) {
+          const auto t0 = Clock::now();
+          model->PredictWindows(batch, x.data(), m.data(), y.data());
+          us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        }
+        const double p50 = Percentile(us, 0.50), rate = batch / (p50 * 1e-6);
+        const double gflops = rate * flops / 1e9;
+        std::printf("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f%% | %.1f |\n", threads, batch, p50,
+                    Percentile(us, 0.95), Percentile(us, 0.99), Percentile(us, 1.0), rate, gflops, 100 * gflops / peak,
+                    floor_us);
+        std::fflush(stdout);
+        rows.push_back({{"threads", threads}, {"batch", batch}, {"p50_us", p50}, {"p95_us", Percentile(us, 0.95)},
+                        {"p99_us", Percentile(us, 0.99)}, {"max_us", Percentile(us, 1.0)}, {"forecasts_per_s", rate},
+                        {"gflops", gflops}, {"gemm_peak_gflops", peak}, {"read_gbps", gbps},
+                        {"weight_stream_floor_us", floor_us}, {"reps", us.size()}});
+      }
+      std::printf("(threads %d: measured sgemm peak %.1f GFLOP/s, weight read %.1f GB/s)\n", threads, peak, gbps);
+    }
+    if (!a->json.empty()) WriteTextAtomic(a->json, rows.dump(1) + "\n");
+  };
+}
+
+}  // namespace nhits::cli

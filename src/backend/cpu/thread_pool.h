@@ -1,0 +1,44 @@
+// A persistent pool for the short, frequent parallel sections of a forecast (one per linear
+// layer): workers spin briefly between sections and then sleep on an atomic, so a batch-1
+// forecast pays no thread start-up and no syscall per layer while the pool is busy.
+// Thread safety: Run may be called by one thread at a time (the pool's owner).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace nhits::cpu {
+
+class ThreadPool {
+ public:
+  // `threads` includes the caller; 1 means everything runs inline.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return threads_; }
+
+  // Calls fn(ctx, t, size()) for t = 0..size()-1 (t = 0 on the caller) and waits for all.
+  void Run(void (*fn)(void* ctx, int thread, int threads), void* ctx);
+
+  template <typename F>
+  void Run(F& f) {
+    Run([](void* c, int t, int n) { (*static_cast<F*>(c))(t, n); }, &f);
+  }
+
+ private:
+  void WorkerLoop(int index);
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  void (*fn_)(void*, int, int) = nullptr;  // written before generation_ is published
+  void* ctx_ = nullptr;
+};
+
+}  // namespace nhits::cpu

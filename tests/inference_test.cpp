@@ -1,0 +1,89 @@
+// The serving path (InferenceSession: small-batch kernels on a thread pool, preallocated
+// buffers) against the float64 network on the same weights, for every batch size it takes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "backend/cpu/small_batch_linear.h"
+#include "nhits/inference.h"
+
+namespace nhits {
+namespace {
+
+TEST(InferenceSession, MatchesFloat64ReferenceAtEveryBatchSize) {
+  NhitsConfig c;
+  c.h = 24;
+  c.input_size = 168;
+  c.scaler_type = ScalerType::kRobust;
+  c.loss = LossType::kMQLoss;
+  c.level = {80};
+  c.mlp_units = {{200, 200}, {200, 200}};  // 200: rows that are not a multiple of 16
+  Model model(c);
+  model.mutable_network().InitParams(5);
+  Network<double> reference(c);
+  reference.params().assign(model.network().params().begin(), model.network().params().end());
+
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(100, 20);
+  const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  for (int threads : {1, 2}) {
+    InferenceSession session(model, 8, threads);
+    for (int batch = 1; batch <= 8; ++batch) {
+      std::vector<float> x(batch * L), m(batch * L, 1.0f), out(batch * HQ);
+      for (auto& v : x) v = nd(rng);
+      for (int t = 0; t < 10; ++t) x[t] = 0, m[t] = 0;  // a padded window
+      ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), out.data()).ok());
+      // float64 reference: same scaling, double network, inverse scaling
+      std::vector<double> xs(batch * L), md(m.begin(), m.end()), ref(batch * HQ);
+      std::vector<ScaleStats> st(batch);
+      for (int b = 0; b < batch; ++b) {
+        st[b] = ComputeScaleStats(c.scaler_type, &x[b * L], &m[b * L], L);
+        for (int t = 0; t < L; ++t) xs[b * L + t] = ScaleValue(c.scaler_type, st[b], x[b * L + t]);
+      }
+      Workspace<double> ws;
+      reference.Forward(batch, xs.data(), md.data(), ref.data(), ws, false, nullptr);
+      double worst = 0;
+      for (int b = 0; b < batch; ++b)
+        for (int i = 0; i < HQ; ++i) {
+          const double want = UnscaleValue(c.scaler_type, st[b], ref[b * HQ + i]);
+          worst = std::max(worst, std::abs(out[b * HQ + i] - want) / std::max(1.0, std::abs(want)));
+        }
+      EXPECT_LT(worst, 1e-5) << "threads " << threads << " batch " << batch << " isa " << cpu::SmallBatchLinearIsa();
+    }
+  }
+}
+
+TEST(InferenceSession, RejectsBatchOutsideItsSize) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.mlp_units = {{8, 8}};
+  Model model(c);
+  InferenceSession session(model, 2, 1);
+  std::vector<float> x(3 * 8), m(3 * 8, 1.0f), out(3 * 4);
+  EXPECT_FALSE(session.Predict(3, x.data(), m.data(), out.data()).ok());
+  EXPECT_FALSE(session.Predict(0, x.data(), m.data(), out.data()).ok());
+  EXPECT_GT(session.memory().reserved_bytes, 0u);
+}
+
+TEST(SmallBatchLinear, MatchesDoubleDotProductsForOddShapes) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int in : {1, 15, 16, 17, 84, 168}) {
+    const int out = 37, batch = 5;
+    std::vector<float> x(batch * in), w(out * in), bias(out), y(batch * out);
+    for (auto* v : {&x, &w, &bias})
+      for (auto& e : *v) e = u(rng);
+    cpu::SmallBatchLinear(batch, in, x.data(), w.data(), bias.data(), y.data(), out, 0, out);
+    for (int b = 0; b < batch; ++b)
+      for (int o = 0; o < out; ++o) {
+        double s = bias[o];
+        for (int i = 0; i < in; ++i) s += static_cast<double>(x[b * in + i]) * w[o * in + i];
+        EXPECT_NEAR(y[b * out + o], s, 1e-5) << "in " << in;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace nhits
