@@ -18,5 +18,6 @@ Action RegisterPlot(CLI::App& app);
 Action RegisterDemo(CLI::App& app);
 Action RegisterBenchmark(CLI::App& app);
 Action RegisterBench(CLI::App& app);
+Action RegisterHw(CLI::App& app);
 
 }  // namespace nhits::cli

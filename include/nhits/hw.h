@@ -1,0 +1,45 @@
+// Hardware detection and named runtime profiles.
+//
+// DetectCpu reads cpuid and sysfs once; profiles are plain data (a struct with a comment per
+// field) and a name only chooses values. `auto` picks a profile from what was detected.
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "nhits/status.h"
+
+namespace nhits {
+
+struct CpuInfo {
+  std::string vendor;  // "GenuineIntel", "AuthenticAMD", ...
+  std::string model;   // brand string
+  int logical_cores = 1;
+  bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false;
+  bool avx512_vnni = false, avx512_bf16 = false, amx_tile = false, amx_bf16 = false, amx_int8 = false;
+  std::size_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // per cache instance, from sysfs
+  // ISA the engine's own kernels use on this CPU.
+  std::string kernel_isa;
+};
+
+CpuInfo DetectCpu();
+
+struct RuntimeProfile {
+  std::string name;
+  int threads = 0;                 // compute threads per model (0: all cores)
+  std::string precision = "fp32";  // numeric path of the forecasts
+  int max_batch_size = 64;         // largest batch the dynamic batcher forms
+  int max_queue_delay_us = 100;    // how long a batch may wait to grow (latency vs throughput)
+  bool cache_enabled = true;       // forecast cache in front of the model
+  std::size_t cache_bytes = 64u << 20;  // cache budget
+  std::string why;                 // one line on when to choose it
+};
+
+// Names: ultra-low-latency, low-latency, balanced, high-throughput, memory-efficient, production,
+// and auto (chosen from `cpu`). Unknown names are InvalidArgument listing the known ones.
+Result<RuntimeProfile> ResolveProfile(const std::string& name, const CpuInfo& cpu);
+std::vector<std::string> ProfileNames();
+
+}  // namespace nhits

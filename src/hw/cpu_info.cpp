@@ -1,0 +1,88 @@
+#include <cpuid.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "backend/cpu/small_batch_linear.h"
+#include "nhits/hw.h"
+
+namespace nhits {
+namespace {
+
+std::size_t ReadCacheSize(int index) {
+  std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+  std::string s;
+  if (!(f >> s) || s.empty()) return 0;
+  std::size_t v = std::stoul(s);
+  if (s.back() == 'K') v <<= 10;
+  if (s.back() == 'M') v <<= 20;
+  return v;
+}
+
+std::string ReadCacheType(int index) {
+  std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/type");
+  std::string s;
+  f >> s;
+  return s;
+}
+
+int ReadCacheLevel(int index) {
+  std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/level");
+  int v = 0;
+  f >> v;
+  return v;
+}
+
+}  // namespace
+
+CpuInfo DetectCpu() {
+  CpuInfo info;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(0, &a, &b, &c, &d)) {
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    info.vendor = vendor;
+  }
+  if (__get_cpuid(1, &a, &b, &c, &d)) info.fma = (c >> 12) & 1;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    info.avx2 = (b >> 5) & 1;
+    info.avx512f = (b >> 16) & 1;
+    info.avx512bw = (b >> 30) & 1;
+    info.avx512vl = (b >> 31) & 1;
+    info.avx512_vnni = (c >> 11) & 1;
+    info.amx_bf16 = (d >> 22) & 1;
+    info.amx_tile = (d >> 24) & 1;
+    info.amx_int8 = (d >> 25) & 1;
+  }
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) info.avx512_bf16 = (a >> 5) & 1;
+  unsigned max_ext = __get_cpuid_max(0x80000000, nullptr);
+  if (max_ext >= 0x80000004) {
+    char brand[49] = {};
+    for (unsigned i = 0; i < 3; ++i) {
+      __get_cpuid(0x80000002 + i, &a, &b, &c, &d);
+      std::memcpy(brand + 16 * i, &a, 4);
+      std::memcpy(brand + 16 * i + 4, &b, 4);
+      std::memcpy(brand + 16 * i + 8, &c, 4);
+      std::memcpy(brand + 16 * i + 12, &d, 4);
+    }
+    info.model = brand;
+    while (!info.model.empty() && info.model.back() == ' ') info.model.pop_back();
+  }
+  info.logical_cores = static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 0; i < 8; ++i) {
+    const int level = ReadCacheLevel(i);
+    if (level == 0) break;
+    const std::string type = ReadCacheType(i);
+    if (level == 1 && type == "Data") info.l1d_bytes = ReadCacheSize(i);
+    if (level == 2) info.l2_bytes = ReadCacheSize(i);
+    if (level == 3) info.l3_bytes = ReadCacheSize(i);
+  }
+  info.kernel_isa = cpu::SmallBatchLinearIsa();
+  return info;
+}
+
+}  // namespace nhits
