@@ -33,7 +33,14 @@ void ThreadPool::Run(void (*fn)(void*, int, int), void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   fn(ctx, 0, threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) {
+  // Spin while the workers are likely still running, then sleep: on a loaded machine a worker
+  // may be descheduled, and spinning would only keep it off the core.
+  const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+  int left = pending_.load(std::memory_order_acquire);
+  while (left != 0 && std::chrono::steady_clock::now() < spin_until) left = pending_.load(std::memory_order_acquire);
+  while (left != 0) {
+    pending_.wait(left, std::memory_order_acquire);
+    left = pending_.load(std::memory_order_acquire);
   }
 }
 
@@ -50,7 +57,7 @@ void ThreadPool::WorkerLoop(int index) {
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
     fn_(ctx_, index, threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 
