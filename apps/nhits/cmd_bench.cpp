@@ -8,6 +8,7 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -42,18 +43,29 @@ double MeasureGemmGflops() {
   return best;
 }
 
-// Read bandwidth over a buffer the size of the weights (what a batch-1 forecast must stream).
-double MeasureReadGBps(std::size_t bytes) {
+// Read bandwidth over a buffer the size of the weights (what a batch-1 forecast must stream),
+// each thread summing its own slice with 64 independent lanes so the loads, not the adds, bound it.
+double MeasureReadGBps(std::size_t bytes, int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   std::vector<float> buf(bytes / sizeof(float), 1.0f);
+  const std::size_t per = buf.size() / threads / 64 * 64;
+  std::vector<float> sums(static_cast<std::size_t>(threads) * 64);
+  auto slice = [&](int t) {
+    float lanes[64] = {};
+    const float* p = buf.data() + static_cast<std::size_t>(t) * per;
+    for (std::size_t i = 0; i < per; i += 64)
+      for (int j = 0; j < 64; ++j) lanes[j] += p[i + j];
+    for (int j = 0; j < 64; ++j) sums[static_cast<std::size_t>(t) * 64 + j] = lanes[j];
+  };
   double best = 0;
-  volatile float sink = 0;
   for (int rep = 0; rep < 20; ++rep) {
     const auto t0 = Clock::now();
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (std::size_t i = 0; i + 4 <= buf.size(); i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(slice, t);
+    slice(0);
+    for (auto& th : pool) th.join();
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    sink = sink + s0 + s1 + s2 + s3;
-    best = std::max(best, static_cast<double>(bytes) / s / 1e9);
+    best = std::max(best, static_cast<double>(per * threads * sizeof(float)) / s / 1e9);
   }
   return best;
 }
@@ -99,7 +111,7 @@ Action RegisterBench(CLI::App& app) {
     for (int threads : ParseIntList(a->threads, "threads")) {
       cpu::SetBlasThreads(threads);
       const double peak = MeasureGemmGflops();
-      const double gbps = MeasureReadGBps(weight_bytes);
+      const double gbps = MeasureReadGBps(weight_bytes, threads);
       const double floor_us = weight_bytes / (gbps * 1e9) * 1e6;
       for (int batch : ParseIntList(a->batch_sizes, "batch-sizes")) {
         std::mt19937 rng(7);

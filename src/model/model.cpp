@@ -12,9 +12,11 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
   const int L = c.input_size, HQ = c.h * c.outputs_per_step();
   // Chunks bound the activation memory of very large requests.
   constexpr int kChunk = 2048;
-  Workspace<float> ws;
-  std::vector<float> scaled, stats_buf;
-  std::vector<ScaleStats> stats;
+  // Reused across calls on the same thread: fresh multi-megabyte buffers would be page-faulted
+  // in on every call, which cost more than the GEMMs at large batches.
+  thread_local Workspace<float> ws;
+  thread_local std::vector<float> scaled;
+  thread_local std::vector<ScaleStats> stats;
   for (int begin = 0; begin < batch; begin += kChunk) {
     const int n = std::min(kChunk, batch - begin);
     const float* x = insample + static_cast<std::size_t>(begin) * L;

@@ -177,7 +177,13 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
         continue;
       }
       post[li].resize(n);
-      for (std::size_t i = 0; i < n; ++i) post[li][i] = layers::ActivationForward(config_.activation, pre[li][i], slope);
+      const T* in = pre[li].data();
+      T* out = post[li].data();
+      if (config_.activation == Activation::kReLU) {  // the default: keep it a plain vector loop
+        for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) out[i] = layers::ActivationForward(config_.activation, in[i], slope);
+      }
       if (use_dropout) {
         auto& m = ws.dropout[bi][li];
         m.resize(n);
