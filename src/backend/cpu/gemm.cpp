@@ -8,9 +8,9 @@
 
 namespace nhits::cpu {
 
-// float goes to oneDNN's row-major sgemm: on this project's shapes (batch x 512 x 512) it measured
-// 1.3x OpenBLAS forward and 1.4-3x on the weight-gradient (transposed) product. double stays on
-// OpenBLAS; it only serves the gradient checks.
+// float goes to oneDNN's row-major sgemm: with it, end-to-end training ran 1.2-1.3x faster than
+// with OpenBLAS (docs/PERFORMANCE.md; bench/gemm_backends compares the two per product). double
+// stays on OpenBLAS; it only serves the gradient checks.
 template <>
 void GemmNT<float>(int m, int n, int k, const float* a, const float* b, float* c, bool acc) {
   dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, k, b, k, acc ? 1.0f : 0.0f, c, n);
