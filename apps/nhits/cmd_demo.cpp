@@ -50,6 +50,7 @@ Action RegisterDemo(CLI::App& app) {
     std::printf("NHITS demo: AirPassengers (%zu months, freq %s), h=12, input_size=36, mlp_units=3*[[128,128]], "
                 "dropout 0.3, robust scaler, MQLoss(level=[80,90]); the last 12 months are held out\n",
                 panel.series[0].y.size(), freq.ToString().c_str());
+    std::fflush(stdout);  // before the progress bar, which goes to stderr
     Model model(config);
     const TrainReport report = Unwrap(Train(model, panel, options, /*test_size=*/config.h));
     const std::string model_path = a->out_dir + "/model.safetensors";

@@ -57,7 +57,7 @@ Action RegisterPredict(CLI::App& app) {
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     const std::vector<float> fc = ForecastFrom(model, panel, origins);
     WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias));
-    std::fprintf(stderr, "wrote %d x %zu forecasts (freq %s) to %s\n", model.config().h, panel.series.size(),
+    std::fprintf(stderr, "wrote %zu series x %d steps (freq %s) to %s\n", panel.series.size(), model.config().h,
                  freq.ToString().c_str(), a->out.c_str());
   };
 }
