@@ -118,6 +118,13 @@ NhitsConfig ModelFlags::Config() const {
 
 Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }
 
+Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
+  if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
+  Result<Frequency> inferred = InferFrequency(panel);
+  if (!inferred.ok()) Fail(inferred.status().message() + " (pass --freq to set it)");
+  return *inferred;
+}
+
 void CheckOutputPath(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path parent = fs::path(path).parent_path();

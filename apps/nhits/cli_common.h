@@ -44,6 +44,8 @@ struct ModelFlags {
 };
 
 Panel LoadPanel(const std::string& path);
+// `freq` as given (--freq), or inferred from the data when empty; fails naming --freq.
+Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.
 void CheckOutputPath(const std::string& path);
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);

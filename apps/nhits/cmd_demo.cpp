@@ -11,8 +11,6 @@
 
 namespace nhits::cli {
 
-Frequency ResolveFrequency(const Panel& panel, const std::string& freq);  // cmd_predict.cpp
-
 // The demo trains on everything but the last 12 months of AirPassengers, forecasts them, and
 // compares with the seasonal naive forecast every forecaster must beat.
 Action RegisterDemo(CLI::App& app) {

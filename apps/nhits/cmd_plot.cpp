@@ -8,8 +8,6 @@
 
 namespace nhits::cli {
 
-Frequency ResolveFrequency(const Panel& panel, const std::string& freq);  // cmd_predict.cpp
-
 Action RegisterPlot(CLI::App& app) {
   struct Args {
     std::string model, data, out, freq, series;

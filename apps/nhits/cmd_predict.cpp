@@ -29,13 +29,6 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
   return out;
 }
 
-Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
-  if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
-  Result<Frequency> inferred = InferFrequency(panel);
-  if (!inferred.ok()) Fail(inferred.status().message() + " (pass --freq to set it)");
-  return *inferred;
-}
-
 Action RegisterPredict(CLI::App& app) {
   struct Args {
     std::string model, data, out, freq, alias = "NHITS";

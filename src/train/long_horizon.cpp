@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "nhits/forecast.h"
+
 namespace nhits {
 
 const std::vector<LongHorizonDataset>& LongHorizonDatasets() {
@@ -145,15 +147,11 @@ LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& da
     for (int t0 = first; t0 + H <= last_end; t0 += stride) starts.push_back(t0);
     for (std::size_t b = 0; b < starts.size(); b += kChunk) {
       const int n = static_cast<int>(std::min<std::size_t>(kChunk, starts.size() - b));
-      insample.assign(static_cast<std::size_t>(n) * L, 0.0f);
-      mask.assign(static_cast<std::size_t>(n) * L, 0.0f);
+      insample.resize(static_cast<std::size_t>(n) * L);
+      mask.resize(insample.size());
       for (int i = 0; i < n; ++i)
-        for (int t = 0; t < L; ++t) {
-          const int src = starts[b + i] - L + t;
-          if (src < 0) continue;
-          insample[static_cast<std::size_t>(i) * L + t] = static_cast<float>(s.y[static_cast<std::size_t>(src)]);
-          mask[static_cast<std::size_t>(i) * L + t] = 1.0f;
-        }
+        FillInsampleWindow(s.y, starts[b + i], L, insample.data() + static_cast<std::size_t>(i) * L,
+                           mask.data() + static_cast<std::size_t>(i) * L);
       fc.resize(static_cast<std::size_t>(n) * H * Q);
       model.PredictWindows(n, insample.data(), mask.data(), fc.data());
       for (int i = 0; i < n; ++i) {
