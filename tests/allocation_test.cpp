@@ -35,29 +35,32 @@ TEST(Allocation, SteadyStateSmallBatchForecastsAllocateNothing) {
   c.scaler_type = ScalerType::kStandard;
   Model model(c);
   model.mutable_network().InitParams(1);
-  InferenceSession session(model, 8, 2);
-  std::mt19937 rng(2);
-  std::normal_distribution<float> nd(0, 1);
-  std::vector<float> x(8 * 168), m(8 * 168, 1.0f), out(8 * 24);
-  for (auto& v : x) v = nd(rng);
-  for (int b = 1; b <= 8; ++b) ASSERT_TRUE(session.Predict(b, x.data(), m.data(), out.data()).ok());  // warm-up
+  for (Precision precision : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    SCOPED_TRACE(ToString(precision));
+    InferenceSession session(model, 8, 2, {precision, {}});
+    std::mt19937 rng(2);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> x(8 * 168), m(8 * 168, 1.0f), out(8 * 24);
+    for (auto& v : x) v = nd(rng);
+    for (int b = 1; b <= 8; ++b) ASSERT_TRUE(session.Predict(b, x.data(), m.data(), out.data()).ok());  // warm-up
 
-  // Make sure the counter itself works before trusting a zero.
-  g_allocations = 0;
-  g_counting = true;
-  void* probe = std::malloc(16);
-  g_counting = false;
-  std::free(probe);
-  ASSERT_EQ(g_allocations.load(), 1);
+    // Make sure the counter itself works before trusting a zero.
+    g_allocations = 0;
+    g_counting = true;
+    void* probe = std::malloc(16);
+    g_counting = false;
+    std::free(probe);
+    ASSERT_EQ(g_allocations.load(), 1);
 
-  g_allocations = 0;
-  g_counting = true;
-  for (int rep = 0; rep < 200; ++rep) {
-    const int batch = 1 + rep % 8;
-    if (!session.Predict(batch, x.data(), m.data(), out.data()).ok()) break;
+    g_allocations = 0;
+    g_counting = true;
+    for (int rep = 0; rep < 200; ++rep) {
+      const int batch = 1 + rep % 8;
+      if (!session.Predict(batch, x.data(), m.data(), out.data()).ok()) break;
+    }
+    g_counting = false;
+    EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in 200 steady-state forecasts";
   }
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in 200 steady-state forecasts";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "backend/cpu/small_batch_linear.h"
 #include "nhits/inference.h"
+#include "nhits/scaler.h"
 
 namespace nhits {
 namespace {

@@ -17,21 +17,38 @@ void CheckOk(const Status& status) {
   if (!status.ok()) Fail(status.message());
 }
 
-std::vector<int> ParseIntList(const std::string& text, const std::string& field) {
-  std::vector<int> out;
+std::vector<std::string> SplitList(const std::string& text, const std::string& field) {
+  std::vector<std::string> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
     if (b == std::string::npos) Fail("--" + field + ": empty entry in '" + text + "'");
-    item = item.substr(b, e - b + 1);
+    out.push_back(item.substr(b, e - b + 1));
+  }
+  if (out.empty()) Fail("--" + field + ": empty list");
+  return out;
+}
+
+std::vector<Precision> ParsePrecisionList(const std::string& text, const std::string& field) {
+  std::vector<Precision> out;
+  for (const std::string& item : SplitList(text, field)) {
+    Result<Precision> p = ParsePrecision(item);
+    if (!p.ok()) Fail("--" + field + ": " + p.status().message());
+    out.push_back(*p);
+  }
+  return out;
+}
+
+std::vector<int> ParseIntList(const std::string& text, const std::string& field) {
+  std::vector<int> out;
+  for (const std::string& item : SplitList(text, field)) {
     int v = 0;
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (ec != std::errc() || p != item.data() + item.size())
       Fail("--" + field + ": '" + item + "' is not an integer (expected a comma-separated list like 2,2,1)");
     out.push_back(v);
   }
-  if (out.empty()) Fail("--" + field + ": empty list");
   return out;
 }
 

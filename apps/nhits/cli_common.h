@@ -9,6 +9,7 @@
 
 #include "nhits/config.h"
 #include "nhits/data.h"
+#include "nhits/precision.h"
 #include "nhits/status.h"
 
 namespace nhits::cli {
@@ -49,6 +50,10 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.
 void CheckOutputPath(const std::string& path);
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);
+// Comma-separated entries, trimmed; empty entries fail naming --field.
+std::vector<std::string> SplitList(const std::string& text, const std::string& field);
+// "fp32,bf16,int8" -> precisions; an unknown name fails naming --field and the choices.
+std::vector<Precision> ParsePrecisionList(const std::string& text, const std::string& field);
 std::string FormatValue(double v);
 void WriteTextAtomic(const std::string& path, const std::string& text);
 

@@ -15,7 +15,9 @@
 #include "backend/cpu/gemm.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "nhits/inference.h"
 #include "nhits/model.h"
+#include "nhits/precision.h"
 
 namespace nhits::cli {
 namespace {
@@ -74,7 +76,7 @@ double MeasureReadGBps(std::size_t bytes, int threads) {
 
 Action RegisterBench(CLI::App& app) {
   struct Args {
-    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", json;
+    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", precision = "fp32", json;
     int h = 24, input_size = 168, min_reps = 20;
     double seconds = 0.5;
   };
@@ -84,14 +86,21 @@ Action RegisterBench(CLI::App& app) {
   app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->capture_default_str();
   app.add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes")->capture_default_str();
   app.add_option("--threads", a->threads, "Comma-separated thread counts (0: all cores)")->capture_default_str();
+  app.add_option("--precision", a->precision,
+                 "Comma-separated precisions: fp32, bf16 (BF16 weights), int8 (INT8 weights and activations); "
+                 "a quantised checkpoint's own plan is used for its precision")
+      ->capture_default_str();
   app.add_option("--seconds", a->seconds, "Timed seconds per row (after warm-up)")->capture_default_str();
   app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->capture_default_str();
   app.add_option("--json", a->json, "Also write the rows as JSON");
   return [a] {
     if (!a->json.empty()) CheckOutputPath(a->json);
     std::unique_ptr<Model> model;
+    PrecisionPlan file_plan;
     if (!a->model.empty()) {
-      model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model)));
+      CheckpointInfo info;
+      model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
+      file_plan = Unwrap(PrecisionPlanFromMetadata(info));
     } else {
       NhitsConfig c;
       c.h = a->h;
@@ -100,44 +109,55 @@ Action RegisterBench(CLI::App& app) {
       model = std::make_unique<Model>(c);
       model->mutable_network().InitParams(1);
     }
+    const std::vector<Precision> precisions = ParsePrecisionList(a->precision, "precision");
+    const std::vector<int> batches = ParseIntList(a->batch_sizes, "batch-sizes");
+    const int max_batch = *std::max_element(batches.begin(), batches.end());
     const NhitsConfig& c = model->config();
     const double flops = static_cast<double>(model->FlopsPerForecast());
-    const std::size_t weight_bytes = static_cast<std::size_t>(model->ParameterCount()) * sizeof(float);
+    const std::size_t fp32_bytes = static_cast<std::size_t>(model->ParameterCount()) * sizeof(float);
     nlohmann::ordered_json rows = nlohmann::json::array();
     std::printf("model: %lld parameters (%.1f MB fp32), %.2f MFLOP per forecast\n\n",
-                static_cast<long long>(model->ParameterCount()), weight_bytes / 1e6, flops / 1e6);
-    std::printf("| threads | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% GEMM peak | batch-1 floor us |\n"
-                "|---|---|---|---|---|---|---|---|---|---|\n");
+                static_cast<long long>(model->ParameterCount()), fp32_bytes / 1e6, flops / 1e6);
+    std::printf("| threads | precision | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% sgemm peak | "
+                "weight-stream floor us |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int threads : ParseIntList(a->threads, "threads")) {
       cpu::SetBlasThreads(threads);
       const double peak = MeasureGemmGflops();
-      const double gbps = MeasureReadGBps(weight_bytes, threads);
-      const double floor_us = weight_bytes / (gbps * 1e9) * 1e6;
-      for (int batch : ParseIntList(a->batch_sizes, "batch-sizes")) {
-        std::mt19937 rng(7);
-        std::normal_distribution<float> nd(0, 1);
-        std::vector<float> x(static_cast<std::size_t>(batch) * c.input_size), m(x.size(), 1.0f),
-            y(static_cast<std::size_t>(batch) * c.h * c.outputs_per_step());
-        for (auto& v : x) v = nd(rng);
-        for (int w = 0; w < 3; ++w) model->PredictWindows(batch, x.data(), m.data(), y.data());
-        std::vector<double> us;
-        const auto start = Clock::now();
-        while (static_cast<int>(us.size()) < a->min_reps ||
-               std::chrono::duration<double>(Clock::now() - start).count() < a->seconds) {
-          const auto t0 = Clock::now();
-          model->PredictWindows(batch, x.data(), m.data(), y.data());
-          us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      const double gbps = MeasureReadGBps(fp32_bytes, threads);
+      for (Precision precision : precisions) {
+        // A quantised checkpoint keeps its own FP32 layers at its own precision.
+        const PrecisionPlan plan = precision == file_plan.precision ? file_plan : PrecisionPlan{precision, {}};
+        InferenceSession session(*model, max_batch, threads, plan);
+        const double floor_us = session.memory().packed_weight_bytes / (gbps * 1e9) * 1e6;
+        for (int batch : batches) {
+          std::mt19937 rng(7);
+          std::normal_distribution<float> nd(0, 1);
+          std::vector<float> x(static_cast<std::size_t>(batch) * c.input_size), m(x.size(), 1.0f),
+              y(static_cast<std::size_t>(batch) * c.h * c.outputs_per_step());
+          for (auto& v : x) v = nd(rng);
+          for (int w = 0; w < 3; ++w) CheckOk(session.Predict(batch, x.data(), m.data(), y.data()));
+          std::vector<double> us;
+          const auto start = Clock::now();
+          while (static_cast<int>(us.size()) < a->min_reps ||
+                 std::chrono::duration<double>(Clock::now() - start).count() < a->seconds) {
+            const auto t0 = Clock::now();
+            (void)session.Predict(batch, x.data(), m.data(), y.data());
+            us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+          }
+          const double p50 = Percentile(us, 0.50), rate = batch / (p50 * 1e-6);
+          const double gflops = rate * flops / 1e9;
+          std::printf("| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f%% | %.1f |\n", threads,
+                      plan.Describe().c_str(), batch, p50, Percentile(us, 0.95), Percentile(us, 0.99),
+                      Percentile(us, 1.0), rate, gflops, 100 * gflops / peak, floor_us);
+          std::fflush(stdout);
+          rows.push_back({{"threads", threads}, {"precision", ToString(precision)}, {"plan", plan.Describe()},
+                          {"batch", batch}, {"p50_us", p50}, {"p95_us", Percentile(us, 0.95)},
+                          {"p99_us", Percentile(us, 0.99)}, {"max_us", Percentile(us, 1.0)},
+                          {"forecasts_per_s", rate}, {"gflops", gflops}, {"gemm_peak_gflops", peak},
+                          {"read_gbps", gbps}, {"weight_bytes", session.memory().packed_weight_bytes},
+                          {"weight_stream_floor_us", floor_us}, {"arena_bytes", session.memory().reserved_bytes},
+                          {"reps", us.size()}});
         }
-        const double p50 = Percentile(us, 0.50), rate = batch / (p50 * 1e-6);
-        const double gflops = rate * flops / 1e9;
-        std::printf("| %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f | %.0f%% | %.1f |\n", threads, batch, p50,
-                    Percentile(us, 0.95), Percentile(us, 0.99), Percentile(us, 1.0), rate, gflops, 100 * gflops / peak,
-                    floor_us);
-        std::fflush(stdout);
-        rows.push_back({{"threads", threads}, {"batch", batch}, {"p50_us", p50}, {"p95_us", Percentile(us, 0.95)},
-                        {"p99_us", Percentile(us, 0.99)}, {"max_us", Percentile(us, 1.0)}, {"forecasts_per_s", rate},
-                        {"gflops", gflops}, {"gemm_peak_gflops", peak}, {"read_gbps", gbps},
-                        {"weight_stream_floor_us", floor_us}, {"reps", us.size()}});
       }
       std::printf("(threads %d: measured sgemm peak %.1f GFLOP/s, weight read %.1f GB/s)\n", threads, peak, gbps);
     }

@@ -1,52 +1,66 @@
-// InferenceSession: forecasting with every buffer allocated up front, for serving. A session is
-// sized for a maximum batch; in steady state a call performs no heap allocation on the
-// small-batch path (batch <= 8, the latency regime), and the session reports the bytes it holds.
+// InferenceSession: forecasting with every buffer reserved up front, for serving. A session is
+// sized for a maximum batch and a precision (fp32, bf16 or int8: a per-model runtime choice).
+// All scratch memory comes from one arena sized exactly from the model's shapes; in steady state
+// a call on the small-batch path (batch <= 8, the latency regime) performs no heap allocation.
+// Larger batches go through oneDNN's GEMMs, which manage their own packing buffers.
 //
 // Usage:
 //   nhits::InferenceSession session(model, /*max_batch=*/8, /*threads=*/2);
 //   session.Predict(1, insample, mask, forecast);  // raw values in, original scale out
+//   nhits::InferenceSession int8(model, 8, 2, {nhits::Precision::kInt8});
 // Thread safety: one thread per session at a time; run one session per serving worker. The
 // Model must outlive its sessions and must not be modified while they exist.
 #pragma once
 
 #include <cstddef>
 #include <memory>
-#include <vector>
 
 #include "nhits/model.h"
-#include "nhits/scaler.h"
+#include "nhits/precision.h"
 
 namespace nhits {
 
 namespace cpu {
+class Arena;
 class ThreadPool;
 }
+class PackedNetwork;
 
 struct SessionMemory {
-  std::size_t reserved_bytes = 0;    // activation and scratch buffers held by the session
-  std::size_t weight_bytes = 0;      // the model's parameters (shared, not owned)
+  std::size_t reserved_bytes = 0;     // the arena: activations, scaling and kernel scratch
+  std::size_t high_water_bytes = 0;   // the most of it any call has used
+  std::size_t packed_weight_bytes = 0;  // weights as the kernels stream them (BF16/INT8 copies + FP32 layers)
+  std::size_t model_weight_bytes = 0;   // the model's FP32 parameters (shared, not owned)
+  // high_water / reserved: 1.0 when the arena was sized exactly for what calls use.
+  double efficiency() const { return reserved_bytes ? static_cast<double>(high_water_bytes) / reserved_bytes : 0.0; }
 };
 
 class InferenceSession {
  public:
-  InferenceSession(const Model& model, int max_batch, int threads);
+  InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision = {});
   ~InferenceSession();
   InferenceSession(const InferenceSession&) = delete;
   InferenceSession& operator=(const InferenceSession&) = delete;
 
   int max_batch() const { return max_batch_; }
+  const PrecisionPlan& precision() const;
   // insample/mask: [batch, L] raw values (mask 0 = padded); out: [batch, h, Q] original scale.
   // InvalidArgument if batch is not in 1..max_batch().
   Status Predict(int batch, const float* insample, const float* mask, float* out);
   SessionMemory memory() const;
 
+  // Bytes a session of this batch size reserves (arena), computed from the model's shapes.
+  static std::size_t ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch);
+  // The largest max_batch whose arena plus packed weights fit in `budget_bytes` (0 if none):
+  // solved from the shapes, not by trying sessions.
+  static int MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes);
+
  private:
   const Model& model_;
   int max_batch_;
+  std::unique_ptr<PackedNetwork> packed_;
   std::unique_ptr<cpu::ThreadPool> pool_;
-  Workspace<float> ws_;
-  std::vector<float> scaled_;
-  std::vector<ScaleStats> stats_;
+  std::unique_ptr<cpu::Arena> arena_;
 };
 
 }  // namespace nhits

@@ -1,22 +1,53 @@
 #include "nhits/inference.h"
 
 #include <string>
+#include <vector>
 
+#include "backend/cpu/arena.h"
 #include "backend/cpu/thread_pool.h"
+#include "model/packed_network.h"
+#include "nhits/scaler.h"
 
 namespace nhits {
+namespace {
 
-InferenceSession::InferenceSession(const Model& model, int max_batch, int threads)
-    : model_(model), max_batch_(max_batch < 1 ? 1 : max_batch), pool_(std::make_unique<cpu::ThreadPool>(threads)) {
+struct Buffers {
+  float* scaled;
+  ScaleStats* stats;
+};
+
+// The session's own buffers come first in the arena; the network's scratch follows.
+Buffers TakeSessionBuffers(cpu::Arena& arena, const NhitsConfig& c, int batch) {
+  Buffers b;
+  b.scaled = arena.Take<float>(static_cast<std::size_t>(batch) * c.input_size);
+  b.stats = arena.Take<ScaleStats>(static_cast<std::size_t>(batch));
+  return b;
+}
+
+std::size_t ArenaBytesFor(const PackedNetwork& packed, int batch) {
+  cpu::Arena counting;
+  TakeSessionBuffers(counting, packed.config(), batch);
+  return counting.high_water() + packed.ScratchBytes(batch);
+}
+
+}  // namespace
+
+InferenceSession::InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision)
+    : model_(model),
+      max_batch_(max_batch < 1 ? 1 : max_batch),
+      packed_(std::make_unique<PackedNetwork>(model.network(), precision)),
+      pool_(std::make_unique<cpu::ThreadPool>(threads)),
+      arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(*packed_, max_batch_))) {
+  // A first call at the largest batch touches every page of the arena and warms the kernels.
   const NhitsConfig& c = model_.config();
-  scaled_.assign(static_cast<std::size_t>(max_batch_) * c.input_size, 0.0f);
-  stats_.resize(static_cast<std::size_t>(max_batch_));
-  // One forward at the largest batch sizes every workspace buffer once and for all.
-  std::vector<float> mask(scaled_.size(), 1.0f), out(static_cast<std::size_t>(max_batch_) * c.h * c.outputs_per_step());
-  model_.network().Forward(max_batch_, scaled_.data(), mask.data(), out.data(), ws_, false, nullptr, pool_.get());
+  std::vector<float> x(static_cast<std::size_t>(max_batch_) * c.input_size, 0.0f), mask(x.size(), 1.0f),
+      out(static_cast<std::size_t>(max_batch_) * c.h * c.outputs_per_step());
+  (void)Predict(max_batch_, x.data(), mask.data(), out.data());
 }
 
 InferenceSession::~InferenceSession() = default;
+
+const PrecisionPlan& InferenceSession::precision() const { return packed_->plan(); }
 
 Status InferenceSession::Predict(int batch, const float* insample, const float* mask, float* out) {
   if (batch < 1 || batch > max_batch_)
@@ -24,39 +55,51 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
                                    " (the session's max_batch)");
   const NhitsConfig& c = model_.config();
   const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  arena_->Reset();
+  Buffers buf = TakeSessionBuffers(*arena_, c, batch);
   for (int b = 0; b < batch; ++b) {
     const float* x = insample + static_cast<std::size_t>(b) * L;
-    stats_[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L,
-                                         scaled_.data() + static_cast<std::size_t>(b) * L);
-    for (int t = 0; t < L; ++t)
-      scaled_[static_cast<std::size_t>(b) * L + t] = static_cast<float>(ScaleValue(c.scaler_type, stats_[b], x[t]));
+    float* z = buf.scaled + static_cast<std::size_t>(b) * L;
+    buf.stats[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L, z);
+    for (int t = 0; t < L; ++t) z[t] = static_cast<float>(ScaleValue(c.scaler_type, buf.stats[b], x[t]));
   }
-  model_.network().Forward(batch, scaled_.data(), mask, out, ws_, false, nullptr, pool_.get());
+  packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool_.get());
   if (c.scaler_type != ScalerType::kIdentity)
     for (int b = 0; b < batch; ++b)
       for (int i = 0; i < HQ; ++i) {
         float& v = out[static_cast<std::size_t>(b) * HQ + i];
-        v = static_cast<float>(UnscaleValue(c.scaler_type, stats_[b], v));
+        v = static_cast<float>(UnscaleValue(c.scaler_type, buf.stats[b], v));
       }
   return Status::Ok();
 }
 
 SessionMemory InferenceSession::memory() const {
   SessionMemory m;
-  auto add = [&m](const auto& v) { m.reserved_bytes += v.capacity() * sizeof(v[0]); };
-  add(scaled_);
-  add(stats_);
-  add(ws_.residual);
-  add(ws_.mask_rev);
-  add(ws_.scratch_a);
-  add(ws_.scratch_b);
-  add(ws_.d_resid);
-  for (const auto& v : ws_.pooled) add(v);
-  for (const auto& v : ws_.argmax) add(v);
-  for (const auto& blk : ws_.pre) for (const auto& v : blk) add(v);
-  for (const auto& blk : ws_.post) for (const auto& v : blk) add(v);
-  m.weight_bytes = model_.network().params().size() * sizeof(float);
+  m.reserved_bytes = arena_->capacity();
+  m.high_water_bytes = arena_->high_water();
+  m.packed_weight_bytes = packed_->WeightBytes();
+  m.model_weight_bytes = model_.network().params().size() * sizeof(float);
   return m;
+}
+
+std::size_t InferenceSession::ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
+  return ArenaBytesFor(PackedNetwork(model.network(), precision), max_batch);
+}
+
+int InferenceSession::MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes) {
+  const PackedNetwork packed(model.network(), precision);
+  const std::size_t weights = packed.WeightBytes();
+  auto total = [&](int b) { return weights + ArenaBytesFor(packed, b); };
+  if (total(1) > budget_bytes) return 0;
+  // Every buffer is B * (bytes per window) rounded up to 64 bytes, so fixed + B * per_window is a
+  // lower bound that misses by at most one cache line per buffer: start from the bound and step
+  // down the few windows the rounding costs.
+  constexpr int kBig = 1 << 20;
+  const std::size_t fixed = total(0), per_window = (total(kBig) - fixed) / kBig;
+  long long b = static_cast<long long>((budget_bytes - fixed) / (per_window > 0 ? per_window : 1));
+  b = std::min<long long>(b, 1 << 30);
+  while (b > 1 && total(static_cast<int>(b)) > budget_bytes) --b;
+  return static_cast<int>(b);
 }
 
 }  // namespace nhits

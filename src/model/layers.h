@@ -60,7 +60,7 @@ void PoolForward(PoolingMode mode, int k, int rows, int n, const T* in, T* out, 
         for (int t = begin + 1; t < end; ++t)
           if (x[t] > x[best] || std::isnan(x[t])) best = t;
         out[static_cast<std::size_t>(r) * np + p] = x[best];
-        argmax[static_cast<std::size_t>(r) * np + p] = best;
+        if (argmax != nullptr) argmax[static_cast<std::size_t>(r) * np + p] = best;  // null at inference
       } else {
         T s = 0;
         for (int t = begin; t < end; ++t) s += x[t];

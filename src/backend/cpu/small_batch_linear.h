@@ -6,13 +6,20 @@
 
 namespace nhits::cpu {
 
+// What a kernel applies to each output after the bias, so activations never take a second pass.
+enum class Epilogue { kNone, kRelu };
+
+// Output rows a small-batch kernel computes together for a batch of B: enough independent
+// accumulator chains (R * B >= 8) to cover the FMA/VNNI latency, within the 32 vector registers.
+constexpr int RowsPerStep(int batch) { return batch == 1 ? 8 : batch == 2 ? 4 : batch <= 4 ? 2 : 1; }
+
 // Largest batch the small-batch kernel takes; larger batches go to the GEMM path.
 constexpr int kSmallBatchMax = 8;
 
-// y[b, o] = bias[o] + sum_i x[b, i] * w[o, i] for o in [o_begin, o_end), b < batch <= 8.
+// y[b, o] = epilogue(bias[o] + sum_i x[b, i] * w[o, i]) for o in [o_begin, o_end), b < batch <= 8.
 // Uses AVX-512 when the CPU has it, else portable code with the same summation shape.
 void SmallBatchLinear(int batch, int in, const float* x, const float* w, const float* bias, float* y, int ldy,
-                      int o_begin, int o_end);
+                      int o_begin, int o_end, Epilogue e = Epilogue::kNone);
 
 // Which implementation SmallBatchLinear uses on this CPU ("avx512" or "portable").
 const char* SmallBatchLinearIsa();

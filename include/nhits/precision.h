@@ -1,0 +1,39 @@
+// Numeric precision of a model's linear layers at inference time: a per-model runtime choice.
+//   fp32  the reference (what training produced)
+//   bf16  BF16 weights, FP32 activations and accumulation
+//   int8  INT8 weights (per-output-channel symmetric) x INT8 activations (per-window dynamic)
+// A PrecisionPlan may keep chosen layers in FP32: `nhits quantize` keeps the layers whose
+// quantisation costs the most accuracy on calibration windows (see docs/PERFORMANCE.md).
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nhits/status.h"
+
+namespace nhits {
+
+enum class Precision { kFp32, kBf16, kInt8 };
+
+const char* ToString(Precision p);
+// "fp32", "bf16" or "int8"; anything else is InvalidArgument listing the choices.
+Result<Precision> ParsePrecision(const std::string& name);
+
+struct PrecisionPlan {
+  Precision precision = Precision::kFp32;
+  std::vector<std::pair<int, int>> fp32_layers;  // (block, linear layer within the block)
+
+  bool KeepsFp32(int block, int layer) const;
+  std::string Describe() const;  // e.g. "int8 (2 layers kept fp32: 0.0 2.4)"
+};
+
+// Checkpoint metadata keys written by `nhits quantize`; absent keys mean FP32.
+inline constexpr const char* kPrecisionKey = "nhits_precision";
+inline constexpr const char* kFp32LayersKey = "nhits_fp32_layers";  // "0.0,2.4"
+
+Result<PrecisionPlan> PrecisionPlanFromMetadata(const std::map<std::string, std::string>& metadata);
+void PrecisionPlanToMetadata(const PrecisionPlan& plan, std::map<std::string, std::string>* metadata);
+
+}  // namespace nhits

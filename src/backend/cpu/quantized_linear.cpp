@@ -1,0 +1,294 @@
+#include "backend/cpu/quantized_linear.h"
+
+#include <dnnl.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace nhits::cpu {
+namespace {
+
+bool IsaAllowed() {
+  // NHITS_MAX_CPU_ISA=portable caps the ISA for tests, as for the FP32 small-batch kernels.
+  const char* cap = std::getenv("NHITS_MAX_CPU_ISA");
+  return cap == nullptr || std::strcmp(cap, "portable") != 0;
+}
+const bool kAvx512 = IsaAllowed() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+const bool kVnni = kAvx512 && __builtin_cpu_supports("avx512vnni");
+
+inline float ApplyEpilogue(float v, Epilogue e) { return e == Epilogue::kRelu && !(v > 0.0f) ? 0.0f : v; }
+
+int RoundUp(int v, int m) { return (v + m - 1) / m * m; }
+
+// ---- BF16 ----
+
+// R rows x B windows of independent accumulators, as in the FP32 kernel (small_batch_linear.cpp).
+template <int B, int R>
+__attribute__((target("avx512f,avx512bw,fma"))) inline void Bf16Rows(const float* x, const Bf16Weights& w,
+                                                                     const float* bias, float* y, int ldy, int o,
+                                                                     Epilogue e) {
+  const int in = w.in, full = in & ~15;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (in - full)) - 1u);
+  const std::uint16_t* wr = w.w.data() + static_cast<std::size_t>(o) * w.ld;
+  auto widen = [](const std::uint16_t* p) {
+    // BF16 is the top half of an FP32: widening is a shift.
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+  };
+  __m512 acc[R][B];
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_ps();
+  for (int i = 0; i < full; i += 16) {
+    __m512 xv[B];
+    for (int b = 0; b < B; ++b) xv[b] = _mm512_loadu_ps(x + static_cast<std::size_t>(b) * in + i);
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = widen(wr + static_cast<std::size_t>(r) * w.ld + i);
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm512_fmadd_ps(wv, xv[b], acc[r][b]);
+    }
+  }
+  if (tail != 0) {
+    __m512 xv[B];
+    for (int b = 0; b < B; ++b) xv[b] = _mm512_maskz_loadu_ps(tail, x + static_cast<std::size_t>(b) * in + full);
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = widen(wr + static_cast<std::size_t>(r) * w.ld + full);  // zero padded up to ld
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm512_fmadd_ps(wv, xv[b], acc[r][b]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b)
+      y[static_cast<std::size_t>(b) * ldy + o + r] = ApplyEpilogue(_mm512_reduce_add_ps(acc[r][b]) + bias[o + r], e);
+}
+
+template <int B>
+void Bf16Avx512(const float* x, const Bf16Weights& w, const float* bias, float* y, int ldy, int o_begin, int o_end,
+                Epilogue e) {
+  constexpr int R = RowsPerStep(B);
+  int o = o_begin;
+  for (; o + R <= o_end; o += R) Bf16Rows<B, R>(x, w, bias, y, ldy, o, e);
+  for (; o < o_end; ++o) Bf16Rows<B, 1>(x, w, bias, y, ldy, o, e);
+}
+
+void Bf16Portable(int batch, const float* x, const Bf16Weights& w, const float* bias, float* y, int ldy, int o_begin,
+                  int o_end, Epilogue e) {
+  for (int b = 0; b < batch; ++b)
+    for (int o = o_begin; o < o_end; ++o) {
+      const std::uint16_t* wr = w.w.data() + static_cast<std::size_t>(o) * w.ld;
+      const float* xr = x + static_cast<std::size_t>(b) * w.in;
+      float lanes[16] = {};
+      for (int i = 0; i < w.in; ++i) lanes[i % 16] += Bf16ToFloat(wr[i]) * xr[i];
+      float s = 0;
+      for (float l : lanes) s += l;
+      y[static_cast<std::size_t>(b) * ldy + o] = ApplyEpilogue(s + bias[o], e);
+    }
+}
+
+// ---- INT8 ----
+
+template <int B, int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void Int8Rows(const std::uint8_t* xq,
+                                                                             const float* xscale,
+                                                                             const Int8Weights& w, const float* bias,
+                                                                             float* y, int ldy, int o, Epilogue e) {
+  const int ld = w.ld;
+  const std::int8_t* wr = w.q.data() + static_cast<std::size_t>(o) * ld;
+  __m512i acc[R][B];
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_si512();
+  for (int i = 0; i < ld; i += 64) {
+    __m512i xv[B];
+    for (int b = 0; b < B; ++b) xv[b] = _mm512_loadu_si512(xq + static_cast<std::size_t>(b) * ld + i);
+    for (int r = 0; r < R; ++r) {
+      const __m512i wv = _mm512_loadu_si512(wr + static_cast<std::size_t>(r) * ld + i);
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], xv[b], wv);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const std::int32_t shift = 128 * w.row_sum[o + r];
+    for (int b = 0; b < B; ++b) {
+      const std::int32_t dot = _mm512_reduce_add_epi32(acc[r][b]) - shift;
+      y[static_cast<std::size_t>(b) * ldy + o + r] =
+          ApplyEpilogue(static_cast<float>(dot) * (xscale[b] * w.scale[o + r]) + bias[o + r], e);
+    }
+  }
+}
+
+template <int B>
+void Int8Vnni(const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias, float* y,
+              int ldy, int o_begin, int o_end, Epilogue e) {
+  constexpr int R = RowsPerStep(B);
+  int o = o_begin;
+  for (; o + R <= o_end; o += R) Int8Rows<B, R>(xq, xscale, w, bias, y, ldy, o, e);
+  for (; o < o_end; ++o) Int8Rows<B, 1>(xq, xscale, w, bias, y, ldy, o, e);
+}
+
+// Not auto-vectorised: GCC 12 at -O3 -march=native turns this unsigned x signed byte reduction
+// into a VNNI dot product with the wrong sign handling (wrong sums; reproduced with a 10-line
+// program). The VNNI kernel above is the fast path; this one must simply be right.
+__attribute__((optimize("no-tree-vectorize"))) void Int8Portable(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias,
+                  float* y, int ldy, int o_begin, int o_end, Epilogue e) {
+  for (int b = 0; b < batch; ++b)
+    for (int o = o_begin; o < o_end; ++o) {
+      const std::int8_t* wr = w.q.data() + static_cast<std::size_t>(o) * w.ld;
+      const std::uint8_t* xr = xq + static_cast<std::size_t>(b) * w.ld;
+      std::int32_t dot = 0;
+      for (int i = 0; i < w.in; ++i) dot += (static_cast<std::int32_t>(xr[i]) - 128) * wr[i];
+      y[static_cast<std::size_t>(b) * ldy + o] = ApplyEpilogue(static_cast<float>(dot) * (xscale[b] * w.scale[o]) + bias[o], e);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void QuantizeRowAvx512(int in, const float* x, int ld, std::uint8_t* xq,
+                                                                    float* scale) {
+  const int full = in & ~15;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (in - full)) - 1u);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  __m512 m = _mm512_setzero_ps();
+  for (int i = 0; i < full; i += 16) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)));
+  if (tail) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(tail, x + full)));
+  const float amax = _mm512_reduce_max_ps(m);
+  const float inv = amax > 0 ? 127.0f / amax : 1.0f;
+  *scale = amax > 0 ? amax / 127.0f : 1.0f;
+  const __m512 vinv = _mm512_set1_ps(inv);
+  const __m512i bias = _mm512_set1_epi32(128);
+  // cvtps_epi32 rounds to nearest even (the default MXCSR mode), like std::nearbyint.
+  for (int i = 0; i < full; i += 16) {
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vinv)), bias);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + i), _mm512_cvtepi32_epi8(q));
+  }
+  for (int i = full; i < in; ++i) xq[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(x[i] * inv)) + 128);
+  std::memset(xq + in, 128, static_cast<std::size_t>(ld - in));
+}
+
+}  // namespace
+
+std::uint16_t FloatToBf16(float v) {
+  std::uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0) return static_cast<std::uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+float Bf16ToFloat(std::uint16_t v) {
+  const std::uint32_t u = static_cast<std::uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+Bf16Weights PackBf16(int out, int in, const float* w) {
+  Bf16Weights p{in, out, RoundUp(in, 16), {}};
+  p.w.assign(static_cast<std::size_t>(out) * p.ld, 0);
+  for (int o = 0; o < out; ++o)
+    for (int i = 0; i < in; ++i) p.w[static_cast<std::size_t>(o) * p.ld + i] = FloatToBf16(w[static_cast<std::size_t>(o) * in + i]);
+  return p;
+}
+
+void Bf16SmallBatchLinear(int batch, const float* x, const Bf16Weights& w, const float* bias, float* y, int ldy,
+                          int o_begin, int o_end, Epilogue e) {
+  if (!kAvx512) return Bf16Portable(batch, x, w, bias, y, ldy, o_begin, o_end, e);
+  switch (batch) {
+    case 1: return Bf16Avx512<1>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 2: return Bf16Avx512<2>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 3: return Bf16Avx512<3>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 4: return Bf16Avx512<4>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 5: return Bf16Avx512<5>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 6: return Bf16Avx512<6>(x, w, bias, y, ldy, o_begin, o_end, e);
+    case 7: return Bf16Avx512<7>(x, w, bias, y, ldy, o_begin, o_end, e);
+    default: return Bf16Avx512<8>(x, w, bias, y, ldy, o_begin, o_end, e);
+  }
+}
+
+void UnpackBf16Rows(const Bf16Weights& w, int o_begin, int o_end, float* out) {
+  for (int o = o_begin; o < o_end; ++o)
+    for (int i = 0; i < w.in; ++i)
+      out[static_cast<std::size_t>(o - o_begin) * w.in + i] = Bf16ToFloat(w.w[static_cast<std::size_t>(o) * w.ld + i]);
+}
+
+Int8Weights QuantizeInt8(int out, int in, const float* w) {
+  Int8Weights q{in, out, RoundUp(in, 64), {}, {}, {}};
+  q.q.assign(static_cast<std::size_t>(out) * q.ld, 0);
+  q.scale.resize(out);
+  q.row_sum.resize(out);
+  for (int o = 0; o < out; ++o) {
+    const float* wr = w + static_cast<std::size_t>(o) * in;
+    float amax = 0;
+    for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(wr[i]));
+    const float scale = amax > 0 ? amax / 127.0f : 1.0f;
+    q.scale[o] = scale;
+    std::int32_t sum = 0;
+    for (int i = 0; i < in; ++i) {
+      const int v = static_cast<int>(std::clamp(std::nearbyint(wr[i] / scale), -127.0f, 127.0f));
+      q.q[static_cast<std::size_t>(o) * q.ld + i] = static_cast<std::int8_t>(v);
+      sum += v;
+    }
+    q.row_sum[o] = sum;
+  }
+  return q;
+}
+
+void QuantizeRowsU8(int batch, int in, const float* x, int ld, std::uint8_t* xq, float* scale) {
+  for (int b = 0; b < batch; ++b) {
+    const float* xr = x + static_cast<std::size_t>(b) * in;
+    std::uint8_t* qr = xq + static_cast<std::size_t>(b) * ld;
+    if (kAvx512) {
+      QuantizeRowAvx512(in, xr, ld, qr, scale + b);
+      continue;
+    }
+    float amax = 0;
+    for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(xr[i]));
+    const float inv = amax > 0 ? 127.0f / amax : 1.0f;
+    scale[b] = amax > 0 ? amax / 127.0f : 1.0f;
+    for (int i = 0; i < in; ++i) qr[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(xr[i] * inv)) + 128);
+    std::memset(qr + in, 128, static_cast<std::size_t>(ld - in));
+  }
+}
+
+void Int8SmallBatchLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w,
+                          const float* bias, float* y, int ldy, int o_begin, int o_end, Epilogue e) {
+  if (!kVnni) return Int8Portable(batch, xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+  switch (batch) {
+    case 1: return Int8Vnni<1>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 2: return Int8Vnni<2>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 3: return Int8Vnni<3>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 4: return Int8Vnni<4>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 5: return Int8Vnni<5>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 6: return Int8Vnni<6>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    case 7: return Int8Vnni<7>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+    default: return Int8Vnni<8>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
+  }
+}
+
+void Int8GemmLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias,
+                    float* y, std::int32_t* acc, Epilogue e) {
+  if (!kVnni) {
+    // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead.
+    for (int b0 = 0; b0 < batch; b0 += 8)
+      Int8Portable(std::min(8, batch - b0), xq + static_cast<std::size_t>(b0) * w.ld, xscale + b0, w, bias,
+                   y + static_cast<std::size_t>(b0) * w.out, w.out, 0, w.out, e);
+    return;
+  }
+  const std::int32_t zero = 0;
+  // (A - 128) * B^T with A = xq [batch, in] (stride ld), B = q [out, in] (stride ld).
+  const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', batch, w.out, w.in, 1.0f, xq, w.ld, 128, w.q.data(), w.ld,
+                                             0, 0.0f, acc, w.out, &zero);
+  if (st != dnnl_success) throw std::runtime_error("oneDNN u8s8s32 GEMM failed with status " + std::to_string(st));
+  for (int b = 0; b < batch; ++b) {
+    const std::int32_t* ar = acc + static_cast<std::size_t>(b) * w.out;
+    float* yr = y + static_cast<std::size_t>(b) * w.out;
+    const float sx = xscale[b];
+    for (int o = 0; o < w.out; ++o) yr[o] = ApplyEpilogue(static_cast<float>(ar[o]) * (sx * w.scale[o]) + bias[o], e);
+  }
+}
+
+const char* QuantizedLinearIsa() {
+  if (kVnni) return "bf16:avx512 int8:avx512-vnni";
+  if (kAvx512) return "bf16:avx512 int8:portable";
+  return "bf16:portable int8:portable";
+}
+
+}  // namespace nhits::cpu

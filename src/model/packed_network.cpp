@@ -1,0 +1,178 @@
+#include "model/packed_network.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/small_batch_linear.h"
+#include "backend/cpu/thread_pool.h"
+#include "model/layers.h"
+
+namespace nhits {
+
+PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan) : net_(net), plan_(plan) {
+  const float* p = net_.params().data();
+  const auto& blocks = net_.layout().blocks;
+  for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
+    std::vector<Layer> layers;
+    for (std::size_t li = 0; li < blocks[bi].layers.size(); ++li) {
+      const LinearSlot& s = blocks[bi].layers[li];
+      Layer layer;
+      layer.slot = &s;
+      layer.precision = plan_.KeepsFp32(static_cast<int>(bi), static_cast<int>(li)) ? Precision::kFp32 : plan_.precision;
+      if (layer.precision == Precision::kBf16) {
+        layer.bf16 = cpu::PackBf16(s.out, s.in, p + s.weight);
+        shapes_.max_bf16_weights = std::max(shapes_.max_bf16_weights, static_cast<std::size_t>(s.out) * s.in);
+      }
+      if (layer.precision == Precision::kInt8) {
+        layer.int8 = cpu::QuantizeInt8(s.out, s.in, p + s.weight);
+        shapes_.max_int8_ld = std::max(shapes_.max_int8_ld, layer.int8.ld);
+      }
+      shapes_.max_width = std::max(shapes_.max_width, s.out);
+      shapes_.max_out = std::max(shapes_.max_out, s.out);
+      layers.push_back(std::move(layer));
+    }
+    shapes_.max_pooled = std::max(shapes_.max_pooled, blocks[bi].pooled_size);
+    blocks_.push_back(std::move(layers));
+  }
+}
+
+std::size_t PackedNetwork::WeightBytes() const {
+  std::size_t bytes = 0;
+  for (const auto& block : blocks_)
+    for (const Layer& l : block) {
+      const std::size_t out = static_cast<std::size_t>(l.slot->out);
+      bytes += out * sizeof(float);  // bias
+      switch (l.precision) {
+        case Precision::kFp32: bytes += out * l.slot->in * sizeof(float); break;
+        case Precision::kBf16: bytes += l.bf16.w.size() * sizeof(std::uint16_t); break;
+        case Precision::kInt8: bytes += l.int8.q.size() + out * (sizeof(float) + sizeof(std::int32_t)); break;
+      }
+    }
+  return bytes;
+}
+
+std::size_t PackedNetwork::ScratchBytes(int B) const {
+  cpu::Arena counting;
+  Forward(B, nullptr, nullptr, nullptr, counting, nullptr);
+  return counting.high_water();
+}
+
+void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq,
+                           float* xscale, std::int32_t* acc, float* unpacked, cpu::ThreadPool* pool) const {
+  const LinearSlot& l = *layer.slot;
+  const float* p = net_.params().data();
+  const float* bias = p + l.bias;
+  if (B <= cpu::kSmallBatchMax) {
+    // Weight-bandwidth bound: each thread streams its own 16-row slices of the weights.
+    if (layer.precision == Precision::kInt8) cpu::QuantizeRowsU8(B, l.in, x, layer.int8.ld, xq, xscale);
+    auto work = [&](int t, int n) {
+      const int chunks = (l.out + 15) / 16;
+      const int begin = std::min(l.out, chunks * t / n * 16), end = std::min(l.out, chunks * (t + 1) / n * 16);
+      switch (layer.precision) {
+        case Precision::kFp32: cpu::SmallBatchLinear(B, l.in, x, p + l.weight, bias, y, l.out, begin, end, e); break;
+        case Precision::kBf16: cpu::Bf16SmallBatchLinear(B, x, layer.bf16, bias, y, l.out, begin, end, e); break;
+        case Precision::kInt8: cpu::Int8SmallBatchLinear(B, xq, xscale, layer.int8, bias, y, l.out, begin, end, e); break;
+      }
+    };
+    if (pool != nullptr) {
+      pool->Run(work);
+    } else {
+      work(0, 1);
+    }
+    return;
+  }
+  if (layer.precision == Precision::kInt8) {
+    cpu::QuantizeRowsU8(B, l.in, x, layer.int8.ld, xq, xscale);
+    cpu::Int8GemmLinear(B, xq, xscale, layer.int8, bias, y, acc, e);
+    return;
+  }
+  const float* w = p + l.weight;
+  if (layer.precision == Precision::kBf16) {
+    // At large batch the GEMM is compute bound: widen the BF16 rows once per call (a few % of it).
+    cpu::UnpackBf16Rows(layer.bf16, 0, l.out, unpacked);
+    w = unpacked;
+  }
+  cpu::GemmNT<float>(B, l.out, l.in, x, w, y, false);
+  for (int b = 0; b < B; ++b) {
+    float* row = y + static_cast<std::size_t>(b) * l.out;
+    if (e == cpu::Epilogue::kRelu) {
+      for (int o = 0; o < l.out; ++o) row[o] = std::max(row[o] + bias[o], 0.0f);
+    } else {
+      for (int o = 0; o < l.out; ++o) row[o] += bias[o];
+    }
+  }
+}
+
+void PackedNetwork::Forward(int B, const float* insample, const float* mask, float* forecast, cpu::Arena& arena,
+                            cpu::ThreadPool* pool) const {
+  const NhitsConfig& c = net_.config();
+  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  const std::size_t BL = static_cast<std::size_t>(B) * L;
+  const bool small = B <= cpu::kSmallBatchMax;
+  float* r = arena.Take<float>(BL);
+  float* r_next = arena.Take<float>(BL);
+  float* mask_rev = arena.Take<float>(BL);
+  float* pooled = arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_pooled);
+  float* act[2] = {arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_width),
+                   arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_width)};
+  std::uint8_t* xq = arena.Take<std::uint8_t>(static_cast<std::size_t>(B) * shapes_.max_int8_ld);
+  float* xscale = arena.Take<float>(shapes_.max_int8_ld > 0 ? B : 0);
+  std::int32_t* acc = arena.Take<std::int32_t>(small || shapes_.max_int8_ld == 0 ? 0 : static_cast<std::size_t>(B) * shapes_.max_out);
+  float* unpacked = arena.Take<float>(small ? 0 : shapes_.max_bf16_weights);
+  if (arena.counting()) return;
+
+  for (int b = 0; b < B; ++b) {
+    const float* x = insample + static_cast<std::size_t>(b) * L;
+    const float* m = mask + static_cast<std::size_t>(b) * L;
+    float* rb = r + static_cast<std::size_t>(b) * L;
+    float* mb = mask_rev + static_cast<std::size_t>(b) * L;
+    for (int t = 0; t < L; ++t) {
+      rb[t] = x[L - 1 - t];  // the backcast works in time-reversed coordinates
+      mb[t] = m[L - 1 - t];
+    }
+    std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, x[L - 1]);  // Naive1 level
+  }
+  const bool relu = c.activation == Activation::kReLU;
+  const auto& layout = net_.layout();
+  for (std::size_t bi = 0; bi < blocks_.size(); ++bi) {
+    const BlockLayout& blk = layout.blocks[bi];
+    layers::PoolForward<float>(c.pooling_mode, blk.pool_kernel, B, L, r, pooled, nullptr);
+    const float slope = c.activation == Activation::kPReLU ? net_.params()[blk.prelu] : 0.0f;
+    const float* x = pooled;
+    const std::size_t nl = blocks_[bi].size();
+    for (std::size_t li = 0; li < nl; ++li) {
+      const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
+      float* y = act[li % 2];
+      Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, xscale, acc,
+             unpacked, pool);
+      if (hidden && !relu) {
+        const std::size_t n = static_cast<std::size_t>(B) * blk.layers[li].out;
+        for (std::size_t i = 0; i < n; ++i) y[i] = layers::ActivationForward(c.activation, y[i], slope);
+      }
+      x = y;
+    }
+    const float* theta = x;
+    const int K = blk.knots, taps = blk.interp.taps;
+    for (int b = 0; b < B; ++b) {
+      const float* th = theta + static_cast<std::size_t>(b) * blk.n_theta;
+      const float* rb = r + static_cast<std::size_t>(b) * L;
+      const float* mb = mask_rev + static_cast<std::size_t>(b) * L;
+      float* rn = r_next + static_cast<std::size_t>(b) * L;
+      for (int t = 0; t < L; ++t) rn[t] = (rb[t] - th[t]) * mb[t];
+      float* fb = forecast + static_cast<std::size_t>(b) * H * Q;
+      for (int q = 0; q < Q; ++q) {
+        const float* knots = th + L + q * K;  // quantile-major knots
+        for (int j = 0; j < H; ++j) {
+          float s = 0;
+          for (int k = 0; k < taps; ++k)
+            s += static_cast<float>(blk.interp.weight[j * taps + k]) * knots[blk.interp.index[j * taps + k]];
+          fb[j * Q + q] += s;
+        }
+      }
+    }
+    std::swap(r, r_next);
+  }
+}
+
+}  // namespace nhits

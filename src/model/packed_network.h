@@ -1,0 +1,62 @@
+// PackedNetwork: the inference-only form of a Network<float>. Each linear layer's weights are
+// packed once in the layer's precision (FP32 borrowed from the network, BF16 or INT8 owned), and
+// the forward pass takes every buffer from an Arena: two ping-pong residuals instead of one per
+// block, bias + ReLU fused into the GEMM/GEMV epilogue, residual update fused with the forecast
+// accumulation. Network<T>::Forward stays the reference these outputs are tested against.
+// Thread safety: immutable after construction; each concurrent caller brings its own Arena.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "backend/cpu/arena.h"
+#include "backend/cpu/quantized_linear.h"
+#include "nhits/network.h"
+#include "nhits/precision.h"
+
+namespace nhits {
+
+namespace cpu {
+class ThreadPool;
+}
+
+class PackedNetwork {
+ public:
+  // `net` must outlive this object (FP32 layers read its parameters in place).
+  PackedNetwork(const Network<float>& net, const PrecisionPlan& plan);
+
+  const NhitsConfig& config() const { return net_.config(); }
+  const PrecisionPlan& plan() const { return plan_; }
+
+  // insample/mask: [B, L] scaled values; forecast: [B, h, Q] scaled. Takes its scratch from
+  // `arena` (reset by the caller); a counting arena measures what a batch of B needs.
+  void Forward(int B, const float* insample, const float* mask, float* forecast, cpu::Arena& arena,
+               cpu::ThreadPool* pool) const;
+
+  // Exact scratch bytes for a batch of B (what Forward takes from an arena).
+  std::size_t ScratchBytes(int B) const;
+  // Bytes of weights this precision streams per forecast (BF16/INT8 copies, FP32 layers, biases).
+  std::size_t WeightBytes() const;
+
+ private:
+  struct Layer {
+    const LinearSlot* slot = nullptr;
+    Precision precision = Precision::kFp32;
+    cpu::Bf16Weights bf16;
+    cpu::Int8Weights int8;
+  };
+  struct Shapes {  // the widest buffer each role needs, over all blocks
+    int max_pooled = 0, max_width = 0, max_int8_ld = 0, max_out = 0;
+    std::size_t max_bf16_weights = 0;
+  };
+
+  void Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq, float* xscale,
+              std::int32_t* acc, float* unpacked, cpu::ThreadPool* pool) const;
+
+  const Network<float>& net_;
+  PrecisionPlan plan_;
+  std::vector<std::vector<Layer>> blocks_;
+  Shapes shapes_;
+};
+
+}  // namespace nhits

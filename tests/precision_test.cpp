@@ -1,0 +1,271 @@
+// The consistency harness for the inference kernels and precisions: every kernel against an
+// exact (integer) or float64 reference, the large-batch paths against the small-batch ones, and
+// whole models in BF16/INT8 against the FP32 reference with stated tolerances.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "backend/cpu/quantized_linear.h"
+#include "nhits/inference.h"
+#include "nhits/precision.h"
+
+namespace nhits {
+namespace {
+
+std::vector<float> Random(std::size_t n, std::uint32_t seed, float sd = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+float Bits(std::uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+TEST(Bf16, RoundsToNearestEvenLikePyTorch) {
+  EXPECT_EQ(cpu::FloatToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(cpu::FloatToBf16(Bits(0x3f808000u)), 0x3f80);  // tie, even mantissa stays
+  EXPECT_EQ(cpu::FloatToBf16(Bits(0x3f818000u)), 0x3f82);  // tie, odd mantissa rounds up
+  EXPECT_EQ(cpu::FloatToBf16(Bits(0x3f808001u)), 0x3f81);
+  EXPECT_TRUE(std::isnan(cpu::Bf16ToFloat(cpu::FloatToBf16(std::nanf("")))));
+  EXPECT_EQ(cpu::Bf16ToFloat(cpu::FloatToBf16(-2.5f)), -2.5f);
+}
+
+// float64 y = x W^T + b with the given (already rounded) weights.
+std::vector<double> Reference(int batch, int in, int out, const std::vector<float>& x, const std::vector<double>& w,
+                              const std::vector<float>& bias, bool relu) {
+  std::vector<double> y(static_cast<std::size_t>(batch) * out);
+  for (int b = 0; b < batch; ++b)
+    for (int o = 0; o < out; ++o) {
+      double s = bias[o];
+      for (int i = 0; i < in; ++i) s += static_cast<double>(x[b * in + i]) * w[static_cast<std::size_t>(o) * in + i];
+      y[static_cast<std::size_t>(b) * out + o] = relu ? std::max(s, 0.0) : s;
+    }
+  return y;
+}
+
+TEST(Bf16, SmallBatchKernelMatchesFloat64OnRoundedWeights) {
+  for (int in : {1, 15, 16, 84, 200, 512})
+    for (int batch = 1; batch <= 8; ++batch)
+      for (bool relu : {false, true}) {
+        const int out = 37;
+        auto x = Random(static_cast<std::size_t>(batch) * in, in + batch), w = Random(static_cast<std::size_t>(out) * in, 9),
+             bias = Random(out, 10);
+        const cpu::Bf16Weights packed = cpu::PackBf16(out, in, w.data());
+        std::vector<double> wr(w.size());
+        for (std::size_t i = 0; i < w.size(); ++i) wr[i] = cpu::Bf16ToFloat(cpu::FloatToBf16(w[i]));
+        const auto want = Reference(batch, in, out, x, wr, bias, relu);
+        std::vector<float> y(static_cast<std::size_t>(batch) * out);
+        // Two calls over split output ranges, as two threads would run it.
+        const auto e = relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone;
+        cpu::Bf16SmallBatchLinear(batch, x.data(), packed, bias.data(), y.data(), out, 0, 16, e);
+        cpu::Bf16SmallBatchLinear(batch, x.data(), packed, bias.data(), y.data(), out, 16, out, e);
+        for (std::size_t i = 0; i < y.size(); ++i)
+          ASSERT_NEAR(y[i], want[i], 1e-5 * (1 + std::abs(want[i]))) << "in " << in << " batch " << batch;
+        std::vector<float> unpacked(w.size());
+        cpu::UnpackBf16Rows(packed, 0, out, unpacked.data());
+        for (std::size_t i = 0; i < w.size(); ++i) ASSERT_EQ(unpacked[i], static_cast<float>(wr[i]));
+      }
+}
+
+TEST(Int8, WeightQuantisationIsSymmetricPerOutputChannel) {
+  const int out = 5, in = 70;
+  auto w = Random(out * in, 3);
+  for (int i = 0; i < in; ++i) w[2 * in + i] = 0;  // an all-zero row must not divide by zero
+  const cpu::Int8Weights q = cpu::QuantizeInt8(out, in, w.data());
+  ASSERT_EQ(q.ld % 64, 0);
+  for (int o = 0; o < out; ++o) {
+    std::int32_t sum = 0, peak = 0;
+    for (int i = 0; i < q.ld; ++i) {
+      const int v = q.q[static_cast<std::size_t>(o) * q.ld + i];
+      if (i >= in) {
+        ASSERT_EQ(v, 0) << "padding";
+        continue;
+      }
+      ASSERT_LE(std::abs(v), 127);
+      ASSERT_LE(std::abs(w[o * in + i] - v * q.scale[o]), 0.5f * q.scale[o] * (1 + 1e-5f));
+      sum += v;
+      peak = std::max(peak, std::abs(v));
+    }
+    EXPECT_EQ(sum, q.row_sum[o]);
+    if (o != 2) EXPECT_EQ(peak, 127) << "the largest weight maps to 127";
+  }
+}
+
+TEST(Int8, ActivationQuantisationMatchesScalarDefinition) {
+  for (int in : {1, 16, 37, 168, 512}) {
+    const int batch = 3, ld = (in + 63) / 64 * 64;
+    auto x = Random(static_cast<std::size_t>(batch) * in, in, 3.0f);
+    std::vector<std::uint8_t> q(static_cast<std::size_t>(batch) * ld);
+    std::vector<float> scale(batch);
+    cpu::QuantizeRowsU8(batch, in, x.data(), ld, q.data(), scale.data());
+    for (int b = 0; b < batch; ++b) {
+      float amax = 0;
+      for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(x[b * in + i]));
+      ASSERT_FLOAT_EQ(scale[b], amax / 127.0f);
+      for (int i = 0; i < ld; ++i) {
+        const int want = i < in ? static_cast<int>(std::nearbyint(x[b * in + i] * (127.0f / amax))) + 128 : 128;
+        ASSERT_EQ(q[static_cast<std::size_t>(b) * ld + i], want) << "in " << in << " b " << b << " i " << i;
+      }
+    }
+  }
+}
+
+TEST(Int8, KernelsMatchExactIntegerDotProducts) {
+  for (int in : {1, 63, 64, 84, 168, 200, 512})
+    for (int batch : {1, 2, 3, 8, 37}) {
+      const int out = 43;
+      auto x = Random(static_cast<std::size_t>(batch) * in, in * 7 + batch), w = Random(static_cast<std::size_t>(out) * in, 4),
+           bias = Random(out, 5);
+      const cpu::Int8Weights q = cpu::QuantizeInt8(out, in, w.data());
+      std::vector<std::uint8_t> xq(static_cast<std::size_t>(batch) * q.ld);
+      std::vector<float> xs(batch);
+      cpu::QuantizeRowsU8(batch, in, x.data(), q.ld, xq.data(), xs.data());
+      std::vector<float> small(static_cast<std::size_t>(batch) * out), gemm(small.size());
+      for (int b0 = 0; b0 < batch; b0 += 8)
+        cpu::Int8SmallBatchLinear(std::min(8, batch - b0), xq.data() + static_cast<std::size_t>(b0) * q.ld, xs.data() + b0,
+                                  q, bias.data(), small.data() + static_cast<std::size_t>(b0) * out, out, 0, out,
+                                  cpu::Epilogue::kRelu);
+      std::vector<std::int32_t> acc(static_cast<std::size_t>(batch) * out);
+      cpu::Int8GemmLinear(batch, xq.data(), xs.data(), q, bias.data(), gemm.data(), acc.data(), cpu::Epilogue::kRelu);
+      for (int b = 0; b < batch; ++b)
+        for (int o = 0; o < out; ++o) {
+          std::int64_t dot = 0;
+          for (int i = 0; i < in; ++i)
+            dot += (static_cast<int>(xq[static_cast<std::size_t>(b) * q.ld + i]) - 128) * q.q[static_cast<std::size_t>(o) * q.ld + i];
+          const double want = std::max(0.0, static_cast<double>(dot) * xs[b] * q.scale[o] + bias[o]);
+          ASSERT_NEAR(small[b * out + o], want, 1e-5 * (1 + std::abs(want))) << "small in " << in << " batch " << batch;
+          ASSERT_NEAR(gemm[b * out + o], want, 1e-5 * (1 + std::abs(want))) << "gemm in " << in << " batch " << batch;
+        }
+    }
+}
+
+// How far a precision is from the FP32 reference: max |error| over the window's standard deviation
+// (the measure: what a forecast error means to a user), and over the largest part of the
+// forecast the network itself adds to the Naive level (so a small network output cannot hide it).
+struct PrecisionError {
+  double over_scale = 0, over_network = 0;
+};
+PrecisionError WorstError(const Model& model, const PrecisionPlan& plan, int batch, int threads) {
+  const NhitsConfig& c = model.config();
+  const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(static_cast<std::size_t>(batch) * L), m(x.size(), 1.0f), ref(static_cast<std::size_t>(batch) * HQ),
+      got(ref.size());
+  for (int b = 0; b < batch; ++b) {  // random walks around different levels
+    float level = 100.0f * (b + 1);
+    for (int t = 0; t < L; ++t) x[static_cast<std::size_t>(b) * L + t] = level += nd(rng);
+  }
+  model.PredictWindows(batch, x.data(), m.data(), ref.data());
+  InferenceSession session(model, batch, threads, plan);
+  EXPECT_TRUE(session.Predict(batch, x.data(), m.data(), got.data()).ok());
+  PrecisionError worst;
+  for (int b = 0; b < batch; ++b) {
+    const float* xb = x.data() + static_cast<std::size_t>(b) * L;
+    double mean = 0, var = 0, network = 0, err = 0;
+    for (int t = 0; t < L; ++t) mean += xb[t] / L;
+    for (int t = 0; t < L; ++t) var += std::pow(xb[t] - mean, 2) / L;
+    for (int i = 0; i < HQ; ++i) {
+      const std::size_t k = static_cast<std::size_t>(b) * HQ + i;
+      err = std::max(err, std::abs(static_cast<double>(got[k]) - ref[k]));
+      network = std::max(network, std::abs(static_cast<double>(ref[k]) - xb[L - 1]));
+    }
+    worst.over_scale = std::max(worst.over_scale, err / std::sqrt(var));
+    worst.over_network = std::max(worst.over_network, err / network);
+  }
+  return worst;
+}
+
+Model DefaultModel() {
+  NhitsConfig c;
+  c.h = 24;
+  c.input_size = 168;
+  c.scaler_type = ScalerType::kStandard;
+  Model model(c);
+  model.mutable_network().InitParams(21);
+  return model;
+}
+
+TEST(Precision, WholeModelStaysWithinStatedBoundsOfFp32) {
+  const Model model = DefaultModel();
+  // batch 3 runs the small-batch kernels on the pool, batch 40 the GEMM paths.
+  for (int batch : {3, 40}) {
+    const PrecisionError fp32 = WorstError(model, {Precision::kFp32, {}}, batch, 2);
+    const PrecisionError bf16 = WorstError(model, {Precision::kBf16, {}}, batch, 2);
+    const PrecisionError int8 = WorstError(model, {Precision::kInt8, {}}, batch, 2);
+    std::printf("batch %d: max |error| vs FP32 over window std: fp32 %.2e bf16 %.2e int8 %.2e; "
+                "over the network's part: fp32 %.2e bf16 %.2e int8 %.2e\n",
+                batch, fp32.over_scale, bf16.over_scale, int8.over_scale, fp32.over_network, bf16.over_network,
+                int8.over_network);
+    EXPECT_LT(fp32.over_scale, 1e-5) << "batch " << batch;
+    EXPECT_LT(fp32.over_network, 1e-4) << "batch " << batch;
+    EXPECT_LT(bf16.over_scale, 2e-3) << "batch " << batch;
+    EXPECT_LT(bf16.over_network, 2e-2) << "batch " << batch;
+    EXPECT_LT(int8.over_network, 1e-1) << "batch " << batch;
+    EXPECT_LT(int8.over_scale, 1e-2) << "batch " << batch;  // the 1% of the series' scale
+  }
+  // Keeping every layer in FP32 must give the FP32 answer back.
+  PrecisionPlan all_fp32{Precision::kInt8, {}};
+  const auto& blocks = model.network().layout().blocks;
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    for (std::size_t l = 0; l < blocks[b].layers.size(); ++l)
+      all_fp32.fp32_layers.emplace_back(static_cast<int>(b), static_cast<int>(l));
+  EXPECT_LT(WorstError(model, all_fp32, 3, 1).over_network, 1e-4);
+}
+
+TEST(Precision, LowerPrecisionsStreamFewerBytes) {
+  const Model model = DefaultModel();
+  const std::size_t fp32 = InferenceSession(model, 1, 1, {Precision::kFp32, {}}).memory().packed_weight_bytes;
+  const std::size_t bf16 = InferenceSession(model, 1, 1, {Precision::kBf16, {}}).memory().packed_weight_bytes;
+  const std::size_t int8 = InferenceSession(model, 1, 1, {Precision::kInt8, {}}).memory().packed_weight_bytes;
+  EXPECT_NEAR(static_cast<double>(fp32), model.ParameterCount() * 4.0, 64.0);
+  EXPECT_LT(bf16, fp32 * 0.56);
+  EXPECT_LT(int8, fp32 * 0.31);
+}
+
+TEST(Precision, MaxBatchForBudgetIsExact) {
+  const Model model = DefaultModel();
+  for (Precision p : {Precision::kFp32, Precision::kInt8})
+    for (std::size_t budget : {std::size_t{12} << 20, std::size_t{64} << 20, std::size_t{256} << 20}) {
+      const PrecisionPlan plan{p, {}};
+      const int b = InferenceSession::MaxBatchForBudget(model, plan, budget);
+      const std::size_t weights = InferenceSession(model, 1, 1, plan).memory().packed_weight_bytes;
+      if (b == 0) {
+        EXPECT_GT(weights + InferenceSession::ArenaBytes(model, plan, 1), budget);
+        continue;
+      }
+      EXPECT_LE(weights + InferenceSession::ArenaBytes(model, plan, b), budget) << ToString(p) << " " << budget;
+      EXPECT_GT(weights + InferenceSession::ArenaBytes(model, plan, b + 1), budget) << ToString(p) << " " << budget;
+    }
+  // The arena a session reserves is what the calculation says, and calls use all of it.
+  InferenceSession s(model, 64, 1, {Precision::kInt8, {}});
+  EXPECT_EQ(s.memory().reserved_bytes, InferenceSession::ArenaBytes(model, {Precision::kInt8, {}}, 64));
+  EXPECT_DOUBLE_EQ(s.memory().efficiency(), 1.0);
+}
+
+TEST(Precision, PlanRoundTripsThroughCheckpointMetadata) {
+  PrecisionPlan plan{Precision::kInt8, {{0, 0}, {2, 4}}};
+  std::map<std::string, std::string> meta;
+  PrecisionPlanToMetadata(plan, &meta);
+  auto back = PrecisionPlanFromMetadata(meta);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->precision, Precision::kInt8);
+  EXPECT_EQ(back->fp32_layers, plan.fp32_layers);
+  EXPECT_TRUE(back->KeepsFp32(2, 4));
+  EXPECT_FALSE(back->KeepsFp32(1, 4));
+  EXPECT_EQ(back->Describe(), "int8 (2 layers kept fp32: 0.0 2.4)");
+  EXPECT_FALSE(PrecisionPlanFromMetadata({{kPrecisionKey, "int4"}}).ok());
+  EXPECT_FALSE(PrecisionPlanFromMetadata({{kPrecisionKey, "int8"}, {kFp32LayersKey, "0-1"}}).ok());
+  EXPECT_EQ(PrecisionPlanFromMetadata({})->precision, Precision::kFp32);
+  EXPECT_FALSE(ParsePrecision("fp16").ok());
+}
+
+}  // namespace
+}  // namespace nhits
