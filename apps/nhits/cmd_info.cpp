@@ -20,6 +20,7 @@ Action RegisterInfo(CLI::App& app) {
                 model.ParameterCount() * 4.0 / 1e6);
     std::printf("FLOPs        %lld per forecast (%.3f MFLOP)\n", static_cast<long long>(model.FlopsPerForecast()),
                 model.FlopsPerForecast() / 1e6);
+    std::printf("precision    %s\n", Unwrap(PrecisionPlanFromMetadata(info)).Describe().c_str());
     std::string outputs;
     for (const auto& n : c.output_names()) outputs += (outputs.empty() ? "" : ", ") + ("NHITS" + n);
     std::printf("outputs      %s\n", outputs.c_str());

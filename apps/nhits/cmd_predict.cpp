@@ -31,7 +31,7 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
 
 Action RegisterPredict(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, alias = "NHITS";
+    std::string model, data, out, freq, alias = "NHITS", precision;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
@@ -40,18 +40,26 @@ Action RegisterPredict(CLI::App& app) {
   app.add_option("--out", a->out, "Forecast CSV to write: unique_id,ds,NHITS[,NHITS-lo-90,...]")->required();
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
+  app.add_option("--precision", a->precision,
+                 "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
   return [a] {
     CheckOutputPath(a->out);
-    const Model model = Unwrap(LoadCheckpoint(a->model));
+    CheckpointInfo info;
+    const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    PrecisionPlan plan = Unwrap(PrecisionPlanFromMetadata(info));
+    if (!a->precision.empty()) {
+      const Precision p = ParsePrecisionList(a->precision, "precision").front();
+      if (p != plan.precision) plan = PrecisionPlan{p, {}};
+    }
     const Panel panel = LoadPanel(a->data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
-    const std::vector<float> fc = ForecastFrom(model, panel, origins);
+    const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
     WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias));
-    std::fprintf(stderr, "wrote %zu series x %d steps (freq %s) to %s\n", panel.series.size(), model.config().h,
-                 freq.ToString().c_str(), a->out.c_str());
+    std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), model.config().h,
+                 freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
   };
 }
 

@@ -19,5 +19,6 @@ Action RegisterDemo(CLI::App& app);
 Action RegisterBenchmark(CLI::App& app);
 Action RegisterBench(CLI::App& app);
 Action RegisterHw(CLI::App& app);
+Action RegisterQuantize(CLI::App& app);
 
 }  // namespace nhits::cli

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   add("benchmark", "Long-horizon accuracy protocol of the NHITS paper (ETT, Exchange, ILI, Weather)",
       nhits::cli::RegisterBenchmark);
   add("bench", "Inference latency/throughput sweep with the machine's roofline", nhits::cli::RegisterBench);
+  add("quantize", "Write a BF16/INT8 checkpoint, calibrated on data, and report its accuracy change",
+      nhits::cli::RegisterQuantize);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {

@@ -17,8 +17,10 @@ struct ForecastOrigin {
   int end = 0;
 };
 
-// Returns forecasts [origins.size(), h, Q] in the original scale.
-std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins);
+// Returns forecasts [origins.size(), h, Q] in the original scale, computed in `precision`
+// (FP32: the reference network; BF16/INT8: the inference kernels).
+std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins,
+                                const PrecisionPlan& precision = {});
 
 // Fills one window: the `input_size` points before `end` of `y` (oldest first) and their mask.
 void FillInsampleWindow(const std::vector<double>& y, int end, int input_size, float* insample, float* mask);

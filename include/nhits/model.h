@@ -14,6 +14,7 @@
 
 #include "nhits/config.h"
 #include "nhits/network.h"
+#include "nhits/precision.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -42,11 +43,15 @@ using CheckpointInfo = std::map<std::string, std::string>;
 
 // Writes neuralforecast's state_dict names (blocks.{b}.layers.{i}.weight|bias, loss.quantiles
 // for MQLoss) and the configuration as JSON in __metadata__["nhits_config"]. Atomic.
+// With a BF16/INT8 `precision`, quantised layers are stored as BF16, or as I8 plus an F32
+// `weight_scale` [out] per layer, and the plan goes to the metadata (see precision.h).
 Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOptions* train = nullptr,
-                      const CheckpointInfo& info = {});
+                      const CheckpointInfo& info = {}, const PrecisionPlan& precision = {});
 
 // Loads and validates a checkpoint written by SaveCheckpoint or exported from PyTorch. Every
 // missing, unexpected or mis-shaped tensor is reported by name with expected and found shapes.
+// Quantised weights are dequantised into the FP32 parameters (re-quantising them is exact), and
+// the precision plan stays in `info` (PrecisionPlanFromMetadata).
 Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info = nullptr);
 
 }  // namespace nhits

@@ -3,7 +3,8 @@
 // Layout: 8-byte little-endian header length N, N bytes of JSON header
 // {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
 //  "__metadata__": {"key": "string value"}}, then the raw little-endian tensor bytes.
-// We read F32, F64, F16 and BF16 tensors (converted to float) and write F32.
+// We read F32, F64, F16, BF16 and I8 tensors (converted to float) and write F32, BF16 (rounded
+// to nearest even) and I8 (values must be integers in -128..127), as each Tensor's dtype says.
 // Thread safety: plain values; functions are reentrant.
 #pragma once
 
@@ -19,6 +20,7 @@ namespace nhits {
 struct Tensor {
   std::vector<std::int64_t> shape;
   std::vector<float> data;  // row-major, size == product(shape)
+  std::string dtype = "F32";  // as read; how to write
 };
 
 struct SafetensorsFile {

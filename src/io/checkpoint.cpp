@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "backend/cpu/quantized_linear.h"
 #include "nhits/model.h"
 #include "nhits/safetensors.h"
 
@@ -29,7 +30,7 @@ std::string LayerKey(std::size_t block, int layer, const char* what) {
 }  // namespace
 
 Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOptions* train,
-                      const CheckpointInfo& info) {
+                      const CheckpointInfo& info, const PrecisionPlan& precision) {
   const NhitsConfig& c = model.config();
   const ParamLayout& layout = model.network().layout();
   const std::vector<float>& p = model.network().params();
@@ -43,6 +44,18 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
                                                   p.begin() + static_cast<std::ptrdiff_t>(l.bias))};
       Tensor bias{{l.out}, std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
                                                p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out))};
+      if (!precision.KeepsFp32(static_cast<int>(b), static_cast<int>(li))) {
+        if (precision.precision == Precision::kBf16) {
+          w.dtype = "BF16";
+        } else {
+          const cpu::Int8Weights q = cpu::QuantizeInt8(l.out, l.in, w.data.data());
+          for (int o = 0; o < l.out; ++o)
+            for (int i = 0; i < l.in; ++i)
+              w.data[static_cast<std::size_t>(o) * l.in + i] = q.q[static_cast<std::size_t>(o) * q.ld + i];
+          w.dtype = "I8";
+          file.tensors[LayerKey(b, indices[li], "weight_scale")] = Tensor{{l.out}, q.scale};
+        }
+      }
       file.tensors[LayerKey(b, indices[li], "weight")] = std::move(w);
       file.tensors[LayerKey(b, indices[li], "bias")] = std::move(bias);
     }
@@ -56,6 +69,9 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
     file.tensors["loss.quantiles"] = q;
   }
   file.metadata = info;
+  file.metadata.erase(kPrecisionKey);
+  file.metadata.erase(kFp32LayersKey);
+  if (precision.precision != Precision::kFp32) PrecisionPlanToMetadata(precision, &file.metadata);
   file.metadata[kConfigKey] = ConfigToJson(c, train);
   file.metadata["format"] = "pt";
   return WriteSafetensors(path, file);
@@ -78,8 +94,9 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   std::vector<float>& p = model.mutable_network().params();
 
   // Layer indices are read from the file (dropout and PReLU shift them), not assumed.
-  static const std::regex kKey(R"(blocks\.(\d+)\.layers\.(\d+)\.(weight|bias))");
+  static const std::regex kKey(R"(blocks\.(\d+)\.layers\.(\d+)\.(weight|bias|weight_scale))");
   std::map<std::size_t, std::map<int, std::pair<const Tensor*, const Tensor*>>> linear;  // block -> idx -> (w, b)
+  std::map<std::size_t, std::map<int, const Tensor*>> scales;  // INT8 layers' per-row scales
   std::map<std::size_t, std::vector<const Tensor*>> prelu;
   std::set<std::string> used;
   for (const auto& [name, tensor] : file.tensors) {
@@ -91,7 +108,9 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
         return Status::InvalidArgument(path + ": tensor '" + name + "' belongs to block " + std::to_string(b) +
                                        " but the configuration has " + std::to_string(layout.blocks.size()) +
                                        " blocks (n_blocks)");
-      if (m[3] == "weight" && tensor.shape.size() == 1 && c.activation == Activation::kPReLU) {
+      if (m[3] == "weight_scale") {
+        scales[b][idx] = &tensor;
+      } else if (m[3] == "weight" && tensor.shape.size() == 1 && c.activation == Activation::kPReLU) {
         prelu[b].push_back(&tensor);
       } else if (m[3] == "weight") {
         linear[b][idx].first = &tensor;
@@ -139,6 +158,18 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
         return Status::InvalidArgument(path + ": tensor '" + LayerKey(b, idx, "bias") + "' has shape " +
                                        ShapeString(wb.second->shape) + ", expected " + ShapeString(bs));
       std::copy(wb.first->data.begin(), wb.first->data.end(), p.begin() + static_cast<std::ptrdiff_t>(l.weight));
+      const auto scale = scales[b].find(idx);
+      if ((wb.first->dtype == "I8") != (scale != scales[b].end()))
+        return Status::InvalidArgument(path + ": tensor '" + LayerKey(b, idx, "weight") + "' is " + wb.first->dtype +
+                                       (scale == scales[b].end() ? " without" : " with") + " a '" +
+                                       LayerKey(b, idx, "weight_scale") + "' (INT8 weights need one per output row)");
+      if (scale != scales[b].end()) {
+        if (scale->second->shape != bs)
+          return Status::InvalidArgument(path + ": tensor '" + LayerKey(b, idx, "weight_scale") + "' has shape " +
+                                         ShapeString(scale->second->shape) + ", expected " + ShapeString(bs));
+        for (int o = 0; o < l.out; ++o)
+          for (int i = 0; i < l.in; ++i) p[l.weight + static_cast<std::size_t>(o) * l.in + i] *= scale->second->data[o];
+      }
       std::copy(wb.second->data.begin(), wb.second->data.end(), p.begin() + static_cast<std::ptrdiff_t>(l.bias));
     }
     if (c.activation == Activation::kPReLU) {

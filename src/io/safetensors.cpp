@@ -67,17 +67,27 @@ float HalfToFloat(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
+// Round to nearest even, as torch's .to(torch.bfloat16); NaN stays NaN.
+std::uint16_t FloatToBf16Bits(float v) {
+  std::uint32_t u = std::bit_cast<std::uint32_t>(v);
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0) return static_cast<std::uint16_t>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
 // Bytes per element, or 0 for a dtype we do not read.
 int DtypeSize(const std::string& dtype) {
   if (dtype == "F32") return 4;
   if (dtype == "F64") return 8;
   if (dtype == "F16" || dtype == "BF16") return 2;
+  if (dtype == "I8") return 1;
   return 0;
 }
 
 float Decode(const std::string& dtype, const unsigned char* p) {
   if (dtype == "F32") return std::bit_cast<float>(static_cast<std::uint32_t>(LoadLe(p, 4)));
   if (dtype == "F64") return static_cast<float>(std::bit_cast<double>(LoadLe(p, 8)));
+  if (dtype == "I8") return static_cast<float>(static_cast<std::int8_t>(*p));
   const auto u16 = static_cast<std::uint16_t>(LoadLe(p, 2));
   if (dtype == "F16") return HalfToFloat(u16);
   return std::bit_cast<float>(static_cast<std::uint32_t>(u16) << 16);  // BF16
@@ -99,7 +109,7 @@ Result<Entry> ParseEntry(const std::string& path, const std::string& name, const
     return Status::Corruption(where + "missing string 'dtype'");
   e.dtype = dt->get<std::string>();
   if (DtypeSize(e.dtype) == 0) {
-    return Status::Unsupported(where + "dtype " + e.dtype + " (only F32, F64, F16, BF16 are read)");
+    return Status::Unsupported(where + "dtype " + e.dtype + " (only F32, F64, F16, BF16, I8 are read)");
   }
   const auto sh = v.find("shape");
   if (sh == v.end() || !sh->is_array()) return Status::Corruption(where + "missing array 'shape'");
@@ -200,6 +210,7 @@ Result<SafetensorsFile> ReadImpl(const std::string& path) {
   const unsigned char* data = raw + 8 + n;
   for (const Entry& e : entries) {
     Tensor t;
+    t.dtype = e.dtype;
     t.shape = e.shape;
     t.data.resize(e.numel);
     const int es = DtypeSize(e.dtype);
@@ -256,12 +267,30 @@ Status WriteSafetensors(const std::string& path, const SafetensorsFile& file) {
                                        std::to_string(t.data.size()));
       }
       const std::size_t begin = data.size();
-      for (float f : t.data) {
-        const auto bits = std::bit_cast<std::uint32_t>(f);
-        for (int i = 0; i < 4; ++i) data += static_cast<char>((bits >> (8 * i)) & 0xffu);
+      if (t.dtype == "F32") {
+        for (float f : t.data) {
+          const auto bits = std::bit_cast<std::uint32_t>(f);
+          for (int i = 0; i < 4; ++i) data += static_cast<char>((bits >> (8 * i)) & 0xffu);
+        }
+      } else if (t.dtype == "BF16") {
+        for (float f : t.data) {
+          const std::uint16_t bits = FloatToBf16Bits(f);
+          data += static_cast<char>(bits & 0xffu);
+          data += static_cast<char>(bits >> 8);
+        }
+      } else if (t.dtype == "I8") {
+        for (float f : t.data) {
+          if (!(f >= -128.0f && f <= 127.0f) || f != std::nearbyint(f))
+            return Status::InvalidArgument(path + ": tensor '" + name + "' is I8 but holds " + std::to_string(f) +
+                                           " (not an integer in -128..127)");
+          data += static_cast<char>(static_cast<std::int8_t>(f));
+        }
+      } else {
+        return Status::InvalidArgument(path + ": tensor '" + name + "': cannot write dtype '" + t.dtype +
+                                       "' (F32, BF16 and I8 are written)");
       }
       sep();
-      header += quote(name) + ":{\"dtype\":\"F32\",\"shape\":[";
+      header += quote(name) + ":{\"dtype\":" + quote(t.dtype) + ",\"shape\":[";
       for (std::size_t i = 0; i < t.shape.size(); ++i) {
         if (i) header += ',';
         header += std::to_string(t.shape[i]);

@@ -72,6 +72,11 @@ sed 's/input_size\\":24/input_size\\":28/' "$WORK/good.safetensors" > "$WORK/mis
 expect_error mismatched-checkpoint "mismatch.safetensors" "blocks.0.layers.0.weight" "expected [8, 14]" -- "$NHITS" predict --model "$WORK/mismatch.safetensors" --data "$AIR" --out "$WORK/out.csv"
 expect_error predict-output-dir-missing "does not exist" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/nodir/f.csv"
 expect_error predict-bad-data "nan.csv:4" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/nan.csv" --out "$WORK/out.csv"
+expect_error predict-unknown-precision "--precision" "unknown precision 'fp16'" "fp32, bf16 or int8" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --precision fp16 --out "$WORK/out.csv"
+expect_error quantize-fp32 "choose int8 or bf16" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --precision fp32 --out "$WORK/out.safetensors"
+expect_error quantize-bad-holdout "--holdout" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --holdout 1.5 --out "$WORK/out.safetensors"
+expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$WORK/nan.csv" --out "$WORK/out.safetensors"
+expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

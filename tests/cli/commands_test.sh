@@ -33,7 +33,20 @@ check "cv metrics table" 'grep -q "SeasonalNaive(12)" "$WORK/cv.txt" && grep -q 
 "$NHITS" plot --model "$WORK/m.safetensors" --data "$AIR" --holdout --out "$WORK/p.svg" 2>/dev/null
 check "plot is an SVG" 'head -c 4 "$WORK/p.svg" | grep -q "<svg" && tail -c 6 "$WORK/p.svg" | grep -q "</svg>"'
 
-for cmd in train predict cv info plot demo; do
+"$NHITS" quantize --model "$WORK/m.safetensors" --calibration "$AIR" --out "$WORK/m8.safetensors" --max-error 0.05 \
+  --report "$WORK/q.json" > "$WORK/q.txt" 2>&1
+check "quantize writes a smaller checkpoint" '[ "$(stat -c %s "$WORK/m8.safetensors")" -lt "$(stat -c %s "$WORK/m.safetensors")" ]'
+check "quantize reports held-out MAE for both" 'grep -q "held-out MAE *fp32 .* int8 " "$WORK/q.txt" && grep -q heldout_mae_quantized "$WORK/q.json"'
+"$NHITS" info --model "$WORK/m8.safetensors" > "$WORK/info8.txt"
+check "info shows the precision" 'grep -q "^precision *int8" "$WORK/info8.txt"'
+"$NHITS" predict --model "$WORK/m8.safetensors" --data "$AIR" --out "$WORK/f8.csv" 2> "$WORK/p8.txt"
+check "predict uses the checkpoint's precision" 'grep -q "int8" "$WORK/p8.txt" && [ "$(wc -l < "$WORK/f8.csv")" = 13 ]'
+# The INT8 forecasts stay close to FP32 (within 2% of the level here: AirPassengers is ~400-600).
+check "int8 forecast near fp32" 'paste -d, "$WORK/f.csv" "$WORK/f8.csv" | awk -F, "NR>1 { d=\$3-\$10; if (d<0) d=-d; if (d > 0.02*\$3) bad=1 } END {exit bad}"'
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --precision bf16 --out "$WORK/f16.csv" 2>/dev/null
+check "predict --precision bf16" '[ "$(wc -l < "$WORK/f16.csv")" = 13 ]'
+
+for cmd in train predict cv info plot demo quantize bench; do
   check "$cmd --help" '"$NHITS" $cmd --help | grep -q -- "--"'
 done
 echo "all CLI checks passed"
