@@ -3,7 +3,8 @@
 
 What
     One model, four ways to run it, all in the same script run and on the same thread count:
-      * nhits                   this repository's engine (`nhits bench`, timing PredictWindows),
+      * nhits                   this repository's engine (`nhits bench`: an InferenceSession in
+                                fp32, bf16 and int8),
       * ONNX Runtime            a torch.onnx.export of the PyTorch module (CPU execution provider),
       * PyTorch TorchScript     torch.jit.trace (+ freeze) of the same module,
       * neuralforecast predict  `NeuralForecast.predict(df)` for one series (the end-user API:
@@ -314,11 +315,14 @@ def run_nhits_predict(model_path, csv_path, out_path):
 def run_nhits_bench(model_path, json_path):
     cmd = [ARGS.nhits, "bench", "--model", model_path, "--batch-sizes", f"1,{BATCH_SERIES},{BATCH_THROUGHPUT}",
            "--threads", str(ARGS.threads), "--seconds", str(ARGS.seconds), "--min-reps", str(ARGS.min_reps),
-           "--json", json_path]
+           "--precision", "fp32,bf16,int8", "--json", json_path]
     out = run_cli(cmd)
     with open(json_path) as fh:
         rows = json.load(fh)
-    return {int(r["batch"]): r for r in rows}, out
+    by_precision = {}
+    for r in rows:
+        by_precision.setdefault(r["precision"], {})[int(r["batch"])] = r
+    return by_precision, out
 
 
 # --------------------------------------------------------------------------------------
@@ -409,7 +413,8 @@ def main():
         print("\nTiming ...", flush=True)
         results = {}
         bench_rows, bench_stdout = run_nhits_bench(model_path, os.path.join(tmp, "bench.json"))
-        results["nhits"] = {"bench_rows": [bench_rows[b] for b in sorted(bench_rows)], "bench_stdout": bench_stdout}
+        results["nhits"] = {"bench_rows": {p: [rows[b] for b in sorted(rows)] for p, rows in bench_rows.items()},
+                            "bench_stdout": bench_stdout}
 
         y_tp = np.ascontiguousarray(np.resize(y, (BATCH_THROUGHPUT, INPUT_SIZE)))
         m_tp = np.ones_like(y_tp)
@@ -443,7 +448,8 @@ def main():
                 "fps": rows[BATCH_THROUGHPUT]["forecasts_per_s"] if BATCH_THROUGHPUT in rows else None,
                 "ms1000": rows[BATCH_SERIES]["p50_us"] / 1e3 if BATCH_SERIES in rows else None}
 
-    table = {"nhits": metrics(bench_rows), "ONNX Runtime": metrics(ort_rows),
+    table = {"nhits": metrics(bench_rows["fp32"]), "nhits bf16": metrics(bench_rows["bf16"]),
+             "nhits int8": metrics(bench_rows["int8"]), "ONNX Runtime": metrics(ort_rows),
              "PyTorch TorchScript": metrics(ts_rows),
              "neuralforecast predict": metrics({1: results["neuralforecast_predict"]["rows"][0]})}
     lines = [f"NHITS(h={H}, input_size={INPUT_SIZE}) defaults, {n_params} parameters; {T} threads; "
@@ -463,6 +469,23 @@ def main():
         lines.append(f"nhits / {peer}: batch-1 p50 {r['p50']:.2f}x, p99 {r['p99']:.2f}x, "
                      f"batch-{BATCH_THROUGHPUT} forecasts/s {r['fps']:.2f}x, {BATCH_SERIES}-series {r['ms1000']:.2f}x "
                      f"(latency/time: lower is better; forecasts/s: higher is better)")
+    for prec in ("bf16", "int8"):
+        r = {k: table[f"nhits {prec}"][k] / table["ONNX Runtime"][k] for k in ("p50", "p99", "fps", "ms1000")}
+        r["fps_vs_nhits_fp32"] = table[f"nhits {prec}"]["fps"] / table["nhits"]["fps"]
+        ratios[f"nhits {prec}/ONNX Runtime"] = r
+        lines.append(f"nhits {prec} / ONNX Runtime (fp32): batch-1 p50 {r['p50']:.2f}x, batch-{BATCH_THROUGHPUT} "
+                     f"forecasts/s {r['fps']:.2f}x ({r['fps_vs_nhits_fp32']:.2f}x our fp32), "
+                     f"{BATCH_SERIES}-series {r['ms1000']:.2f}x")
+    b1 = bench_rows["fp32"][1]
+    ratios["nhits_fp32_p50/weight_stream_floor"] = b1["p50_us"] / b1["weight_stream_floor_us"]
+    ratios["nhits_fp32_p99/p50"] = b1["p99_us"] / b1["p50_us"]
+    big = bench_rows["fp32"][BATCH_THROUGHPUT]
+    ratios["nhits_fp32_batch_gflops/sgemm_peak"] = big["gflops"] / big["gemm_peak_gflops"]
+    lines.append(f"nhits fp32 batch-1 p50 / weight-streaming floor ({b1['weight_stream_floor_us']:.1f} us at "
+                 f"{b1['read_gbps']:.0f} GB/s): {ratios['nhits_fp32_p50/weight_stream_floor']:.2f}x; "
+                 f"p99/p50 {ratios['nhits_fp32_p99/p50']:.2f}x; batch-{BATCH_THROUGHPUT} at "
+                 f"{100 * ratios['nhits_fp32_batch_gflops/sgemm_peak']:.0f}% of the measured sgemm peak "
+                 f"({big['gemm_peak_gflops']:.0f} GFLOP/s)")
     r = table["nhits"]["p50"] / table["neuralforecast predict"]["p50"]
     ratios["nhits/neuralforecast_predict_p50"] = r
     lines.append(f"nhits batch-1 p50 / neuralforecast predict (1 series) p50: {r:.4f}x")

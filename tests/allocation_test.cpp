@@ -2,6 +2,8 @@
 // (glibc lets an executable interpose them for every library it loads, oneDNN and OpenBLAS too).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -61,6 +63,36 @@ TEST(Allocation, SteadyStateSmallBatchForecastsAllocateNothing) {
     g_counting = false;
     EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in 200 steady-state forecasts";
   }
+}
+
+// Peak resident memory of this process (VmHWM), in bytes; 0 if /proc is unavailable.
+std::size_t PeakRssBytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// The budget: serving the default NHITS (11.3 MB of FP32 weights) stays within 64 MB of
+// resident memory, process and libraries included.
+TEST(Allocation, DefaultModelServesWithin64MegabytesResident) {
+  NhitsConfig c;
+  c.h = 24;
+  c.input_size = 168;
+  Model model(c);
+  model.mutable_network().InitParams(1);
+  InferenceSession session(model, 8, 2);
+  std::vector<float> x(8 * 168, 1.0f), m(8 * 168, 1.0f), out(8 * 24);
+  for (int rep = 0; rep < 50; ++rep) ASSERT_TRUE(session.Predict(1 + rep % 8, x.data(), m.data(), out.data()).ok());
+  const std::size_t peak = PeakRssBytes();
+  if (peak == 0) GTEST_SKIP() << "no /proc/self/status";
+  std::printf("peak RSS %.1f MB (weights %.1f MB, session arena %.2f MB)\n", peak / 1e6,
+              session.memory().model_weight_bytes / 1e6, session.memory().reserved_bytes / 1e6);
+  EXPECT_LE(peak, std::size_t{64} << 20);
 }
 
 }  // namespace

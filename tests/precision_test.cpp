@@ -234,16 +234,18 @@ TEST(Precision, LowerPrecisionsStreamFewerBytes) {
 TEST(Precision, MaxBatchForBudgetIsExact) {
   const Model model = DefaultModel();
   for (Precision p : {Precision::kFp32, Precision::kInt8})
-    for (std::size_t budget : {std::size_t{12} << 20, std::size_t{64} << 20, std::size_t{256} << 20}) {
+    for (std::size_t budget : {std::size_t{12} << 20, std::size_t{20} << 20, std::size_t{64} << 20, std::size_t{256} << 20}) {
       const PrecisionPlan plan{p, {}};
       const int b = InferenceSession::MaxBatchForBudget(model, plan, budget);
-      const std::size_t weights = InferenceSession(model, 1, 1, plan).memory().packed_weight_bytes;
+      auto total = [&](int batch) {
+        return InferenceSession::WeightBytes(model, plan, batch) + InferenceSession::ArenaBytes(model, plan, batch);
+      };
       if (b == 0) {
-        EXPECT_GT(weights + InferenceSession::ArenaBytes(model, plan, 1), budget);
+        EXPECT_GT(total(1), budget);
         continue;
       }
-      EXPECT_LE(weights + InferenceSession::ArenaBytes(model, plan, b), budget) << ToString(p) << " " << budget;
-      EXPECT_GT(weights + InferenceSession::ArenaBytes(model, plan, b + 1), budget) << ToString(p) << " " << budget;
+      EXPECT_LE(total(b), budget) << ToString(p) << " " << budget;
+      EXPECT_GT(total(b + 1), budget) << ToString(p) << " " << budget;
     }
   // The arena a session reserves is what the calculation says, and calls use all of it.
   InferenceSession s(model, 64, 1, {Precision::kInt8, {}});

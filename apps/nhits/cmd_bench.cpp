@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/onednn_matmul.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/inference.h"
@@ -30,15 +31,22 @@ double Percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-// Best-of-N sgemm rate on a square-ish problem large enough to reach the core's peak.
+// The machine's FP32 GEMM rate: best of N runs of a 1024^3 product, through both GEMMs the engine
+// has (dnnl_sgemm, and the oneDNN matmul with pre-packed weights, the faster one), so "% of peak"
+// is measured against the best this library reaches here, not against a weaker baseline.
 double MeasureGemmGflops() {
   const int m = 1024, n = 1024, k = 1024;
   std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(n) * k, 0.25f),
-      c(static_cast<std::size_t>(m) * n);
+      c(static_cast<std::size_t>(m) * n), bias(n, 0.0f);
+  const cpu::OnednnMatmul packed(n, k, b.data(), bias.data(), cpu::Epilogue::kNone);
   double best = 0;
-  for (int rep = 0; rep < 8; ++rep) {
+  for (int rep = 0; rep < 16; ++rep) {
     const auto t0 = Clock::now();
-    cpu::GemmNT<float>(m, n, k, a.data(), b.data(), c.data(), false);
+    if (rep % 2 == 0) {
+      cpu::GemmNT<float>(m, n, k, a.data(), b.data(), c.data(), false);
+    } else {
+      packed.Run(m, a.data(), c.data());
+    }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     best = std::max(best, 2.0 * m * n * k / s / 1e9);
   }
@@ -118,7 +126,7 @@ Action RegisterBench(CLI::App& app) {
     nlohmann::ordered_json rows = nlohmann::json::array();
     std::printf("model: %lld parameters (%.1f MB fp32), %.2f MFLOP per forecast\n\n",
                 static_cast<long long>(model->ParameterCount()), fp32_bytes / 1e6, flops / 1e6);
-    std::printf("| threads | precision | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% sgemm peak | "
+    std::printf("| threads | precision | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% GEMM peak | "
                 "weight-stream floor us |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int threads : ParseIntList(a->threads, "threads")) {
       cpu::SetBlasThreads(threads);
@@ -159,7 +167,7 @@ Action RegisterBench(CLI::App& app) {
                           {"reps", us.size()}});
         }
       }
-      std::printf("(threads %d: measured sgemm peak %.1f GFLOP/s, weight read %.1f GB/s)\n", threads, peak, gbps);
+      std::printf("(threads %d: measured FP32 GEMM peak %.1f GFLOP/s, weight read %.1f GB/s)\n", threads, peak, gbps);
     }
     if (!a->json.empty()) WriteTextAtomic(a->json, rows.dump(1) + "\n");
   };

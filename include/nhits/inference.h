@@ -30,6 +30,7 @@ struct SessionMemory {
   std::size_t reserved_bytes = 0;     // the arena: activations, scaling and kernel scratch
   std::size_t high_water_bytes = 0;   // the most of it any call has used
   std::size_t packed_weight_bytes = 0;  // weights as the kernels stream them (BF16/INT8 copies + FP32 layers)
+  std::size_t owned_weight_bytes = 0;   // copies the session holds (BF16/INT8 packs, large-batch GEMM layouts)
   std::size_t model_weight_bytes = 0;   // the model's FP32 parameters (shared, not owned)
   // high_water / reserved: 1.0 when the arena was sized exactly for what calls use.
   double efficiency() const { return reserved_bytes ? static_cast<double>(high_water_bytes) / reserved_bytes : 0.0; }
@@ -51,8 +52,10 @@ class InferenceSession {
 
   // Bytes a session of this batch size reserves (arena), computed from the model's shapes.
   static std::size_t ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch);
-  // The largest max_batch whose arena plus packed weights fit in `budget_bytes` (0 if none):
-  // solved from the shapes, not by trying sessions.
+  // Weight memory of a session: the model's FP32 parameters plus the session's own copies.
+  static std::size_t WeightBytes(const Model& model, const PrecisionPlan& precision, int max_batch);
+  // The largest max_batch whose weights (WeightBytes) and arena fit in `budget_bytes` (0 if
+  // none): solved from the shapes, not by trying sessions.
   static int MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes);
 
  private:

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "backend/cpu/arena.h"
+#include "backend/cpu/parallel_rows.h"
+#include "backend/cpu/small_batch_linear.h"
 #include "backend/cpu/thread_pool.h"
 #include "model/packed_network.h"
 #include "nhits/scaler.h"
@@ -35,7 +37,7 @@ std::size_t ArenaBytesFor(const PackedNetwork& packed, int batch) {
 InferenceSession::InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision)
     : model_(model),
       max_batch_(max_batch < 1 ? 1 : max_batch),
-      packed_(std::make_unique<PackedNetwork>(model.network(), precision)),
+      packed_(std::make_unique<PackedNetwork>(model.network(), precision, max_batch_)),
       pool_(std::make_unique<cpu::ThreadPool>(threads)),
       arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(*packed_, max_batch_))) {
   // A first call at the largest batch touches every page of the arena and warms the kernels.
@@ -57,19 +59,23 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   const int L = c.input_size, HQ = c.h * c.outputs_per_step();
   arena_->Reset();
   Buffers buf = TakeSessionBuffers(*arena_, c, batch);
-  for (int b = 0; b < batch; ++b) {
-    const float* x = insample + static_cast<std::size_t>(b) * L;
-    float* z = buf.scaled + static_cast<std::size_t>(b) * L;
-    buf.stats[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L, z);
-    for (int t = 0; t < L; ++t) z[t] = static_cast<float>(ScaleValue(c.scaler_type, buf.stats[b], x[t]));
-  }
+  cpu::ForRows(batch, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      const float* x = insample + static_cast<std::size_t>(b) * L;
+      float* z = buf.scaled + static_cast<std::size_t>(b) * L;
+      buf.stats[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L, z);
+      for (int t = 0; t < L; ++t) z[t] = static_cast<float>(ScaleValue(c.scaler_type, buf.stats[b], x[t]));
+    }
+  });
   packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool_.get());
   if (c.scaler_type != ScalerType::kIdentity)
-    for (int b = 0; b < batch; ++b)
-      for (int i = 0; i < HQ; ++i) {
-        float& v = out[static_cast<std::size_t>(b) * HQ + i];
-        v = static_cast<float>(UnscaleValue(c.scaler_type, buf.stats[b], v));
-      }
+    cpu::ForRows(batch, [&](int b0, int b1) {
+      for (int b = b0; b < b1; ++b)
+        for (int i = 0; i < HQ; ++i) {
+          float& v = out[static_cast<std::size_t>(b) * HQ + i];
+          v = static_cast<float>(UnscaleValue(c.scaler_type, buf.stats[b], v));
+        }
+    });
   return Status::Ok();
 }
 
@@ -78,6 +84,7 @@ SessionMemory InferenceSession::memory() const {
   m.reserved_bytes = arena_->capacity();
   m.high_water_bytes = arena_->high_water();
   m.packed_weight_bytes = packed_->WeightBytes();
+  m.owned_weight_bytes = packed_->OwnedWeightBytes();
   m.model_weight_bytes = model_.network().params().size() * sizeof(float);
   return m;
 }
@@ -86,19 +93,30 @@ std::size_t InferenceSession::ArenaBytes(const Model& model, const PrecisionPlan
   return ArenaBytesFor(PackedNetwork(model.network(), precision), max_batch);
 }
 
+std::size_t InferenceSession::WeightBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
+  return model.network().params().size() * sizeof(float) +
+         PackedNetwork(model.network(), precision, max_batch).OwnedWeightBytes();
+}
+
 int InferenceSession::MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes) {
   const PackedNetwork packed(model.network(), precision);
-  const std::size_t weights = packed.WeightBytes();
-  auto total = [&](int b) { return weights + ArenaBytesFor(packed, b); };
+  // Weights: the model's FP32 parameters, the session's own copies (small- and large-batch).
+  const std::size_t small = WeightBytes(model, precision, 1), large = WeightBytes(model, precision, cpu::kSmallBatchMax + 1);
+  auto total = [&](int b) { return (b > cpu::kSmallBatchMax ? large : small) + ArenaBytesFor(packed, b); };
   if (total(1) > budget_bytes) return 0;
+  if (total(cpu::kSmallBatchMax + 1) > budget_bytes) {  // no room for the large-batch weight layouts
+    int b = cpu::kSmallBatchMax;
+    while (b > 1 && total(b) > budget_bytes) --b;
+    return b;
+  }
   // Every buffer is B * (bytes per window) rounded up to 64 bytes, so fixed + B * per_window is a
   // lower bound that misses by at most one cache line per buffer: start from the bound and step
   // down the few windows the rounding costs.
   constexpr int kBig = 1 << 20;
-  const std::size_t fixed = total(0), per_window = (total(kBig) - fixed) / kBig;
+  const std::size_t fixed = large + ArenaBytesFor(packed, 0), per_window = (total(kBig) - fixed) / kBig;
   long long b = static_cast<long long>((budget_bytes - fixed) / (per_window > 0 ? per_window : 1));
   b = std::min<long long>(b, 1 << 30);
-  while (b > 1 && total(static_cast<int>(b)) > budget_bytes) --b;
+  while (b > cpu::kSmallBatchMax + 1 && total(static_cast<int>(b)) > budget_bytes) --b;
   return static_cast<int>(b);
 }
 

@@ -4,13 +4,16 @@
 #include <utility>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/parallel_rows.h"
 #include "backend/cpu/small_batch_linear.h"
 #include "backend/cpu/thread_pool.h"
 #include "model/layers.h"
 
 namespace nhits {
 
-PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan) : net_(net), plan_(plan) {
+PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch)
+    : net_(net), plan_(plan) {
+  const bool relu = net_.config().activation == Activation::kReLU;
   const float* p = net_.params().data();
   const auto& blocks = net_.layout().blocks;
   for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
@@ -28,6 +31,10 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
         layer.int8 = cpu::QuantizeInt8(s.out, s.in, p + s.weight);
         shapes_.max_int8_ld = std::max(shapes_.max_int8_ld, layer.int8.ld);
       }
+      const bool hidden = li > 0 && li + 1 < blocks[bi].layers.size();
+      if (layer.precision == Precision::kFp32 && max_batch > cpu::kSmallBatchMax)
+        layer.matmul = std::make_unique<cpu::OnednnMatmul>(
+            s.out, s.in, p + s.weight, p + s.bias, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone);
       shapes_.max_width = std::max(shapes_.max_width, s.out);
       shapes_.max_out = std::max(shapes_.max_out, s.out);
       layers.push_back(std::move(layer));
@@ -48,6 +55,17 @@ std::size_t PackedNetwork::WeightBytes() const {
         case Precision::kBf16: bytes += l.bf16.w.size() * sizeof(std::uint16_t); break;
         case Precision::kInt8: bytes += l.int8.q.size() + out * (sizeof(float) + sizeof(std::int32_t)); break;
       }
+    }
+  return bytes;
+}
+
+std::size_t PackedNetwork::OwnedWeightBytes() const {
+  std::size_t bytes = 0;
+  for (const auto& block : blocks_)
+    for (const Layer& l : block) {
+      bytes += l.bf16.w.size() * sizeof(std::uint16_t) + l.int8.q.size() +
+               l.int8.scale.size() * (sizeof(float) + sizeof(std::int32_t));
+      if (l.matmul) bytes += l.matmul->packed_bytes();
     }
   return bytes;
 }
@@ -83,8 +101,15 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
     return;
   }
   if (layer.precision == Precision::kInt8) {
-    cpu::QuantizeRowsU8(B, l.in, x, layer.int8.ld, xq, xscale);
+    cpu::ForRows(B, [&](int b0, int b1) {
+      cpu::QuantizeRowsU8(b1 - b0, l.in, x + static_cast<std::size_t>(b0) * l.in, layer.int8.ld,
+                          xq + static_cast<std::size_t>(b0) * layer.int8.ld, xscale + b0);
+    });
     cpu::Int8GemmLinear(B, xq, xscale, layer.int8, bias, y, acc, e);
+    return;
+  }
+  if (layer.matmul) {
+    layer.matmul->Run(B, x, y);  // bias and ReLU fused
     return;
   }
   const float* w = p + l.weight;
@@ -94,14 +119,16 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
     w = unpacked;
   }
   cpu::GemmNT<float>(B, l.out, l.in, x, w, y, false);
-  for (int b = 0; b < B; ++b) {
-    float* row = y + static_cast<std::size_t>(b) * l.out;
-    if (e == cpu::Epilogue::kRelu) {
-      for (int o = 0; o < l.out; ++o) row[o] = std::max(row[o] + bias[o], 0.0f);
-    } else {
-      for (int o = 0; o < l.out; ++o) row[o] += bias[o];
+  cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      float* row = y + static_cast<std::size_t>(b) * l.out;
+      if (e == cpu::Epilogue::kRelu) {
+        for (int o = 0; o < l.out; ++o) row[o] = std::max(row[o] + bias[o], 0.0f);
+      } else {
+        for (int o = 0; o < l.out; ++o) row[o] += bias[o];
+      }
     }
-  }
+  });
 }
 
 void PackedNetwork::Forward(int B, const float* insample, const float* mask, float* forecast, cpu::Arena& arena,
@@ -122,22 +149,27 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
   float* unpacked = arena.Take<float>(small ? 0 : shapes_.max_bf16_weights);
   if (arena.counting()) return;
 
-  for (int b = 0; b < B; ++b) {
-    const float* x = insample + static_cast<std::size_t>(b) * L;
-    const float* m = mask + static_cast<std::size_t>(b) * L;
-    float* rb = r + static_cast<std::size_t>(b) * L;
-    float* mb = mask_rev + static_cast<std::size_t>(b) * L;
-    for (int t = 0; t < L; ++t) {
-      rb[t] = x[L - 1 - t];  // the backcast works in time-reversed coordinates
-      mb[t] = m[L - 1 - t];
+  cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      const float* x = insample + static_cast<std::size_t>(b) * L;
+      const float* m = mask + static_cast<std::size_t>(b) * L;
+      float* rb = r + static_cast<std::size_t>(b) * L;
+      float* mb = mask_rev + static_cast<std::size_t>(b) * L;
+      for (int t = 0; t < L; ++t) {
+        rb[t] = x[L - 1 - t];  // the backcast works in time-reversed coordinates
+        mb[t] = m[L - 1 - t];
+      }
+      std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, x[L - 1]);  // Naive1
     }
-    std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, x[L - 1]);  // Naive1 level
-  }
+  });
   const bool relu = c.activation == Activation::kReLU;
   const auto& layout = net_.layout();
   for (std::size_t bi = 0; bi < blocks_.size(); ++bi) {
     const BlockLayout& blk = layout.blocks[bi];
-    layers::PoolForward<float>(c.pooling_mode, blk.pool_kernel, B, L, r, pooled, nullptr);
+    cpu::ForRows(B, [&](int b0, int b1) {
+      layers::PoolForward<float>(c.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
+                                 pooled + static_cast<std::size_t>(b0) * blk.pooled_size, nullptr);
+    });
     const float slope = c.activation == Activation::kPReLU ? net_.params()[blk.prelu] : 0.0f;
     const float* x = pooled;
     const std::size_t nl = blocks_[bi].size();
@@ -147,14 +179,18 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
       Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, xscale, acc,
              unpacked, pool);
       if (hidden && !relu) {
-        const std::size_t n = static_cast<std::size_t>(B) * blk.layers[li].out;
-        for (std::size_t i = 0; i < n; ++i) y[i] = layers::ActivationForward(c.activation, y[i], slope);
+        const int out = blk.layers[li].out;
+        cpu::ForRows(B, [&](int b0, int b1) {
+          for (std::size_t i = static_cast<std::size_t>(b0) * out; i < static_cast<std::size_t>(b1) * out; ++i)
+            y[i] = layers::ActivationForward(c.activation, y[i], slope);
+        });
       }
       x = y;
     }
     const float* theta = x;
     const int K = blk.knots, taps = blk.interp.taps;
-    for (int b = 0; b < B; ++b) {
+    cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
       const float* th = theta + static_cast<std::size_t>(b) * blk.n_theta;
       const float* rb = r + static_cast<std::size_t>(b) * L;
       const float* mb = mask_rev + static_cast<std::size_t>(b) * L;
@@ -171,6 +207,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
         }
       }
     }
+    });
     std::swap(r, r_next);
   }
 }

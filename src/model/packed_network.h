@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "backend/cpu/arena.h"
+#include "backend/cpu/onednn_matmul.h"
 #include "backend/cpu/quantized_linear.h"
 #include "nhits/network.h"
 #include "nhits/precision.h"
@@ -22,8 +24,9 @@ class ThreadPool;
 
 class PackedNetwork {
  public:
-  // `net` must outlive this object (FP32 layers read its parameters in place).
-  PackedNetwork(const Network<float>& net, const PrecisionPlan& plan);
+  // `net` must outlive this object (FP32 layers read its parameters in place). With max_batch
+  // above the small-batch regime, FP32 layers also get a oneDNN matmul with packed weights.
+  PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch = 1);
 
   const NhitsConfig& config() const { return net_.config(); }
   const PrecisionPlan& plan() const { return plan_; }
@@ -35,8 +38,10 @@ class PackedNetwork {
 
   // Exact scratch bytes for a batch of B (what Forward takes from an arena).
   std::size_t ScratchBytes(int B) const;
-  // Bytes of weights this precision streams per forecast (BF16/INT8 copies, FP32 layers, biases).
+  // Bytes of weights a small-batch forecast streams (BF16/INT8 copies, FP32 layers, biases).
   std::size_t WeightBytes() const;
+  // Bytes of weight copies this object owns (BF16/INT8 packs, oneDNN's packed FP32 layers).
+  std::size_t OwnedWeightBytes() const;
 
  private:
   struct Layer {
@@ -44,6 +49,7 @@ class PackedNetwork {
     Precision precision = Precision::kFp32;
     cpu::Bf16Weights bf16;
     cpu::Int8Weights int8;
+    std::unique_ptr<cpu::OnednnMatmul> matmul;  // FP32 layers, large batches only
   };
   struct Shapes {  // the widest buffer each role needs, over all blocks
     int max_pooled = 0, max_width = 0, max_int8_ld = 0, max_out = 0;

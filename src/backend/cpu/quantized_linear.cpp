@@ -1,5 +1,7 @@
 #include "backend/cpu/quantized_linear.h"
 
+#include "backend/cpu/parallel_rows.h"
+
 #include <dnnl.h>
 #include <immintrin.h>
 
@@ -277,12 +279,14 @@ void Int8GemmLinear(int batch, const std::uint8_t* xq, const float* xscale, cons
   const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', batch, w.out, w.in, 1.0f, xq, w.ld, 128, w.q.data(), w.ld,
                                              0, 0.0f, acc, w.out, &zero);
   if (st != dnnl_success) throw std::runtime_error("oneDNN u8s8s32 GEMM failed with status " + std::to_string(st));
-  for (int b = 0; b < batch; ++b) {
-    const std::int32_t* ar = acc + static_cast<std::size_t>(b) * w.out;
-    float* yr = y + static_cast<std::size_t>(b) * w.out;
-    const float sx = xscale[b];
-    for (int o = 0; o < w.out; ++o) yr[o] = ApplyEpilogue(static_cast<float>(ar[o]) * (sx * w.scale[o]) + bias[o], e);
-  }
+  ForRows(batch, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      const std::int32_t* ar = acc + static_cast<std::size_t>(b) * w.out;
+      float* yr = y + static_cast<std::size_t>(b) * w.out;
+      const float sx = xscale[b];
+      for (int o = 0; o < w.out; ++o) yr[o] = ApplyEpilogue(static_cast<float>(ar[o]) * (sx * w.scale[o]) + bias[o], e);
+    }
+  });
 }
 
 const char* QuantizedLinearIsa() {
