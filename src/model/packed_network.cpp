@@ -14,6 +14,7 @@ namespace nhits {
 PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch)
     : net_(net), plan_(plan) {
   const bool relu = net_.config().activation == Activation::kReLU;
+  large_batch_matmuls_ = max_batch > cpu::kSmallBatchMax;
   const float* p = net_.params().data();
   const auto& blocks = net_.layout().blocks;
   for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
@@ -32,9 +33,16 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
         shapes_.max_int8_ld = std::max(shapes_.max_int8_ld, layer.int8.ld);
       }
       const bool hidden = li > 0 && li + 1 < blocks[bi].layers.size();
-      if (layer.precision == Precision::kFp32 && max_batch > cpu::kSmallBatchMax)
-        layer.matmul = std::make_unique<cpu::OnednnMatmul>(
-            s.out, s.in, p + s.weight, p + s.bias, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone);
+      const auto e = hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone;
+      if (max_batch > cpu::kSmallBatchMax && layer.precision == Precision::kFp32)
+        layer.matmul = std::make_unique<cpu::OnednnMatmul>(s.out, s.in, p + s.weight, p + s.bias, e);
+      if (max_batch > cpu::kSmallBatchMax && layer.precision == Precision::kBf16) {
+        // Large batches are compute bound: run the BF16 values through the packed FP32 matmul
+        // (same numbers as the small-batch BF16 kernel, FP32 speed instead of widening per call).
+        std::vector<float> widened(static_cast<std::size_t>(s.out) * s.in);
+        cpu::UnpackBf16Rows(layer.bf16, 0, s.out, widened.data());
+        layer.matmul = std::make_unique<cpu::OnednnMatmul>(s.out, s.in, widened.data(), p + s.bias, e);
+      }
       shapes_.max_width = std::max(shapes_.max_width, s.out);
       shapes_.max_out = std::max(shapes_.max_out, s.out);
       layers.push_back(std::move(layer));
@@ -146,7 +154,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
   std::uint8_t* xq = arena.Take<std::uint8_t>(static_cast<std::size_t>(B) * shapes_.max_int8_ld);
   float* xscale = arena.Take<float>(shapes_.max_int8_ld > 0 ? B : 0);
   std::int32_t* acc = arena.Take<std::int32_t>(small || shapes_.max_int8_ld == 0 ? 0 : static_cast<std::size_t>(B) * shapes_.max_out);
-  float* unpacked = arena.Take<float>(small ? 0 : shapes_.max_bf16_weights);
+  float* unpacked = arena.Take<float>(small || large_batch_matmuls_ ? 0 : shapes_.max_bf16_weights);
   if (arena.counting()) return;
 
   cpu::ForRows(B, [&](int b0, int b1) {

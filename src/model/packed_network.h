@@ -63,6 +63,7 @@ class PackedNetwork {
   PrecisionPlan plan_;
   std::vector<std::vector<Layer>> blocks_;
   Shapes shapes_;
+  bool large_batch_matmuls_ = false;  // FP32/BF16 layers have packed oneDNN matmuls
 };
 
 }  // namespace nhits
