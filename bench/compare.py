@@ -484,7 +484,7 @@ def main():
     lines.append(f"nhits fp32 batch-1 p50 / weight-streaming floor ({b1['weight_stream_floor_us']:.1f} us at "
                  f"{b1['read_gbps']:.0f} GB/s): {ratios['nhits_fp32_p50/weight_stream_floor']:.2f}x; "
                  f"p99/p50 {ratios['nhits_fp32_p99/p50']:.2f}x; batch-{BATCH_THROUGHPUT} at "
-                 f"{100 * ratios['nhits_fp32_batch_gflops/sgemm_peak']:.0f}% of the measured sgemm peak "
+                 f"{100 * ratios['nhits_fp32_batch_gflops/sgemm_peak']:.0f}% of the measured FP32 GEMM peak "
                  f"({big['gemm_peak_gflops']:.0f} GFLOP/s)")
     r = table["nhits"]["p50"] / table["neuralforecast predict"]["p50"]
     ratios["nhits/neuralforecast_predict_p50"] = r
