@@ -14,7 +14,11 @@ namespace nhits {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kCorruption, kIoError, kUnsupported, kInternal };
+  enum class Code {
+    kOk, kInvalidArgument, kNotFound, kCorruption, kIoError, kUnsupported, kInternal,
+    kUnavailable,       // try again later: queue full, model loading or draining, shutting down
+    kDeadlineExceeded,  // the request's deadline passed before it could run
+  };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -24,6 +28,8 @@ class Status {
   static Status IoError(std::string msg) { return Status(Code::kIoError, std::move(msg)); }
   static Status Unsupported(std::string msg) { return Status(Code::kUnsupported, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
+  static Status DeadlineExceeded(std::string msg) { return Status(Code::kDeadlineExceeded, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -11,6 +11,8 @@ std::string Status::ToString() const {
     case Code::kIoError: return "I/O error: " + message_;
     case Code::kUnsupported: return "unsupported: " + message_;
     case Code::kInternal: return "internal error: " + message_;
+    case Code::kUnavailable: return "unavailable: " + message_;
+    case Code::kDeadlineExceeded: return "deadline exceeded: " + message_;
   }
   return message_;
 }

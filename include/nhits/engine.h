@@ -1,0 +1,165 @@
+// Engine: the in-process inference engine a trading platform calls for every signal, and what
+// `nhits serve` puts behind HTTP. Usable from C++ without any server.
+//
+//   nhits::Engine engine;
+//   engine.LoadModel("etth1", 1, "m.safetensors", {});        // warm-up forecast, then ready
+//   nhits::ForecastRequest r{.model = "etth1", .insample = window};
+//   nhits::ForecastResult f = engine.Predict(std::move(r));    // or Submit(...) -> future
+//
+// Per model version: strict priority queues (1 = highest, FIFO within a level), each bounded
+// (a full queue rejects at once with kUnavailable "queue full"); workers that own their
+// InferenceSession pull dynamic batches: up to max_batch_size windows, waiting at most
+// max_queue_delay_us from the oldest request for more, shipping at once when full or a
+// preferred size forms; while every worker is busy the queue keeps growing the next batch.
+// Requests past their deadline are rejected, never computed. A forecast cache (input bytes ->
+// forecast, verified on hit) answers repeats before the queue. Hot reload: loading a new version
+// (or the same version again) warms it up first, then routes new requests to it; the old one
+// finishes everything it accepted. Shutdown drains in-flight work.
+// Thread safety: every public method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nhits/model.h"
+#include "nhits/precision.h"
+#include "nhits/status.h"
+
+namespace nhits {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct ForecastRequest {
+  std::string model;            // empty: the only model loaded
+  int version = 0;              // 0: the newest ready version
+  std::string series_id;        // optional, echoed back
+  int windows = 1;              // windows in this request (<= the model's max_batch_size)
+  std::vector<float> insample;  // [windows, input_size] raw values, oldest first
+  std::vector<float> mask;      // [windows, input_size], 1 = observed; empty = all observed
+  int priority = 1;             // 1 (highest) .. the model's priority_levels
+  std::optional<SteadyTime> deadline;  // rejected with kDeadlineExceeded if it passes first
+};
+
+struct ForecastResult {
+  Status status;
+  std::string series_id;
+  std::string model;
+  int version = 0;
+  int h = 0, outputs = 0;         // forecast is [windows, h, outputs]
+  std::vector<float> forecast;
+  std::vector<std::string> output_names;  // "" or "-median", "-lo-90", ...
+  bool cache_hit = false;
+  double queue_us = 0, compute_us = 0;  // time waiting for a batch, and the batch's forward
+  int batch_size = 0;                   // windows in the batch it ran in
+};
+
+struct ModelOptions {
+  int max_batch_size = 64;
+  int max_queue_delay_us = 100;
+  std::vector<int> preferred_batch_sizes;  // ship as soon as this many windows wait (besides max_batch_size)
+  int priority_levels = 3;
+  int max_queue_size = 1024;     // requests per priority level
+  int workers = 1;               // each with its own session and compute threads
+  int threads_per_worker = 0;    // 0: all cores / workers
+  PrecisionPlan precision;       // default: the checkpoint's own plan
+  bool use_checkpoint_precision = true;
+  bool cache = true;
+  // Called by a worker before each batch it runs, with the batch's series ids (observability;
+  // the tests use it to hold a worker and to record execution order). Must be thread-safe.
+  std::function<void(const std::vector<std::string>& series_ids)> on_batch;
+};
+
+struct CacheOptions {
+  std::size_t max_bytes = 64u << 20;
+  std::chrono::microseconds ttl = std::chrono::seconds(60);
+};
+
+// Warning/critical levels; state 0 ok, 1 warning, 2 critical.
+struct AlertThresholds {
+  double p95_latency_us_warning = 5'000, p95_latency_us_critical = 20'000;
+  double error_rate_warning = 0.01, error_rate_critical = 0.05;  // failures / requests
+  double memory_bytes_warning = 512e6, memory_bytes_critical = 1e9;
+  double cache_hit_rate_warning = 0.0, cache_hit_rate_critical = 0.0;  // below these (0: off)
+};
+
+struct EngineOptions {
+  CacheOptions cache;
+  AlertThresholds alerts;
+};
+
+struct Percentiles {
+  double p50 = 0, p95 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+  std::uint64_t count = 0;
+};
+
+struct AlertState {
+  std::string name;  // p95_latency, error_rate, memory, cache_hit_rate
+  double value = 0;
+  int level = 0;     // 0 ok, 1 warning, 2 critical
+};
+
+struct PerformanceStats {
+  std::uint64_t success = 0, cache_hits = 0, cache_misses = 0, cache_evictions = 0, cache_expired = 0;
+  std::map<std::string, std::uint64_t> failures;  // reason -> count: queue_full, deadline, invalid, not_found, ...
+  Percentiles queue_us, compute_us, end_to_end_us;
+  std::map<int, std::uint64_t> batch_sizes;  // windows per executed batch -> batches
+  std::size_t queue_depth = 0, cache_bytes = 0, cache_entries = 0, memory_bytes = 0;
+  double utilisation = 0;   // busy worker time / wall time since the last stats read
+  std::vector<AlertState> alerts;
+  int scaling = 0;          // +1 scale up, -1 scale down, 0 hold
+  std::string scaling_reason;
+};
+
+struct ModelStatus {
+  std::string name;
+  int version = 0;
+  bool ready = false;
+  std::string state;  // loading, ready, draining
+  NhitsConfig config;
+  std::string precision;
+  std::size_t queue_depth = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();  // Shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads (or hot-reloads) name/version: builds the sessions, runs a warm-up forecast, and only
+  // then routes requests to it. A version already loaded is replaced the same way.
+  Status LoadModel(const std::string& name, int version, const std::string& checkpoint, const ModelOptions& options);
+  Status LoadModel(const std::string& name, int version, std::shared_ptr<const Model> model, const ModelOptions& options);
+  // Stops routing to name/version (all versions if 0) and lets accepted requests finish.
+  Status UnloadModel(const std::string& name, int version = 0);
+
+  std::future<ForecastResult> Submit(ForecastRequest request);
+  ForecastResult Predict(ForecastRequest request);
+
+  bool Live() const;
+  bool Ready() const;  // at least one model, and every routed model ready
+  bool ModelReady(const std::string& name, int version = 0) const;
+  std::vector<ModelStatus> Models() const;
+  Result<ModelStatus> FindModel(const std::string& name, int version = 0) const;
+
+  PerformanceStats GetPerformanceStats() const;
+  std::string PrometheusMetrics() const;  // text exposition format 0.0.4
+
+  // Rejects new requests (kUnavailable), finishes the accepted ones, stops the workers.
+  void Shutdown();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nhits

@@ -1,0 +1,353 @@
+#include "nhits/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <shared_mutex>
+
+#include "serve/engine_impl.h"
+
+namespace nhits {
+
+using serve::ModelInstance;
+using serve::Pending;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+ForecastResult Failed(Status s, const ForecastRequest& r) {
+  ForecastResult out;
+  out.status = std::move(s);
+  out.model = r.model;
+  out.version = r.version;
+  out.series_id = r.series_id;
+  return out;
+}
+
+std::future<ForecastResult> Answered(ForecastResult r) {
+  std::promise<ForecastResult> p;
+  p.set_value(std::move(r));
+  return p.get_future();
+}
+
+const char* Reason(Status::Code code) {
+  switch (code) {
+    case Status::Code::kNotFound: return "not_found";
+    case Status::Code::kInvalidArgument: return "invalid";
+    case Status::Code::kDeadlineExceeded: return "deadline";
+    case Status::Code::kUnavailable: return "unavailable";
+    default: return "internal";
+  }
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
+
+Engine::~Engine() { Shutdown(); }
+
+std::shared_ptr<ModelInstance> Engine::Impl::Route(const std::string& name, int version, Status* why) const {
+  std::shared_lock<std::shared_mutex> lock(mu);
+  const std::map<int, std::shared_ptr<ModelInstance>>* versions = nullptr;
+  if (name.empty()) {
+    if (models.size() == 1) versions = &models.begin()->second;
+    if (models.size() != 1) {
+      *why = Status::InvalidArgument(models.empty() ? "no model is loaded"
+                                                    : "several models are loaded: name one in the request");
+      return nullptr;
+    }
+  } else {
+    auto it = models.find(name);
+    if (it == models.end()) {
+      *why = Status::NotFound("unknown model '" + name + "'");
+      return nullptr;
+    }
+    versions = &it->second;
+  }
+  if (version == 0) {
+    for (auto it = versions->rbegin(); it != versions->rend(); ++it)
+      if (it->second->ready() && !it->second->draining()) return it->second;
+    *why = Status::Unavailable("model '" + name + "' has no ready version");
+    return nullptr;
+  }
+  auto it = versions->find(version);
+  if (it == versions->end()) {
+    *why = Status::NotFound("model '" + name + "' has no version " + std::to_string(version));
+    return nullptr;
+  }
+  return it->second;
+}
+
+Status Engine::LoadModel(const std::string& name, int version, const std::string& checkpoint,
+                         const ModelOptions& options) {
+  CheckpointInfo info;
+  Result<Model> model = LoadCheckpoint(checkpoint, &info);
+  if (!model.ok()) return model.status();
+  ModelOptions o = options;
+  if (o.use_checkpoint_precision) {
+    Result<PrecisionPlan> plan = PrecisionPlanFromMetadata(info);
+    if (!plan.ok()) return Status::Corruption(checkpoint + ": " + plan.status().message());
+    o.precision = *plan;
+  }
+  o.use_checkpoint_precision = false;
+  return LoadModel(name, version, std::make_shared<const Model>(std::move(*model)), o);
+}
+
+Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<const Model> model,
+                         const ModelOptions& options) {
+  if (name.empty() || version < 1) return Status::InvalidArgument("a model needs a name and a version >= 1");
+  if (options.priority_levels < 1 || options.max_batch_size < 1 || options.max_queue_size < 1 || options.workers < 1)
+    return Status::InvalidArgument("priority_levels, max_batch_size, max_queue_size and workers must be >= 1");
+  if (impl_->shut_down) return Status::Unavailable("the engine is shutting down");
+  // Build and warm up outside the registry lock: the old version keeps serving meanwhile.
+  auto fresh = std::make_shared<ModelInstance>(name, version, std::move(model), options, options.precision,
+                                               &impl_->counters, &impl_->cache);
+  if (Status s = fresh->Start(); !s.ok()) return s;
+  std::shared_ptr<ModelInstance> replaced;
+  {
+    std::unique_lock<std::shared_mutex> lock(impl_->mu);
+    auto& slot = impl_->models[name][version];
+    replaced = std::move(slot);
+    slot = fresh;
+  }
+  if (replaced) {
+    replaced->Drain();  // everything it accepted is answered; new requests already go to `fresh`
+    impl_->cache.EraseModel(name, version);
+  }
+  return Status::Ok();
+}
+
+Status Engine::UnloadModel(const std::string& name, int version) {
+  std::vector<std::shared_ptr<ModelInstance>> gone;
+  {
+    std::unique_lock<std::shared_mutex> lock(impl_->mu);
+    auto it = impl_->models.find(name);
+    if (it == impl_->models.end()) return Status::NotFound("unknown model '" + name + "'");
+    if (version == 0) {
+      for (auto& [v, inst] : it->second) gone.push_back(inst);
+      impl_->models.erase(it);
+    } else {
+      auto v = it->second.find(version);
+      if (v == it->second.end())
+        return Status::NotFound("model '" + name + "' has no version " + std::to_string(version));
+      gone.push_back(v->second);
+      it->second.erase(v);
+      if (it->second.empty()) impl_->models.erase(it);
+    }
+  }
+  for (auto& inst : gone) inst->Drain();
+  impl_->cache.EraseModel(name, version);
+  return Status::Ok();
+}
+
+std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
+  Impl& im = *impl_;
+  auto fail = [&](Status s) {
+    im.counters.Fail(Reason(s.code()));
+    return Answered(Failed(std::move(s), request));
+  };
+  if (im.shut_down) return fail(Status::Unavailable("the engine is shutting down"));
+  const auto arrived = Clock::now();
+  // A hot reload can retire the routed version between routing and enqueueing: route again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Status why;
+    std::shared_ptr<ModelInstance> inst = im.Route(request.model, request.version, &why);
+    if (!inst) return fail(why);
+    const NhitsConfig& c = inst->model().config();
+    const std::size_t n = static_cast<std::size_t>(std::max(request.windows, 0)) * c.input_size;
+    if (request.windows < 1 || request.windows > inst->options().max_batch_size)
+      return fail(Status::InvalidArgument("windows " + std::to_string(request.windows) + " is outside 1.." +
+                                          std::to_string(inst->options().max_batch_size) + " (max_batch_size)"));
+    if (request.insample.size() != n)
+      return fail(Status::InvalidArgument("insample has " + std::to_string(request.insample.size()) +
+                                          " values; model '" + inst->name() + "' needs windows x input_size = " +
+                                          std::to_string(n)));
+    if (!request.mask.empty() && request.mask.size() != n)
+      return fail(Status::InvalidArgument("mask has " + std::to_string(request.mask.size()) + " values, insample " +
+                                          std::to_string(n)));
+    for (std::size_t i = 0; i < n; ++i)
+      if (!std::isfinite(request.insample[i]) || (!request.mask.empty() && !std::isfinite(request.mask[i])))
+        return fail(Status::InvalidArgument("value " + std::to_string(i) + " of window " +
+                                            std::to_string(i / static_cast<std::size_t>(c.input_size)) +
+                                            " is not finite (NaN or Inf); mark missing points with mask 0"));
+    if (request.priority < 1 || request.priority > inst->options().priority_levels)
+      return fail(Status::InvalidArgument("priority " + std::to_string(request.priority) + " is outside 1.." +
+                                          std::to_string(inst->options().priority_levels)));
+    if (request.deadline && arrived >= *request.deadline)
+      return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
+    if (inst->options().cache) {
+      ForecastResult hit;
+      if (im.cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast)) {
+        hit.model = inst->name();
+        hit.version = inst->version();
+        hit.series_id = request.series_id;
+        hit.h = c.h;
+        hit.outputs = c.outputs_per_step();
+        hit.output_names = c.output_names();
+        hit.cache_hit = true;
+        im.counters.success.fetch_add(1, std::memory_order_relaxed);
+        inst->counters().success.fetch_add(1, std::memory_order_relaxed);
+        im.counters.end_to_end.Record(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count());
+        return Answered(std::move(hit));
+      }
+    }
+    Pending p;
+    p.request = std::move(request);
+    p.enqueued = arrived;
+    std::future<ForecastResult> f = p.promise.get_future();
+    Status s = inst->Enqueue(p);
+    if (s.ok()) return f;
+    request = std::move(p.request);
+    if (!inst->draining()) {  // queue full
+      inst->counters().Fail("queue_full");
+      im.counters.Fail("queue_full");
+      return Answered(Failed(std::move(s), request));
+    }
+  }
+  return fail(Status::Unavailable("model '" + request.model + "' is being reloaded; try again"));
+}
+
+ForecastResult Engine::Predict(ForecastRequest request) { return Submit(std::move(request)).get(); }
+
+bool Engine::Live() const { return !impl_->shut_down; }
+
+bool Engine::Ready() const {
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  if (impl_->shut_down || impl_->models.empty()) return false;
+  for (const auto& [name, versions] : impl_->models) {
+    bool any = false;
+    for (const auto& [v, inst] : versions) any = any || (inst->ready() && !inst->draining());
+    if (!any) return false;
+  }
+  return true;
+}
+
+bool Engine::ModelReady(const std::string& name, int version) const {
+  Status why;
+  auto inst = impl_->Route(name, version, &why);
+  return inst && inst->ready() && !inst->draining();
+}
+
+namespace {
+ModelStatus StatusOf(const ModelInstance& inst) {
+  ModelStatus m;
+  m.name = inst.name();
+  m.version = inst.version();
+  m.ready = inst.ready() && !inst.draining();
+  m.state = inst.draining() ? "draining" : inst.ready() ? "ready" : "loading";
+  m.config = inst.model().config();
+  m.precision = inst.precision().Describe();
+  m.queue_depth = inst.QueueDepth();
+  return m;
+}
+}  // namespace
+
+std::vector<ModelStatus> Engine::Models() const {
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  std::vector<ModelStatus> out;
+  for (const auto& [name, versions] : impl_->models)
+    for (const auto& [v, inst] : versions) out.push_back(StatusOf(*inst));
+  return out;
+}
+
+Result<ModelStatus> Engine::FindModel(const std::string& name, int version) const {
+  Status why;
+  auto inst = impl_->Route(name, version, &why);
+  if (!inst) {
+    // Route() skips versions that are not ready; metadata still exists for them.
+    std::shared_lock<std::shared_mutex> lock(impl_->mu);
+    auto it = impl_->models.find(name);
+    if (it != impl_->models.end() && !it->second.empty())
+      return StatusOf(*(version == 0 ? it->second.rbegin()->second
+                                     : it->second.count(version) ? it->second.at(version) : it->second.rbegin()->second));
+    return why;
+  }
+  return StatusOf(*inst);
+}
+
+std::vector<std::shared_ptr<ModelInstance>> Engine::Impl::Instances() const {
+  std::shared_lock<std::shared_mutex> lock(mu);
+  std::vector<std::shared_ptr<ModelInstance>> out;
+  for (const auto& [name, versions] : models)
+    for (const auto& [v, inst] : versions) out.push_back(inst);
+  return out;
+}
+
+PerformanceStats Engine::GetPerformanceStats() const {
+  Impl& im = *impl_;
+  PerformanceStats st;
+  st.success = im.counters.success.load();
+  {
+    std::lock_guard<std::mutex> lock(im.counters.mu);
+    st.failures = im.counters.failures;
+    st.batch_sizes = im.counters.batch_sizes;
+  }
+  st.queue_us = im.counters.queue.Snapshot();
+  st.compute_us = im.counters.compute.Snapshot();
+  st.end_to_end_us = im.counters.end_to_end.Snapshot();
+  const auto cache = im.cache.stats();
+  st.cache_hits = cache.hits;
+  st.cache_misses = cache.misses;
+  st.cache_evictions = cache.evictions;
+  st.cache_expired = cache.expired;
+  st.cache_bytes = cache.bytes;
+  st.cache_entries = cache.entries;
+  int workers = 0, max_batch = 0;
+  for (const auto& inst : im.Instances()) {
+    st.queue_depth += inst->QueueDepth();
+    st.memory_bytes += inst->MemoryBytes();
+    workers += inst->options().workers;
+    max_batch = std::max(max_batch, inst->options().max_batch_size);
+  }
+  st.memory_bytes += cache.bytes;
+  {
+    // Utilisation over the interval since the previous read (or since start).
+    std::lock_guard<std::mutex> lock(im.util_mu);
+    const auto now = Clock::now();
+    const double busy = im.counters.busy_us.load();
+    const double wall = std::chrono::duration<double, std::micro>(now - im.util_since).count() * std::max(workers, 1);
+    st.utilisation = wall > 0 ? std::min(1.0, (busy - im.util_busy) / wall) : 0.0;
+    im.util_since = now;
+    im.util_busy = busy;
+  }
+  std::uint64_t failed = 0;
+  for (const auto& [reason, n] : st.failures) failed += n;
+  const double requests = static_cast<double>(st.success + failed);
+  const AlertThresholds& a = im.options.alerts;
+  auto level = [](double v, double warn, double crit, bool below = false) {
+    if (below) return (crit > 0 && v < crit) ? 2 : (warn > 0 && v < warn) ? 1 : 0;
+    return v >= crit ? 2 : v >= warn ? 1 : 0;
+  };
+  const double error_rate = requests > 0 ? static_cast<double>(failed) / requests : 0.0;
+  const double lookups = static_cast<double>(cache.hits + cache.misses);
+  const double hit_rate = lookups > 0 ? static_cast<double>(cache.hits) / lookups : 1.0;
+  st.alerts = {{"p95_latency_us", st.end_to_end_us.p95,
+                level(st.end_to_end_us.p95, a.p95_latency_us_warning, a.p95_latency_us_critical)},
+               {"error_rate", error_rate, level(error_rate, a.error_rate_warning, a.error_rate_critical)},
+               {"memory_bytes", static_cast<double>(st.memory_bytes),
+                level(static_cast<double>(st.memory_bytes), a.memory_bytes_warning, a.memory_bytes_critical)},
+               {"cache_hit_rate", hit_rate, level(hit_rate, a.cache_hit_rate_warning, a.cache_hit_rate_critical, true)}};
+  // Scaling signal: up when the workers are saturated, requests wait for more than a full batch
+  // or latency alerts fire; down when mostly idle with empty queues.
+  if (st.utilisation > 0.85 || st.queue_depth > static_cast<std::size_t>(2 * std::max(max_batch, 1)) ||
+      st.alerts[0].level > 0) {
+    st.scaling = 1;
+    st.scaling_reason = st.utilisation > 0.85 ? "workers over 85% busy"
+                        : st.alerts[0].level > 0 ? "p95 latency above its threshold"
+                                                 : "queue deeper than two full batches";
+  } else if (st.utilisation < 0.2 && st.queue_depth == 0 && workers > 1) {
+    st.scaling = -1;
+    st.scaling_reason = "workers under 20% busy with empty queues";
+  } else {
+    st.scaling_reason = "within bounds";
+  }
+  return st;
+}
+
+void Engine::Shutdown() {
+  if (impl_->shut_down.exchange(true)) return;
+  for (auto& inst : impl_->Instances()) inst->Drain();
+}
+
+}  // namespace nhits

@@ -1,0 +1,96 @@
+// Engine::PrometheusMetrics: text exposition format 0.0.4 with Triton-style names, so
+// dashboards written for Triton's metrics read ours with a prefix change.
+#include <cstdio>
+#include <sstream>
+
+#include "serve/engine_impl.h"
+
+namespace nhits {
+namespace {
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string Labels(const serve::ModelInstance& m) {
+  return "model=\"" + m.name() + "\",version=\"" + std::to_string(m.version()) + "\"";
+}
+
+void Header(std::ostringstream& os, const char* name, const char* type, const char* help) {
+  os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+void Histogram(std::ostringstream& os, const char* name, const char* help, const serve::LatencyHistogram& h) {
+  Header(os, name, "histogram", help);
+  const auto& bounds = serve::LatencyHistogram::PrometheusBounds();
+  const auto cum = h.PrometheusCumulative();
+  for (std::size_t i = 0; i < bounds.size(); ++i) os << name << "_bucket{le=\"" << Num(bounds[i]) << "\"} " << cum[i] << '\n';
+  os << name << "_bucket{le=\"+Inf\"} " << cum.back() << '\n';
+  os << name << "_sum " << Num(h.sum()) << '\n' << name << "_count " << h.count() << '\n';
+}
+
+}  // namespace
+
+std::string Engine::PrometheusMetrics() const {
+  const PerformanceStats st = GetPerformanceStats();
+  const auto instances = impl_->Instances();
+  std::ostringstream os;
+  Header(os, "nhits_inference_request_success", "counter", "Successful requests (cache hits included)");
+  for (const auto& m : instances) os << "nhits_inference_request_success{" << Labels(*m) << "} " << m->counters().success.load() << '\n';
+  Header(os, "nhits_inference_request_failure", "counter", "Failed requests by reason");
+  for (const auto& m : instances) {
+    std::lock_guard<std::mutex> lock(m->counters().mu);
+    for (const auto& [reason, n] : m->counters().failures)
+      os << "nhits_inference_request_failure{" << Labels(*m) << ",reason=\"" << reason << "\"} " << n << '\n';
+  }
+  Header(os, "nhits_engine_request_failure", "counter", "Failed requests by reason, all models (routing failures included)");
+  for (const auto& [reason, n] : st.failures) os << "nhits_engine_request_failure{reason=\"" << reason << "\"} " << n << '\n';
+  Header(os, "nhits_inference_count", "counter", "Windows forecast");
+  for (const auto& m : instances) os << "nhits_inference_count{" << Labels(*m) << "} " << m->counters().windows.load() << '\n';
+  Header(os, "nhits_inference_exec_count", "counter", "Batches executed");
+  for (const auto& m : instances) os << "nhits_inference_exec_count{" << Labels(*m) << "} " << m->counters().batches.load() << '\n';
+  Header(os, "nhits_inference_queue_duration_us", "counter", "Cumulative time requests waited in the queue");
+  for (const auto& m : instances) os << "nhits_inference_queue_duration_us{" << Labels(*m) << "} " << Num(m->counters().queue_us.load()) << '\n';
+  Header(os, "nhits_inference_compute_infer_duration_us", "counter", "Cumulative time spent in forward passes");
+  for (const auto& m : instances) os << "nhits_inference_compute_infer_duration_us{" << Labels(*m) << "} " << Num(m->counters().compute_us.load()) << '\n';
+  Header(os, "nhits_inference_pending_request_count", "gauge", "Requests waiting in the queue, by priority level");
+  for (const auto& m : instances) {
+    const auto depth = m->QueueDepthByLevel();
+    for (std::size_t l = 0; l < depth.size(); ++l)
+      os << "nhits_inference_pending_request_count{" << Labels(*m) << ",priority=\"" << l + 1 << "\"} " << depth[l] << '\n';
+  }
+  Header(os, "nhits_model_ready", "gauge", "1 when the version takes requests");
+  for (const auto& m : instances) os << "nhits_model_ready{" << Labels(*m) << "} " << (m->ready() && !m->draining() ? 1 : 0) << '\n';
+  Histogram(os, "nhits_request_duration_us", "End-to-end request latency (arrival to answer)", impl_->counters.end_to_end);
+  Histogram(os, "nhits_queue_duration_us", "Time from arrival to the start of the request's batch", impl_->counters.queue);
+  Histogram(os, "nhits_compute_duration_us", "Forward pass time per batch", impl_->counters.compute);
+  Header(os, "nhits_batch_size", "counter", "Batches executed by their size in windows");
+  for (const auto& [size, n] : st.batch_sizes) os << "nhits_batch_size{size=\"" << size << "\"} " << n << '\n';
+  Header(os, "nhits_cache_hits", "counter", "Forecast cache hits");
+  os << "nhits_cache_hits " << st.cache_hits << '\n';
+  Header(os, "nhits_cache_misses", "counter", "Forecast cache misses");
+  os << "nhits_cache_misses " << st.cache_misses << '\n';
+  Header(os, "nhits_cache_evictions", "counter", "Entries evicted to stay within the byte budget");
+  os << "nhits_cache_evictions " << st.cache_evictions << '\n';
+  Header(os, "nhits_cache_expired", "counter", "Entries dropped after their TTL");
+  os << "nhits_cache_expired " << st.cache_expired << '\n';
+  Header(os, "nhits_cache_bytes", "gauge", "Bytes held by the forecast cache");
+  os << "nhits_cache_bytes " << st.cache_bytes << '\n';
+  Header(os, "nhits_memory_bytes", "gauge", "Weights, sessions and cache held by the engine");
+  os << "nhits_memory_bytes " << st.memory_bytes << '\n';
+  Header(os, "nhits_queue_depth", "gauge", "Requests waiting, all models");
+  os << "nhits_queue_depth " << st.queue_depth << '\n';
+  Header(os, "nhits_utilisation", "gauge", "Busy worker time over wall time since the previous read");
+  os << "nhits_utilisation " << Num(st.utilisation) << '\n';
+  Header(os, "nhits_alert_level", "gauge", "0 ok, 1 warning, 2 critical");
+  for (const auto& a : st.alerts) os << "nhits_alert_level{alert=\"" << a.name << "\"} " << a.level << '\n';
+  Header(os, "nhits_alert_value", "gauge", "The value each alert compares with its thresholds");
+  for (const auto& a : st.alerts) os << "nhits_alert_value{alert=\"" << a.name << "\"} " << Num(a.value) << '\n';
+  Header(os, "nhits_scaling_recommendation", "gauge", "+1 scale up, -1 scale down, 0 hold");
+  os << "nhits_scaling_recommendation " << st.scaling << '\n';
+  return os.str();
+}
+
+}  // namespace nhits

@@ -1,0 +1,43 @@
+// Counters and histograms the engine keeps for GetPerformanceStats and /metrics.
+// Thread safety: atomics and a mutex for the keyed maps.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "serve/latency_histogram.h"
+
+namespace nhits::serve {
+
+struct ModelCounters {
+  std::atomic<std::uint64_t> success{0}, batches{0}, windows{0};
+  std::atomic<double> queue_us{0}, compute_us{0};
+  std::mutex mu;
+  std::map<std::string, std::uint64_t> failures;  // reason -> count
+  void Fail(const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++failures[reason];
+  }
+};
+
+struct EngineCounters {
+  LatencyHistogram queue, compute, end_to_end;
+  std::atomic<double> busy_us{0};  // summed over workers
+  std::mutex mu;
+  std::map<int, std::uint64_t> batch_sizes;
+  std::map<std::string, std::uint64_t> failures;
+  std::atomic<std::uint64_t> success{0};
+  void Fail(const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++failures[reason];
+  }
+  void Batch(int size) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++batch_sizes[size];
+  }
+};
+
+}  // namespace nhits::serve

@@ -1,0 +1,258 @@
+#include "serve/model_instance.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+namespace nhits::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MicrosBetween(SteadyTime a, SteadyTime b) { return std::chrono::duration<double, std::micro>(b - a).count(); }
+
+}  // namespace
+
+ModelInstance::ModelInstance(std::string name, int version, std::shared_ptr<const Model> model,
+                             const ModelOptions& options, PrecisionPlan precision, EngineCounters* engine_counters,
+                             ForecastCache* cache)
+    : name_(std::move(name)),
+      version_(version),
+      model_(std::move(model)),
+      options_(options),
+      precision_(std::move(precision)),
+      engine_(engine_counters),
+      cache_(options.cache ? cache : nullptr),
+      levels_(static_cast<std::size_t>(std::max(1, options.priority_levels))) {
+  options_.max_batch_size = std::max(1, options_.max_batch_size);
+  options_.workers = std::max(1, options_.workers);
+}
+
+ModelInstance::~ModelInstance() { Drain(); }
+
+Status ModelInstance::Start() {
+  const NhitsConfig& c = model_->config();
+  int threads = options_.threads_per_worker;
+  if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options_.workers);
+  for (int i = 0; i < options_.workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    // The session's constructor runs a forecast at the largest batch: every buffer is touched.
+    w->session = std::make_unique<InferenceSession>(*model_, options_.max_batch_size, threads, precision_);
+    const std::size_t n = static_cast<std::size_t>(options_.max_batch_size) * c.input_size;
+    w->insample.resize(n);
+    w->mask.resize(n);
+    w->out.resize(static_cast<std::size_t>(options_.max_batch_size) * c.h * c.outputs_per_step());
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) w->thread = std::thread([this, raw = w.get()] { WorkerLoop(*raw); });
+
+  // Ready only once a forecast has gone through the whole path and come back finite.
+  Pending warm;
+  warm.request.windows = 1;
+  warm.request.insample.assign(static_cast<std::size_t>(c.input_size), 1.0f);
+  warm.enqueued = Clock::now();
+  warm.internal = true;
+  std::future<ForecastResult> f = warm.promise.get_future();
+  if (Status s = Enqueue(warm); !s.ok()) return s;
+  ForecastResult r = f.get();
+  if (!r.status.ok()) return Status::Internal("warm-up forecast of " + name_ + " failed: " + r.status.ToString());
+  for (float v : r.forecast)
+    if (!std::isfinite(v)) return Status::Internal("warm-up forecast of " + name_ + " is not finite");
+  ready_ = true;
+  return Status::Ok();
+}
+
+Status ModelInstance::Enqueue(Pending& pending) {
+  const int level = pending.request.priority;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return Status::Unavailable("model " + name_ + " version " + std::to_string(version_) + " is draining");
+  auto& q = levels_[static_cast<std::size_t>(level - 1)];
+  if (static_cast<int>(q.size()) >= options_.max_queue_size)
+    return Status::Unavailable("queue full: priority " + std::to_string(level) + " of model " + name_ + " holds " +
+                               std::to_string(q.size()) + " requests (max_queue_size)");
+  q.push_back(std::move(pending));
+  ++queued_;
+  lock.unlock();
+  cv_.notify_one();
+  return Status::Ok();
+}
+
+int ModelInstance::QueuedWindows() const {
+  int n = 0;
+  for (const auto& q : levels_)
+    for (const Pending& p : q) n += p.request.windows;
+  return n;
+}
+
+// Called with the lock held and at least one request queued. Waits (releasing the lock) for the
+// batch to fill, at most max_queue_delay_us after its oldest request arrived.
+bool ModelInstance::TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch,
+                              std::vector<Pending>& expired) {
+  const auto delay = std::chrono::microseconds(options_.max_queue_delay_us);
+  while (true) {
+    if (queued_ == 0) return false;
+    SteadyTime oldest = SteadyTime::max();
+    for (const auto& q : levels_)
+      if (!q.empty()) oldest = std::min(oldest, q.front().enqueued);
+    const int windows = QueuedWindows();
+    const bool full = windows >= options_.max_batch_size;
+    bool preferred = false, internal = false;
+    for (int size : options_.preferred_batch_sizes) preferred = preferred || windows >= size;
+    for (const auto& q : levels_)
+      for (const Pending& p : q) internal = internal || p.internal;  // the warm-up never waits
+    if (full || preferred || internal || stopping_ || Clock::now() >= oldest + delay) break;
+    cv_.wait_until(lock, oldest + delay);
+  }
+  // Strict priority, FIFO within a level; stop at the first request that does not fit.
+  const auto now = Clock::now();
+  int windows = 0;
+  for (auto& q : levels_) {
+    while (!q.empty()) {
+      Pending& p = q.front();
+      if (p.request.deadline && now >= *p.request.deadline) {
+        expired.push_back(std::move(p));
+        q.pop_front();
+        --queued_;
+        continue;
+      }
+      if (windows + p.request.windows > options_.max_batch_size) break;
+      windows += p.request.windows;
+      batch.push_back(std::move(p));
+      q.pop_front();
+      --queued_;
+    }
+    if (windows >= options_.max_batch_size) break;
+  }
+  return true;
+}
+
+void ModelInstance::WorkerLoop(Worker& w) {
+  std::vector<Pending> batch, expired;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || queued_ > 0; });
+    if (queued_ == 0 && stopping_) break;
+    batch.clear();
+    expired.clear();
+    if (!TakeBatch(lock, batch, expired)) continue;
+    ++busy_;
+    lock.unlock();
+    if (queued_ > 0) cv_.notify_one();  // more work for another worker (racy read: a hint only)
+    for (Pending& p : expired) {
+      ForecastResult r;
+      r.status = Status::DeadlineExceeded("request waited " + std::to_string(MicrosBetween(p.enqueued, Clock::now())) +
+                                          " us in the queue and passed its deadline; not computed");
+      r.model = name_;
+      r.version = version_;
+      r.series_id = p.request.series_id;
+      counters_.Fail("deadline");
+      engine_->Fail("deadline");
+      p.promise.set_value(std::move(r));
+    }
+    if (!batch.empty()) RunBatch(w, batch);
+    lock.lock();
+    --busy_;
+    if (stopping_ && queued_ == 0 && busy_ == 0) idle_cv_.notify_all();
+  }
+}
+
+void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
+  if (options_.on_batch && !batch.front().internal) {
+    std::vector<std::string> ids;
+    for (const Pending& p : batch) ids.push_back(p.request.series_id);
+    options_.on_batch(ids);
+  }
+  const NhitsConfig& c = model_->config();
+  const std::size_t L = static_cast<std::size_t>(c.input_size), HQ = static_cast<std::size_t>(c.h) * c.outputs_per_step();
+  int windows = 0;
+  for (Pending& p : batch) {
+    const std::size_t n = static_cast<std::size_t>(p.request.windows) * L;
+    std::copy_n(p.request.insample.data(), n, w.insample.data() + windows * L);
+    if (p.request.mask.empty()) {
+      std::fill_n(w.mask.data() + windows * L, n, 1.0f);
+    } else {
+      std::copy_n(p.request.mask.data(), n, w.mask.data() + windows * L);
+    }
+    windows += p.request.windows;
+  }
+  const auto start = Clock::now();
+  const Status s = w.session->Predict(windows, w.insample.data(), w.mask.data(), w.out.data());
+  const auto end = Clock::now();
+  const double compute_us = MicrosBetween(start, end);
+  engine_->busy_us.fetch_add(compute_us, std::memory_order_relaxed);
+  if (!(batch.size() == 1 && batch.front().internal)) {
+    engine_->compute.Record(compute_us);
+    engine_->Batch(windows);
+  }
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  counters_.windows.fetch_add(static_cast<std::uint64_t>(windows), std::memory_order_relaxed);
+  counters_.compute_us.fetch_add(compute_us, std::memory_order_relaxed);
+  int at = 0;
+  for (Pending& p : batch) {
+    ForecastResult r;
+    r.status = s;
+    r.series_id = p.request.series_id;
+    r.model = name_;
+    r.version = version_;
+    r.h = c.h;
+    r.outputs = c.outputs_per_step();
+    r.output_names = c.output_names();
+    r.queue_us = MicrosBetween(p.enqueued, start);
+    r.compute_us = compute_us;
+    r.batch_size = windows;
+    if (s.ok()) {
+      r.forecast.assign(w.out.begin() + static_cast<std::ptrdiff_t>(at * HQ),
+                        w.out.begin() + static_cast<std::ptrdiff_t>((at + p.request.windows) * HQ));
+    }
+    at += p.request.windows;
+    if (!p.internal) {
+      if (s.ok()) {
+        if (cache_ != nullptr) cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast);
+        counters_.success.fetch_add(1, std::memory_order_relaxed);
+        engine_->success.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters_.Fail("compute");
+        engine_->Fail("compute");
+      }
+      engine_->queue.Record(r.queue_us);
+      counters_.queue_us.fetch_add(r.queue_us, std::memory_order_relaxed);
+      engine_->end_to_end.Record(MicrosBetween(p.enqueued, end));
+    }
+    p.promise.set_value(std::move(r));
+  }
+}
+
+void ModelInstance::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  draining_ = true;
+  stopping_ = true;
+  cv_.notify_all();
+  idle_cv_.wait(lock, [&] { return queued_ == 0 && busy_ == 0; });
+  lock.unlock();
+  cv_.notify_all();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+std::size_t ModelInstance::QueueDepth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_;
+}
+
+std::vector<std::size_t> ModelInstance::QueueDepthByLevel() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::size_t> out;
+  for (const auto& q : levels_) out.push_back(q.size());
+  return out;
+}
+
+std::size_t ModelInstance::MemoryBytes() const {
+  std::size_t bytes = model_->network().params().size() * sizeof(float);
+  for (const auto& w : workers_) {
+    const SessionMemory m = w->session->memory();
+    bytes += m.reserved_bytes + m.owned_weight_bytes + (w->insample.size() + w->mask.size() + w->out.size()) * sizeof(float);
+  }
+  return bytes;
+}
+
+}  // namespace nhits::serve

@@ -1,0 +1,85 @@
+// ModelInstance: one loaded model version with its queues and workers (see engine.h for the
+// batching and queue policy). The engine routes requests to instances; an instance never sees
+// JSON or sockets.
+// Thread safety: Enqueue from any thread; Start/Drain from the engine's control path.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nhits/engine.h"
+#include "nhits/inference.h"
+#include "serve/engine_stats.h"
+#include "serve/forecast_cache.h"
+
+namespace nhits::serve {
+
+struct Pending {
+  ForecastRequest request;
+  std::promise<ForecastResult> promise;
+  SteadyTime enqueued;
+  bool internal = false;  // the warm-up forecast: not cached, not counted
+};
+
+class ModelInstance {
+ public:
+  ModelInstance(std::string name, int version, std::shared_ptr<const Model> model, const ModelOptions& options,
+                PrecisionPlan precision, EngineCounters* engine_counters, ForecastCache* cache);
+  ~ModelInstance();  // drains
+
+  // Starts the workers and runs a warm-up forecast through the queue; Ok means ready.
+  Status Start();
+  // kUnavailable if draining or the request's level is full; the promise is then untouched.
+  Status Enqueue(Pending& pending);
+  // Stops accepting; returns once every accepted request has its answer and workers have exited.
+  void Drain();
+
+  const std::string& name() const { return name_; }
+  int version() const { return version_; }
+  const Model& model() const { return *model_; }
+  const ModelOptions& options() const { return options_; }
+  const PrecisionPlan& precision() const { return precision_; }
+  bool ready() const { return ready_.load(); }
+  bool draining() const { return draining_.load(); }
+  std::size_t QueueDepth() const;
+  std::vector<std::size_t> QueueDepthByLevel() const;
+  std::size_t MemoryBytes() const;
+  ModelCounters& counters() { return counters_; }
+
+ private:
+  struct Worker {
+    std::unique_ptr<InferenceSession> session;
+    std::vector<float> insample, mask, out;  // batch buffers sized for max_batch_size
+    std::thread thread;
+  };
+  void WorkerLoop(Worker& w);
+  bool TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
+  void RunBatch(Worker& w, std::vector<Pending>& batch);
+  int QueuedWindows() const;
+
+  std::string name_;
+  int version_;
+  std::shared_ptr<const Model> model_;
+  ModelOptions options_;
+  PrecisionPlan precision_;
+  EngineCounters* engine_;
+  ForecastCache* cache_;
+  ModelCounters counters_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::vector<std::deque<Pending>> levels_;  // [priority - 1]
+  std::size_t queued_ = 0;
+  int busy_ = 0;
+  bool stopping_ = false;
+  std::atomic<bool> ready_{false}, draining_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace nhits::serve

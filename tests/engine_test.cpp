@@ -1,0 +1,378 @@
+// The in-process engine: results equal the model's, queue policies (strict priority, FIFO,
+// bounded levels, deadlines), dynamic batching, the forecast cache (TTL, eviction, forced hash
+// collisions), hot reload under load, bad input, statistics and the Prometheus text.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <future>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "nhits/engine.h"
+#include "serve/forecast_cache.h"
+#include "serve/latency_histogram.h"
+
+namespace nhits {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::shared_ptr<const Model> SmallModel(std::uint64_t seed = 1) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 12;
+  c.mlp_units = {{16, 16}};
+  c.scaler_type = ScalerType::kStandard;
+  auto m = std::make_shared<Model>(c);
+  m->mutable_network().InitParams(seed);
+  return m;
+}
+
+ForecastRequest Request(const std::string& id, float level = 10, int priority = 1) {
+  ForecastRequest r;
+  r.model = "m";
+  r.series_id = id;
+  r.priority = priority;
+  for (int t = 0; t < 12; ++t) r.insample.push_back(level + std::sin(0.5f * t) + 0.01f * static_cast<float>(id.size()));
+  return r;
+}
+
+// Holds the worker inside on_batch until Release(), recording the order batches ran in.
+struct Gate {
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> held{false};
+  std::promise<void> entered;
+  void OnBatch(const std::vector<std::string>& ids) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      order.insert(order.end(), ids.begin(), ids.end());
+    }
+    if (!held.exchange(true)) {
+      entered.set_value();
+      released.wait();
+    }
+  }
+};
+
+ModelOptions GatedOptions(Gate& gate, int max_batch = 1) {
+  ModelOptions o;
+  o.max_batch_size = max_batch;
+  o.max_queue_delay_us = 0;
+  o.workers = 1;
+  o.threads_per_worker = 1;
+  o.cache = false;
+  o.on_batch = [&gate](const std::vector<std::string>& ids) { gate.OnBatch(ids); };
+  return o;
+}
+
+TEST(Engine, ForecastEqualsTheModelsOwn) {
+  Engine engine;
+  auto model = SmallModel();
+  ASSERT_TRUE(engine.LoadModel("m", 1, model, {}).ok());
+  EXPECT_TRUE(engine.Ready());
+  ForecastRequest r = Request("a");
+  std::vector<float> mask(12, 1.0f), want(4);
+  model->PredictWindows(1, r.insample.data(), mask.data(), want.data());
+  const ForecastResult got = engine.Predict(r);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  ASSERT_EQ(got.forecast.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(got.forecast[i], want[i], 1e-4 * (1 + std::abs(want[i])));
+  EXPECT_EQ(got.series_id, "a");
+  EXPECT_EQ(got.version, 1);
+  EXPECT_FALSE(got.cache_hit);
+}
+
+TEST(Engine, StrictPriorityThenFifoWithinALevel) {
+  Engine engine;
+  Gate gate;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), GatedOptions(gate)).ok());
+  auto first = engine.Submit(Request("hold"));
+  gate.entered.get_future().wait();  // the worker is busy: everything below queues
+  std::vector<std::future<ForecastResult>> f;
+  f.push_back(engine.Submit(Request("p3-a", 1, 3)));
+  f.push_back(engine.Submit(Request("p1-a", 2, 1)));
+  f.push_back(engine.Submit(Request("p2-a", 3, 2)));
+  f.push_back(engine.Submit(Request("p1-b", 4, 1)));
+  f.push_back(engine.Submit(Request("p3-b", 5, 3)));
+  gate.release.set_value();
+  ASSERT_TRUE(first.get().status.ok());
+  for (auto& x : f) ASSERT_TRUE(x.get().status.ok());
+  const std::vector<std::string> want{"hold", "p1-a", "p1-b", "p2-a", "p3-a", "p3-b"};
+  EXPECT_EQ(gate.order, want);
+}
+
+TEST(Engine, FullLevelRejectsAtOnceOtherLevelsStillAccept) {
+  Engine engine;
+  Gate gate;
+  ModelOptions o = GatedOptions(gate);
+  o.max_queue_size = 2;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  auto first = engine.Submit(Request("hold"));
+  gate.entered.get_future().wait();
+  auto a = engine.Submit(Request("a")), b = engine.Submit(Request("b"));
+  const ForecastResult c = engine.Submit(Request("c")).get();  // answered without waiting
+  EXPECT_EQ(c.status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(c.status.message().find("queue full"), std::string::npos) << c.status.message();
+  auto low = engine.Submit(Request("low", 1, 2));
+  gate.release.set_value();
+  EXPECT_TRUE(a.get().status.ok());
+  EXPECT_TRUE(b.get().status.ok());
+  EXPECT_TRUE(low.get().status.ok());
+  first.get();
+  EXPECT_EQ(engine.GetPerformanceStats().failures["queue_full"], 1u);
+}
+
+TEST(Engine, RequestsPastTheirDeadlineAreNeverComputed) {
+  Engine engine;
+  Gate gate;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), GatedOptions(gate)).ok());
+  ForecastRequest late = Request("late");
+  late.deadline = std::chrono::steady_clock::now() - 1ms;
+  EXPECT_EQ(engine.Predict(late).status.code(), Status::Code::kDeadlineExceeded);
+
+  auto first = engine.Submit(Request("hold"));
+  gate.entered.get_future().wait();
+  ForecastRequest soon = Request("soon");
+  soon.deadline = std::chrono::steady_clock::now() + 2ms;
+  auto expiring = engine.Submit(soon);
+  auto patient = engine.Submit(Request("patient"));
+  std::this_thread::sleep_for(10ms);
+  gate.release.set_value();
+  EXPECT_EQ(expiring.get().status.code(), Status::Code::kDeadlineExceeded);
+  EXPECT_TRUE(patient.get().status.ok());
+  first.get();
+  EXPECT_EQ(gate.order, (std::vector<std::string>{"hold", "patient"}));  // "soon" never ran
+}
+
+TEST(Engine, DynamicBatchingShipsFullAndPreferredBatches) {
+  Engine engine;
+  Gate gate;
+  ModelOptions o = GatedOptions(gate, 8);
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  auto first = engine.Submit(Request("hold"));
+  gate.entered.get_future().wait();
+  std::vector<std::future<ForecastResult>> f;
+  for (int i = 0; i < 11; ++i) f.push_back(engine.Submit(Request("r" + std::to_string(i), static_cast<float>(i))));
+  gate.release.set_value();  // 11 waiting: a batch of 8 (the maximum), then 3
+  first.get();
+  std::vector<int> sizes;
+  for (auto& x : f) {
+    const ForecastResult r = x.get();
+    ASSERT_TRUE(r.status.ok());
+    sizes.push_back(r.batch_size);
+  }
+  EXPECT_EQ(std::count(sizes.begin(), sizes.end(), 8), 8);
+  EXPECT_EQ(std::count(sizes.begin(), sizes.end(), 3), 3);
+
+  // A preferred size ships at once instead of waiting out a long delay.
+  Engine engine2;
+  ModelOptions p;
+  p.max_batch_size = 16;
+  p.preferred_batch_sizes = {4};
+  p.max_queue_delay_us = 5'000'000;
+  p.cache = false;
+  ASSERT_TRUE(engine2.LoadModel("m", 1, SmallModel(), p).ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::future<ForecastResult>> g;
+  for (int i = 0; i < 4; ++i) g.push_back(engine2.Submit(Request("q" + std::to_string(i), static_cast<float>(i))));
+  for (auto& x : g) EXPECT_EQ(x.get().batch_size, 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(Engine, CacheAnswersRepeatsAndExpires) {
+  EngineOptions eo;
+  eo.cache.ttl = 50ms;
+  Engine engine(eo);
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), {}).ok());
+  const ForecastResult a = engine.Predict(Request("x"));
+  const ForecastResult b = engine.Predict(Request("x"));
+  ASSERT_TRUE(a.status.ok() && b.status.ok());
+  EXPECT_FALSE(a.cache_hit);
+  EXPECT_TRUE(b.cache_hit);
+  EXPECT_EQ(a.forecast, b.forecast);
+  EXPECT_FALSE(engine.Predict(Request("x", 11)).cache_hit);  // different bytes
+  std::this_thread::sleep_for(80ms);
+  EXPECT_FALSE(engine.Predict(Request("x")).cache_hit);      // expired
+  const PerformanceStats st = engine.GetPerformanceStats();
+  EXPECT_EQ(st.cache_hits, 1u);
+  EXPECT_GE(st.cache_expired, 1u);
+}
+
+serve::Hash128 ConstantHash(const void*, std::size_t) { return {42, 42}; }
+
+TEST(ForecastCache, ForcedHashCollisionNeverReturnsAWrongForecast) {
+  serve::ForecastCache cache(CacheOptions{}, ConstantHash);
+  const std::vector<float> a{1, 2, 3}, b{1, 2, 4}, none;
+  cache.Insert("m", 1, a, none, {10});
+  std::vector<float> out;
+  EXPECT_FALSE(cache.Lookup("m", 1, b, none, &out)) << "same hash, different bytes";
+  cache.Insert("m", 1, b, none, {20});
+  ASSERT_TRUE(cache.Lookup("m", 1, a, none, &out));
+  EXPECT_EQ(out, std::vector<float>{10});
+  ASSERT_TRUE(cache.Lookup("m", 1, b, none, &out));
+  EXPECT_EQ(out, std::vector<float>{20});
+  EXPECT_FALSE(cache.Lookup("m", 2, a, none, &out)) << "other version";
+  EXPECT_FALSE(cache.Lookup("m", 1, a, std::vector<float>{1, 1, 1}, &out)) << "explicit mask is another input";
+}
+
+TEST(ForecastCache, EvictionKeepsTheBudgetAndPopularEntries) {
+  const std::vector<float> none;
+  auto key = [](int i) { return std::vector<float>(100, static_cast<float>(i)); };
+  serve::ForecastCache probe(CacheOptions{}, serve::HashBytes);
+  probe.Insert("m", 1, key(0), none, std::vector<float>(10));
+  const std::size_t entry = probe.stats().bytes;
+  CacheOptions o;
+  o.max_bytes = entry * 4 + entry / 2;  // room for four
+  serve::ForecastCache cache(o, serve::HashBytes);
+  cache.Insert("m", 1, key(0), none, std::vector<float>(10, 7));
+  std::vector<float> out;
+  for (int i = 1; i <= 20; ++i) {
+    for (int h = 0; h < 5; ++h) ASSERT_TRUE(cache.Lookup("m", 1, key(0), none, &out));  // stays popular
+    cache.Insert("m", 1, key(i), none, std::vector<float>(10, static_cast<float>(i)));
+    EXPECT_LE(cache.stats().bytes, o.max_bytes);
+  }
+  EXPECT_TRUE(cache.Lookup("m", 1, key(0), none, &out));
+  EXPECT_EQ(out, std::vector<float>(10, 7));
+  EXPECT_GE(cache.stats().evictions, 16u);
+  EXPECT_TRUE(cache.Lookup("m", 1, key(20), none, &out)) << "the newest entry was just inserted";
+}
+
+TEST(Engine, HotReloadUnderLoadDropsNothing) {
+  Engine engine;
+  ModelOptions o;
+  o.cache = false;
+  o.max_batch_size = 16;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(1), o).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::mutex mu;
+  std::set<int> versions;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const ForecastResult r = engine.Predict(Request("c" + std::to_string(t), static_cast<float>(i % 50)));
+        if (r.status.ok()) {
+          ++ok;
+          std::lock_guard<std::mutex> lock(mu);
+          versions.insert(r.version);
+        } else {
+          ++failed;
+          ADD_FAILURE() << r.status.ToString();
+        }
+      }
+    });
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(engine.LoadModel("m", 2, SmallModel(2), o).ok());  // new version: new requests go there
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(engine.LoadModel("m", 2, SmallModel(3), o).ok());  // same version reloaded in place
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(engine.UnloadModel("m", 1).ok());
+  std::this_thread::sleep_for(50ms);
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 100);
+  EXPECT_TRUE(versions.count(1) && versions.count(2));
+  EXPECT_EQ(engine.Models().size(), 1u);
+}
+
+TEST(Engine, BadRequestsGetClearErrors) {
+  Engine engine;
+  EXPECT_FALSE(engine.Ready());
+  EXPECT_EQ(engine.Predict(Request("a")).status.code(), Status::Code::kNotFound);
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), {}).ok());
+  ForecastRequest r = Request("a");
+  r.model = "nope";
+  EXPECT_EQ(engine.Predict(r).status.code(), Status::Code::kNotFound);
+  r = Request("a");
+  r.version = 7;
+  EXPECT_EQ(engine.Predict(r).status.code(), Status::Code::kNotFound);
+  r = Request("a");
+  r.insample.pop_back();
+  const ForecastResult short_window = engine.Predict(r);
+  EXPECT_EQ(short_window.status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(short_window.status.message().find("input_size"), std::string::npos);
+  r = Request("a");
+  r.insample[3] = std::nanf("");
+  EXPECT_NE(engine.Predict(r).status.message().find("not finite"), std::string::npos);
+  r = Request("a");
+  r.priority = 9;
+  EXPECT_EQ(engine.Predict(r).status.code(), Status::Code::kInvalidArgument);
+  r = Request("a");
+  r.windows = 65;
+  EXPECT_EQ(engine.Predict(r).status.code(), Status::Code::kInvalidArgument);
+  r = Request("a");
+  r.model = "";
+  EXPECT_TRUE(engine.Predict(r).status.ok()) << "the only model is the default";
+  EXPECT_FALSE(engine.LoadModel("m", 0, SmallModel(), {}).ok());
+  EXPECT_FALSE(engine.LoadModel("m", 1, "/nonexistent.safetensors", {}).ok());
+  EXPECT_TRUE(engine.ModelReady("m")) << "a failed load leaves the serving version alone";
+}
+
+TEST(Engine, StatisticsAndPrometheusText) {
+  Engine engine;
+  ModelOptions o;
+  o.cache = true;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(engine.Predict(Request("s", static_cast<float>(i % 10))).status.ok());
+  ForecastRequest bad = Request("bad");
+  bad.priority = 0;
+  engine.Predict(bad);
+  const PerformanceStats st = engine.GetPerformanceStats();
+  EXPECT_EQ(st.success, 30u);
+  EXPECT_EQ(st.cache_hits, 20u);
+  EXPECT_EQ(st.failures.at("invalid"), 1u);
+  EXPECT_EQ(st.end_to_end_us.count, 30u);
+  EXPECT_LE(st.end_to_end_us.p50, st.end_to_end_us.p99);
+  EXPECT_GT(st.memory_bytes, 0u);
+  ASSERT_EQ(st.alerts.size(), 4u);
+  const std::string text = engine.PrometheusMetrics();
+  for (const char* name : {"nhits_inference_request_success{model=\"m\",version=\"1\"} 30",
+                           "nhits_request_duration_us_bucket{le=\"+Inf\"} 30", "nhits_cache_hits 20",
+                           "nhits_alert_level{alert=\"error_rate\"}", "nhits_scaling_recommendation",
+                           "nhits_inference_pending_request_count{model=\"m\",version=\"1\",priority=\"1\"} 0"})
+    EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
+  // Every sample line is `name{labels} value` (the exposition format Prometheus parses).
+  const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.e+-]+(Inf)?$)");
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind("# ", 0) != 0) EXPECT_TRUE(std::regex_match(line, sample)) << line;
+}
+
+TEST(Engine, ShutdownAnswersEverythingItAccepted) {
+  Engine engine;
+  ModelOptions o;
+  o.cache = false;
+  o.max_batch_size = 4;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  std::vector<std::future<ForecastResult>> f;
+  for (int i = 0; i < 200; ++i) f.push_back(engine.Submit(Request("s", static_cast<float>(i))));
+  engine.Shutdown();
+  for (auto& x : f) EXPECT_TRUE(x.get().status.ok());
+  EXPECT_EQ(engine.Predict(Request("after")).status.code(), Status::Code::kUnavailable);
+  EXPECT_FALSE(engine.Live());
+}
+
+TEST(LatencyHistogram, PercentilesWithinBucketResolution) {
+  serve::LatencyHistogram h;
+  for (int i = 1; i <= 10000; ++i) h.Record(static_cast<double>(i));  // uniform 1..10000 us
+  const Percentiles p = h.Snapshot();
+  EXPECT_EQ(p.count, 10000u);
+  EXPECT_NEAR(p.p50, 5000, 5000 * 0.06);
+  EXPECT_NEAR(p.p99, 9900, 9900 * 0.06);
+  EXPECT_NEAR(p.p999, 9990, 9990 * 0.06);
+  EXPECT_EQ(p.max, 10000);
+  EXPECT_NEAR(p.mean, 5000.5, 1e-6);
+}
+
+}  // namespace
+}  // namespace nhits
