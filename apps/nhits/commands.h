@@ -20,5 +20,6 @@ Action RegisterBenchmark(CLI::App& app);
 Action RegisterBench(CLI::App& app);
 Action RegisterHw(CLI::App& app);
 Action RegisterQuantize(CLI::App& app);
+Action RegisterServe(CLI::App& app);
 
 }  // namespace nhits::cli

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   add("bench", "Inference latency/throughput sweep with the machine's roofline", nhits::cli::RegisterBench);
   add("quantize", "Write a BF16/INT8 checkpoint, calibrated on data, and report its accuracy change",
       nhits::cli::RegisterQuantize);
+  add("serve", "Serve models over HTTP: KServe v2 REST API, /v1/forecast, Prometheus /metrics",
+      nhits::cli::RegisterServe);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {

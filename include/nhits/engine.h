@@ -125,6 +125,8 @@ struct ModelStatus {
   NhitsConfig config;
   std::string precision;
   std::size_t queue_depth = 0;
+  int max_batch_size = 0;
+  int priority_levels = 0;
 };
 
 class Engine {

@@ -239,6 +239,8 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.config = inst.model().config();
   m.precision = inst.precision().Describe();
   m.queue_depth = inst.QueueDepth();
+  m.max_batch_size = inst.options().max_batch_size;
+  m.priority_levels = inst.options().priority_levels;
   return m;
 }
 }  // namespace

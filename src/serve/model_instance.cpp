@@ -183,10 +183,10 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
   if (!(batch.size() == 1 && batch.front().internal)) {
     engine_->compute.Record(compute_us);
     engine_->Batch(windows);
+    counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    counters_.windows.fetch_add(static_cast<std::uint64_t>(windows), std::memory_order_relaxed);
+    counters_.compute_us.fetch_add(compute_us, std::memory_order_relaxed);
   }
-  counters_.batches.fetch_add(1, std::memory_order_relaxed);
-  counters_.windows.fetch_add(static_cast<std::uint64_t>(windows), std::memory_order_relaxed);
-  counters_.compute_us.fetch_add(compute_us, std::memory_order_relaxed);
   int at = 0;
   for (Pending& p : batch) {
     ForecastResult r;

@@ -1,0 +1,118 @@
+// `nhits serve`: the engine behind the KServe v2 REST API. SIGINT/SIGTERM stop accepting
+// connections, answer everything already accepted, and exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/engine.h"
+#include "nhits/hw.h"
+#include "serve/http/http_server.h"
+#include "serve/http/model_repository.h"
+
+namespace nhits::cli {
+
+Action RegisterServe(CLI::App& app) {
+  struct Args {
+    std::string repository, profile = "balanced";
+    std::vector<std::string> models;
+    serve::HttpOptions http;
+    int max_batch_size = 0, max_queue_delay_us = -1, workers = 1, threads = 0, priority_levels = 3,
+        max_queue_size = 1024;
+    double cache_mb = -1, cache_ttl_s = 60, max_body_mb = 16;
+    bool no_cache = false;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--model-repository", a->repository,
+                 "Triton-layout folder: DIR/<model>/<version>/model.safetensors (newest version served)");
+  app.add_option("--model", a->models, "NAME=PATH: serve a single checkpoint as NAME version 1 (repeatable)");
+  app.add_option("--host", a->http.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", a->http.port, "Port (0: any free port, printed on start)")->capture_default_str();
+  app.add_option("--profile", a->profile,
+                 "Runtime profile for batching, cache and threads: ultra-low-latency, low-latency, balanced, "
+                 "high-throughput, memory-efficient, production or auto (see `nhits hw`)")
+      ->capture_default_str();
+  app.add_option("--max-batch-size", a->max_batch_size, "Largest dynamic batch in windows (default: the profile's)");
+  app.add_option("--max-queue-delay-us", a->max_queue_delay_us,
+                 "Longest wait for a batch to grow after its oldest request (default: the profile's)");
+  app.add_option("--workers", a->workers, "Workers per model, each with its own session")->capture_default_str();
+  app.add_option("--threads-per-worker", a->threads, "Compute threads per worker (0: cores / workers)");
+  app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")->capture_default_str();
+  app.add_option("--max-queue-size", a->max_queue_size, "Requests queued per level before 503 'queue full'")
+      ->capture_default_str();
+  app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)");
+  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")->capture_default_str();
+  app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache");
+  app.add_option("--io-threads", a->http.io_threads, "Connections served concurrently")->capture_default_str();
+  app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")->capture_default_str();
+  app.add_option("--read-timeout-s", a->http.read_timeout_s, "Cut off clients that send slower than this")
+      ->capture_default_str();
+  return [a] {
+    if (a->repository.empty() && a->models.empty())
+      Fail("give --model-repository DIR (DIR/<model>/<version>/model.safetensors) or --model NAME=PATH");
+    const RuntimeProfile profile = Unwrap(ResolveProfile(a->profile, DetectCpu()));
+    ModelOptions mo;
+    mo.max_batch_size = a->max_batch_size > 0 ? a->max_batch_size : profile.max_batch_size;
+    mo.max_queue_delay_us = a->max_queue_delay_us >= 0 ? a->max_queue_delay_us : profile.max_queue_delay_us;
+    mo.workers = a->workers;
+    mo.threads_per_worker = a->threads > 0 ? a->threads : profile.threads;
+    mo.priority_levels = a->priority_levels;
+    mo.max_queue_size = a->max_queue_size;
+    mo.cache = profile.cache_enabled && !a->no_cache;
+    if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
+      Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");
+    EngineOptions eo;
+    eo.cache.max_bytes = a->cache_mb >= 0 ? static_cast<std::size_t>(a->cache_mb * (1 << 20)) : profile.cache_bytes;
+    eo.cache.ttl = std::chrono::microseconds(static_cast<long long>(a->cache_ttl_s * 1e6));
+    a->http.max_body_bytes = static_cast<std::size_t>(a->max_body_mb * (1 << 20));
+
+    // Signals go to one thread that stops the server; every other thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    Engine engine(eo);
+    serve::ModelRepository repo(engine, a->repository, mo);
+    if (!a->repository.empty()) CheckOk(repo.LoadAll());
+    for (const std::string& spec : a->models) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        Fail("--model: '" + spec + "' is not NAME=PATH");
+      CheckOk(repo.LoadFile(spec.substr(0, eq), spec.substr(eq + 1)));
+    }
+    serve::HttpServer server(engine, repo, a->http);
+    std::atomic<bool> signalled{false};
+    std::thread stopper([&] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      signalled = true;
+      std::fprintf(stderr, "nhits serve: signal %d, draining\n", sig);
+      server.Stop();
+    });
+    const Status st = server.Listen([&](int port) {
+      std::string models;
+      for (const ModelStatus& m : engine.Models())
+        models += " " + m.name + "@" + std::to_string(m.version) + "[" + m.precision + "]";
+      std::printf("nhits serve: listening on http://%s:%d (profile %s, max batch %d, delay %d us; models:%s)\n",
+                  a->http.host.c_str(), port, profile.name.c_str(), mo.max_batch_size, mo.max_queue_delay_us,
+                  models.c_str());
+      std::fflush(stdout);
+    });
+    if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the sigwait
+    stopper.join();
+    engine.Shutdown();
+    CheckOk(st);
+    const PerformanceStats ps = engine.GetPerformanceStats();
+    std::fprintf(stderr, "nhits serve: stopped after %llu successful requests\n",
+                 static_cast<unsigned long long>(ps.success));
+  };
+}
+
+}  // namespace nhits::cli

@@ -1,0 +1,40 @@
+// HttpServer: the KServe v2 / Open Inference Protocol REST API (with Triton's binary tensor
+// extension and model repository endpoints), a convenience /v1/forecast, /v2/stats (JSON) and
+// Prometheus /metrics, over an Engine. JSON is parsed here, on the I/O threads; the engine only
+// sees ForecastRequests.
+// Thread safety: Listen blocks the calling thread; Stop may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "nhits/engine.h"
+#include "serve/http/model_repository.h"
+
+namespace nhits::serve {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;                         // 0: any free port (printed on start)
+  int io_threads = 64;                     // connections served at once (each keep-alive connection holds one)
+  std::size_t max_body_bytes = 16u << 20;  // larger requests get 413
+  int read_timeout_s = 5, write_timeout_s = 5;  // slow clients are cut off
+  int keep_alive_timeout_s = 5;
+};
+
+class HttpServer {
+ public:
+  HttpServer(Engine& engine, ModelRepository& repository, HttpOptions options);
+  ~HttpServer();
+
+  // Binds (port 0: any free port), then serves until Stop(). `on_bound` gets the port first.
+  Status Listen(const std::function<void(int port)>& on_bound = nullptr);
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nhits::serve

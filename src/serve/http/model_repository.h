@@ -1,0 +1,41 @@
+// Triton's model repository layout, DIR/<model>/<version>/model.safetensors, loaded into an
+// Engine. The newest version of each model is served (Triton's default "latest 1" policy);
+// loading again hot-reloads from disk: a new version folder becomes the served version and the
+// previous one is unloaded once it has answered everything it accepted.
+// Thread safety: one ModelRepository per server; Load/Unload serialise on a mutex.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nhits/engine.h"
+
+namespace nhits::serve {
+
+class ModelRepository {
+ public:
+  ModelRepository(Engine& engine, std::string dir, ModelOptions options)
+      : engine_(engine), dir_(std::move(dir)), options_(std::move(options)) {}
+
+  // Model names found on disk (folders holding at least one numeric version with a checkpoint).
+  std::vector<std::string> Index() const;
+  Status LoadAll();
+  Status Load(const std::string& name);
+  Status Unload(const std::string& name);
+  // A single file outside the repository, served as name version 1 (`--model NAME=PATH`).
+  Status LoadFile(const std::string& name, const std::string& path);
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Result<std::pair<int, std::string>> Latest(const std::string& name) const;
+  Engine& engine_;
+  std::string dir_;
+  ModelOptions options_;
+  std::mutex mu_;
+  std::map<std::string, int> served_;           // name -> version
+  std::map<std::string, std::string> files_;  // `--model NAME=PATH` models: reloaded from PATH
+};
+
+}  // namespace nhits::serve
