@@ -21,5 +21,6 @@ Action RegisterBench(CLI::App& app);
 Action RegisterHw(CLI::App& app);
 Action RegisterQuantize(CLI::App& app);
 Action RegisterServe(CLI::App& app);
+Action RegisterLoadgen(CLI::App& app);
 
 }  // namespace nhits::cli

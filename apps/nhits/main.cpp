@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
       nhits::cli::RegisterQuantize);
   add("serve", "Serve models over HTTP: KServe v2 REST API, /v1/forecast, Prometheus /metrics",
       nhits::cli::RegisterServe);
+  add("loadgen", "Load-test an engine in-process or a server over HTTP: throughput, p50/p95/p99, errors",
+      nhits::cli::RegisterLoadgen);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {

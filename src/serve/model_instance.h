@@ -75,7 +75,7 @@ class ModelInstance {
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::vector<std::deque<Pending>> levels_;  // [priority - 1]
-  std::size_t queued_ = 0;
+  std::atomic<std::size_t> queued_{0};  // changed under mu_; read without it while spinning
   int busy_ = 0;
   bool stopping_ = false;
   std::atomic<bool> ready_{false}, draining_{false};

@@ -1,0 +1,187 @@
+// `nhits loadgen`: load for the engine, in-process or over HTTP (KServe v2 infer, JSON or binary
+// tensors). Closed loop (--concurrency clients, each sending its next request when the last one
+// returns) or open loop (--rate requests/s spread over the clients, whatever the latency).
+// Reports throughput, p50/p95/p99/max latency and errors by kind.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/engine.h"
+
+namespace nhits::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Tally {
+  std::mutex mu;
+  std::vector<double> latency_us;
+  std::map<std::string, int> errors;
+  void Add(double us, const std::string& error) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error.empty()) {
+      latency_us.push_back(us);
+    } else {
+      ++errors[error];
+    }
+  }
+};
+
+double Pct(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p * v.size())) - 1);
+  return v[i];
+}
+
+// Distinct windows so the forecast cache does not answer (unless --repeat).
+std::vector<float> Window(std::mt19937& rng, int L) {
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> w(static_cast<std::size_t>(L));
+  float level = 100 + 10 * nd(rng);
+  for (auto& v : w) v = level += nd(rng);
+  return w;
+}
+
+}  // namespace
+
+Action RegisterLoadgen(CLI::App& app) {
+  struct Args {
+    std::string url, model, checkpoint, mode = "binary";
+    int concurrency = 8, input_size = 0, priority = 1, max_batch_size = 64, max_queue_delay_us = 200, threads = 0;
+    double seconds = 10, rate = 0;
+    bool repeat = false;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--url", a->url, "Server, e.g. http://127.0.0.1:8000 (omit for in-process with --checkpoint)");
+  app.add_option("--checkpoint", a->checkpoint, "In-process: load this checkpoint into an engine in this process");
+  app.add_option("--model", a->model, "Model name (HTTP: required; in-process: default 'm')");
+  app.add_option("--mode", a->mode, "HTTP body: binary (Triton's binary tensors) or json")->capture_default_str();
+  app.add_option("--concurrency", a->concurrency, "Clients (closed loop) or senders (open loop)")->capture_default_str();
+  app.add_option("--rate", a->rate, "Open loop: requests per second in total (0: closed loop)")->capture_default_str();
+  app.add_option("--seconds", a->seconds, "Duration")->capture_default_str();
+  app.add_option("--priority", a->priority, "Request priority (1 = highest)")->capture_default_str();
+  app.add_flag("--repeat", a->repeat, "Send one window over and over (cache hits) instead of distinct ones");
+  app.add_option("--max-batch-size", a->max_batch_size, "In-process engine: dynamic batch limit")->capture_default_str();
+  app.add_option("--max-queue-delay-us", a->max_queue_delay_us, "In-process engine: batching delay")->capture_default_str();
+  app.add_option("--threads", a->threads, "In-process engine: compute threads (0: all cores)")->capture_default_str();
+  return [a] {
+    if (a->url.empty() == a->checkpoint.empty()) Fail("give either --url (HTTP) or --checkpoint (in-process)");
+    if (a->mode != "binary" && a->mode != "json") Fail("--mode: binary or json");
+    if (a->concurrency < 1 || a->seconds <= 0) Fail("--concurrency and --seconds must be positive");
+    std::unique_ptr<Engine> engine;
+    int L = 0;
+    std::string model = a->model;
+    if (!a->checkpoint.empty()) {
+      engine = std::make_unique<Engine>();
+      ModelOptions o;
+      o.max_batch_size = a->max_batch_size;
+      o.max_queue_delay_us = a->max_queue_delay_us;
+      o.threads_per_worker = a->threads;
+      o.cache = a->repeat;
+      if (model.empty()) model = "m";
+      CheckOk(engine->LoadModel(model, 1, a->checkpoint, o));
+      L = engine->Models().front().config.input_size;
+    } else {
+      if (model.empty()) Fail("--model: name the model to load-test");
+      httplib::Client probe(a->url);
+      auto res = probe.Get("/v2/models/" + model);
+      if (!res) Fail("cannot reach " + a->url + ": " + httplib::to_string(res.error()));
+      if (res->status != 200) Fail(a->url + "/v2/models/" + model + " answered " + std::to_string(res->status) + ": " + res->body);
+      L = nlohmann::json::parse(res->body)["inputs"][0]["shape"][1].get<int>();
+    }
+    Tally tally;
+    std::atomic<bool> stop{false};
+    const auto start = Clock::now();
+    const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a->seconds));
+    const double per_client_interval = a->rate > 0 ? a->concurrency / a->rate : 0;
+    auto client = [&](int id) {
+      std::mt19937 rng(static_cast<unsigned>(id) + 1);
+      std::unique_ptr<httplib::Client> http;
+      if (!a->url.empty()) {
+        http = std::make_unique<httplib::Client>(a->url);
+        http->set_keep_alive(true);
+        http->set_tcp_nodelay(true);
+      }
+      const std::vector<float> fixed = Window(rng, L);
+      auto next = Clock::now();
+      while (!stop && Clock::now() < end) {
+        if (per_client_interval > 0) {
+          next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(per_client_interval));
+          std::this_thread::sleep_until(next);
+        }
+        const std::vector<float> w = a->repeat ? fixed : Window(rng, L);
+        const auto t0 = Clock::now();
+        std::string error;
+        if (engine) {
+          ForecastRequest r;
+          r.model = model;
+          r.insample = w;
+          r.priority = a->priority;
+          const ForecastResult f = engine->Predict(std::move(r));
+          if (!f.status.ok()) error = f.status.ToString().substr(0, 40);
+        } else {
+          nlohmann::json in = {{"name", "insample_y"}, {"datatype", "FP32"}, {"shape", {1, L}}};
+          nlohmann::json req = {{"parameters", {{"priority", a->priority}}}};
+          httplib::Headers headers;
+          std::string body;
+          if (a->mode == "json") {
+            in["data"] = w;
+            req["inputs"] = nlohmann::json::array({in});
+            body = req.dump();
+          } else {
+            in["parameters"] = {{"binary_data_size", L * 4}};
+            req["inputs"] = nlohmann::json::array({in});
+            req["outputs"] = {{{"name", "forecast"}, {"parameters", {{"binary_data", true}}}}};
+            body = req.dump();
+            headers.emplace("Inference-Header-Content-Length", std::to_string(body.size()));
+            body.append(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float));
+          }
+          auto res = http->Post("/v2/models/" + model + "/infer", headers, body,
+                                a->mode == "json" ? "application/json" : "application/octet-stream");
+          if (!res) {
+            error = "connection: " + httplib::to_string(res.error());
+          } else if (res->status != 200) {
+            error = "HTTP " + std::to_string(res->status);
+          }
+        }
+        tally.Add(std::chrono::duration<double, std::micro>(Clock::now() - t0).count(), error);
+      }
+    };
+    std::vector<std::thread> clients;
+    for (int i = 0; i < a->concurrency; ++i) clients.emplace_back(client, i);
+    for (auto& t : clients) t.join();
+    const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+    std::sort(tally.latency_us.begin(), tally.latency_us.end());
+    int errors = 0;
+    for (const auto& [k, n] : tally.errors) errors += n;
+    std::printf("%s, %s, concurrency %d%s, %.1f s\n", a->url.empty() ? "in-process" : ("HTTP " + a->mode).c_str(),
+                model.c_str(), a->concurrency,
+                a->rate > 0 ? (", open loop " + std::to_string(static_cast<int>(a->rate)) + "/s").c_str() : ", closed loop",
+                wall);
+    std::printf("requests %zu ok, %d errors; %.0f forecasts/s\n", tally.latency_us.size(), errors,
+                tally.latency_us.size() / wall);
+    std::printf("latency us: p50 %.0f  p95 %.0f  p99 %.0f  max %.0f\n", Pct(tally.latency_us, 0.5),
+                Pct(tally.latency_us, 0.95), Pct(tally.latency_us, 0.99), Pct(tally.latency_us, 1.0));
+    for (const auto& [k, n] : tally.errors) std::printf("  error %-40s %d\n", k.c_str(), n);
+    if (engine) {
+      const PerformanceStats st = engine->GetPerformanceStats();
+      std::printf("engine: queue p50 %.0f us, compute p50 %.0f us per batch, mean batch %.1f windows\n", st.queue_us.p50,
+                  st.compute_us.p50, st.compute_us.count ? static_cast<double>(tally.latency_us.size()) / st.compute_us.count : 0.0);
+    }
+  };
+}
+
+}  // namespace nhits::cli
