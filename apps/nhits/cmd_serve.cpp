@@ -1,9 +1,8 @@
 // `nhits serve`: the engine behind the KServe v2 REST API. SIGINT/SIGTERM stop accepting
 // connections, answer everything already accepted, and exit 0.
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -16,6 +15,9 @@
 #include "serve/http/model_repository.h"
 
 namespace nhits::cli {
+namespace {
+int g_signal_pipe[2] = {-1, -1};
+}  // namespace
 
 Action RegisterServe(CLI::App& app) {
   struct Args {
@@ -71,12 +73,16 @@ Action RegisterServe(CLI::App& app) {
     eo.cache.ttl = std::chrono::microseconds(static_cast<long long>(a->cache_ttl_s * 1e6));
     a->http.max_body_bytes = static_cast<std::size_t>(a->max_body_mb * (1 << 20));
 
-    // Signals go to one thread that stops the server; every other thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // SIGINT/SIGTERM may land on any thread (OpenBLAS starts its own before main), so the handler
+    // only writes a byte to a pipe; a watcher thread reads it and stops the server.
+    if (pipe(g_signal_pipe) != 0) Fail("cannot create the signal pipe");
+    struct sigaction sa {};
+    sa.sa_handler = [](int sig) {
+      const char c = static_cast<char>(sig);
+      (void)!write(g_signal_pipe[1], &c, 1);
+    };
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
 
     Engine engine(eo);
     serve::ModelRepository repo(engine, a->repository, mo);
@@ -88,13 +94,12 @@ Action RegisterServe(CLI::App& app) {
       CheckOk(repo.LoadFile(spec.substr(0, eq), spec.substr(eq + 1)));
     }
     serve::HttpServer server(engine, repo, a->http);
-    std::atomic<bool> signalled{false};
     std::thread stopper([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      signalled = true;
-      std::fprintf(stderr, "nhits serve: signal %d, draining\n", sig);
-      server.Stop();
+      char sig = 0;
+      if (read(g_signal_pipe[0], &sig, 1) == 1 && sig != 0) {
+        std::fprintf(stderr, "nhits serve: signal %d, draining\n", sig);
+        server.Stop();
+      }
     });
     const Status st = server.Listen([&](int port) {
       std::string models;
@@ -105,7 +110,8 @@ Action RegisterServe(CLI::App& app) {
                   models.c_str());
       std::fflush(stdout);
     });
-    if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the sigwait
+    const char wake = 0;
+    (void)!write(g_signal_pipe[1], &wake, 1);  // the server stopped on its own: release the watcher
     stopper.join();
     engine.Shutdown();
     CheckOk(st);

@@ -260,9 +260,10 @@ Result<ModelStatus> Engine::FindModel(const std::string& name, int version) cons
     // Route() skips versions that are not ready; metadata still exists for them.
     std::shared_lock<std::shared_mutex> lock(impl_->mu);
     auto it = impl_->models.find(name);
-    if (it != impl_->models.end() && !it->second.empty())
-      return StatusOf(*(version == 0 ? it->second.rbegin()->second
-                                     : it->second.count(version) ? it->second.at(version) : it->second.rbegin()->second));
+    if (it != impl_->models.end() && !it->second.empty()) {
+      if (version == 0) return StatusOf(*it->second.rbegin()->second);
+      if (it->second.count(version)) return StatusOf(*it->second.at(version));
+    }
     return why;
   }
   return StatusOf(*inst);

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""`nhits serve` over real HTTP on a free loopback port: the KServe v2 endpoints, JSON and binary
+tensors, /v1/forecast against `nhits predict`, every bad input, /metrics, hot reload under load,
+a slow client, and a clean exit on SIGTERM.
+
+Usage: server_test.py NHITS_BINARY SOURCE_DIR   (standard library only)
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+NHITS, SRC = sys.argv[1], sys.argv[2]
+AIR = os.path.join(SRC, "data", "air_passengers.csv")
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
+    if not cond:
+        failures.append(name)
+
+
+def http(method, path, body=None, headers=None, timeout=10):
+    req = urllib.request.Request(BASE + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def post_json(path, obj):
+    return http("POST", path, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+
+
+work = tempfile.mkdtemp(prefix="nhits-serve-")
+server = None
+try:
+    ckpt = os.path.join(work, "m.safetensors")
+    subprocess.run([NHITS, "train", "--data", AIR, "--h", "12", "--input-size", "24", "--mlp-units", "16,16",
+                    "--max-steps", "30", "--scaler-type", "robust", "--random-seed", "1", "--out", ckpt],
+                   check=True, capture_output=True)
+    os.makedirs(os.path.join(work, "repo", "air", "1"))
+    shutil.copy(ckpt, os.path.join(work, "repo", "air", "1", "model.safetensors"))
+    server = subprocess.Popen([NHITS, "serve", "--model-repository", os.path.join(work, "repo"), "--port", "0",
+                               "--max-body-mb", "1", "--read-timeout-s", "1", "--no-cache", "--max-batch-size", "8"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    check("server prints where it listens", "listening on http://127.0.0.1:" in line, line)
+    port = int(line.split("127.0.0.1:")[1].split()[0])
+    BASE = f"http://127.0.0.1:{port}"
+
+    # ---- health and metadata ----
+    check("live", http("GET", "/v2/health/live")[0] == 200)
+    check("ready", http("GET", "/v2/health/ready")[0] == 200)
+    s, b, _ = http("GET", "/v2")
+    check("server metadata lists extensions", s == 200 and "binary_tensor_data" in json.loads(b)["extensions"], b)
+    s, b, _ = http("GET", "/v2/models/air")
+    meta = json.loads(b)
+    check("model metadata", s == 200 and meta["inputs"][0]["shape"] == [-1, 24] and meta["outputs"][0]["shape"] == [-1, 12, 1], b)
+    check("model ready", http("GET", "/v2/models/air/ready")[0] == 200)
+    check("version ready", http("GET", "/v2/models/air/versions/1/ready")[0] == 200)
+
+    # ---- infer: JSON, binary, /v1/forecast vs nhits predict ----
+    y = [float(l.split(",")[2]) for l in open(AIR).read().split("\n")[1:] if l]
+    window = y[-24:]
+    s, b, _ = post_json("/v2/models/air/infer", {"id": "r1", "inputs": [
+        {"name": "insample_y", "datatype": "FP32", "shape": [2, 24], "data": window + y[-48:-24]}]})
+    out = json.loads(b)
+    check("infer JSON", s == 200 and out["outputs"][0]["shape"] == [2, 12, 1] and out["id"] == "r1", b[:300])
+    json_forecast = out["outputs"][0]["data"][:12]
+
+    header = json.dumps({"inputs": [{"name": "insample_y", "datatype": "FP32", "shape": [1, 24],
+                                      "parameters": {"binary_data_size": 96}}],
+                         "outputs": [{"name": "forecast", "parameters": {"binary_data": True}}]}).encode()
+    s, b, h = http("POST", "/v2/models/air/infer", header + struct.pack("<24f", *window),
+                   {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"})
+    n = int(h.get("Inference-Header-Content-Length", "0"))
+    binary_forecast = list(struct.unpack("<12f", b[n:n + 48])) if s == 200 and len(b) >= n + 48 else []
+    check("infer binary tensors", s == 200 and json.loads(b[:n])["outputs"][0]["parameters"]["binary_data_size"] == 48, b[:200])
+    check("binary equals JSON", binary_forecast and max(abs(a - c) for a, c in zip(binary_forecast, json_forecast)) < 1e-4,
+          (binary_forecast, json_forecast))
+
+    subprocess.run([NHITS, "predict", "--model", ckpt, "--data", AIR, "--out", os.path.join(work, "f.csv")],
+                   check=True, capture_output=True)
+    cli = [float(l.split(",")[2]) for l in open(os.path.join(work, "f.csv")).read().split("\n")[1:] if l]
+    s, b, _ = post_json("/v1/forecast", {"series": [{"id": "AirPassengers", "values": y}]})
+    fc = json.loads(b)["forecasts"][0]["NHITS"] if s == 200 else []
+    check("/v1/forecast equals nhits predict", fc and max(abs(a - c) / abs(c) for a, c in zip(fc, cli)) < 1e-5, (fc, cli))
+    check("infer equals nhits predict", max(abs(a - c) / abs(c) for a, c in zip(json_forecast, cli)) < 1e-5)
+
+    # ---- bad input: a clear 4xx each, and the server keeps serving ----
+    def infer_raw(body, headers=None, model="air"):
+        return http("POST", f"/v2/models/{model}/infer", body, headers or {"Content-Type": "application/json"})
+
+    good_input = {"name": "insample_y", "datatype": "FP32", "shape": [1, 24], "data": window}
+    bad = [
+        ("malformed JSON", infer_raw(b"{\"inputs\": [}"), 400, "malformed JSON"),
+        ("not an object", infer_raw(b"[1,2]"), 400, "JSON object"),
+        ("no inputs", post_json("/v2/models/air/infer", {}), 400, "inputs"),
+        ("wrong datatype", post_json("/v2/models/air/infer", {"inputs": [dict(good_input, datatype="INT64")]}), 400, "FP32"),
+        ("wrong shape", post_json("/v2/models/air/infer", {"inputs": [dict(good_input, shape=[1, 23])]}), 400, "[batch, 24]"),
+        ("wrong length", post_json("/v2/models/air/infer", {"inputs": [dict(good_input, data=window[:20])]}), 400, "20 values"),
+        ("string value", post_json("/v2/models/air/infer", {"inputs": [dict(good_input, data=["x"] * 24)]}), 400, "not a number"),
+        ("unknown input", post_json("/v2/models/air/infer", {"inputs": [dict(good_input, name="y")]}), 400, "unknown input"),
+        ("priority out of range", post_json("/v2/models/air/infer", {"parameters": {"priority": 9}, "inputs": [good_input]}), 400, "priority"),
+        ("unknown model", infer_raw(json.dumps({"inputs": [good_input]}).encode(), model="nope"), 404, "unknown model"),
+        ("unknown version", http("GET", "/v2/models/air/versions/7"), 404, "no version 7"),
+        ("binary size mismatch", http("POST", "/v2/models/air/infer", header + b"\0" * 10,
+                                      {"Inference-Header-Content-Length": str(len(header))}), 400, "binary data"),
+        ("NaN in binary", http("POST", "/v2/models/air/infer", header + struct.pack("<24f", *([float("nan")] * 24)),
+                               {"Inference-Header-Content-Length": str(len(header))}), 400, "not finite"),
+        ("header length past body", http("POST", "/v2/models/air/infer", header,
+                                          {"Inference-Header-Content-Length": "99999"}), 400, "Inference-Header-Content-Length"),
+        ("huge body", infer_raw(b"[" + b"1," * 700000 + b"1]"), 413, "larger than"),
+        ("unknown route", http("GET", "/v3/whatever"), 404, "no route"),
+        ("empty series", post_json("/v1/forecast", {"series": []}), 400, "series"),
+    ]
+    for name, (s, b, _), want, text in bad:
+        ok = s == want and text in json.loads(b or b"{}").get("error", "")
+        check(f"bad input: {name} -> {want}", ok, f"{s} {b[:200]!r}")
+    check("still serving after bad input", infer_raw(json.dumps({"inputs": [good_input]}).encode())[0] == 200)
+
+    # ---- metrics and stats ----
+    s, b, h = http("GET", "/metrics")
+    text = b.decode()
+    check("metrics text format", s == 200 and h.get("Content-Type", "").startswith("text/plain") and
+          'nhits_inference_request_success{model="air",version="1"}' in text and "nhits_request_duration_us_bucket" in text, text[:300])
+    s, b, _ = http("GET", "/v2/stats")
+    st = json.loads(b)
+    check("stats JSON", s == 200 and st["success"] >= 4 and "p99" in st["end_to_end_us"], b[:300])
+
+    # ---- hot reload under load: zero failed requests ----
+    results = []
+    stop = threading.Event()
+
+    def client():
+        body = json.dumps({"inputs": [good_input]}).encode()
+        while not stop.is_set():
+            s, b, _ = infer_raw(body)
+            results.append((s, json.loads(b).get("model_version") if s == 200 else b))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    os.makedirs(os.path.join(work, "repo", "air", "2"))
+    shutil.copy(ckpt, os.path.join(work, "repo", "air", "2", "model.safetensors"))
+    s, b, _ = http("POST", "/v2/repository/models/air/load")
+    check("repository load (new version)", s == 200, b)
+    time.sleep(0.3)
+    s, b, _ = http("POST", "/v2/repository/models/air/load")
+    check("repository load (same version again)", s == 200, b)
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join()
+    failed = [r for r in results if r[0] != 200]
+    versions = {r[1] for r in results if r[0] == 200}
+    check("hot reload: zero failed requests", len(results) > 20 and not failed, (len(results), failed[:3]))
+    check("hot reload: both versions answered", versions == {"1", "2"}, versions)
+    s, b, _ = http("GET", "/v2/models/air")
+    check("old version unloaded", json.loads(b)["versions"] == ["2"], b)
+    s, b, _ = http("POST", "/v2/repository/index")
+    check("repository index", s == 200 and json.loads(b)[0]["name"] == "air", b)
+
+    # ---- a slow client is cut off; others are served meanwhile ----
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(b"POST /v2/models/air/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"inp")
+    check("served while a slow client hangs", http("GET", "/v2/health/ready")[0] == 200)
+    slow.settimeout(5)
+    t0 = time.time()
+    try:
+        data = slow.recv(4096)
+    except socket.timeout:
+        data = None
+    check("slow client cut off by the read timeout", data is not None and time.time() - t0 < 4, data)
+    slow.close()
+
+    # ---- unload, then SIGTERM drains and exits 0 ----
+    check("unload", http("POST", "/v2/repository/models/air/unload")[0] == 200)
+    check("not ready without models", http("GET", "/v2/health/ready")[0] == 503)
+    server.send_signal(signal.SIGTERM)
+    rc = server.wait(timeout=10)
+    check("SIGTERM exits 0", rc == 0, server.stderr.read())
+    server = None
+finally:
+    if server is not None:
+        server.kill()
+        server.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+print(f"{'all server checks passed' if not failures else str(len(failures)) + ' failed: ' + ', '.join(failures)}")
+sys.exit(1 if failures else 0)
