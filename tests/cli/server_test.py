@@ -140,6 +140,43 @@ try:
     st = json.loads(b)
     check("stats JSON", s == 200 and st["success"] >= 4 and "p99" in st["end_to_end_us"], b[:300])
 
+    # ---- Prometheus accepts the format: promtool parses it, a real server scrapes it ----
+    if shutil.which("promtool"):
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        # 0: clean; 3: lint advice only (Triton-style names: no _total suffix, "_us" units); 1: parse error
+        check("promtool parses /metrics", r.returncode in (0, 3), r.stdout + r.stderr)
+    else:
+        print("skip promtool: not installed (Debian package prometheus)")
+    if shutil.which("prometheus"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            prom_port = probe.getsockname()[1]
+        cfg = os.path.join(work, "prometheus.yml")
+        open(cfg, "w").write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: nhits\n"
+                             f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
+        prom = subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={work}/tsdb",
+                                 f"--web.listen-address=127.0.0.1:{prom_port}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            scraped = None
+            for _ in range(40):
+                time.sleep(0.5)
+                try:
+                    q = urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/query?query="
+                                               "nhits_inference_request_success", timeout=2).read()
+                    res = json.loads(q)["data"]["result"]
+                    if res:
+                        scraped = res
+                        break
+                except Exception:
+                    pass
+            check("a Prometheus server scrapes /metrics", scraped and scraped[0]["metric"]["model"] == "air", scraped)
+        finally:
+            prom.terminate()
+            prom.wait(timeout=10)
+    else:
+        print("skip prometheus scrape: not installed (Debian package prometheus)")
+
     # ---- hot reload under load: zero failed requests ----
     results = []
     stop = threading.Event()
