@@ -22,5 +22,6 @@ Action RegisterHw(CLI::App& app);
 Action RegisterQuantize(CLI::App& app);
 Action RegisterServe(CLI::App& app);
 Action RegisterLoadgen(CLI::App& app);
+Action RegisterBatch(CLI::App& app);
 
 }  // namespace nhits::cli

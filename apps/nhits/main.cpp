@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
       nhits::cli::RegisterServe);
   add("loadgen", "Load-test an engine in-process or a server over HTTP: throughput, p50/p95/p99, errors",
       nhits::cli::RegisterLoadgen);
+  add("batch", "Forecast a universe of assets by class and correlation group, degrading bad series to baselines",
+      nhits::cli::RegisterBatch);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {

@@ -43,6 +43,10 @@ struct Panel {
 // unparsable or mixed-type `ds`, duplicate or unsorted (unique_id, ds), a unique_id that
 // reappears after another series.
 Result<Panel> ReadLongCsv(const std::string& path);
+// The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
+// the file: batch runs over many assets validate each series on its own (see batch.h).
+// Structural errors (columns, ds, order) still fail with file:line.
+Result<Panel> ReadLongCsvLenient(const std::string& path);
 
 // Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
 // kDateTime as YYYY-MM-DD HH:MM:SS.

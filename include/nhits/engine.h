@@ -127,6 +127,8 @@ struct ModelStatus {
   std::size_t queue_depth = 0;
   int max_batch_size = 0;
   int priority_levels = 0;
+  PrecisionPlan precision_plan;
+  std::shared_ptr<const Model> model;  // the weights this version serves
 };
 
 class Engine {

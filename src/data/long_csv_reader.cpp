@@ -122,7 +122,8 @@ bool OnlyBlankLines(std::string_view rest) {
 // Per-file parsing state; one object per call keeps ReadLongCsv reentrant.
 class Parser {
  public:
-  Parser(const std::string& path, const Columns& cols) : path_(path), cols_(cols) {}
+  Parser(const std::string& path, const Columns& cols, bool lenient_values)
+      : path_(path), cols_(cols), lenient_values_(lenient_values) {}
 
   Status Row(std::int64_t line, std::string_view text);
   Status Finish(std::int64_t next_line);
@@ -135,6 +136,7 @@ class Parser {
 
   const std::string& path_;
   const Columns& cols_;
+  bool lenient_values_;  // bad y -> NaN (batch runs validate per series)
   Panel panel_;
   std::unordered_map<std::string, std::int64_t> first_line_;  // unique_id -> its first line
   Series* current_ = nullptr;
@@ -226,6 +228,16 @@ Status Parser::AddTimestamp(std::int64_t line, std::string_view text) {
 }
 
 Status Parser::AddValue(std::int64_t line, std::string_view text) {
+  if (lenient_values_) {
+    double v = std::nan("");
+    const char* first = text.data();
+    const char* last = first + text.size();
+    if (first != last && *first == '+') ++first;
+    const auto [ptr, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || ptr != last || first == last || !std::isfinite(v)) v = std::nan("");
+    current_->y.push_back(v);
+    return Status::Ok();
+  }
   if (text.empty())
     return Bad(path_, line, kY, "empty value (missing observations are not supported)");
   const char* first = text.data();
@@ -248,7 +260,7 @@ Status Parser::Finish(std::int64_t next_line) {
   return Status::Ok();
 }
 
-Result<Panel> ReadLongCsvUnchecked(const std::string& path) {
+Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values) {
   std::string buffer;
   NHITS_RETURN_IF_ERROR(ReadWholeFile(path, &buffer));
   std::string_view data(buffer);
@@ -268,7 +280,7 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path) {
   };
   Columns cols;
   NHITS_RETURN_IF_ERROR(ParseHeader(path, next_line(), &cols));
-  Parser parser(path, cols);
+  Parser parser(path, cols, lenient_values);
   std::int64_t line_no = 1;
   while (pos < data.size()) {
     ++line_no;
@@ -288,7 +300,15 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path) {
 Result<Panel> ReadLongCsv(const std::string& path) {
   // Only allocation can throw here; turn it into a Status instead of letting it escape.
   try {
-    return ReadLongCsvUnchecked(path);
+    return ReadLongCsvUnchecked(path, false);
+  } catch (const std::exception& e) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
+  }
+}
+
+Result<Panel> ReadLongCsvLenient(const std::string& path) {
+  try {
+    return ReadLongCsvUnchecked(path, true);
   } catch (const std::exception& e) {
     return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
   }

@@ -241,6 +241,8 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.queue_depth = inst.QueueDepth();
   m.max_batch_size = inst.options().max_batch_size;
   m.priority_levels = inst.options().priority_levels;
+  m.precision_plan = inst.precision();
+  m.model = inst.shared_model();
   return m;
 }
 }  // namespace

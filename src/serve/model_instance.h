@@ -43,6 +43,7 @@ class ModelInstance {
   const std::string& name() const { return name_; }
   int version() const { return version_; }
   const Model& model() const { return *model_; }
+  std::shared_ptr<const Model> shared_model() const { return model_; }
   const ModelOptions& options() const { return options_; }
   const PrecisionPlan& precision() const { return precision_; }
   bool ready() const { return ready_.load(); }

@@ -46,7 +46,17 @@ check "int8 forecast near fp32" 'paste -d, "$WORK/f.csv" "$WORK/f8.csv" | awk -F
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --precision bf16 --out "$WORK/f16.csv" 2>/dev/null
 check "predict --precision bf16" '[ "$(wc -l < "$WORK/f16.csv")" = 13 ]'
 
-for cmd in train predict cv info plot demo quantize bench; do
+# nhits batch: four copies of AirPassengers in two classes, one with a NaN in its last window
+{ echo "unique_id,asset_class"; echo "A,equity"; echo "B,equity"; echo "C,fx"; echo "D,fx"; } > "$WORK/universe.csv"
+awk -F, 'NR==1 {print; next} {for (k = 0; k < 4; k++) rows[k] = rows[k] sprintf("%s,%s,%s\n", substr("ABCD", k + 1, 1), $2, (k == 3 && NR == 140) ? "NaN" : $3)}
+  END {for (k = 0; k < 4; k++) printf "%s", rows[k]}' "$AIR" > "$WORK/assets.csv"
+"$NHITS" batch --universe "$WORK/universe.csv" --data "$WORK/assets.csv" --model eq="$WORK/m.safetensors" \
+  --route equity=eq --route fx=eq --season-length 12 --out "$WORK/batch.csv" --report "$WORK/batch.json" > "$WORK/batch.txt" 2>&1
+check "batch forecasts every asset" '[ "$(grep -c ",ok,eq@1," "$WORK/batch.csv")" = 36 ]'
+check "batch degrades the bad series to a baseline" 'grep -q "^D,fx,fx,1961-01-31,.*,degraded,seasonal_naive,missing or non-finite value at 1960-07-31" "$WORK/batch.csv"'
+check "batch report adds up" 'python3 -c "import json,sys; r=json.load(open(sys.argv[1])); t=r[\"total\"]; sys.exit(not (t[\"assets\"]==4 and t[\"ok\"]==3 and t[\"degraded\"]==1 and sum(c[\"assets\"] for c in r[\"classes\"])==4))" "$WORK/batch.json"'
+
+for cmd in train predict cv info plot demo quantize bench serve loadgen batch; do
   check "$cmd --help" '"$NHITS" $cmd --help | grep -q -- "--"'
 done
 echo "all CLI checks passed"

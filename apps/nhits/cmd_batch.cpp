@@ -1,0 +1,264 @@
+// `nhits batch`: forecast a whole universe of assets, grouped and batched, with degraded
+// (Naive/SeasonalNaive) rows for what cannot be forecast, a run report, and optional scheduling.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "nhits/batch.h"
+#include "nhits/engine.h"
+#include "nhits/forecast.h"
+#include "serve/http/model_repository.h"
+
+namespace nhits::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json PercentilesJson(const Percentiles& p) {
+  return {{"count", p.count}, {"p50", p.p50}, {"p95", p.p95}, {"p99", p.p99}, {"max", p.max}};
+}
+
+json GroupJson(const GroupStats& g) {
+  json j = {{"group", g.key},         {"asset_class", g.asset_class}, {"model", g.model},
+            {"assets", g.assets},      {"ok", g.ok},                   {"degraded", g.degraded},
+            {"failed", g.failed},      {"batch_size", g.batch_size},   {"batches", g.batches},
+            {"batch_latency_us", PercentilesJson(g.batch_latency_us)}, {"seconds", g.seconds},
+            {"assets_per_s", g.assets_per_s}};
+  if (g.scored > 0) j["accuracy"] = {{"assets_scored", g.scored}, {"mae", g.mae}, {"mape_percent", g.mape}};
+  return j;
+}
+
+std::string ForecastsCsv(const BatchRun& run, const Panel& data, const Frequency& freq) {
+  std::string out = "unique_id,asset_class,group,ds,forecast,status,source,reason\n";
+  for (const AssetForecast& f : run.forecasts) {
+    std::string reason = f.reason;
+    for (char& c : reason)
+      if (c == ',' || c == '\n') c = ';';  // keep the CSV one field per column without quoting
+    if (f.forecast.empty()) {
+      out += f.unique_id + "," + f.asset_class + "," + f.group + ",,," + f.status + "," + f.source + "," + reason + "\n";
+      continue;
+    }
+    const std::size_t q = f.output_names.empty() ? 1 : f.output_names.size();
+    const auto future = FutureTimestamps(f.last, freq, run.h);
+    for (int j = 0; j < run.h && static_cast<std::size_t>(j) * q < f.forecast.size(); ++j)
+      out += f.unique_id + "," + f.asset_class + "," + f.group + "," +
+             FormatTimestamp(future[static_cast<std::size_t>(j)], data.time_kind) + "," +
+             FormatValue(f.forecast[static_cast<std::size_t>(j) * q]) + "," + f.status + "," + f.source + "," + reason + "\n";
+  }
+  return out;
+}
+
+void PrintTable(const BatchRun& run) {
+  std::printf("| class | model | assets | ok | degraded | failed | batches | batch p50 ms | batch p99 ms | assets/s | MAE | MAPE %% |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  auto row = [](const GroupStats& g) {
+    std::printf("| %s | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.0f | %s | %s |\n", g.key.c_str(), g.model.c_str(),
+                g.assets, g.ok, g.degraded, g.failed, g.batches, g.batch_latency_us.p50 / 1e3,
+                g.batch_latency_us.p99 / 1e3, g.assets_per_s, g.scored ? FormatValue(g.mae).c_str() : "-",
+                g.scored ? FormatValue(g.mape).c_str() : "-");
+  };
+  for (const GroupStats& c : run.classes) row(c);
+  row(run.total);
+}
+
+}  // namespace
+
+Action RegisterBatch(CLI::App& app) {
+  struct Args {
+    std::string universe, data, repository, out, report, clusters_out, freq, actuals, every, default_model;
+    std::vector<std::string> models, routes, id_routes, priorities;
+    int correlation_window = 0, clusters = 0, max_staleness = 5, season_length = 0, runs = 0, min_points = 0,
+        max_batch_size = 1024, threads = 0, timing_runs = 0;
+    double threshold = 0.5, memory_budget_mb = 256;
+    std::string linkage = "average";
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--universe", a->universe, "Assets: CSV with unique_id,asset_class[,...] or a JSON list")->required();
+  app.add_option("--data", a->data, "Long-format CSV (unique_id,ds,y); bad values degrade their series only")->required();
+  app.add_option("--model-repository", a->repository, "DIR/<model>/<version>/model.safetensors");
+  app.add_option("--model", a->models, "NAME=PATH, a single checkpoint (repeatable)");
+  app.add_option("--route", a->routes, "CLASS=MODEL[@VERSION]: the model for an asset class (repeatable)");
+  app.add_option("--route-id", a->id_routes, "GLOB=MODEL[@VERSION]: the model for ids matching a glob, before classes");
+  app.add_option("--default-model", a->default_model, "Model for assets no rule routes (default: a model named like the class, "
+                                                      "else the only model)");
+  app.add_option("--priority", a->priorities, "CLASS=N: the class's request priority, 1 highest (repeatable)");
+  app.add_option("--correlation-window", a->correlation_window,
+                 "Also group each class by the correlation of its last N returns (0: off)")->capture_default_str();
+  app.add_option("--linkage", a->linkage, "Clustering linkage: single, complete or average")->capture_default_str();
+  app.add_option("--cluster-threshold", a->threshold, "Stop merging above this 1 - correlation")->capture_default_str();
+  app.add_option("--clusters", a->clusters, "Or: this many clusters per class")->capture_default_str();
+  app.add_option("--clusters-out", a->clusters_out, "Write unique_id,asset_class,group");
+  app.add_option("--memory-budget-mb", a->memory_budget_mb, "Bounds each group's batch size")->capture_default_str();
+  app.add_option("--max-batch-size", a->max_batch_size, "Engine's dynamic batch limit per model")->capture_default_str();
+  app.add_option("--threads", a->threads, "Compute threads (0: all cores)")->capture_default_str();
+  app.add_option("--min-points", a->min_points, "Fewer observed points degrade the asset (0: input_size/2)");
+  app.add_option("--max-staleness", a->max_staleness, "Bars behind the newest data before an asset is stale")->capture_default_str();
+  app.add_option("--season-length", a->season_length, "SeasonalNaive for degraded assets (0: Naive)")->capture_default_str();
+  app.add_option("--freq", a->freq, "Frequency of ds for the forecast timestamps (default: inferred), e.g. B, D, h");
+  app.add_option("--actuals", a->actuals, "Long CSV of what happened next: adds MAE/MAPE per class and group");
+  app.add_option("--out", a->out, "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason")->required();
+  app.add_option("--report", a->report, "Run report JSON");
+  app.add_option("--every", a->every, "Rerun on a schedule, e.g. 30s, 1m, 1h (reloads the data each run)");
+  app.add_option("--runs", a->runs, "With --every: stop after this many runs (0: until interrupted)");
+  app.add_option("--timing-runs", a->timing_runs,
+                 "Benchmark: repeat the forecast stage N more times on the loaded data and print its median and "
+                 "best time (windows from memory, forecast, collect)");
+  return [a] {
+    CheckOutputPath(a->out);
+    if (!a->report.empty()) CheckOutputPath(a->report);
+    if (a->repository.empty() && a->models.empty()) Fail("give --model-repository DIR or --model NAME=PATH");
+    std::chrono::seconds every{0};
+    if (!a->every.empty()) {
+      char unit = a->every.back();
+      const long n = std::strtol(a->every.c_str(), nullptr, 10);
+      const long mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 0;
+      if (n <= 0 || mult == 0) Fail("--every: '" + a->every + "' is not like 30s, 5m or 1h");
+      every = std::chrono::seconds(n * mult);
+    }
+    const Universe universe = Unwrap(ReadUniverse(a->universe));
+    EngineOptions eo;
+    ModelOptions mo;
+    mo.max_batch_size = a->max_batch_size;
+    mo.max_queue_delay_us = 0;  // a batch run submits whole groups at once: nothing to wait for
+    mo.cache = false;
+    mo.threads_per_worker = a->threads;
+    mo.max_queue_size = 1 << 20;
+    Engine engine(eo);
+    serve::ModelRepository repo(engine, a->repository, mo);
+    if (!a->repository.empty()) CheckOk(repo.LoadAll());
+    for (const std::string& spec : a->models) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) Fail("--model: '" + spec + "' is not NAME=PATH");
+      CheckOk(repo.LoadFile(spec.substr(0, eq), spec.substr(eq + 1)));
+    }
+    auto parse_target = [](const std::string& spec, const std::string& flag) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) Fail(flag + ": '" + spec + "' is not KEY=MODEL[@VERSION]");
+      std::string model = spec.substr(eq + 1);
+      int version = 0;
+      if (const auto at = model.find('@'); at != std::string::npos) {
+        version = std::atoi(model.c_str() + at + 1);
+        model.resize(at);
+      }
+      return RouteRule{spec.substr(0, eq), true, model, version};
+    };
+    std::vector<RouteRule> rules;
+    for (const auto& r : a->id_routes) {
+      RouteRule rule = parse_target(r, "--route-id");
+      rule.by_class = false;
+      rules.push_back(rule);
+    }
+    for (const auto& r : a->routes) rules.push_back(parse_target(r, "--route"));
+    std::string fallback = a->default_model;
+    const auto loaded = engine.Models();
+    for (const Asset& asset : universe.assets) {  // a model named like a class serves that class
+      bool routed = false;
+      for (const auto& r : rules) routed = routed || (r.by_class && r.pattern == asset.asset_class);
+      for (const auto& m : loaded)
+        if (!routed && m.name == asset.asset_class) {
+          rules.push_back({asset.asset_class, true, m.name, 0});
+          routed = true;
+        }
+    }
+    if (fallback.empty() && loaded.size() == 1) fallback = loaded.front().name;
+    BatchOptions bo;
+    bo.correlation_window = a->correlation_window;
+    bo.linkage = Unwrap(ParseLinkage(a->linkage));
+    bo.cluster_threshold = a->threshold;
+    bo.clusters = a->clusters;
+    bo.memory_budget_bytes = static_cast<std::size_t>(a->memory_budget_mb * (1 << 20));
+    bo.min_points = a->min_points;
+    bo.max_staleness = a->max_staleness;
+    bo.season_length = a->season_length;
+    for (const auto& p : a->priorities) {
+      const auto eq = p.find('=');
+      if (eq == std::string::npos) Fail("--priority: '" + p + "' is not CLASS=N");
+      bo.class_priority[p.substr(0, eq)] = std::atoi(p.c_str() + eq + 1);
+    }
+    BatchProcessor processor(engine, Router(rules, fallback), bo);
+
+    for (int run_no = 1;; ++run_no) {
+      const auto started = std::chrono::system_clock::now();
+      const auto t0 = std::chrono::steady_clock::now();
+      const Panel data = Unwrap(ReadLongCsvLenient(a->data));
+      const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const Frequency freq = ResolveFrequency(data, a->freq);
+      BatchRun run = Unwrap(processor.Run(universe, data));
+      if (!a->actuals.empty()) ScoreAgainstActuals(Unwrap(ReadLongCsvLenient(a->actuals)), &run);
+      run.stage_seconds["load"] = load_s;
+      WriteTextAtomic(a->out, ForecastsCsv(run, data, freq));
+      if (!a->clusters_out.empty()) {
+        std::string text = "unique_id,asset_class,group\n";
+        for (const AssetForecast& f : run.forecasts) text += f.unique_id + "," + f.asset_class + "," + f.group + "\n";
+        WriteTextAtomic(a->clusters_out, text);
+      }
+      if (!a->report.empty()) {
+        json groups = json::array(), classes = json::array(), degraded = json::array();
+        for (const auto& g : run.groups) groups.push_back(GroupJson(g));
+        for (const auto& c : run.classes) classes.push_back(GroupJson(c));
+        for (const auto& f : run.forecasts)
+          if (f.status != "ok")
+            degraded.push_back({{"unique_id", f.unique_id}, {"status", f.status}, {"source", f.source}, {"reason", f.reason}});
+        json r = {{"run", run_no},
+                  {"started", std::chrono::duration_cast<std::chrono::seconds>(started.time_since_epoch()).count()},
+                  {"universe", a->universe},
+                  {"data", a->data},
+                  {"h", run.h},
+                  {"stage_seconds", run.stage_seconds},
+                  {"total", GroupJson(run.total)},
+                  {"classes", classes},
+                  {"groups", groups},
+                  {"not_ok", degraded}};
+        WriteTextAtomic(a->report, r.dump(1) + "\n");
+      }
+      PrintTable(run);
+      if (a->timing_runs > 0) {
+        std::vector<double> stage;
+        for (int k = 0; k < a->timing_runs; ++k) stage.push_back(Unwrap(processor.Run(universe, data)).stage_seconds["forecast"]);
+        std::sort(stage.begin(), stage.end());
+        std::printf("forecast stage over %d runs (%d assets): median %.2f ms, best %.2f ms, %.0f assets/s at the median\n",
+                    a->timing_runs, run.total.assets, 1e3 * stage[stage.size() / 2], 1e3 * stage.front(),
+                    run.total.assets / stage[stage.size() / 2]);
+        // The same assets one call at a time, for the ratio batching buys.
+        std::map<std::string, const Series*> by_id;
+        for (const Series& s : data.series) by_id[s.unique_id] = &s;
+        int calls = 0;
+        const auto s0 = std::chrono::steady_clock::now();
+        std::vector<const AssetForecast*> ok;  // model by model: idle models' threads stay asleep
+        for (const AssetForecast& f : run.forecasts)
+          if (f.status == "ok") ok.push_back(&f);
+        std::stable_sort(ok.begin(), ok.end(), [](auto* x, auto* y) { return x->model < y->model; });
+        for (const AssetForecast* fp : ok) {
+          const AssetForecast& f = *fp;
+          const Series& s = *by_id.at(f.unique_id);
+          const int L = Unwrap(engine.FindModel(f.model, f.version)).config.input_size;
+          ForecastRequest r;
+          r.model = f.model;
+          r.version = f.version;
+          r.insample.resize(static_cast<std::size_t>(L));
+          r.mask.resize(static_cast<std::size_t>(L));
+          FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data(), r.mask.data());
+          CheckOk(engine.Predict(std::move(r)).status);
+          ++calls;
+        }
+        const double one_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        std::printf("one call at a time: %d assets in %.2f ms (%.0f assets/s): batching is %.1fx faster\n", calls,
+                    1e3 * one_s, calls / one_s, one_s / stage[stage.size() / 2]);
+      }
+      std::fprintf(stderr, "run %d: %d assets, %d ok, %d degraded, %d failed; load %.3f s, validate %.4f s, group %.4f s, "
+                           "forecast %.4f s; wrote %s\n",
+                   run_no, run.total.assets, run.total.ok, run.total.degraded, run.total.failed, load_s,
+                   run.stage_seconds["validate"], run.stage_seconds["group"], run.stage_seconds["forecast"], a->out.c_str());
+      if (every.count() == 0 || (a->runs > 0 && run_no >= a->runs)) break;
+      std::this_thread::sleep_until(t0 + every);
+    }
+  };
+}
+
+}  // namespace nhits::cli

@@ -1,0 +1,264 @@
+// The multi-asset batch processor: universe files, routing, correlation grouping (a synthetic
+// set with known clusters), retries, graceful degradation, and that the analytics add up.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "nhits/batch.h"
+
+namespace nhits {
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Universe, ReadsCsvAndJsonAndRejectsBadFiles) {
+  auto csv = ReadUniverse(WriteTemp("u.csv", "unique_id,asset_class,sector\nAAPL,equity,tech\nEURUSD,fx,\n"));
+  ASSERT_TRUE(csv.ok()) << csv.status().message();
+  ASSERT_EQ(csv->assets.size(), 2u);
+  EXPECT_EQ(csv->assets[0].attributes.at("sector"), "tech");
+  EXPECT_EQ(csv->assets[1].asset_class, "fx");
+  auto js = ReadUniverse(WriteTemp("u.json", R"([{"unique_id": "BTC", "asset_class": "crypto", "venue": "x"}])"));
+  ASSERT_TRUE(js.ok()) << js.status().message();
+  EXPECT_EQ(js->assets[0].attributes.at("venue"), "x");
+  auto no_class = ReadUniverse(WriteTemp("bad1.csv", "unique_id,kind\nA,b\n"));
+  ASSERT_FALSE(no_class.ok());
+  EXPECT_NE(no_class.status().message().find("bad1.csv:1"), std::string::npos) << no_class.status().message();
+  auto dup = ReadUniverse(WriteTemp("bad2.csv", "unique_id,asset_class\nA,x\nA,y\n"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("listed twice"), std::string::npos);
+  auto empty_class = ReadUniverse(WriteTemp("bad3.csv", "unique_id,asset_class\nA,\n"));
+  ASSERT_FALSE(empty_class.ok());
+  EXPECT_NE(empty_class.status().message().find("bad3.csv:2: field 'asset_class'"), std::string::npos)
+      << empty_class.status().message();
+  EXPECT_FALSE(ReadUniverse(WriteTemp("bad4.json", R"([{"unique_id": "A"}])")).ok());
+}
+
+TEST(Router, IdGlobsBeforeClassesThenTheDefault) {
+  Router r({{"equity", true, "eq", 0}, {"BRK.*", false, "special", 2}}, "fallback");
+  EXPECT_EQ(r.Route({"AAPL", "equity", {}})->first, "eq");
+  const auto brk = r.Route({"BRK.B", "equity", {}});
+  EXPECT_EQ(brk->first, "special");
+  EXPECT_EQ(brk->second, 2);
+  EXPECT_EQ(r.Route({"EURUSD", "fx", {}})->first, "fallback");
+  Router strict({{"equity", true, "eq", 0}});
+  const auto none = strict.Route({"EURUSD", "fx", {}});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("EURUSD"), std::string::npos);
+}
+
+TEST(Clustering, RecoversKnownCorrelationClusters) {
+  // Three factors, eight assets each (interleaved), returns = factor + 30% idiosyncratic noise.
+  std::mt19937 rng(4);
+  std::normal_distribution<double> nd(0, 1);
+  const int T = 250, K = 3, per = 8;
+  std::vector<std::vector<double>> factor(K, std::vector<double>(T));
+  for (auto& f : factor)
+    for (double& v : f) v = nd(rng);
+  std::vector<std::vector<double>> returns;
+  std::vector<int> truth;
+  for (int i = 0; i < K * per; ++i) {
+    std::vector<double> r(T);
+    for (int t = 0; t < T; ++t) r[t] = factor[i % K][t] + 0.3 * nd(rng);
+    returns.push_back(r);
+    truth.push_back(i % K);
+  }
+  for (Linkage l : {Linkage::kAverage, Linkage::kComplete, Linkage::kSingle}) {
+    const std::vector<int> by_threshold = ClusterByCorrelation(returns, l, 0.5);
+    const std::vector<int> by_count = ClusterByCorrelation(returns, l, 0, 3);
+    for (const auto* labels : {&by_threshold, &by_count}) {
+      // Same partition as the truth: pairs agree on "same cluster or not".
+      for (int i = 0; i < K * per; ++i)
+        for (int j = 0; j < K * per; ++j)
+          ASSERT_EQ((*labels)[i] == (*labels)[j], truth[i] == truth[j]) << "assets " << i << ", " << j;
+    }
+    EXPECT_EQ(by_threshold, ClusterByCorrelation(returns, l, 0.5)) << "deterministic";
+    EXPECT_EQ(by_threshold[0], 0) << "labels in order of first member";
+  }
+  // A threshold below every distance leaves each asset alone.
+  const auto alone = ClusterByCorrelation(returns, Linkage::kAverage, 0.0);
+  EXPECT_EQ(std::set<int>(alone.begin(), alone.end()).size(), returns.size());
+}
+
+TEST(Retry, RetriesOnlyWhatWaitingCanFix) {
+  int calls = 0, attempts = 0;
+  auto flaky = [&] {
+    ForecastResult r;
+    if (++calls < 3) r.status = Status::Unavailable("queue full");
+    return r;
+  };
+  EXPECT_TRUE(SubmitWithRetry(flaky, 5, std::chrono::microseconds(10), &attempts).status.ok());
+  EXPECT_EQ(attempts, 3);
+  calls = 0;
+  auto invalid = [&] {
+    ++calls;
+    ForecastResult r;
+    r.status = Status::InvalidArgument("bad window");
+    return r;
+  };
+  EXPECT_FALSE(SubmitWithRetry(invalid, 5, std::chrono::microseconds(10), &attempts).status.ok());
+  EXPECT_EQ(attempts, 1);
+  auto never = [] {
+    ForecastResult r;
+    r.status = Status::DeadlineExceeded("late");
+    return r;
+  };
+  EXPECT_FALSE(SubmitWithRetry(never, 3, std::chrono::microseconds(10), &attempts).status.ok());
+  EXPECT_EQ(attempts, 3);
+}
+
+TEST(LenientCsv, BadValuesBecomeNaNStructureStillFails) {
+  auto p = ReadLongCsvLenient(WriteTemp("l.csv", "unique_id,ds,y\nA,1,1.5\nA,2,NaN\nA,3,\nA,4,abc\nA,5,inf\nB,1,2\n"));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->series[0].y.size(), 5u);
+  EXPECT_EQ(p->series[0].y[0], 1.5);
+  for (int i = 1; i < 5; ++i) EXPECT_TRUE(std::isnan(p->series[0].y[i])) << i;
+  EXPECT_FALSE(ReadLongCsvLenient(WriteTemp("l2.csv", "unique_id,ds,y\nA,2,1\nA,1,1\n")).ok()) << "unsorted ds";
+  EXPECT_FALSE(ReadLongCsv(WriteTemp("l3.csv", "unique_id,ds,y\nA,1,NaN\n")).ok()) << "the strict reader still refuses";
+}
+
+std::shared_ptr<const Model> SmallModel(int h = 3) {
+  NhitsConfig c;
+  c.h = h;
+  c.input_size = 10;
+  c.mlp_units = {{16, 16}};
+  c.scaler_type = ScalerType::kStandard;
+  auto m = std::make_shared<Model>(c);
+  m->mutable_network().InitParams(3);
+  return m;
+}
+
+TEST(BatchProcessor, DegradesBadSeriesAndTheRestRunsAndAddsUp) {
+  Engine engine;
+  ModelOptions o;
+  o.max_batch_size = 7;  // several batches per group
+  o.cache = false;
+  auto model = SmallModel();
+  ASSERT_TRUE(engine.LoadModel("eq", 1, model, o).ok());
+  ASSERT_TRUE(engine.LoadModel("fx", 1, model, o).ok());
+  Panel data;
+  data.time_kind = TimeKind::kInteger;
+  Universe u;
+  std::mt19937 rng(1);
+  std::normal_distribution<double> nd(0, 1);
+  for (int i = 0; i < 30; ++i) {
+    Series s;
+    s.unique_id = "S" + std::to_string(i);
+    double level = 100 + i;
+    for (int t = 0; t < 40; ++t) s.ds.push_back({t}), s.y.push_back(level += nd(rng));
+    data.series.push_back(s);
+    u.assets.push_back({s.unique_id, i % 3 == 0 ? "fx" : "equity", {}});
+  }
+  data.series[4].y[37] = std::nan("");          // NaN inside the input window
+  data.series[5].y.resize(3), data.series[5].ds.resize(3);  // too short (< input_size / 2)
+  data.series[5].ds = {{37}, {38}, {39}};
+  data.series[7].y.resize(30), data.series[7].ds.resize(30);  // stale: 10 bars behind
+  u.assets.push_back({"GHOST", "equity", {}});   // no data at all
+  u.assets.push_back({"ODD", "crypto", {}});      // routed to a model that is not loaded
+  Series odd;
+  odd.unique_id = "ODD";
+  for (int t = 0; t < 40; ++t) odd.ds.push_back({t}), odd.y.push_back(50);
+  data.series.push_back(odd);
+
+  Router router({{"equity", true, "eq", 0}, {"fx", true, "fx", 0}, {"crypto", true, "missing", 0}});
+  BatchOptions bo;
+  bo.season_length = 5;
+  BatchProcessor p(engine, router, bo);
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  ASSERT_EQ(run->forecasts.size(), 32u);
+  std::map<std::string, const AssetForecast*> by_id;
+  for (const auto& f : run->forecasts) by_id[f.unique_id] = &f;
+  EXPECT_EQ(by_id["S4"]->status, "degraded");
+  EXPECT_NE(by_id["S4"]->reason.find("non-finite"), std::string::npos) << by_id["S4"]->reason;
+  EXPECT_EQ(by_id["S5"]->status, "degraded");
+  EXPECT_NE(by_id["S5"]->reason.find("too short"), std::string::npos);
+  EXPECT_EQ(by_id["S5"]->source, "naive") << "3 points: not enough for a season of 5";
+  EXPECT_EQ(by_id["S7"]->status, "degraded");
+  EXPECT_NE(by_id["S7"]->reason.find("stale"), std::string::npos);
+  EXPECT_EQ(by_id["S7"]->source, "seasonal_naive");
+  EXPECT_EQ(by_id["GHOST"]->status, "failed");
+  EXPECT_EQ(by_id["ODD"]->status, "degraded");
+  EXPECT_NE(by_id["ODD"]->reason.find("missing"), std::string::npos);
+  EXPECT_EQ(by_id["ODD"]->forecast, std::vector<float>(3, 50.0f));
+  // Degraded baselines: Naive repeats the last finite value; SeasonalNaive the last season.
+  const Series& s7 = data.series[7];
+  for (int j = 0; j < 3; ++j)
+    EXPECT_FLOAT_EQ(by_id["S7"]->forecast[j], static_cast<float>(s7.y[s7.y.size() - 5 + j]));
+  // Everything else forecast by its model, equal to the model's own answer.
+  int ok = 0;
+  for (const auto& f : run->forecasts) {
+    if (f.status != "ok") continue;
+    ++ok;
+    const Series* s = nullptr;
+    for (const auto& x : data.series)
+      if (x.unique_id == f.unique_id) s = &x;
+    std::vector<float> x(s->y.end() - 10, s->y.end()), m(10, 1.0f), want(3);
+    model->PredictWindows(1, x.data(), m.data(), want.data());
+    for (int j = 0; j < 3; ++j) ASSERT_NEAR(f.forecast[j], want[j], 1e-3 * (1 + std::abs(want[j]))) << f.unique_id;
+    EXPECT_EQ(f.source, f.model + "@1");
+  }
+  EXPECT_EQ(ok, 27);
+  // The analytics add up: classes and groups to the total, statuses to the assets.
+  const GroupStats& t = run->total;
+  EXPECT_EQ(t.assets, 32);
+  EXPECT_EQ(t.ok + t.degraded + t.failed, t.assets);
+  EXPECT_EQ(t.ok, 27);
+  EXPECT_EQ(t.degraded, 4);
+  EXPECT_EQ(t.failed, 1);
+  int class_assets = 0, class_ok = 0, group_ok = 0, batches = 0;
+  for (const auto& c : run->classes) class_assets += c.assets, class_ok += c.ok;
+  for (const auto& g : run->groups) group_ok += g.ok, batches += g.batches;
+  EXPECT_EQ(class_assets, t.assets);
+  EXPECT_EQ(class_ok, t.ok);
+  EXPECT_EQ(group_ok, t.ok);
+  EXPECT_EQ(batches, 3 + 2) << "equity: 17 good assets in batches of 7, fx: 10";
+  // Actuals: the next 3 points equal to the last value give MAE = mean |forecast - last|.
+  Panel actuals = data;
+  for (auto& s : actuals.series)
+    for (int j = 0; j < 3; ++j) s.ds.push_back({s.ds.back().value + 1}), s.y.push_back(s.y.back());
+  BatchRun scored = *run;
+  ScoreAgainstActuals(actuals, &scored);
+  EXPECT_GT(scored.total.scored, 20);
+  EXPECT_GT(scored.total.mae, 0);
+}
+
+TEST(BatchProcessor, CorrelationGroupsAreWrittenIntoTheGroupName) {
+  Engine engine;
+  ASSERT_TRUE(engine.LoadModel("eq", 1, SmallModel(), {}).ok());
+  Panel data;
+  Universe u;
+  std::mt19937 rng(2);
+  std::normal_distribution<double> nd(0, 1);
+  std::vector<std::vector<double>> f(2, std::vector<double>(60));
+  for (auto& x : f)
+    for (double& v : x) v = nd(rng);
+  for (int i = 0; i < 10; ++i) {
+    Series s;
+    s.unique_id = "A" + std::to_string(i);
+    double price = 100;
+    for (int t = 0; t < 60; ++t) s.ds.push_back({t}), s.y.push_back(price *= std::exp(0.01 * (f[i % 2][t] + 0.2 * nd(rng))));
+    data.series.push_back(s);
+    u.assets.push_back({s.unique_id, "equity", {}});
+  }
+  BatchOptions bo;
+  bo.correlation_window = 50;
+  bo.cluster_threshold = 0.5;
+  BatchProcessor p(engine, Router({}, "eq"), bo);
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok());
+  for (int i = 0; i < 10; ++i)
+    for (int j = 0; j < 10; ++j)
+      EXPECT_EQ(run->forecasts[i].group == run->forecasts[j].group, i % 2 == j % 2) << i << " " << j;
+  EXPECT_EQ(run->forecasts[0].group, "equity/c0");
+  EXPECT_EQ(run->groups.size(), 2u);
+}
+
+}  // namespace
+}  // namespace nhits
