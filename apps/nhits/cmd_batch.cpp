@@ -30,7 +30,8 @@ json GroupJson(const GroupStats& g) {
             {"failed", g.failed},      {"batch_size", g.batch_size},   {"batches", g.batches},
             {"batch_latency_us", PercentilesJson(g.batch_latency_us)}, {"seconds", g.seconds},
             {"assets_per_s", g.assets_per_s}};
-  if (g.scored > 0) j["accuracy"] = {{"assets_scored", g.scored}, {"mae", g.mae}, {"mape_percent", g.mape}};
+  if (g.scored > 0)
+    j["accuracy"] = {{"assets_scored", g.scored}, {"mae", g.mae}, {"mape_percent", g.mape}, {"naive_mae", g.naive_mae}};
   return j;
 }
 
@@ -55,13 +56,14 @@ std::string ForecastsCsv(const BatchRun& run, const Panel& data, const Frequency
 }
 
 void PrintTable(const BatchRun& run) {
-  std::printf("| class | model | assets | ok | degraded | failed | batches | batch p50 ms | batch p99 ms | assets/s | MAE | MAPE %% |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| class | model | assets | ok | degraded | failed | batches | batch p50 ms | batch p99 ms | assets/s | MAE | Naive MAE | MAPE %% |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   auto row = [](const GroupStats& g) {
-    std::printf("| %s | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.0f | %s | %s |\n", g.key.c_str(), g.model.c_str(),
+    auto num = [&](double v) { return g.scored ? FormatValue(v) : std::string("-"); };
+    std::printf("| %s | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.0f | %s | %s | %s |\n", g.key.c_str(), g.model.c_str(),
                 g.assets, g.ok, g.degraded, g.failed, g.batches, g.batch_latency_us.p50 / 1e3,
-                g.batch_latency_us.p99 / 1e3, g.assets_per_s, g.scored ? FormatValue(g.mae).c_str() : "-",
-                g.scored ? FormatValue(g.mape).c_str() : "-");
+                g.batch_latency_us.p99 / 1e3, g.assets_per_s, num(g.mae).c_str(), num(g.naive_mae).c_str(),
+                num(g.mape).c_str());
   };
   for (const GroupStats& c : run.classes) row(c);
   row(run.total);
@@ -74,7 +76,7 @@ Action RegisterBatch(CLI::App& app) {
     std::string universe, data, repository, out, report, clusters_out, freq, actuals, every, default_model;
     std::vector<std::string> models, routes, id_routes, priorities;
     int correlation_window = 0, clusters = 0, max_staleness = 5, season_length = 0, runs = 0, min_points = 0,
-        max_batch_size = 1024, threads = 0, timing_runs = 0;
+        max_batch_size = 1024, threads = 0, timing_runs = 0, holdout = 0;
     double threshold = 0.5, memory_budget_mb = 256;
     std::string linkage = "average";
   };
@@ -102,6 +104,8 @@ Action RegisterBatch(CLI::App& app) {
   app.add_option("--season-length", a->season_length, "SeasonalNaive for degraded assets (0: Naive)")->capture_default_str();
   app.add_option("--freq", a->freq, "Frequency of ds for the forecast timestamps (default: inferred), e.g. B, D, h");
   app.add_option("--actuals", a->actuals, "Long CSV of what happened next: adds MAE/MAPE per class and group");
+  app.add_option("--holdout", a->holdout,
+                 "Backtest: forecast from all but the last N points of each series and score against them");
   app.add_option("--out", a->out, "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason")->required();
   app.add_option("--report", a->report, "Run report JSON");
   app.add_option("--every", a->every, "Rerun on a schedule, e.g. 30s, 1m, 1h (reloads the data each run)");
@@ -186,11 +190,21 @@ Action RegisterBatch(CLI::App& app) {
     for (int run_no = 1;; ++run_no) {
       const auto started = std::chrono::system_clock::now();
       const auto t0 = std::chrono::steady_clock::now();
-      const Panel data = Unwrap(ReadLongCsvLenient(a->data));
+      Panel data = Unwrap(ReadLongCsvLenient(a->data));
+      Panel held_out;
+      if (a->holdout > 0) {
+        held_out = data;
+        for (Series& s : data.series) {
+          const std::size_t keep = s.y.size() > static_cast<std::size_t>(a->holdout) ? s.y.size() - a->holdout : 0;
+          s.y.resize(keep);
+          s.ds.resize(keep);
+        }
+      }
       const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const Frequency freq = ResolveFrequency(data, a->freq);
       BatchRun run = Unwrap(processor.Run(universe, data));
       if (!a->actuals.empty()) ScoreAgainstActuals(Unwrap(ReadLongCsvLenient(a->actuals)), &run);
+      if (a->holdout > 0) ScoreAgainstActuals(held_out, &run);
       run.stage_seconds["load"] = load_s;
       WriteTextAtomic(a->out, ForecastsCsv(run, data, freq));
       if (!a->clusters_out.empty()) {

@@ -110,6 +110,7 @@ struct GroupStats {
   double seconds = 0;     // first submit to last answer
   double assets_per_s = 0;
   double mae = 0, mape = 0;  // against actuals, when given
+  double naive_mae = 0;      // the last observed value as the forecast, same points
   int scored = 0;            // assets with actuals
 };
 

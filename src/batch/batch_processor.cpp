@@ -394,7 +394,7 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
   std::unordered_map<std::string, const Series*> by_id;
   for (const Series& s : actuals.series) by_id[s.unique_id] = &s;
   struct Acc {
-    double abs = 0, pct = 0;
+    double abs = 0, pct = 0, naive = 0;
     int n = 0, pct_n = 0, assets = 0;
   };
   std::map<std::string, Acc> groups, classes;
@@ -406,17 +406,25 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
     const Series& s = *it->second;
     const std::size_t start = static_cast<std::size_t>(std::upper_bound(s.ds.begin(), s.ds.end(), f.last) - s.ds.begin());
     const std::size_t q = f.output_names.empty() ? 1 : f.output_names.size();
+    double last = std::nan("");
+    for (std::size_t k = start; k-- > 0;)
+      if (std::isfinite(s.y[k])) {
+        last = s.y[k];
+        break;
+      }
     Acc one;
     for (std::size_t j = 0; j < static_cast<std::size_t>(run->h) && start + j < s.y.size(); ++j) {
       const double truth = s.y[start + j], pred = f.forecast[j * q];
       if (!std::isfinite(truth)) continue;
       one.abs += std::abs(pred - truth);
+      one.naive += std::isfinite(last) ? std::abs(last - truth) : 0.0;
       ++one.n;
       if (truth != 0) one.pct += std::abs((pred - truth) / truth), ++one.pct_n;
     }
     if (one.n == 0) continue;
     for (Acc* a : {&groups[f.model + "@" + std::to_string(f.version) + "|" + f.group], &classes[f.asset_class], &total}) {
       a->abs += one.abs;
+      a->naive += one.naive;
       a->n += one.n;
       a->pct += one.pct;
       a->pct_n += one.pct_n;
@@ -425,6 +433,7 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
   }
   auto apply = [](const Acc& a, GroupStats& g) {
     g.mae = a.n ? a.abs / a.n : 0;
+    g.naive_mae = a.n ? a.naive / a.n : 0;
     g.mape = a.pct_n ? 100 * a.pct / a.pct_n : 0;
     g.scored = a.assets;
   };
