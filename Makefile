@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 NHITS := $(BUILD_DIR)/bin/nhits
-DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev libdnnl-dev libcpp-httplib-dev curl python3 python3-venv prometheus
+DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev libdnnl-dev libcpp-httplib-dev curl python3 python3-venv prometheus libonnx-dev libprotobuf-dev
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test test-slow demo clean

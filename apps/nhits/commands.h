@@ -23,5 +23,6 @@ Action RegisterQuantize(CLI::App& app);
 Action RegisterServe(CLI::App& app);
 Action RegisterLoadgen(CLI::App& app);
 Action RegisterBatch(CLI::App& app);
+Action RegisterExport(CLI::App& app);
 
 }  // namespace nhits::cli

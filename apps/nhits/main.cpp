@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       nhits::cli::RegisterLoadgen);
   add("batch", "Forecast a universe of assets by class and correlation group, degrading bad series to baselines",
       nhits::cli::RegisterBatch);
+  add("export", "Write the model as an ONNX graph (ONNX Runtime, TensorRT), optionally with reference forecasts",
+      nhits::cli::RegisterExport);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   try {

@@ -1,0 +1,329 @@
+#include "io/onnx/onnx_export.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "nhits/safetensors.h"  // WriteFileAtomic
+
+namespace nhits {
+namespace {
+
+// IEEE half, round to nearest even (what numpy's astype(float16) does).
+std::uint16_t ToHalf(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflows to inf
+  if (abs < 0x38800000u) {  // subnormal half (or zero)
+    const std::uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
+    const int shift = 126 - static_cast<int>(abs >> 23);  // value = mant * 2^(e - 150) = half_mant * 2^-24
+    if (shift > 24) return static_cast<std::uint16_t>(sign);
+    std::uint32_t v = mant >> shift;
+    const std::uint32_t rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (v & 1u))) ++v;
+    return static_cast<std::uint16_t>(sign | v);
+  }
+  std::uint32_t v = ((abs >> 13) - (112u << 10));
+  const std::uint32_t rem = abs & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (v & 1u))) ++v;
+  return static_cast<std::uint16_t>(sign | v);
+}
+
+// Small helper over GraphProto: unique names, typed initializers, nodes with attributes.
+class Graph {
+ public:
+  Graph(onnx::GraphProto* g, bool fp16) : g_(g), fp16_(fp16) {}
+
+  int elem() const { return fp16_ ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::FLOAT; }
+
+  // A float initializer in the graph's compute type.
+  std::string Weights(const std::string& hint, const std::vector<std::int64_t>& dims, const std::vector<float>& v) {
+    return Float(hint, dims, v, fp16_);
+  }
+  // Always float32 (the scaler runs in float32).
+  std::string Float32(const std::string& hint, const std::vector<std::int64_t>& dims, const std::vector<float>& v) {
+    return Float(hint, dims, v, false);
+  }
+  std::string Int64(const std::string& hint, const std::vector<std::int64_t>& v) {
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(Unique(hint));
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(static_cast<std::int64_t>(v.size()));
+    for (std::int64_t x : v) t->add_int64_data(x);
+    return t->name();
+  }
+
+  onnx::NodeProto* Node(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint) {
+    onnx::NodeProto* n = g_->add_node();
+    n->set_op_type(op);
+    n->set_name(Unique(hint + "_" + op));
+    for (const auto& i : inputs) n->add_input(i);
+    n->add_output(Unique(hint));
+    return n;
+  }
+  std::string Op(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint) {
+    return Node(op, inputs, hint)->output(0);
+  }
+  static void Attr(onnx::NodeProto* n, const std::string& name, std::int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void Attr(onnx::NodeProto* n, const std::string& name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  static void Attr(onnx::NodeProto* n, const std::string& name, const std::vector<std::int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+  }
+
+ private:
+  std::string Float(const std::string& hint, const std::vector<std::int64_t>& dims, const std::vector<float>& v, bool half) {
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(Unique(hint));
+    for (auto d : dims) t->add_dims(d);
+    if (half) {
+      t->set_data_type(onnx::TensorProto::FLOAT16);
+      std::string raw(v.size() * 2, '\0');
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::uint16_t h = ToHalf(v[i]);
+        raw[2 * i] = static_cast<char>(h & 0xff);
+        raw[2 * i + 1] = static_cast<char>(h >> 8);
+      }
+      t->set_raw_data(raw);
+    } else {
+      t->set_data_type(onnx::TensorProto::FLOAT);
+      t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+    }
+    return t->name();
+  }
+  std::string Unique(const std::string& hint) { return hint + "_" + std::to_string(next_++); }
+
+  onnx::GraphProto* g_;
+  bool fp16_;
+  int next_ = 0;
+};
+
+void AddIo(onnx::ValueInfoProto* v, const std::string& name, const std::vector<std::int64_t>& dims) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = tt->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  for (auto d : dims) shape->add_dim()->set_dim_value(d);
+}
+
+struct ScaledInput {
+  std::string z;                 // scaled insample (float32)
+  std::string shift, scale;      // [B,1], for the inverse
+};
+
+ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, const std::string& m) {
+  const std::string axes = g.Int64("axes1", {1});
+  const std::string zero = g.Float32("zero", {}, {0.0f}), one = g.Float32("one", {}, {1.0f});
+  const std::string eps = g.Float32("eps", {}, {1e-6f});
+  const std::string observed = g.Op("Greater", {m, zero}, "observed");
+  auto* castn = g.Node("Cast", {observed}, "observed_f");
+  Graph::Attr(castn, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT));
+  const std::string mf = castn->output(0);
+  auto reduce = [&](const std::string& op, const std::string& v, const std::string& hint) {
+    // Opset 17: ReduceSum takes its axes as an input, ReduceMin/ReduceMax still as an attribute.
+    auto* n = op == "ReduceSum" ? g.Node(op, {v, axes}, hint) : g.Node(op, {v}, hint);
+    if (op != "ReduceSum") Graph::Attr(n, "axes", std::vector<std::int64_t>{1});
+    Graph::Attr(n, "keepdims", static_cast<std::int64_t>(1));
+    return n->output(0);
+  };
+  const std::string count = reduce("ReduceSum", mf, "count");
+  ScaledInput s;
+  if (c.scaler_type == ScalerType::kStandard) {
+    const std::string denom = g.Op("Max", {count, one}, "denom");
+    s.shift = g.Op("Div", {reduce("ReduceSum", g.Op("Mul", {x, mf}, "xm"), "sum"), denom}, "mean");
+    const std::string dev = g.Op("Mul", {g.Op("Sub", {x, s.shift}, "centred"), mf}, "dev");
+    const std::string sd = g.Op("Sqrt", {g.Op("Div", {reduce("ReduceSum", g.Op("Mul", {dev, dev}, "dev2"), "ss"), denom}, "var")}, "sd");
+    s.scale = g.Op("Add", {g.Op("Where", {g.Op("Equal", {sd, zero}, "flat"), one, sd}, "sd1"), eps}, "scale");
+    s.z = g.Op("Div", {g.Op("Sub", {x, s.shift}, "xc"), s.scale}, "z");
+    return s;
+  }
+  // minmax / minmax1 over the observed points; no observed point: shift 0, scale 1.
+  const std::string inf = g.Float32("inf", {}, {std::numeric_limits<float>::infinity()});
+  const std::string ninf = g.Float32("ninf", {}, {-std::numeric_limits<float>::infinity()});
+  const std::string lo = reduce("ReduceMin", g.Op("Where", {observed, x, inf}, "x_or_inf"), "lo");
+  const std::string hi = reduce("ReduceMax", g.Op("Where", {observed, x, ninf}, "x_or_ninf"), "hi");
+  const std::string any = g.Op("Greater", {count, zero}, "any");
+  s.shift = g.Op("Where", {any, lo, zero}, "shift");
+  const std::string range = g.Op("Sub", {hi, lo}, "range");
+  const std::string scale0 = g.Op("Add", {g.Op("Where", {g.Op("Equal", {range, zero}, "flat"), one, range}, "range1"), eps}, "scale0");
+  s.scale = g.Op("Where", {any, scale0, one}, "scale");
+  const std::string unit = g.Op("Div", {g.Op("Sub", {x, s.shift}, "xc"), s.scale}, "unit");
+  if (c.scaler_type == ScalerType::kMinMax1) {
+    const std::string two = g.Float32("two", {}, {2.0f});
+    s.z = g.Op("Sub", {g.Op("Mul", {unit, two}, "unit2"), one}, "z");
+  } else {
+    s.z = unit;
+  }
+  return s;
+}
+
+std::string Unscale(Graph& g, const NhitsConfig& c, const std::string& y, const ScaledInput& s) {
+  // y: [B, h*Q]; shift/scale: [B, 1].
+  if (c.scaler_type == ScalerType::kMinMax1) {
+    const std::string one = g.Float32("one", {}, {1.0f}), half = g.Float32("half", {}, {0.5f});
+    return g.Op("Add", {g.Op("Mul", {g.Op("Mul", {g.Op("Add", {y, one}, "y1"), half}, "yh"), s.scale}, "ys"), s.shift}, "unscaled");
+  }
+  return g.Op("Add", {g.Op("Mul", {y, s.scale}, "ys"), s.shift}, "unscaled");
+}
+
+}  // namespace
+
+Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportOptions& options) {
+  const NhitsConfig& c = model.config();
+  if (options.with_scaler && (c.scaler_type == ScalerType::kRobust || c.scaler_type == ScalerType::kInvariant))
+    return Status::Unsupported("--with-scaler: the '" + ToString(c.scaler_type) +
+                               "' scaler needs a median, which ONNX has no operator for; export without "
+                               "--with-scaler and scale the windows before the graph");
+  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  const ParamLayout& layout = model.network().layout();
+  const std::vector<float>& p = model.network().params();
+
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.set_producer_name(options.producer);
+  proto.set_producer_version("0.1.0");
+  proto.set_domain("ai.nhits");
+  auto* opset = proto.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(17);
+  auto* meta = proto.add_metadata_props();
+  meta->set_key("nhits_config");
+  meta->set_value(ConfigToJson(c));
+  onnx::GraphProto* graph = proto.mutable_graph();
+  graph->set_name("nhits");
+  AddIo(graph->add_input(), "insample_y", {L});
+  AddIo(graph->add_input(), "insample_mask", {L});
+  AddIo(graph->add_output(), "forecast", {H, Q});
+  Graph g(graph, options.fp16);
+
+  std::string x = "insample_y", m = "insample_mask";
+  ScaledInput scaled;
+  if (options.with_scaler && c.scaler_type != ScalerType::kIdentity) {
+    scaled = AddScaler(g, c, x, m);
+    x = scaled.z;
+  }
+  if (options.fp16) {
+    auto* cx = g.Node("Cast", {x}, "x16");
+    Graph::Attr(cx, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
+    auto* cm = g.Node("Cast", {m}, "m16");
+    Graph::Attr(cm, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
+    x = cx->output(0);
+    m = cm->output(0);
+  }
+  // The backcast runs in time-reversed coordinates (as Network::Forward does).
+  std::vector<std::int64_t> reversed(static_cast<std::size_t>(L));
+  for (int t = 0; t < L; ++t) reversed[static_cast<std::size_t>(t)] = L - 1 - t;
+  const std::string rev = g.Int64("reverse", reversed);
+  auto gather = [&](const std::string& v, const std::string& hint) {
+    auto* n = g.Node("Gather", {v, rev}, hint);
+    Graph::Attr(n, "axis", static_cast<std::int64_t>(1));
+    return n->output(0);
+  };
+  std::string r = gather(x, "residual");
+  const std::string mask_rev = gather(m, "mask_rev");
+  const std::string level = g.Op("Slice", {x, g.Int64("s", {L - 1}), g.Int64("e", {L}), g.Int64("a", {1})}, "level");
+  const std::string axis1 = g.Int64("axis1", {1});
+  std::string acc;
+  for (std::size_t bi = 0; bi < layout.blocks.size(); ++bi) {
+    const BlockLayout& blk = layout.blocks[bi];
+    const std::string hint = "b" + std::to_string(bi);
+    std::string h = r;
+    if (blk.pool_kernel > 1) {
+      const std::string u = g.Op("Unsqueeze", {r, axis1}, hint + "_nchw");
+      auto* pool = g.Node(c.pooling_mode == PoolingMode::kMaxPool1d ? "MaxPool" : "AveragePool", {u}, hint + "_pool");
+      Graph::Attr(pool, "kernel_shape", std::vector<std::int64_t>{blk.pool_kernel});
+      Graph::Attr(pool, "strides", std::vector<std::int64_t>{blk.pool_kernel});
+      Graph::Attr(pool, "ceil_mode", static_cast<std::int64_t>(1));
+      if (c.pooling_mode != PoolingMode::kMaxPool1d) Graph::Attr(pool, "count_include_pad", static_cast<std::int64_t>(0));
+      h = g.Op("Squeeze", {pool->output(0), axis1}, hint + "_pooled");
+    }
+    const float slope = c.activation == Activation::kPReLU ? p[blk.prelu] : 0.0f;
+    for (std::size_t li = 0; li < blk.layers.size(); ++li) {
+      const LinearSlot& l = blk.layers[li];
+      const std::string lh = hint + "_l" + std::to_string(li);
+      const std::string w = g.Weights(lh + "_w", {l.out, l.in},
+                                      std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.weight),
+                                                         p.begin() + static_cast<std::ptrdiff_t>(l.bias)));
+      const std::string b = g.Weights(lh + "_b", {l.out},
+                                      std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
+                                                         p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out)));
+      auto* gemm = g.Node("Gemm", {h, w, b}, lh);
+      Graph::Attr(gemm, "transB", static_cast<std::int64_t>(1));
+      h = gemm->output(0);
+      if (li == 0 || li + 1 == blk.layers.size()) continue;  // first and output layers: no activation
+      switch (c.activation) {
+        case Activation::kReLU: h = g.Op("Relu", {h}, lh + "_act"); break;
+        case Activation::kSoftplus: h = g.Op("Softplus", {h}, lh + "_act"); break;
+        case Activation::kTanh: h = g.Op("Tanh", {h}, lh + "_act"); break;
+        case Activation::kSELU: h = g.Op("Selu", {h}, lh + "_act"); break;
+        case Activation::kSigmoid: h = g.Op("Sigmoid", {h}, lh + "_act"); break;
+        case Activation::kLeakyReLU: {
+          auto* n = g.Node("LeakyRelu", {h}, lh + "_act");
+          Graph::Attr(n, "alpha", 0.01f);
+          h = n->output(0);
+          break;
+        }
+        case Activation::kPReLU: h = g.Op("PRelu", {h, g.Weights(lh + "_slope", {1}, {slope})}, lh + "_act"); break;
+      }
+    }
+    const std::string theta = h;
+    const std::string backcast = g.Op("Slice", {theta, g.Int64("s", {0}), g.Int64("e", {L}), g.Int64("a", {1})}, hint + "_backcast");
+    const std::string knots = g.Op("Slice", {theta, g.Int64("s", {L}), g.Int64("e", {blk.n_theta}), g.Int64("a", {1})}, hint + "_knots");
+    r = g.Op("Mul", {g.Op("Sub", {r, backcast}, hint + "_res"), mask_rev}, hint + "_next");
+    // knots [B, Q*K] (quantile-major) -> forecast [B, h*Q] (step-major, as the output layout).
+    const int K = blk.knots, taps = blk.interp.taps;
+    std::vector<float> interp(static_cast<std::size_t>(Q) * K * H * Q, 0.0f);
+    for (int q = 0; q < Q; ++q)
+      for (int j = 0; j < H; ++j)
+        for (int t = 0; t < taps; ++t) {
+          const int k = blk.interp.index[static_cast<std::size_t>(j * taps + t)];
+          interp[(static_cast<std::size_t>(q) * K + k) * H * Q + static_cast<std::size_t>(j) * Q + q] +=
+              static_cast<float>(blk.interp.weight[static_cast<std::size_t>(j * taps + t)]);
+        }
+    const std::string f = g.Op("MatMul", {knots, g.Weights(hint + "_interp", {Q * K, H * Q}, interp)}, hint + "_forecast");
+    acc = acc.empty() ? f : g.Op("Add", {acc, f}, hint + "_acc");
+  }
+  std::string y = g.Op("Add", {acc, level}, "with_level");  // Naive1 level on every output
+  if (options.fp16) {
+    auto* cy = g.Node("Cast", {y}, "y32");
+    Graph::Attr(cy, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT));
+    y = cy->output(0);
+  }
+  if (!scaled.scale.empty()) y = Unscale(g, c, y, scaled);
+  auto* reshape = graph->add_node();
+  reshape->set_op_type("Reshape");
+  reshape->set_name("forecast_Reshape");
+  reshape->add_input(y);
+  reshape->add_input(g.Int64("shape", {-1, H, Q}));
+  reshape->add_output("forecast");
+
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    return Status::Internal(path + ": the exported graph fails ONNX's checker: " + e.what());
+  }
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes)) return Status::Internal(path + ": cannot serialise the ONNX model");
+  return WriteFileAtomic(path, bytes);
+}
+
+}  // namespace nhits
