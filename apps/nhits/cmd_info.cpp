@@ -4,6 +4,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/model.h"
+#include "serve/hash128.h"
 
 namespace nhits::cli {
 
@@ -20,7 +21,21 @@ Action RegisterInfo(CLI::App& app) {
                 model.ParameterCount() * 4.0 / 1e6);
     std::printf("FLOPs        %lld per forecast (%.3f MFLOP)\n", static_cast<long long>(model.FlopsPerForecast()),
                 model.FlopsPerForecast() / 1e6);
-    std::printf("precision    %s\n", Unwrap(PrecisionPlanFromMetadata(info)).Describe().c_str());
+    const PrecisionPlan plan = Unwrap(PrecisionPlanFromMetadata(info));
+    std::printf("precision    %s\n", plan.Describe().c_str());
+    // Where the weights came from, and a hash of them (not of the file: metadata may change).
+    std::string origin = info.count("source") ? "imported from " + info.at("source") +
+                                                    (info.count("neuralforecast_version") ? " " + info.at("neuralforecast_version") : "")
+                         : info.count("steps") ? "trained here (" + info.at("steps") + " steps)"
+                                               : "unknown (no training or import record)";
+    if (plan.precision != Precision::kFp32)
+      origin += ", quantised to " + std::string(ToString(plan.precision)) +
+                (info.count("quantized_from") ? " from " + info.at("quantized_from") : "");
+    std::printf("origin       %s\n", origin.c_str());
+    const auto& params = model.network().params();
+    const serve::Hash128 hash = serve::HashBytes(params.data(), params.size() * sizeof(float));
+    std::printf("weights hash %016llx%016llx (128-bit, of the FP32 parameters)\n", static_cast<unsigned long long>(hash.hi),
+                static_cast<unsigned long long>(hash.lo));
     std::string outputs;
     for (const auto& n : c.output_names()) outputs += (outputs.empty() ? "" : ", ") + ("NHITS" + n);
     std::printf("outputs      %s\n", outputs.c_str());

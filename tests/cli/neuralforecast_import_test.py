@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""neuralforecast -> NHITS Engine, end to end with the real library: fit small NHITS models,
+NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
+match neuralforecast's own predict() on the same data (1e-5 relative); an exogenous model, an
+unsupported loss (MAPE) and asymmetric MQLoss quantiles must be refused with their reason.
+(DistributionLoss models cannot even be saved by neuralforecast 3.3.0: its save() fails on them.)
+
+Usage: neuralforecast_import_test.py NHITS_BINARY SOURCE_DIR  (Python with neuralforecast)
+"""
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import pandas as pd
+
+warnings.filterwarnings("ignore")
+logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
+from neuralforecast import NeuralForecast  # noqa: E402
+from neuralforecast.losses.pytorch import MAE, MAPE, MQLoss  # noqa: E402
+from neuralforecast.models import NHITS  # noqa: E402
+
+NHITS_BIN, SRC = sys.argv[1], sys.argv[2]
+TOOL = os.path.join(SRC, "tools", "export_neuralforecast.py")
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
+    if not cond:
+        failures.append(name)
+
+
+def series(n=3, length=96):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        t = np.arange(length)
+        y = 50 + 10 * i + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, length).cumsum() * 0.3
+        rows.append(pd.DataFrame({"unique_id": f"s{i}", "ds": t + 1, "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+common = dict(max_steps=15, random_seed=1, accelerator="cpu", enable_progress_bar=False, logger=False,
+              enable_model_summary=False, enable_checkpointing=False)
+df = series()
+with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
+    df.to_csv(os.path.join(work, "data.csv"), index=False)
+    cases = {
+        "mae_robust": NHITS(h=12, input_size=24, mlp_units=[[32, 32]] * 3, scaler_type="robust", loss=MAE(), **common),
+        "mqloss_standard_avgpool": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, pooling_mode="AvgPool1d",
+                                         scaler_type="standard", loss=MQLoss(level=[80]), **common),
+    }
+    for name, model in cases.items():
+        nf = NeuralForecast(models=[model], freq=1)
+        nf.fit(df=df)
+        want = nf.predict(df=df).reset_index(drop=("unique_id" in nf.predict(df=df).columns))
+        saved = os.path.join(work, name)
+        nf.save(saved, overwrite=True)
+        out = os.path.join(work, name + ".safetensors")
+        r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
+        check(f"{name}: converted", r.returncode == 0, r.stderr[-500:])
+        if r.returncode != 0:
+            continue
+        info = subprocess.run([NHITS_BIN, "info", "--model", out], capture_output=True, text=True).stdout
+        check(f"{name}: info shows the origin", "neuralforecast" in info and "origin" in info, info[-400:])
+        p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
+                            "--out", os.path.join(work, name + ".csv")], capture_output=True, text=True)
+        check(f"{name}: nhits predict", p.returncode == 0, p.stderr)
+        got = pd.read_csv(os.path.join(work, name + ".csv"))
+        cols = [c for c in want.columns if c.startswith("NHITS")]
+        a = got.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
+        b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
+        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
+        check(f"{name}: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (a.shape, b.shape))
+
+    refused = {
+        "exogenous": NHITS(h=6, input_size=12, hist_exog_list=["x"], **common),
+        "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
+        "asymmetric_quantiles": NHITS(h=6, input_size=12, loss=MQLoss(quantiles=[0.1, 0.5, 0.7]), **common),
+    }
+    dfx = df.assign(x=np.arange(len(df)) % 7)
+    for name, model in refused.items():
+        nf = NeuralForecast(models=[model], freq=1)
+        nf.fit(df=dfx if name == "exogenous" else df)
+        saved = os.path.join(work, name)
+        nf.save(saved, overwrite=True)
+        r = subprocess.run([sys.executable, TOOL, saved, "--out", os.path.join(work, name + ".safetensors")],
+                           capture_output=True, text=True)
+        reason = {"exogenous": "exog", "mape_loss": "MAPE is not supported", "asymmetric_quantiles": "symmetric"}[name]
+        check(f"{name}: refused with the reason", r.returncode != 0 and reason in r.stderr, r.stderr[-300:])
+        check(f"{name}: nothing written", not os.path.exists(os.path.join(work, name + ".safetensors")))
+
+print("all neuralforecast import checks passed" if not failures else f"{len(failures)} failed: {failures}")
+sys.exit(1 if failures else 0)

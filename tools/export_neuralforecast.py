@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Convert an NHITS saved by neuralforecast into an NHITS Engine checkpoint.
+
+    python tools/export_neuralforecast.py SAVED --out model.safetensors [--model-index 0]
+
+SAVED is the folder written by `NeuralForecast.save(path)` or one model file from it:
+NHITS_<i>.safetensors (neuralforecast 3.x, "v2" checkpoints) or NHITS_<i>.ckpt (older, Lightning
+pickles, read with neuralforecast's restricted unpickler). The state_dict is written unchanged (neuralforecast's parameter names, float32)
+with the configuration as JSON in __metadata__["nhits_config"], plus where it came from
+("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
+
+Refused, with the reason: exogenous inputs (futr/hist/stat_exog_list), losses other than MAE,
+MSE, RMSE, HuberLoss and MQLoss (e.g. DistributionLoss), stack types other than identity, and a
+different valid_loss is ignored (it does not change the forecast).
+
+Needs the Python packages neuralforecast (with torch) and safetensors; the engine itself never
+runs Python.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+
+def fail(msg):
+    sys.exit(f"export_neuralforecast: error: {msg}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("saved", help="folder from NeuralForecast.save(), or an NHITS_<i>.safetensors/.ckpt file")
+    ap.add_argument("--out", required=True, help="safetensors checkpoint to write")
+    ap.add_argument("--model-index", type=int, default=0, help="which NHITS in the folder (NHITS_<i>.*)")
+    args = ap.parse_args()
+
+    import neuralforecast
+    import torch
+    from neuralforecast.models import NHITS
+    from safetensors.torch import save_file
+
+    path = args.saved
+    if os.path.isdir(path):
+        found = sorted(glob.glob(os.path.join(path, "NHITS_*.safetensors")) + glob.glob(os.path.join(path, "NHITS_*.ckpt")))
+        if not found:
+            others = sorted(os.path.basename(p) for p in glob.glob(os.path.join(path, "*")))
+            fail(f"{path} holds no NHITS_<i>.safetensors or .ckpt (found: {', '.join(others) or 'nothing'})")
+        wanted = [f for f in found if os.path.basename(f).split(".")[0] == f"NHITS_{args.model_index}"]
+        if not wanted:
+            fail(f"no NHITS_{args.model_index} in {path} (found {', '.join(os.path.basename(c) for c in found)})")
+        path = wanted[0]
+    elif not os.path.isfile(path):
+        fail(f"{path}: no such file or folder")
+
+    model = NHITS.load(path, map_location="cpu")
+    hp = dict(model.hparams)
+
+    for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
+        if hp.get(key):
+            fail(f"{path}: {key}={list(hp[key])}: exogenous inputs are not supported by the engine yet")
+    stack_types = hp.get("stack_types") or ["identity"] * len(hp.get("n_blocks", [1, 1, 1]))
+    if any(s != "identity" for s in stack_types):
+        fail(f"{path}: stack_types={stack_types}: only 'identity' stacks are supported")
+
+    loss = model.loss
+    loss_name = type(loss).__name__
+    config = {
+        "h": int(hp["h"]),
+        "input_size": int(hp["input_size"]),
+        "n_blocks": [int(v) for v in hp["n_blocks"]],
+        "mlp_units": [[int(a), int(b)] for a, b in hp["mlp_units"]],
+        "n_pool_kernel_size": [int(v) for v in hp["n_pool_kernel_size"]],
+        "n_freq_downsample": [int(v) for v in hp["n_freq_downsample"]],
+        "pooling_mode": hp["pooling_mode"],
+        "interpolation_mode": hp["interpolation_mode"],
+        "activation": hp["activation"],
+        "dropout_prob_theta": float(hp.get("dropout_prob_theta", 0.0)),
+        "scaler_type": hp.get("scaler_type") or "identity",
+    }
+    if loss_name in ("MAE", "MSE", "RMSE"):
+        config["loss"] = loss_name
+    elif loss_name == "HuberLoss":
+        config["loss"] = "HuberLoss"
+        config["delta"] = float(loss.delta)
+    elif loss_name == "MQLoss":
+        q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
+        levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
+        expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
+        if len(q) != len(expected) or any(abs(a - b) > 1e-6 for a, b in zip(q, expected)):
+            fail(f"{path}: MQLoss quantiles {q} are not symmetric prediction levels around the median; "
+                 "the engine supports MQLoss(level=[...])")
+        config["loss"] = "MQLoss"
+        config["level"] = levels
+    else:
+        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, MQLoss)")
+
+    tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()
+               if not k.startswith("valid_loss.")}
+    metadata = {
+        "nhits_config": json.dumps(config),
+        "source": "neuralforecast",
+        "neuralforecast_version": neuralforecast.__version__,
+        "converted_from": os.path.abspath(path),
+    }
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        fail(f"{out_dir}: the output folder does not exist")
+    tmp = args.out + ".tmp"
+    save_file(tensors, tmp, metadata=metadata)
+    os.replace(tmp, args.out)  # nothing half-written on a crash
+    print(f"wrote {args.out}: {len(tensors)} tensors, {json.dumps(config)}")
+
+
+if __name__ == "__main__":
+    main()
