@@ -95,7 +95,9 @@ TEST(Int8, WeightQuantisationIsSymmetricPerOutputChannel) {
       peak = std::max(peak, std::abs(v));
     }
     EXPECT_EQ(sum, q.row_sum[o]);
-    if (o != 2) EXPECT_EQ(peak, 127) << "the largest weight maps to 127";
+    if (o != 2) {
+      EXPECT_EQ(peak, 127) << "the largest weight maps to 127";
+    }
   }
 }
 

@@ -20,8 +20,16 @@ Action RegisterHw(CLI::App& app) {
     std::printf("isa          AVX2 %s, FMA %s, AVX-512F %s (BW %s, VL %s), VNNI %s, AVX512-BF16 %s, AMX %s\n",
                 yn(c.avx2), yn(c.fma), yn(c.avx512f), yn(c.avx512bw), yn(c.avx512vl), yn(c.avx512_vnni),
                 yn(c.avx512_bf16), yn(c.amx_tile));
-    std::printf("kernels      small-batch linear: %s; GEMM: oneDNN sgemm\n", c.kernel_isa.c_str());
-    std::printf("gpu          none (built without CUDA)\n");
+    std::printf("kernels      small-batch linear: %s; large batches: oneDNN matmul (FP32/BF16), u8s8s32 GEMM (INT8)\n",
+                c.kernel_isa.c_str());
+    const GpuInfo g = DetectGpu();
+    if (g.present) {
+      std::printf("gpu          %s, compute capability %d.%d, %d SMs, %.1f GiB, Tensor Cores %s, automatic precision %s\n",
+                  g.name.c_str(), g.compute_major, g.compute_minor, g.sm_count, g.memory_bytes / 1073741824.0,
+                  g.tensor_cores ? "yes" : "no", g.bf16 ? "bf16" : g.tensor_cores ? "fp16" : "fp32");
+    } else {
+      std::printf("gpu          none (%s)\n", g.why_absent.c_str());
+    }
     std::printf("profile      %s: threads %d, precision %s, max_batch_size %d, max_queue_delay_us %d, cache %s (%zu MiB)\n",
                 p.name.c_str(), p.threads, p.precision.c_str(), p.max_batch_size, p.max_queue_delay_us,
                 p.cache_enabled ? "on" : "off", p.cache_bytes >> 20);

@@ -26,6 +26,19 @@ struct CpuInfo {
 
 CpuInfo DetectCpu();
 
+struct GpuInfo {
+  bool present = false;
+  std::string why_absent;  // built without CUDA, no device, driver error
+  std::string name;
+  int compute_major = 0, compute_minor = 0, sm_count = 0;
+  std::size_t memory_bytes = 0;
+  bool tensor_cores = false;  // sm_70 and newer
+  bool bf16 = false;          // sm_80 and newer: the automatic precision is BF16 there, FP16 on sm_70/75
+};
+
+// Device 0's properties when the engine was built with CUDA and a device answers.
+GpuInfo DetectGpu(int device = 0);
+
 struct RuntimeProfile {
   std::string name;
   int threads = 0;                 // compute threads per model (0: all cores)
