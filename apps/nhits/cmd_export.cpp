@@ -16,8 +16,8 @@ namespace nhits::cli {
 
 Action RegisterExport(CLI::App& app) {
   struct Args {
-    std::string model, onnx, reference;
-    bool with_scaler = false, fp16 = false;
+    std::string model, onnx, reference, tensorrt_cache;
+    bool with_scaler = false, fp16 = false, int8 = false;
     int windows = 64;
   };
   auto a = std::make_shared<Args>();
@@ -27,6 +27,11 @@ Action RegisterExport(CLI::App& app) {
                "Put the model's temporal scaler in the graph: raw values in, original scale out "
                "(identity, standard, minmax, minmax1)");
   app.add_flag("--fp16", a->fp16, "FP16 weights and activations inside the graph (float32 inputs/outputs)");
+  app.add_flag("--int8", a->int8,
+               "INT8 QDQ graph from the calibration `nhits quantize` recorded (static activation scales, the "
+               "checkpoint's per-channel INT8 weights; FP32-kept layers stay FP32)");
+  app.add_option("--tensorrt-cache", a->tensorrt_cache,
+                 "Also write TensorRT's INT8 calibration cache for this graph (needs a quantised checkpoint)");
   app.add_option("--reference", a->reference,
                  "Also write PREFIX.bin (insample, mask, forecast as float32) and PREFIX.json: random windows "
                  "and this engine's forecasts for them, to check another runtime against");
@@ -36,14 +41,22 @@ Action RegisterExport(CLI::App& app) {
     if (!a->reference.empty()) CheckOutputPath(a->reference + ".bin");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
-    if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
-      std::fprintf(stderr, "note: %s is quantised; the graph carries its dequantised weights in %s\n", a->model.c_str(),
-                   a->fp16 ? "FP16" : "FP32");
-    CheckOk(ExportOnnx(model, a->onnx, {a->with_scaler, a->fp16}));
+    OnnxExportOptions eo;
+    eo.with_scaler = a->with_scaler;
+    eo.fp16 = a->fp16;
+    eo.int8_qdq = a->int8;
+    eo.plan = Unwrap(PrecisionPlanFromMetadata(info));
+    eo.tensorrt_cache = a->tensorrt_cache;
+    if (auto it = info.find(kActivationAmaxKey); it != info.end()) eo.activation_amax = Unwrap(ActivationRangesFromJson(it->second));
+    if (eo.plan.precision != Precision::kFp32 && !a->int8)
+      std::fprintf(stderr, "note: %s is quantised; the graph carries its dequantised weights in %s (--int8 for QDQ)\n",
+                   a->model.c_str(), a->fp16 ? "FP16" : "FP32");
+    if (!a->tensorrt_cache.empty()) CheckOutputPath(a->tensorrt_cache);
+    CheckOk(ExportOnnx(model, a->onnx, eo));
     const NhitsConfig& c = model.config();
     std::fprintf(stderr, "wrote %s: insample_y/insample_mask [batch, %d] -> forecast [batch, %d, %d]%s%s\n",
                  a->onnx.c_str(), c.input_size, c.h, c.outputs_per_step(),
-                 a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : "");
+                 a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "");
     if (a->reference.empty()) return;
     if (a->windows < 1) Fail("--reference-windows must be >= 1");
     const int n = a->windows, L = c.input_size, HQ = c.h * c.outputs_per_step();

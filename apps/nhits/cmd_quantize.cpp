@@ -171,6 +171,9 @@ Action RegisterQuantize(CLI::App& app) {
     const Error held_error = Compare(held_q, held_fp32, held, HQ);
     const double mae_fp32 = Mae(model, held_fp32, held), mae_q = Mae(model, held_q, held);
     CheckpointInfo out_info = info;
+    // Static activation ranges beside the plan: ONNX QDQ export and TensorRT caches use them.
+    out_info[kActivationAmaxKey] =
+        ActivationRangesToJson(CalibrateActivationRanges(model, calib.insample.data(), calib.mask.data(), calib.count));
     out_info["quantized_from"] = a->model;
     out_info["quantization_calibration"] = a->calibration;
     CheckOk(SaveCheckpoint(a->out, model, nullptr, out_info, plan));

@@ -33,6 +33,16 @@ struct PrecisionPlan {
 inline constexpr const char* kPrecisionKey = "nhits_precision";
 inline constexpr const char* kFp32LayersKey = "nhits_fp32_layers";  // "0.0,2.4"
 
+// Per block, per linear layer: the largest |input| the FP32 network saw on calibration windows
+// (raw windows [n, L] and masks; scaled inside with the model's scaler). Static activation
+// scales for QDQ graphs and TensorRT calibration caches come from these.
+inline constexpr const char* kActivationAmaxKey = "nhits_activation_amax";  // JSON [[...], ...]
+class Model;
+std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, const float* insample, const float* mask,
+                                                          int windows);
+std::string ActivationRangesToJson(const std::vector<std::vector<float>>& ranges);
+Result<std::vector<std::vector<float>>> ActivationRangesFromJson(const std::string& json);
+
 Result<PrecisionPlan> PrecisionPlanFromMetadata(const std::map<std::string, std::string>& metadata);
 void PrecisionPlanToMetadata(const PrecisionPlan& plan, std::map<std::string, std::string>* metadata);
 

@@ -67,3 +67,4 @@ void PrecisionPlanToMetadata(const PrecisionPlan& plan, std::map<std::string, st
 }
 
 }  // namespace nhits
+

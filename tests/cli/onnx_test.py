@@ -2,7 +2,8 @@
 """`nhits export --onnx` round trip: every parity fixture's model (all poolings, interpolations,
 activations, scalers, losses) is exported, validated by ONNX's checker, run in ONNX Runtime, and
 compared with this engine's forecasts for the same windows: FP32 within 1e-5 relative (absolute
-below 1), FP16 within 5e-3. Scalers inside the graph where ONNX can express them; robust and
+below 1), FP16 within 5e-3, the INT8 QDQ graph (static activation scales) within 2e-3 of the
+FP32 forecast; the TensorRT calibration cache names tensors of the graph. Scalers inside the graph where ONNX can express them; robust and
 invariant must be refused with a clear message.
 
 Usage: onnx_test.py NHITS_BINARY FIXTURE_DIR   (run by onnx_test.sh with onnx, onnxruntime, numpy)
@@ -67,6 +68,28 @@ with tempfile.TemporaryDirectory(prefix="nhits-onnx-") as work:
             run_case(model, name + "_scaler", work, ["--with-scaler"], 1e-5)
     run_case(os.path.join(FIXTURES, "default_relu_maxpool_linear", "model.safetensors"), "default_fp16", work,
              ["--fp16"], 5e-3)
+
+    # INT8: quantise with calibration (which records activation ranges), export the QDQ graph and
+    # TensorRT's calibration cache; ORT runs it within the stated INT8 bound.
+    src = os.path.join(FIXTURES, "sigmoid_mqloss")
+    q8 = os.path.join(work, "q8.safetensors")
+    r = subprocess.run([NHITS, "quantize", "--model", os.path.join(src, "model.safetensors"), "--calibration",
+                        os.path.join(src, "input.csv"), "--holdout", "0.3", "--out", q8], capture_output=True, text=True)
+    check("quantize for the INT8 graph", r.returncode == 0, r.stderr)
+    cache = os.path.join(work, "q8.cache")
+    run_case(q8, "sigmoid_mqloss_int8_qdq", work, ["--int8", "--with-scaler", "--tensorrt-cache", cache], 2e-3)
+    graph = onnx.load(os.path.join(work, "sigmoid_mqloss_int8_qdq.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    check("INT8 graph has QuantizeLinear/DequantizeLinear", ops.count("QuantizeLinear") >= 1 and ops.count("DequantizeLinear") >= 2)
+    lines = open(cache).read().splitlines()
+    outputs = {o for n in graph.node for o in n.output}
+    entries = [l.split(": ") for l in lines[1:]]
+    check("TensorRT cache format", lines[0].startswith("TRT-") and entries and
+          all(len(e) == 2 and len(e[1]) == 8 and int(e[1], 16) > 0 for e in entries), lines[:3])
+    check("TensorRT cache names graph tensors", all(e[0] in outputs for e in entries), [e[0] for e in entries if e[0] not in outputs])
+    r = subprocess.run([NHITS, "export", "--model", os.path.join(src, "model.safetensors"), "--onnx",
+                        os.path.join(work, "no.onnx"), "--int8"], capture_output=True, text=True)
+    check("--int8 refused for an FP32 checkpoint", r.returncode != 0 and "nhits quantize" in r.stderr, r.stderr)
 
 print("all ONNX checks passed" if not failures else f"{len(failures)} failed: {failures}")
 sys.exit(1 if failures else 0)

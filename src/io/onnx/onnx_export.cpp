@@ -3,10 +3,12 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/quantized_linear.h"
 #include "nhits/safetensors.h"  // WriteFileAtomic
 
 namespace nhits {
@@ -56,6 +58,15 @@ class Graph {
     t->set_data_type(onnx::TensorProto::INT64);
     t->add_dims(static_cast<std::int64_t>(v.size()));
     for (std::int64_t x : v) t->add_int64_data(x);
+    return t->name();
+  }
+
+  std::string Int8(const std::string& hint, const std::vector<std::int64_t>& dims, const std::vector<std::int8_t>& v) {
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(Unique(hint));
+    t->set_data_type(onnx::TensorProto::INT8);
+    for (auto d : dims) t->add_dims(d);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
     return t->name();
   }
 
@@ -195,6 +206,19 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
                                "--with-scaler and scale the windows before the graph");
   const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
   const ParamLayout& layout = model.network().layout();
+  const bool need_ranges = options.int8_qdq || !options.tensorrt_cache.empty();
+  if (options.int8_qdq && options.fp16) return Status::InvalidArgument("--int8 and --fp16 cannot be combined");
+  if (options.int8_qdq && options.plan.precision != Precision::kInt8)
+    return Status::InvalidArgument("--int8: the checkpoint is not an INT8 one; run `nhits quantize` first");
+  if (need_ranges) {
+    bool ok = options.activation_amax.size() == layout.blocks.size();
+    for (std::size_t b = 0; ok && b < layout.blocks.size(); ++b)
+      ok = options.activation_amax[b].size() == layout.blocks[b].layers.size();
+    if (!ok)
+      return Status::InvalidArgument("INT8 export and TensorRT caches need calibrated activation ranges: quantise the "
+                                     "model with `nhits quantize --calibration DATA` (it records them) and export that");
+  }
+  std::vector<std::pair<std::string, float>> cache_entries;  // tensor -> amax
   const std::vector<float>& p = model.network().params();
 
   onnx::ModelProto proto;
@@ -260,13 +284,34 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     for (std::size_t li = 0; li < blk.layers.size(); ++li) {
       const LinearSlot& l = blk.layers[li];
       const std::string lh = hint + "_l" + std::to_string(li);
-      const std::string w = g.Weights(lh + "_w", {l.out, l.in},
-                                      std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.weight),
-                                                         p.begin() + static_cast<std::ptrdiff_t>(l.bias)));
+      const std::vector<float> w32(p.begin() + static_cast<std::ptrdiff_t>(l.weight), p.begin() + static_cast<std::ptrdiff_t>(l.bias));
       const std::string b = g.Weights(lh + "_b", {l.out},
                                       std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
                                                          p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out)));
-      auto* gemm = g.Node("Gemm", {h, w, b}, lh);
+      std::string w, x_in = h;
+      if (need_ranges) cache_entries.emplace_back(h, options.activation_amax[bi][li]);
+      if (options.int8_qdq && !options.plan.KeepsFp32(static_cast<int>(bi), static_cast<int>(li))) {
+        // Activations: static symmetric per-tensor scale; weights: the engine's own INT8 values.
+        const float amax = options.activation_amax[bi][li];
+        const std::string xs = g.Float32(lh + "_x_scale", {}, {amax > 0 ? amax / 127.0f : 1.0f / 127.0f});
+        const std::string zp = g.Int8(lh + "_x_zero", {}, {0});
+        const std::string qx = g.Op("QuantizeLinear", {h, xs, zp}, lh + "_xq");
+        x_in = g.Op("DequantizeLinear", {qx, xs, zp}, lh + "_xdq");
+        const cpu::Int8Weights q = cpu::QuantizeInt8(l.out, l.in, w32.data());
+        std::vector<std::int8_t> packed(static_cast<std::size_t>(l.out) * l.in);
+        for (int o = 0; o < l.out; ++o)
+          for (int i = 0; i < l.in; ++i)
+            packed[static_cast<std::size_t>(o) * l.in + i] = q.q[static_cast<std::size_t>(o) * q.ld + i];
+        const std::string wq = g.Int8(lh + "_wq", {l.out, l.in}, packed);
+        const std::string ws = g.Float32(lh + "_w_scale", {l.out}, q.scale);
+        const std::string wz = g.Int8(lh + "_w_zero", {l.out}, std::vector<std::int8_t>(static_cast<std::size_t>(l.out), 0));
+        auto* dq = g.Node("DequantizeLinear", {wq, ws, wz}, lh + "_w");
+        Graph::Attr(dq, "axis", static_cast<std::int64_t>(0));
+        w = dq->output(0);
+      } else {
+        w = g.Weights(lh + "_w", {l.out, l.in}, w32);
+      }
+      auto* gemm = g.Node("Gemm", {x_in, w, b}, lh);
       Graph::Attr(gemm, "transB", static_cast<std::int64_t>(1));
       h = gemm->output(0);
       if (li == 0 || li + 1 == blk.layers.size()) continue;  // first and output layers: no activation
@@ -323,7 +368,20 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   }
   std::string bytes;
   if (!proto.SerializeToString(&bytes)) return Status::Internal(path + ": cannot serialise the ONNX model");
-  return WriteFileAtomic(path, bytes);
+  NHITS_RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
+  if (options.tensorrt_cache.empty()) return Status::Ok();
+  // TensorRT's calibration cache: a header, then "tensor: scale" with the scale's float32 bits
+  // in hex (scale = amax / 127), for the tensors it may run in INT8: each Gemm's input.
+  std::string cache = "TRT-8600-EntropyCalibration2\n";
+  for (const auto& [name, amax] : cache_entries) {
+    const float scale = amax > 0 ? amax / 127.0f : 1.0f / 127.0f;
+    std::uint32_t bits;
+    std::memcpy(&bits, &scale, 4);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", bits);
+    cache += name + ": " + hex + "\n";
+  }
+  return WriteFileAtomic(options.tensorrt_cache, cache);
 }
 
 }  // namespace nhits

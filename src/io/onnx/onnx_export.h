@@ -13,8 +13,10 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "nhits/model.h"
+#include "nhits/precision.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -23,6 +25,15 @@ struct OnnxExportOptions {
   bool with_scaler = false;
   bool fp16 = false;  // FP16 weights and activations inside (inputs/outputs stay float32)
   std::string producer = "nhits-engine";
+  // INT8 QDQ graph: each quantised layer's Gemm reads DequantizeLinear(QuantizeLinear(x)) with a
+  // static per-tensor activation scale (calibrated amax / 127) and per-output-channel INT8
+  // weights, as ONNX Runtime and TensorRT's explicit quantization expect. Layers the plan keeps
+  // in FP32 stay plain Gemms.
+  bool int8_qdq = false;
+  PrecisionPlan plan;                                // which layers are INT8
+  std::vector<std::vector<float>> activation_amax;   // per block, per layer (from nhits quantize)
+  // Also write TensorRT's calibration cache for the (non-QDQ) graph: every Gemm input's scale.
+  std::string tensorrt_cache;
 };
 
 // Writes `path` atomically; Unsupported (with the reason) for configurations ONNX cannot express.

@@ -1,0 +1,50 @@
+// Activation ranges on calibration windows, for static INT8 scales (QDQ graphs, TensorRT).
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "nhits/model.h"
+#include "nhits/precision.h"
+#include "nhits/scaler.h"
+
+namespace nhits {
+
+std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, const float* insample, const float* mask,
+                                                          int windows) {
+  const NhitsConfig& c = model.config();
+  const int L = c.input_size;
+  std::vector<float> scaled(static_cast<std::size_t>(windows) * L), out(static_cast<std::size_t>(windows) * c.h * c.outputs_per_step());
+  for (int b = 0; b < windows; ++b) {
+    const float* x = insample + static_cast<std::size_t>(b) * L;
+    const ScaleStats s = ComputeScaleStats(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L);
+    for (int t = 0; t < L; ++t) scaled[static_cast<std::size_t>(b) * L + t] = static_cast<float>(ScaleValue(c.scaler_type, s, x[t]));
+  }
+  Workspace<float> ws;
+  model.network().Forward(windows, scaled.data(), mask, out.data(), ws, false, nullptr);
+  const auto& blocks = model.network().layout().blocks;
+  std::vector<std::vector<float>> ranges(blocks.size());
+  auto amax = [](const std::vector<float>& v) {
+    float m = 0;
+    for (float x : v) m = std::max(m, std::abs(x));
+    return m;
+  };
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    for (std::size_t l = 0; l < blocks[b].layers.size(); ++l)  // inputs: pooled, first layer's output, hidden outputs
+      ranges[b].push_back(l == 0 ? amax(ws.pooled[b]) : l == 1 ? amax(ws.pre[b][0]) : amax(ws.post[b][l - 1]));
+  return ranges;
+}
+
+std::string ActivationRangesToJson(const std::vector<std::vector<float>>& ranges) {
+  return nlohmann::json(ranges).dump();
+}
+
+Result<std::vector<std::vector<float>>> ActivationRangesFromJson(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text).get<std::vector<std::vector<float>>>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("metadata ") + kActivationAmaxKey + ": " + e.what());
+  }
+}
+
+}  // namespace nhits
