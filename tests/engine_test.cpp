@@ -315,6 +315,11 @@ TEST(Engine, BadRequestsGetClearErrors) {
   EXPECT_FALSE(engine.LoadModel("m", 0, SmallModel(), {}).ok());
   EXPECT_FALSE(engine.LoadModel("m", 1, "/nonexistent.safetensors", {}).ok());
   EXPECT_TRUE(engine.ModelReady("m")) << "a failed load leaves the serving version alone";
+  ModelOptions tpu;
+  tpu.device = "tpu:0";
+  const Status no_backend = engine.LoadModel("t", 1, SmallModel(), tpu);
+  EXPECT_EQ(no_backend.code(), Status::Code::kUnavailable);
+  EXPECT_NE(no_backend.message().find("no 'tpu' backend"), std::string::npos) << no_backend.message();
 }
 
 TEST(Engine, StatisticsAndPrometheusText) {

@@ -73,6 +73,7 @@ void PrintTable(const BatchRun& run) {
 
 Action RegisterBatch(CLI::App& app) {
   struct Args {
+    std::string device = "cpu";
     std::string universe, data, repository, out, report, clusters_out, freq, actuals, every, default_model;
     std::vector<std::string> models, routes, id_routes, priorities;
     int correlation_window = 0, clusters = 0, max_staleness = 5, season_length = 0, runs = 0, min_points = 0,
@@ -113,6 +114,9 @@ Action RegisterBatch(CLI::App& app) {
   app.add_option("--timing-runs", a->timing_runs,
                  "Benchmark: repeat the forecast stage N more times on the loaded data and print its median and "
                  "best time (windows from memory, forecast, collect)");
+  app.add_option("--device", a->device,
+                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
+      ->capture_default_str();
   return [a] {
     CheckOutputPath(a->out);
     if (!a->report.empty()) CheckOutputPath(a->report);
@@ -128,6 +132,7 @@ Action RegisterBatch(CLI::App& app) {
     const Universe universe = Unwrap(ReadUniverse(a->universe));
     EngineOptions eo;
     ModelOptions mo;
+    mo.device = a->device;
     mo.max_batch_size = a->max_batch_size;
     mo.max_queue_delay_us = 0;  // a batch run submits whole groups at once: nothing to wait for
     mo.cache = false;

@@ -21,6 +21,7 @@ int g_signal_pipe[2] = {-1, -1};
 
 Action RegisterServe(CLI::App& app) {
   struct Args {
+    std::string device = "cpu";
     std::string repository, profile = "balanced";
     std::vector<std::string> models;
     serve::HttpOptions http;
@@ -54,11 +55,15 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")->capture_default_str();
   app.add_option("--read-timeout-s", a->http.read_timeout_s, "Cut off clients that send slower than this")
       ->capture_default_str();
+  app.add_option("--device", a->device,
+                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
+      ->capture_default_str();
   return [a] {
     if (a->repository.empty() && a->models.empty())
       Fail("give --model-repository DIR (DIR/<model>/<version>/model.safetensors) or --model NAME=PATH");
     const RuntimeProfile profile = Unwrap(ResolveProfile(a->profile, DetectCpu()));
     ModelOptions mo;
+    mo.device = a->device;
     mo.max_batch_size = a->max_batch_size > 0 ? a->max_batch_size : profile.max_batch_size;
     mo.max_queue_delay_us = a->max_queue_delay_us >= 0 ? a->max_queue_delay_us : profile.max_queue_delay_us;
     mo.workers = a->workers;

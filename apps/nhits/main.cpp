@@ -6,8 +6,14 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#ifdef NHITS_WITH_CUDA
+#include "backend/cuda/engine_backend.h"
+#endif
 
 int main(int argc, char** argv) {
+#ifdef NHITS_WITH_CUDA
+  nhits::cuda::RegisterEngineBackend();  // models served with --device cuda:N
+#endif
   CLI::App app{
       "nhits: a C++ engine for the NHITS forecasting model (neuralforecast-compatible).\n"
       "Data is long-format CSV (unique_id,ds,y); models are safetensors files with\n"

@@ -69,6 +69,7 @@ struct ModelOptions {
   int workers = 1;               // each with its own session and compute threads
   int threads_per_worker = 0;    // 0: all cores / workers
   PrecisionPlan precision;       // default: the checkpoint's own plan
+  std::string device = "cpu";    // "cpu", or "cuda:N" when a CUDA backend is registered
   bool use_checkpoint_precision = true;
   bool cache = true;
   // Called by a worker before each batch it runs, with the batch's series ids (observability;
@@ -130,6 +131,23 @@ struct ModelStatus {
   PrecisionPlan precision_plan;
   std::shared_ptr<const Model> model;  // the weights this version serves
 };
+
+// What a worker runs a batch on: the CPU InferenceSession, or a device backend.
+class WindowForecaster {
+ public:
+  virtual ~WindowForecaster() = default;
+  // Raw windows [batch, L] in, original-scale forecasts [batch, h, Q] out (host memory).
+  virtual Status Predict(int batch, const float* insample, const float* mask, float* out) = 0;
+  virtual std::size_t MemoryBytes() const = 0;
+  virtual std::string Describe() const = 0;  // e.g. "cpu fp32", "cuda:0 bf16"
+};
+
+// Device backends register a factory for their device prefix ("cuda"); the engine calls it for
+// models whose ModelOptions::device starts with that prefix. The CUDA backend registers itself
+// with nhits::cuda::RegisterEngineBackend() (backend/cuda/engine_backend.h).
+using DeviceBackendFactory = std::function<Result<std::unique_ptr<WindowForecaster>>(
+    const Model& model, int max_batch, const std::string& device, const ModelOptions& options)>;
+void RegisterDeviceBackend(const std::string& prefix, DeviceBackendFactory factory);
 
 class Engine {
  public:

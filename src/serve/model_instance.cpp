@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace nhits::serve {
@@ -13,7 +15,59 @@ using Clock = std::chrono::steady_clock;
 
 double MicrosBetween(SteadyTime a, SteadyTime b) { return std::chrono::duration<double, std::micro>(b - a).count(); }
 
+class CpuForecaster final : public WindowForecaster {
+ public:
+  CpuForecaster(const Model& model, int max_batch, int threads, const PrecisionPlan& plan)
+      : session_(model, max_batch, threads, plan) {}
+  Status Predict(int batch, const float* x, const float* m, float* out) override { return session_.Predict(batch, x, m, out); }
+  std::size_t MemoryBytes() const override {
+    const SessionMemory m = session_.memory();
+    return m.reserved_bytes + m.owned_weight_bytes;
+  }
+  std::string Describe() const override { return "cpu " + session_.precision().Describe(); }
+
+ private:
+  InferenceSession session_;
+};
+
+std::mutex& BackendMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<std::string, DeviceBackendFactory>& Backends() {
+  static std::map<std::string, DeviceBackendFactory> backends;
+  return backends;
+}
+
+Result<std::unique_ptr<WindowForecaster>> MakeForecaster(const Model& model, const ModelOptions& o, int threads,
+                                                         const PrecisionPlan& plan) {
+  if (o.device.empty() || o.device == "cpu")
+    return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(model, o.max_batch_size, threads, plan));
+  const std::string prefix = o.device.substr(0, o.device.find(':'));
+  DeviceBackendFactory factory;
+  {
+    std::lock_guard<std::mutex> lock(BackendMutex());
+    auto it = Backends().find(prefix);
+    if (it != Backends().end()) factory = it->second;
+  }
+  if (!factory)
+    return Status::Unavailable("device '" + o.device + "': no '" + prefix +
+                               "' backend in this build (built without CUDA, or not registered); use cpu");
+  return factory(model, o.max_batch_size, o.device, o);
+}
+
 }  // namespace
+
+}  // namespace nhits::serve
+
+namespace nhits {
+void RegisterDeviceBackend(const std::string& prefix, DeviceBackendFactory factory) {
+  std::lock_guard<std::mutex> lock(serve::BackendMutex());
+  serve::Backends()[prefix] = std::move(factory);
+}
+}  // namespace nhits
+
+namespace nhits::serve {
 
 ModelInstance::ModelInstance(std::string name, int version, std::shared_ptr<const Model> model,
                              const ModelOptions& options, PrecisionPlan precision, EngineCounters* engine_counters,
@@ -38,8 +92,10 @@ Status ModelInstance::Start() {
   if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options_.workers);
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
-    // The session's constructor runs a forecast at the largest batch: every buffer is touched.
-    w->session = std::make_unique<InferenceSession>(*model_, options_.max_batch_size, threads, precision_);
+    // A CPU session's constructor runs a forecast at the largest batch: every buffer is touched.
+    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, threads, precision_);
+    if (!f.ok()) return f.status();
+    w->session = std::move(*f);
     const std::size_t n = static_cast<std::size_t>(options_.max_batch_size) * c.input_size;
     w->insample.resize(n);
     w->mask.resize(n);
@@ -265,8 +321,7 @@ std::vector<std::size_t> ModelInstance::QueueDepthByLevel() const {
 std::size_t ModelInstance::MemoryBytes() const {
   std::size_t bytes = model_->network().params().size() * sizeof(float);
   for (const auto& w : workers_) {
-    const SessionMemory m = w->session->memory();
-    bytes += m.reserved_bytes + m.owned_weight_bytes + (w->insample.size() + w->mask.size() + w->out.size()) * sizeof(float);
+    bytes += w->session->MemoryBytes() + (w->insample.size() + w->mask.size() + w->out.size()) * sizeof(float);
   }
   return bytes;
 }

@@ -33,7 +33,8 @@ class ModelInstance {
                 PrecisionPlan precision, EngineCounters* engine_counters, ForecastCache* cache);
   ~ModelInstance();  // drains
 
-  // Starts the workers and runs a warm-up forecast through the queue; Ok means ready.
+  // Builds each worker's forecaster (CPU session or device backend), starts the workers and runs
+  // a warm-up forecast through the queue; Ok means ready.
   Status Start();
   // kUnavailable if draining or the request's level is full; the promise is then untouched.
   Status Enqueue(Pending& pending);
@@ -55,7 +56,7 @@ class ModelInstance {
 
  private:
   struct Worker {
-    std::unique_ptr<InferenceSession> session;
+    std::unique_ptr<WindowForecaster> session;
     std::vector<float> insample, mask, out;  // batch buffers sized for max_batch_size
     std::thread thread;
   };

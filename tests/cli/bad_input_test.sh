@@ -77,6 +77,7 @@ expect_error quantize-fp32 "choose int8 or bf16" -- "$NHITS" quantize --model "$
 expect_error quantize-bad-holdout "--holdout" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --holdout 1.5 --out "$WORK/out.safetensors"
 expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$WORK/nan.csv" --out "$WORK/out.safetensors"
 expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
+expect_error serve-unknown-device "device 'tpu:0'" "backend" -- "$NHITS" serve --model "m=$WORK/good.safetensors" --device tpu:0 --port 0
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
