@@ -129,6 +129,38 @@ TEST(Engine, FullLevelRejectsAtOnceOtherLevelsStillAccept) {
   EXPECT_EQ(engine.GetPerformanceStats().failures["queue_full"], 1u);
 }
 
+TEST(Engine, OverloadShedsLowerPrioritiesFirst) {
+  Engine engine;
+  std::atomic<int> batches{0};
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  ModelOptions o;
+  o.max_batch_size = 1;
+  o.max_queue_delay_us = 0;
+  o.cache = false;
+  o.shed_after_us = 1;  // any queued work is too much for priorities below 1
+  o.on_batch = [&](const std::vector<std::string>&) {
+    if (++batches == 2) {
+      entered.set_value();
+      released.wait();
+    }
+  };
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  ASSERT_TRUE(engine.Predict(Request("warm")).status.ok());  // the cost per window is now known
+  auto hold = engine.Submit(Request("hold"));
+  entered.get_future().wait();
+  std::vector<std::future<ForecastResult>> high;
+  for (int i = 0; i < 3; ++i) high.push_back(engine.Submit(Request("p1-" + std::to_string(i), 1, 1)));
+  const ForecastResult low = engine.Submit(Request("p2", 2, 2)).get();
+  EXPECT_EQ(low.status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(low.status.message().find("shed"), std::string::npos) << low.status.message();
+  release.set_value();
+  for (auto& f : high) EXPECT_TRUE(f.get().status.ok()) << "priority 1 is never shed";
+  hold.get();
+  EXPECT_EQ(engine.GetPerformanceStats().failures["shed"], 1u);
+  EXPECT_TRUE(engine.Predict(Request("p2-later", 3, 2)).status.ok()) << "an empty queue sheds nothing";
+}
+
 TEST(Engine, RequestsPastTheirDeadlineAreNeverComputed) {
   Engine engine;
   Gate gate;

@@ -26,7 +26,7 @@ Action RegisterServe(CLI::App& app) {
     std::vector<std::string> models;
     serve::HttpOptions http;
     int max_batch_size = 0, max_queue_delay_us = -1, workers = 1, threads = 0, priority_levels = 3,
-        max_queue_size = 1024;
+        max_queue_size = 1024, shed_after_us = 0;
     double cache_mb = -1, cache_ttl_s = 60, max_body_mb = 16;
     bool no_cache = false;
   };
@@ -47,6 +47,10 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--threads-per-worker", a->threads, "Compute threads per worker (0: cores / workers)");
   app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")->capture_default_str();
   app.add_option("--max-queue-size", a->max_queue_size, "Requests queued per level before 503 'queue full'")
+      ->capture_default_str();
+  app.add_option("--shed-after-us", a->shed_after_us,
+                 "Under overload, reject requests below priority 1 at once (503 'shed') when the queued work at "
+                 "their level and above would take longer than this (0: off)")
       ->capture_default_str();
   app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)");
   app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")->capture_default_str();
@@ -70,6 +74,7 @@ Action RegisterServe(CLI::App& app) {
     mo.threads_per_worker = a->threads > 0 ? a->threads : profile.threads;
     mo.priority_levels = a->priority_levels;
     mo.max_queue_size = a->max_queue_size;
+    mo.shed_after_us = a->shed_after_us;
     mo.cache = profile.cache_enabled && !a->no_cache;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
       Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");

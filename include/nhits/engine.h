@@ -66,6 +66,10 @@ struct ModelOptions {
   std::vector<int> preferred_batch_sizes;  // ship as soon as this many windows wait (besides max_batch_size)
   int priority_levels = 3;
   int max_queue_size = 1024;     // requests per priority level
+  // Load shedding under overload: a request below priority 1 is rejected at once (kUnavailable,
+  // "shed") when the work queued at its level and above would take longer than this to compute
+  // at the recent rate, so the CPU goes to the higher levels. 0: off.
+  int shed_after_us = 0;
   int workers = 1;               // each with its own session and compute threads
   int threads_per_worker = 0;    // 0: all cores / workers
   PrecisionPlan precision;       // default: the checkpoint's own plan

@@ -199,9 +199,10 @@ std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
     Status s = inst->Enqueue(p);
     if (s.ok()) return f;
     request = std::move(p.request);
-    if (!inst->draining()) {  // queue full
-      inst->counters().Fail("queue_full");
-      im.counters.Fail("queue_full");
+    if (!inst->draining()) {  // queue full, or shed under overload
+      const char* reason = s.message().rfind("shed", 0) == 0 ? "shed" : "queue_full";
+      inst->counters().Fail(reason);
+      im.counters.Fail(reason);
       return Answered(Failed(std::move(s), request));
     }
   }

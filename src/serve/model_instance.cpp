@@ -79,7 +79,8 @@ ModelInstance::ModelInstance(std::string name, int version, std::shared_ptr<cons
       precision_(std::move(precision)),
       engine_(engine_counters),
       cache_(options.cache ? cache : nullptr),
-      levels_(static_cast<std::size_t>(std::max(1, options.priority_levels))) {
+      levels_(static_cast<std::size_t>(std::max(1, options.priority_levels))),
+      level_windows_(levels_.size(), 0) {
   options_.max_batch_size = std::max(1, options_.max_batch_size);
   options_.workers = std::max(1, options_.workers);
 }
@@ -128,6 +129,16 @@ Status ModelInstance::Enqueue(Pending& pending) {
   if (static_cast<int>(q.size()) >= options_.max_queue_size)
     return Status::Unavailable("queue full: priority " + std::to_string(level) + " of model " + name_ + " holds " +
                                std::to_string(q.size()) + " requests (max_queue_size)");
+  if (options_.shed_after_us > 0 && level > 1) {
+    int ahead = 0;  // windows that will run before this one
+    for (int l = 0; l < level; ++l) ahead += level_windows_[static_cast<std::size_t>(l)];
+    const double wait_us = ahead * us_per_window_.load(std::memory_order_relaxed) / options_.workers;
+    if (wait_us > options_.shed_after_us)
+      return Status::Unavailable("shed: priority " + std::to_string(level) + " would wait ~" +
+                                 std::to_string(static_cast<long long>(wait_us)) + " us (> shed_after_us " +
+                                 std::to_string(options_.shed_after_us) + "); higher priorities go first under overload");
+  }
+  level_windows_[static_cast<std::size_t>(level - 1)] += pending.request.windows;
   q.push_back(std::move(pending));
   ++queued_;
   lock.unlock();
@@ -168,6 +179,7 @@ bool ModelInstance::TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pe
     while (!q.empty()) {
       Pending& p = q.front();
       if (p.request.deadline && now >= *p.request.deadline) {
+        level_windows_[static_cast<std::size_t>(&q - levels_.data())] -= p.request.windows;
         expired.push_back(std::move(p));
         q.pop_front();
         --queued_;
@@ -175,6 +187,7 @@ bool ModelInstance::TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pe
       }
       if (windows + p.request.windows > options_.max_batch_size) break;
       windows += p.request.windows;
+      level_windows_[static_cast<std::size_t>(&q - levels_.data())] -= p.request.windows;
       batch.push_back(std::move(p));
       q.pop_front();
       --queued_;
@@ -258,6 +271,9 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
     counters_.windows.fetch_add(static_cast<std::uint64_t>(windows), std::memory_order_relaxed);
     counters_.compute_us.fetch_add(compute_us, std::memory_order_relaxed);
+    // Exponentially weighted cost per window (batches amortise; this tracks the current mix).
+    const double per = compute_us / std::max(1, windows), old = us_per_window_.load(std::memory_order_relaxed);
+    us_per_window_.store(old == 0 ? per : 0.9 * old + 0.1 * per, std::memory_order_relaxed);
   }
   int at = 0;
   for (Pending& p : batch) {

@@ -77,7 +77,9 @@ class ModelInstance {
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::vector<std::deque<Pending>> levels_;  // [priority - 1]
-  std::atomic<std::size_t> queued_{0};  // changed under mu_; read without it while spinning
+  std::atomic<std::size_t> queued_{0};
+  std::vector<int> level_windows_;            // windows queued per level (under mu_)
+  std::atomic<double> us_per_window_{0};      // recent compute cost, for load shedding  // changed under mu_; read without it while spinning
   int busy_ = 0;
   bool stopping_ = false;
   std::atomic<bool> ready_{false}, draining_{false};
