@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/parallel_rows.h"
 #include "backend/cpu/small_batch_linear.h"
 #include "backend/cpu/thread_pool.h"
 #include "model/layers.h"
@@ -131,17 +132,20 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
   ws.dropout.resize(nblocks);
 
   // The backcast lives in time-reversed coordinates: block inputs are flipped in time.
+  // Row loops below run on both cores for training-sized batches (cpu::ForRows): disjoint rows,
+  // so the results do not depend on the thread count.
   T* r0 = ws.residual.data();
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < L; ++t) {
-      r0[static_cast<std::size_t>(b) * L + t] = insample[static_cast<std::size_t>(b) * L + (L - 1 - t)];
-      ws.mask_rev[static_cast<std::size_t>(b) * L + t] = mask[static_cast<std::size_t>(b) * L + (L - 1 - t)];
+  cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
+      for (int t = 0; t < L; ++t) {
+        r0[static_cast<std::size_t>(b) * L + t] = insample[static_cast<std::size_t>(b) * L + (L - 1 - t)];
+        ws.mask_rev[static_cast<std::size_t>(b) * L + t] = mask[static_cast<std::size_t>(b) * L + (L - 1 - t)];
+      }
+      // Naive1 level: the last scaled input value, added to every output channel.
+      const T level = insample[static_cast<std::size_t>(b) * L + (L - 1)];
+      std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, level);
     }
-  // Naive1 level: the last scaled input value, added to every output channel.
-  for (int b = 0; b < B; ++b) {
-    const T level = insample[static_cast<std::size_t>(b) * L + (L - 1)];
-    std::fill_n(forecast + static_cast<std::size_t>(b) * H * Q, static_cast<std::size_t>(H) * Q, level);
-  }
+  });
 
   const double p_drop = config_.dropout_prob_theta;
   const bool use_dropout = training && p_drop > 0;
@@ -156,7 +160,10 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
     auto& pooled = ws.pooled[bi];
     pooled.resize(static_cast<std::size_t>(B) * Lp);
     ws.argmax[bi].resize(static_cast<std::size_t>(B) * Lp);
-    layers::PoolForward(config_.pooling_mode, blk.pool_kernel, B, L, r, pooled.data(), ws.argmax[bi].data());
+    cpu::ForRows(B, [&](int b0, int b1) {
+      layers::PoolForward(config_.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
+                          pooled.data() + static_cast<std::size_t>(b0) * Lp, ws.argmax[bi].data() + static_cast<std::size_t>(b0) * Lp);
+    });
 
     const std::size_t nl = blk.layers.size();
     auto& pre = ws.pre[bi];
@@ -179,11 +186,15 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
       post[li].resize(n);
       const T* in = pre[li].data();
       T* out = post[li].data();
-      if (config_.activation == Activation::kReLU) {  // the default: keep it a plain vector loop
-        for (std::size_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
-      } else {
-        for (std::size_t i = 0; i < n; ++i) out[i] = layers::ActivationForward(config_.activation, in[i], slope);
-      }
+      const std::size_t width = static_cast<std::size_t>(l.out);
+      cpu::ForRows(B, [&](int b0, int b1) {
+        const std::size_t i0 = b0 * width, i1 = b1 * width;
+        if (config_.activation == Activation::kReLU) {  // the default: keep it a plain vector loop
+          for (std::size_t i = i0; i < i1; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+        } else {
+          for (std::size_t i = i0; i < i1; ++i) out[i] = layers::ActivationForward(config_.activation, in[i], slope);
+        }
+      });
       if (use_dropout) {
         auto& m = ws.dropout[bi][li];
         m.resize(n);
@@ -198,7 +209,8 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
     }
     const T* theta = pre[nl - 1].data();
     const int K = blk.knots, taps = blk.interp.taps;
-    for (int b = 0; b < B; ++b) {
+    cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
       const T* th = theta + static_cast<std::size_t>(b) * blk.n_theta;
       const T* rb = r + static_cast<std::size_t>(b) * L;
       const T* mb = ws.mask_rev.data() + static_cast<std::size_t>(b) * L;
@@ -215,6 +227,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
         }
       }
     }
+    });
   }
 }
 
@@ -234,7 +247,8 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
     // d theta = [ -d r_next * m | interpolation^T d forecast ]
     auto& d_out = ws.scratch_a;
     d_out.assign(static_cast<std::size_t>(B) * blk.n_theta, T(0));
-    for (int b = 0; b < B; ++b) {
+    cpu::ForRows(B, [&](int b0, int b1) {
+    for (int b = b0; b < b1; ++b) {
       T* dth = d_out.data() + static_cast<std::size_t>(b) * blk.n_theta;
       T* dr = ws.d_resid.data() + static_cast<std::size_t>(b) * L;
       const T* mb = ws.mask_rev.data() + static_cast<std::size_t>(b) * L;
@@ -248,6 +262,7 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
           for (int k = 0; k < taps; ++k)
             dth[L + q * K + blk.interp.index[j * taps + k]] += T(blk.interp.weight[j * taps + k]) * fb[j * Q + q];
     }
+    });
     const T slope = config_.activation == Activation::kPReLU ? params_[blk.prelu] : T(0);
     const bool need_input_grad = bi > 0;
     for (std::size_t li = nl; li-- > 0;) {
@@ -258,28 +273,47 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
         const auto& pre = ws.pre[bi][li];
         const auto& drop = ws.dropout[bi][li];
         T d_slope = 0;
-        for (std::size_t i = 0; i < d_out.size(); ++i) {
-          T g = d_out[i];
-          if (!drop.empty()) g = drop[i] ? g * keep_scale : T(0);
-          if (config_.activation == Activation::kPReLU && !(pre[i] > T(0))) d_slope += g * pre[i];
-          d_out[i] = g * layers::ActivationDerivative(config_.activation, pre[i], slope);
+        if (config_.activation == Activation::kPReLU) {  // the slope's gradient is a sum: keep its order
+          for (std::size_t i = 0; i < d_out.size(); ++i) {
+            T g = d_out[i];
+            if (!drop.empty()) g = drop[i] ? g * keep_scale : T(0);
+            if (!(pre[i] > T(0))) d_slope += g * pre[i];
+            d_out[i] = g * layers::ActivationDerivative(config_.activation, pre[i], slope);
+          }
+          grad[blk.prelu] += d_slope;
+        } else {
+          const std::size_t width = static_cast<std::size_t>(l.out);
+          cpu::ForRows(B, [&](int b0, int b1) {
+            for (std::size_t i = b0 * width; i < b1 * width; ++i) {
+              T g = d_out[i];
+              if (!drop.empty()) g = drop[i] ? g * keep_scale : T(0);
+              d_out[i] = g * layers::ActivationDerivative(config_.activation, pre[i], slope);
+            }
+          });
         }
-        if (config_.activation == Activation::kPReLU) grad[blk.prelu] += d_slope;
       }
       const T* x = li == 0 ? ws.pooled[bi].data()
                            : (li == 1 ? ws.pre[bi][0].data() : ws.post[bi][li - 1].data());
       cpu::GemmTNAccumulate<T>(l.out, l.in, B, d_out.data(), x, grad + l.weight);
-      for (int b = 0; b < B; ++b)
-        for (int o = 0; o < l.out; ++o) grad[l.bias + o] += d_out[static_cast<std::size_t>(b) * l.out + o];
+      // Bias gradient: split by output column, each summed over the batch in order.
+      cpu::ForRows(B > cpu::kSmallBatchMax ? l.out : 1, [&](int o0, int o1) {
+        if (B <= cpu::kSmallBatchMax) o0 = 0, o1 = l.out;
+        for (int b = 0; b < B; ++b)
+          for (int o = o0; o < o1; ++o) grad[l.bias + o] += d_out[static_cast<std::size_t>(b) * l.out + o];
+      });
       if (li == 0 && !need_input_grad) break;
       auto& d_in = ws.scratch_b;
       d_in.resize(static_cast<std::size_t>(B) * l.in);
       cpu::GemmNN<T>(B, l.in, l.out, d_out.data(), params_.data() + l.weight, d_in.data(), false);
       std::swap(d_out, d_in);
     }
-    if (need_input_grad)
-      layers::PoolBackwardAccumulate(config_.pooling_mode, blk.pool_kernel, B, L, d_out.data(),
-                                     ws.argmax[bi].data(), ws.d_resid.data());
+    if (need_input_grad) {
+      const std::size_t Lp = static_cast<std::size_t>(blk.pooled_size);
+      cpu::ForRows(B, [&](int b0, int b1) {
+        layers::PoolBackwardAccumulate(config_.pooling_mode, blk.pool_kernel, b1 - b0, L, d_out.data() + b0 * Lp,
+                                       ws.argmax[bi].data() + b0 * Lp, ws.d_resid.data() + static_cast<std::size_t>(b0) * L);
+      });
+    }
   }
 }
 
