@@ -7,6 +7,9 @@
 #include <random>
 
 #include "backend/cuda/cuda_forecaster.h"
+#include "backend/cuda/cuda_trainer.h"
+#include "nhits/loss.h"
+#include "train/adam.h"
 #include "nhits/hw.h"
 
 namespace nhits::cuda {
@@ -67,6 +70,99 @@ TEST(Gpu, CreateWithoutADeviceIsAClearError) {
   auto f = CudaForecaster::Create(DefaultModel(), 4, GpuPrecision::kBf16);
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.status().code(), Status::Code::kUnavailable) << f.status().ToString();
+}
+
+// A small model and batch shared by the training tests: scaled windows and targets.
+struct Batch {
+  int B = 64, L = 48, H = 12;
+  std::vector<float> x, m, y, ym;
+};
+Batch MakeBatch() {
+  Batch b;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 0.1f);
+  for (int i = 0; i < b.B; ++i) {
+    const float phase = 0.3f * i;
+    for (int t = 0; t < b.L + b.H; ++t) {
+      const float v = std::sin(0.5f * t + phase) + nd(rng);
+      (t < b.L ? b.x : b.y).push_back(v);
+    }
+  }
+  b.m.assign(b.x.size(), 1.0f);
+  b.ym.assign(b.y.size(), 1.0f);
+  return b;
+}
+Model TrainModel() {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 48;
+  c.mlp_units = {{64, 64}, {64, 64}};
+  Model m(c);
+  m.mutable_network().InitParams(2);
+  return m;
+}
+
+TEST(GpuTraining, Fp32StepsMatchTheCpuTrainer) {
+  const GpuInfo g = DetectGpu();
+  if (!g.present) GTEST_SKIP() << "no GPU: " << g.why_absent;
+  Model cpu = TrainModel(), gpu_model = TrainModel();
+  const Batch b = MakeBatch();
+  auto trainer = CudaTrainer::Create(gpu_model, b.B, GpuPrecision::kFp32);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+  Adam adam(cpu.network().params().size());
+  Workspace<float> ws;
+  std::vector<float> f(static_cast<std::size_t>(b.B) * b.H), df(f.size());
+  for (int step = 0; step < 3; ++step) {
+    cpu.network().Forward(b.B, b.x.data(), b.m.data(), f.data(), ws, false, nullptr);
+    const double cpu_loss = ComputeLoss<float>(cpu.config(), b.B, f.data(), b.y.data(), b.ym.data(), df.data());
+    std::vector<float> grad(cpu.network().params().size(), 0.0f);
+    cpu.network().Backward(df.data(), ws, grad.data());
+    adam.Step(cpu.mutable_network().params(), grad, 1e-3);
+    auto r = (*trainer)->Step(b.B, b.x.data(), b.m.data(), b.y.data(), b.ym.data(), 1e-3);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NEAR(r->loss, cpu_loss, 1e-4 * (1 + cpu_loss)) << "step " << step;
+  }
+  Model back = TrainModel();
+  ASSERT_TRUE((*trainer)->CopyWeightsTo(back).ok());
+  double worst = 0;
+  for (std::size_t i = 0; i < back.network().params().size(); ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(back.network().params()[i] - cpu.network().params()[i])));
+  EXPECT_LT(worst, 1e-4) << "max weight difference after 3 Adam steps";
+}
+
+TEST(GpuTraining, MixedPrecisionLearnsWithLossScaling) {
+  const GpuInfo g = DetectGpu();
+  if (!g.present) GTEST_SKIP() << "no GPU: " << g.why_absent;
+  const Batch b = MakeBatch();
+  for (GpuPrecision p : {GpuPrecision::kBf16, GpuPrecision::kFp16}) {
+    Model model = TrainModel();
+    LossScalerOptions so;
+    so.growth_interval = 20;
+    auto trainer = CudaTrainer::Create(model, b.B, p, so);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
+    double first = 0, last = 0;
+    for (int step = 0; step < 200; ++step) {
+      auto r = (*trainer)->Step(b.B, b.x.data(), b.m.data(), b.y.data(), b.ym.data(), 1e-3);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_TRUE(std::isfinite(r->loss));
+      if (step == 0) first = r->loss;
+      last = r->loss;
+    }
+    EXPECT_LT(last, 0.5 * first) << ToString(p) << ": the loss must fall";
+    ASSERT_TRUE((*trainer)->CopyWeightsTo(model).ok());
+    for (float w : model.network().params()) ASSERT_TRUE(std::isfinite(w));
+  }
+}
+
+TEST(GpuTraining, RefusesWhatItDoesNotSupport) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.activation = Activation::kPReLU;
+  auto t = CudaTrainer::Create(Model(c), 4, GpuPrecision::kBf16);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Status::Code::kUnsupported);
+  EXPECT_NE(t.status().message().find("ReLU"), std::string::npos);
 }
 
 }  // namespace

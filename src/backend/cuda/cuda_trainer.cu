@@ -1,0 +1,460 @@
+// Mixed-precision training on the GPU (see cuda_trainer.h). Mirrors Network<T>::Forward and
+// ::Backward (src/model/network.cpp) step for step; the GPU test compares an FP32 step with it.
+#include "backend/cuda/cuda_trainer.h"
+
+#include <cublasLt.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <vector>
+
+#include "nhits/loss.h"
+
+namespace nhits::cuda {
+namespace {
+
+#define NHITS_TR_CUDA(expr)                                                                              \
+  do {                                                                                                   \
+    const cudaError_t e_ = (expr);                                                                       \
+    if (e_ != cudaSuccess) return Status::Internal(std::string(#expr) + ": " + cudaGetErrorString(e_)); \
+  } while (0)
+#define NHITS_TR_LT(expr)                                                                                   \
+  do {                                                                                                      \
+    const cublasStatus_t s_ = (expr);                                                                       \
+    if (s_ != CUBLAS_STATUS_SUCCESS)                                                                        \
+      return Status::Internal(std::string(#expr) + " failed with cuBLAS status " + std::to_string(int(s_))); \
+  } while (0)
+
+template <typename T>
+__device__ __forceinline__ float F(T v) { return static_cast<float>(v); }
+template <>
+__device__ __forceinline__ float F(__half v) { return __half2float(v); }
+template <>
+__device__ __forceinline__ float F(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T>
+__device__ __forceinline__ T To(float v) { return static_cast<T>(v); }
+template <>
+__device__ __forceinline__ __half To(float v) { return __float2half(v); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 To(float v) { return __float2bfloat16(v); }
+
+template <typename T>
+cudaDataType_t Type();
+template <>
+cudaDataType_t Type<float>() { return CUDA_R_32F; }
+template <>
+cudaDataType_t Type<__half>() { return CUDA_R_16F; }
+template <>
+cudaDataType_t Type<__nv_bfloat16>() { return CUDA_R_16BF; }
+
+template <typename T>
+__global__ void ConvertKernel(std::size_t n, const float* src, T* dst) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < n) dst[i] = To<T>(src[i]);
+}
+
+template <typename T>
+__global__ void PrepareKernel(int L, int HQ, const float* x, const float* m, T* r, float* mr, float* f) {
+  const int b = blockIdx.x;
+  for (int t = threadIdx.x; t < L; t += blockDim.x) {
+    r[b * L + t] = To<T>(x[b * L + L - 1 - t]);
+    mr[b * L + t] = m[b * L + L - 1 - t];
+  }
+  for (int i = threadIdx.x; i < HQ; i += blockDim.x) f[b * HQ + i] = x[b * L + L - 1];
+}
+
+template <typename T>
+__global__ void PoolKernel(int L, int k, int Lp, bool max_pool, const T* r, T* out, int* argmax) {
+  const int b = blockIdx.x;
+  for (int p = threadIdx.x; p < Lp; p += blockDim.x) {
+    const int s = p * k, e = min(s + k, L);
+    int best = s;
+    float acc = max_pool ? F(r[b * L + s]) : 0.0f;
+    for (int t = max_pool ? s + 1 : s; t < e; ++t) {
+      const float v = F(r[b * L + t]);
+      if (max_pool && (v > acc || isnan(v))) acc = v, best = t;
+      if (!max_pool) acc += v;
+    }
+    out[b * Lp + p] = To<T>(max_pool ? acc : acc / static_cast<float>(e - s));
+    argmax[b * Lp + p] = best;
+  }
+}
+
+template <typename T>
+__global__ void TailKernel(int L, int n_theta, int K, int H, int Q, int taps, const T* theta, const T* r,
+                           const float* mr, T* r_next, const int* index, const float* weight, float* f) {
+  const int b = blockIdx.x;
+  const T* th = theta + static_cast<std::size_t>(b) * n_theta;
+  for (int t = threadIdx.x; t < L; t += blockDim.x) r_next[b * L + t] = To<T>((F(r[b * L + t]) - F(th[t])) * mr[b * L + t]);
+  for (int i = threadIdx.x; i < H * Q; i += blockDim.x) {
+    const int j = i / Q, q = i % Q;
+    float s = 0;
+    for (int u = 0; u < taps; ++u) s += weight[j * taps + u] * F(th[L + q * K + index[j * taps + u]]);
+    f[b * H * Q + i] += s;
+  }
+}
+
+// d theta = [ -d r_next * m | interpolation^T d forecast ]; d r_next * m becomes d r (identity path).
+__global__ void ThetaGradKernel(int L, int n_theta, int K, int H, int Q, int taps, const float* mr, float* d_resid,
+                                const float* d_f, const int* index, const float* weight, float* d_theta) {
+  const int b = blockIdx.x;
+  float* dth = d_theta + static_cast<std::size_t>(b) * n_theta;
+  for (int t = threadIdx.x; t < L; t += blockDim.x) {
+    const float dr = d_resid[b * L + t] * mr[b * L + t];
+    d_resid[b * L + t] = dr;
+    dth[t] = -dr;
+  }
+  for (int i = threadIdx.x; i < n_theta - L; i += blockDim.x) dth[L + i] = 0;
+  __syncthreads();
+  for (int i = threadIdx.x; i < H * Q; i += blockDim.x) {
+    const int j = i / Q, q = i % Q;
+    for (int u = 0; u < taps; ++u) atomicAdd(&dth[L + q * K + index[j * taps + u]], weight[j * taps + u] * d_f[b * H * Q + i]);
+  }
+}
+
+// d(pre) = d(post) * relu'(pre); post > 0 exactly where pre > 0.
+template <typename T>
+__global__ void ReluGradKernel(std::size_t n, const T* post, T* d) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < n && !(F(post[i]) > 0.0f)) d[i] = To<T>(0.0f);
+}
+
+template <typename T>
+__global__ void BiasGradKernel(int B, int out, const T* d, float* grad) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= out) return;
+  float s = 0;
+  for (int b = 0; b < B; ++b) s += F(d[static_cast<std::size_t>(b) * out + o]);
+  grad[o] = s;
+}
+
+template <typename T>
+__global__ void PoolGradKernel(int L, int k, int Lp, bool max_pool, const T* d_pooled, const int* argmax, float* d_resid) {
+  const int b = blockIdx.x;
+  for (int p = threadIdx.x; p < Lp; p += blockDim.x) {
+    const float g = F(d_pooled[b * Lp + p]);
+    if (max_pool) {
+      d_resid[b * L + argmax[b * Lp + p]] += g;  // windows are disjoint: no two threads share a slot
+    } else {
+      const int s = p * k, e = min(s + k, L);
+      for (int t = s; t < e; ++t) d_resid[b * L + t] += g / static_cast<float>(e - s);
+    }
+  }
+}
+
+template <typename T>
+__global__ void ToTypeKernel(std::size_t n, const float* src, T* dst) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < n) dst[i] = To<T>(src[i]);
+}
+
+__global__ void FiniteKernel(std::size_t n, const float* g, int* bad) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < n && !isfinite(g[i])) atomicExch(bad, 1);
+}
+
+// Adam (PyTorch defaults) on the FP32 master weights, gradients unscaled on the fly.
+__global__ void AdamKernel(std::size_t n, float* p, float* m, float* v, const float* g, float inv_scale, float step,
+                           float inv_sqrt_bc2) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const float gi = g[i] * inv_scale;
+  m[i] = 0.9f * m[i] + 0.1f * gi;
+  v[i] = 0.999f * v[i] + 0.001f * gi * gi;
+  p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + 1e-8f);
+}
+
+unsigned Blocks(std::size_t n) { return static_cast<unsigned>((n + 255) / 256); }
+
+template <typename T>
+class Trainer final : public CudaTrainer {
+ public:
+  Trainer(const Model& model, int max_batch, GpuPrecision precision, LossScalerOptions so)
+      : config_(model.config()), layout_(model.network().layout()), max_batch_(max_batch), precision_(precision),
+        scaler_(so) {
+    P_ = model.network().params().size();
+  }
+  ~Trainer() override {
+    for (void* p : owned_) cudaFree(p);
+    if (lt_) cublasLtDestroy(lt_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  Status Init(const Model& model) {
+    NHITS_TR_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    NHITS_TR_LT(cublasLtCreate(&lt_));
+    const std::size_t B = static_cast<std::size_t>(max_batch_), L = config_.input_size,
+                      HQ = static_cast<std::size_t>(config_.h) * config_.outputs_per_step();
+    NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &master_));
+    NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &m_));
+    NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &v_));
+    NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &grad_));
+    NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(T), &work_));
+    NHITS_TR_CUDA(cudaMemcpy(master_, model.network().params().data(), P_ * sizeof(float), cudaMemcpyHostToDevice));
+    NHITS_TR_CUDA(cudaMemset(m_, 0, P_ * sizeof(float)));
+    NHITS_TR_CUDA(cudaMemset(v_, 0, P_ * sizeof(float)));
+    NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &x_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &mask_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &mr_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &d_resid_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * HQ * sizeof(float), &f_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * HQ * sizeof(float), &df_));
+    NHITS_RETURN_IF_ERROR(Alloc(sizeof(int), &bad_));
+    int widest = 0, max_theta = 0;
+    for (const BlockLayout& blk : layout_.blocks) {
+      Block bd;
+      NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(T), &bd.r));
+      NHITS_RETURN_IF_ERROR(Alloc(B * blk.pooled_size * sizeof(T), &bd.pooled));
+      NHITS_RETURN_IF_ERROR(Alloc(B * blk.pooled_size * sizeof(int), &bd.argmax));
+      std::vector<float> w(blk.interp.weight.begin(), blk.interp.weight.end());
+      NHITS_RETURN_IF_ERROR(Alloc(blk.interp.index.size() * sizeof(int), &bd.index));
+      NHITS_RETURN_IF_ERROR(Alloc(w.size() * sizeof(float), &bd.weight));
+      NHITS_TR_CUDA(cudaMemcpy(bd.index, blk.interp.index.data(), blk.interp.index.size() * sizeof(int), cudaMemcpyHostToDevice));
+      NHITS_TR_CUDA(cudaMemcpy(bd.weight, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
+      for (const LinearSlot& l : blk.layers) {
+        void* out = nullptr;
+        NHITS_RETURN_IF_ERROR(Alloc(B * l.out * sizeof(T), &out));
+        bd.out.push_back(out);
+        widest = std::max(widest, std::max(l.out, l.in));
+      }
+      max_theta = std::max(max_theta, blk.n_theta);
+      blocks_.push_back(bd);
+    }
+    NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(T), &r_last_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * max_theta * sizeof(float), &dtheta_f_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * std::max(widest, max_theta) * sizeof(T), &d_a_));
+    NHITS_RETURN_IF_ERROR(Alloc(B * std::max(widest, max_theta) * sizeof(T), &d_b_));
+    NHITS_RETURN_IF_ERROR(Alloc(kWorkspace, &workspace_));
+    host_f_.resize(B * HQ);
+    host_df_.resize(B * HQ);
+    return Status::Ok();
+  }
+
+  Result<GpuTrainStep> Step(int B, const float* insample, const float* mask, const float* y, const float* y_mask,
+                            double lr) override {
+    if (B < 1 || B > max_batch_) return Status::InvalidArgument("batch outside 1.." + std::to_string(max_batch_));
+    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step(), HQ = H * Q;
+    const double scale = precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32 ? 1.0 : scaler_.scale();
+    ConvertKernel<T><<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<T*>(work_));
+    NHITS_TR_CUDA(cudaMemcpyAsync(x_, insample, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_TR_CUDA(cudaMemcpyAsync(mask_, mask, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_RETURN_IF_ERROR(Forward(B));
+    NHITS_TR_CUDA(cudaMemcpyAsync(host_f_.data(), f_, static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    GpuTrainStep out;
+    out.loss_scale = scale;
+    out.loss = ComputeLoss<float>(config_, B, host_f_.data(), y, y_mask, host_df_.data());
+    for (int i = 0; i < B * HQ; ++i) host_df_[static_cast<std::size_t>(i)] *= static_cast<float>(scale);
+    NHITS_TR_CUDA(cudaMemcpyAsync(df_, host_df_.data(), static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_RETURN_IF_ERROR(Backward(B));
+    NHITS_TR_CUDA(cudaMemsetAsync(bad_, 0, sizeof(int), stream_));
+    FiniteKernel<<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(grad_), static_cast<int*>(bad_));
+    int bad = 0;
+    NHITS_TR_CUDA(cudaMemcpyAsync(&bad, bad_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
+    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    const bool mixed = !(precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32);
+    if (mixed && !scaler_.Update(bad != 0)) {
+      out.skipped = true;
+      return out;
+    }
+    ++t_;
+    const double bc1 = 1.0 - std::pow(0.9, t_), bc2 = 1.0 - std::pow(0.999, t_);
+    AdamKernel<<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<float*>(m_),
+                                                static_cast<float*>(v_), static_cast<float*>(grad_),
+                                                static_cast<float>(1.0 / scale), static_cast<float>(lr / bc1),
+                                                static_cast<float>(1.0 / std::sqrt(bc2)));
+    NHITS_TR_CUDA(cudaGetLastError());
+    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    return out;
+  }
+
+  Status CopyWeightsTo(Model& model) override {
+    if (model.network().params().size() != P_) return Status::InvalidArgument("the model's layout differs");
+    NHITS_TR_CUDA(cudaMemcpy(model.mutable_network().params().data(), master_, P_ * sizeof(float), cudaMemcpyDeviceToHost));
+    return Status::Ok();
+  }
+  std::uint64_t skipped_steps() const override { return scaler_.skipped(); }
+
+ private:
+  static constexpr std::size_t kWorkspace = 4u << 20;
+  struct Block {
+    void *r = nullptr, *pooled = nullptr, *argmax = nullptr, *index = nullptr, *weight = nullptr;
+    std::vector<void*> out;  // per layer: output (post-ReLU for hidden layers)
+  };
+
+  Status Alloc(std::size_t bytes, void** p) {
+    NHITS_TR_CUDA(cudaMalloc(p, std::max<std::size_t>(bytes, 1)));
+    owned_.push_back(*p);
+    return Status::Ok();
+  }
+  T* W(const LinearSlot& l) const { return static_cast<T*>(work_) + l.weight; }
+  T* Bias(const LinearSlot& l) const { return static_cast<T*>(work_) + l.bias; }
+
+  // D = op(A) * op(B) (+ bias / ReLU epilogue); all column-major as cuBLASLt sees them.
+  Status Gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const void* a, int lda, cudaDataType_t at,
+              const void* b, int ldb, void* d, int ldd, cudaDataType_t dt, cublasLtEpilogue_t epi, const void* bias) {
+    const cublasComputeType_t compute = precision_ == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t al = nullptr, bl = nullptr, dl = nullptr;
+    cublasLtMatmulPreference_t pref = nullptr;
+    Status s;
+    auto check = [&](cublasStatus_t c, const char* what) {
+      if (s.ok() && c != CUBLAS_STATUS_SUCCESS) s = Status::Internal(std::string(what) + " failed: " + std::to_string(int(c)));
+    };
+    check(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)), "TRANSA");
+    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)), "TRANSB");
+    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "EPILOGUE");
+    if (s.ok() && bias != nullptr)
+      check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "BIAS");
+    if (s.ok()) check(cublasLtMatrixLayoutCreate(&al, at, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda), "A layout");
+    if (s.ok()) check(cublasLtMatrixLayoutCreate(&bl, at, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb), "B layout");
+    if (s.ok()) check(cublasLtMatrixLayoutCreate(&dl, dt, m, n, ldd), "D layout");
+    if (s.ok()) check(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    if (s.ok())
+      check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace, sizeof(kWorkspace)),
+            "workspace");
+    cublasLtMatmulHeuristicResult_t h{};
+    int found = 0;
+    if (s.ok()) check(cublasLtMatmulAlgoGetHeuristic(lt_, desc, al, bl, dl, dl, pref, 1, &h, &found), "heuristic");
+    if (s.ok() && found == 0) s = Status::Unsupported("cuBLASLt has no algorithm for this training GEMM");
+    const float alpha = 1.0f, beta = 0.0f;
+    if (s.ok()) check(cublasLtMatmul(lt_, desc, &alpha, a, al, b, bl, &beta, d, dl, d, dl, &h.algo, workspace_, kWorkspace, stream_),
+                      "cublasLtMatmul");
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (dl) cublasLtMatrixLayoutDestroy(dl);
+    if (bl) cublasLtMatrixLayoutDestroy(bl);
+    if (al) cublasLtMatrixLayoutDestroy(al);
+    if (desc) cublasLtMatmulDescDestroy(desc);
+    return s;
+  }
+
+  Status Forward(int B) {
+    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+    PrepareKernel<T><<<B, 128, 0, stream_>>>(L, H * Q, static_cast<float*>(x_), static_cast<float*>(mask_),
+                                              static_cast<T*>(blocks_[0].r), static_cast<float*>(mr_), static_cast<float*>(f_));
+    for (std::size_t bi = 0; bi < blocks_.size(); ++bi) {
+      const BlockLayout& blk = layout_.blocks[bi];
+      Block& bd = blocks_[bi];
+      PoolKernel<T><<<B, 128, 0, stream_>>>(L, blk.pool_kernel, blk.pooled_size, config_.pooling_mode == PoolingMode::kMaxPool1d,
+                                            static_cast<T*>(bd.r), static_cast<T*>(bd.pooled), static_cast<int*>(bd.argmax));
+      const void* x = bd.pooled;
+      for (std::size_t li = 0; li < blk.layers.size(); ++li) {
+        const LinearSlot& l = blk.layers[li];
+        const bool hidden = li > 0 && li + 1 < blk.layers.size();
+        // Y^T [out, B] = W [out, in] (row-major = column-major in x out, op T) * X^T [in, B]
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_T, CUBLAS_OP_N, l.out, B, l.in, W(l), l.in, Type<T>(), x, l.in, bd.out[li],
+                                   l.out, Type<T>(), hidden ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, Bias(l)));
+        x = bd.out[li];
+      }
+      T* r_next = bi + 1 < blocks_.size() ? static_cast<T*>(blocks_[bi + 1].r) : static_cast<T*>(r_last_);
+      TailKernel<T><<<B, 128, 0, stream_>>>(L, blk.n_theta, blk.knots, H, Q, blk.interp.taps, static_cast<const T*>(x),
+                                            static_cast<T*>(bd.r), static_cast<float*>(mr_), r_next, static_cast<int*>(bd.index),
+                                            static_cast<float*>(bd.weight), static_cast<float*>(f_));
+    }
+    NHITS_TR_CUDA(cudaGetLastError());
+    return Status::Ok();
+  }
+
+  Status Backward(int B) {
+    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+    NHITS_TR_CUDA(cudaMemsetAsync(d_resid_, 0, static_cast<std::size_t>(B) * L * sizeof(float), stream_));
+    NHITS_TR_CUDA(cudaMemsetAsync(grad_, 0, P_ * sizeof(float), stream_));
+    float* grad = static_cast<float*>(grad_);
+    for (std::size_t bi = blocks_.size(); bi-- > 0;) {
+      const BlockLayout& blk = layout_.blocks[bi];
+      Block& bd = blocks_[bi];
+      ThetaGradKernel<<<B, 128, 0, stream_>>>(L, blk.n_theta, blk.knots, H, Q, blk.interp.taps, static_cast<float*>(mr_),
+                                              static_cast<float*>(d_resid_), static_cast<float*>(df_),
+                                              static_cast<int*>(bd.index), static_cast<float*>(bd.weight),
+                                              static_cast<float*>(dtheta_f_));
+      const std::size_t nt = static_cast<std::size_t>(B) * blk.n_theta;
+      ToTypeKernel<T><<<Blocks(nt), 256, 0, stream_>>>(nt, static_cast<float*>(dtheta_f_), static_cast<T*>(d_a_));
+      void* d_out = d_a_;
+      void* d_in = d_b_;
+      for (std::size_t li = blk.layers.size(); li-- > 0;) {
+        const LinearSlot& l = blk.layers[li];
+        const bool hidden = li > 0 && li + 1 < blk.layers.size();
+        if (hidden) {
+          const std::size_t n = static_cast<std::size_t>(B) * l.out;
+          ReluGradKernel<T><<<Blocks(n), 256, 0, stream_>>>(n, static_cast<T*>(bd.out[li]), static_cast<T*>(d_out));
+        }
+        const void* x = li == 0 ? bd.pooled : bd.out[li - 1];
+        // dW [out, in] row-major = column-major [in, out] = X^T [in, B] * dY [B, out]
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_T, l.in, l.out, B, x, l.in, Type<T>(), d_out, l.out, grad + l.weight,
+                                   l.in, CUDA_R_32F, CUBLASLT_EPILOGUE_DEFAULT, nullptr));
+        BiasGradKernel<T><<<(l.out + 127) / 128, 128, 0, stream_>>>(B, l.out, static_cast<T*>(d_out), grad + l.bias);
+        if (li == 0 && bi == 0) break;  // the first block's input needs no gradient
+        // dX [B, in] row-major = column-major [in, B] = W (column-major in x out) * dY^T [out, B]
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_N, l.in, B, l.out, W(l), l.in, Type<T>(), d_out, l.out, d_in, l.in,
+                                   Type<T>(), CUBLASLT_EPILOGUE_DEFAULT, nullptr));
+        std::swap(d_out, d_in);
+      }
+      if (bi > 0)
+        PoolGradKernel<T><<<B, 128, 0, stream_>>>(L, blk.pool_kernel, blk.pooled_size,
+                                                  config_.pooling_mode == PoolingMode::kMaxPool1d, static_cast<T*>(d_out),
+                                                  static_cast<int*>(bd.argmax), static_cast<float*>(d_resid_));
+    }
+    NHITS_TR_CUDA(cudaGetLastError());
+    return Status::Ok();
+  }
+
+  NhitsConfig config_;
+  ParamLayout layout_;
+  int max_batch_;
+  GpuPrecision precision_;
+  DynamicLossScaler scaler_;
+  std::size_t P_ = 0;
+  int t_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cublasLtHandle_t lt_ = nullptr;
+  std::vector<void*> owned_;
+  void *master_ = nullptr, *m_ = nullptr, *v_ = nullptr, *grad_ = nullptr, *work_ = nullptr;
+  void *x_ = nullptr, *mask_ = nullptr, *mr_ = nullptr, *d_resid_ = nullptr, *f_ = nullptr, *df_ = nullptr, *bad_ = nullptr;
+  void *r_last_ = nullptr, *dtheta_f_ = nullptr, *d_a_ = nullptr, *d_b_ = nullptr, *workspace_ = nullptr;
+  std::vector<Block> blocks_;
+  std::vector<float> host_f_, host_df_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int max_batch, GpuPrecision precision,
+                                                         LossScalerOptions scaler, int device) {
+  const NhitsConfig& c = model.config();
+  if (c.activation != Activation::kReLU)
+    return Status::Unsupported("GPU training supports ReLU activations (this model uses " + ToString(c.activation) + ")");
+  if (c.dropout_prob_theta > 0) return Status::Unsupported("GPU training does not support dropout_prob_theta > 0 yet");
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");
+  if (device < 0 || device >= count) return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist");
+  NHITS_TR_CUDA(cudaSetDevice(device));
+  std::unique_ptr<CudaTrainer> t;
+  Status s;
+  switch (precision) {
+    case GpuPrecision::kFp32:
+    case GpuPrecision::kTf32: {
+      auto p = std::make_unique<Trainer<float>>(model, max_batch, precision, scaler);
+      s = p->Init(model);
+      t = std::move(p);
+      break;
+    }
+    case GpuPrecision::kFp16: {
+      auto p = std::make_unique<Trainer<__half>>(model, max_batch, precision, scaler);
+      s = p->Init(model);
+      t = std::move(p);
+      break;
+    }
+    case GpuPrecision::kBf16: {
+      auto p = std::make_unique<Trainer<__nv_bfloat16>>(model, max_batch, precision, scaler);
+      s = p->Init(model);
+      t = std::move(p);
+      break;
+    }
+  }
+  if (!s.ok()) return s;
+  return std::move(t);
+}
+
+}  // namespace nhits::cuda
