@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 
 #include "nhits/config.h"
 
@@ -20,6 +21,13 @@ struct ScaleStats {
 ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask, int n);
 // The same without allocating: `scratch` holds at least n floats and is overwritten.
 ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float* mask, int n, float* scratch);
+
+// One window through the scaler: its statistics from the observed points, and the whole window
+// (padded slots included, as neuralforecast does) scaled into `scaled`, which must not alias `x`
+// (it doubles as scratch). No allocation.
+ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled);
+// A window's forecasts back to the original scale, in place.
+void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n);
 
 inline double ScaleValue(ScalerType type, const ScaleStats& s, double x) {
   switch (type) {

@@ -16,9 +16,8 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
   const int L = c.input_size;
   std::vector<float> scaled(static_cast<std::size_t>(windows) * L), out(static_cast<std::size_t>(windows) * c.h * c.outputs_per_step());
   for (int b = 0; b < windows; ++b) {
-    const float* x = insample + static_cast<std::size_t>(b) * L;
-    const ScaleStats s = ComputeScaleStats(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L);
-    for (int t = 0; t < L; ++t) scaled[static_cast<std::size_t>(b) * L + t] = static_cast<float>(ScaleValue(c.scaler_type, s, x[t]));
+    const std::size_t at = static_cast<std::size_t>(b) * L;
+    ScaleWindow(c.scaler_type, insample + at, mask + at, L, scaled.data() + at);
   }
   Workspace<float> ws;
   model.network().Forward(windows, scaled.data(), mask, out.data(), ws, false, nullptr);

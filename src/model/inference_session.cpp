@@ -61,20 +61,14 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   Buffers buf = TakeSessionBuffers(*arena_, c, batch);
   cpu::ForRows(batch, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
-      const float* x = insample + static_cast<std::size_t>(b) * L;
-      float* z = buf.scaled + static_cast<std::size_t>(b) * L;
-      buf.stats[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, mask + static_cast<std::size_t>(b) * L, L, z);
-      for (int t = 0; t < L; ++t) z[t] = static_cast<float>(ScaleValue(c.scaler_type, buf.stats[b], x[t]));
+      const std::size_t at = static_cast<std::size_t>(b) * L;
+      buf.stats[b] = ScaleWindow(c.scaler_type, insample + at, mask + at, L, buf.scaled + at);
     }
   });
   packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool_.get());
   if (c.scaler_type != ScalerType::kIdentity)
     cpu::ForRows(batch, [&](int b0, int b1) {
-      for (int b = b0; b < b1; ++b)
-        for (int i = 0; i < HQ; ++i) {
-          float& v = out[static_cast<std::size_t>(b) * HQ + i];
-          v = static_cast<float>(UnscaleValue(c.scaler_type, buf.stats[b], v));
-        }
+      for (int b = b0; b < b1; ++b) UnscaleForecast(c.scaler_type, buf.stats[b], out + static_cast<std::size_t>(b) * HQ, HQ);
     });
   return Status::Ok();
 }

@@ -24,21 +24,12 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
     scaled.resize(static_cast<std::size_t>(n) * L);
     stats.resize(static_cast<std::size_t>(n));
     for (int b = 0; b < n; ++b) {
-      stats[b] = ComputeScaleStats(c.scaler_type, x + static_cast<std::size_t>(b) * L, m + static_cast<std::size_t>(b) * L, L);
-      for (int t = 0; t < L; ++t) {
-        const std::size_t i = static_cast<std::size_t>(b) * L + t;
-        // Padded slots hold raw zeros that go through the scaler, as in neuralforecast.
-        scaled[i] = static_cast<float>(ScaleValue(c.scaler_type, stats[b], x[i]));
-      }
+      const std::size_t at = static_cast<std::size_t>(b) * L;
+      stats[b] = ScaleWindow(c.scaler_type, x + at, m + at, L, scaled.data() + at);
     }
     float* y = out + static_cast<std::size_t>(begin) * HQ;
     network_.Forward(n, scaled.data(), m, y, ws, /*training=*/false, nullptr);
-    if (c.scaler_type == ScalerType::kIdentity) continue;
-    for (int b = 0; b < n; ++b)
-      for (int i = 0; i < HQ; ++i) {
-        float& v = y[static_cast<std::size_t>(b) * HQ + i];
-        v = static_cast<float>(UnscaleValue(c.scaler_type, stats[b], v));
-      }
+    for (int b = 0; b < n; ++b) UnscaleForecast(c.scaler_type, stats[b], y + static_cast<std::size_t>(b) * HQ, HQ);
   }
 }
 

@@ -82,4 +82,15 @@ ScaleStats ComputeScaleStats(ScalerType type, const float* x, const float* mask,
   return ComputeScaleStatsNoAlloc(type, x, mask, n, scratch.data());
 }
 
+ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled) {
+  const ScaleStats s = ComputeScaleStatsNoAlloc(type, x, mask, n, scaled);
+  for (int t = 0; t < n; ++t) scaled[t] = static_cast<float>(ScaleValue(type, s, x[t]));
+  return s;
+}
+
+void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n) {
+  if (type == ScalerType::kIdentity) return;
+  for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(UnscaleValue(type, s, y[i]));
+}
+
 }  // namespace nhits

@@ -241,15 +241,11 @@ class Forecaster final : public CudaForecaster {
       return Status::InvalidArgument("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_));
     const NhitsConfig& c = model_.config();
     stats_.resize(static_cast<std::size_t>(batch));
-    scratch_.resize(static_cast<std::size_t>(L_));
     for (int b = 0; b < batch; ++b) {
       const float* x = insample + static_cast<std::size_t>(b) * L_;
       const float* m = mask + static_cast<std::size_t>(b) * L_;
-      stats_[b] = ComputeScaleStatsNoAlloc(c.scaler_type, x, m, L_, scratch_.data());
-      for (int t = 0; t < L_; ++t) {
-        host_x_[static_cast<std::size_t>(b) * L_ + t] = static_cast<float>(ScaleValue(c.scaler_type, stats_[b], x[t]));
-        host_m_[static_cast<std::size_t>(b) * L_ + t] = m[t];
-      }
+      stats_[b] = ScaleWindow(c.scaler_type, x, m, L_, host_x_ + static_cast<std::size_t>(b) * L_);
+      std::copy(m, m + L_, host_m_ + static_cast<std::size_t>(b) * L_);
     }
     int bucket = 1;
     while (bucket < batch) bucket *= 2;
@@ -269,11 +265,8 @@ class Forecaster final : public CudaForecaster {
     }
     NHITS_CUDA_TRY(cudaGraphLaunch(it->second, stream_));
     NHITS_CUDA_TRY(cudaStreamSynchronize(stream_));
-    for (int b = 0; b < batch; ++b)
-      for (int i = 0; i < HQ_; ++i) {
-        const float v = host_f_[static_cast<std::size_t>(b) * HQ_ + i];
-        out[static_cast<std::size_t>(b) * HQ_ + i] = static_cast<float>(UnscaleValue(c.scaler_type, stats_[b], v));
-      }
+    std::copy(host_f_, host_f_ + static_cast<std::size_t>(batch) * HQ_, out);
+    for (int b = 0; b < batch; ++b) UnscaleForecast(c.scaler_type, stats_[b], out + static_cast<std::size_t>(b) * HQ_, HQ_);
     return Status::Ok();
   }
 
@@ -413,7 +406,6 @@ class Forecaster final : public CudaForecaster {
   std::map<std::pair<cublasLtMatmulDesc_t, cublasLtMatrixLayout_t>, cublasLtMatmulAlgo_t> algos_;
   std::map<int, cudaGraphExec_t> graphs_;
   std::vector<ScaleStats> stats_;
-  std::vector<float> scratch_;
   std::string fallback_;
   double check_error_ = 0;
 };
