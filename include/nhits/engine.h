@@ -10,7 +10,9 @@
 // (a full queue rejects at once with kUnavailable "queue full"); workers that own their
 // InferenceSession pull dynamic batches: up to max_batch_size windows, waiting at most
 // max_queue_delay_us from the oldest request for more, shipping at once when full or a
-// preferred size forms; while every worker is busy the queue keeps growing the next batch.
+// preferred size forms, or when the recent arrival rate says nobody will come within the delay
+// (a lone client pays no batching delay); while every worker is busy the queue keeps growing the
+// next batch.
 // Requests past their deadline are rejected, never computed. A forecast cache (input bytes ->
 // forecast, verified on hit) answers repeats before the queue. Hot reload: loading a new version
 // (or the same version again) warms it up first, then routes new requests to it; the old one

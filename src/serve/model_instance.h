@@ -79,7 +79,9 @@ class ModelInstance {
   std::vector<std::deque<Pending>> levels_;  // [priority - 1]
   std::atomic<std::size_t> queued_{0};
   std::vector<int> level_windows_;            // windows queued per level (under mu_)
-  std::atomic<double> us_per_window_{0};      // recent compute cost, for load shedding  // changed under mu_; read without it while spinning
+  std::atomic<double> us_per_window_{0};      // recent compute cost, for load shedding
+  SteadyTime last_arrival_{};                 // under mu_
+  double interarrival_us_ = 1e9;              // EWMA of the gap between arrivals (under mu_)  // changed under mu_; read without it while spinning
   int busy_ = 0;
   bool stopping_ = false;
   std::atomic<bool> ready_{false}, draining_{false};
