@@ -17,7 +17,7 @@ namespace nhits::serve {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                         // 0: any free port (printed on start)
-  int io_threads = 64;                     // connections served at once (each keep-alive connection holds one)
+  int io_threads = 128;                    // connections served at once (each keep-alive connection holds one)
   std::size_t max_body_bytes = 16u << 20;  // larger requests get 413
   int read_timeout_s = 5, write_timeout_s = 5;  // slow clients are cut off
   int keep_alive_timeout_s = 5;
