@@ -308,13 +308,13 @@ struct HttpServer::Impl {
       ids.push_back(id);
       futures.push_back(engine.Submit(std::move(r)));
     }
-    json forecasts = json::array();
+    nlohmann::ordered_json forecasts = nlohmann::ordered_json::array();  // columns in output order
     const auto names = m->config.output_names();
     const int H = m->config.h, Q = m->config.outputs_per_step();
     for (std::size_t i = 0; i < futures.size(); ++i) {
       ForecastResult r = futures[i].get();
       if (!r.status.ok()) return Error(res, HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
-      json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
+      nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
       for (int q = 0; q < Q; ++q) {
         std::vector<float> col(static_cast<std::size_t>(H));
         for (int h = 0; h < H; ++h) col[static_cast<std::size_t>(h)] = r.forecast[static_cast<std::size_t>(h * Q + q)];
@@ -322,7 +322,8 @@ struct HttpServer::Impl {
       }
       forecasts.push_back(f);
     }
-    Json(res, {{"model", m->name}, {"version", m->version}, {"h", H}, {"forecasts", forecasts}});
+    const nlohmann::ordered_json body = {{"model", m->name}, {"version", m->version}, {"h", H}, {"forecasts", forecasts}};
+    res.set_content(body.dump(), "application/json");
   }
 
   void Stats(httplib::Response& res) {
