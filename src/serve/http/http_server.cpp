@@ -201,7 +201,7 @@ struct HttpServer::Impl {
   Impl(Engine& e, ModelRepository& r, HttpOptions o) : engine(e), repo(r), options(std::move(o)) {}
 
   // Runs one request's windows through the engine in chunks of at most max_batch_size.
-  Result<std::vector<float>> Run(const ModelStatus& m, ParsedInfer& p, std::string* series_hint = nullptr) {
+  Result<std::vector<float>> Run(const ModelStatus& m, ParsedInfer& p) {
     const int L = m.config.input_size;
     const std::size_t HQ = static_cast<std::size_t>(m.config.h) * m.config.outputs_per_step();
     std::vector<std::future<ForecastResult>> parts;
@@ -227,7 +227,6 @@ struct HttpServer::Impl {
       if (!r.status.ok() && first_error.ok()) first_error = r.status;
       out.insert(out.end(), r.forecast.begin(), r.forecast.end());
     }
-    (void)series_hint;
     if (!first_error.ok()) return first_error;
     return out;
   }
