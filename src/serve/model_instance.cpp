@@ -153,8 +153,7 @@ Status ModelInstance::Enqueue(Pending& pending) {
 
 int ModelInstance::QueuedWindows() const {
   int n = 0;
-  for (const auto& q : levels_)
-    for (const Pending& p : q) n += p.request.windows;
+  for (int w : level_windows_) n += w;  // kept up to date by Enqueue and TakeBatch
   return n;
 }
 
