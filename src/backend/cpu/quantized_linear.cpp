@@ -193,16 +193,7 @@ Bf16Weights PackBf16(int out, int in, const float* w) {
 void Bf16SmallBatchLinear(int batch, const float* x, const Bf16Weights& w, const float* bias, float* y, int ldy,
                           int o_begin, int o_end, Epilogue e) {
   if (!kAvx512) return Bf16Portable(batch, x, w, bias, y, ldy, o_begin, o_end, e);
-  switch (batch) {
-    case 1: return Bf16Avx512<1>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 2: return Bf16Avx512<2>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 3: return Bf16Avx512<3>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 4: return Bf16Avx512<4>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 5: return Bf16Avx512<5>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 6: return Bf16Avx512<6>(x, w, bias, y, ldy, o_begin, o_end, e);
-    case 7: return Bf16Avx512<7>(x, w, bias, y, ldy, o_begin, o_end, e);
-    default: return Bf16Avx512<8>(x, w, bias, y, ldy, o_begin, o_end, e);
-  }
+  WithSmallBatch(batch, [&]<int B>() { Bf16Avx512<B>(x, w, bias, y, ldy, o_begin, o_end, e); });
 }
 
 void UnpackBf16Rows(const Bf16Weights& w, int o_begin, int o_end, float* out) {
@@ -253,16 +244,7 @@ void QuantizeRowsU8(int batch, int in, const float* x, int ld, std::uint8_t* xq,
 void Int8SmallBatchLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w,
                           const float* bias, float* y, int ldy, int o_begin, int o_end, Epilogue e) {
   if (!kVnni) return Int8Portable(batch, xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-  switch (batch) {
-    case 1: return Int8Vnni<1>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 2: return Int8Vnni<2>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 3: return Int8Vnni<3>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 4: return Int8Vnni<4>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 5: return Int8Vnni<5>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 6: return Int8Vnni<6>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    case 7: return Int8Vnni<7>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-    default: return Int8Vnni<8>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-  }
+  WithSmallBatch(batch, [&]<int B>() { Int8Vnni<B>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e); });
 }
 
 void Int8GemmLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias,

@@ -80,16 +80,7 @@ const bool kAvx512 = HasAvx512();
 void SmallBatchLinear(int batch, int in, const float* x, const float* w, const float* bias, float* y, int ldy,
                       int o_begin, int o_end, Epilogue e) {
   if (!kAvx512) return LinearPortable(batch, in, x, w, bias, y, ldy, o_begin, o_end, e);
-  switch (batch) {
-    case 1: return LinearAvx512<1>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 2: return LinearAvx512<2>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 3: return LinearAvx512<3>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 4: return LinearAvx512<4>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 5: return LinearAvx512<5>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 6: return LinearAvx512<6>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    case 7: return LinearAvx512<7>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-    default: return LinearAvx512<8>(in, x, w, bias, y, ldy, o_begin, o_end, e);
-  }
+  WithSmallBatch(batch, [&]<int B>() { LinearAvx512<B>(in, x, w, bias, y, ldy, o_begin, o_end, e); });
 }
 
 const char* SmallBatchLinearIsa() { return kAvx512 ? "avx512" : "portable"; }

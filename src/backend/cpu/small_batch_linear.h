@@ -16,6 +16,22 @@ constexpr int RowsPerStep(int batch) { return batch == 1 ? 8 : batch == 2 ? 4 : 
 // Largest batch the small-batch kernel takes; larger batches go to the GEMM path.
 constexpr int kSmallBatchMax = 8;
 
+// Calls f.template operator()<B>() with B = batch as a compile-time constant (1..8; larger
+// values clamp to 8): the kernels keep one accumulator per window in registers.
+template <typename F>
+void WithSmallBatch(int batch, F&& f) {
+  switch (batch) {
+    case 1: return f.template operator()<1>();
+    case 2: return f.template operator()<2>();
+    case 3: return f.template operator()<3>();
+    case 4: return f.template operator()<4>();
+    case 5: return f.template operator()<5>();
+    case 6: return f.template operator()<6>();
+    case 7: return f.template operator()<7>();
+    default: return f.template operator()<8>();
+  }
+}
+
 // y[b, o] = epilogue(bias[o] + sum_i x[b, i] * w[o, i]) for o in [o_begin, o_end), b < batch <= 8.
 // Uses AVX-512 when the CPU has it, else portable code with the same summation shape.
 void SmallBatchLinear(int batch, int in, const float* x, const float* w, const float* bias, float* y, int ldy,

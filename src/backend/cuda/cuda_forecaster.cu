@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cuda_common.cuh"
 #include "nhits/scaler.h"
 
 namespace nhits::cuda {
@@ -35,18 +36,6 @@ Result<GpuPrecision> ParseGpuPrecision(const std::string& name) {
 
 namespace {
 
-#define NHITS_CUDA_TRY(expr)                                                                             \
-  do {                                                                                                   \
-    const cudaError_t e_ = (expr);                                                                       \
-    if (e_ != cudaSuccess) return Status::Internal(std::string(#expr) + ": " + cudaGetErrorString(e_)); \
-  } while (0)
-#define NHITS_LT_TRY(expr)                                                                                  \
-  do {                                                                                                      \
-    const cublasStatus_t s_ = (expr);                                                                       \
-    if (s_ != CUBLAS_STATUS_SUCCESS)                                                                        \
-      return Status::Internal(std::string(#expr) + " failed with cuBLAS status " + std::to_string(int(s_))); \
-  } while (0)
-
 class CudaRaw : public RawDeviceMemory {
  public:
   void* Allocate(std::size_t n) override {
@@ -55,50 +44,6 @@ class CudaRaw : public RawDeviceMemory {
   }
   void Free(void* p) override { cudaFree(p); }
 };
-
-template <typename T>
-__device__ __forceinline__ float ToF(T v);
-template <>
-__device__ __forceinline__ float ToF(float v) { return v; }
-template <>
-__device__ __forceinline__ float ToF(__half v) { return __half2float(v); }
-template <>
-__device__ __forceinline__ float ToF(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T>
-__device__ __forceinline__ T FromF(float v);
-template <>
-__device__ __forceinline__ float FromF(float v) { return v; }
-template <>
-__device__ __forceinline__ __half FromF(float v) { return __float2half(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromF(float v) { return __float2bfloat16(v); }
-
-// Time reversal of the window and mask; the forecast starts at the Naive1 level.
-template <typename T>
-__global__ void PrepareKernel(int L, int HQ, const float* x, const float* m, T* r, float* mr, float* f) {
-  const int b = blockIdx.x;
-  for (int t = threadIdx.x; t < L; t += blockDim.x) {
-    r[b * L + t] = FromF<T>(x[b * L + L - 1 - t]);
-    mr[b * L + t] = m[b * L + L - 1 - t];
-  }
-  const float level = x[b * L + L - 1];
-  for (int i = threadIdx.x; i < HQ; i += blockDim.x) f[b * HQ + i] = level;
-}
-
-// MaxPool1d / AvgPool1d, kernel = stride = k, ceil_mode (the last window may be partial).
-template <typename T>
-__global__ void PoolKernel(int L, int k, int Lp, bool max_pool, const T* r, T* out) {
-  const int b = blockIdx.x;
-  for (int p = threadIdx.x; p < Lp; p += blockDim.x) {
-    const int s = p * k, e = min(s + k, L);
-    float acc = max_pool ? ToF(r[b * L + s]) : 0.0f;
-    for (int t = max_pool ? s + 1 : s; t < e; ++t) {
-      const float v = ToF(r[b * L + t]);
-      acc = max_pool ? ((v > acc || isnan(v)) ? v : acc) : acc + v;
-    }
-    out[b * Lp + p] = FromF<T>(max_pool ? acc : acc / static_cast<float>(e - s));
-  }
-}
 
 // Activations other than ReLU (which the GEMM epilogue applies).
 template <typename T>
@@ -118,40 +63,6 @@ __global__ void ActivationKernel(int n, int activation, float slope, T* y) {
   }
   y[i] = FromF<T>(v);
 }
-
-// The residual update fused with the interpolation and forecast accumulation of one block.
-template <typename T>
-__global__ void BlockTailKernel(int L, int n_theta, int K, int H, int Q, int taps, const T* theta, const T* r,
-                                const float* mr, T* r_next, const int* index, const float* weight, float* f) {
-  const int b = blockIdx.x;
-  const T* th = theta + static_cast<size_t>(b) * n_theta;
-  for (int t = threadIdx.x; t < L; t += blockDim.x)
-    r_next[b * L + t] = FromF<T>((ToF(r[b * L + t]) - ToF(th[t])) * mr[b * L + t]);
-  for (int i = threadIdx.x; i < H * Q; i += blockDim.x) {
-    const int j = i / Q, q = i % Q;
-    float s = 0;
-    for (int u = 0; u < taps; ++u) s += weight[j * taps + u] * ToF(th[L + q * K + index[j * taps + u]]);
-    f[b * H * Q + i] += s;
-  }
-}
-
-template <typename T>
-cudaDataType_t DataType();
-template <>
-cudaDataType_t DataType<float>() { return CUDA_R_32F; }
-template <>
-cudaDataType_t DataType<__half>() { return CUDA_R_16F; }
-template <>
-cudaDataType_t DataType<__nv_bfloat16>() { return CUDA_R_16BF; }
-
-template <typename T>
-T HostConvert(float v);
-template <>
-float HostConvert(float v) { return v; }
-template <>
-__half HostConvert(float v) { return __float2half(v); }
-template <>
-__nv_bfloat16 HostConvert(float v) { return __float2bfloat16(v); }
 
 template <typename T>
 class Forecaster final : public CudaForecaster {
@@ -336,7 +247,7 @@ class Forecaster final : public CudaForecaster {
       const void* x = r;
       if (blk.pool_kernel > 1) {
         PoolKernel<T><<<B, 128, 0, stream_>>>(L_, blk.pool_kernel, blk.pooled_size,
-                                              c.pooling_mode == PoolingMode::kMaxPool1d, r, static_cast<T*>(d_pool_));
+                                              c.pooling_mode == PoolingMode::kMaxPool1d, r, static_cast<T*>(d_pool_), nullptr);
         x = d_pool_;
       }
       const float slope = c.activation == Activation::kPReLU ? p[blk.prelu] : 0.0f;

@@ -10,91 +10,11 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cuda/cuda_common.cuh"
 #include "nhits/loss.h"
 
 namespace nhits::cuda {
 namespace {
-
-#define NHITS_TR_CUDA(expr)                                                                              \
-  do {                                                                                                   \
-    const cudaError_t e_ = (expr);                                                                       \
-    if (e_ != cudaSuccess) return Status::Internal(std::string(#expr) + ": " + cudaGetErrorString(e_)); \
-  } while (0)
-#define NHITS_TR_LT(expr)                                                                                   \
-  do {                                                                                                      \
-    const cublasStatus_t s_ = (expr);                                                                       \
-    if (s_ != CUBLAS_STATUS_SUCCESS)                                                                        \
-      return Status::Internal(std::string(#expr) + " failed with cuBLAS status " + std::to_string(int(s_))); \
-  } while (0)
-
-template <typename T>
-__device__ __forceinline__ float F(T v) { return static_cast<float>(v); }
-template <>
-__device__ __forceinline__ float F(__half v) { return __half2float(v); }
-template <>
-__device__ __forceinline__ float F(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <typename T>
-__device__ __forceinline__ T To(float v) { return static_cast<T>(v); }
-template <>
-__device__ __forceinline__ __half To(float v) { return __float2half(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 To(float v) { return __float2bfloat16(v); }
-
-template <typename T>
-cudaDataType_t Type();
-template <>
-cudaDataType_t Type<float>() { return CUDA_R_32F; }
-template <>
-cudaDataType_t Type<__half>() { return CUDA_R_16F; }
-template <>
-cudaDataType_t Type<__nv_bfloat16>() { return CUDA_R_16BF; }
-
-template <typename T>
-__global__ void ConvertKernel(std::size_t n, const float* src, T* dst) {
-  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i < n) dst[i] = To<T>(src[i]);
-}
-
-template <typename T>
-__global__ void PrepareKernel(int L, int HQ, const float* x, const float* m, T* r, float* mr, float* f) {
-  const int b = blockIdx.x;
-  for (int t = threadIdx.x; t < L; t += blockDim.x) {
-    r[b * L + t] = To<T>(x[b * L + L - 1 - t]);
-    mr[b * L + t] = m[b * L + L - 1 - t];
-  }
-  for (int i = threadIdx.x; i < HQ; i += blockDim.x) f[b * HQ + i] = x[b * L + L - 1];
-}
-
-template <typename T>
-__global__ void PoolKernel(int L, int k, int Lp, bool max_pool, const T* r, T* out, int* argmax) {
-  const int b = blockIdx.x;
-  for (int p = threadIdx.x; p < Lp; p += blockDim.x) {
-    const int s = p * k, e = min(s + k, L);
-    int best = s;
-    float acc = max_pool ? F(r[b * L + s]) : 0.0f;
-    for (int t = max_pool ? s + 1 : s; t < e; ++t) {
-      const float v = F(r[b * L + t]);
-      if (max_pool && (v > acc || isnan(v))) acc = v, best = t;
-      if (!max_pool) acc += v;
-    }
-    out[b * Lp + p] = To<T>(max_pool ? acc : acc / static_cast<float>(e - s));
-    argmax[b * Lp + p] = best;
-  }
-}
-
-template <typename T>
-__global__ void TailKernel(int L, int n_theta, int K, int H, int Q, int taps, const T* theta, const T* r,
-                           const float* mr, T* r_next, const int* index, const float* weight, float* f) {
-  const int b = blockIdx.x;
-  const T* th = theta + static_cast<std::size_t>(b) * n_theta;
-  for (int t = threadIdx.x; t < L; t += blockDim.x) r_next[b * L + t] = To<T>((F(r[b * L + t]) - F(th[t])) * mr[b * L + t]);
-  for (int i = threadIdx.x; i < H * Q; i += blockDim.x) {
-    const int j = i / Q, q = i % Q;
-    float s = 0;
-    for (int u = 0; u < taps; ++u) s += weight[j * taps + u] * F(th[L + q * K + index[j * taps + u]]);
-    f[b * H * Q + i] += s;
-  }
-}
 
 // d theta = [ -d r_next * m | interpolation^T d forecast ]; d r_next * m becomes d r (identity path).
 __global__ void ThetaGradKernel(int L, int n_theta, int K, int H, int Q, int taps, const float* mr, float* d_resid,
@@ -118,7 +38,7 @@ __global__ void ThetaGradKernel(int L, int n_theta, int K, int H, int Q, int tap
 template <typename T>
 __global__ void ReluGradKernel(std::size_t n, const T* post, T* d) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i < n && !(F(post[i]) > 0.0f)) d[i] = To<T>(0.0f);
+  if (i < n && !(ToF(post[i]) > 0.0f)) d[i] = FromF<T>(0.0f);
 }
 
 template <typename T>
@@ -126,7 +46,7 @@ __global__ void BiasGradKernel(int B, int out, const T* d, float* grad) {
   const int o = blockIdx.x * blockDim.x + threadIdx.x;
   if (o >= out) return;
   float s = 0;
-  for (int b = 0; b < B; ++b) s += F(d[static_cast<std::size_t>(b) * out + o]);
+  for (int b = 0; b < B; ++b) s += ToF(d[static_cast<std::size_t>(b) * out + o]);
   grad[o] = s;
 }
 
@@ -134,7 +54,7 @@ template <typename T>
 __global__ void PoolGradKernel(int L, int k, int Lp, bool max_pool, const T* d_pooled, const int* argmax, float* d_resid) {
   const int b = blockIdx.x;
   for (int p = threadIdx.x; p < Lp; p += blockDim.x) {
-    const float g = F(d_pooled[b * Lp + p]);
+    const float g = ToF(d_pooled[b * Lp + p]);
     if (max_pool) {
       d_resid[b * L + argmax[b * Lp + p]] += g;  // windows are disjoint: no two threads share a slot
     } else {
@@ -142,12 +62,6 @@ __global__ void PoolGradKernel(int L, int k, int Lp, bool max_pool, const T* d_p
       for (int t = s; t < e; ++t) d_resid[b * L + t] += g / static_cast<float>(e - s);
     }
   }
-}
-
-template <typename T>
-__global__ void ToTypeKernel(std::size_t n, const float* src, T* dst) {
-  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-  if (i < n) dst[i] = To<T>(src[i]);
 }
 
 __global__ void FiniteKernel(std::size_t n, const float* g, int* bad) {
@@ -183,8 +97,8 @@ class Trainer final : public CudaTrainer {
   }
 
   Status Init(const Model& model) {
-    NHITS_TR_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    NHITS_TR_LT(cublasLtCreate(&lt_));
+    NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    NHITS_LT_TRY(cublasLtCreate(&lt_));
     const std::size_t B = static_cast<std::size_t>(max_batch_), L = config_.input_size,
                       HQ = static_cast<std::size_t>(config_.h) * config_.outputs_per_step();
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &master_));
@@ -192,9 +106,9 @@ class Trainer final : public CudaTrainer {
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &v_));
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &grad_));
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(T), &work_));
-    NHITS_TR_CUDA(cudaMemcpy(master_, model.network().params().data(), P_ * sizeof(float), cudaMemcpyHostToDevice));
-    NHITS_TR_CUDA(cudaMemset(m_, 0, P_ * sizeof(float)));
-    NHITS_TR_CUDA(cudaMemset(v_, 0, P_ * sizeof(float)));
+    NHITS_CUDA_TRY(cudaMemcpy(master_, model.network().params().data(), P_ * sizeof(float), cudaMemcpyHostToDevice));
+    NHITS_CUDA_TRY(cudaMemset(m_, 0, P_ * sizeof(float)));
+    NHITS_CUDA_TRY(cudaMemset(v_, 0, P_ * sizeof(float)));
     NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &x_));
     NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &mask_));
     NHITS_RETURN_IF_ERROR(Alloc(B * L * sizeof(float), &mr_));
@@ -211,8 +125,8 @@ class Trainer final : public CudaTrainer {
       std::vector<float> w(blk.interp.weight.begin(), blk.interp.weight.end());
       NHITS_RETURN_IF_ERROR(Alloc(blk.interp.index.size() * sizeof(int), &bd.index));
       NHITS_RETURN_IF_ERROR(Alloc(w.size() * sizeof(float), &bd.weight));
-      NHITS_TR_CUDA(cudaMemcpy(bd.index, blk.interp.index.data(), blk.interp.index.size() * sizeof(int), cudaMemcpyHostToDevice));
-      NHITS_TR_CUDA(cudaMemcpy(bd.weight, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
+      NHITS_CUDA_TRY(cudaMemcpy(bd.index, blk.interp.index.data(), blk.interp.index.size() * sizeof(int), cudaMemcpyHostToDevice));
+      NHITS_CUDA_TRY(cudaMemcpy(bd.weight, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
       for (const LinearSlot& l : blk.layers) {
         void* out = nullptr;
         NHITS_RETURN_IF_ERROR(Alloc(B * l.out * sizeof(T), &out));
@@ -238,22 +152,22 @@ class Trainer final : public CudaTrainer {
     const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step(), HQ = H * Q;
     const double scale = precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32 ? 1.0 : scaler_.scale();
     ConvertKernel<T><<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<T*>(work_));
-    NHITS_TR_CUDA(cudaMemcpyAsync(x_, insample, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
-    NHITS_TR_CUDA(cudaMemcpyAsync(mask_, mask, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_CUDA_TRY(cudaMemcpyAsync(x_, insample, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_CUDA_TRY(cudaMemcpyAsync(mask_, mask, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
     NHITS_RETURN_IF_ERROR(Forward(B));
-    NHITS_TR_CUDA(cudaMemcpyAsync(host_f_.data(), f_, static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    NHITS_CUDA_TRY(cudaMemcpyAsync(host_f_.data(), f_, static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    NHITS_CUDA_TRY(cudaStreamSynchronize(stream_));
     GpuTrainStep out;
     out.loss_scale = scale;
     out.loss = ComputeLoss<float>(config_, B, host_f_.data(), y, y_mask, host_df_.data());
     for (int i = 0; i < B * HQ; ++i) host_df_[static_cast<std::size_t>(i)] *= static_cast<float>(scale);
-    NHITS_TR_CUDA(cudaMemcpyAsync(df_, host_df_.data(), static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    NHITS_CUDA_TRY(cudaMemcpyAsync(df_, host_df_.data(), static_cast<std::size_t>(B) * HQ * sizeof(float), cudaMemcpyHostToDevice, stream_));
     NHITS_RETURN_IF_ERROR(Backward(B));
-    NHITS_TR_CUDA(cudaMemsetAsync(bad_, 0, sizeof(int), stream_));
+    NHITS_CUDA_TRY(cudaMemsetAsync(bad_, 0, sizeof(int), stream_));
     FiniteKernel<<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(grad_), static_cast<int*>(bad_));
     int bad = 0;
-    NHITS_TR_CUDA(cudaMemcpyAsync(&bad, bad_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
-    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    NHITS_CUDA_TRY(cudaMemcpyAsync(&bad, bad_, sizeof(int), cudaMemcpyDeviceToHost, stream_));
+    NHITS_CUDA_TRY(cudaStreamSynchronize(stream_));
     const bool mixed = !(precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32);
     if (mixed && !scaler_.Update(bad != 0)) {
       out.skipped = true;
@@ -265,14 +179,14 @@ class Trainer final : public CudaTrainer {
                                                 static_cast<float*>(v_), static_cast<float*>(grad_),
                                                 static_cast<float>(1.0 / scale), static_cast<float>(lr / bc1),
                                                 static_cast<float>(1.0 / std::sqrt(bc2)));
-    NHITS_TR_CUDA(cudaGetLastError());
-    NHITS_TR_CUDA(cudaStreamSynchronize(stream_));
+    NHITS_CUDA_TRY(cudaGetLastError());
+    NHITS_CUDA_TRY(cudaStreamSynchronize(stream_));
     return out;
   }
 
   Status CopyWeightsTo(Model& model) override {
     if (model.network().params().size() != P_) return Status::InvalidArgument("the model's layout differs");
-    NHITS_TR_CUDA(cudaMemcpy(model.mutable_network().params().data(), master_, P_ * sizeof(float), cudaMemcpyDeviceToHost));
+    NHITS_CUDA_TRY(cudaMemcpy(model.mutable_network().params().data(), master_, P_ * sizeof(float), cudaMemcpyDeviceToHost));
     return Status::Ok();
   }
   std::uint64_t skipped_steps() const override { return scaler_.skipped(); }
@@ -285,7 +199,7 @@ class Trainer final : public CudaTrainer {
   };
 
   Status Alloc(std::size_t bytes, void** p) {
-    NHITS_TR_CUDA(cudaMalloc(p, std::max<std::size_t>(bytes, 1)));
+    NHITS_CUDA_TRY(cudaMalloc(p, std::max<std::size_t>(bytes, 1)));
     owned_.push_back(*p);
     return Status::Ok();
   }
@@ -345,23 +259,23 @@ class Trainer final : public CudaTrainer {
         const LinearSlot& l = blk.layers[li];
         const bool hidden = li > 0 && li + 1 < blk.layers.size();
         // Y^T [out, B] = W [out, in] (row-major = column-major in x out, op T) * X^T [in, B]
-        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_T, CUBLAS_OP_N, l.out, B, l.in, W(l), l.in, Type<T>(), x, l.in, bd.out[li],
-                                   l.out, Type<T>(), hidden ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, Bias(l)));
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_T, CUBLAS_OP_N, l.out, B, l.in, W(l), l.in, DataType<T>(), x, l.in, bd.out[li],
+                                   l.out, DataType<T>(), hidden ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, Bias(l)));
         x = bd.out[li];
       }
       T* r_next = bi + 1 < blocks_.size() ? static_cast<T*>(blocks_[bi + 1].r) : static_cast<T*>(r_last_);
-      TailKernel<T><<<B, 128, 0, stream_>>>(L, blk.n_theta, blk.knots, H, Q, blk.interp.taps, static_cast<const T*>(x),
+      BlockTailKernel<T><<<B, 128, 0, stream_>>>(L, blk.n_theta, blk.knots, H, Q, blk.interp.taps, static_cast<const T*>(x),
                                             static_cast<T*>(bd.r), static_cast<float*>(mr_), r_next, static_cast<int*>(bd.index),
                                             static_cast<float*>(bd.weight), static_cast<float*>(f_));
     }
-    NHITS_TR_CUDA(cudaGetLastError());
+    NHITS_CUDA_TRY(cudaGetLastError());
     return Status::Ok();
   }
 
   Status Backward(int B) {
     const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
-    NHITS_TR_CUDA(cudaMemsetAsync(d_resid_, 0, static_cast<std::size_t>(B) * L * sizeof(float), stream_));
-    NHITS_TR_CUDA(cudaMemsetAsync(grad_, 0, P_ * sizeof(float), stream_));
+    NHITS_CUDA_TRY(cudaMemsetAsync(d_resid_, 0, static_cast<std::size_t>(B) * L * sizeof(float), stream_));
+    NHITS_CUDA_TRY(cudaMemsetAsync(grad_, 0, P_ * sizeof(float), stream_));
     float* grad = static_cast<float*>(grad_);
     for (std::size_t bi = blocks_.size(); bi-- > 0;) {
       const BlockLayout& blk = layout_.blocks[bi];
@@ -371,7 +285,7 @@ class Trainer final : public CudaTrainer {
                                               static_cast<int*>(bd.index), static_cast<float*>(bd.weight),
                                               static_cast<float*>(dtheta_f_));
       const std::size_t nt = static_cast<std::size_t>(B) * blk.n_theta;
-      ToTypeKernel<T><<<Blocks(nt), 256, 0, stream_>>>(nt, static_cast<float*>(dtheta_f_), static_cast<T*>(d_a_));
+      ConvertKernel<T><<<Blocks(nt), 256, 0, stream_>>>(nt, static_cast<float*>(dtheta_f_), static_cast<T*>(d_a_));
       void* d_out = d_a_;
       void* d_in = d_b_;
       for (std::size_t li = blk.layers.size(); li-- > 0;) {
@@ -383,13 +297,13 @@ class Trainer final : public CudaTrainer {
         }
         const void* x = li == 0 ? bd.pooled : bd.out[li - 1];
         // dW [out, in] row-major = column-major [in, out] = X^T [in, B] * dY [B, out]
-        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_T, l.in, l.out, B, x, l.in, Type<T>(), d_out, l.out, grad + l.weight,
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_T, l.in, l.out, B, x, l.in, DataType<T>(), d_out, l.out, grad + l.weight,
                                    l.in, CUDA_R_32F, CUBLASLT_EPILOGUE_DEFAULT, nullptr));
         BiasGradKernel<T><<<(l.out + 127) / 128, 128, 0, stream_>>>(B, l.out, static_cast<T*>(d_out), grad + l.bias);
         if (li == 0 && bi == 0) break;  // the first block's input needs no gradient
         // dX [B, in] row-major = column-major [in, B] = W (column-major in x out) * dY^T [out, B]
-        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_N, l.in, B, l.out, W(l), l.in, Type<T>(), d_out, l.out, d_in, l.in,
-                                   Type<T>(), CUBLASLT_EPILOGUE_DEFAULT, nullptr));
+        NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_N, CUBLAS_OP_N, l.in, B, l.out, W(l), l.in, DataType<T>(), d_out, l.out, d_in, l.in,
+                                   DataType<T>(), CUBLASLT_EPILOGUE_DEFAULT, nullptr));
         std::swap(d_out, d_in);
       }
       if (bi > 0)
@@ -397,7 +311,7 @@ class Trainer final : public CudaTrainer {
                                                   config_.pooling_mode == PoolingMode::kMaxPool1d, static_cast<T*>(d_out),
                                                   static_cast<int*>(bd.argmax), static_cast<float*>(d_resid_));
     }
-    NHITS_TR_CUDA(cudaGetLastError());
+    NHITS_CUDA_TRY(cudaGetLastError());
     return Status::Ok();
   }
 
@@ -429,7 +343,7 @@ Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");
   if (device < 0 || device >= count) return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist");
-  NHITS_TR_CUDA(cudaSetDevice(device));
+  NHITS_CUDA_TRY(cudaSetDevice(device));
   std::unique_ptr<CudaTrainer> t;
   Status s;
   switch (precision) {
