@@ -55,7 +55,11 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)");
   app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")->capture_default_str();
   app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache");
-  app.add_option("--io-threads", a->http.io_threads, "Connections served concurrently")->capture_default_str();
+  app.add_option("--io-threads", a->http.io_threads,
+                 "HTTP event-loop threads (each serves many keep-alive connections; parsing happens here)")
+      ->capture_default_str();
+  app.add_option("--max-connections", a->http.max_connections, "Open connections allowed at once (503 beyond)")
+      ->capture_default_str();
   app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")->capture_default_str();
   app.add_option("--read-timeout-s", a->http.read_timeout_s, "Cut off clients that send slower than this")
       ->capture_default_str();

@@ -170,6 +170,10 @@ class Engine {
   Status UnloadModel(const std::string& name, int version = 0);
 
   std::future<ForecastResult> Submit(ForecastRequest request);
+  // The same without a future, for event-driven callers (the HTTP front end): on_done runs
+  // exactly once, on the calling thread when the answer is immediate (rejection, cache hit) or
+  // on a worker thread after the batch. It must be quick and must not block.
+  void Submit(ForecastRequest request, std::function<void(ForecastResult)> on_done);
   ForecastResult Predict(ForecastRequest request);
 
   bool Live() const;

@@ -25,12 +25,6 @@ ForecastResult Failed(Status s, const ForecastRequest& r) {
   return out;
 }
 
-std::future<ForecastResult> Answered(ForecastResult r) {
-  std::promise<ForecastResult> p;
-  p.set_value(std::move(r));
-  return p.get_future();
-}
-
 const char* Reason(Status::Code code) {
   switch (code) {
     case Status::Code::kNotFound: return "not_found";
@@ -141,18 +135,19 @@ Status Engine::UnloadModel(const std::string& name, int version) {
   return Status::Ok();
 }
 
-std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
-  Impl& im = *impl_;
+// Both Submit forms go through here: `pending` carries the request and how to answer it.
+void Engine::Impl::Submit(Pending pending) {
+  ForecastRequest& request = pending.request;
   auto fail = [&](Status s) {
-    im.counters.Fail(Reason(s.code()));
-    return Answered(Failed(std::move(s), request));
+    counters.Fail(Reason(s.code()));
+    pending.Finish(Failed(std::move(s), request));
   };
-  if (im.shut_down) return fail(Status::Unavailable("the engine is shutting down"));
+  if (shut_down) return fail(Status::Unavailable("the engine is shutting down"));
   const auto arrived = Clock::now();
   // A hot reload can retire the routed version between routing and enqueueing: route again.
   for (int attempt = 0; attempt < 3; ++attempt) {
     Status why;
-    std::shared_ptr<ModelInstance> inst = im.Route(request.model, request.version, &why);
+    std::shared_ptr<ModelInstance> inst = Route(request.model, request.version, &why);
     if (!inst) return fail(why);
     const NhitsConfig& c = inst->model().config();
     const std::size_t n = static_cast<std::size_t>(std::max(request.windows, 0)) * c.input_size;
@@ -178,7 +173,7 @@ std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
     if (inst->options().cache) {
       ForecastResult hit;
-      if (im.cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast)) {
+      if (cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast)) {
         hit.model = inst->name();
         hit.version = inst->version();
         hit.series_id = request.series_id;
@@ -186,27 +181,38 @@ std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
         hit.outputs = c.outputs_per_step();
         hit.output_names = c.output_names();
         hit.cache_hit = true;
-        im.counters.success.fetch_add(1, std::memory_order_relaxed);
+        counters.success.fetch_add(1, std::memory_order_relaxed);
         inst->counters().success.fetch_add(1, std::memory_order_relaxed);
-        im.counters.end_to_end.Record(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count());
-        return Answered(std::move(hit));
+        counters.end_to_end.Record(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count());
+        return pending.Finish(std::move(hit));
       }
     }
-    Pending p;
-    p.request = std::move(request);
-    p.enqueued = arrived;
-    std::future<ForecastResult> f = p.promise.get_future();
-    Status s = inst->Enqueue(p);
-    if (s.ok()) return f;
-    request = std::move(p.request);
+    pending.enqueued = arrived;
+    Status s = inst->Enqueue(pending);
+    if (s.ok()) return;
     if (!inst->draining()) {  // queue full, or shed under overload
       const char* reason = s.message().rfind("shed", 0) == 0 ? "shed" : "queue_full";
       inst->counters().Fail(reason);
-      im.counters.Fail(reason);
-      return Answered(Failed(std::move(s), request));
+      counters.Fail(reason);
+      return pending.Finish(Failed(std::move(s), request));
     }
   }
-  return fail(Status::Unavailable("model '" + request.model + "' is being reloaded; try again"));
+  fail(Status::Unavailable("model '" + request.model + "' is being reloaded; try again"));
+}
+
+std::future<ForecastResult> Engine::Submit(ForecastRequest request) {
+  Pending p;
+  p.request = std::move(request);
+  std::future<ForecastResult> f = p.promise.get_future();
+  impl_->Submit(std::move(p));
+  return f;
+}
+
+void Engine::Submit(ForecastRequest request, std::function<void(ForecastResult)> on_done) {
+  Pending p;
+  p.request = std::move(request);
+  p.done = std::move(on_done);
+  impl_->Submit(std::move(p));
 }
 
 ForecastResult Engine::Predict(ForecastRequest request) { return Submit(std::move(request)).get(); }

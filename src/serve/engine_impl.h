@@ -23,6 +23,8 @@ struct Engine::Impl {
   // The instance a request for name/version goes to (version 0: newest ready), or null and why.
   std::shared_ptr<serve::ModelInstance> Route(const std::string& name, int version, Status* why) const;
   std::vector<std::shared_ptr<serve::ModelInstance>> Instances() const;
+  // Validates, answers from the cache, or enqueues; every outcome goes through pending.Finish.
+  void Submit(serve::Pending pending);
 
   EngineOptions options;
   serve::ForecastCache cache;

@@ -239,7 +239,7 @@ void ModelInstance::WorkerLoop(Worker& w) {
       r.series_id = p.request.series_id;
       counters_.Fail("deadline");
       engine_->Fail("deadline");
-      p.promise.set_value(std::move(r));
+      p.Finish(std::move(r));
     }
     if (!batch.empty()) RunBatch(w, batch);
     lock.lock();
@@ -313,7 +313,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
       counters_.queue_us.fetch_add(r.queue_us, std::memory_order_relaxed);
       engine_->end_to_end.Record(MicrosBetween(p.enqueued, end));
     }
-    p.promise.set_value(std::move(r));
+    p.Finish(std::move(r));
   }
 }
 

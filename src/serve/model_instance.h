@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -22,9 +23,18 @@ namespace nhits::serve {
 
 struct Pending {
   ForecastRequest request;
-  std::promise<ForecastResult> promise;
+  std::promise<ForecastResult> promise;        // answered here unless `done` is set
+  std::function<void(ForecastResult)> done;    // the callback form of Engine::Submit
   SteadyTime enqueued;
   bool internal = false;  // the warm-up forecast: not cached, not counted
+
+  void Finish(ForecastResult r) {
+    if (done) {
+      done(std::move(r));
+    } else {
+      promise.set_value(std::move(r));
+    }
+  }
 };
 
 class ModelInstance {

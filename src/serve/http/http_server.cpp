@@ -1,11 +1,18 @@
 #include "serve/http/http_server.h"
 
-#include <httplib.h>
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+
+#include "serve/http/event_loop_server.h"
+#include "serve/http/http_parser.h"
 
 namespace nhits::serve {
 namespace {
@@ -13,7 +20,7 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kHeaderLength = "Inference-Header-Content-Length";
+constexpr const char* kHeaderLength = "inference-header-content-length";  // as HttpRequest stores names
 
 // Triton's mapping: 404 unknown model, 503 unavailable / queue full / shed, 400 bad request.
 int HttpStatusOf(const Status& s) {
@@ -27,16 +34,20 @@ int HttpStatusOf(const Status& s) {
   }
 }
 
-void Error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(json{{"error", message}}.dump(), "application/json");
+HttpResponse Error(int status, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json{{"error", message}}.dump();
+  return r;
 }
 
-void Error(httplib::Response& res, const Status& s) { Error(res, HttpStatusOf(s), s.ToString()); }
+HttpResponse Error(const Status& s) { return Error(HttpStatusOf(s), s.ToString()); }
 
-void Json(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_content(j.dump(), "application/json");
+HttpResponse Json(const json& j, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
 }
 
 // A bad request, carried out of the parsing code to the handler as one 400.
@@ -63,14 +74,14 @@ struct ParsedInfer {
   bool binary_output = false;
 };
 
-ParsedInfer ParseInfer(const httplib::Request& req, int input_size) {
+ParsedInfer ParseInfer(const HttpRequest& req, int input_size) {
   std::size_t header_len = req.body.size();
-  if (req.has_header(kHeaderLength)) {
-    const std::string v = req.get_header_value(kHeaderLength);
+  if (const std::string* header = req.Header(kHeaderLength)) {
+    const std::string& v = *header;
     char* end = nullptr;
     const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || n > req.body.size())
-      throw BadRequest{std::string(kHeaderLength) + " '" + v + "' is not a length within the " +
+      throw BadRequest{"Inference-Header-Content-Length '" + v + "' is not a length within the " +
                        std::to_string(req.body.size()) + "-byte body"};
     header_len = static_cast<std::size_t>(n);
   }
@@ -190,104 +201,219 @@ json PercentilesJson(const Percentiles& p) {
           {"p99", p.p99},     {"p999", p.p999}, {"max", p.max}};
 }
 
+
+// One infer call: its parts (a request of more windows than max_batch_size is split) come back
+// on engine workers; the last one posts the answer, which is serialised on the I/O thread.
+struct InferCall {
+  std::string id, model;
+  int version = 0, windows = 0, h = 0, q = 0;
+  bool binary_output = false;
+  std::vector<ForecastResult> parts;
+  std::atomic<int> remaining{0};
+  Responder responder;
+
+  HttpResponse Answer() {
+    std::vector<float> out;
+    out.reserve(static_cast<std::size_t>(windows) * h * q);
+    for (ForecastResult& r : parts) {
+      if (!r.status.ok()) return Error(r.status);
+      out.insert(out.end(), r.forecast.begin(), r.forecast.end());
+    }
+    json output = {{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {windows, h, q}}};
+    json body = {{"model_name", model}, {"model_version", std::to_string(version)}};
+    if (!id.empty()) body["id"] = id;
+    if (!binary_output) {
+      output["data"] = std::move(out);
+      body["outputs"] = json::array({std::move(output)});
+      return Json(body);
+    }
+    output["parameters"] = {{"binary_data_size", out.size() * sizeof(float)}};
+    body["outputs"] = json::array({std::move(output)});
+    HttpResponse r;
+    r.body = body.dump();
+    r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(r.body.size()));
+    r.body.append(reinterpret_cast<const char*>(out.data()), out.size() * sizeof(float));
+    r.content_type = "application/octet-stream";
+    return r;
+  }
+};
+
+// /v1/forecast: one engine request per series, answered together.
+struct ForecastCall {
+  std::string model;
+  int version = 0, h = 0, q = 0;
+  std::vector<std::string> ids, names;
+  std::vector<ForecastResult> results;
+  std::atomic<int> remaining{0};
+  Responder responder;
+
+  HttpResponse Answer() {
+    nlohmann::ordered_json forecasts = nlohmann::ordered_json::array();  // columns in output order
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const ForecastResult& r = results[i];
+      if (!r.status.ok()) return Error(HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
+      nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
+      for (int k = 0; k < q; ++k) {
+        std::vector<float> col(static_cast<std::size_t>(h));
+        for (int t = 0; t < h; ++t) col[static_cast<std::size_t>(t)] = r.forecast[static_cast<std::size_t>(t * q + k)];
+        f["NHITS" + names[static_cast<std::size_t>(k)]] = col;
+      }
+      forecasts.push_back(std::move(f));
+    }
+    HttpResponse out;
+    out.body = nlohmann::ordered_json{{"model", model}, {"version", version}, {"h", h}, {"forecasts", forecasts}}.dump();
+    return out;
+  }
+};
+
+// Runs slow control-plane work (loading a checkpoint) off the I/O threads, one job at a time.
+class ControlWorker {
+ public:
+  ControlWorker() : thread_([this] { Loop(); }) {}
+  ~ControlWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return done_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// "/a/b/c" -> {"a", "b", "c"}, percent-decoded; false on a malformed escape.
+bool SplitPath(const std::string& path, std::vector<std::string>* parts) {
+  parts->clear();
+  std::size_t at = 1;
+  while (at <= path.size()) {
+    const std::size_t slash = std::min(path.find('/', at), path.size());
+    std::string segment;
+    if (!PercentDecode(std::string_view(path).substr(at, slash - at), &segment)) return false;
+    parts->push_back(std::move(segment));
+    at = slash + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   Engine& engine;
   ModelRepository& repo;
   HttpOptions options;
-  httplib::Server server;
+  ControlWorker control;
+  std::unique_ptr<EventLoopServer> server;
 
   Impl(Engine& e, ModelRepository& r, HttpOptions o) : engine(e), repo(r), options(std::move(o)) {}
 
-  // Runs one request's windows through the engine in chunks of at most max_batch_size.
-  Result<std::vector<float>> Run(const ModelStatus& m, ParsedInfer& p) {
-    const int L = m.config.input_size;
-    const std::size_t HQ = static_cast<std::size_t>(m.config.h) * m.config.outputs_per_step();
-    std::vector<std::future<ForecastResult>> parts;
-    for (int b = 0; b < p.windows; b += m.max_batch_size) {
-      const int n = std::min(m.max_batch_size, p.windows - b);
-      ForecastRequest r;
-      r.model = m.name;
-      r.version = m.version;
-      r.windows = n;
-      r.priority = p.priority;
-      r.deadline = p.deadline;
-      const std::size_t at = static_cast<std::size_t>(b) * L, len = static_cast<std::size_t>(n) * L;
-      r.insample.assign(p.insample.begin() + static_cast<std::ptrdiff_t>(at), p.insample.begin() + static_cast<std::ptrdiff_t>(at + len));
-      if (!p.mask.empty())
-        r.mask.assign(p.mask.begin() + static_cast<std::ptrdiff_t>(at), p.mask.begin() + static_cast<std::ptrdiff_t>(at + len));
-      parts.push_back(engine.Submit(std::move(r)));
-    }
-    std::vector<float> out;
-    out.reserve(static_cast<std::size_t>(p.windows) * HQ);
-    Status first_error;
-    for (auto& f : parts) {
-      ForecastResult r = f.get();
-      if (!r.status.ok() && first_error.ok()) first_error = r.status;
-      out.insert(out.end(), r.forecast.begin(), r.forecast.end());
-    }
-    if (!first_error.ok()) return first_error;
-    return out;
-  }
-
-  void Infer(const httplib::Request& req, httplib::Response& res) {
-    const std::string name = req.matches[1];
-    const int version = req.matches[2].matched ? std::stoi(req.matches[2]) : 0;
+  void Infer(HttpRequest& req, Responder responder, const std::string& name, int version) {
     Result<ModelStatus> m = engine.FindModel(name, version);
-    if (!m.ok()) return Error(res, m.status());
+    if (!m.ok()) return responder.Send(Error(m.status()));
     ParsedInfer p;
     try {
       p = ParseInfer(req, m->config.input_size);
     } catch (const BadRequest& e) {
-      return Error(res, 400, e.message);
+      return responder.Send(Error(400, e.message));
     }
-    Result<std::vector<float>> out = Run(*m, p);
-    if (!out.ok()) return Error(res, out.status());
-    json output = {{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {p.windows, m->config.h, m->config.outputs_per_step()}}};
-    json body = {{"model_name", m->name}, {"model_version", std::to_string(m->version)}};
-    if (!p.id.empty()) body["id"] = p.id;
-    if (!p.binary_output) {
-      output["data"] = *out;
-      body["outputs"] = json::array({output});
-      return Json(res, body);
+    auto call = std::make_shared<InferCall>();
+    call->id = std::move(p.id);
+    call->model = m->name;
+    call->version = m->version;
+    call->windows = p.windows;
+    call->h = m->config.h;
+    call->q = m->config.outputs_per_step();
+    call->binary_output = p.binary_output;
+    call->responder = std::move(responder);
+    const int B = m->max_batch_size, L = m->config.input_size;
+    const int n_parts = (p.windows + B - 1) / B;
+    call->parts.resize(static_cast<std::size_t>(n_parts));
+    call->remaining = n_parts;
+    for (int i = 0; i < n_parts; ++i) {
+      const int first = i * B, n = std::min(B, p.windows - first);
+      ForecastRequest r;
+      r.model = m->name;
+      r.version = m->version;
+      r.windows = n;
+      r.priority = p.priority;
+      r.deadline = p.deadline;
+      if (n_parts == 1) {
+        r.insample = std::move(p.insample);
+        r.mask = std::move(p.mask);
+      } else {
+        const auto at = static_cast<std::ptrdiff_t>(first) * L, len = static_cast<std::ptrdiff_t>(n) * L;
+        r.insample.assign(p.insample.begin() + at, p.insample.begin() + at + len);
+        if (!p.mask.empty()) r.mask.assign(p.mask.begin() + at, p.mask.begin() + at + len);
+      }
+      engine.Submit(std::move(r), [call, i](ForecastResult result) {
+        call->parts[static_cast<std::size_t>(i)] = std::move(result);
+        if (call->remaining.fetch_sub(1) == 1) call->responder.SendLater([call] { return call->Answer(); });
+      });
     }
-    output["parameters"] = {{"binary_data_size", out->size() * sizeof(float)}};
-    body["outputs"] = json::array({output});
-    std::string text = body.dump();
-    const std::size_t header = text.size();
-    text.append(reinterpret_cast<const char*>(out->data()), out->size() * sizeof(float));
-    res.set_header(kHeaderLength, std::to_string(header));
-    res.set_content(text, "application/octet-stream");
   }
 
   // {"model": "...", "series": [{"id": "...", "values": [...]}], "priority": 1, "timeout_us": 0}
-  void Forecast(const httplib::Request& req, httplib::Response& res) {
+  void Forecast(HttpRequest& req, Responder responder) {
     json j;
     try {
       j = json::parse(req.body);
     } catch (const json::parse_error& e) {
-      return Error(res, 400, std::string("malformed JSON: ") + e.what());
+      return responder.Send(Error(400, std::string("malformed JSON: ") + e.what()));
     }
     if (!j.is_object() || !j.contains("series") || !j["series"].is_array() || j["series"].empty())
-      return Error(res, 400, "expected {\"series\": [{\"id\": ..., \"values\": [...]}, ...]}");
+      return responder.Send(Error(400, "expected {\"series\": [{\"id\": ..., \"values\": [...]}, ...]}"));
+    if ((j.contains("priority") && !j["priority"].is_number_integer()) ||
+        (j.contains("timeout_us") && !j["timeout_us"].is_number_integer()) ||
+        (j.contains("version") && !j["version"].is_number_integer()) || (j.contains("model") && !j["model"].is_string()))
+      return responder.Send(Error(400, "'model' must be a string; 'version', 'priority' and 'timeout_us' integers"));
     const std::string name = j.value("model", std::string());
     const int version = j.value("version", 0);
-    Result<ModelStatus> m = name.empty() && engine.Models().size() == 1 ? engine.FindModel(engine.Models()[0].name, version)
-                                                                        : engine.FindModel(name, version);
-    if (!m.ok()) return Error(res, m.status());
+    const std::vector<ModelStatus> models = engine.Models();
+    Result<ModelStatus> m = name.empty() && models.size() == 1 ? engine.FindModel(models[0].name, version)
+                                                               : engine.FindModel(name, version);
+    if (!m.ok()) return responder.Send(Error(m.status()));
     const int L = m->config.input_size;
-    std::vector<std::future<ForecastResult>> futures;
-    std::vector<std::string> ids;
+    auto call = std::make_shared<ForecastCall>();
+    call->model = m->name;
+    call->version = m->version;
+    call->h = m->config.h;
+    call->q = m->config.outputs_per_step();
+    call->names = m->config.output_names();
+    std::vector<ForecastRequest> requests;
     for (const json& s : j["series"]) {
       if (!s.is_object() || !s.contains("values") || !s["values"].is_array() || s["values"].empty())
-        return Error(res, 400, "every series needs a non-empty 'values' list");
-      const std::string id = s.contains("id") ? (s["id"].is_string() ? s["id"].get<std::string>() : s["id"].dump()) : std::to_string(ids.size());
+        return responder.Send(Error(400, "every series needs a non-empty 'values' list"));
+      const std::string id = s.contains("id") ? (s["id"].is_string() ? s["id"].get<std::string>() : s["id"].dump())
+                                              : std::to_string(call->ids.size());
       std::vector<float> values;
       try {
         Flatten(s["values"], values, "series " + id);
       } catch (const BadRequest& e) {
-        return Error(res, 400, e.message);
+        return responder.Send(Error(400, e.message));
       }
       ForecastRequest r;
       r.model = m->name;
@@ -304,149 +430,149 @@ struct HttpServer::Impl {
         const int src = n - L + t;
         if (src >= 0) r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)], r.mask[static_cast<std::size_t>(t)] = 1.0f;
       }
-      ids.push_back(id);
-      futures.push_back(engine.Submit(std::move(r)));
+      call->ids.push_back(id);
+      requests.push_back(std::move(r));
     }
-    nlohmann::ordered_json forecasts = nlohmann::ordered_json::array();  // columns in output order
-    const auto names = m->config.output_names();
-    const int H = m->config.h, Q = m->config.outputs_per_step();
-    for (std::size_t i = 0; i < futures.size(); ++i) {
-      ForecastResult r = futures[i].get();
-      if (!r.status.ok()) return Error(res, HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
-      nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
-      for (int q = 0; q < Q; ++q) {
-        std::vector<float> col(static_cast<std::size_t>(H));
-        for (int h = 0; h < H; ++h) col[static_cast<std::size_t>(h)] = r.forecast[static_cast<std::size_t>(h * Q + q)];
-        f["NHITS" + names[static_cast<std::size_t>(q)]] = col;
-      }
-      forecasts.push_back(f);
-    }
-    const nlohmann::ordered_json body = {{"model", m->name}, {"version", m->version}, {"h", H}, {"forecasts", forecasts}};
-    res.set_content(body.dump(), "application/json");
+    call->results.resize(requests.size());
+    call->remaining = static_cast<int>(requests.size());
+    call->responder = std::move(responder);
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      engine.Submit(std::move(requests[i]), [call, i](ForecastResult result) {
+        call->results[i] = std::move(result);
+        if (call->remaining.fetch_sub(1) == 1) call->responder.SendLater([call] { return call->Answer(); });
+      });
   }
 
-  void Stats(httplib::Response& res) {
+  HttpResponse Stats() {
     const PerformanceStats st = engine.GetPerformanceStats();
     json alerts = json::array();
     for (const auto& a : st.alerts) alerts.push_back({{"name", a.name}, {"value", a.value}, {"level", a.level}});
     json batches = json::object();
     for (const auto& [size, n] : st.batch_sizes) batches[std::to_string(size)] = n;
-    Json(res, {{"success", st.success},
-               {"failures", st.failures},
-               {"queue_us", PercentilesJson(st.queue_us)},
-               {"compute_us", PercentilesJson(st.compute_us)},
-               {"end_to_end_us", PercentilesJson(st.end_to_end_us)},
-               {"batch_sizes", batches},
-               {"cache", {{"hits", st.cache_hits}, {"misses", st.cache_misses}, {"evictions", st.cache_evictions},
-                          {"expired", st.cache_expired}, {"bytes", st.cache_bytes}, {"entries", st.cache_entries}}},
-               {"queue_depth", st.queue_depth},
-               {"memory_bytes", st.memory_bytes},
-               {"utilisation", st.utilisation},
-               {"alerts", alerts},
-               {"scaling", {{"recommendation", st.scaling}, {"reason", st.scaling_reason}}}});
+    return Json({{"success", st.success},
+                 {"failures", st.failures},
+                 {"queue_us", PercentilesJson(st.queue_us)},
+                 {"compute_us", PercentilesJson(st.compute_us)},
+                 {"end_to_end_us", PercentilesJson(st.end_to_end_us)},
+                 {"batch_sizes", batches},
+                 {"cache", {{"hits", st.cache_hits}, {"misses", st.cache_misses}, {"evictions", st.cache_evictions},
+                            {"expired", st.cache_expired}, {"bytes", st.cache_bytes}, {"entries", st.cache_entries}}},
+                 {"queue_depth", st.queue_depth},
+                 {"memory_bytes", st.memory_bytes},
+                 {"utilisation", st.utilisation},
+                 {"alerts", alerts},
+                 {"scaling", {{"recommendation", st.scaling}, {"reason", st.scaling_reason}}}});
   }
 
-  void Routes() {
-    auto& s = server;
-    s.Get("/v2/health/live", [this](const httplib::Request&, httplib::Response& res) {
-      Json(res, {{"live", engine.Live()}}, engine.Live() ? 200 : 503);
-    });
-    s.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
-      Json(res, {{"ready", engine.Ready()}}, engine.Ready() ? 200 : 503);
-    });
-    s.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
-      Json(res, {{"name", "nhits-engine"},
-                 {"version", "0.1.0"},
-                 {"extensions", {"binary_tensor_data", "model_repository", "statistics"}}});
-    });
-    s.Get(R"(/v2/models/([^/]+)(?:/versions/([0-9]+))?)", [this](const httplib::Request& req, httplib::Response& res) {
-      Result<ModelStatus> m = engine.FindModel(req.matches[1], req.matches[2].matched ? std::stoi(req.matches[2]) : 0);
-      if (!m.ok()) return Error(res, m.status());
-      Json(res, ModelMetadata(engine, *m));
-    });
-    s.Get(R"(/v2/models/([^/]+)(?:/versions/([0-9]+))?/ready)", [this](const httplib::Request& req, httplib::Response& res) {
-      const bool ready = engine.ModelReady(req.matches[1], req.matches[2].matched ? std::stoi(req.matches[2]) : 0);
-      Json(res, {{"name", std::string(req.matches[1])}, {"ready", ready}}, ready ? 200 : 503);
-    });
-    s.Post(R"(/v2/models/([^/]+)(?:/versions/([0-9]+))?/infer)",
-           [this](const httplib::Request& req, httplib::Response& res) { Infer(req, res); });
-    s.Post("/v1/forecast", [this](const httplib::Request& req, httplib::Response& res) { Forecast(req, res); });
-    s.Get("/v2/stats", [this](const httplib::Request&, httplib::Response& res) { Stats(res); });
-    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(engine.PrometheusMetrics(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    s.Post("/v2/repository/index", [this](const httplib::Request&, httplib::Response& res) {
-      json out = json::array();
-      for (const ModelStatus& m : engine.Models())
-        out.push_back({{"name", m.name}, {"version", std::to_string(m.version)}, {"state", m.ready ? "READY" : "UNAVAILABLE"}});
-      for (const std::string& n : repo.Index()) {
-        bool loaded = false;
-        for (const auto& e : out) loaded = loaded || e["name"] == n;
-        if (!loaded) out.push_back({{"name", n}, {"state", "UNAVAILABLE"}, {"reason", "unloaded"}});
+  HttpResponse RepositoryIndex() {
+    json out = json::array();
+    for (const ModelStatus& m : engine.Models())
+      out.push_back({{"name", m.name}, {"version", std::to_string(m.version)}, {"state", m.ready ? "READY" : "UNAVAILABLE"}});
+    for (const std::string& n : repo.Index()) {
+      bool loaded = false;
+      for (const auto& e : out) loaded = loaded || e["name"] == n;
+      if (!loaded) out.push_back({{"name", n}, {"state", "UNAVAILABLE"}, {"reason", "unloaded"}});
+    }
+    return Json(out);
+  }
+
+  // Routes one request. Runs on an I/O thread: anything slow goes to the control worker, and
+  // forecasts are answered by the engine's callback.
+  void Handle(HttpRequest& req, Responder responder) {
+    std::vector<std::string> p;
+    if (!SplitPath(req.path, &p)) return responder.Send(Error(400, "malformed percent-escape in " + req.path));
+    const bool get = req.method == "GET", post = req.method == "POST";
+    const std::size_t n = p.size();
+    bool known_path = false;  // a route exists for another method: 405 instead of 404
+    auto route = [&](bool method_ok) {
+      known_path = true;
+      return method_ok;
+    };
+    if (n >= 1 && p[0] == "v2") {
+      if (n == 1 && route(get))
+        return responder.Send(Json({{"name", "nhits-engine"},
+                                    {"version", "0.1.0"},
+                                    {"extensions", {"binary_tensor_data", "model_repository", "statistics"}}}));
+      if (n == 3 && p[1] == "health" && (p[2] == "live" || p[2] == "ready") && route(get)) {
+        const bool ok = p[2] == "live" ? engine.Live() : engine.Ready();
+        return responder.Send(Json({{p[2], ok}}, ok ? 200 : 503));
       }
-      Json(res, out);
-    });
-    s.Post(R"(/v2/repository/models/([^/]+)/load)", [this](const httplib::Request& req, httplib::Response& res) {
-      const Status st = repo.Load(req.matches[1]);
-      if (!st.ok()) return Error(res, st);
-      Json(res, json::object());
-    });
-    s.Post(R"(/v2/repository/models/([^/]+)/unload)", [this](const httplib::Request& req, httplib::Response& res) {
-      const Status st = repo.Unload(req.matches[1]);
-      if (!st.ok()) return Error(res, st);
-      Json(res, json::object());
-    });
-    s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const std::string why = res.status == 413   ? "request body larger than the server's limit"
-                              : res.status == 404 ? "no route for " + req.method + " " + req.path
-                                                  : "HTTP " + std::to_string(res.status);
-      res.set_content(json{{"error", why}}.dump(), "application/json");
-    });
-    s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unknown error";
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
+      if (n == 2 && p[1] == "stats" && route(get)) return responder.Send(Stats());
+      if (n >= 3 && p[1] == "models" && !p[2].empty()) {
+        // /v2/models/{m}[/versions/{v}][/ready|/infer]
+        std::size_t at = 3;
+        int version = 0;
+        if (n >= 5 && p[3] == "versions") {
+          const std::string& v = p[4];
+          if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return responder.Send(Error(400, "model version '" + v + "' is not a number"));
+          version = std::stoi(v);
+          at = 5;
+        }
+        const std::string& model = p[2];
+        if (n == at && route(get)) {
+          Result<ModelStatus> m = engine.FindModel(model, version);
+          if (!m.ok()) return responder.Send(Error(m.status()));
+          return responder.Send(Json(ModelMetadata(engine, *m)));
+        }
+        if (n == at + 1 && p[at] == "ready" && route(get)) {
+          const bool ready = engine.ModelReady(model, version);
+          return responder.Send(Json({{"name", model}, {"ready", ready}}, ready ? 200 : 503));
+        }
+        if (n == at + 1 && p[at] == "infer" && route(post)) return Infer(req, std::move(responder), model, version);
       }
-      Error(res, 500, "internal error: " + what);
-    });
+      if (n == 3 && p[1] == "repository" && p[2] == "index" && route(post)) return responder.Send(RepositoryIndex());
+      if (n == 5 && p[1] == "repository" && p[2] == "models" && (p[4] == "load" || p[4] == "unload") && route(post)) {
+        auto shared = std::make_shared<Responder>(std::move(responder));
+        control.Post([this, shared, model = p[3], load = p[4] == "load"] {
+          const Status st = load ? repo.Load(model) : repo.Unload(model);
+          shared->Send(st.ok() ? Json(json::object()) : Error(st));
+        });
+        return;
+      }
+    } else if (n == 2 && p[0] == "v1" && p[1] == "forecast" && route(post)) {
+      return Forecast(req, std::move(responder));
+    } else if (n == 1 && p[0] == "metrics" && route(get)) {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = engine.PrometheusMetrics();
+      return responder.Send(std::move(r));
+    }
+    if (known_path) return responder.Send(Error(405, "method " + req.method + " is not allowed on " + req.path));
+    responder.Send(Error(404, "no route for " + req.method + " " + req.path));
   }
 };
 
 HttpServer::HttpServer(Engine& engine, ModelRepository& repository, HttpOptions options)
     : impl_(std::make_unique<Impl>(engine, repository, std::move(options))) {
-  auto& s = impl_->server;
-  const int threads = std::max(1, impl_->options.io_threads);
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  s.set_payload_max_length(impl_->options.max_body_bytes);
-  s.set_read_timeout(impl_->options.read_timeout_s, 0);
-  s.set_write_timeout(impl_->options.write_timeout_s, 0);
-  s.set_keep_alive_timeout(impl_->options.keep_alive_timeout_s);
-  s.set_keep_alive_max_count(100000);
-  s.set_tcp_nodelay(true);  // small responses must not wait for delayed ACKs (40 ms)
-  impl_->Routes();
+  const HttpOptions& o = impl_->options;
+  EventLoopOptions e;
+  e.host = o.host;
+  e.port = o.port;
+  e.loops = std::max(1, o.io_threads);
+  e.max_connections = std::max(1, o.max_connections);
+  e.max_body_bytes = o.max_body_bytes;
+  e.read_timeout = std::chrono::milliseconds(static_cast<long long>(o.read_timeout_s * 1000));
+  e.write_timeout = std::chrono::milliseconds(static_cast<long long>(o.write_timeout_s * 1000));
+  e.keep_alive_timeout = std::chrono::milliseconds(static_cast<long long>(o.keep_alive_timeout_s * 1000));
+  Impl* impl = impl_.get();
+  impl_->server = std::make_unique<EventLoopServer>(e, [impl](HttpRequest& req, Responder responder) {
+    try {
+      impl->Handle(req, std::move(responder));
+    } catch (...) {
+      // Unanswered Responders answer 500 themselves; this only keeps the loop alive.
+    }
+  });
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Listen(const std::function<void(int)>& on_bound) {
-  auto& s = impl_->server;
-  int port = impl_->options.port;
-  if (port == 0) {
-    port = s.bind_to_any_port(impl_->options.host);
-    if (port < 0) return Status::IoError("cannot bind " + impl_->options.host + " to any port");
-  } else if (!s.bind_to_port(impl_->options.host, port)) {
-    return Status::IoError("cannot bind " + impl_->options.host + ":" + std::to_string(port) +
-                           " (in use? choose another with --port, or 0 for any free port)");
-  }
-  if (on_bound) on_bound(port);
-  if (!s.listen_after_bind() && s.is_running()) return Status::IoError("the HTTP server stopped unexpectedly");
-  return Status::Ok();
+  if (Status s = impl_->server->Bind(); !s.ok()) return s;
+  if (on_bound) on_bound(impl_->server->port());
+  return impl_->server->Run();
 }
 
-void HttpServer::Stop() { impl_->server.stop(); }
+void HttpServer::Stop() { impl_->server->Stop(); }
 
 }  // namespace nhits::serve

@@ -1,11 +1,13 @@
 // HttpServer: the KServe v2 / Open Inference Protocol REST API (with Triton's binary tensor
 // extension and model repository endpoints), a convenience /v1/forecast, /v2/stats (JSON) and
-// Prometheus /metrics, over an Engine. JSON is parsed here, on the I/O threads; the engine only
-// sees ForecastRequests.
+// Prometheus /metrics, over an Engine, on the epoll front end (EventLoopServer). JSON is parsed
+// here, on the I/O threads; the engine only sees ForecastRequests, and answers through a
+// callback, so no thread waits for a forecast.
 // Thread safety: Listen blocks the calling thread; Stop may be called from any thread.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,7 +19,8 @@ namespace nhits::serve {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8000;                         // 0: any free port (printed on start)
-  int io_threads = 128;                    // connections served at once (each keep-alive connection holds one)
+  int io_threads = 2;                      // event loops; each serves many connections
+  int max_connections = 1024;              // more get 503 at once
   std::size_t max_body_bytes = 16u << 20;  // larger requests get 413
   int read_timeout_s = 5, write_timeout_s = 5;  // slow clients are cut off
   int keep_alive_timeout_s = 5;
