@@ -285,10 +285,14 @@ void EventLoop::Read(Connection& c) {
     const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n > 0) {
       got = true;
-      if (c.state == Connection::State::kLingering) continue;
-      c.in.append(buf, static_cast<std::size_t>(n));
-      if (c.in.size() > cap && c.state == Connection::State::kHandling) return Close(c);
-      if (c.in.size() > cap) break;  // Process answers 413/431 from what it has
+      if (c.state != Connection::State::kLingering) {
+        c.in.append(buf, static_cast<std::size_t>(n));
+        if (c.in.size() > cap && c.state == Connection::State::kHandling) return Close(c);
+        if (c.in.size() > cap) break;  // Process answers 413/431 from what it has
+      }
+      // A short read emptied the socket; anything arriving later raises a new edge, so the
+      // usual extra recv() that only returns EAGAIN is skipped (one syscall per request).
+      if (static_cast<std::size_t>(n) < sizeof buf) break;
       continue;
     }
     if (n == 0) {
