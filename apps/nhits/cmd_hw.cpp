@@ -30,8 +30,8 @@ Action RegisterHw(CLI::App& app) {
     } else {
       std::printf("gpu          none (%s)\n", g.why_absent.c_str());
     }
-    std::printf("profile      %s: threads %d, precision %s, max_batch_size %d, max_queue_delay_us %d, cache %s (%zu MiB)\n",
-                p.name.c_str(), p.threads, p.precision.c_str(), p.max_batch_size, p.max_queue_delay_us,
+    std::printf("profile      %s: workers %d x threads %d, precision %s, max_batch_size %d, max_queue_delay_us %d, cache %s (%zu MiB)\n",
+                p.name.c_str(), p.workers, p.threads, p.precision.c_str(), p.max_batch_size, p.max_queue_delay_us,
                 p.cache_enabled ? "on" : "off", p.cache_bytes >> 20);
     std::printf("             %s\n", p.why.c_str());
   };

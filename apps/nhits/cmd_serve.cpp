@@ -25,7 +25,7 @@ Action RegisterServe(CLI::App& app) {
     std::string repository, profile = "balanced";
     std::vector<std::string> models;
     serve::HttpOptions http;
-    int max_batch_size = 0, max_queue_delay_us = -1, workers = 1, threads = 0, priority_levels = 3,
+    int max_batch_size = 0, max_queue_delay_us = -1, workers = 0, threads = 0, priority_levels = 3,
         max_queue_size = 1024, shed_after_us = 0;
     double cache_mb = -1, cache_ttl_s = 60, max_body_mb = 16;
     bool no_cache = false;
@@ -43,8 +43,11 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--max-batch-size", a->max_batch_size, "Largest dynamic batch in windows (default: the profile's)");
   app.add_option("--max-queue-delay-us", a->max_queue_delay_us,
                  "Longest wait for a batch to grow after its oldest request (default: the profile's)");
-  app.add_option("--workers", a->workers, "Workers per model, each with its own session")->capture_default_str();
-  app.add_option("--threads-per-worker", a->threads, "Compute threads per worker (0: cores / workers)");
+  app.add_option("--workers", a->workers,
+                 "Workers per model, each running its own batches (default: the profile's; balanced: one per core)");
+  app.add_option("--threads-per-worker", a->threads,
+                 "Compute threads per worker while others are busy; a lone busy worker uses every core "
+                 "(default: the profile's)");
   app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")->capture_default_str();
   app.add_option("--max-queue-size", a->max_queue_size, "Requests queued per level before 503 'queue full'")
       ->capture_default_str();
@@ -74,8 +77,9 @@ Action RegisterServe(CLI::App& app) {
     mo.device = a->device;
     mo.max_batch_size = a->max_batch_size > 0 ? a->max_batch_size : profile.max_batch_size;
     mo.max_queue_delay_us = a->max_queue_delay_us >= 0 ? a->max_queue_delay_us : profile.max_queue_delay_us;
-    mo.workers = a->workers;
-    mo.threads_per_worker = a->threads > 0 ? a->threads : profile.threads;
+    mo.workers = a->workers > 0 ? a->workers : profile.workers;
+    // An explicit --workers without --threads-per-worker splits the cores between them.
+    mo.threads_per_worker = a->threads > 0 ? a->threads : a->workers > 0 ? 0 : profile.threads;
     mo.priority_levels = a->priority_levels;
     mo.max_queue_size = a->max_queue_size;
     mo.shed_after_us = a->shed_after_us;
@@ -119,8 +123,10 @@ Action RegisterServe(CLI::App& app) {
       std::string models;
       for (const ModelStatus& m : engine.Models())
         models += " " + m.name + "@" + std::to_string(m.version) + "[" + m.precision + "]";
-      std::printf("nhits serve: listening on http://%s:%d (profile %s, max batch %d, delay %d us; models:%s)\n",
-                  a->http.host.c_str(), port, profile.name.c_str(), mo.max_batch_size, mo.max_queue_delay_us,
+      std::printf("nhits serve: listening on http://%s:%d (profile %s, %d worker(s) x %d thread(s), max batch %d, "
+                  "delay %d us; models:%s)\n",
+                  a->http.host.c_str(), port, profile.name.c_str(), mo.workers, mo.threads_per_worker,
+                  mo.max_batch_size, mo.max_queue_delay_us,
                   models.c_str());
       std::fflush(stdout);
     });

@@ -74,6 +74,10 @@ struct ModelOptions {
   int shed_after_us = 0;
   int workers = 1;               // each with its own session and compute threads
   int threads_per_worker = 0;    // 0: all cores / workers
+  // With several workers: a worker that is the only one busy (and nothing queued) runs its batch
+  // on every core, so a lone request gets the whole machine; under load each worker keeps to
+  // threads_per_worker and no thread team waits on a core the OS gave to I/O.
+  bool lend_idle_cores = true;
   PrecisionPlan precision;       // default: the checkpoint's own plan
   std::string device = "cpu";    // "cpu", or "cuda:N" when a CUDA backend is registered
   bool use_checkpoint_precision = true;
@@ -144,6 +148,12 @@ class WindowForecaster {
   virtual ~WindowForecaster() = default;
   // Raw windows [batch, L] in, original-scale forecasts [batch, h, Q] out (host memory).
   virtual Status Predict(int batch, const float* insample, const float* mask, float* out) = 0;
+  // The same on at most `threads` CPU threads (a worker whose peers are busy runs on one core);
+  // backends that do not compute on CPU threads ignore it.
+  virtual Status Predict(int batch, const float* insample, const float* mask, float* out, int threads) {
+    (void)threads;
+    return Predict(batch, insample, mask, out);
+  }
   virtual std::size_t MemoryBytes() const = 0;
   virtual std::string Describe() const = 0;  // e.g. "cpu fp32", "cuda:0 bf16"
 };

@@ -48,6 +48,10 @@ class InferenceSession {
   // insample/mask: [batch, L] raw values (mask 0 = padded); out: [batch, h, Q] original scale.
   // InvalidArgument if batch is not in 1..max_batch().
   Status Predict(int batch, const float* insample, const float* mask, float* out);
+  // The same on `threads` threads for this call only (1..threads(); 0: all of them): a serving
+  // worker runs on one core while its peers are busy and on all of them when it is alone.
+  Status Predict(int batch, const float* insample, const float* mask, float* out, int threads);
+  int threads() const;
   SessionMemory memory() const;
 
   // Bytes a session of this batch size reserves (arena), computed from the model's shapes.

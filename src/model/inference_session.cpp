@@ -1,5 +1,7 @@
 #include "nhits/inference.h"
 
+#include <omp.h>
+
 #include <string>
 #include <vector>
 
@@ -51,7 +53,18 @@ InferenceSession::~InferenceSession() = default;
 
 const PrecisionPlan& InferenceSession::precision() const { return packed_->plan(); }
 
+int InferenceSession::threads() const { return pool_->size(); }
+
 Status InferenceSession::Predict(int batch, const float* insample, const float* mask, float* out) {
+  return Predict(batch, insample, mask, out, 0);
+}
+
+Status InferenceSession::Predict(int batch, const float* insample, const float* mask, float* out, int threads) {
+  if (threads <= 0 || threads > pool_->size()) threads = pool_->size();
+  // OpenMP's thread count (the row loops and oneDNN's GEMMs) is per calling thread: set it for
+  // this call, or two serving workers would each start a team of every core.
+  omp_set_num_threads(threads);
+  cpu::ThreadPool* pool = threads == 1 ? nullptr : pool_.get();
   if (batch < 1 || batch > max_batch_)
     return Status::InvalidArgument("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_) +
                                    " (the session's max_batch)");
@@ -65,7 +78,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
       buf.stats[b] = ScaleWindow(c.scaler_type, insample + at, mask + at, L, buf.scaled + at);
     }
   });
-  packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool_.get());
+  packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool);
   if (c.scaler_type != ScalerType::kIdentity)
     cpu::ForRows(batch, [&](int b0, int b1) {
       for (int b = b0; b < b1; ++b) UnscaleForecast(c.scaler_type, buf.stats[b], out + static_cast<std::size_t>(b) * HQ, HQ);

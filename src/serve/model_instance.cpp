@@ -20,6 +20,9 @@ class CpuForecaster final : public WindowForecaster {
   CpuForecaster(const Model& model, int max_batch, int threads, const PrecisionPlan& plan)
       : session_(model, max_batch, threads, plan) {}
   Status Predict(int batch, const float* x, const float* m, float* out) override { return session_.Predict(batch, x, m, out); }
+  Status Predict(int batch, const float* x, const float* m, float* out, int threads) override {
+    return session_.Predict(batch, x, m, out, threads);
+  }
   std::size_t MemoryBytes() const override {
     const SessionMemory m = session_.memory();
     return m.reserved_bytes + m.owned_weight_bytes;
@@ -89,8 +92,10 @@ ModelInstance::~ModelInstance() { Drain(); }
 
 Status ModelInstance::Start() {
   const NhitsConfig& c = model_->config();
-  int threads = options_.threads_per_worker;
-  if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options_.workers);
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  threads_ = options_.threads_per_worker > 0 ? options_.threads_per_worker : std::max(1, cores / options_.workers);
+  lend_ = options_.lend_idle_cores && options_.workers > 1 && cores > threads_;
+  const int threads = lend_ ? cores : threads_;  // sessions can use every core; calls choose
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
     // A CPU session's constructor runs a forecast at the largest batch: every buffer is touched.
@@ -103,7 +108,10 @@ Status ModelInstance::Start() {
     w->out.resize(static_cast<std::size_t>(options_.max_batch_size) * c.h * c.outputs_per_step());
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_) w->thread = std::thread([this, raw = w.get()] { WorkerLoop(*raw); });
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->rank = static_cast<int>(i);
+    workers_[i]->thread = std::thread([this, raw = workers_[i].get()] { WorkerLoop(*raw); });
+  }
 
   // Ready only once a forecast has gone through the whole path and come back finite.
   Pending warm;
@@ -146,8 +154,10 @@ Status ModelInstance::Enqueue(Pending& pending) {
   last_arrival_ = pending.enqueued;
   q.push_back(std::move(pending));
   ++queued_;
+  const int busy = busy_;
+  Worker* filling = filling_;
   lock.unlock();
-  cv_.notify_one();
+  NotifyWorkers(busy, filling);
   return Status::Ok();
 }
 
@@ -159,7 +169,7 @@ int ModelInstance::QueuedWindows() const {
 
 // Called with the lock held and at least one request queued. Waits (releasing the lock) for the
 // batch to fill, at most max_queue_delay_us after its oldest request arrived.
-bool ModelInstance::TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch,
+bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch,
                               std::vector<Pending>& expired) {
   const auto delay = std::chrono::microseconds(options_.max_queue_delay_us);
   while (true) {
@@ -177,7 +187,9 @@ bool ModelInstance::TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pe
     // Nobody else is likely to arrive before the delay runs out (one client at a time, say):
     // waiting would only add latency, so ship now.
     if (last_arrival_ + std::chrono::microseconds(static_cast<long long>(interarrival_us_)) > oldest + delay) break;
-    cv_.wait_until(lock, oldest + delay);
+    filling_ = &w;
+    w.cv.wait_until(lock, oldest + delay);
+    if (filling_ == &w) filling_ = nullptr;
   }
   // Strict priority, FIFO within a level; stop at the first request that does not fit.
   const auto now = Clock::now();
@@ -222,14 +234,20 @@ void ModelInstance::WorkerLoop(Worker& w) {
       }
       lock.lock();
     }
-    cv_.wait(lock, [&] { return stopping_ || queued_ > 0; });
+    // Worker k joins only while k others are busy: a light load stays on worker 0, whose
+    // weights and helper threads are warm, instead of rotating through every worker.
+    w.cv.wait(lock, [&] { return stopping_ || (queued_ > 0 && busy_ >= w.rank); });
     if (queued_ == 0 && stopping_) break;
     batch.clear();
     expired.clear();
-    if (!TakeBatch(lock, batch, expired)) continue;
+    if (!TakeBatch(w, lock, batch, expired)) continue;
     ++busy_;
+    const int threads = lend_ && busy_ == 1 && queued_ == 0 ? 0 : threads_;  // 0: all of the session's
+    const bool more = queued_ > 0;
+    const int busy = busy_;
+    Worker* filling = filling_;
     lock.unlock();
-    if (queued_ > 0) cv_.notify_one();  // more work for another worker
+    if (more) NotifyWorkers(busy, filling);  // more work for another worker
     for (Pending& p : expired) {
       ForecastResult r;
       r.status = Status::DeadlineExceeded("request waited " + std::to_string(MicrosBetween(p.enqueued, Clock::now())) +
@@ -241,14 +259,14 @@ void ModelInstance::WorkerLoop(Worker& w) {
       engine_->Fail("deadline");
       p.Finish(std::move(r));
     }
-    if (!batch.empty()) RunBatch(w, batch);
+    if (!batch.empty()) RunBatch(w, batch, threads);
     lock.lock();
     --busy_;
     if (stopping_ && queued_ == 0 && busy_ == 0) idle_cv_.notify_all();
   }
 }
 
-void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
+void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads) {
   if (options_.on_batch && !batch.front().internal) {
     std::vector<std::string> ids;
     for (const Pending& p : batch) ids.push_back(p.request.series_id);
@@ -268,7 +286,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch) {
     windows += p.request.windows;
   }
   const auto start = Clock::now();
-  const Status s = w.session->Predict(windows, w.insample.data(), w.mask.data(), w.out.data());
+  const Status s = w.session->Predict(windows, w.insample.data(), w.mask.data(), w.out.data(), threads);
   const auto end = Clock::now();
   const double compute_us = MicrosBetween(start, end);
   engine_->busy_us.fetch_add(compute_us, std::memory_order_relaxed);
@@ -321,10 +339,10 @@ void ModelInstance::Drain() {
   std::unique_lock<std::mutex> lock(mu_);
   draining_ = true;
   stopping_ = true;
-  cv_.notify_all();
+  for (auto& w : workers_) w->cv.notify_all();
   idle_cv_.wait(lock, [&] { return queued_ == 0 && busy_ == 0; });
   lock.unlock();
-  cv_.notify_all();
+  for (auto& w : workers_) w->cv.notify_all();
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
 }

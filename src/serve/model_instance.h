@@ -4,6 +4,7 @@
 // Thread safety: Enqueue from any thread; Start/Drain from the engine's control path.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -69,10 +70,19 @@ class ModelInstance {
     std::unique_ptr<WindowForecaster> session;
     std::vector<float> insample, mask, out;  // batch buffers sized for max_batch_size
     std::thread thread;
+    int rank = 0;  // joins in only while `rank` other workers are busy
+    std::condition_variable cv;  // its own, so a wake-up reaches the worker meant
   };
+  // Wakes the workers that may take queued work (ranks 0..busy, see WorkerLoop) and the one
+  // waiting for its batch to fill. Arguments read under mu_; called after unlocking.
+  void NotifyWorkers(int busy, Worker* filling) {
+    const int last = std::min(busy, static_cast<int>(workers_.size()) - 1);
+    for (int k = 0; k <= last; ++k) workers_[static_cast<std::size_t>(k)]->cv.notify_one();
+    if (filling != nullptr && filling->rank > last) filling->cv.notify_one();
+  }
   void WorkerLoop(Worker& w);
-  bool TakeBatch(std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
-  void RunBatch(Worker& w, std::vector<Pending>& batch);
+  bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
+  void RunBatch(Worker& w, std::vector<Pending>& batch, int threads);
   int QueuedWindows() const;
 
   std::string name_;
@@ -85,7 +95,8 @@ class ModelInstance {
   ModelCounters counters_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_, idle_cv_;
+  std::condition_variable idle_cv_;
+  Worker* filling_ = nullptr;  // the worker waiting for its batch to fill (under mu_)
   std::vector<std::deque<Pending>> levels_;  // [priority - 1]
   std::atomic<std::size_t> queued_{0};
   std::vector<int> level_windows_;            // windows queued per level (under mu_)
@@ -93,6 +104,8 @@ class ModelInstance {
   SteadyTime last_arrival_{};                 // under mu_
   double interarrival_us_ = 1e9;              // EWMA of the gap between arrivals (under mu_)  // changed under mu_; read without it while spinning
   int busy_ = 0;
+  int threads_ = 1;     // compute threads per worker under load
+  bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)
   bool stopping_ = false;
   std::atomic<bool> ready_{false}, draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
