@@ -218,6 +218,53 @@ TEST(Engine, DynamicBatchingShipsFullAndPreferredBatches) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
+TEST(Engine, PriorityOneBatchesAreToppedUpOnlyToTheSmallBatchSize) {
+  Engine engine;
+  Gate gate;
+  ModelOptions o = GatedOptions(gate, 16);
+  o.priority_batch_size = 4;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  auto first = engine.Submit(Request("hold"));
+  gate.entered.get_future().wait();
+  std::vector<std::future<ForecastResult>> low, top;
+  for (int i = 0; i < 12; ++i) low.push_back(engine.Submit(Request("p3-" + std::to_string(i), static_cast<float>(i), 3)));
+  top.push_back(engine.Submit(Request("p1-a", 50, 1)));
+  top.push_back(engine.Submit(Request("p1-b", 51, 1)));
+  gate.release.set_value();
+  first.get();
+  // The batch with the two level-1 requests takes only two level-3 ones (4 in all); the rest of
+  // level 3 then fills a normal batch.
+  for (auto& x : top) EXPECT_EQ(x.get().batch_size, 4);
+  std::vector<int> sizes;
+  for (auto& x : low) sizes.push_back(x.get().batch_size);
+  EXPECT_EQ(std::count(sizes.begin(), sizes.end(), 4), 2);
+  EXPECT_EQ(std::count(sizes.begin(), sizes.end(), 10), 10);
+  const std::vector<std::string> want_head{"hold", "p1-a", "p1-b", "p3-0", "p3-1"};
+  EXPECT_EQ(std::vector<std::string>(gate.order.begin(), gate.order.begin() + 5), want_head);
+}
+
+TEST(Engine, SeveralWorkersGiveTheSameForecastsAsOne) {
+  ModelOptions one, two;
+  one.cache = two.cache = false;
+  one.workers = 1;
+  two.workers = 2;
+  two.threads_per_worker = 1;  // lend_idle_cores: a lone worker uses every core
+  Engine a, b;
+  ASSERT_TRUE(a.LoadModel("m", 1, SmallModel(), one).ok());
+  ASSERT_TRUE(b.LoadModel("m", 1, SmallModel(), two).ok());
+  std::vector<std::future<ForecastResult>> fa, fb;
+  for (int i = 0; i < 200; ++i) {
+    fa.push_back(a.Submit(Request("s" + std::to_string(i), static_cast<float>(i))));
+    fb.push_back(b.Submit(Request("s" + std::to_string(i), static_cast<float>(i))));
+  }
+  for (int i = 0; i < 200; ++i) {
+    const ForecastResult x = fa[static_cast<std::size_t>(i)].get(), y = fb[static_cast<std::size_t>(i)].get();
+    ASSERT_TRUE(x.status.ok() && y.status.ok());
+    ASSERT_EQ(x.forecast.size(), y.forecast.size());
+    for (std::size_t k = 0; k < x.forecast.size(); ++k) EXPECT_NEAR(x.forecast[k], y.forecast[k], 1e-4f * (1 + std::abs(x.forecast[k])));
+  }
+}
+
 TEST(Engine, CacheAnswersRepeatsAndExpires) {
   EngineOptions eo;
   eo.cache.ttl = 50ms;

@@ -55,6 +55,28 @@ TEST(InferenceSession, MatchesFloat64ReferenceAtEveryBatchSize) {
   }
 }
 
+// A serving worker narrows a session to one thread while its peers are busy: every batch size
+// (small-batch kernels and the oneDNN path) must give the same forecasts on 1 thread as on all.
+TEST(InferenceSession, PerCallThreadCountGivesTheSameForecasts) {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 48;
+  c.mlp_units = {{96, 96}, {96, 96}, {96, 96}};
+  Model model(c);
+  model.mutable_network().InitParams(9);
+  InferenceSession session(model, 40, 2);
+  EXPECT_EQ(session.threads(), 2);
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0, 1);
+  for (int batch : {1, 5, 8, 9, 40}) {
+    std::vector<float> x(batch * c.input_size), m(x.size(), 1.0f), all(batch * c.h), one(all.size());
+    for (auto& v : x) v = nd(rng);
+    ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), all.data(), 0).ok());
+    ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), one.data(), 1).ok());
+    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_NEAR(one[i], all[i], 1e-5f * (1 + std::abs(all[i]))) << "batch " << batch;
+  }
+}
+
 TEST(InferenceSession, RejectsBatchOutsideItsSize) {
   NhitsConfig c;
   c.h = 4;

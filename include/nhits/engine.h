@@ -67,6 +67,10 @@ struct ModelOptions {
   int max_queue_delay_us = 100;
   std::vector<int> preferred_batch_sizes;  // ship as soon as this many windows wait (besides max_batch_size)
   int priority_levels = 3;
+  // A batch holding priority-1 requests is topped up with lower levels only to this many
+  // windows, so it runs at small-batch speed (priority-1 requests themselves still fill up to
+  // max_batch_size).
+  int priority_batch_size = 8;
   int max_queue_size = 1024;     // requests per priority level
   // Load shedding under overload: a request below priority 1 is rejected at once (kUnavailable,
   // "shed") when the work queued at its level and above would take longer than this to compute

@@ -191,10 +191,17 @@ bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std
     w.cv.wait_until(lock, oldest + delay);
     if (filling_ == &w) filling_ = nullptr;
   }
-  // Strict priority, FIFO within a level; stop at the first request that does not fit.
+  // Strict priority, FIFO within a level; stop at the first request that does not fit. A batch
+  // that carries level-1 requests takes lower levels only up to priority_batch_size windows: it
+  // then finishes in a small-batch time instead of a full batch's, which is what keeps level 1
+  // fast while lower levels flood the queue.
   const auto now = Clock::now();
   int windows = 0;
+  bool carries_top = false;
   for (auto& q : levels_) {
+    const bool top = &q == &levels_.front();
+    const int limit = !top && carries_top ? std::max(windows, std::min(options_.priority_batch_size, options_.max_batch_size))
+                                          : options_.max_batch_size;
     while (!q.empty()) {
       Pending& p = q.front();
       if (p.request.deadline && now >= *p.request.deadline) {
@@ -204,13 +211,14 @@ bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std
         --queued_;
         continue;
       }
-      if (windows + p.request.windows > options_.max_batch_size) break;
+      if (windows + p.request.windows > limit) break;
       windows += p.request.windows;
       level_windows_[static_cast<std::size_t>(&q - levels_.data())] -= p.request.windows;
       batch.push_back(std::move(p));
       q.pop_front();
       --queued_;
     }
+    if (top) carries_top = windows > 0;
     if (windows >= options_.max_batch_size) break;
   }
   return true;
