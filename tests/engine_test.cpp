@@ -68,6 +68,7 @@ ModelOptions GatedOptions(Gate& gate, int max_batch = 1) {
   o.workers = 1;
   o.threads_per_worker = 1;
   o.cache = false;
+  o.priority_lane = false;  // these tests hold the only worker and watch the queue
   o.on_batch = [&gate](const std::vector<std::string>& ids) { gate.OnBatch(ids); };
   return o;
 }
@@ -241,6 +242,31 @@ TEST(Engine, PriorityOneBatchesAreToppedUpOnlyToTheSmallBatchSize) {
   EXPECT_EQ(std::count(sizes.begin(), sizes.end(), 10), 10);
   const std::vector<std::string> want_head{"hold", "p1-a", "p1-b", "p3-0", "p3-1"};
   EXPECT_EQ(std::vector<std::string>(gate.order.begin(), gate.order.begin() + 5), want_head);
+}
+
+TEST(Engine, PriorityLaneAnswersLevelOneWhileEveryWorkerIsBusy) {
+  Engine engine;
+  Gate gate;
+  ModelOptions o = GatedOptions(gate, 8);
+  o.priority_lane = true;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  auto first = engine.Submit(Request("hold", 10, 2));
+  gate.entered.get_future().wait();  // the only regular worker is held
+  auto low = engine.Submit(Request("low", 11, 3));
+  auto top = engine.Submit(Request("top", 12, 1));
+  // The lane answers level 1 while the worker is still held; level 3 waits for the worker.
+  ASSERT_EQ(top.wait_for(5s), std::future_status::ready);
+  const ForecastResult t = top.get();
+  EXPECT_TRUE(t.status.ok());
+  EXPECT_EQ(t.batch_size, 1);
+  EXPECT_EQ(low.wait_for(50ms), std::future_status::timeout);
+  gate.release.set_value();
+  EXPECT_TRUE(low.get().status.ok());
+  EXPECT_TRUE(first.get().status.ok());
+  // The lane's forecast is the same as the regular worker's for the same window.
+  const ForecastResult again = engine.Predict(Request("top", 12, 3));
+  ASSERT_EQ(again.forecast.size(), t.forecast.size());
+  for (std::size_t i = 0; i < t.forecast.size(); ++i) EXPECT_NEAR(again.forecast[i], t.forecast[i], 1e-5f);
 }
 
 TEST(Engine, SeveralWorkersGiveTheSameForecastsAsOne) {

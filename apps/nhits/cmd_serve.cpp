@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -26,9 +27,9 @@ Action RegisterServe(CLI::App& app) {
     std::vector<std::string> models;
     serve::HttpOptions http;
     int max_batch_size = 0, max_queue_delay_us = -1, workers = 0, threads = 0, priority_levels = 3,
-        max_queue_size = 1024, shed_after_us = 0;
+        max_queue_size = 1024, shed_after_us = 0, worker_nice = 10;
     double cache_mb = -1, cache_ttl_s = 60, max_body_mb = 16;
-    bool no_cache = false;
+    bool no_cache = false, no_priority_lane = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model-repository", a->repository,
@@ -54,6 +55,12 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--shed-after-us", a->shed_after_us,
                  "Under overload, reject requests below priority 1 at once (503 'shed') when the queued work at "
                  "their level and above would take longer than this (0: off)")
+      ->capture_default_str();
+  app.add_flag("--no-priority-lane", a->no_priority_lane,
+               "No extra worker reserved for priority-1 requests while the others are busy (saves one session's memory)");
+  app.add_option("--worker-nice", a->worker_nice,
+                 "Batch workers lower their OS priority by this much, so I/O and the priority lane run first under "
+                 "CPU saturation (0: off)")
       ->capture_default_str();
   app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)");
   app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")->capture_default_str();
@@ -83,6 +90,8 @@ Action RegisterServe(CLI::App& app) {
     mo.priority_levels = a->priority_levels;
     mo.max_queue_size = a->max_queue_size;
     mo.shed_after_us = a->shed_after_us;
+    mo.priority_lane = !a->no_priority_lane;
+    mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
     mo.cache = profile.cache_enabled && !a->no_cache;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
       Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");

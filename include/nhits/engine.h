@@ -71,6 +71,13 @@ struct ModelOptions {
   // windows, so it runs at small-batch speed (priority-1 requests themselves still fill up to
   // max_batch_size).
   int priority_batch_size = 8;
+  // One more single-threaded worker that takes only priority-1 requests, and only while every
+  // regular worker is busy: level 1 then never waits for a large batch to finish (costs one more
+  // session's memory). Off with priority_levels 1.
+  bool priority_lane = true;
+  // Regular workers lower their own OS priority by this much (nice), so under CPU saturation the
+  // I/O threads and the priority lane run first. 0: unchanged.
+  int worker_nice = 0;
   int max_queue_size = 1024;     // requests per priority level
   // Load shedding under overload: a request below priority 1 is rejected at once (kUnavailable,
   // "shed") when the work queued at its level and above would take longer than this to compute

@@ -1,5 +1,8 @@
 #include "serve/model_instance.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -108,6 +111,19 @@ Status ModelInstance::Start() {
     w->out.resize(static_cast<std::size_t>(options_.max_batch_size) * c.h * c.outputs_per_step());
     workers_.push_back(std::move(w));
   }
+  // The priority lane: one more single-threaded worker that runs only level-1 requests, and only
+  // while every regular worker is busy, so level 1 never waits for a large batch to finish.
+  if (options_.priority_lane && levels_.size() > 1) {
+    auto w = std::make_unique<Worker>();
+    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, 1, precision_);
+    if (!f.ok()) return f.status();
+    w->session = std::move(*f);
+    w->insample.resize(workers_.front()->insample.size());
+    w->mask.resize(workers_.front()->mask.size());
+    w->out.resize(workers_.front()->out.size());
+    w->lane = true;
+    workers_.push_back(std::move(w));
+  }
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->rank = static_cast<int>(i);
     workers_[i]->thread = std::thread([this, raw = workers_[i].get()] { WorkerLoop(*raw); });
@@ -156,8 +172,9 @@ Status ModelInstance::Enqueue(Pending& pending) {
   ++queued_;
   const int busy = busy_;
   Worker* filling = filling_;
+  const bool top = !levels_.front().empty();
   lock.unlock();
-  NotifyWorkers(busy, filling);
+  NotifyWorkers(busy, filling, top);
   return Status::Ok();
 }
 
@@ -224,13 +241,66 @@ bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std
   return true;
 }
 
+void ModelInstance::FinishExpired(std::vector<Pending>& expired) {
+  for (Pending& p : expired) {
+    ForecastResult r;
+    r.status = Status::DeadlineExceeded("request waited " + std::to_string(MicrosBetween(p.enqueued, Clock::now())) +
+                                        " us in the queue and passed its deadline; not computed");
+    r.model = name_;
+    r.version = version_;
+    r.series_id = p.request.series_id;
+    counters_.Fail("deadline");
+    engine_->Fail("deadline");
+    p.Finish(std::move(r));
+  }
+}
+
+// The lane's batch: level-1 requests only, at once (no waiting for company), FIFO.
+void ModelInstance::TakeLaneBatch(std::vector<Pending>& batch, std::vector<Pending>& expired) {
+  const auto now = Clock::now();
+  auto& q = levels_.front();
+  int windows = 0;
+  while (!q.empty()) {
+    Pending& p = q.front();
+    const bool late = p.request.deadline && now >= *p.request.deadline;
+    if (!late && windows + p.request.windows > options_.max_batch_size) break;
+    level_windows_.front() -= p.request.windows;
+    if (late) {
+      expired.push_back(std::move(p));
+    } else {
+      windows += p.request.windows;
+      batch.push_back(std::move(p));
+    }
+    q.pop_front();
+    --queued_;
+  }
+}
+
 void ModelInstance::WorkerLoop(Worker& w) {
   // Batching delays are tens of microseconds: without this, Linux's default 50 us timer slack
   // would add up to 50 us to every timed wait.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  // Regular workers yield the CPU to the I/O threads and the priority lane (nice only lowers a
+  // thread's own priority, which needs no privilege).
+  if (!w.lane && options_.worker_nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.worker_nice);
   std::vector<Pending> batch, expired;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    if (w.lane) {
+      w.cv.wait(lock, [&] { return stopping_ || (!levels_.front().empty() && busy_ >= options_.workers); });
+      if (stopping_ && levels_.front().empty()) break;
+      batch.clear();
+      expired.clear();
+      TakeLaneBatch(batch, expired);
+      ++busy_;
+      lock.unlock();
+      FinishExpired(expired);
+      if (!batch.empty()) RunBatch(w, batch, 1);
+      lock.lock();
+      --busy_;
+      if (stopping_ && queued_ == 0 && busy_ == 0) idle_cv_.notify_all();
+      continue;
+    }
     if (queued_ == 0 && !stopping_) {
       // Spin briefly before sleeping: a request that arrives meanwhile starts without a futex
       // wake-up (~20 us on this VM), which is most of the engine's overhead at batch 1.
@@ -251,22 +321,12 @@ void ModelInstance::WorkerLoop(Worker& w) {
     if (!TakeBatch(w, lock, batch, expired)) continue;
     ++busy_;
     const int threads = lend_ && busy_ == 1 && queued_ == 0 ? 0 : threads_;  // 0: all of the session's
-    const bool more = queued_ > 0;
+    const bool more = queued_ > 0, top = !levels_.front().empty();
     const int busy = busy_;
     Worker* filling = filling_;
     lock.unlock();
-    if (more) NotifyWorkers(busy, filling);  // more work for another worker
-    for (Pending& p : expired) {
-      ForecastResult r;
-      r.status = Status::DeadlineExceeded("request waited " + std::to_string(MicrosBetween(p.enqueued, Clock::now())) +
-                                          " us in the queue and passed its deadline; not computed");
-      r.model = name_;
-      r.version = version_;
-      r.series_id = p.request.series_id;
-      counters_.Fail("deadline");
-      engine_->Fail("deadline");
-      p.Finish(std::move(r));
-    }
+    if (more) NotifyWorkers(busy, filling, top);  // more work for another worker
+    FinishExpired(expired);
     if (!batch.empty()) RunBatch(w, batch, threads);
     lock.lock();
     --busy_;

@@ -71,15 +71,20 @@ class ModelInstance {
     std::vector<float> insample, mask, out;  // batch buffers sized for max_batch_size
     std::thread thread;
     int rank = 0;  // joins in only while `rank` other workers are busy
+    bool lane = false;  // the priority lane (ModelOptions::priority_lane)
     std::condition_variable cv;  // its own, so a wake-up reaches the worker meant
   };
-  // Wakes the workers that may take queued work (ranks 0..busy, see WorkerLoop) and the one
-  // waiting for its batch to fill. Arguments read under mu_; called after unlocking.
-  void NotifyWorkers(int busy, Worker* filling) {
-    const int last = std::min(busy, static_cast<int>(workers_.size()) - 1);
+  // Wakes the workers that may take queued work (ranks 0..busy, see WorkerLoop), the one waiting
+  // for its batch to fill, and the priority lane when level 1 has work and every regular worker
+  // is busy. Arguments read under mu_; called after unlocking.
+  void NotifyWorkers(int busy, Worker* filling, bool top_level_waiting) {
+    const int last = std::min(busy, options_.workers - 1);
     for (int k = 0; k <= last; ++k) workers_[static_cast<std::size_t>(k)]->cv.notify_one();
     if (filling != nullptr && filling->rank > last) filling->cv.notify_one();
+    if (top_level_waiting && busy >= options_.workers && workers_.back()->lane) workers_.back()->cv.notify_one();
   }
+  void FinishExpired(std::vector<Pending>& expired);
+  void TakeLaneBatch(std::vector<Pending>& batch, std::vector<Pending>& expired);
   void WorkerLoop(Worker& w);
   bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
   void RunBatch(Worker& w, std::vector<Pending>& batch, int threads);
