@@ -433,20 +433,26 @@ TEST(Engine, StatisticsAndPrometheusText) {
   o.cache = true;
   ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(engine.Predict(Request("s", static_cast<float>(i % 10))).status.ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(engine.Predict(Request("low", static_cast<float>(100 + i), 3)).status.ok());
   ForecastRequest bad = Request("bad");
   bad.priority = 0;
   engine.Predict(bad);
   const PerformanceStats st = engine.GetPerformanceStats();
-  EXPECT_EQ(st.success, 30u);
+  EXPECT_EQ(st.success, 35u);
   EXPECT_EQ(st.cache_hits, 20u);
   EXPECT_EQ(st.failures.at("invalid"), 1u);
-  EXPECT_EQ(st.end_to_end_us.count, 30u);
+  EXPECT_EQ(st.end_to_end_us.count, 35u);
+  ASSERT_EQ(st.end_to_end_us_by_priority.size(), 2u);  // levels 1 and 3 answered
+  EXPECT_EQ(st.end_to_end_us_by_priority.at(1).count, 30u);
+  EXPECT_EQ(st.end_to_end_us_by_priority.at(3).count, 5u);
   EXPECT_LE(st.end_to_end_us.p50, st.end_to_end_us.p99);
   EXPECT_GT(st.memory_bytes, 0u);
   ASSERT_EQ(st.alerts.size(), 4u);
   const std::string text = engine.PrometheusMetrics();
-  for (const char* name : {"nhits_inference_request_success{model=\"m\",version=\"1\"} 30",
-                           "nhits_request_duration_us_bucket{le=\"+Inf\"} 30", "nhits_cache_hits 20",
+  for (const char* name : {"nhits_inference_request_success{model=\"m\",version=\"1\"} 35",
+                           "nhits_request_duration_us_bucket{le=\"+Inf\"} 35",
+                           "nhits_request_duration_by_priority_us_bucket{priority=\"3\",le=\"+Inf\"} 5",
+                           "nhits_request_duration_by_priority_us_count{priority=\"1\"} 30", "nhits_cache_hits 20",
                            "nhits_alert_level{alert=\"error_rate\"}", "nhits_scaling_recommendation",
                            "nhits_inference_pending_request_count{model=\"m\",version=\"1\",priority=\"1\"} 0"})
     EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;

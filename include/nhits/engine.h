@@ -131,6 +131,7 @@ struct PerformanceStats {
   std::uint64_t success = 0, cache_hits = 0, cache_misses = 0, cache_evictions = 0, cache_expired = 0;
   std::map<std::string, std::uint64_t> failures;  // reason -> count: queue_full, deadline, invalid, not_found, ...
   Percentiles queue_us, compute_us, end_to_end_us;
+  std::map<int, Percentiles> end_to_end_us_by_priority;  // levels that have answered requests
   std::map<int, std::uint64_t> batch_sizes;  // windows per executed batch -> batches
   std::size_t queue_depth = 0, cache_bytes = 0, cache_entries = 0, memory_bytes = 0;
   double utilisation = 0;   // busy worker time / wall time since the last stats read

@@ -183,7 +183,7 @@ void Engine::Impl::Submit(Pending pending) {
         hit.cache_hit = true;
         counters.success.fetch_add(1, std::memory_order_relaxed);
         inst->counters().success.fetch_add(1, std::memory_order_relaxed);
-        counters.end_to_end.Record(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count());
+        counters.RecordEndToEnd(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count(), request.priority);
         return pending.Finish(std::move(hit));
       }
     }
@@ -298,6 +298,9 @@ PerformanceStats Engine::GetPerformanceStats() const {
   st.queue_us = im.counters.queue.Snapshot();
   st.compute_us = im.counters.compute.Snapshot();
   st.end_to_end_us = im.counters.end_to_end.Snapshot();
+  for (int l = 0; l < serve::EngineCounters::kPriorityHistograms; ++l)
+    if (im.counters.end_to_end_by_priority[static_cast<std::size_t>(l)].count() > 0)
+      st.end_to_end_us_by_priority[l + 1] = im.counters.end_to_end_by_priority[static_cast<std::size_t>(l)].Snapshot();
   const auto cache = im.cache.stats();
   st.cache_hits = cache.hits;
   st.cache_misses = cache.misses;

@@ -2,6 +2,7 @@
 // dashboards written for Triton's metrics read ours with a prefix change.
 #include <cstdio>
 #include <sstream>
+#include <string>
 
 #include "serve/engine_impl.h"
 
@@ -22,13 +23,20 @@ void Header(std::ostringstream& os, const char* name, const char* type, const ch
   os << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
-void Histogram(std::ostringstream& os, const char* name, const char* help, const serve::LatencyHistogram& h) {
-  Header(os, name, "histogram", help);
+// One histogram's samples; `labels` ("priority=\"1\"," or "") go before `le`.
+void HistogramSamples(std::ostringstream& os, const char* name, const std::string& labels, const serve::LatencyHistogram& h) {
   const auto& bounds = serve::LatencyHistogram::PrometheusBounds();
   const auto cum = h.PrometheusCumulative();
-  for (std::size_t i = 0; i < bounds.size(); ++i) os << name << "_bucket{le=\"" << Num(bounds[i]) << "\"} " << cum[i] << '\n';
-  os << name << "_bucket{le=\"+Inf\"} " << cum.back() << '\n';
-  os << name << "_sum " << Num(h.sum()) << '\n' << name << "_count " << h.count() << '\n';
+  for (std::size_t i = 0; i < bounds.size(); ++i)
+    os << name << "_bucket{" << labels << "le=\"" << Num(bounds[i]) << "\"} " << cum[i] << '\n';
+  os << name << "_bucket{" << labels << "le=\"+Inf\"} " << cum.back() << '\n';
+  const std::string braces = labels.empty() ? "" : "{" + labels.substr(0, labels.size() - 1) + "}";
+  os << name << "_sum" << braces << ' ' << Num(h.sum()) << '\n' << name << "_count" << braces << ' ' << h.count() << '\n';
+}
+
+void Histogram(std::ostringstream& os, const char* name, const char* help, const serve::LatencyHistogram& h) {
+  Header(os, name, "histogram", help);
+  HistogramSamples(os, name, "", h);
 }
 
 }  // namespace
@@ -64,6 +72,11 @@ std::string Engine::PrometheusMetrics() const {
   Header(os, "nhits_model_ready", "gauge", "1 when the version takes requests");
   for (const auto& m : instances) os << "nhits_model_ready{" << Labels(*m) << "} " << (m->ready() && !m->draining() ? 1 : 0) << '\n';
   Histogram(os, "nhits_request_duration_us", "End-to-end request latency (arrival to answer)", impl_->counters.end_to_end);
+  Header(os, "nhits_request_duration_by_priority_us", "histogram", "End-to-end request latency by priority level");
+  for (std::size_t l = 0; l < impl_->counters.end_to_end_by_priority.size(); ++l)
+    if (impl_->counters.end_to_end_by_priority[l].count() > 0)
+      HistogramSamples(os, "nhits_request_duration_by_priority_us", "priority=\"" + std::to_string(l + 1) + "\",",
+                       impl_->counters.end_to_end_by_priority[l]);
   Histogram(os, "nhits_queue_duration_us", "Time from arrival to the start of the request's batch", impl_->counters.queue);
   Histogram(os, "nhits_compute_duration_us", "Forward pass time per batch", impl_->counters.compute);
   Header(os, "nhits_batch_size", "counter", "Batches executed by their size in windows");

@@ -2,6 +2,8 @@
 // Thread safety: atomics and a mutex for the keyed maps.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -24,7 +26,13 @@ struct ModelCounters {
 };
 
 struct EngineCounters {
+  static constexpr int kPriorityHistograms = 8;  // levels 1..8; deeper levels count as 8
   LatencyHistogram queue, compute, end_to_end;
+  std::array<LatencyHistogram, kPriorityHistograms> end_to_end_by_priority;
+  void RecordEndToEnd(double us, int priority) {
+    end_to_end.Record(us);
+    end_to_end_by_priority[static_cast<std::size_t>(std::clamp(priority, 1, kPriorityHistograms) - 1)].Record(us);
+  }
   std::atomic<double> busy_us{0};  // summed over workers
   std::mutex mu;
   std::map<int, std::uint64_t> batch_sizes;

@@ -397,7 +397,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
       }
       engine_->queue.Record(r.queue_us);
       counters_.queue_us.fetch_add(r.queue_us, std::memory_order_relaxed);
-      engine_->end_to_end.Record(MicrosBetween(p.enqueued, end));
+      engine_->RecordEndToEnd(MicrosBetween(p.enqueued, end), p.request.priority);
     }
     p.Finish(std::move(r));
   }

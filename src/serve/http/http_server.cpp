@@ -449,11 +449,14 @@ struct HttpServer::Impl {
     for (const auto& a : st.alerts) alerts.push_back({{"name", a.name}, {"value", a.value}, {"level", a.level}});
     json batches = json::object();
     for (const auto& [size, n] : st.batch_sizes) batches[std::to_string(size)] = n;
+    json by_priority = json::object();
+    for (const auto& [level, p] : st.end_to_end_us_by_priority) by_priority[std::to_string(level)] = PercentilesJson(p);
     return Json({{"success", st.success},
                  {"failures", st.failures},
                  {"queue_us", PercentilesJson(st.queue_us)},
                  {"compute_us", PercentilesJson(st.compute_us)},
                  {"end_to_end_us", PercentilesJson(st.end_to_end_us)},
+                 {"end_to_end_us_by_priority", by_priority},
                  {"batch_sizes", batches},
                  {"cache", {{"hits", st.cache_hits}, {"misses", st.cache_misses}, {"evictions", st.cache_evictions},
                             {"expired", st.cache_expired}, {"bytes", st.cache_bytes}, {"entries", st.cache_entries}}},
