@@ -172,9 +172,9 @@ Status ModelInstance::Enqueue(Pending& pending) {
   ++queued_;
   const int busy = busy_;
   Worker* filling = filling_;
-  const bool top = !levels_.front().empty();
+  const bool lane = LaneHasWork();
   lock.unlock();
-  NotifyWorkers(busy, filling, top);
+  NotifyWorkers(busy, filling, lane);
   return Status::Ok();
 }
 
@@ -255,6 +255,17 @@ void ModelInstance::FinishExpired(std::vector<Pending>& expired) {
   }
 }
 
+// The lane serves level 1 while lower levels hold the regular workers: level-1 work is waiting,
+// a regular worker is busy, and lower-level work is running or queued. With level 1 alone (the
+// default priority) it stays idle, so it never competes with the regular workers for plain load.
+bool ModelInstance::LaneHasWork() const {
+  if (workers_.empty() || !workers_.back()->lane || levels_.front().empty() || busy_ < 1) return false;
+  if (low_running_ > 0) return true;
+  for (std::size_t l = 1; l < levels_.size(); ++l)
+    if (!levels_[l].empty()) return true;
+  return false;
+}
+
 // The lane's batch: level-1 requests only, at once (no waiting for company), FIFO.
 void ModelInstance::TakeLaneBatch(std::vector<Pending>& batch, std::vector<Pending>& expired) {
   const auto now = Clock::now();
@@ -287,7 +298,7 @@ void ModelInstance::WorkerLoop(Worker& w) {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (w.lane) {
-      w.cv.wait(lock, [&] { return stopping_ || (!levels_.front().empty() && busy_ >= options_.workers); });
+      w.cv.wait(lock, [&] { return stopping_ || LaneHasWork(); });
       if (stopping_ && levels_.front().empty()) break;
       batch.clear();
       expired.clear();
@@ -320,16 +331,19 @@ void ModelInstance::WorkerLoop(Worker& w) {
     expired.clear();
     if (!TakeBatch(w, lock, batch, expired)) continue;
     ++busy_;
+    const bool low = !batch.empty() && batch.front().request.priority > 1;
+    low_running_ += low ? 1 : 0;
     const int threads = lend_ && busy_ == 1 && queued_ == 0 ? 0 : threads_;  // 0: all of the session's
-    const bool more = queued_ > 0, top = !levels_.front().empty();
+    const bool more = queued_ > 0, lane = LaneHasWork();
     const int busy = busy_;
     Worker* filling = filling_;
     lock.unlock();
-    if (more) NotifyWorkers(busy, filling, top);  // more work for another worker
+    if (more) NotifyWorkers(busy, filling, lane);  // more work for another worker
     FinishExpired(expired);
     if (!batch.empty()) RunBatch(w, batch, threads);
     lock.lock();
     --busy_;
+    low_running_ -= low ? 1 : 0;
     if (stopping_ && queued_ == 0 && busy_ == 0) idle_cv_.notify_all();
   }
 }

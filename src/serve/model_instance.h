@@ -75,15 +75,16 @@ class ModelInstance {
     std::condition_variable cv;  // its own, so a wake-up reaches the worker meant
   };
   // Wakes the workers that may take queued work (ranks 0..busy, see WorkerLoop), the one waiting
-  // for its batch to fill, and the priority lane when level 1 has work and every regular worker
-  // is busy. Arguments read under mu_; called after unlocking.
-  void NotifyWorkers(int busy, Worker* filling, bool top_level_waiting) {
+  // for its batch to fill, and the priority lane when it has work (LaneHasWork). Arguments read
+  // under mu_; called after unlocking.
+  void NotifyWorkers(int busy, Worker* filling, bool lane_has_work) {
     const int last = std::min(busy, options_.workers - 1);
     for (int k = 0; k <= last; ++k) workers_[static_cast<std::size_t>(k)]->cv.notify_one();
     if (filling != nullptr && filling->rank > last) filling->cv.notify_one();
-    if (top_level_waiting && busy >= options_.workers && workers_.back()->lane) workers_.back()->cv.notify_one();
+    if (lane_has_work) workers_.back()->cv.notify_one();
   }
   void FinishExpired(std::vector<Pending>& expired);
+  bool LaneHasWork() const;  // under mu_
   void TakeLaneBatch(std::vector<Pending>& batch, std::vector<Pending>& expired);
   void WorkerLoop(Worker& w);
   bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
@@ -109,6 +110,7 @@ class ModelInstance {
   SteadyTime last_arrival_{};                 // under mu_
   double interarrival_us_ = 1e9;              // EWMA of the gap between arrivals (under mu_)  // changed under mu_; read without it while spinning
   int busy_ = 0;
+  int low_running_ = 0;  // regular workers running a batch that starts below level 1
   int threads_ = 1;     // compute threads per worker under load
   bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)
   bool stopping_ = false;
