@@ -2,10 +2,10 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 NHITS := $(BUILD_DIR)/bin/nhits
-DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev libdnnl-dev libcpp-httplib-dev curl python3 python3-venv prometheus libonnx-dev libprotobuf-dev
+DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev libdnnl-dev libcpp-httplib-dev curl python3 python3-venv prometheus libonnx-dev libprotobuf-dev libb64-0d
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-slow demo clean
+.PHONY: all deps configure build peers test test-slow demo clean
 
 all: build
 
@@ -27,7 +27,12 @@ configure: $(BUILD_DIR)/build.ninja
 build: deps configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
-test: build
+# The real peers some tests drive (Triton's client and perf_analyzer, ONNX Runtime), from PyPI
+# into the build folder; without PyPI those tests skip.
+peers: configure
+	tools/install_test_peers.sh $(BUILD_DIR)
+
+test: build peers
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow
 
 test-slow: build

@@ -150,6 +150,12 @@ struct ModelStatus {
   std::size_t queue_depth = 0;
   int max_batch_size = 0;
   int priority_levels = 0;
+  int max_queue_delay_us = 0, max_queue_size = 0, workers = 0;
+  std::vector<int> preferred_batch_sizes;
+  std::string device;
+  // Cumulative counters of this version (Triton's per-model statistics).
+  std::uint64_t success = 0, failures = 0, windows = 0, batches = 0;
+  double success_us = 0, queue_us = 0, compute_us = 0;  // summed over requests (compute: over batches)
   PrecisionPlan precision_plan;
   std::shared_ptr<const Model> model;  // the weights this version serves
 };

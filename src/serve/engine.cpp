@@ -183,7 +183,9 @@ void Engine::Impl::Submit(Pending pending) {
         hit.cache_hit = true;
         counters.success.fetch_add(1, std::memory_order_relaxed);
         inst->counters().success.fetch_add(1, std::memory_order_relaxed);
-        counters.RecordEndToEnd(std::chrono::duration<double, std::micro>(Clock::now() - arrived).count(), request.priority);
+        const double us = std::chrono::duration<double, std::micro>(Clock::now() - arrived).count();
+        inst->counters().success_us.fetch_add(us, std::memory_order_relaxed);
+        counters.RecordEndToEnd(us, request.priority);
         return pending.Finish(std::move(hit));
       }
     }
@@ -248,6 +250,19 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.queue_depth = inst.QueueDepth();
   m.max_batch_size = inst.options().max_batch_size;
   m.priority_levels = inst.options().priority_levels;
+  m.max_queue_delay_us = inst.options().max_queue_delay_us;
+  m.preferred_batch_sizes = inst.options().preferred_batch_sizes;
+  m.max_queue_size = inst.options().max_queue_size;
+  m.workers = inst.options().workers;
+  m.device = inst.options().device;
+  const serve::ModelCounters& k = inst.counters();
+  m.success = k.success.load();
+  m.failures = k.FailureCount();
+  m.windows = k.windows.load();
+  m.batches = k.batches.load();
+  m.success_us = k.success_us.load();
+  m.queue_us = k.queue_us.load();
+  m.compute_us = k.compute_us.load();
   m.precision_plan = inst.precision();
   m.model = inst.shared_model();
   return m;

@@ -16,9 +16,15 @@ namespace nhits::serve {
 
 struct ModelCounters {
   std::atomic<std::uint64_t> success{0}, batches{0}, windows{0};
-  std::atomic<double> queue_us{0}, compute_us{0};
-  std::mutex mu;
+  std::atomic<double> queue_us{0}, compute_us{0}, success_us{0};
+  mutable std::mutex mu;
   std::map<std::string, std::uint64_t> failures;  // reason -> count
+  std::uint64_t FailureCount() const {
+    std::lock_guard<std::mutex> lock(mu);
+    std::uint64_t n = 0;
+    for (const auto& [reason, count] : failures) n += count;
+    return n;
+  }
   void Fail(const std::string& reason) {
     std::lock_guard<std::mutex> lock(mu);
     ++failures[reason];

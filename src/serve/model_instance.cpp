@@ -411,7 +411,9 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
       }
       engine_->queue.Record(r.queue_us);
       counters_.queue_us.fetch_add(r.queue_us, std::memory_order_relaxed);
-      engine_->RecordEndToEnd(MicrosBetween(p.enqueued, end), p.request.priority);
+      const double us = MicrosBetween(p.enqueued, end);
+      engine_->RecordEndToEnd(us, p.request.priority);
+      if (s.ok()) counters_.success_us.fetch_add(us, std::memory_order_relaxed);
     }
     p.Finish(std::move(r));
   }

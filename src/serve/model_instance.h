@@ -64,6 +64,7 @@ class ModelInstance {
   std::vector<std::size_t> QueueDepthByLevel() const;
   std::size_t MemoryBytes() const;
   ModelCounters& counters() { return counters_; }
+  const ModelCounters& counters() const { return counters_; }
 
  private:
   struct Worker {

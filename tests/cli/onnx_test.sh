@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # Runs onnx_test.py in a virtual environment inside the build folder with onnx and onnxruntime
-# from PyPI (installed once). Exits 77 (skipped) when PyPI cannot be reached.
+# from PyPI (installed by tools/install_test_peers.sh). Exits 77 (skipped) when it is not there.
 # Usage: onnx_test.sh NHITS_BINARY FIXTURE_DIR VENV_DIR SOURCE_DIR
 set -u
 NHITS=$1 FIXTURES=$2 VENV=$3 SRC=$4
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-  python3 -m venv "$VENV" || { echo "SKIP: python3 -m venv failed (Debian package python3-venv)"; exit 77; }
-  if ! "$VENV/bin/pip" install -q --disable-pip-version-check onnx onnxruntime numpy; then
-    echo "SKIP: cannot install onnx/onnxruntime from PyPI"
-    exit 77
-  fi
+  echo "SKIP: no onnx/onnxruntime in $VENV (tools/install_test_peers.sh installs it from PyPI; make test runs it)"
+  exit 77
 fi
 exec "$VENV/bin/python" "$SRC/tests/cli/onnx_test.py" "$NHITS" "$FIXTURES"

@@ -138,7 +138,65 @@ try:
           'nhits_inference_request_success{model="air",version="1"}' in text and "nhits_request_duration_us_bucket" in text, text[:300])
     s, b, _ = http("GET", "/v2/stats")
     st = json.loads(b)
-    check("stats JSON", s == 200 and st["success"] >= 4 and "p99" in st["end_to_end_us"], b[:300])
+    check("stats JSON", s == 200 and st["success"] >= 4 and "p99" in st["end_to_end_us"] and
+          "1" in st["end_to_end_us_by_priority"], b[:300])
+    s, b, _ = http("GET", "/v2/models/air/config")
+    cfg = json.loads(b) if s == 200 else {}
+    check("Triton model config", cfg.get("max_batch_size") == 8 and cfg["input"][0]["dims"] == [24] and
+          cfg["output"][0]["dims"] == [12, 1] and cfg["dynamic_batching"]["priority_levels"] == 3, b[:300])
+    s, b, _ = http("GET", "/v2/models/air/stats")
+    ms = json.loads(b)["model_stats"][0] if s == 200 else {}
+    check("Triton model statistics", ms.get("name") == "air" and ms["inference_stats"]["success"]["count"] >= 4 and
+          ms["inference_stats"]["compute_infer"]["ns"] > 0 and ms["execution_count"] >= 1, b[:300])
+    check("statistics for every model", http("GET", "/v2/models/stats")[0] == 200)
+
+    # ---- HTTP/1.1 on raw sockets: keep-alive, pipelining, 100-continue, refusals ----
+    def raw(data, read_until_close=False, timeout=5):
+        c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        c.sendall(data)
+        out = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+                if not read_until_close and out.count(b"HTTP/1.1 ") >= data.count(b"HTTP/1.") and out.endswith(b"}"):
+                    break
+        except socket.timeout:
+            pass
+        c.close()
+        return out
+
+    live = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+    out = raw(live * 3)
+    check("pipelined requests answered in order", out.count(b"HTTP/1.1 200 OK") == 3 and out.count(b'{"live":true}') == 3, out[:300])
+    out = raw(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_until_close=True)
+    check("Connection: close is honoured", b"200 OK" in out and b"Connection: close" in out, out[:300])
+    out = raw(b"GET /v2/health/live HTTP/1.0\r\n\r\n", read_until_close=True)
+    check("HTTP/1.0 answered and closed", b"200 OK" in out, out[:300])
+    body = json.dumps({"inputs": [good_input]}).encode()
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.sendall(b"POST /v2/models/air/infer HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n")
+    interim = c.recv(4096)
+    c.sendall(body)
+    final = b""
+    while b'"outputs"' not in final:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        final += chunk
+    c.close()
+    check("Expect: 100-continue", interim.startswith(b"HTTP/1.1 100 Continue") and b"200 OK" in final, (interim, final[:200]))
+    out = raw(b"POST /v2/models/air/infer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", read_until_close=True)
+    check("chunked request body -> 501", b"501" in out.split(b"\r\n")[0] and b"Content-Length" in out, out[:300])
+    out = raw(b"GARBAGE\r\n\r\n", read_until_close=True)
+    check("malformed request line -> 400", out.startswith(b"HTTP/1.1 400"), out[:200])
+    out = raw(b"GET /v2/health/live HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", read_until_close=True)
+    check("oversized head -> 431", out.startswith(b"HTTP/1.1 431"), out[:200])
+    s, b, _ = http("DELETE", "/v2/health/live")
+    check("wrong method -> 405", s == 405 and "not allowed" in json.loads(b)["error"], b[:200])
 
     # ---- Prometheus accepts the format: promtool parses it, a real server scrapes it ----
     if shutil.which("promtool"):

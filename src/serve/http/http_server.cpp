@@ -196,6 +196,54 @@ json ModelMetadata(const Engine& engine, const ModelStatus& m) {
             {"max_batch_size", m.max_batch_size}, {"priority_levels", m.priority_levels}}}};
 }
 
+// Triton's model configuration (GET .../config), which Triton's clients and perf_analyzer read
+// for the batch limit and tensor shapes. Dims exclude the batch dimension, as with Triton's
+// max_batch_size > 0.
+json ModelConfig(const ModelStatus& m) {
+  const int L = m.config.input_size, H = m.config.h, Q = m.config.outputs_per_step();
+  return {{"name", m.name},
+          {"platform", "nhits"},
+          {"backend", "nhits"},
+          {"max_batch_size", m.max_batch_size},
+          {"input",
+           {{{"name", "insample_y"}, {"data_type", "TYPE_FP32"}, {"format", "FORMAT_NONE"}, {"dims", {L}}, {"optional", false}},
+            {{"name", "insample_mask"}, {"data_type", "TYPE_FP32"}, {"format", "FORMAT_NONE"}, {"dims", {L}}, {"optional", true}}}},
+          {"output", {{{"name", "forecast"}, {"data_type", "TYPE_FP32"}, {"dims", {H, Q}}}}},
+          {"dynamic_batching",
+           {{"preferred_batch_size", m.preferred_batch_sizes},
+            {"max_queue_delay_microseconds", m.max_queue_delay_us},
+            {"priority_levels", m.priority_levels},
+            {"default_priority_level", 1},
+            {"default_queue_policy", {{"max_queue_size", m.max_queue_size}, {"timeout_action", "REJECT"}}}}},
+          {"instance_group", {{{"name", m.name}, {"count", m.workers}, {"kind", m.device.rfind("cuda", 0) == 0 ? "KIND_GPU" : "KIND_CPU"}}}},
+          {"parameters", {{"precision", {{"string_value", m.precision}}}}}};
+}
+
+// Triton's statistics extension (GET /v2/models[/{m}[/versions/{v}]]/stats), cumulative
+// nanoseconds per phase; perf_analyzer reads it for its server-side breakdown. Compute is per
+// executed batch (every request in a batch waits for all of it).
+json ModelStatistics(const std::vector<ModelStatus>& models) {
+  auto stat = [](std::uint64_t count, double us) { return json{{"count", count}, {"ns", static_cast<std::uint64_t>(us * 1e3)}}; };
+  json out = json::array();
+  for (const ModelStatus& m : models)
+    out.push_back({{"name", m.name},
+                   {"version", std::to_string(m.version)},
+                   {"last_inference", 0},
+                   {"inference_count", m.windows},
+                   {"execution_count", m.batches},
+                   {"inference_stats",
+                    {{"success", stat(m.success, m.success_us)},
+                     {"fail", stat(m.failures, 0)},
+                     {"queue", stat(m.success, m.queue_us)},
+                     {"compute_input", stat(m.batches, 0)},
+                     {"compute_infer", stat(m.batches, m.compute_us)},
+                     {"compute_output", stat(m.batches, 0)},
+                     {"cache_hit", stat(0, 0)},
+                     {"cache_miss", stat(0, 0)}}},
+                   {"batch_stats", json::array()}});
+  return {{"model_stats", out}};
+}
+
 json PercentilesJson(const Percentiles& p) {
   return {{"count", p.count}, {"mean", p.mean}, {"p50", p.p50}, {"p95", p.p95},
           {"p99", p.p99},     {"p999", p.p999}, {"max", p.max}};
@@ -220,7 +268,8 @@ struct InferCall {
       out.insert(out.end(), r.forecast.begin(), r.forecast.end());
     }
     json output = {{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {windows, h, q}}};
-    json body = {{"model_name", model}, {"model_version", std::to_string(version)}};
+    const int answered = parts.empty() ? version : parts.front().version;  // the version that ran it
+    json body = {{"model_name", model}, {"model_version", std::to_string(answered)}};
     if (!id.empty()) body["id"] = id;
     if (!binary_output) {
       output["data"] = std::move(out);
@@ -261,7 +310,8 @@ struct ForecastCall {
       forecasts.push_back(std::move(f));
     }
     HttpResponse out;
-    out.body = nlohmann::ordered_json{{"model", model}, {"version", version}, {"h", h}, {"forecasts", forecasts}}.dump();
+    const int answered = results.empty() ? version : results.front().version;
+    out.body = nlohmann::ordered_json{{"model", model}, {"version", answered}, {"h", h}, {"forecasts", forecasts}}.dump();
     return out;
   }
 };
@@ -357,7 +407,7 @@ struct HttpServer::Impl {
       const int first = i * B, n = std::min(B, p.windows - first);
       ForecastRequest r;
       r.model = m->name;
-      r.version = m->version;
+      r.version = version;  // 0 stays "newest ready": a hot reload may retire m->version meanwhile
       r.windows = n;
       r.priority = p.priority;
       r.deadline = p.deadline;
@@ -417,7 +467,7 @@ struct HttpServer::Impl {
       }
       ForecastRequest r;
       r.model = m->name;
-      r.version = m->version;
+      r.version = version;
       r.series_id = id;
       r.priority = j.value("priority", 1);
       const long long timeout = j.value("timeout_us", 0LL);
@@ -501,6 +551,7 @@ struct HttpServer::Impl {
         return responder.Send(Json({{p[2], ok}}, ok ? 200 : 503));
       }
       if (n == 2 && p[1] == "stats" && route(get)) return responder.Send(Stats());
+      if (n == 3 && p[1] == "models" && p[2] == "stats" && route(get)) return responder.Send(Json(ModelStatistics(engine.Models())));
       if (n >= 3 && p[1] == "models" && !p[2].empty()) {
         // /v2/models/{m}[/versions/{v}][/ready|/infer]
         std::size_t at = 3;
@@ -517,6 +568,19 @@ struct HttpServer::Impl {
           Result<ModelStatus> m = engine.FindModel(model, version);
           if (!m.ok()) return responder.Send(Error(m.status()));
           return responder.Send(Json(ModelMetadata(engine, *m)));
+        }
+        if (n == at + 1 && p[at] == "stats" && route(get)) {
+          Result<ModelStatus> m = engine.FindModel(model, version);
+          if (!m.ok()) return responder.Send(Error(m.status()));
+          std::vector<ModelStatus> chosen;
+          for (const ModelStatus& s : engine.Models())
+            if (s.name == model && (version == 0 || s.version == version)) chosen.push_back(s);
+          return responder.Send(Json(ModelStatistics(chosen)));
+        }
+        if (n == at + 1 && p[at] == "config" && route(get)) {
+          Result<ModelStatus> m = engine.FindModel(model, version);
+          if (!m.ok()) return responder.Send(Error(m.status()));
+          return responder.Send(Json(ModelConfig(*m)));
         }
         if (n == at + 1 && p[at] == "ready" && route(get)) {
           const bool ready = engine.ModelReady(model, version);
