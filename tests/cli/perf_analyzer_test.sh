@@ -38,8 +38,11 @@ echo "ok   perf_analyzer ran against nhits serve"
 client=$(sed -n 's/^ *Request count: \([0-9]*\)/\1/p' "$WORK/pa.txt" | tail -1)
 server=$(sed -n 's/^ *Successful request count: \([0-9]*\)/\1/p' "$WORK/pa.txt" | tail -1)
 [ -n "$client" ] && [ "$client" -gt 0 ] || fail "no client request count"
-[ -n "$server" ] && [ "$server" -ge "$client" ] || fail "server statistics count $server < client count $client"
-echo "ok   server statistics ($server) cover the client's requests ($client)"
+# perf_analyzer reads the server's statistics at its window edges, so a request or two in flight
+# there may land on either side: the counts must agree to 1%.
+[ -n "$server" ] && [ $(( (server - client) * (server - client) * 10000 )) -le $(( client * client )) ] ||
+  fail "server statistics count $server differs from the client's $client by more than 1%"
+echo "ok   server statistics ($server) match the client's requests ($client)"
 grep -q "^Concurrency,Inferences/Second" "$WORK/pa.csv" || fail "no CSV report"
 echo "ok   CSV report written"
 echo "all perf_analyzer checks passed"
