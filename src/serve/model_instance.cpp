@@ -190,11 +190,12 @@ bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std
                               std::vector<Pending>& expired) {
   const auto delay = std::chrono::microseconds(options_.max_queue_delay_us);
   while (true) {
-    if (queued_ == 0) return false;
+    if (RegularQueued() == 0) return false;
+    const bool skip_top = LaneHasWork();
     SteadyTime oldest = SteadyTime::max();
     for (const auto& q : levels_)
-      if (!q.empty()) oldest = std::min(oldest, q.front().enqueued);
-    const int windows = QueuedWindows();
+      if (!q.empty() && !(skip_top && &q == &levels_.front())) oldest = std::min(oldest, q.front().enqueued);
+    const int windows = QueuedWindows() - (skip_top ? level_windows_.front() : 0);
     const bool full = windows >= options_.max_batch_size;
     bool preferred = false, internal = false;
     for (int size : options_.preferred_batch_sizes) preferred = preferred || windows >= size;
@@ -215,8 +216,10 @@ bool ModelInstance::TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std
   const auto now = Clock::now();
   int windows = 0;
   bool carries_top = false;
+  const bool skip_top = LaneHasWork();
   for (auto& q : levels_) {
     const bool top = &q == &levels_.front();
+    if (top && skip_top) continue;
     const int limit = !top && carries_top ? std::max(windows, std::min(options_.priority_batch_size, options_.max_batch_size))
                                           : options_.max_batch_size;
     while (!q.empty()) {
@@ -255,15 +258,21 @@ void ModelInstance::FinishExpired(std::vector<Pending>& expired) {
   }
 }
 
-// The lane serves level 1 while lower levels hold the regular workers: level-1 work is waiting,
-// a regular worker is busy, and lower-level work is running or queued. With level 1 alone (the
+// The lane serves level 1 while lower levels compete for the regular workers: level-1 work is
+// waiting, the lane is idle, and lower-level work is running or queued. With level 1 alone (the
 // default priority) it stays idle, so it never competes with the regular workers for plain load.
 bool ModelInstance::LaneHasWork() const {
-  if (workers_.empty() || !workers_.back()->lane || levels_.front().empty() || busy_ < 1) return false;
+  if (stopping_ || lane_busy_ || workers_.empty() || !workers_.back()->lane || levels_.front().empty()) return false;
   if (low_running_ > 0) return true;
   for (std::size_t l = 1; l < levels_.size(); ++l)
     if (!levels_[l].empty()) return true;
   return false;
+}
+
+// Requests the regular workers may take: level 1 is left to an idle lane that has work, so it
+// never lands in a batch of a worker that yields its CPU (worker_nice).
+std::size_t ModelInstance::RegularQueued() const {
+  return queued_ - (LaneHasWork() ? levels_.front().size() : 0);
 }
 
 // The lane's batch: level-1 requests only, at once (no waiting for company), FIFO.
@@ -304,11 +313,18 @@ void ModelInstance::WorkerLoop(Worker& w) {
       expired.clear();
       TakeLaneBatch(batch, expired);
       ++busy_;
+      lane_busy_ = true;
+      // Level-1 requests that arrive while the lane runs go to the regular workers again.
+      const int busy = busy_;
+      Worker* filling = filling_;
+      const bool more_top = !levels_.front().empty();
       lock.unlock();
+      if (more_top) NotifyWorkers(busy, filling, false);
       FinishExpired(expired);
       if (!batch.empty()) RunBatch(w, batch, 1);
       lock.lock();
       --busy_;
+      lane_busy_ = false;
       if (stopping_ && queued_ == 0 && busy_ == 0) idle_cv_.notify_all();
       continue;
     }
@@ -325,7 +341,7 @@ void ModelInstance::WorkerLoop(Worker& w) {
     }
     // Worker k joins only while k others are busy: a light load stays on worker 0, whose
     // weights and helper threads are warm, instead of rotating through every worker.
-    w.cv.wait(lock, [&] { return stopping_ || (queued_ > 0 && busy_ >= w.rank); });
+    w.cv.wait(lock, [&] { return stopping_ || (RegularQueued() > 0 && busy_ >= w.rank); });
     if (queued_ == 0 && stopping_) break;
     batch.clear();
     expired.clear();

@@ -85,7 +85,8 @@ class ModelInstance {
     if (lane_has_work) workers_.back()->cv.notify_one();
   }
   void FinishExpired(std::vector<Pending>& expired);
-  bool LaneHasWork() const;  // under mu_
+  bool LaneHasWork() const;            // under mu_
+  std::size_t RegularQueued() const;   // under mu_
   void TakeLaneBatch(std::vector<Pending>& batch, std::vector<Pending>& expired);
   void WorkerLoop(Worker& w);
   bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
@@ -111,6 +112,7 @@ class ModelInstance {
   SteadyTime last_arrival_{};                 // under mu_
   double interarrival_us_ = 1e9;              // EWMA of the gap between arrivals (under mu_)  // changed under mu_; read without it while spinning
   int busy_ = 0;
+  bool lane_busy_ = false;
   int low_running_ = 0;  // regular workers running a batch that starts below level 1
   int threads_ = 1;     // compute threads per worker under load
   bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)

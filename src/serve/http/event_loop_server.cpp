@@ -22,7 +22,9 @@ namespace nhits::serve {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::uint64_t kListenerTag = 0, kWakeTag = 1, kFirstConnection = 2;
+constexpr std::uint64_t kListenerTag = 0, kWakeTag = 1, kUrgentTag = 2, kFirstConnection = 3;
+// Between chunks of this many ready connections the loop serves urgent connections and answers.
+constexpr int kChunk = 8;
 constexpr std::chrono::milliseconds kSweepEvery{50};
 // After a response that closes the connection, unread request bytes are read and dropped for
 // this long before closing, so the client sees the answer instead of a reset (a 413 arrives
@@ -60,6 +62,7 @@ struct Mailbox {
   std::mutex mu;
   std::vector<Letter> letters;  // under mu
   bool closed = false;          // under mu
+  std::atomic<bool> pending{false};  // letters may be waiting (checked without the lock)
   std::vector<Letter> local;    // posted on the loop's own thread: no lock, no wake-up
   int wake_fd = -1;
 
@@ -88,6 +91,7 @@ void Mailbox::Post(Letter letter) {
     if (closed) return;
     wake = letters.empty();
     letters.push_back(std::move(letter));
+    pending.store(true, std::memory_order_release);
   }
   if (wake) Wake();
 }
@@ -107,6 +111,7 @@ class EventLoop {
     std::uint64_t id = 0;
     enum class State { kReading, kHandling, kLingering } state = State::kReading;
     bool closed = false, close_after_write = false, keep_alive = true, peer_eof = false, head_parsed = false;
+    bool urgent = false;  // its last request was priority 1: watched by the urgent epoll set
     std::string in, out;
     std::size_t out_at = 0;
     HeadParse head;
@@ -124,11 +129,19 @@ class EventLoop {
   void Close(Connection& c);
   void Sweep();
   void BeginStop();
+  void Dispatch(const epoll_event& event);
+  void TakeLetters();
+  void DeliverLocal();
+  void ServeUrgent();
+  void SetUrgent(Connection& c, bool urgent);
   bool SetListening(bool on);
 
   EventLoopServer& server_;
   std::uint64_t index_;
   int epoll_fd_ = -1;
+  int urgent_fd_ = -1;  // a second epoll set for urgent connections, itself watched by epoll_fd_
+  int urgent_connections_ = 0;
+  std::vector<Letter> letters_;  // scratch for TakeLetters/DeliverLocal
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> dead_;
@@ -141,6 +154,7 @@ EventLoop::~EventLoop() {
   for (auto& [id, c] : connections_)
     if (!c->closed) Close(*c);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (urgent_fd_ >= 0) ::close(urgent_fd_);
 }
 
 Status EventLoop::Init() {
@@ -152,8 +166,76 @@ Status EventLoop::Init() {
   ev.data.u64 = kWakeTag;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, mailbox_->wake_fd, &ev) != 0)
     return Status::IoError(std::string("epoll_ctl: ") + std::strerror(errno));
+  urgent_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  ev.events = EPOLLIN;
+  ev.data.u64 = kUrgentTag;
+  if (urgent_fd_ < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, urgent_fd_, &ev) != 0)
+    return Status::IoError(std::string("epoll (urgent set): ") + std::strerror(errno));
   if (!SetListening(true)) return Status::IoError(std::string("epoll_ctl(listen): ") + std::strerror(errno));
   return Status::Ok();
+}
+
+// Priority on the I/O path: a request's priority is known only once parsed, so a connection is
+// classed by its last request. Urgent connections live in their own epoll set, which the loop
+// polls between every few ready connections of the main set: under a flood of low-priority
+// requests a priority-1 request waits behind a handful of others, not behind every connection
+// that became ready before it.
+void EventLoop::SetUrgent(Connection& c, bool urgent) {
+  if (c.closed || c.urgent == urgent) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = c.id;
+  ::epoll_ctl(urgent ? epoll_fd_ : urgent_fd_, EPOLL_CTL_DEL, c.fd, &ev);
+  if (::epoll_ctl(urgent ? urgent_fd_ : epoll_fd_, EPOLL_CTL_ADD, c.fd, &ev) != 0) return Close(c);
+  c.urgent = urgent;
+  urgent_connections_ += urgent ? 1 : -1;
+}
+
+void EventLoop::Dispatch(const epoll_event& event) {
+  const std::uint64_t tag = event.data.u64;
+  if (tag == kListenerTag) {
+    Accept();
+  } else if (tag == kWakeTag) {
+    std::uint64_t count = 0;
+    (void)!::read(mailbox_->wake_fd, &count, sizeof count);
+    TakeLetters();
+  } else if (tag == kUrgentTag) {
+    ServeUrgent();
+  } else if (auto it = connections_.find(tag); it != connections_.end() && !it->second->closed) {
+    OnEvent(*it->second, event.events);
+  }
+}
+
+// Answers posted by other threads (engine workers).
+void EventLoop::TakeLetters() {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_->mu);
+    letters_.swap(mailbox_->letters);
+    mailbox_->pending.store(false, std::memory_order_relaxed);
+  }
+  for (Letter& l : letters_) Deliver(l);
+  letters_.clear();
+}
+
+// Answers given on this thread (errors, health, metrics, cache hits).
+void EventLoop::DeliverLocal() {
+  while (!mailbox_->local.empty()) {
+    std::vector<Letter> batch;
+    batch.swap(mailbox_->local);
+    for (Letter& l : batch) Deliver(l);
+  }
+}
+
+void EventLoop::ServeUrgent() {
+  if (mailbox_->pending.load(std::memory_order_acquire)) TakeLetters();
+  if (urgent_connections_ > 0) {
+    epoll_event events[16];
+    const int n = ::epoll_wait(urgent_fd_, events, 16, 0);
+    for (int i = 0; i < n; ++i)
+      if (auto it = connections_.find(events[i].data.u64); it != connections_.end() && !it->second->closed)
+        OnEvent(*it->second, events[i].events);
+  }
+  DeliverLocal();
 }
 
 // Every loop watches the one listening socket; EPOLLEXCLUSIVE wakes one of them per connection.
@@ -171,35 +253,16 @@ void EventLoop::Run() {
   tls_mailbox = mailbox_.get();
   epoll_event events[256];
   Clock::time_point next_sweep = now_ + kSweepEvery;
-  std::vector<Letter> letters;
   for (;;) {
     if (server_.stopping_.load() && !stopping_) BeginStop();
     if (stopping_ && (connections_.empty() || now_ >= stop_deadline_)) break;
     const int n = ::epoll_wait(epoll_fd_, events, 256, static_cast<int>(kSweepEvery.count()));
     now_ = Clock::now();
     for (int i = 0; i < n; ++i) {
-      const std::uint64_t tag = events[i].data.u64;
-      if (tag == kListenerTag) {
-        Accept();
-      } else if (tag == kWakeTag) {
-        std::uint64_t count = 0;
-        (void)!::read(mailbox_->wake_fd, &count, sizeof count);
-        {
-          std::lock_guard<std::mutex> lock(mailbox_->mu);
-          letters.swap(mailbox_->letters);
-        }
-        for (Letter& l : letters) Deliver(l);
-        letters.clear();
-      } else if (auto it = connections_.find(tag); it != connections_.end() && !it->second->closed) {
-        OnEvent(*it->second, events[i].events);
-      }
+      if (i > 0 && i % kChunk == 0) ServeUrgent();
+      Dispatch(events[i]);
     }
-    // Answers given on this thread (errors, health, metrics) go out before the next wait.
-    while (!mailbox_->local.empty()) {
-      letters.swap(mailbox_->local);
-      for (Letter& l : letters) Deliver(l);
-      letters.clear();
-    }
+    DeliverLocal();
     if (now_ >= next_sweep) {
       Sweep();
       next_sweep = now_ + kSweepEvery;
@@ -342,11 +405,13 @@ void EventLoop::Process(Connection& c) {
     c.keep_alive = c.head.keep_alive;
     c.state = Connection::State::kHandling;
     c.request_started = c.in.empty() ? Clock::time_point{} : now_;
+    c.request.priority = 0;
     try {
       server_.handler_(c.request, Responder(mailbox_, c.id));
     } catch (...) {
       // The Responder was destroyed unanswered on the way out: it posted a 500.
     }
+    SetUrgent(c, c.request.priority == 1);
     return;
   }
 }
@@ -420,6 +485,7 @@ void EventLoop::Flush(Connection& c) {
 void EventLoop::Close(Connection& c) {
   if (c.closed) return;
   c.closed = true;
+  if (c.urgent) --urgent_connections_;
   ::close(c.fd);  // also leaves the epoll set
   c.fd = -1;
   server_.connections_.fetch_sub(1);

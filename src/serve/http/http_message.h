@@ -16,6 +16,9 @@ struct HttpRequest {
   int minor_version = 1;  // HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set by the handler once it knows (0: none): the event loop serves connections whose last
+  // request had priority 1 ahead of the rest.
+  int priority = 0;
 
   // The value of a header (name in lower case), or null.
   const std::string* Header(std::string_view lower_name) const {

@@ -390,6 +390,7 @@ struct HttpServer::Impl {
     } catch (const BadRequest& e) {
       return responder.Send(Error(400, e.message));
     }
+    req.priority = p.priority;
     auto call = std::make_shared<InferCall>();
     call->id = std::move(p.id);
     call->model = m->name;
