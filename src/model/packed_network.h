@@ -61,6 +61,7 @@ class PackedNetwork {
 
   const Network<float>& net_;
   PrecisionPlan plan_;
+  std::unique_ptr<LinearSlot> forecast_only_;  // the last block's output layer without its backcast rows
   std::vector<std::vector<Layer>> blocks_;
   Shapes shapes_;
   bool large_batch_matmuls_ = false;  // FP32/BF16 layers have packed oneDNN matmuls
