@@ -57,7 +57,7 @@ Action RegisterServe(CLI::App& app) {
                  "their level and above would take longer than this (0: off)")
       ->capture_default_str();
   app.add_flag("--no-priority-lane", a->no_priority_lane,
-               "No extra worker reserved for priority-1 requests while the others are busy (saves one session's memory)");
+               "No extra worker reserved for priority-1 requests while lower levels are busy (saves one session's memory)");
   app.add_option("--worker-nice", a->worker_nice,
                  "Batch workers lower their OS priority by this much, so I/O and the priority lane run first under "
                  "CPU saturation (0: off)")
@@ -90,7 +90,7 @@ Action RegisterServe(CLI::App& app) {
     mo.priority_levels = a->priority_levels;
     mo.max_queue_size = a->max_queue_size;
     mo.shed_after_us = a->shed_after_us;
-    mo.priority_lane = !a->no_priority_lane;
+    mo.priority_lane = profile.priority_lane && !a->no_priority_lane;
     mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
     mo.cache = profile.cache_enabled && !a->no_cache;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)

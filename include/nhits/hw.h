@@ -43,6 +43,7 @@ struct RuntimeProfile {
   std::string name;
   int threads = 0;                 // compute threads per worker (0: all cores)
   int workers = 1;                 // serving workers per model, each running its own batches
+  bool priority_lane = true;       // one more worker for priority-1 requests while lower levels are busy
   std::string precision = "fp32";  // numeric path of the forecasts
   int max_batch_size = 64;         // largest batch the dynamic batcher forms
   int max_queue_delay_us = 100;    // how long a batch may wait to grow (latency vs throughput)

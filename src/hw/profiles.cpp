@@ -32,7 +32,12 @@ std::vector<RuntimeProfile> Profiles(const CpuInfo& cpu) {
               "a worker per core, batches up to 64 within 200 us: the general default"),
       profile("high-throughput", 1, cores, 1024, 2000, true, 256u << 20,
               "a worker per core, large batches (GEMM-efficient) within 2 ms: forecasts/s over latency"),
-      profile("memory-efficient", 1, 1, 16, 200, false, 0, "one thread, small batches, no cache: smallest footprint"),
+      [&] {
+        RuntimeProfile p = profile("memory-efficient", 1, 1, 16, 200, false, 0,
+                                   "one thread, small batches, no cache, no priority lane: smallest footprint");
+        p.priority_lane = false;  // the lane holds a second copy of the session
+        return p;
+      }(),
       profile("production", 1, cores > 1 ? cores - 1 : 1, 64, 500, true, 128u << 20,
               "balanced batching with one core left for I/O and the OS"),
   };
