@@ -10,7 +10,7 @@
 set -u
 BUILD=${1:?usage: install_test_peers.sh BUILD_DIR}
 mkdir -p "$BUILD"
-PIP_QUIET="-q --disable-pip-version-check"
+PIP_QUIET="-q --disable-pip-version-check --retries 2 --timeout 20"  # bounded when PyPI is unreachable
 
 venv() {  # venv DIR IMPORT_CHECK PACKAGES...
   local dir=$1 check=$2
