@@ -34,6 +34,13 @@ void HistogramSamples(std::ostringstream& os, const char* name, const std::strin
   os << name << "_sum" << braces << ' ' << Num(h.sum()) << '\n' << name << "_count" << braces << ' ' << h.count() << '\n';
 }
 
+// A metric with one unlabelled sample.
+template <typename T>
+void Scalar(std::ostringstream& os, const char* name, const char* type, const char* help, const T& value) {
+  Header(os, name, type, help);
+  os << name << ' ' << value << '\n';
+}
+
 void Histogram(std::ostringstream& os, const char* name, const char* help, const serve::LatencyHistogram& h) {
   Header(os, name, "histogram", help);
   HistogramSamples(os, name, "", h);
@@ -81,28 +88,19 @@ std::string Engine::PrometheusMetrics() const {
   Histogram(os, "nhits_compute_duration_us", "Forward pass time per batch", impl_->counters.compute);
   Header(os, "nhits_batch_size", "counter", "Batches executed by their size in windows");
   for (const auto& [size, n] : st.batch_sizes) os << "nhits_batch_size{size=\"" << size << "\"} " << n << '\n';
-  Header(os, "nhits_cache_hits", "counter", "Forecast cache hits");
-  os << "nhits_cache_hits " << st.cache_hits << '\n';
-  Header(os, "nhits_cache_misses", "counter", "Forecast cache misses");
-  os << "nhits_cache_misses " << st.cache_misses << '\n';
-  Header(os, "nhits_cache_evictions", "counter", "Entries evicted to stay within the byte budget");
-  os << "nhits_cache_evictions " << st.cache_evictions << '\n';
-  Header(os, "nhits_cache_expired", "counter", "Entries dropped after their TTL");
-  os << "nhits_cache_expired " << st.cache_expired << '\n';
-  Header(os, "nhits_cache_bytes", "gauge", "Bytes held by the forecast cache");
-  os << "nhits_cache_bytes " << st.cache_bytes << '\n';
-  Header(os, "nhits_memory_bytes", "gauge", "Weights, sessions and cache held by the engine");
-  os << "nhits_memory_bytes " << st.memory_bytes << '\n';
-  Header(os, "nhits_queue_depth", "gauge", "Requests waiting, all models");
-  os << "nhits_queue_depth " << st.queue_depth << '\n';
-  Header(os, "nhits_utilisation", "gauge", "Busy worker time over wall time since the previous read");
-  os << "nhits_utilisation " << Num(st.utilisation) << '\n';
+  Scalar(os, "nhits_cache_hits", "counter", "Forecast cache hits", st.cache_hits);
+  Scalar(os, "nhits_cache_misses", "counter", "Forecast cache misses", st.cache_misses);
+  Scalar(os, "nhits_cache_evictions", "counter", "Entries evicted to stay within the byte budget", st.cache_evictions);
+  Scalar(os, "nhits_cache_expired", "counter", "Entries dropped after their TTL", st.cache_expired);
+  Scalar(os, "nhits_cache_bytes", "gauge", "Bytes held by the forecast cache", st.cache_bytes);
+  Scalar(os, "nhits_memory_bytes", "gauge", "Weights, sessions and cache held by the engine", st.memory_bytes);
+  Scalar(os, "nhits_queue_depth", "gauge", "Requests waiting, all models", st.queue_depth);
+  Scalar(os, "nhits_utilisation", "gauge", "Busy worker time over wall time since the previous read", Num(st.utilisation));
   Header(os, "nhits_alert_level", "gauge", "0 ok, 1 warning, 2 critical");
   for (const auto& a : st.alerts) os << "nhits_alert_level{alert=\"" << a.name << "\"} " << a.level << '\n';
   Header(os, "nhits_alert_value", "gauge", "The value each alert compares with its thresholds");
   for (const auto& a : st.alerts) os << "nhits_alert_value{alert=\"" << a.name << "\"} " << Num(a.value) << '\n';
-  Header(os, "nhits_scaling_recommendation", "gauge", "+1 scale up, -1 scale down, 0 hold");
-  os << "nhits_scaling_recommendation " << st.scaling << '\n';
+  Scalar(os, "nhits_scaling_recommendation", "gauge", "+1 scale up, -1 scale down, 0 hold", st.scaling);
   return os.str();
 }
 

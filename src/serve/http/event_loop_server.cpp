@@ -16,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "serve/http/http_parser.h"
 
 namespace nhits::serve {
@@ -31,15 +33,7 @@ constexpr std::chrono::milliseconds kSweepEvery{50};
 // while the client is still sending its body).
 constexpr std::chrono::milliseconds kLinger{2000}, kLingerStopping{300};
 
-std::string JsonError(const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    escaped += c;
-  }
-  return "{\"error\":\"" + escaped + "\"}";
-}
+std::string JsonError(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
 HttpResponse ErrorResponse(int status, const std::string& message) {
   HttpResponse r;
@@ -98,12 +92,11 @@ void Mailbox::Post(Letter letter) {
 
 class EventLoop {
  public:
-  EventLoop(EventLoopServer& server, std::uint64_t index) : server_(server), index_(index) {}
+  explicit EventLoop(EventLoopServer& server) : server_(server) {}
   ~EventLoop();
   Status Init();
   void Run();
   void Wake() const { mailbox_->Wake(); }
-  const std::shared_ptr<Mailbox>& mailbox() const { return mailbox_; }
 
  private:
   struct Connection {
@@ -137,7 +130,6 @@ class EventLoop {
   bool SetListening(bool on);
 
   EventLoopServer& server_;
-  std::uint64_t index_;
   int epoll_fd_ = -1;
   int urgent_fd_ = -1;  // a second epoll set for urgent connections, itself watched by epoll_fd_
   int urgent_connections_ = 0;
@@ -578,7 +570,7 @@ Status EventLoopServer::Bind() {
                                            : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < std::max(1, options_.loops); ++i) {
-    auto loop = std::make_unique<EventLoop>(*this, static_cast<std::uint64_t>(i));
+    auto loop = std::make_unique<EventLoop>(*this);
     if (Status s = loop->Init(); !s.ok()) return s;
     loops_.push_back(std::move(loop));
   }

@@ -1,6 +1,5 @@
 #include "serve/http/http_parser.h"
 
-#include <algorithm>
 #include <cctype>
 #include <charconv>
 
