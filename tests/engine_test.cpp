@@ -2,10 +2,13 @@
 // bounded levels, deadlines), dynamic batching, the forecast cache (TTL, eviction, forced hash
 // collisions), hot reload under load, bad input, statistics and the Prometheus text.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cmath>
 #include <future>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -267,6 +270,66 @@ TEST(Engine, PriorityLaneAnswersLevelOneWhileEveryWorkerIsBusy) {
   const ForecastResult again = engine.Predict(Request("top", 12, 3));
   ASSERT_EQ(again.forecast.size(), t.forecast.size());
   for (std::size_t i = 0; i < t.forecast.size(); ++i) EXPECT_NEAR(again.forecast[i], t.forecast[i], 1e-5f);
+}
+
+// Whether this process may use SCHED_FIFO (root or CAP_SYS_NICE), tried on a scratch thread.
+bool CanUseRealtimeScheduling() {
+  bool ok = false;
+  std::thread t([&] {
+    sched_param sp{};
+    sp.sched_priority = 1;
+    ok = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+  });
+  t.join();
+  return ok;
+}
+
+TEST(Engine, PriorityLaneRunsRealTimeWhenAllowedAndSaysSo) {
+  std::mutex mu;
+  std::map<std::string, int> policy_of;  // series id -> scheduling policy of the thread that ran it
+  Gate gate;
+  ModelOptions o = GatedOptions(gate, 8);
+  o.on_batch = [&](const std::vector<std::string>& ids) {
+    int policy = -1;
+    sched_param sp{};
+    pthread_getschedparam(pthread_self(), &policy, &sp);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& id : ids) policy_of[id] = policy;
+    }
+    gate.OnBatch(ids);
+  };
+  o.priority_lane = true;
+  o.lane_realtime_priority = 1;
+  Engine engine;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  const bool rt = CanUseRealtimeScheduling();
+  const std::string lane = engine.Models().front().lane;
+  if (rt) {
+    EXPECT_EQ(lane, "real-time (SCHED_FIFO 1)");
+  } else {
+    EXPECT_EQ(lane.rfind("normal (real-time scheduling refused", 0), 0u) << lane;
+  }
+  auto hold = engine.Submit(Request("hold", 10, 2));
+  gate.entered.get_future().wait();  // the regular worker is held: level 1 goes to the lane
+  auto low = engine.Submit(Request("low", 11, 3));
+  ForecastResult top = engine.Submit(Request("top", 12, 1)).get();
+  EXPECT_TRUE(top.status.ok());
+  gate.release.set_value();
+  EXPECT_TRUE(hold.get().status.ok());
+  EXPECT_TRUE(low.get().status.ok());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(policy_of.at("top"), rt ? SCHED_FIFO : SCHED_OTHER);
+  EXPECT_EQ(policy_of.at("hold"), SCHED_OTHER);  // regular workers keep normal scheduling
+
+  // Without the option the lane is scheduled normally; without a lane there is none to report.
+  ModelOptions normal, none;
+  none.priority_lane = false;
+  Engine a, b;
+  ASSERT_TRUE(a.LoadModel("m", 1, SmallModel(), normal).ok());
+  ASSERT_TRUE(b.LoadModel("m", 1, SmallModel(), none).ok());
+  EXPECT_EQ(a.Models().front().lane, "normal");
+  EXPECT_EQ(b.Models().front().lane, "off");
 }
 
 TEST(Engine, SeveralWorkersGiveTheSameForecastsAsOne) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "backend/cpu/small_batch_linear.h"
 #include "nhits/inference.h"
@@ -74,6 +75,51 @@ TEST(InferenceSession, PerCallThreadCountGivesTheSameForecasts) {
     ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), all.data(), 0).ok());
     ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), one.data(), 1).ok());
     for (std::size_t i = 0; i < all.size(); ++i) EXPECT_NEAR(one[i], all[i], 1e-5f * (1 + std::abs(all[i]))) << "batch " << batch;
+  }
+}
+
+// A model's serving workers share one copy of the packed weights (Sibling): siblings running at
+// the same time, on the small-batch kernels and on the shared oneDNN primitives with their own
+// scratchpads, must each give exactly what the first session gives alone.
+TEST(InferenceSession, SiblingsShareWeightsAndRunConcurrently) {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 48;
+  c.mlp_units = {{96, 96}, {96, 96}, {96, 96}};
+  Model model(c);
+  model.mutable_network().InitParams(11);
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    InferenceSession first(model, 64, 1, {p, {}});
+    std::unique_ptr<InferenceSession> a = first.Sibling(1), b = first.Sibling(1);
+    ASSERT_EQ(a->max_batch(), 64);
+    // The packed copies are counted once: at the first session, shared by the siblings.
+    EXPECT_EQ(a->memory().owned_weight_bytes, 0u);
+    EXPECT_EQ(a->memory().shared_weight_bytes, first.memory().owned_weight_bytes);
+    EXPECT_EQ(a->memory().reserved_bytes, first.memory().reserved_bytes);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0, 1);
+    const std::vector<int> batches = {1, 8, 9, 64};
+    std::vector<std::vector<float>> inputs, want;
+    for (int batch : batches) {
+      std::vector<float> x(batch * c.input_size), m(x.size(), 1.0f), out(batch * c.h);
+      for (auto& v : x) v = nd(rng);
+      ASSERT_TRUE(first.Predict(batch, x.data(), m.data(), out.data()).ok());
+      inputs.push_back(std::move(x));
+      want.push_back(std::move(out));
+    }
+    auto hammer = [&](InferenceSession* s, int* mismatches) {
+      for (int rep = 0; rep < 20; ++rep)
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+          std::vector<float> m(inputs[i].size(), 1.0f), out(want[i].size());
+          if (!s->Predict(batches[i], inputs[i].data(), m.data(), out.data()).ok() || out != want[i]) ++*mismatches;
+        }
+    };
+    int bad_a = 0, bad_b = 0;
+    std::thread ta(hammer, a.get(), &bad_a), tb(hammer, b.get(), &bad_b);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(bad_a, 0) << ToString(p);
+    EXPECT_EQ(bad_b, 0) << ToString(p);
   }
 }
 

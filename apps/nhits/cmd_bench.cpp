@@ -39,13 +39,15 @@ double MeasureGemmGflops() {
   std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(n) * k, 0.25f),
       c(static_cast<std::size_t>(m) * n), bias(n, 0.0f);
   const cpu::OnednnMatmul packed(n, k, b.data(), bias.data(), cpu::Epilogue::kNone);
+  std::vector<std::byte> scratchpad(packed.scratchpad_bytes() + 64);
+  void* aligned = scratchpad.data() + (64 - reinterpret_cast<std::uintptr_t>(scratchpad.data()) % 64) % 64;
   double best = 0;
   for (int rep = 0; rep < 16; ++rep) {
     const auto t0 = Clock::now();
     if (rep % 2 == 0) {
       cpu::GemmNT<float>(m, n, k, a.data(), b.data(), c.data(), false);
     } else {
-      packed.Run(m, a.data(), c.data());
+      packed.Run(m, a.data(), c.data(), aligned);
     }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     best = std::max(best, 2.0 * m * n * k / s / 1e9);

@@ -27,7 +27,7 @@ Action RegisterServe(CLI::App& app) {
     std::vector<std::string> models;
     serve::HttpOptions http;
     int max_batch_size = 0, max_queue_delay_us = -1, workers = 0, threads = 0, priority_levels = 3,
-        max_queue_size = 1024, shed_after_us = 0, worker_nice = 10;
+        max_queue_size = 1024, shed_after_us = 0, worker_nice = 10, lane_rt_priority = 1;
     double cache_mb = -1, cache_ttl_s = 60, max_body_mb = 16;
     bool no_cache = false, no_priority_lane = false;
   };
@@ -58,6 +58,11 @@ Action RegisterServe(CLI::App& app) {
       ->capture_default_str();
   app.add_flag("--no-priority-lane", a->no_priority_lane,
                "No extra worker reserved for priority-1 requests while lower levels are busy (saves one session's memory)");
+  app.add_option("--lane-rt-priority", a->lane_rt_priority,
+                 "Run the priority lane under SCHED_FIFO at this real-time priority (1-99), so priority-1 requests "
+                 "get a core at once under CPU saturation; needs root or CAP_SYS_NICE, else the lane keeps normal "
+                 "scheduling and the start-up line says so (0: normal scheduling)")
+      ->capture_default_str();
   app.add_option("--worker-nice", a->worker_nice,
                  "Batch workers lower their OS priority by this much, so I/O and the priority lane run first under "
                  "CPU saturation (0: off)")
@@ -92,6 +97,7 @@ Action RegisterServe(CLI::App& app) {
     mo.shed_after_us = a->shed_after_us;
     mo.priority_lane = profile.priority_lane && !a->no_priority_lane;
     mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
+    mo.lane_realtime_priority = std::clamp(a->lane_rt_priority, 0, 99);
     mo.cache = profile.cache_enabled && !a->no_cache;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
       Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");
@@ -129,14 +135,15 @@ Action RegisterServe(CLI::App& app) {
       }
     });
     const Status st = server.Listen([&](int port) {
-      std::string models;
-      for (const ModelStatus& m : engine.Models())
+      std::string models, lane = "off";
+      for (const ModelStatus& m : engine.Models()) {
         models += " " + m.name + "@" + std::to_string(m.version) + "[" + m.precision + "]";
+        lane = m.lane;
+      }
       std::printf("nhits serve: listening on http://%s:%d (profile %s, %d worker(s) x %d thread(s), max batch %d, "
-                  "delay %d us; models:%s)\n",
+                  "delay %d us; priority lane: %s; models:%s)\n",
                   a->http.host.c_str(), port, profile.name.c_str(), mo.workers, mo.threads_per_worker,
-                  mo.max_batch_size, mo.max_queue_delay_us,
-                  models.c_str());
+                  mo.max_batch_size, mo.max_queue_delay_us, lane.c_str(), models.c_str());
       std::fflush(stdout);
     });
     const char wake = 0;

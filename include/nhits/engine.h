@@ -75,6 +75,11 @@ struct ModelOptions {
   // regular worker is busy: level 1 then never waits for a large batch to finish (costs one more
   // session's memory). Off with priority_levels 1.
   bool priority_lane = true;
+  // With a priority lane: run it under SCHED_FIFO at this real-time priority (1-99), so it takes
+  // a core as soon as a priority-1 request arrives even when every core is saturated. Needs root
+  // or CAP_SYS_NICE; without them the lane keeps normal scheduling (ModelStatus::lane says
+  // which). 0: normal scheduling.
+  int lane_realtime_priority = 0;
   // Regular workers lower their own OS priority by this much (nice), so under CPU saturation the
   // I/O threads and the priority lane run first. 0: unchanged.
   int worker_nice = 0;
@@ -153,6 +158,7 @@ struct ModelStatus {
   int max_queue_delay_us = 0, max_queue_size = 0, workers = 0;
   std::vector<int> preferred_batch_sizes;
   std::string device;
+  std::string lane;  // the priority lane's scheduling: "off", "normal", "real-time (SCHED_FIFO n)", ...
   // Cumulative counters of this version (Triton's per-model statistics).
   std::uint64_t success = 0, failures = 0, windows = 0, batches = 0;
   double success_us = 0, queue_us = 0, compute_us = 0;  // summed over requests (compute: over batches)

@@ -31,6 +31,7 @@ struct SessionMemory {
   std::size_t high_water_bytes = 0;   // the most of it any call has used
   std::size_t packed_weight_bytes = 0;  // weights as the kernels stream them (BF16/INT8 copies + FP32 layers)
   std::size_t owned_weight_bytes = 0;   // copies the session holds (BF16/INT8 packs, large-batch GEMM layouts)
+  std::size_t shared_weight_bytes = 0;  // a sibling's: the copies it shares with its first session
   std::size_t model_weight_bytes = 0;   // the model's FP32 parameters (shared, not owned)
   // high_water / reserved: 1.0 when the arena was sized exactly for what calls use.
   double efficiency() const { return reserved_bytes ? static_cast<double>(high_water_bytes) / reserved_bytes : 0.0; }
@@ -42,6 +43,10 @@ class InferenceSession {
   ~InferenceSession();
   InferenceSession(const InferenceSession&) = delete;
   InferenceSession& operator=(const InferenceSession&) = delete;
+
+  // Another session on the same packed weights, with its own arena and `threads` threads: the
+  // serving workers of one model keep one copy of the weights in memory and in cache.
+  std::unique_ptr<InferenceSession> Sibling(int threads) const;
 
   int max_batch() const { return max_batch_; }
   const PrecisionPlan& precision() const;
@@ -63,9 +68,14 @@ class InferenceSession {
   static int MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes);
 
  private:
+  InferenceSession(const Model& model, int max_batch, int threads, std::shared_ptr<const PackedNetwork> packed,
+                   bool sibling);
+  void Warm();
+
   const Model& model_;
   int max_batch_;
-  std::unique_ptr<PackedNetwork> packed_;
+  std::shared_ptr<const PackedNetwork> packed_;
+  bool sibling_ = false;  // shares packed_ with the session it came from
   std::unique_ptr<cpu::ThreadPool> pool_;
   std::unique_ptr<cpu::Arena> arena_;
 };

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,27 @@ std::size_t ArenaBytesFor(const PackedNetwork& packed, int batch) {
 }  // namespace
 
 InferenceSession::InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision)
+    : InferenceSession(model, max_batch, threads,
+                       std::make_shared<const PackedNetwork>(model.network(), precision, max_batch < 1 ? 1 : max_batch),
+                       false) {}
+
+InferenceSession::InferenceSession(const Model& model, int max_batch, int threads,
+                                   std::shared_ptr<const PackedNetwork> packed, bool sibling)
     : model_(model),
       max_batch_(max_batch < 1 ? 1 : max_batch),
-      packed_(std::make_unique<PackedNetwork>(model.network(), precision, max_batch_)),
+      packed_(std::move(packed)),
+      sibling_(sibling),
       pool_(std::make_unique<cpu::ThreadPool>(threads)),
       arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(*packed_, max_batch_))) {
-  // A first call at the largest batch touches every page of the arena and warms the kernels.
+  Warm();
+}
+
+std::unique_ptr<InferenceSession> InferenceSession::Sibling(int threads) const {
+  return std::unique_ptr<InferenceSession>(new InferenceSession(model_, max_batch_, threads, packed_, true));
+}
+
+// A first call at the largest batch touches every page of the arena and warms the kernels.
+void InferenceSession::Warm() {
   const NhitsConfig& c = model_.config();
   std::vector<float> x(static_cast<std::size_t>(max_batch_) * c.input_size, 0.0f), mask(x.size(), 1.0f),
       out(static_cast<std::size_t>(max_batch_) * c.h * c.outputs_per_step());
@@ -91,13 +107,13 @@ SessionMemory InferenceSession::memory() const {
   m.reserved_bytes = arena_->capacity();
   m.high_water_bytes = arena_->high_water();
   m.packed_weight_bytes = packed_->WeightBytes();
-  m.owned_weight_bytes = packed_->OwnedWeightBytes();
+  (sibling_ ? m.shared_weight_bytes : m.owned_weight_bytes) = packed_->OwnedWeightBytes();
   m.model_weight_bytes = model_.network().params().size() * sizeof(float);
   return m;
 }
 
 std::size_t InferenceSession::ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
-  return ArenaBytesFor(PackedNetwork(model.network(), precision), max_batch);
+  return ArenaBytesFor(PackedNetwork(model.network(), precision, max_batch), max_batch);
 }
 
 std::size_t InferenceSession::WeightBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
@@ -106,24 +122,30 @@ std::size_t InferenceSession::WeightBytes(const Model& model, const PrecisionPla
 }
 
 int InferenceSession::MaxBatchForBudget(const Model& model, const PrecisionPlan& precision, std::size_t budget_bytes) {
-  const PackedNetwork packed(model.network(), precision);
-  // Weights: the model's FP32 parameters, the session's own copies (small- and large-batch).
-  const std::size_t small = WeightBytes(model, precision, 1), large = WeightBytes(model, precision, cpu::kSmallBatchMax + 1);
-  auto total = [&](int b) { return (b > cpu::kSmallBatchMax ? large : small) + ArenaBytesFor(packed, b); };
+  // Small batches use no large-batch weight layouts and no matmul scratchpad; larger ones both.
+  const PackedNetwork small_packed(model.network(), precision, 1),
+      large_packed(model.network(), precision, cpu::kSmallBatchMax + 1);
+  const std::size_t small = model.network().params().size() * sizeof(float) + small_packed.OwnedWeightBytes(),
+                    large = model.network().params().size() * sizeof(float) + large_packed.OwnedWeightBytes();
+  auto total = [&](long long b) {
+    const int B = static_cast<int>(b);
+    return b > cpu::kSmallBatchMax ? large + ArenaBytesFor(large_packed, B) : small + ArenaBytesFor(small_packed, B);
+  };
   if (total(1) > budget_bytes) return 0;
   if (total(cpu::kSmallBatchMax + 1) > budget_bytes) {  // no room for the large-batch weight layouts
     int b = cpu::kSmallBatchMax;
     while (b > 1 && total(b) > budget_bytes) --b;
     return b;
   }
-  // Every buffer is B * (bytes per window) rounded up to 64 bytes, so fixed + B * per_window is a
-  // lower bound that misses by at most one cache line per buffer: start from the bound and step
-  // down the few windows the rounding costs.
-  constexpr int kBig = 1 << 20;
-  const std::size_t fixed = large + ArenaBytesFor(packed, 0), per_window = (total(kBig) - fixed) / kBig;
-  long long b = static_cast<long long>((budget_bytes - fixed) / (per_window > 0 ? per_window : 1));
-  b = std::min<long long>(b, 1 << 30);
-  while (b > cpu::kSmallBatchMax + 1 && total(static_cast<int>(b)) > budget_bytes) --b;
+  // Every buffer is B * (bytes per window) rounded up to 64 bytes, so total(B) is affine in B up
+  // to a cache line per buffer: solve the affine form, then step to the exact answer.
+  constexpr long long kBig = 1 << 20;
+  const std::size_t per_window = std::max<std::size_t>(1, (total(2 * kBig) - total(kBig)) / kBig);
+  const std::size_t fixed = total(kBig) - std::min<std::size_t>(total(kBig), kBig * per_window);
+  long long b = budget_bytes > fixed ? static_cast<long long>((budget_bytes - fixed) / per_window) : 0;
+  b = std::clamp<long long>(b, cpu::kSmallBatchMax + 1, 1 << 30);
+  while (b > cpu::kSmallBatchMax + 1 && total(b) > budget_bytes) --b;
+  while (b < (1 << 30) && total(b + 1) <= budget_bytes) ++b;
   return static_cast<int>(b);
 }
 

@@ -55,6 +55,8 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
         cpu::UnpackBf16Rows(layer.bf16, 0, s.out, widened.data());
         layer.matmul = std::make_unique<cpu::OnednnMatmul>(s.out, s.in, widened.data(), p + s.bias, e);
       }
+      if (layer.matmul)
+        shapes_.max_matmul_scratchpad = std::max(shapes_.max_matmul_scratchpad, layer.matmul->scratchpad_bytes());
       shapes_.max_width = std::max(shapes_.max_width, s.out);
       shapes_.max_out = std::max(shapes_.max_out, s.out);
       layers.push_back(std::move(layer));
@@ -97,7 +99,8 @@ std::size_t PackedNetwork::ScratchBytes(int B) const {
 }
 
 void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq,
-                           float* xscale, std::int32_t* acc, float* unpacked, cpu::ThreadPool* pool) const {
+                           float* xscale, std::int32_t* acc, float* unpacked, void* scratchpad,
+                           cpu::ThreadPool* pool) const {
   const LinearSlot& l = *layer.slot;
   const float* p = net_.params().data();
   const float* bias = p + l.bias;
@@ -129,7 +132,7 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
     return;
   }
   if (layer.matmul) {
-    layer.matmul->Run(B, x, y);  // bias and ReLU fused
+    layer.matmul->Run(B, x, y, scratchpad);  // bias and ReLU fused
     return;
   }
   const float* w = p + l.weight;
@@ -167,6 +170,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
   float* xscale = arena.Take<float>(shapes_.max_int8_ld > 0 ? B : 0);
   std::int32_t* acc = arena.Take<std::int32_t>(small || shapes_.max_int8_ld == 0 ? 0 : static_cast<std::size_t>(B) * shapes_.max_out);
   float* unpacked = arena.Take<float>(small || large_batch_matmuls_ ? 0 : shapes_.max_bf16_weights);
+  std::byte* scratchpad = arena.Take<std::byte>(small ? 0 : shapes_.max_matmul_scratchpad);
   if (arena.counting()) return;
 
   cpu::ForRows(B, [&](int b0, int b1) {
@@ -197,7 +201,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
       const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
       float* y = act[li % 2];
       Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, xscale, acc,
-             unpacked, pool);
+             unpacked, scratchpad, pool);
       if (hidden && !relu) {
         const int out = blk.layers[li].out;
         cpu::ForRows(B, [&](int b0, int b1) {

@@ -3,7 +3,8 @@
 // the forward pass takes every buffer from an Arena: two ping-pong residuals instead of one per
 // block, bias + ReLU fused into the GEMM/GEMV epilogue, residual update fused with the forecast
 // accumulation. Network<T>::Forward stays the reference these outputs are tested against.
-// Thread safety: immutable after construction; each concurrent caller brings its own Arena.
+// Thread safety: immutable after construction; each concurrent caller brings its own Arena, so
+// several sessions (a model's serving workers) can share one PackedNetwork and its weights.
 #pragma once
 
 #include <cstddef>
@@ -54,10 +55,11 @@ class PackedNetwork {
   struct Shapes {  // the widest buffer each role needs, over all blocks
     int max_pooled = 0, max_width = 0, max_int8_ld = 0, max_out = 0;
     std::size_t max_bf16_weights = 0;
+    std::size_t max_matmul_scratchpad = 0;  // bytes, over the oneDNN matmuls
   };
 
   void Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq, float* xscale,
-              std::int32_t* acc, float* unpacked, cpu::ThreadPool* pool) const;
+              std::int32_t* acc, float* unpacked, void* scratchpad, cpu::ThreadPool* pool) const;
 
   const Network<float>& net_;
   PrecisionPlan plan_;

@@ -255,6 +255,7 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.max_queue_size = inst.options().max_queue_size;
   m.workers = inst.options().workers;
   m.device = inst.options().device;
+  m.lane = inst.lane_scheduling();
   const serve::ModelCounters& k = inst.counters();
   m.success = k.success.load();
   m.failures = k.FailureCount();

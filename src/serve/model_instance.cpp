@@ -1,5 +1,8 @@
 #include "serve/model_instance.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -7,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -21,19 +25,21 @@ double MicrosBetween(SteadyTime a, SteadyTime b) { return std::chrono::duration<
 class CpuForecaster final : public WindowForecaster {
  public:
   CpuForecaster(const Model& model, int max_batch, int threads, const PrecisionPlan& plan)
-      : session_(model, max_batch, threads, plan) {}
-  Status Predict(int batch, const float* x, const float* m, float* out) override { return session_.Predict(batch, x, m, out); }
+      : session_(std::make_unique<InferenceSession>(model, max_batch, threads, plan)) {}
+  explicit CpuForecaster(std::unique_ptr<InferenceSession> session) : session_(std::move(session)) {}
+  Status Predict(int batch, const float* x, const float* m, float* out) override { return session_->Predict(batch, x, m, out); }
   Status Predict(int batch, const float* x, const float* m, float* out, int threads) override {
-    return session_.Predict(batch, x, m, out, threads);
+    return session_->Predict(batch, x, m, out, threads);
   }
   std::size_t MemoryBytes() const override {
-    const SessionMemory m = session_.memory();
-    return m.reserved_bytes + m.owned_weight_bytes;
+    const SessionMemory m = session_->memory();
+    return m.reserved_bytes + m.owned_weight_bytes;  // shared weights count once, at the first session
   }
-  std::string Describe() const override { return "cpu " + session_.precision().Describe(); }
+  std::string Describe() const override { return "cpu " + session_->precision().Describe(); }
+  const InferenceSession& session() const { return *session_; }
 
  private:
-  InferenceSession session_;
+  std::unique_ptr<InferenceSession> session_;
 };
 
 std::mutex& BackendMutex() {
@@ -45,10 +51,15 @@ std::map<std::string, DeviceBackendFactory>& Backends() {
   return backends;
 }
 
+// `first`: the model's first forecaster, or null. A CPU forecaster after the first shares its
+// packed weights (one copy in memory and in the caches for all of a model's workers).
 Result<std::unique_ptr<WindowForecaster>> MakeForecaster(const Model& model, const ModelOptions& o, int threads,
-                                                         const PrecisionPlan& plan) {
-  if (o.device.empty() || o.device == "cpu")
+                                                         const PrecisionPlan& plan, const WindowForecaster* first) {
+  if (o.device.empty() || o.device == "cpu") {
+    if (const auto* cpu = dynamic_cast<const CpuForecaster*>(first))
+      return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(cpu->session().Sibling(threads)));
     return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(model, o.max_batch_size, threads, plan));
+  }
   const std::string prefix = o.device.substr(0, o.device.find(':'));
   DeviceBackendFactory factory;
   {
@@ -102,7 +113,7 @@ Status ModelInstance::Start() {
   for (int i = 0; i < options_.workers; ++i) {
     auto w = std::make_unique<Worker>();
     // A CPU session's constructor runs a forecast at the largest batch: every buffer is touched.
-    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, threads, precision_);
+    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, threads, precision_, FirstForecaster());
     if (!f.ok()) return f.status();
     w->session = std::move(*f);
     const std::size_t n = static_cast<std::size_t>(options_.max_batch_size) * c.input_size;
@@ -115,7 +126,7 @@ Status ModelInstance::Start() {
   // while every regular worker is busy, so level 1 never waits for a large batch to finish.
   if (options_.priority_lane && levels_.size() > 1) {
     auto w = std::make_unique<Worker>();
-    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, 1, precision_);
+    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, 1, precision_, FirstForecaster());
     if (!f.ok()) return f.status();
     w->session = std::move(*f);
     w->insample.resize(workers_.front()->insample.size());
@@ -128,6 +139,7 @@ Status ModelInstance::Start() {
     workers_[i]->rank = static_cast<int>(i);
     workers_[i]->thread = std::thread([this, raw = workers_[i].get()] { WorkerLoop(*raw); });
   }
+  if (!workers_.empty() && workers_.back()->lane) lane_scheduling_ = ScheduleLane(workers_.back()->thread);
 
   // Ready only once a forecast has gone through the whole path and come back finite.
   Pending warm;
@@ -143,6 +155,21 @@ Status ModelInstance::Start() {
     if (!std::isfinite(v)) return Status::Internal("warm-up forecast of " + name_ + " is not finite");
   ready_ = true;
   return Status::Ok();
+}
+
+// A real-time lane preempts everything else on its core the moment a priority-1 request wakes
+// it: under CPU saturation a normal-priority lane waits behind the I/O threads for its time
+// slice (docs/PERFORMANCE.md, "Priority 1 under overload"). It sleeps between requests and
+// computes one bounded batch at a time, so it cannot monopolise a core.
+std::string ModelInstance::ScheduleLane(std::thread& lane) const {
+  if (options_.lane_realtime_priority <= 0) return "normal";
+  sched_param sp{};
+  sp.sched_priority = std::clamp(options_.lane_realtime_priority, sched_get_priority_min(SCHED_FIFO),
+                                 sched_get_priority_max(SCHED_FIFO));
+  if (const int rc = pthread_setschedparam(lane.native_handle(), SCHED_FIFO, &sp); rc != 0)
+    return std::string("normal (real-time scheduling refused: ") + std::strerror(rc) +
+           "; needs root or CAP_SYS_NICE)";
+  return "real-time (SCHED_FIFO " + std::to_string(sp.sched_priority) + ")";
 }
 
 Status ModelInstance::Enqueue(Pending& pending) {

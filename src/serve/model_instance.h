@@ -59,6 +59,7 @@ class ModelInstance {
   const ModelOptions& options() const { return options_; }
   const PrecisionPlan& precision() const { return precision_; }
   bool ready() const { return ready_.load(); }
+  const std::string& lane_scheduling() const { return lane_scheduling_; }
   bool draining() const { return draining_.load(); }
   std::size_t QueueDepth() const;
   std::vector<std::size_t> QueueDepthByLevel() const;
@@ -92,6 +93,8 @@ class ModelInstance {
   bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
   void RunBatch(Worker& w, std::vector<Pending>& batch, int threads);
   int QueuedWindows() const;
+  std::string ScheduleLane(std::thread& lane) const;
+  const WindowForecaster* FirstForecaster() const { return workers_.empty() ? nullptr : workers_.front()->session.get(); }
 
   std::string name_;
   int version_;
@@ -113,6 +116,7 @@ class ModelInstance {
   double interarrival_us_ = 1e9;              // EWMA of the gap between arrivals (under mu_)  // changed under mu_; read without it while spinning
   int busy_ = 0;
   bool lane_busy_ = false;
+  std::string lane_scheduling_ = "off";  // set by Start, read-only afterwards
   int low_running_ = 0;  // regular workers running a batch that starts below level 1
   int threads_ = 1;     // compute threads per worker under load
   bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)

@@ -8,10 +8,25 @@ namespace nhits::cpu {
 
 using dnnl::memory;
 
+namespace {
+
+// One CPU engine for the process, and a stream per calling thread: a stream is not meant to be
+// shared between threads, while the primitives (with user-provided scratchpads) are.
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& ThreadStream() {
+  thread_local dnnl::stream stream(CpuEngine());
+  return stream;
+}
+
+}  // namespace
+
 struct OnednnMatmul::State {
   int in = 0, out = 0;
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
+  const dnnl::engine& engine = CpuEngine();
   memory::desc src, dst;
   memory weights, bias;
   dnnl::matmul::primitive_desc pd;
@@ -30,6 +45,9 @@ OnednnMatmul::OnednnMatmul(int out, int in, const float* w, const float* bias, E
   const memory::desc w_user({in, out}, f32, memory::format_tag::ba);  // [out, in] row-major is K x N, transposed
   const memory::desc b_md({1, out}, f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
+  // The library's own scratchpad is shared by all primitives and ties each to the thread that
+  // created it; the caller's (from its arena) lets any thread run the primitive.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (e == Epilogue::kRelu) {
     dnnl::post_ops ops;
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -39,25 +57,33 @@ OnednnMatmul::OnednnMatmul(int out, int in, const float* w, const float* bias, E
   s.primitive = dnnl::matmul(s.pd);
   memory user(w_user, s.engine, const_cast<float*>(w));
   s.weights = memory(s.pd.weights_desc(), s.engine);
-  dnnl::reorder(user, s.weights).execute(s.stream, user, s.weights);
+  dnnl::stream& stream = ThreadStream();
+  dnnl::reorder(user, s.weights).execute(stream, user, s.weights);
   s.bias = memory(b_md, s.engine);
   std::copy(bias, bias + out, static_cast<float*>(s.bias.get_data_handle()));
-  s.stream.wait();
+  stream.wait();
 }
 
 OnednnMatmul::~OnednnMatmul() = default;
 OnednnMatmul::OnednnMatmul(OnednnMatmul&&) noexcept = default;
 OnednnMatmul& OnednnMatmul::operator=(OnednnMatmul&&) noexcept = default;
 
-void OnednnMatmul::Run(int batch, const float* x, float* y) const {
-  State& s = *s_;
+void OnednnMatmul::Run(int batch, const float* x, float* y, void* scratchpad) const {
+  const State& s = *s_;
   const auto f32 = memory::data_type::f32;
   memory src(memory::desc({batch, s.in}, f32, memory::format_tag::ab), s.engine, const_cast<float*>(x));
   memory dst(memory::desc({batch, s.out}, f32, memory::format_tag::ab), s.engine, y);
-  s.primitive.execute(s.stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_BIAS, s.bias},
-                                 {DNNL_ARG_DST, dst}});
-  s.stream.wait();
+  memory scratch(s.pd.scratchpad_desc(), s.engine, scratchpad);
+  dnnl::stream& stream = ThreadStream();
+  s.primitive.execute(stream, {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_WEIGHTS, s.weights},
+                               {DNNL_ARG_BIAS, s.bias},
+                               {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_SCRATCHPAD, scratch}});
+  stream.wait();
 }
+
+std::size_t OnednnMatmul::scratchpad_bytes() const { return s_->pd.scratchpad_desc().get_size(); }
 
 std::size_t OnednnMatmul::packed_bytes() const { return s_->pd.weights_desc().get_size(); }
 

@@ -2,7 +2,8 @@
 // the primitive wants, and bias + ReLU fused as post-ops. For large batches this runs 1.2-1.3x
 // faster than dnnl_sgemm, which re-packs the weights on every call (bench/gemm_backends.cpp,
 // docs/PERFORMANCE.md). The batch dimension is a runtime value: one primitive serves every size.
-// Thread safety: Run may be called by one thread at a time (it owns a stream).
+// Thread safety: Run may be called from several threads at once, each with its own scratchpad
+// (the serving workers of one model share one copy of the packed weights).
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,10 @@ class OnednnMatmul {
   OnednnMatmul& operator=(OnednnMatmul&&) noexcept;
 
   // y[b, :] = epilogue(x[b, :] W^T + bias) for b < batch; x [batch, in], y [batch, out].
-  void Run(int batch, const float* x, float* y) const;
+  // `scratchpad`: scratchpad_bytes() of memory no other call uses at the same time (64-byte
+  // aligned; may be null when scratchpad_bytes() is 0).
+  void Run(int batch, const float* x, float* y, void* scratchpad) const;
+  std::size_t scratchpad_bytes() const;
   std::size_t packed_bytes() const;
   const char* implementation() const;
 
