@@ -56,15 +56,22 @@ TEST(InferenceSession, MatchesFloat64ReferenceAtEveryBatchSize) {
   }
 }
 
-// A serving worker narrows a session to one thread while its peers are busy: every batch size
-// (small-batch kernels and the oneDNN path) must give the same forecasts on 1 thread as on all.
-TEST(InferenceSession, PerCallThreadCountGivesTheSameForecasts) {
+// Small enough to be quick, with hidden widths (96) that are not a multiple of the kernels' tiles.
+Model ThreeBlockModel(std::uint64_t seed) {
   NhitsConfig c;
   c.h = 12;
   c.input_size = 48;
   c.mlp_units = {{96, 96}, {96, 96}, {96, 96}};
   Model model(c);
-  model.mutable_network().InitParams(9);
+  model.mutable_network().InitParams(seed);
+  return model;
+}
+
+// A serving worker narrows a session to one thread while its peers are busy: every batch size
+// (small-batch kernels and the oneDNN path) must give the same forecasts on 1 thread as on all.
+TEST(InferenceSession, PerCallThreadCountGivesTheSameForecasts) {
+  const Model model = ThreeBlockModel(9);
+  const NhitsConfig& c = model.config();
   InferenceSession session(model, 40, 2);
   EXPECT_EQ(session.threads(), 2);
   std::mt19937 rng(4);
@@ -82,12 +89,8 @@ TEST(InferenceSession, PerCallThreadCountGivesTheSameForecasts) {
 // the same time, on the small-batch kernels and on the shared oneDNN primitives with their own
 // scratchpads, must each give exactly what the first session gives alone.
 TEST(InferenceSession, SiblingsShareWeightsAndRunConcurrently) {
-  NhitsConfig c;
-  c.h = 12;
-  c.input_size = 48;
-  c.mlp_units = {{96, 96}, {96, 96}, {96, 96}};
-  Model model(c);
-  model.mutable_network().InitParams(11);
+  const Model model = ThreeBlockModel(11);
+  const NhitsConfig& c = model.config();
   for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
     InferenceSession first(model, 64, 1, {p, {}});
     std::unique_ptr<InferenceSession> a = first.Sibling(1), b = first.Sibling(1);
