@@ -57,6 +57,10 @@ class InferenceSession {
   // worker runs on one core while its peers are busy and on all of them when it is alone.
   Status Predict(int batch, const float* insample, const float* mask, float* out, int threads);
   int threads() const;
+  // Runs the session's helper threads under SCHED_FIFO at `priority` (a serving worker that is
+  // itself real-time needs its helpers to be, or they wait behind everything else). Returns 0
+  // or the error (EPERM without root or CAP_SYS_NICE).
+  int SetHelperThreadsRealtime(int priority);
   SessionMemory memory() const;
 
   // Bytes a session of this batch size reserves (arena), computed from the model's shapes.

@@ -71,6 +71,8 @@ const PrecisionPlan& InferenceSession::precision() const { return packed_->plan(
 
 int InferenceSession::threads() const { return pool_->size(); }
 
+int InferenceSession::SetHelperThreadsRealtime(int priority) { return pool_->SetRealtime(priority); }
+
 Status InferenceSession::Predict(int batch, const float* insample, const float* mask, float* out) {
   return Predict(batch, insample, mask, out, 0);
 }

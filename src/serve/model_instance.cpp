@@ -37,6 +37,7 @@ class CpuForecaster final : public WindowForecaster {
   }
   std::string Describe() const override { return "cpu " + session_->precision().Describe(); }
   const InferenceSession& session() const { return *session_; }
+  InferenceSession& session() { return *session_; }
 
  private:
   std::unique_ptr<InferenceSession> session_;
@@ -126,7 +127,11 @@ Status ModelInstance::Start() {
   // while every regular worker is busy, so level 1 never waits for a large batch to finish.
   if (options_.priority_lane && levels_.size() > 1) {
     auto w = std::make_unique<Worker>();
-    Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, 1, precision_, FirstForecaster());
+    // A real-time lane computes on every core: a priority-1 forecast streams weights that the
+    // flood has pushed out of the caches, and two cores fetch them twice as fast as one.
+    const int lane_threads = options_.lane_realtime_priority > 0 ? cores : 1;
+    Result<std::unique_ptr<WindowForecaster>> f =
+        MakeForecaster(*model_, options_, lane_threads, precision_, FirstForecaster());
     if (!f.ok()) return f.status();
     w->session = std::move(*f);
     w->insample.resize(workers_.front()->insample.size());
@@ -161,15 +166,24 @@ Status ModelInstance::Start() {
 // it: under CPU saturation a normal-priority lane waits behind the I/O threads for its time
 // slice (docs/PERFORMANCE.md, "Priority 1 under overload"). It sleeps between requests and
 // computes one bounded batch at a time, so it cannot monopolise a core.
-std::string ModelInstance::ScheduleLane(std::thread& lane) const {
+std::string ModelInstance::ScheduleLane(std::thread& lane) {
   if (options_.lane_realtime_priority <= 0) return "normal";
   sched_param sp{};
   sp.sched_priority = std::clamp(options_.lane_realtime_priority, sched_get_priority_min(SCHED_FIFO),
                                  sched_get_priority_max(SCHED_FIFO));
-  if (const int rc = pthread_setschedparam(lane.native_handle(), SCHED_FIFO, &sp); rc != 0)
-    return std::string("normal (real-time scheduling refused: ") + std::strerror(rc) +
-           "; needs root or CAP_SYS_NICE)";
-  return "real-time (SCHED_FIFO " + std::to_string(sp.sched_priority) + ")";
+  int rc = pthread_setschedparam(lane.native_handle(), SCHED_FIFO, &sp);
+  auto* cpu = dynamic_cast<CpuForecaster*>(workers_.back()->session.get());
+  if (rc == 0 && cpu != nullptr) rc = cpu->session().SetHelperThreadsRealtime(sp.sched_priority);
+  if (rc != 0) {
+    sp.sched_priority = 0;
+    pthread_setschedparam(lane.native_handle(), SCHED_OTHER, &sp);
+    return std::string("normal (real-time scheduling refused: ") + std::strerror(rc) + "; needs root or CAP_SYS_NICE)";
+  }
+  const int threads = cpu != nullptr ? cpu->session().threads() : 1;
+  lane_threads_ = threads;  // a normal-priority lane stays on one thread: a team of two stalls whenever
+                            // the OS gives one of its cores to someone else
+  return "real-time (SCHED_FIFO " + std::to_string(sp.sched_priority) + ", " + std::to_string(threads) + " thread" +
+         (threads == 1 ? ")" : "s)");
 }
 
 Status ModelInstance::Enqueue(Pending& pending) {
@@ -348,7 +362,11 @@ void ModelInstance::WorkerLoop(Worker& w) {
       lock.unlock();
       if (more_top) NotifyWorkers(busy, filling, false);
       FinishExpired(expired);
-      if (!batch.empty()) RunBatch(w, batch, 1);
+      // Batches past the small-batch regime would start an OpenMP team, whose waiting threads
+      // spin: never at real-time priority.
+      int windows = 0;
+      for (const Pending& p : batch) windows += p.request.windows;
+      if (!batch.empty()) RunBatch(w, batch, windows <= options_.priority_batch_size ? lane_threads_ : 1);
       lock.lock();
       --busy_;
       lane_busy_ = false;

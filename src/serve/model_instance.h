@@ -93,7 +93,7 @@ class ModelInstance {
   bool TakeBatch(Worker& w, std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch, std::vector<Pending>& expired);
   void RunBatch(Worker& w, std::vector<Pending>& batch, int threads);
   int QueuedWindows() const;
-  std::string ScheduleLane(std::thread& lane) const;
+  std::string ScheduleLane(std::thread& lane);
   const WindowForecaster* FirstForecaster() const { return workers_.empty() ? nullptr : workers_.front()->session.get(); }
 
   std::string name_;
@@ -117,6 +117,7 @@ class ModelInstance {
   int busy_ = 0;
   bool lane_busy_ = false;
   std::string lane_scheduling_ = "off";  // set by Start, read-only afterwards
+  int lane_threads_ = 1;                  // threads per lane batch: all of its session's once real-time
   int low_running_ = 0;  // regular workers running a batch that starts below level 1
   int threads_ = 1;     // compute threads per worker under load
   bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)

@@ -1,5 +1,8 @@
 #include "backend/cpu/thread_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <chrono>
 
 namespace nhits::cpu {
@@ -20,6 +23,14 @@ ThreadPool::~ThreadPool() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
+}
+
+int ThreadPool::SetRealtime(int priority) {
+  sched_param sp{};
+  sp.sched_priority = priority;
+  for (auto& w : workers_)
+    if (const int rc = pthread_setschedparam(w.native_handle(), SCHED_FIFO, &sp); rc != 0) return rc;
+  return 0;
 }
 
 void ThreadPool::Run(void (*fn)(void*, int, int), void* ctx) {

@@ -20,6 +20,10 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return threads_; }
+  // Runs the pool's own threads under SCHED_FIFO at `priority` (the caller's thread is the
+  // caller's business). Returns 0 or the error of the first thread refused (EPERM without root
+  // or CAP_SYS_NICE).
+  int SetRealtime(int priority);
 
   // Calls fn(ctx, t, size()) for t = 0..size()-1 (t = 0 on the caller) and waits for all.
   void Run(void (*fn)(void* ctx, int thread, int threads), void* ctx);
