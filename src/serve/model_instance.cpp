@@ -129,7 +129,9 @@ Status ModelInstance::Start() {
     auto w = std::make_unique<Worker>();
     // A real-time lane computes on every core: a priority-1 forecast streams weights that the
     // flood has pushed out of the caches, and two cores fetch them twice as fast as one.
-    const int lane_threads = options_.lane_realtime_priority > 0 ? cores : 1;
+    // At most 4: enough to pull the weights at memory speed without parking many real-time
+    // threads on a big machine.
+    const int lane_threads = options_.lane_realtime_priority > 0 ? std::min(cores, 4) : 1;
     Result<std::unique_ptr<WindowForecaster>> f =
         MakeForecaster(*model_, options_, lane_threads, precision_, FirstForecaster());
     if (!f.ok()) return f.status();
