@@ -14,7 +14,7 @@ What
     random_seed=1. Weights do not affect the speed of a dense network, so no training is needed.
 
 How to run (from the repository root, after building the release binary)
-    /work/venv-nf/bin/python bench/compare.py [--threads 2] [--seconds 2] [--out docs/compare.json]
+    /work/venv-nf/bin/python bench/compare.py [--threads 2] [--seconds 2] [--rounds 10] [--out docs/compare.json]
     The venv needs neuralforecast, torch, safetensors, onnx and onnxruntime
     (`/work/venv-nf/bin/pip install onnx onnxruntime`; the exporter's dynamo=True fallback, unused
     with torch 2.15, would also need onnxscript). Run it on an otherwise idle machine: with other
@@ -37,6 +37,9 @@ What it measures
          - 1000 series in one call (ms, p50),
          - neuralforecast predict() latency for one series (--nf-calls calls, after one warm-up).
        Percentiles use the same nearest-rank rule as `nhits bench`.
+    3. With --rounds N: batch 1 again in N alternating rounds (nhits in every precision, then ORT,
+       --round-seconds each) and the median, min and max of the per-round ratios: a slow spell of
+       the shared machine then lands on both sides of each ratio.
     Output: a markdown table, ratio lines (nhits / ORT and nhits / TorchScript per metric), and
     --out JSON with all raw numbers, correctness figures, machine info (lscpu model, nproc, date,
     load average before and after) and versions.
@@ -68,6 +71,11 @@ def parse_args():
     ap.add_argument("--nf-calls", type=int, default=10, help="timed NeuralForecast.predict calls")
     ap.add_argument("--tol", type=float, default=1e-4, help="max relative difference allowed vs ours")
     ap.add_argument("--nhits", default=os.path.join(REPO, "build", "release", "bin", "nhits"), help="engine binary")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="also time batch 1 in this many alternating rounds (nhits, then ONNX Runtime, each "
+                         "--round-seconds) and report the median of the per-round ratios: on a shared machine a "
+                         "slow spell then hits both sides of a ratio, not one")
+    ap.add_argument("--round-seconds", type=float, default=1.0, help="timed seconds per side per round")
     ap.add_argument("--out", default=os.path.join("docs", "compare.json"), help="JSON with every raw number")
     return ap.parse_args()
 
@@ -312,6 +320,28 @@ def run_nhits_predict(model_path, csv_path, out_path):
     return f["NHITS"].to_numpy(np.float64).reshape(-1, H), wall
 
 
+def interleaved_batch1(model_path, json_path, ort_call):
+    """Batch-1 p50 in alternating rounds: each round times nhits (every precision) and then ORT."""
+    rounds = []
+    for k in range(ARGS.rounds):
+        cmd = [ARGS.nhits, "bench", "--model", model_path, "--batch-sizes", "1", "--threads", str(ARGS.threads),
+               "--seconds", str(ARGS.round_seconds), "--min-reps", str(ARGS.min_reps),
+               "--precision", "fp32,bf16,int8", "--json", json_path]
+        run_cli(cmd)
+        with open(json_path) as fh:
+            ours = {r["precision"]: r["p50_us"] for r in json.load(fh)}
+        ort_us = summarize(time_calls(ort_call, ARGS.round_seconds, ARGS.min_reps), 1)["p50_us"]
+        rounds.append({"ort_p50_us": ort_us, **{f"nhits_{p}_p50_us": v for p, v in ours.items()},
+                       **{f"{p}/ort": v / ort_us for p, v in ours.items()}})
+        print(f"  round {k + 1}: ORT {ort_us:.1f} us; " +
+              ", ".join(f"{p} {v:.1f} us ({v / ort_us:.3f}x)" for p, v in ours.items()), flush=True)
+    summary = {}
+    for p in ("fp32", "bf16", "int8"):
+        r = sorted(x[f"{p}/ort"] for x in rounds)
+        summary[p] = {"median": float(np.median(r)), "min": r[0], "max": r[-1]}
+    return rounds, summary
+
+
 def run_nhits_bench(model_path, json_path):
     cmd = [ARGS.nhits, "bench", "--model", model_path, "--batch-sizes", f"1,{BATCH_SERIES},{BATCH_THROUGHPUT}",
            "--threads", str(ARGS.threads), "--seconds", str(ARGS.seconds), "--min-reps", str(ARGS.min_reps),
@@ -425,6 +455,12 @@ def main():
             fd = {"insample_y": yb, "insample_mask": mb}
             ort_rows[b] = summarize(time_calls(lambda: sess.run(["forecast"], fd), ARGS.seconds, ARGS.min_reps), b)
         results["onnxruntime"] = {"rows": [ort_rows[b] for b in sorted(ort_rows)]}
+        if ARGS.rounds > 0:
+            print(f"Batch 1 in {ARGS.rounds} alternating rounds ...", flush=True)
+            fd1 = {"insample_y": y[:1], "insample_mask": mask[:1]}
+            rounds, summary = interleaved_batch1(model_path, os.path.join(tmp, "round.json"),
+                                                 lambda: sess.run(["forecast"], fd1))
+            results["interleaved_batch1"] = {"rounds": rounds, "ratio_to_ort": summary}
 
         ts_rows = {}
         with torch.inference_mode():
@@ -486,6 +522,11 @@ def main():
                  f"p99/p50 {ratios['nhits_fp32_p99/p50']:.2f}x; batch-{BATCH_THROUGHPUT} at "
                  f"{100 * ratios['nhits_fp32_batch_gflops/sgemm_peak']:.0f}% of the measured FP32 GEMM peak "
                  f"({big['gemm_peak_gflops']:.0f} GFLOP/s)")
+    if "interleaved_batch1" in results:
+        summ = results["interleaved_batch1"]["ratio_to_ort"]
+        ratios["interleaved_batch1_p50/ORT"] = summ
+        lines.append(f"batch-1 p50 / ONNX Runtime over {ARGS.rounds} alternating rounds (median, min-max): " +
+                     "; ".join(f"{p} {v['median']:.3f}x ({v['min']:.3f}-{v['max']:.3f})" for p, v in summ.items()))
     r = table["nhits"]["p50"] / table["neuralforecast predict"]["p50"]
     ratios["nhits/neuralforecast_predict_p50"] = r
     lines.append(f"nhits batch-1 p50 / neuralforecast predict (1 series) p50: {r:.4f}x")
