@@ -37,9 +37,9 @@ What it measures
          - 1000 series in one call (ms, p50),
          - neuralforecast predict() latency for one series (--nf-calls calls, after one warm-up).
        Percentiles use the same nearest-rank rule as `nhits bench`.
-    3. With --rounds N: batch 1 again in N alternating rounds (nhits in every precision, then ORT,
-       --round-seconds each) and the median, min and max of the per-round ratios: a slow spell of
-       the shared machine then lands on both sides of each ratio.
+    3. With --rounds N: every row again in N alternating rounds (nhits in every precision, then ORT,
+       --round-seconds per row) and the median, min and max of the per-round time ratios: a slow
+       spell of the shared machine then lands on both sides of each ratio.
     Output: a markdown table, ratio lines (nhits / ORT and nhits / TorchScript per metric), and
     --out JSON with all raw numbers, correctness figures, machine info (lscpu model, nproc, date,
     load average before and after) and versions.
@@ -72,10 +72,10 @@ def parse_args():
     ap.add_argument("--tol", type=float, default=1e-4, help="max relative difference allowed vs ours")
     ap.add_argument("--nhits", default=os.path.join(REPO, "build", "release", "bin", "nhits"), help="engine binary")
     ap.add_argument("--rounds", type=int, default=0,
-                    help="also time batch 1 in this many alternating rounds (nhits, then ONNX Runtime, each "
-                         "--round-seconds) and report the median of the per-round ratios: on a shared machine a "
-                         "slow spell then hits both sides of a ratio, not one")
-    ap.add_argument("--round-seconds", type=float, default=1.0, help="timed seconds per side per round")
+                    help="also time every row in this many alternating rounds (nhits, then ONNX Runtime, "
+                         "--round-seconds per row) and report the median of the per-round ratios: on a shared "
+                         "machine a slow spell then hits both sides of a ratio, not one")
+    ap.add_argument("--round-seconds", type=float, default=1.0, help="timed seconds per row per side per round")
     ap.add_argument("--out", default=os.path.join("docs", "compare.json"), help="JSON with every raw number")
     return ap.parse_args()
 
@@ -320,25 +320,34 @@ def run_nhits_predict(model_path, csv_path, out_path):
     return f["NHITS"].to_numpy(np.float64).reshape(-1, H), wall
 
 
-def interleaved_batch1(model_path, json_path, ort_call):
-    """Batch-1 p50 in alternating rounds: each round times nhits (every precision) and then ORT."""
+def interleaved_rounds(model_path, json_path, ort_calls):
+    """Alternating rounds: each times nhits (every precision, every batch) and then ORT (same
+    batches). Per round and metric, ratio = nhits / ORT (batch 1 and 1000-series: p50 time;
+    batch 1024: ORT forecasts/s over ours, so that lower is better everywhere)."""
+    batches = sorted(ort_calls)
     rounds = []
     for k in range(ARGS.rounds):
-        cmd = [ARGS.nhits, "bench", "--model", model_path, "--batch-sizes", "1", "--threads", str(ARGS.threads),
-               "--seconds", str(ARGS.round_seconds), "--min-reps", str(ARGS.min_reps),
+        cmd = [ARGS.nhits, "bench", "--model", model_path, "--batch-sizes", ",".join(map(str, batches)),
+               "--threads", str(ARGS.threads), "--seconds", str(ARGS.round_seconds), "--min-reps", str(ARGS.min_reps),
                "--precision", "fp32,bf16,int8", "--json", json_path]
         run_cli(cmd)
         with open(json_path) as fh:
-            ours = {r["precision"]: r["p50_us"] for r in json.load(fh)}
-        ort_us = summarize(time_calls(ort_call, ARGS.round_seconds, ARGS.min_reps), 1)["p50_us"]
-        rounds.append({"ort_p50_us": ort_us, **{f"nhits_{p}_p50_us": v for p, v in ours.items()},
-                       **{f"{p}/ort": v / ort_us for p, v in ours.items()}})
-        print(f"  round {k + 1}: ORT {ort_us:.1f} us; " +
-              ", ".join(f"{p} {v:.1f} us ({v / ort_us:.3f}x)" for p, v in ours.items()), flush=True)
+            ours = {(r["precision"], int(r["batch"])): r["p50_us"] for r in json.load(fh)}
+        ort = {b: summarize(time_calls(ort_calls[b], ARGS.round_seconds, ARGS.min_reps), b)["p50_us"] for b in batches}
+        row = {f"ort_b{b}_p50_us": ort[b] for b in batches}
+        for (p, b), v in ours.items():
+            row[f"nhits_{p}_b{b}_p50_us"] = v
+            row[f"{p}_b{b}/ort"] = v / ort[b]  # time ratio; for throughput rows this is ORT's rate / ours
+        rounds.append(row)
+        print(f"  round {k + 1}: batch 1 ORT {ort[1]:.1f} us; " +
+              ", ".join(f"{p} {row[f'{p}_b1/ort']:.3f}x" for p in ("fp32", "bf16", "int8")) +
+              f"; batch {BATCH_THROUGHPUT} fp32 {1 / row[f'fp32_b{BATCH_THROUGHPUT}/ort']:.2f}x ORT's rate; "
+              f"{BATCH_SERIES} series fp32 {row[f'fp32_b{BATCH_SERIES}/ort']:.3f}x ORT's time", flush=True)
     summary = {}
     for p in ("fp32", "bf16", "int8"):
-        r = sorted(x[f"{p}/ort"] for x in rounds)
-        summary[p] = {"median": float(np.median(r)), "min": r[0], "max": r[-1]}
+        for b in batches:
+            r = sorted(x[f"{p}_b{b}/ort"] for x in rounds)
+            summary[f"{p}_b{b}"] = {"median": float(np.median(r)), "min": r[0], "max": r[-1]}
     return rounds, summary
 
 
@@ -456,11 +465,11 @@ def main():
             ort_rows[b] = summarize(time_calls(lambda: sess.run(["forecast"], fd), ARGS.seconds, ARGS.min_reps), b)
         results["onnxruntime"] = {"rows": [ort_rows[b] for b in sorted(ort_rows)]}
         if ARGS.rounds > 0:
-            print(f"Batch 1 in {ARGS.rounds} alternating rounds ...", flush=True)
-            fd1 = {"insample_y": y[:1], "insample_mask": mask[:1]}
-            rounds, summary = interleaved_batch1(model_path, os.path.join(tmp, "round.json"),
-                                                 lambda: sess.run(["forecast"], fd1))
-            results["interleaved_batch1"] = {"rounds": rounds, "ratio_to_ort": summary}
+            print(f"{ARGS.rounds} alternating rounds (nhits, then ONNX Runtime) ...", flush=True)
+            feeds = {b: {"insample_y": yb, "insample_mask": mb} for b, (yb, mb) in inputs.items()}
+            calls = {b: (lambda fd=fd: sess.run(["forecast"], fd)) for b, fd in feeds.items()}
+            rounds, summary = interleaved_rounds(model_path, os.path.join(tmp, "round.json"), calls)
+            results["interleaved_rounds"] = {"rounds": rounds, "ratio_to_ort": summary}
 
         ts_rows = {}
         with torch.inference_mode():
@@ -522,11 +531,13 @@ def main():
                  f"p99/p50 {ratios['nhits_fp32_p99/p50']:.2f}x; batch-{BATCH_THROUGHPUT} at "
                  f"{100 * ratios['nhits_fp32_batch_gflops/sgemm_peak']:.0f}% of the measured FP32 GEMM peak "
                  f"({big['gemm_peak_gflops']:.0f} GFLOP/s)")
-    if "interleaved_batch1" in results:
-        summ = results["interleaved_batch1"]["ratio_to_ort"]
-        ratios["interleaved_batch1_p50/ORT"] = summ
-        lines.append(f"batch-1 p50 / ONNX Runtime over {ARGS.rounds} alternating rounds (median, min-max): " +
-                     "; ".join(f"{p} {v['median']:.3f}x ({v['min']:.3f}-{v['max']:.3f})" for p, v in summ.items()))
+    if "interleaved_rounds" in results:
+        summ = results["interleaved_rounds"]["ratio_to_ort"]
+        ratios["interleaved_rounds_time/ORT"] = summ
+        lines.append(f"Over {ARGS.rounds} alternating rounds, nhits time / ONNX Runtime time (median, min-max; for "
+                     f"batch {BATCH_THROUGHPUT} the inverse of the forecasts/s ratio):")
+        for key, v in summ.items():
+            lines.append(f"  {key}: {v['median']:.3f}x ({v['min']:.3f}-{v['max']:.3f})")
     r = table["nhits"]["p50"] / table["neuralforecast predict"]["p50"]
     ratios["nhits/neuralforecast_predict_p50"] = r
     lines.append(f"nhits batch-1 p50 / neuralforecast predict (1 series) p50: {r:.4f}x")
