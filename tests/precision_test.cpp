@@ -313,6 +313,62 @@ TEST(Precision, QuantisedCheckpointsRoundTripExactly) {
   }
 }
 
+// An INT8 plan may run chosen layers in BF16 (`nhits quantize --fallback bf16`): those layers
+// must run exactly the BF16 kernels, the plan must survive the checkpoint, and the checkpoint
+// must store them as BF16.
+TEST(Precision, Int8PlansWithBf16LayersRunTheBf16KernelsAndRoundTrip) {
+  const Model model = DefaultModel();
+  PrecisionPlan all_bf16{Precision::kInt8, {}};
+  const auto& blocks = model.network().layout().blocks;
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    for (std::size_t l = 0; l < blocks[b].layers.size(); ++l)
+      all_bf16.bf16_layers.emplace_back(static_cast<int>(b), static_cast<int>(l));
+  EXPECT_EQ(all_bf16.LayerPrecision(1, 2), Precision::kBf16);
+  const PrecisionPlan bf16{Precision::kBf16, {}};
+  std::vector<float> x(40 * 168), m(x.size(), 1.0f);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.07f * static_cast<float>(i)) * 10 + 50;
+  for (int batch : {3, 40}) {  // the small-batch kernels and the large-batch paths
+    std::vector<float> a(batch * 24), c(batch * 24);
+    InferenceSession mixed(model, batch, 2, all_bf16), pure(model, batch, 2, bf16);
+    ASSERT_TRUE(mixed.Predict(batch, x.data(), m.data(), a.data()).ok());
+    ASSERT_TRUE(pure.Predict(batch, x.data(), m.data(), c.data()).ok());
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], c[i]) << "batch " << batch << " output " << i;
+    EXPECT_EQ(mixed.memory().packed_weight_bytes, pure.memory().packed_weight_bytes);
+  }
+
+  // A real mix: one layer FP32, two BF16, the rest INT8.
+  const PrecisionPlan plan{Precision::kInt8, {{0, 4}}, {{1, 0}, {2, 2}}};
+  EXPECT_EQ(plan.Describe(), "int8 (1 layer kept fp32: 0.4; 2 layers bf16: 1.0 2.2)");
+  EXPECT_EQ(plan.LayerPrecision(0, 4), Precision::kFp32);
+  EXPECT_EQ(plan.LayerPrecision(2, 2), Precision::kBf16);
+  EXPECT_EQ(plan.LayerPrecision(2, 3), Precision::kInt8);
+  const PrecisionError e = WorstError(model, plan, 3, 2);
+  EXPECT_LT(e.over_scale, 1e-2);
+  const std::string path = testing::TempDir() + "/mixed.safetensors";
+  ASSERT_TRUE(SaveCheckpoint(path, model, nullptr, {}, plan).ok());
+  auto file = ReadSafetensors(path);
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.0.weight").dtype, "I8");
+  EXPECT_EQ(file->tensors.at("blocks.1.layers.0.weight").dtype, "BF16");
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.7.weight").dtype, "F32");  // linear layer 4 = module 7
+  CheckpointInfo info;
+  auto loaded = LoadCheckpoint(path, &info);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto back = PrecisionPlanFromMetadata(info);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->fp32_layers, plan.fp32_layers);
+  EXPECT_EQ(back->bf16_layers, plan.bf16_layers);
+  std::vector<float> a(3 * 24), c(3 * 24);
+  InferenceSession original(model, 3, 1, plan), reloaded(*loaded, 3, 1, *back);
+  ASSERT_TRUE(original.Predict(3, x.data(), m.data(), a.data()).ok());
+  ASSERT_TRUE(reloaded.Predict(3, x.data(), m.data(), c.data()).ok());
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], c[i]) << "output " << i;
+
+  // BF16 layers belong to INT8 plans only.
+  EXPECT_FALSE(PrecisionPlanFromMetadata({{kPrecisionKey, "bf16"}, {kBf16LayersKey, "0.1"}}).ok());
+  EXPECT_FALSE(PrecisionPlanFromMetadata({{kPrecisionKey, "int8"}, {kBf16LayersKey, "x"}}).ok());
+}
+
 TEST(Precision, Int8CheckpointNeedsItsScales) {
   const Model model = DefaultModel();
   const std::string path = testing::TempDir() + "/int8_no_scale.safetensors";

@@ -94,7 +94,7 @@ double Mae(const Model& model, const std::vector<float>& fc, const Windows& w) {
 
 Action RegisterQuantize(CLI::App& app) {
   struct Args {
-    std::string model, calibration, out, precision = "int8", report;
+    std::string model, calibration, out, precision = "int8", report, fallback = "bf16";
     double max_error = 0.01, holdout = 0.2;
     int windows = 512;
   };
@@ -107,8 +107,12 @@ Action RegisterQuantize(CLI::App& app) {
   app.add_option("--out", a->out, "Quantised checkpoint to write (.safetensors)")->required();
   app.add_option("--precision", a->precision, "int8 or bf16")->capture_default_str();
   app.add_option("--max-error", a->max_error,
-                 "Largest calibration error allowed, as max |quantised - fp32| / the series' std; layers are kept "
-                 "in FP32 until it holds")
+                 "Largest calibration error allowed, as max |quantised - fp32| / the series' std; the most "
+                 "sensitive layers move to --fallback until it holds")
+      ->capture_default_str();
+  app.add_option("--fallback", a->fallback,
+                 "INT8 only: where a sensitive layer goes, bf16 (half the bytes of fp32, ~0.2% error) or fp32; with "
+                 "bf16, layers move on to fp32 only if every layer in bf16 still misses --max-error")
       ->capture_default_str();
   app.add_option("--holdout", a->holdout, "Fraction of each series held out for the report")->capture_default_str();
   app.add_option("--windows", a->windows, "Calibration windows (as many again are held out)")->capture_default_str();
@@ -118,6 +122,8 @@ Action RegisterQuantize(CLI::App& app) {
     if (!a->report.empty()) CheckOutputPath(a->report);
     const Precision precision = Unwrap(ParsePrecision(a->precision));
     if (precision == Precision::kFp32) Fail("--precision: fp32 is the model as it is; choose int8 or bf16");
+    if (a->fallback != "bf16" && a->fallback != "fp32") Fail("--fallback: choose bf16 or fp32, not '" + a->fallback + "'");
+    const bool bf16_fallback = precision == Precision::kInt8 && a->fallback == "bf16";
     if (!(a->holdout > 0 && a->holdout < 1)) Fail("--holdout: must be between 0 and 1 (exclusive)");
     if (!(a->max_error > 0)) Fail("--max-error: must be > 0");
     if (a->windows < 1) Fail("--windows: must be >= 1");
@@ -158,14 +164,23 @@ Action RegisterQuantize(CLI::App& app) {
                              {"max_error_over_scale", e.max_over_scale}});
     }
     std::sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    // Most sensitive first: each layer moves to the fallback until the bound holds; with a BF16
+    // fallback that is not enough, the BF16 layers then move on to FP32 in the same order.
     PrecisionPlan plan{precision, {}};
     Error calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
     for (const auto& [err, layer] : ranked) {
       if (calib_error.max_over_scale <= a->max_error) break;
+      (bf16_fallback ? plan.bf16_layers : plan.fp32_layers).push_back(layer);
+      calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
+    }
+    for (const auto& [err, layer] : ranked) {
+      if (calib_error.max_over_scale <= a->max_error || !bf16_fallback) break;
+      std::erase(plan.bf16_layers, layer);
       plan.fp32_layers.push_back(layer);
       calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
     }
     std::sort(plan.fp32_layers.begin(), plan.fp32_layers.end());
+    std::sort(plan.bf16_layers.begin(), plan.bf16_layers.end());
 
     const std::vector<float> held_fp32 = Run(model, {}, held), held_q = Run(model, plan, held);
     const Error held_error = Compare(held_q, held_fp32, held, HQ);

@@ -44,8 +44,8 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
                                                   p.begin() + static_cast<std::ptrdiff_t>(l.bias))};
       Tensor bias{{l.out}, std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
                                                p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out))};
-      if (!precision.KeepsFp32(static_cast<int>(b), static_cast<int>(li))) {
-        if (precision.precision == Precision::kBf16) {
+      if (const Precision lp = precision.LayerPrecision(static_cast<int>(b), static_cast<int>(li)); lp != Precision::kFp32) {
+        if (lp == Precision::kBf16) {
           w.dtype = "BF16";
         } else {
           const cpu::Int8Weights q = cpu::QuantizeInt8(l.out, l.in, w.data.data());
@@ -71,6 +71,7 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
   file.metadata = info;
   file.metadata.erase(kPrecisionKey);
   file.metadata.erase(kFp32LayersKey);
+  file.metadata.erase(kBf16LayersKey);
   if (precision.precision != Precision::kFp32) PrecisionPlanToMetadata(precision, &file.metadata);
   file.metadata[kConfigKey] = ConfigToJson(c, train);
   file.metadata["format"] = "pt";

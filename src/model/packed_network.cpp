@@ -35,7 +35,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
       const LinearSlot& s = *slot;
       Layer layer;
       layer.slot = &s;
-      layer.precision = plan_.KeepsFp32(static_cast<int>(bi), static_cast<int>(li)) ? Precision::kFp32 : plan_.precision;
+      layer.precision = plan_.LayerPrecision(static_cast<int>(bi), static_cast<int>(li));
       if (layer.precision == Precision::kBf16) {
         layer.bf16 = cpu::PackBf16(s.out, s.in, p + s.weight);
         shapes_.max_bf16_weights = std::max(shapes_.max_bf16_weights, static_cast<std::size_t>(s.out) * s.in);

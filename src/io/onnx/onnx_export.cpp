@@ -290,7 +290,8 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
                                                          p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out)));
       std::string w, x_in = h;
       if (need_ranges) cache_entries.emplace_back(h, options.activation_amax[bi][li]);
-      if (options.int8_qdq && !options.plan.KeepsFp32(static_cast<int>(bi), static_cast<int>(li))) {
+      if (options.int8_qdq &&
+          options.plan.LayerPrecision(static_cast<int>(bi), static_cast<int>(li)) == Precision::kInt8) {
         // Activations: static symmetric per-tensor scale; weights: the engine's own INT8 values.
         const float amax = options.activation_amax[bi][li];
         const std::string xs = g.Float32(lh + "_x_scale", {}, {amax > 0 ? amax / 127.0f : 1.0f / 127.0f});
