@@ -12,17 +12,7 @@ class Adam {
  public:
   explicit Adam(std::size_t n) : m_(n, 0.0f), v_(n, 0.0f) {}
 
-  void Step(std::vector<float>& params, const std::vector<float>& grad, double lr) {
-    ++t_;
-    const double bc1 = 1.0 - std::pow(kBeta1, t_), bc2 = 1.0 - std::pow(kBeta2, t_);
-    const float step = static_cast<float>(lr / bc1);
-    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      m_[i] = kBeta1 * m_[i] + (1.0f - kBeta1) * grad[i];
-      v_[i] = kBeta2 * v_[i] + (1.0f - kBeta2) * grad[i] * grad[i];
-      params[i] -= step * m_[i] / (std::sqrt(v_[i]) * inv_sqrt_bc2 + kEps);
-    }
-  }
+  void Step(std::vector<float>& params, const std::vector<float>& grad, double lr);
 
  private:
   static constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f;
