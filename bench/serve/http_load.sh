@@ -14,7 +14,8 @@ PORT=${PORT:-18000}
 FLOOD_NICE=${FLOOD_NICE:-10}   # the load tools stand in for remote clients (see PERFORMANCE.md)
 command -v wrk >/dev/null || { echo "http_load.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
 WORK=$(mktemp -d)
-trap 'pkill -f "nhits serve --model-repository $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/repo/m/1" && cp "$MODEL" "$WORK/repo/m/1/model.safetensors"
 
 # Request bodies: Triton's binary tensor extension, one window, priority 1 and 3.
@@ -37,11 +38,18 @@ for prio in (1, 3):
 PY
 
 start() {
+  # Another server on the port would answer in place of ours (and ours would fail to bind).
+  if curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/health/live"; then
+    echo "http_load.sh: port $PORT is already in use; stop that server or set PORT" >&2
+    exit 2
+  fi
   "$NHITS" serve --model-repository "$WORK/repo" --port "$PORT" --no-cache "$@" > "$WORK/serve.log" 2>&1 &
+  SERVER=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+  kill -0 "$SERVER" 2>/dev/null || { echo "http_load.sh: nhits serve exited:" >&2; cat "$WORK/serve.log" >&2; exit 2; }
   head -1 "$WORK/serve.log"
 }
-stop() { pkill -f "nhits serve --model-repository $WORK" || true; sleep 1; }
+stop() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 stats() { curl -s "http://127.0.0.1:$PORT/v2/stats" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -53,7 +61,7 @@ URL="http://127.0.0.1:$PORT/v2/models/m/infer"
 echo "== concurrency 64, ${SECONDS_RUN} s (wrk, binary tensors)"
 start "$@"
 wrk -t1 -c64 -d"${SECONDS_RUN}s" --latency -s "$WORK/p1.lua" "$URL" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx|errors"
-echo "server RSS MB: $(( $(ps -o rss= -p "$(pgrep -f "nhits serve --model-repository $WORK")") / 1024 ))"
+echo "server RSS MB: $(( $(ps -o rss= -p "$SERVER") / 1024 ))"
 stats; stop
 
 echo "== concurrency 1, 20 s (nhits loadgen)"
@@ -69,5 +77,5 @@ sleep 4
 nice -n "$FLOOD_NICE" "$NHITS" loadgen --url "http://127.0.0.1:$PORT" --model m --concurrency 4 --rate 400 --priority 1 --seconds 12 | tail -2
 wait "$FLOOD"
 grep -E "Requests/sec|Non-2xx" "$WORK/flood.txt"
-echo "server RSS MB: $(( $(ps -o rss= -p "$(pgrep -f "nhits serve --model-repository $WORK")") / 1024 ))"
+echo "server RSS MB: $(( $(ps -o rss= -p "$SERVER") / 1024 ))"
 stats; stop
