@@ -123,8 +123,8 @@ Status ModelInstance::Start() {
     w->out.resize(static_cast<std::size_t>(options_.max_batch_size) * c.h * c.outputs_per_step());
     workers_.push_back(std::move(w));
   }
-  // The priority lane: one more single-threaded worker that runs only level-1 requests, and only
-  // while every regular worker is busy, so level 1 never waits for a large batch to finish.
+  // The priority lane: one more worker that runs only level-1 requests, and only while every
+  // regular worker is busy, so level 1 never waits for a large batch to finish.
   if (options_.priority_lane && levels_.size() > 1) {
     auto w = std::make_unique<Worker>();
     // A real-time lane computes on every core: a priority-1 forecast streams weights that the
@@ -182,8 +182,7 @@ std::string ModelInstance::ScheduleLane(std::thread& lane) {
     return std::string("normal (real-time scheduling refused: ") + std::strerror(rc) + "; needs root or CAP_SYS_NICE)";
   }
   const int threads = cpu != nullptr ? cpu->session().threads() : 1;
-  lane_threads_ = threads;  // a normal-priority lane stays on one thread: a team of two stalls whenever
-                            // the OS gives one of its cores to someone else
+  lane_threads_ = threads;
   return "real-time (SCHED_FIFO " + std::to_string(sp.sched_priority) + ", " + std::to_string(threads) + " thread" +
          (threads == 1 ? ")" : "s)");
 }

@@ -117,7 +117,9 @@ class ModelInstance {
   int busy_ = 0;
   bool lane_busy_ = false;
   std::string lane_scheduling_ = "off";  // set by Start, read-only afterwards
-  int lane_threads_ = 1;                  // threads per lane batch: all of its session's once real-time
+  // Threads per lane batch: all of its session's once real-time; a normal-priority lane stays on
+  // one, since a team of two stalls whenever the OS gives one of its cores to someone else.
+  int lane_threads_ = 1;
   int low_running_ = 0;  // regular workers running a batch that starts below level 1
   int threads_ = 1;     // compute threads per worker under load
   bool lend_ = false;   // a lone busy worker may use every core (ModelOptions::lend_idle_cores)
