@@ -55,8 +55,25 @@ struct LongHorizonScores {
   long windows = 0;
 };
 
-// Scores every test window with stride `stride`: targets inside the test split, inputs from the
-// points before each window (which may reach back into validation and training).
+// Scores every window with stride `stride` whose targets lie in rows [first, end) of every series,
+// inputs from the points before each window (which may reach back into earlier splits).
+LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, int first, int end,
+                                  int season_length, int stride);
+// The test split's windows.
 LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& data, int season_length, int stride);
+// The validation split's windows: what hyperparameter selection may look at.
+LongHorizonScores EvaluateValidationWindows(const Model& model, const PreparedData& data, int season_length,
+                                            int stride);
+
+// One configuration of the paper's hyperparameter search (repository cchallu/n-hits,
+// nhits_multivariate.py); everything else is fixed by the protocol.
+struct SearchTrial {
+  std::vector<int> n_pool_kernel_size, n_freq_downsample;
+  int random_seed = 1;
+};
+// `n` distinct trials drawn uniformly from the paper's space (6 pooling kernels x 5 downsampling
+// ratios x seeds 1-10) by a generator seeded with `seed`. The paper ran hyperopt's TPE for 10
+// evaluations, which are all random draws: TPE only starts modelling after 20.
+std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed);
 
 }  // namespace nhits

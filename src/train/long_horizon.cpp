@@ -6,6 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <random>
+#include <set>
+#include <tuple>
 #include <sstream>
 
 #include "nhits/forecast.h"
@@ -134,10 +137,10 @@ Result<PreparedData> PrepareLongHorizon(const WideTable& table, const LongHorizo
   return out;
 }
 
-LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& data, int m, int stride) {
+LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, int first, int last_end, int m,
+                                  int stride) {
   const NhitsConfig& c = model.config();
   const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
-  const int first = data.split.train + data.split.val, last_end = first + data.split.test;
   constexpr int kChunk = 2048;
   std::vector<float> insample, mask, fc;
   double se = 0, ae = 0, nse = 0, nae = 0, sse = 0, sae = 0;
@@ -178,6 +181,36 @@ LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& da
   r.snaive_mse = sse / points, r.snaive_mae = sae / points;
   r.windows = windows;
   return r;
+}
+
+LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& data, int m, int stride) {
+  const int first = data.split.train + data.split.val;
+  return EvaluateWindows(model, data, first, first + data.split.test, m, stride);
+}
+
+LongHorizonScores EvaluateValidationWindows(const Model& model, const PreparedData& data, int m, int stride) {
+  return EvaluateWindows(model, data, data.split.train, data.split.train + data.split.val, m, stride);
+}
+
+std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed) {
+  static const std::vector<std::vector<int>> kPool = {{1, 1, 1}, {2, 2, 2}, {4, 4, 4}, {8, 8, 8}, {8, 4, 1}, {16, 8, 1}};
+  static const std::vector<std::vector<int>> kDownsample = {
+      {168, 24, 1}, {24, 12, 1}, {180, 60, 1}, {60, 8, 1}, {40, 20, 1}};
+  constexpr int kSeeds = 10;
+  const int space = static_cast<int>(kPool.size() * kDownsample.size()) * kSeeds;
+  n = std::clamp(n, 0, space);
+  // The raw engine's output is fixed by the standard, unlike the distributions': same trials
+  // on every platform.
+  std::mt19937 rng(seed);
+  std::set<std::tuple<std::size_t, std::size_t, int>> seen;
+  std::vector<SearchTrial> trials;
+  while (static_cast<int>(trials.size()) < n) {
+    const std::size_t p = rng() % kPool.size(), d = rng() % kDownsample.size();
+    const int s = 1 + static_cast<int>(rng() % kSeeds);
+    if (!seen.insert({p, d, s}).second) continue;
+    trials.push_back({kPool[p], kDownsample[d], s});
+  }
+  return trials;
 }
 
 }  // namespace nhits

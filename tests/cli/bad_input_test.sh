@@ -78,6 +78,9 @@ expect_error quantize-bad-holdout "--holdout" -- "$NHITS" quantize --model "$WOR
 expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$WORK/nan.csv" --out "$WORK/out.safetensors"
 expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
 expect_error serve-unknown-device "device 'tpu:0'" "backend" -- "$NHITS" serve --model "m=$WORK/good.safetensors" --device tpu:0 --port 0
+expect_error benchmark-search-with-seed "--search draws" "--random-seed" -- "$NHITS" benchmark --dataset ILI --search 2 --random-seed 3
+expect_error benchmark-unknown-protocol "--protocol" "paper" -- "$NHITS" benchmark --dataset ILI --protocol informer
+expect_error benchmark-unknown-dataset "unknown dataset 'ETTh3'" "ETTh1" -- "$NHITS" benchmark --dataset ETTh3
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
