@@ -1,0 +1,45 @@
+"""The acceptance view of docs/ACCURACY.md: one line per paper cell (and per ETTh cell against
+SeasonalNaive), taking the paper-protocol search row where one exists and run A's row otherwise.
+
+Usage: python3 tools/accuracy/summary_table.py RUN_A_ROWS.json SEARCH_ROWS.json [...]
+Standard library only.
+"""
+import json
+import sys
+
+
+def main():
+    run_a = {(r["dataset"], r["h"]): r for r in json.load(open(sys.argv[1]))}
+    search = {}
+    for path in sys.argv[2:]:
+        for r in json.load(open(path)):
+            if r.get("trials"):
+                search[(r["dataset"], r["h"])] = r
+    cells = [k for k in run_a if run_a[k].get("paper_mse")]
+    within = 0
+    worst = 0.0
+    print("| dataset | h | MSE counted | from | paper MSE | ratio | run A MSE | paper-protocol MSE |")
+    print("|---|---|---|---|---|---|---|---|")
+    for k in cells:
+        a, p = run_a[k], search.get(k)
+        row, src = (p, "paper protocol") if p else (a, "run A")
+        ratio = row["mse"] / row["paper_mse"]
+        within += abs(ratio - 1) <= 0.10
+        worst = max(worst, ratio - 1)
+        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['paper_mse']} | {ratio:.3f} | "
+              f"{a['mse']:.4f} | {p['mse']:.4f} |" if p else
+              f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['paper_mse']} | {ratio:.3f} | "
+              f"{a['mse']:.4f} | - |")
+    print(f"\nWithin 10% of the paper: {within} of {len(cells)}; worst excess {100 * worst:.1f}%.")
+    print("\n| dataset | h | MSE counted | from | SeasonalNaive MSE | beats it |")
+    print("|---|---|---|---|---|---|")
+    for k in run_a:
+        if run_a[k].get("paper_mse"):
+            continue
+        row, src = (search[k], "paper protocol") if k in search else (run_a[k], "run A")
+        beats = "yes" if row["mse"] < row["seasonal_naive_mse"] else "**no**"
+        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['seasonal_naive_mse']:.4f} | {beats} |")
+
+
+if __name__ == "__main__":
+    main()
