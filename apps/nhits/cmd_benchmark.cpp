@@ -151,10 +151,11 @@ Action RegisterBenchmark(CLI::App& app) {
         const int n_trials = searching ? static_cast<int>(trials.size()) : 1;
         for (int t = 0; t < n_trials; ++t) {
           ModelFlags flags = base;
-          if (searching) {
-            flags.n_pool_kernel_size = JoinInts(trials[static_cast<std::size_t>(t)].n_pool_kernel_size);
-            flags.n_freq_downsample = JoinInts(trials[static_cast<std::size_t>(t)].n_freq_downsample);
-            flags.train.random_seed = trials[static_cast<std::size_t>(t)].random_seed;
+          const SearchTrial* trial = searching ? &trials[static_cast<std::size_t>(t)] : nullptr;
+          if (trial != nullptr) {
+            flags.n_pool_kernel_size = JoinInts(trial->n_pool_kernel_size);
+            flags.n_freq_downsample = JoinInts(trial->n_freq_downsample);
+            flags.train.random_seed = trial->random_seed;
           }
           TrainOptions options = flags.train;
           options.verbose = !flags.quiet;
@@ -164,14 +165,14 @@ Action RegisterBenchmark(CLI::App& app) {
           const LongHorizonScores test = EvaluateTestWindows(*model, data, d.season_length, a->test_stride);
           seconds += report.seconds;
           steps += report.steps;
-          if (searching) {
+          if (trial != nullptr) {
             std::fprintf(stderr, "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d: validation MAE %.4f (%.0f s)\n",
                          d.name.c_str(), h, t + 1, n_trials, flags.n_pool_kernel_size.c_str(),
                          flags.n_freq_downsample.c_str(), flags.train.random_seed, val.mae, report.seconds);
             nlohmann::ordered_json tr;
-            tr["n_pool_kernel_size"] = trials[static_cast<std::size_t>(t)].n_pool_kernel_size;
-            tr["n_freq_downsample"] = trials[static_cast<std::size_t>(t)].n_freq_downsample;
-            tr["random_seed"] = flags.train.random_seed;
+            tr["n_pool_kernel_size"] = trial->n_pool_kernel_size;
+            tr["n_freq_downsample"] = trial->n_freq_downsample;
+            tr["random_seed"] = trial->random_seed;
             tr["val_mae"] = val.mae;
             tr["val_mse"] = val.mse;
             tr["test_mse"] = test.mse;
