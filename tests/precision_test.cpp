@@ -101,20 +101,45 @@ TEST(Int8, WeightQuantisationIsSymmetricPerOutputChannel) {
   }
 }
 
+// A float64 rendering of the definition in quantized_linear.h, for rows of mixed sign, rows after
+// a ReLU (all >= 0: zero point 0, all 256 levels on the data), all-negative rows and zero rows.
 TEST(Int8, ActivationQuantisationMatchesScalarDefinition) {
   for (int in : {1, 16, 37, 168, 512}) {
-    const int batch = 3, ld = (in + 63) / 64 * 64;
+    const int batch = 5, ld = (in + 63) / 64 * 64;
     auto x = Random(static_cast<std::size_t>(batch) * in, in, 3.0f);
+    for (int i = 0; i < in; ++i) {
+      x[1 * in + i] = std::max(0.0f, x[1 * in + i]);
+      x[2 * in + i] = -std::abs(x[2 * in + i]) - 0.5f;
+      x[3 * in + i] = 0.0f;
+    }
     std::vector<std::uint8_t> q(static_cast<std::size_t>(batch) * ld);
     std::vector<float> scale(batch);
-    cpu::QuantizeRowsU8(batch, in, x.data(), ld, q.data(), scale.data());
+    std::vector<std::int32_t> zero(batch);
+    cpu::QuantizeRowsU8(batch, in, x.data(), ld, {q.data(), scale.data(), zero.data()});
     for (int b = 0; b < batch; ++b) {
-      float amax = 0;
-      for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(x[b * in + i]));
-      ASSERT_FLOAT_EQ(scale[b], amax / 127.0f);
+      double lo = 0, hi = 0;
+      for (int i = 0; i < in; ++i) {
+        lo = std::min(lo, static_cast<double>(x[b * in + i]));
+        hi = std::max(hi, static_cast<double>(x[b * in + i]));
+      }
+      if (hi == lo) {
+        ASSERT_EQ(scale[b], 1.0f);
+        ASSERT_EQ(zero[b], 0);
+      } else {
+        ASSERT_NEAR(scale[b], (hi - lo) / 255, 1e-6 * (hi - lo));
+        ASSERT_EQ(zero[b], static_cast<int>(std::nearbyint(-lo / scale[b])));
+      }
+      if (b == 1) ASSERT_EQ(zero[b], 0) << "a ReLU output needs no offset";
+      if (b == 2 && in > 1) ASSERT_EQ(zero[b], 255) << "an all-negative row puts zero at the top";
       for (int i = 0; i < ld; ++i) {
-        const int want = i < in ? static_cast<int>(std::nearbyint(x[b * in + i] * (127.0f / amax))) + 128 : 128;
-        ASSERT_EQ(q[static_cast<std::size_t>(b) * ld + i], want) << "in " << in << " b " << b << " i " << i;
+        const std::uint8_t got = q[static_cast<std::size_t>(b) * ld + i];
+        if (i >= in) {
+          ASSERT_EQ(got, zero[b]) << "padding decodes to zero";
+          continue;
+        }
+        // Round to nearest: within half a step of the value, and the code decodes back to it.
+        const double decoded = static_cast<double>(scale[b]) * (static_cast<int>(got) - zero[b]);
+        ASSERT_NEAR(decoded, x[b * in + i], 0.5 * scale[b] * (1 + 1e-5)) << "in " << in << " b " << b << " i " << i;
       }
     }
   }
@@ -129,19 +154,22 @@ TEST(Int8, KernelsMatchExactIntegerDotProducts) {
       const cpu::Int8Weights q = cpu::QuantizeInt8(out, in, w.data());
       std::vector<std::uint8_t> xq(static_cast<std::size_t>(batch) * q.ld);
       std::vector<float> xs(batch);
-      cpu::QuantizeRowsU8(batch, in, x.data(), q.ld, xq.data(), xs.data());
+      std::vector<std::int32_t> xz(batch);
+      const cpu::QuantizedRows rows{xq.data(), xs.data(), xz.data()};
+      cpu::QuantizeRowsU8(batch, in, x.data(), q.ld, rows);
       std::vector<float> small(static_cast<std::size_t>(batch) * out), gemm(small.size());
       for (int b0 = 0; b0 < batch; b0 += 8)
-        cpu::Int8SmallBatchLinear(std::min(8, batch - b0), xq.data() + static_cast<std::size_t>(b0) * q.ld, xs.data() + b0,
+        cpu::Int8SmallBatchLinear(std::min(8, batch - b0),
+                                  {xq.data() + static_cast<std::size_t>(b0) * q.ld, xs.data() + b0, xz.data() + b0},
                                   q, bias.data(), small.data() + static_cast<std::size_t>(b0) * out, out, 0, out,
                                   cpu::Epilogue::kRelu);
       std::vector<std::int32_t> acc(static_cast<std::size_t>(batch) * out);
-      cpu::Int8GemmLinear(batch, xq.data(), xs.data(), q, bias.data(), gemm.data(), acc.data(), cpu::Epilogue::kRelu);
+      cpu::Int8GemmLinear(batch, rows, q, bias.data(), gemm.data(), acc.data(), cpu::Epilogue::kRelu);
       for (int b = 0; b < batch; ++b)
         for (int o = 0; o < out; ++o) {
           std::int64_t dot = 0;
           for (int i = 0; i < in; ++i)
-            dot += (static_cast<int>(xq[static_cast<std::size_t>(b) * q.ld + i]) - 128) * q.q[static_cast<std::size_t>(o) * q.ld + i];
+            dot += (static_cast<int>(xq[static_cast<std::size_t>(b) * q.ld + i]) - xz[b]) * q.q[static_cast<std::size_t>(o) * q.ld + i];
           const double want = std::max(0.0, static_cast<double>(dot) * xs[b] * q.scale[o] + bias[o]);
           ASSERT_NEAR(small[b * out + o], want, 1e-5 * (1 + std::abs(want))) << "small in " << in << " batch " << batch;
           ASSERT_NEAR(gemm[b * out + o], want, 1e-5 * (1 + std::abs(want))) << "gemm in " << in << " batch " << batch;

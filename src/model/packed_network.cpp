@@ -98,22 +98,22 @@ std::size_t PackedNetwork::ScratchBytes(int B) const {
   return counting.high_water();
 }
 
-void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq,
-                           float* xscale, std::int32_t* acc, float* unpacked, void* scratchpad,
+void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e,
+                           const cpu::QuantizedRows& xq, std::int32_t* acc, float* unpacked, void* scratchpad,
                            cpu::ThreadPool* pool) const {
   const LinearSlot& l = *layer.slot;
   const float* p = net_.params().data();
   const float* bias = p + l.bias;
   if (B <= cpu::kSmallBatchMax) {
     // Weight-bandwidth bound: each thread streams its own 16-row slices of the weights.
-    if (layer.precision == Precision::kInt8) cpu::QuantizeRowsU8(B, l.in, x, layer.int8.ld, xq, xscale);
+    if (layer.precision == Precision::kInt8) cpu::QuantizeRowsU8(B, l.in, x, layer.int8.ld, xq);
     auto work = [&](int t, int n) {
       const int chunks = (l.out + 15) / 16;
       const int begin = std::min(l.out, chunks * t / n * 16), end = std::min(l.out, chunks * (t + 1) / n * 16);
       switch (layer.precision) {
         case Precision::kFp32: cpu::SmallBatchLinear(B, l.in, x, p + l.weight, bias, y, l.out, begin, end, e); break;
         case Precision::kBf16: cpu::Bf16SmallBatchLinear(B, x, layer.bf16, bias, y, l.out, begin, end, e); break;
-        case Precision::kInt8: cpu::Int8SmallBatchLinear(B, xq, xscale, layer.int8, bias, y, l.out, begin, end, e); break;
+        case Precision::kInt8: cpu::Int8SmallBatchLinear(B, xq, layer.int8, bias, y, l.out, begin, end, e); break;
       }
     };
     if (pool != nullptr) {
@@ -126,9 +126,9 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
   if (layer.precision == Precision::kInt8) {
     cpu::ForRows(B, [&](int b0, int b1) {
       cpu::QuantizeRowsU8(b1 - b0, l.in, x + static_cast<std::size_t>(b0) * l.in, layer.int8.ld,
-                          xq + static_cast<std::size_t>(b0) * layer.int8.ld, xscale + b0);
+                          {xq.q + static_cast<std::size_t>(b0) * layer.int8.ld, xq.scale + b0, xq.zero + b0});
     });
-    cpu::Int8GemmLinear(B, xq, xscale, layer.int8, bias, y, acc, e);
+    cpu::Int8GemmLinear(B, xq, layer.int8, bias, y, acc, e);
     return;
   }
   if (layer.matmul) {
@@ -166,8 +166,9 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
   float* pooled = arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_pooled);
   float* act[2] = {arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_width),
                    arena.Take<float>(static_cast<std::size_t>(B) * shapes_.max_width)};
-  std::uint8_t* xq = arena.Take<std::uint8_t>(static_cast<std::size_t>(B) * shapes_.max_int8_ld);
-  float* xscale = arena.Take<float>(shapes_.max_int8_ld > 0 ? B : 0);
+  const std::size_t int8_rows = shapes_.max_int8_ld > 0 ? B : 0;
+  const cpu::QuantizedRows xq{arena.Take<std::uint8_t>(static_cast<std::size_t>(B) * shapes_.max_int8_ld),
+                              arena.Take<float>(int8_rows), arena.Take<std::int32_t>(int8_rows)};
   std::int32_t* acc = arena.Take<std::int32_t>(small || shapes_.max_int8_ld == 0 ? 0 : static_cast<std::size_t>(B) * shapes_.max_out);
   float* unpacked = arena.Take<float>(small || large_batch_matmuls_ ? 0 : shapes_.max_bf16_weights);
   std::byte* scratchpad = arena.Take<std::byte>(small ? 0 : shapes_.max_matmul_scratchpad);
@@ -200,7 +201,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
     for (std::size_t li = 0; li < nl; ++li) {
       const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
       float* y = act[li % 2];
-      Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, xscale, acc,
+      Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, acc,
              unpacked, scratchpad, pool);
       if (hidden && !relu) {
         const int out = blk.layers[li].out;

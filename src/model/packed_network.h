@@ -58,7 +58,7 @@ class PackedNetwork {
     std::size_t max_matmul_scratchpad = 0;  // bytes, over the oneDNN matmuls
   };
 
-  void Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, std::uint8_t* xq, float* xscale,
+  void Linear(const Layer& layer, int B, const float* x, float* y, cpu::Epilogue e, const cpu::QuantizedRows& xq,
               std::int32_t* acc, float* unpacked, void* scratchpad, cpu::ThreadPool* pool) const;
 
   const Network<float>& net_;

@@ -92,8 +92,7 @@ void Bf16Portable(int batch, const float* x, const Bf16Weights& w, const float* 
 // ---- INT8 ----
 
 template <int B, int R>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void Int8Rows(const std::uint8_t* xq,
-                                                                             const float* xscale,
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void Int8Rows(const QuantizedRows& xq,
                                                                              const Int8Weights& w, const float* bias,
                                                                              float* y, int ldy, int o, Epilogue e) {
   const int ld = w.ld;
@@ -103,66 +102,91 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline void Int8Rows(cons
     for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_si512();
   for (int i = 0; i < ld; i += 64) {
     __m512i xv[B];
-    for (int b = 0; b < B; ++b) xv[b] = _mm512_loadu_si512(xq + static_cast<std::size_t>(b) * ld + i);
+    for (int b = 0; b < B; ++b) xv[b] = _mm512_loadu_si512(xq.q + static_cast<std::size_t>(b) * ld + i);
     for (int r = 0; r < R; ++r) {
       const __m512i wv = _mm512_loadu_si512(wr + static_cast<std::size_t>(r) * ld + i);
       for (int b = 0; b < B; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], xv[b], wv);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    const std::int32_t shift = 128 * w.row_sum[o + r];
+  for (int r = 0; r < R; ++r)
     for (int b = 0; b < B; ++b) {
-      const std::int32_t dot = _mm512_reduce_add_epi32(acc[r][b]) - shift;
+      const std::int32_t dot = _mm512_reduce_add_epi32(acc[r][b]) - xq.zero[b] * w.row_sum[o + r];
       y[static_cast<std::size_t>(b) * ldy + o + r] =
-          ApplyEpilogue(static_cast<float>(dot) * (xscale[b] * w.scale[o + r]) + bias[o + r], e);
+          ApplyEpilogue(static_cast<float>(dot) * (xq.scale[b] * w.scale[o + r]) + bias[o + r], e);
     }
-  }
 }
 
 template <int B>
-void Int8Vnni(const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias, float* y,
-              int ldy, int o_begin, int o_end, Epilogue e) {
+void Int8Vnni(const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y, int ldy, int o_begin,
+              int o_end, Epilogue e) {
   constexpr int R = RowsPerStep(B);
   int o = o_begin;
-  for (; o + R <= o_end; o += R) Int8Rows<B, R>(xq, xscale, w, bias, y, ldy, o, e);
-  for (; o < o_end; ++o) Int8Rows<B, 1>(xq, xscale, w, bias, y, ldy, o, e);
+  for (; o + R <= o_end; o += R) Int8Rows<B, R>(xq, w, bias, y, ldy, o, e);
+  for (; o < o_end; ++o) Int8Rows<B, 1>(xq, w, bias, y, ldy, o, e);
 }
 
 // Not auto-vectorised: GCC 12 at -O3 -march=native turns this unsigned x signed byte reduction
 // into a VNNI dot product with the wrong sign handling (wrong sums; reproduced with a 10-line
 // program). The VNNI kernel above is the fast path; this one must simply be right.
-__attribute__((optimize("no-tree-vectorize"))) void Int8Portable(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias,
-                  float* y, int ldy, int o_begin, int o_end, Epilogue e) {
+__attribute__((optimize("no-tree-vectorize"))) void Int8Portable(int batch, const QuantizedRows& xq,
+                                                                 const Int8Weights& w, const float* bias, float* y,
+                                                                 int ldy, int o_begin, int o_end, Epilogue e) {
   for (int b = 0; b < batch; ++b)
     for (int o = o_begin; o < o_end; ++o) {
       const std::int8_t* wr = w.q.data() + static_cast<std::size_t>(o) * w.ld;
-      const std::uint8_t* xr = xq + static_cast<std::size_t>(b) * w.ld;
+      const std::uint8_t* xr = xq.q + static_cast<std::size_t>(b) * w.ld;
       std::int32_t dot = 0;
-      for (int i = 0; i < w.in; ++i) dot += (static_cast<std::int32_t>(xr[i]) - 128) * wr[i];
-      y[static_cast<std::size_t>(b) * ldy + o] = ApplyEpilogue(static_cast<float>(dot) * (xscale[b] * w.scale[o]) + bias[o], e);
+      for (int i = 0; i < w.in; ++i) dot += (static_cast<std::int32_t>(xr[i]) - xq.zero[b]) * wr[i];
+      y[static_cast<std::size_t>(b) * ldy + o] =
+          ApplyEpilogue(static_cast<float>(dot) * (xq.scale[b] * w.scale[o]) + bias[o], e);
     }
 }
 
+// The range [lo, hi] always contains 0, so zero is exact (padding, ReLU zeros).
+struct RowCode {
+  float scale, inv;
+  std::int32_t zero;
+};
+RowCode CodeFor(float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  if (!(hi > lo)) return {1.0f, 1.0f, 0};
+  const float inv = 255.0f / (hi - lo);
+  return {(hi - lo) / 255.0f, inv, static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, 255.0f))};
+}
+
+inline std::uint8_t QuantizeOne(float v, const RowCode& c) {
+  return static_cast<std::uint8_t>(std::clamp(static_cast<int>(std::nearbyint(v * c.inv)) + c.zero, 0, 255));
+}
+
 __attribute__((target("avx512f,avx512bw"))) void QuantizeRowAvx512(int in, const float* x, int ld, std::uint8_t* xq,
-                                                                    float* scale) {
+                                                                    float* scale, std::int32_t* zero) {
   const int full = in & ~15;
   const __mmask16 tail = static_cast<__mmask16>((1u << (in - full)) - 1u);
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  __m512 m = _mm512_setzero_ps();
-  for (int i = 0; i < full; i += 16) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)));
-  if (tail) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(tail, x + full)));
-  const float amax = _mm512_reduce_max_ps(m);
-  const float inv = amax > 0 ? 127.0f / amax : 1.0f;
-  *scale = amax > 0 ? amax / 127.0f : 1.0f;
-  const __m512 vinv = _mm512_set1_ps(inv);
-  const __m512i bias = _mm512_set1_epi32(128);
-  // cvtps_epi32 rounds to nearest even (the default MXCSR mode), like std::nearbyint.
+  __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
   for (int i = 0; i < full; i += 16) {
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vinv)), bias);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + i), _mm512_cvtepi32_epi8(q));
+    const __m512 v = _mm512_loadu_ps(x + i);
+    lo = _mm512_min_ps(lo, v);
+    hi = _mm512_max_ps(hi, v);
   }
-  for (int i = full; i < in; ++i) xq[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(x[i] * inv)) + 128);
-  std::memset(xq + in, 128, static_cast<std::size_t>(ld - in));
+  if (tail) {
+    const __m512 v = _mm512_maskz_loadu_ps(tail, x + full);  // masked lanes read as 0: inside [lo, hi]
+    lo = _mm512_min_ps(lo, v);
+    hi = _mm512_max_ps(hi, v);
+  }
+  const RowCode c = CodeFor(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+  *scale = c.scale;
+  *zero = c.zero;
+  const __m512 vinv = _mm512_set1_ps(c.inv);
+  const __m512i vzero = _mm512_set1_epi32(c.zero), floor = _mm512_setzero_si512();
+  // cvtps_epi32 rounds to nearest even (the default MXCSR mode), like std::nearbyint; the unsigned
+  // saturating narrow clamps the top at 255 once the bottom is clamped at 0.
+  for (int i = 0; i < full; i += 16) {
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vinv)), vzero);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + i), _mm512_cvtusepi32_epi8(_mm512_max_epi32(q, floor)));
+  }
+  for (int i = full; i < in; ++i) xq[i] = QuantizeOne(x[i], c);
+  std::memset(xq + in, c.zero, static_cast<std::size_t>(ld - in));
 }
 
 }  // namespace
@@ -224,49 +248,57 @@ Int8Weights QuantizeInt8(int out, int in, const float* w) {
   return q;
 }
 
-void QuantizeRowsU8(int batch, int in, const float* x, int ld, std::uint8_t* xq, float* scale) {
+void QuantizeRowsU8(int batch, int in, const float* x, int ld, const QuantizedRows& xq) {
   for (int b = 0; b < batch; ++b) {
     const float* xr = x + static_cast<std::size_t>(b) * in;
-    std::uint8_t* qr = xq + static_cast<std::size_t>(b) * ld;
+    std::uint8_t* qr = xq.q + static_cast<std::size_t>(b) * ld;
     if (kAvx512) {
-      QuantizeRowAvx512(in, xr, ld, qr, scale + b);
+      QuantizeRowAvx512(in, xr, ld, qr, xq.scale + b, xq.zero + b);
       continue;
     }
-    float amax = 0;
-    for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(xr[i]));
-    const float inv = amax > 0 ? 127.0f / amax : 1.0f;
-    scale[b] = amax > 0 ? amax / 127.0f : 1.0f;
-    for (int i = 0; i < in; ++i) qr[i] = static_cast<std::uint8_t>(static_cast<int>(std::nearbyint(xr[i] * inv)) + 128);
-    std::memset(qr + in, 128, static_cast<std::size_t>(ld - in));
+    float lo = 0, hi = 0;
+    for (int i = 0; i < in; ++i) {
+      lo = std::min(lo, xr[i]);
+      hi = std::max(hi, xr[i]);
+    }
+    const RowCode c = CodeFor(lo, hi);
+    xq.scale[b] = c.scale;
+    xq.zero[b] = c.zero;
+    for (int i = 0; i < in; ++i) qr[i] = QuantizeOne(xr[i], c);
+    std::memset(qr + in, c.zero, static_cast<std::size_t>(ld - in));
   }
 }
 
-void Int8SmallBatchLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w,
-                          const float* bias, float* y, int ldy, int o_begin, int o_end, Epilogue e) {
-  if (!kVnni) return Int8Portable(batch, xq, xscale, w, bias, y, ldy, o_begin, o_end, e);
-  WithSmallBatch(batch, [&]<int B>() { Int8Vnni<B>(xq, xscale, w, bias, y, ldy, o_begin, o_end, e); });
+void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
+                          int ldy, int o_begin, int o_end, Epilogue e) {
+  if (!kVnni) return Int8Portable(batch, xq, w, bias, y, ldy, o_begin, o_end, e);
+  WithSmallBatch(batch, [&]<int B>() { Int8Vnni<B>(xq, w, bias, y, ldy, o_begin, o_end, e); });
 }
 
-void Int8GemmLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w, const float* bias,
-                    float* y, std::int32_t* acc, Epilogue e) {
+void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
+                    std::int32_t* acc, Epilogue e) {
   if (!kVnni) {
     // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead.
-    for (int b0 = 0; b0 < batch; b0 += 8)
-      Int8Portable(std::min(8, batch - b0), xq + static_cast<std::size_t>(b0) * w.ld, xscale + b0, w, bias,
-                   y + static_cast<std::size_t>(b0) * w.out, w.out, 0, w.out, e);
+    for (int b0 = 0; b0 < batch; b0 += 8) {
+      const QuantizedRows part{xq.q + static_cast<std::size_t>(b0) * w.ld, xq.scale + b0, xq.zero + b0};
+      Int8Portable(std::min(8, batch - b0), part, w, bias, y + static_cast<std::size_t>(b0) * w.out, w.out, 0, w.out, e);
+    }
     return;
   }
   const std::int32_t zero = 0;
-  // (A - 128) * B^T with A = xq [batch, in] (stride ld), B = q [out, in] (stride ld).
-  const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', batch, w.out, w.in, 1.0f, xq, w.ld, 128, w.q.data(), w.ld,
+  // xq.q [batch, in] (stride ld) times q [out, in]^T (stride ld); the per-row zero points come
+  // off in the epilogue, as oneDNN's A offset is one scalar for the whole matrix.
+  const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', batch, w.out, w.in, 1.0f, xq.q, w.ld, 0, w.q.data(), w.ld,
                                              0, 0.0f, acc, w.out, &zero);
   if (st != dnnl_success) throw std::runtime_error("oneDNN u8s8s32 GEMM failed with status " + std::to_string(st));
   ForRows(batch, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       const std::int32_t* ar = acc + static_cast<std::size_t>(b) * w.out;
       float* yr = y + static_cast<std::size_t>(b) * w.out;
-      const float sx = xscale[b];
-      for (int o = 0; o < w.out; ++o) yr[o] = ApplyEpilogue(static_cast<float>(ar[o]) * (sx * w.scale[o]) + bias[o], e);
+      const float sx = xq.scale[b];
+      const std::int32_t zx = xq.zero[b];
+      for (int o = 0; o < w.out; ++o)
+        yr[o] = ApplyEpilogue(static_cast<float>(ar[o] - zx * w.row_sum[o]) * (sx * w.scale[o]) + bias[o], e);
     }
   });
 }

@@ -1,7 +1,7 @@
 // Linear layers with low-precision weights for inference: BF16 weights with FP32 activations and
 // accumulation (half the bytes to stream at batch 1, nearly FP32 accuracy), and INT8 weights
-// (per-output-channel symmetric scales) times INT8 activations (per-row dynamic symmetric
-// scales) with INT32 accumulation on VNNI's vpdpbusd (a quarter of the bytes, 4x the MACs per
+// (per-output-channel symmetric scales) times UINT8 activations (per-row dynamic scale and zero
+// point) with INT32 accumulation on VNNI's vpdpbusd (a quarter of the bytes, 4x the MACs per
 // instruction). The FP32 kernels stay the oracle: tests/precision_test.cpp holds each kernel
 // here to an exact integer or float64 reference.
 #pragma once
@@ -31,7 +31,7 @@ void Bf16SmallBatchLinear(int batch, const float* x, const Bf16Weights& w, const
 void UnpackBf16Rows(const Bf16Weights& w, int o_begin, int o_end, float* out);
 
 // INT8 weights: q[o, i] = round(w[o, i] / scale[o]) in [-127, 127], rows padded to ld (a multiple
-// of 64 bytes) with zeros. row_sum[o] = sum_i q[o, i] undoes the +128 shift of the activations.
+// of 64 bytes) with zeros. row_sum[o] = sum_i q[o, i] undoes the activations' zero point.
 struct Int8Weights {
   int in = 0, out = 0, ld = 0;
   std::vector<std::int8_t> q;
@@ -40,18 +40,27 @@ struct Int8Weights {
 };
 Int8Weights QuantizeInt8(int out, int in, const float* w);
 
-// Per-row symmetric quantisation of activations x [batch, in] (row stride in): xq[b, i] =
-// round(x[b, i] / scale[b]) + 128 as uint8 (vpdpbusd multiplies unsigned by signed), padded to
-// ld with 128 (zero). scale[b] = max|x[b, :]| / 127 (1 for an all-zero row).
-void QuantizeRowsU8(int batch, int in, const float* x, int ld, std::uint8_t* xq, float* scale);
+// Activations [batch, ld] quantised per row (vpdpbusd multiplies unsigned by signed bytes):
+// x[b, i] ~ scale[b] * (q[b, i] - zero[b]).
+struct QuantizedRows {
+  std::uint8_t* q = nullptr;
+  float* scale = nullptr;
+  std::int32_t* zero = nullptr;
+};
+// Per-row asymmetric quantisation of x [batch, in] (row stride in) over [min(x, 0), max(x, 0)]:
+// scale[b] = (hi - lo) / 255 (1 for an all-zero row), zero[b] = round(-lo / scale[b]), q[b, i] =
+// clamp(round(x[b, i] / scale[b]) + zero[b], 0, 255), padded to ld with zero[b]. Why asymmetric:
+// every hidden layer's input has just passed a ReLU, and a symmetric code would spend half of its
+// 256 levels on negative values that never occur.
+void QuantizeRowsU8(int batch, int in, const float* x, int ld, const QuantizedRows& xq);
 
-// y[b, o] = epilogue(bias[o] + xscale[b] * w.scale[o] * sum_i (xq[b, i] - 128) * q[o, i]),
-// batch <= 8, xq with row stride w.ld.
-void Int8SmallBatchLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w,
-                          const float* bias, float* y, int ldy, int o_begin, int o_end, Epilogue e);
+// y[b, o] = epilogue(bias[o] + xq.scale[b] * w.scale[o] * sum_i (xq.q[b, i] - xq.zero[b]) * q[o, i]),
+// batch <= 8, xq.q with row stride w.ld.
+void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
+                          int ldy, int o_begin, int o_end, Epilogue e);
 // The same for any batch through oneDNN's u8s8s32 GEMM; acc is scratch of batch * w.out int32.
-void Int8GemmLinear(int batch, const std::uint8_t* xq, const float* xscale, const Int8Weights& w,
-                    const float* bias, float* y, std::int32_t* acc, Epilogue e);
+void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
+                    std::int32_t* acc, Epilogue e);
 
 // Which implementations run on this CPU, e.g. "bf16:avx512 int8:avx512-vnni".
 const char* QuantizedLinearIsa();
