@@ -153,5 +153,36 @@ TEST(PaperSearchTest, DrawsDistinctTrialsFromThePapersSpace) {
   EXPECT_TRUE(DrawPaperSearchTrials(0, 3).empty());
 }
 
+TEST(NeuralforecastEttSearchTest, DrawsFromTheRerunSpace) {
+  const std::set<std::vector<int>> pools = {{2, 2, 2}, {16, 8, 1}};
+  const std::set<std::vector<int>> downsamples = {{336, 48, 1}, {84, 12, 1}, {1, 1, 1}};
+  const std::vector<SearchTrial> a = DrawNeuralforecastEttSearchTrials(200, 1);
+  ASSERT_EQ(a.size(), 200u);
+  std::set<int> steps, seeds;
+  double lo = 1, hi = 0, below_1e3 = 0;
+  for (const SearchTrial& t : a) {
+    EXPECT_TRUE(pools.count(t.n_pool_kernel_size));
+    EXPECT_TRUE(downsamples.count(t.n_freq_downsample));
+    EXPECT_GE(t.random_seed, 1);
+    EXPECT_LE(t.random_seed, 9);
+    EXPECT_GE(t.learning_rate, 1e-5);
+    EXPECT_LE(t.learning_rate, 5e-3);
+    lo = std::min(lo, t.learning_rate);
+    hi = std::max(hi, t.learning_rate);
+    below_1e3 += t.learning_rate < 1e-3;
+    steps.insert(t.max_steps);
+    seeds.insert(t.random_seed);
+  }
+  EXPECT_EQ(steps, (std::set<int>{200, 1000}));
+  EXPECT_EQ(seeds.size(), 9u);
+  // Log-uniform: the range is covered and log(1e-3) sits at 74% of [log 1e-5, log 5e-3].
+  EXPECT_LT(lo, 3e-5);
+  EXPECT_GT(hi, 3e-3);
+  EXPECT_NEAR(below_1e3 / a.size(), std::log(100.0) / std::log(500.0), 0.1);
+  const std::vector<SearchTrial> again = DrawNeuralforecastEttSearchTrials(3, 1);
+  for (std::size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i].learning_rate, a[i].learning_rate);
+  EXPECT_TRUE(DrawNeuralforecastEttSearchTrials(0, 1).empty());
+}
+
 }  // namespace
 }  // namespace nhits

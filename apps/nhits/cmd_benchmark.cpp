@@ -62,6 +62,21 @@ void ApplyPaperProtocol(const CLI::App& app, TrainOptions& t) {
   if (unset("--val-check-steps")) t.val_check_steps = t.max_steps + 1;  // scored once, after training
 }
 
+// The fixed part of neuralforecast's ETT reruns (experiments/long_horizon/run_nhits.py): input
+// 7h, HuberLoss(delta 0.5), dropout 0.5, 7 series x 256 windows per step, no early stopping; its
+// validation loss is read after the last step, so checks during training would change nothing.
+// Its refit on train+validation is not done: this protocol never trains on validation data.
+void ApplyNeuralforecastEttRerun(const CLI::App& app, ModelFlags& m, int& input_size_multiplier) {
+  const auto unset = [&](const char* flag) { return app.count(flag) == 0; };
+  if (unset("--input-size-multiplier")) input_size_multiplier = 7;
+  if (unset("--loss")) m.loss = "HuberLoss";
+  if (unset("--delta")) m.delta = 0.5;
+  if (unset("--dropout-prob-theta")) m.dropout_prob_theta = 0.5;
+  if (unset("--batch-size")) m.train.batch_size = 7;
+  if (unset("--early-stop-patience-steps")) m.train.early_stop_patience_steps = -1;
+  if (unset("--val-check-steps")) m.train.val_check_steps = 1 << 30;
+}
+
 std::string JoinInts(const std::vector<int>& v) {
   std::string s;
   for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
@@ -73,7 +88,7 @@ std::string JoinInts(const std::vector<int>& v) {
 Action RegisterBenchmark(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string dataset = "ETTh1", data_dir, horizons, out, plot_dir, protocol = "paper";
+    std::string dataset = "ETTh1", data_dir, horizons, out, plot_dir, protocol = "paper", search_space = "paper";
     int input_size_multiplier = 5, test_stride = 1, search = 0;
     unsigned search_seed = 1;
   };
@@ -100,6 +115,14 @@ Action RegisterBenchmark(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--search-seed", a->search_seed, "Seed of the search's draws")->capture_default_str();
+  app.add_option("--search-space", a->search_space,
+                 "paper: the paper's space (under --protocol paper).\n"
+                 "neuralforecast-ett: the space of neuralforecast's published ETT reruns (learning rate,\n"
+                 "200/1000 steps, pooling, downsampling, seed) with their fixed settings (input 7*h,\n"
+                 "HuberLoss 0.5, dropout 0.5, 7 series per step, no early stopping) under\n"
+                 "neuralforecast's loop; flags given on the command line win, except the drawn ones")
+      ->check(CLI::IsMember({"paper", "neuralforecast-ett"}))
+      ->capture_default_str();
   app.add_option("--input-size-multiplier", a->input_size_multiplier, "input_size = multiplier * h unless --input-size")
       ->capture_default_str();
   app.add_option("--test-stride", a->test_stride, "Stride between scored test windows")->capture_default_str();
@@ -117,15 +140,25 @@ Action RegisterBenchmark(CLI::App& app) {
     if (!a->out.empty()) CheckOutputPath(a->out);
     if (!a->plot_dir.empty()) CheckOutputPath(a->plot_dir + "/x.svg");
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
+    const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett";
+    if (nf_space) {
+      if (!searching) Fail("--search-space neuralforecast-ett needs --search N (N > 0)");
+      if (self->count("--protocol") && a->protocol == "paper")
+        Fail("--search-space neuralforecast-ett runs neuralforecast's loop; drop --protocol paper");
+      a->protocol = "neuralforecast";
+      ApplyNeuralforecastEttRerun(*self, a->model, a->input_size_multiplier);
+    }
     if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model.train);
-    const bool searching = a->search > 0;
     if (searching && (self->count("--n-pool-kernel-size") || self->count("--n-freq-downsample") ||
                       self->count("--random-seed")))
       Fail("--search draws --n-pool-kernel-size, --n-freq-downsample and --random-seed itself; drop them");
+    if (nf_space && (self->count("--learning-rate") || self->count("--max-steps")))
+      Fail("--search-space neuralforecast-ett draws --learning-rate and --max-steps itself; drop them");
     std::vector<LongHorizonDataset> datasets;
     if (a->dataset == "all") datasets = LongHorizonDatasets();
     else datasets.push_back(Unwrap(FindLongHorizonDataset(a->dataset)));
-    const std::vector<SearchTrial> trials = DrawPaperSearchTrials(a->search, a->search_seed);
+    const std::vector<SearchTrial> trials = nf_space ? DrawNeuralforecastEttSearchTrials(a->search, a->search_seed)
+                                                     : DrawPaperSearchTrials(a->search, a->search_seed);
     nlohmann::ordered_json rows = nlohmann::json::array();
     std::printf("| dataset | h | MSE | MAE | paper MSE | ours/paper | SeasonalNaive MSE | Naive MSE | steps | s | steps/s |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -156,6 +189,8 @@ Action RegisterBenchmark(CLI::App& app) {
             flags.n_pool_kernel_size = JoinInts(trial->n_pool_kernel_size);
             flags.n_freq_downsample = JoinInts(trial->n_freq_downsample);
             flags.train.random_seed = trial->random_seed;
+            if (trial->learning_rate > 0) flags.train.learning_rate = trial->learning_rate;
+            if (trial->max_steps > 0) flags.train.max_steps = trial->max_steps;
           }
           TrainOptions options = flags.train;
           options.verbose = !flags.quiet;
@@ -166,13 +201,18 @@ Action RegisterBenchmark(CLI::App& app) {
           seconds += report.seconds;
           steps += report.steps;
           if (trial != nullptr) {
-            std::fprintf(stderr, "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d: validation MAE %.4f (%.0f s)\n",
+            std::fprintf(stderr,
+                         "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d, lr %.3g, %d steps: validation MAE "
+                         "%.4f (%.0f s)\n",
                          d.name.c_str(), h, t + 1, n_trials, flags.n_pool_kernel_size.c_str(),
-                         flags.n_freq_downsample.c_str(), flags.train.random_seed, val.mae, report.seconds);
+                         flags.n_freq_downsample.c_str(), flags.train.random_seed, flags.train.learning_rate,
+                         flags.train.max_steps, val.mae, report.seconds);
             nlohmann::ordered_json tr;
             tr["n_pool_kernel_size"] = trial->n_pool_kernel_size;
             tr["n_freq_downsample"] = trial->n_freq_downsample;
             tr["random_seed"] = trial->random_seed;
+            tr["learning_rate"] = flags.train.learning_rate;
+            tr["max_steps"] = flags.train.max_steps;
             tr["val_mae"] = val.mae;
             tr["val_mse"] = val.mse;
             tr["test_mse"] = test.mse;
@@ -223,6 +263,7 @@ Action RegisterBenchmark(CLI::App& app) {
         row["train_seconds"] = best_report.seconds;
         row["steps_per_second"] = best_report.steps / best_report.seconds;
         if (searching) {
+          row["search_space"] = a->search_space;
           row["search_seed"] = a->search_seed;
           row["search_seconds"] = seconds;
           row["trials"] = trial_rows;

@@ -65,15 +65,23 @@ LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& da
 LongHorizonScores EvaluateValidationWindows(const Model& model, const PreparedData& data, int season_length,
                                             int stride);
 
-// One configuration of the paper's hyperparameter search (repository cchallu/n-hits,
-// nhits_multivariate.py); everything else is fixed by the protocol.
+// One configuration of a hyperparameter search; everything else is fixed by the protocol.
 struct SearchTrial {
   std::vector<int> n_pool_kernel_size, n_freq_downsample;
   int random_seed = 1;
+  double learning_rate = 0;  // 0: the protocol's
+  int max_steps = 0;         // 0: the protocol's
 };
 // `n` distinct trials drawn uniformly from the paper's space (6 pooling kernels x 5 downsampling
 // ratios x seeds 1-10) by a generator seeded with `seed`. The paper ran hyperopt's TPE for 10
 // evaluations, which are all random draws: TPE only starts modelling after 20.
 std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed);
+
+// `n` trials from the space of neuralforecast's own ETT reruns (Nixtla/neuralforecast,
+// experiments/long_horizon/run_nhits.py, the "published rerun" figures): learning rate
+// log-uniform in [1e-5, 5e-3], 200 or 1000 steps, pooling [2,2,2] or [16,8,1], downsampling
+// [336,48,1], [84,12,1] or [1,1,1], seed 1-9. Fixed there, and set by the caller: input 7h,
+// HuberLoss(0.5), dropout 0.5, 256 windows, validation every 100 steps, no early stopping.
+std::vector<SearchTrial> DrawNeuralforecastEttSearchTrials(int n, unsigned seed);
 
 }  // namespace nhits

@@ -213,4 +213,24 @@ std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed) {
   return trials;
 }
 
+std::vector<SearchTrial> DrawNeuralforecastEttSearchTrials(int n, unsigned seed) {
+  static const std::vector<std::vector<int>> kPool = {{2, 2, 2}, {16, 8, 1}};
+  static const std::vector<std::vector<int>> kDownsample = {{336, 48, 1}, {84, 12, 1}, {1, 1, 1}};
+  static const int kSteps[] = {200, 1000};
+  std::mt19937 rng(seed);
+  // Drawn from raw engine output, not std::uniform_real_distribution: same trials everywhere.
+  const auto unit = [&] { return static_cast<double>(rng()) / 4294967296.0; };
+  std::vector<SearchTrial> trials;
+  for (int i = 0; i < std::max(n, 0); ++i) {
+    SearchTrial t;
+    t.learning_rate = std::exp(std::log(1e-5) + unit() * (std::log(5e-3) - std::log(1e-5)));
+    t.max_steps = kSteps[rng() % 2];
+    t.n_pool_kernel_size = kPool[rng() % kPool.size()];
+    t.n_freq_downsample = kDownsample[rng() % kDownsample.size()];
+    t.random_seed = 1 + static_cast<int>(rng() % 9);
+    trials.push_back(std::move(t));
+  }
+  return trials;
+}
+
 }  // namespace nhits

@@ -79,6 +79,10 @@ expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/g
 expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
 expect_error serve-unknown-device "device 'tpu:0'" "backend" -- "$NHITS" serve --model "m=$WORK/good.safetensors" --device tpu:0 --port 0
 expect_error benchmark-search-with-seed "--search draws" "--random-seed" -- "$NHITS" benchmark --dataset ILI --search 2 --random-seed 3
+expect_error benchmark-nf-space-without-search "needs --search" -- "$NHITS" benchmark --dataset ETTh1 --search-space neuralforecast-ett
+expect_error benchmark-nf-space-paper-loop "drop --protocol paper" -- "$NHITS" benchmark --dataset ETTh1 --search 2 --search-space neuralforecast-ett --protocol paper
+expect_error benchmark-nf-space-with-lr "draws --learning-rate" -- "$NHITS" benchmark --dataset ETTh1 --search 2 --search-space neuralforecast-ett --learning-rate 0.01
+expect_error benchmark-unknown-search-space "--search-space" "neuralforecast-ett" -- "$NHITS" benchmark --dataset ETTh1 --search 2 --search-space hyperopt
 expect_error benchmark-unknown-protocol "--protocol" "paper" -- "$NHITS" benchmark --dataset ILI --protocol informer
 expect_error benchmark-unknown-dataset "unknown dataset 'ETTh3'" "ETTh1" -- "$NHITS" benchmark --dataset ETTh3
 
