@@ -167,6 +167,20 @@ TEST(NetworkGradient, EveryLossAndDropout) {
   CheckNetworkGradient(c, "dropout");
 }
 
+// The paper's MLP: the activation (and dropout) after the first layer too.
+TEST(NetworkGradient, FirstLayerActivation) {
+  for (Activation a : {Activation::kReLU, Activation::kSoftplus, Activation::kPReLU}) {
+    for (double dropout : {0.0, 0.3}) {
+      NhitsConfig c = SmallConfig();
+      c.first_layer_activation = true;
+      c.activation = a;
+      c.dropout_prob_theta = dropout;
+      c.loss = LossType::kMSE;
+      CheckNetworkGradient(c, std::string("first layer activated, ") + ToString(a) + ", dropout " + std::to_string(dropout));
+    }
+  }
+}
+
 TEST(NetworkGradient, HorizonOneAndHorizonLongerThanInput) {
   NhitsConfig c = SmallConfig();
   c.h = 1;

@@ -65,6 +65,10 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--activation", activation, "ReLU, Softplus, Tanh, SELU, LeakyReLU, PReLU or Sigmoid")
       ->capture_default_str();
   app.add_option("--dropout-prob-theta", dropout_prob_theta, "Dropout after hidden activations")->capture_default_str();
+  app.add_option("--first-layer-activation", first_layer_activation,
+                 "true: the activation follows the MLP's first layer too, as in the paper's code (cchallu/n-hits);\n"
+                 "false: neuralforecast's MLP (not loadable by neuralforecast when true)")
+      ->capture_default_str();
   app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
       ->capture_default_str();
   app.add_option("--loss", loss, "MAE, MSE, RMSE, HuberLoss or MQLoss")->capture_default_str();
@@ -126,6 +130,7 @@ NhitsConfig ModelFlags::Config() const {
   c.scaler_type = Unwrap(ParseScalerType(scaler_type, "scaler-type"));
   c.loss = Unwrap(ParseLossType(loss, "loss"));
   c.dropout_prob_theta = dropout_prob_theta;
+  c.first_layer_activation = first_layer_activation;
   c.huber_delta = delta;
   if (c.loss == LossType::kMQLoss) c.level = ParseIntList(level, "level");
   CheckOk(c.Validate());

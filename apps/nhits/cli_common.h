@@ -34,6 +34,7 @@ struct ModelFlags {
   std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
   std::string scaler_type = "identity", loss = "MAE", level = "80,90";
   double dropout_prob_theta = 0.0, delta = 1.0;
+  bool first_layer_activation = false;
   TrainOptions train;
   bool quiet = false;
 

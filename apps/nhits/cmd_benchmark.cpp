@@ -48,13 +48,18 @@ std::string TestForecastSvg(const Model& model, const PreparedData& data, const 
   return RenderForecastSvg(panels, "NHITS");
 }
 
-// The paper's training loop as its code ran it (cchallu/n-hits, src/experiments/utils.py): one
-// series per step (batch_size 1, 256 windows); windows padded at the start; StepLR stepped once
-// per *epoch* of n_series steps, so its 333-epoch decay never comes within 1000 steps; validation
-// every 50 epochs with patience 10, which never stops a 1000-step run: the last weights are scored.
-// Flags given on the command line win.
-void ApplyPaperProtocol(const CLI::App& app, TrainOptions& t) {
+// The paper's model and training loop as its code ran them (cchallu/n-hits, nhits_multivariate.py,
+// src/experiments/utils.py, src/models/nhits/nhits.py): an MLP of two 512-unit layers, each
+// followed by ReLU (n_layers 2; neuralforecast's default has a linear first layer and three more);
+// one series per step (batch_size 1, 256 windows); windows padded at the start; StepLR stepped
+// once per *epoch* of n_series steps, so its 333-epoch decay never comes within 1000 steps;
+// validation every 50 epochs with patience 10, which never stops a 1000-step run: the last
+// weights are scored. Flags given on the command line win.
+void ApplyPaperProtocol(const CLI::App& app, ModelFlags& m) {
   const auto unset = [&](const char* flag) { return app.count(flag) == 0; };
+  if (unset("--mlp-units")) m.mlp_units = "512,512";
+  if (unset("--first-layer-activation")) m.first_layer_activation = true;
+  TrainOptions& t = m.train;
   if (unset("--batch-size")) t.batch_size = 1;
   if (unset("--start-padding-enabled")) t.start_padding_enabled = true;
   if (unset("--num-lr-decays")) t.num_lr_decays = 0;
@@ -103,9 +108,10 @@ Action RegisterBenchmark(CLI::App& app) {
   app.add_option("--data-dir", a->data_dir, "Folder holding raw/*.csv[.gz] (env NHITS_DATA_DIR)")->capture_default_str();
   app.add_option("--horizons", a->horizons, "Comma-separated horizons (default: the dataset's four)");
   app.add_option("--protocol", a->protocol,
-                 "paper: the training loop of the paper's code (1 series per step, start padding, no LR decay,\n"
-                 "no early stopping, last weights; overrides the defaults of --batch-size,\n"
-                 "--start-padding-enabled, --num-lr-decays, --early-stop-patience-steps, --val-check-steps).\n"
+                 "paper: the model and training loop of the paper's code (two ReLU layers of 512, 1 series per\n"
+                 "step, start padding, no LR decay, no early stopping, last weights; overrides the defaults of\n"
+                 "--mlp-units, --first-layer-activation, --batch-size, --start-padding-enabled, --num-lr-decays,\n"
+                 "--early-stop-patience-steps, --val-check-steps).\n"
                  "neuralforecast: neuralforecast's loop with the defaults shown below")
       ->check(CLI::IsMember({"paper", "neuralforecast"}))
       ->capture_default_str();
@@ -148,7 +154,7 @@ Action RegisterBenchmark(CLI::App& app) {
       a->protocol = "neuralforecast";
       ApplyNeuralforecastEttRerun(*self, a->model, a->input_size_multiplier);
     }
-    if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model.train);
+    if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model);
     if (searching && (self->count("--n-pool-kernel-size") || self->count("--n-freq-downsample") ||
                       self->count("--random-seed")))
       Fail("--search draws --n-pool-kernel-size, --n-freq-downsample and --random-seed itself; drop them");

@@ -31,6 +31,10 @@ struct NhitsConfig {
   InterpolationMode interpolation_mode = InterpolationMode::kLinear;
   Activation activation = Activation::kReLU;
   double dropout_prob_theta = 0.0;  // dropout after each hidden activation, training only
+  // The MLP of the paper's own code (cchallu/n-hits) applies the activation after its first layer
+  // too; neuralforecast's does not (its first two Linear layers compose into one linear map).
+  // Not a neuralforecast argument: false for every model neuralforecast builds.
+  bool first_layer_activation = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   LossType loss = LossType::kMAE;
   std::vector<int> level;  // MQLoss prediction-interval levels, e.g. {80, 90}

@@ -26,6 +26,7 @@ class ThreadPool;
 struct LinearSlot {
   int in = 0, out = 0;
   std::size_t weight = 0, bias = 0;  // offsets
+  bool activated = false;            // followed by the activation (and dropout when training)
 };
 
 // Fixed taps of the knot -> horizon interpolation: out[j] = sum_t weight[j][t] * knot[index[j][t]].
@@ -41,7 +42,7 @@ struct BlockLayout {
   int pooled_size = 0;   // Lp = ceil(L / k)
   int knots = 1;         // K = max(h / f, 1)
   int n_theta = 0;       // L + Q * K
-  std::vector<LinearSlot> layers;  // first (no activation), hidden (with activation), output
+  std::vector<LinearSlot> layers;  // first (activated only if first_layer_activation), hidden, output
   std::size_t prelu = 0;           // offset of the shared PReLU slope (PReLU only)
   InterpolationTaps interp;
 };
@@ -53,7 +54,8 @@ struct ParamLayout {
 
 ParamLayout MakeParamLayout(const NhitsConfig& config);
 // neuralforecast's nn.Sequential indices of the linear layers in a block: 0, 1, 3, 5, 7 without
-// dropout; 0, 1, 4, 7, 10 with it.
+// dropout; 0, 1, 4, 7, 10 with it. With first_layer_activation every Linear but the output one is
+// followed by its activation: 0, 2, 4, 6 (0, 3, 6, 9 with dropout).
 std::vector<int> LinearLayerIndices(const NhitsConfig& config);
 // Index of the activation module after hidden layer `i` (where PReLU keeps its slope).
 int ActivationLayerIndex(const NhitsConfig& config, int hidden);

@@ -29,8 +29,10 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
     return m;
   };
   for (std::size_t b = 0; b < blocks.size(); ++b)
-    for (std::size_t l = 0; l < blocks[b].layers.size(); ++l)  // inputs: pooled, first layer's output, hidden outputs
-      ranges[b].push_back(l == 0 ? amax(ws.pooled[b]) : l == 1 ? amax(ws.pre[b][0]) : amax(ws.post[b][l - 1]));
+    for (std::size_t l = 0; l < blocks[b].layers.size(); ++l)  // each layer's input: pooled or the layer before
+      ranges[b].push_back(l == 0                                   ? amax(ws.pooled[b])
+                          : blocks[b].layers[l - 1].activated ? amax(ws.post[b][l - 1])
+                                                              : amax(ws.pre[b][l - 1]));
   return ranges;
 }
 

@@ -178,6 +178,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   j["interpolation_mode"] = ToString(c.interpolation_mode);
   j["activation"] = ToString(c.activation);
   j["dropout_prob_theta"] = c.dropout_prob_theta;
+  if (c.first_layer_activation) j["first_layer_activation"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
   if (c.loss == LossType::kMQLoss) j["level"] = c.level;
@@ -219,6 +220,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("n_pool_kernel_size", c.n_pool_kernel_size);
     opt("n_freq_downsample", c.n_freq_downsample);
     opt("dropout_prob_theta", c.dropout_prob_theta);
+    opt("first_layer_activation", c.first_layer_activation);
     opt("level", c.level);
     opt("delta", c.huber_delta);
     auto parse = [&](const char* name, auto parser, auto& dst) -> Status {

@@ -16,6 +16,11 @@ namespace nhits {
 std::vector<int> LinearLayerIndices(const NhitsConfig& c) {
   // nn.Sequential: Linear, then per hidden [Linear, act, (Dropout)], then Linear.
   const int stride = c.dropout_prob_theta > 0 ? 3 : 2;
+  if (c.first_layer_activation) {  // [Linear, act, (Dropout)] for every layer but the output
+    std::vector<int> idx;
+    for (std::size_t i = 0; i <= c.mlp_units.size() + 1; ++i) idx.push_back(static_cast<int>(i) * stride);
+    return idx;
+  }
   std::vector<int> idx{0};
   for (std::size_t i = 0; i < c.mlp_units.size(); ++i) idx.push_back(1 + static_cast<int>(i) * stride);
   idx.push_back(1 + static_cast<int>(c.mlp_units.size()) * stride);
@@ -24,7 +29,7 @@ std::vector<int> LinearLayerIndices(const NhitsConfig& c) {
 
 int ActivationLayerIndex(const NhitsConfig& c, int hidden) {
   const int stride = c.dropout_prob_theta > 0 ? 3 : 2;
-  return 2 + hidden * stride;
+  return (c.first_layer_activation ? 1 : 2) + hidden * stride;
 }
 
 ParamLayout MakeParamLayout(const NhitsConfig& c) {
@@ -45,7 +50,11 @@ ParamLayout MakeParamLayout(const NhitsConfig& c) {
       b.knots = std::max(c.h / c.n_freq_downsample[stack], 1);
       b.n_theta = L + Q * b.knots;
       b.layers.push_back(add_linear(b.pooled_size, c.mlp_units[0][0]));
-      for (const auto& units : c.mlp_units) b.layers.push_back(add_linear(units[0], units[1]));
+      b.layers.back().activated = c.first_layer_activation;
+      for (const auto& units : c.mlp_units) {
+        b.layers.push_back(add_linear(units[0], units[1]));
+        b.layers.back().activated = true;
+      }
       b.layers.push_back(add_linear(c.mlp_units.back()[1], b.n_theta));
       if (c.activation == Activation::kPReLU) b.prelu = offset++;
       b.interp = layers::MakeInterpolationTaps(c.interpolation_mode, b.knots, c.h);
@@ -178,8 +187,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
       const std::size_t n = static_cast<std::size_t>(B) * l.out;
       pre[li].resize(n);
       LinearForward<T>(B, l, params_.data(), x, pre[li].data(), pool);
-      const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
-      if (!hidden) {
+      if (!l.activated) {
         x = pre[li].data();
         continue;
       }
@@ -267,8 +275,7 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
     const bool need_input_grad = bi > 0;
     for (std::size_t li = nl; li-- > 0;) {
       const LinearSlot& l = blk.layers[li];
-      const bool hidden = li > 0 && li + 1 < nl;
-      if (hidden) {
+      if (l.activated) {
         // d_out holds d(post); turn it into d(pre).
         const auto& pre = ws.pre[bi][li];
         const auto& drop = ws.dropout[bi][li];
@@ -298,7 +305,7 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
         }
       }
       const T* x = li == 0 ? ws.pooled[bi].data()
-                           : (li == 1 ? ws.pre[bi][0].data() : ws.post[bi][li - 1].data());
+                           : (blk.layers[li - 1].activated ? ws.post[bi][li - 1].data() : ws.pre[bi][li - 1].data());
       cpu::GemmTNAccumulate<T>(l.out, l.in, B, d_out.data(), x, grad + l.weight);
       // Bias gradient: split by output column, each summed over the batch in order.
       cpu::ForRows(B > cpu::kSmallBatchMax ? l.out : 1, [&](int o0, int o1) {

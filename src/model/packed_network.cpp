@@ -44,8 +44,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
         layer.int8 = cpu::QuantizeInt8(s.out, s.in, p + s.weight);
         shapes_.max_int8_ld = std::max(shapes_.max_int8_ld, layer.int8.ld);
       }
-      const bool hidden = li > 0 && li + 1 < blocks[bi].layers.size();
-      const auto e = hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone;
+      const auto e = s.activated && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone;
       if (max_batch > cpu::kSmallBatchMax && layer.precision == Precision::kFp32)
         layer.matmul = std::make_unique<cpu::OnednnMatmul>(s.out, s.in, p + s.weight, p + s.bias, e);
       if (max_batch > cpu::kSmallBatchMax && layer.precision == Precision::kBf16) {
@@ -199,7 +198,7 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
     const float* x = pooled;
     const std::size_t nl = blocks_[bi].size();
     for (std::size_t li = 0; li < nl; ++li) {
-      const bool hidden = li > 0 && li + 1 < nl;  // first and output layers have no activation
+      const bool hidden = blk.layers[li].activated;
       float* y = act[li % 2];
       Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, acc,
              unpacked, scratchpad, pool);

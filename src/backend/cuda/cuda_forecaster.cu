@@ -113,7 +113,7 @@ class Forecaster final : public CudaForecaster {
         Layer l;
         l.slot = &s;
         l.block = static_cast<int>(bi);
-        l.hidden = li > 0 && li + 1 < blk.layers.size();
+        l.hidden = s.activated;
         std::vector<T> wt(static_cast<std::size_t>(s.in) * s.out), bt(static_cast<std::size_t>(s.out));
         for (std::size_t i = 0; i < wt.size(); ++i) wt[i] = HostConvert<T>(p[s.weight + i]);
         for (int i = 0; i < s.out; ++i) bt[static_cast<std::size_t>(i)] = HostConvert<T>(p[s.bias + i]);

@@ -257,7 +257,7 @@ class Trainer final : public CudaTrainer {
       const void* x = bd.pooled;
       for (std::size_t li = 0; li < blk.layers.size(); ++li) {
         const LinearSlot& l = blk.layers[li];
-        const bool hidden = li > 0 && li + 1 < blk.layers.size();
+        const bool hidden = l.activated;
         // Y^T [out, B] = W [out, in] (row-major = column-major in x out, op T) * X^T [in, B]
         NHITS_RETURN_IF_ERROR(Gemm(CUBLAS_OP_T, CUBLAS_OP_N, l.out, B, l.in, W(l), l.in, DataType<T>(), x, l.in, bd.out[li],
                                    l.out, DataType<T>(), hidden ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS, Bias(l)));
@@ -290,7 +290,7 @@ class Trainer final : public CudaTrainer {
       void* d_in = d_b_;
       for (std::size_t li = blk.layers.size(); li-- > 0;) {
         const LinearSlot& l = blk.layers[li];
-        const bool hidden = li > 0 && li + 1 < blk.layers.size();
+        const bool hidden = l.activated;
         if (hidden) {
           const std::size_t n = static_cast<std::size_t>(B) * l.out;
           ReluGradKernel<T><<<Blocks(n), 256, 0, stream_>>>(n, static_cast<T*>(bd.out[li]), static_cast<T*>(d_out));

@@ -315,7 +315,7 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
       auto* gemm = g.Node("Gemm", {x_in, w, b}, lh);
       Graph::Attr(gemm, "transB", static_cast<std::int64_t>(1));
       h = gemm->output(0);
-      if (li == 0 || li + 1 == blk.layers.size()) continue;  // first and output layers: no activation
+      if (!l.activated) continue;
       switch (c.activation) {
         case Activation::kReLU: h = g.Op("Relu", {h}, lh + "_act"); break;
         case Activation::kSoftplus: h = g.Op("Softplus", {h}, lh + "_act"); break;
