@@ -21,15 +21,18 @@ def main():
                 continue
             paper = row.get("paper_mse")
             ref = f"paper {paper}" if paper else f"SeasonalNaive {row['seasonal_naive_mse']:.4f}"
-            print(f"\n{row['dataset']} h={row['h']} ({len(trials)} trials, search seed {row['search_seed']}, "
-                  f"{row['search_seconds'] / 60:.0f} min; {ref})\n")
-            print("| pooling | downsample | seed | validation MAE | test MSE | train s |")
-            print("|---|---|---|---|---|---|")
+            space = row.get("search_space", "paper")
+            mlp = "paper MLP" if row["config"].get("first_layer_activation") else "neuralforecast MLP"
+            print(f"\n{row['dataset']} h={row['h']} ({space} search, {mlp}, {len(trials)} trials, search seed "
+                  f"{row['search_seed']}, {row['search_seconds'] / 60:.0f} min; {ref})\n")
+            print("| pooling | downsample | seed | lr | steps | validation MAE | test MSE | train s |")
+            print("|---|---|---|---|---|---|---|---|")
             best = min(trials, key=lambda t: t["val_mae"])
             for t in trials:
                 b = "**" if t is best else ""
                 print(f"| {fmt_list(t['n_pool_kernel_size'])} | {fmt_list(t['n_freq_downsample'])} | "
-                      f"{t['random_seed']} | {b}{t['val_mae']:.4f}{b} | {b}{t['test_mse']:.4f}{b} | "
+                      f"{t['random_seed']} | {t.get('learning_rate', row['config']['learning_rate']):.3g} | "
+                      f"{t.get('max_steps', row['config']['max_steps'])} | {b}{t['val_mae']:.4f}{b} | {b}{t['test_mse']:.4f}{b} | "
                       f"{t['train_seconds']:.0f} |")
             best_test = min(t["test_mse"] for t in trials)
             rank = sorted(t["test_mse"] for t in trials).index(best["test_mse"]) + 1
