@@ -201,6 +201,11 @@ Action RegisterQuantize(CLI::App& app) {
                 100 * calib_error.max_over_scale, 100 * calib_error.mean_over_scale, 100 * a->max_error);
     std::printf("held-out error       max %.4f%%, mean %.4f%% of the series' std (%d windows)\n",
                 100 * held_error.max_over_scale, 100 * held_error.mean_over_scale, held.count);
+    // The bound is met on calibration windows only; say so when later windows miss it.
+    if (held_error.max_over_scale > a->max_error)
+      std::printf("note                 the held-out maximum is above --max-error %.4g (met on calibration windows only); a lower "
+                  "--max-error moves more layers to %s\n",
+                  a->max_error, bf16_fallback ? "bf16" : "fp32");
     std::printf("held-out MAE         fp32 %.6g  %s %.6g  (%+.3f%%)\n", mae_fp32, ToString(precision), mae_q,
                 mae_fp32 > 0 ? 100 * (mae_q - mae_fp32) / mae_fp32 : 0.0);
     std::printf("wrote                %s\n", a->out.c_str());
