@@ -117,8 +117,8 @@ Action RegisterBenchmark(CLI::App& app) {
       ->check(CLI::IsMember({"paper", "neuralforecast"}))
       ->capture_default_str();
   app.add_option("--search", a->search,
-                 "Trials of the paper's hyperparameter search (pooling kernels x downsampling x seeds 1-10),\n"
-                 "the one with the lowest validation MAE is scored; 0: train the configuration given")
+                 "Trials of a hyperparameter search (--search-space), each trained and scored on validation;\n"
+                 "the one with the lowest validation MAE is scored on test; 0: train the configuration given")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--search-seed", a->search_seed, "Seed of the search's draws")->capture_default_str();
