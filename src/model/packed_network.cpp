@@ -198,11 +198,11 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
     const float* x = pooled;
     const std::size_t nl = blocks_[bi].size();
     for (std::size_t li = 0; li < nl; ++li) {
-      const bool hidden = blk.layers[li].activated;
+      const bool activated = blk.layers[li].activated;
       float* y = act[li % 2];
-      Linear(blocks_[bi][li], B, x, y, hidden && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, acc,
+      Linear(blocks_[bi][li], B, x, y, activated && relu ? cpu::Epilogue::kRelu : cpu::Epilogue::kNone, xq, acc,
              unpacked, scratchpad, pool);
-      if (hidden && !relu) {
+      if (activated && !relu) {
         const int out = blk.layers[li].out;
         cpu::ForRows(B, [&](int b0, int b1) {
           for (std::size_t i = static_cast<std::size_t>(b0) * out; i < static_cast<std::size_t>(b1) * out; ++i)
