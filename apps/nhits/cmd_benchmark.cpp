@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "finished_trials.h"
 #include "nhits/forecast.h"
 #include "nhits/long_horizon.h"
 #include "nhits/metrics.h"
@@ -96,7 +97,7 @@ Action RegisterBenchmark(CLI::App& app) {
     std::string dataset = "ETTh1", data_dir, horizons, out, plot_dir, protocol = "paper", search_space = "paper";
     int input_size_multiplier = 5, test_stride = 1, search = 0;
     unsigned search_seed = 1;
-    bool refit_with_val = false;
+    bool refit_with_val = false, resume = false;
   };
   auto a = std::make_shared<Args>();
   a->model.train.max_steps = 1000;
@@ -137,7 +138,14 @@ Action RegisterBenchmark(CLI::App& app) {
   app.add_option("--input-size-multiplier", a->input_size_multiplier, "input_size = multiplier * h unless --input-size")
       ->capture_default_str();
   app.add_option("--test-stride", a->test_stride, "Stride between scored test windows")->capture_default_str();
-  app.add_option("--out", a->out, "JSON file with every row of this run (rewritten atomically after each row)");
+  app.add_option("--out", a->out,
+                 "JSON file with every row of this run, rewritten atomically after each row and, in a search,\n"
+                 "after each trial (the cell's row marked \"complete\": false until its last trial)");
+  app.add_flag("--resume", a->resume,
+               "Continue from what --out already holds: a trial (or an unsearched cell) whose dataset, horizon,\n"
+               "strides and whole configuration match one there is not trained again; its scores are reused.\n"
+               "Resumes an interrupted run, or extends a search to more trials (the draws of --search N are the\n"
+               "first draws of any larger N). Rows of other cells in --out are kept. Use the same data");
   app.add_option("--plot-dir", a->plot_dir, "Write DATASET_H.svg there: the first test window of three channels");
   a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false);
   app.footer(
@@ -149,6 +157,7 @@ Action RegisterBenchmark(CLI::App& app) {
   const CLI::App* self = &app;
   return [a, self] {
     if (!a->out.empty()) CheckOutputPath(a->out);
+    if (a->resume && a->out.empty()) Fail("--resume continues from the file given by --out; add --out FILE");
     if (!a->plot_dir.empty()) CheckOutputPath(a->plot_dir + "/x.svg");
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
     const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett";
@@ -170,7 +179,21 @@ Action RegisterBenchmark(CLI::App& app) {
     else datasets.push_back(Unwrap(FindLongHorizonDataset(a->dataset)));
     const std::vector<SearchTrial> trials = nf_space ? DrawNeuralforecastEttSearchTrials(a->search, a->search_seed)
                                                      : DrawPaperSearchTrials(a->search, a->search_seed);
+    std::vector<std::pair<std::string, int>> cells;
+    for (const LongHorizonDataset& d : datasets)
+      for (int h : a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons")) cells.emplace_back(d.name, h);
+    const FinishedTrials finished = a->resume ? FinishedTrials::Load(a->out) : FinishedTrials();
     nlohmann::ordered_json rows = nlohmann::json::array();
+    for (auto& row : finished.RowsOutside(cells)) rows.push_back(std::move(row));
+    if (a->resume)
+      std::fprintf(stderr, "resuming from %s: %zu finished trial(s), %zu row(s) of other cells kept\n", a->out.c_str(),
+                   finished.size(), rows.size());
+    const auto save = [&](const nlohmann::ordered_json* partial) {
+      if (a->out.empty()) return;
+      nlohmann::ordered_json all = rows;
+      if (partial != nullptr) all.push_back(*partial);
+      WriteTextAtomic(a->out, all.dump(1) + "\n");
+    };
     std::printf("| dataset | h | MSE | MAE | paper MSE | ours/paper | SeasonalNaive MSE | Naive MSE | steps | s | steps/s |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const LongHorizonDataset& d : datasets) {
@@ -183,16 +206,61 @@ Action RegisterBenchmark(CLI::App& app) {
         if (base.input_size == 0) base.input_size = a->input_size_multiplier * h;
         base.train.val_size = data.split.val;
         const int val_stride = std::max(base.train.val_step_size, 1);
+        const auto train_trial = [&](const ModelFlags& flags, const TrainOptions& options, TrainReport& report) {
+          auto model = std::make_unique<Model>(flags.Config());
+          report = Unwrap(Train(*model, data.panel, options, data.split.test));
+          return model;
+        };
         // The chosen trial: the lowest validation MAE; test scores are recorded for every trial
         // but never looked at in the choice.
-        std::unique_ptr<Model> best;
-        TrainReport best_report;
-        TrainOptions best_options;
-        LongHorizonScores best_scores;
-        double best_val = -1, seconds = 0;
-        int steps = 0;
+        struct Chosen {
+          nlohmann::ordered_json record;
+          ModelFlags flags;
+          TrainOptions options;
+          std::unique_ptr<Model> model;  // null when the trial was reused from --out
+        } best;
+        LongHorizonScores baselines;
+        double seconds = 0;
+        int steps = 0, reused = 0;
         nlohmann::ordered_json trial_rows = nlohmann::json::array();
         const int n_trials = searching ? static_cast<int>(trials.size()) : 1;
+        const auto make_row = [&] {
+          const nlohmann::ordered_json& r = best.record;
+          const double mse = r.at("test_mse").get<double>(), mae = r.at("test_mae").get<double>();
+          const double train_seconds = r.at("train_seconds").get<double>();
+          const int best_steps = r.at("steps").get<int>();
+          double paper = -1;
+          for (std::size_t i = 0; i < d.horizons.size() && i < d.paper_mse.size(); ++i)
+            if (d.horizons[i] == h) paper = d.paper_mse[i];
+          nlohmann::ordered_json row;
+          row["dataset"] = d.name;
+          row["h"] = h;
+          row["mse"] = mse;
+          row["mae"] = mae;
+          row["paper_mse"] = paper > 0 ? nlohmann::json(paper) : nlohmann::json();
+          row["seasonal_naive_mse"] = baselines.snaive_mse;
+          row["seasonal_naive_mae"] = baselines.snaive_mae;
+          row["naive_mse"] = baselines.naive_mse;
+          row["naive_mae"] = baselines.naive_mae;
+          row["test_windows"] = baselines.windows;
+          row["test_stride"] = a->test_stride;
+          row["protocol"] = a->protocol;
+          row["val_mae"] = r.at("val_mae");
+          row["val_stride"] = val_stride;
+          row["steps"] = best_steps;
+          row["early_stopped"] = r.at("early_stopped");
+          row["best_val_loss"] = r.at("best_val_loss");
+          row["train_seconds"] = train_seconds;
+          row["steps_per_second"] = best_steps / train_seconds;
+          if (searching) {
+            row["search_space"] = a->search_space;
+            row["search_seed"] = a->search_seed;
+            row["search_seconds"] = seconds;
+            row["trials"] = trial_rows;
+          }
+          if (reused > 0) row["reused_trials"] = reused;
+          return row;
+        };
         for (int t = 0; t < n_trials; ++t) {
           ModelFlags flags = base;
           const SearchTrial* trial = searching ? &trials[static_cast<std::size_t>(t)] : nullptr;
@@ -205,96 +273,97 @@ Action RegisterBenchmark(CLI::App& app) {
           }
           TrainOptions options = flags.train;
           options.verbose = !flags.quiet;
-          auto model = std::make_unique<Model>(flags.Config());
-          const TrainReport report = Unwrap(Train(*model, data.panel, options, data.split.test));
-          const LongHorizonScores val = EvaluateValidationWindows(*model, data, d.season_length, val_stride);
-          const LongHorizonScores test = EvaluateTestWindows(*model, data, d.season_length, a->test_stride);
-          seconds += report.seconds;
-          steps += report.steps;
-          if (trial != nullptr) {
+          const auto config = nlohmann::ordered_json::parse(ConfigToJson(flags.Config(), &options));
+          nlohmann::ordered_json record;
+          std::unique_ptr<Model> model;
+          if (const FinishedTrial* done = finished.Find(d.name, h, a->test_stride, val_stride, config)) {
+            record = done->record;
+            if (t == 0 || baselines.windows == 0) baselines = done->baselines;
+            ++reused;
+          } else {
+            TrainReport report;
+            model = train_trial(flags, options, report);
+            const LongHorizonScores val = EvaluateValidationWindows(*model, data, d.season_length, val_stride);
+            const LongHorizonScores test = EvaluateTestWindows(*model, data, d.season_length, a->test_stride);
+            baselines = test;
+            if (trial != nullptr) {
+              record["n_pool_kernel_size"] = trial->n_pool_kernel_size;
+              record["n_freq_downsample"] = trial->n_freq_downsample;
+              record["random_seed"] = trial->random_seed;
+              record["learning_rate"] = flags.train.learning_rate;
+              record["max_steps"] = flags.train.max_steps;
+            }
+            record["val_mae"] = val.mae;
+            record["val_mse"] = val.mse;
+            record["test_mse"] = test.mse;
+            record["test_mae"] = test.mae;
+            record["steps"] = report.steps;
+            record["train_seconds"] = report.seconds;
+            record["early_stopped"] = report.early_stopped;
+            record["best_val_loss"] = report.best_val_loss;
+            record["config"] = config;
+          }
+          seconds += record.at("train_seconds").get<double>();
+          steps += record.at("steps").get<int>();
+          const double val_mae = record.at("val_mae").get<double>();
+          if (trial != nullptr)
             std::fprintf(stderr,
                          "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d, lr %.3g, %d steps: validation MAE "
-                         "%.4f (%.0f s)\n",
+                         "%.4f (%.0f s%s)\n",
                          d.name.c_str(), h, t + 1, n_trials, flags.n_pool_kernel_size.c_str(),
                          flags.n_freq_downsample.c_str(), flags.train.random_seed, flags.train.learning_rate,
-                         flags.train.max_steps, val.mae, report.seconds);
-            nlohmann::ordered_json tr;
-            tr["n_pool_kernel_size"] = trial->n_pool_kernel_size;
-            tr["n_freq_downsample"] = trial->n_freq_downsample;
-            tr["random_seed"] = trial->random_seed;
-            tr["learning_rate"] = flags.train.learning_rate;
-            tr["max_steps"] = flags.train.max_steps;
-            tr["val_mae"] = val.mae;
-            tr["val_mse"] = val.mse;
-            tr["test_mse"] = test.mse;
-            tr["test_mae"] = test.mae;
-            tr["steps"] = report.steps;
-            tr["train_seconds"] = report.seconds;
-            trial_rows.push_back(tr);
-          }
-          if (best == nullptr || val.mae < best_val) {
-            best = std::move(model);
-            best_report = report;
-            best_options = options;
-            best_scores = test;
-            best_val = val.mae;
+                         flags.train.max_steps, val_mae, record.at("train_seconds").get<double>(),
+                         model == nullptr ? ", reused from --out" : "");
+          else if (model == nullptr)
+            std::fprintf(stderr, "%s h=%d: reused from --out (same configuration)\n", d.name.c_str(), h);
+          if (searching) trial_rows.push_back(record);
+          if (best.record.is_null() || val_mae < best.record.at("val_mae").get<double>())
+            best = Chosen{record, flags, options, std::move(model)};
+          if (searching && t + 1 < n_trials) {
+            nlohmann::ordered_json partial = make_row();
+            partial["complete"] = false;
+            save(&partial);
           }
         }
-        const LongHorizonScores& s = best_scores;
-        double paper = -1;
-        for (std::size_t i = 0; i < d.horizons.size() && i < d.paper_mse.size(); ++i)
-          if (d.horizons[i] == h) paper = d.paper_mse[i];
+        nlohmann::ordered_json row = make_row();
+        const double paper = row["paper_mse"].is_null() ? -1.0 : row["paper_mse"].get<double>();
+        const double mse = row["mse"].get<double>();
         char ratio[32] = "-", paper_s[32] = "-";
         if (paper > 0) {
-          std::snprintf(ratio, sizeof ratio, "%.3f", s.mse / paper);
+          std::snprintf(ratio, sizeof ratio, "%.3f", mse / paper);
           std::snprintf(paper_s, sizeof paper_s, "%.3f", paper);
         }
         // Time and steps over all trials: what the row cost.
-        std::printf("| %s | %d | %.4f | %.4f | %s | %s | %.4f | %.4f | %d | %.0f | %.2f |\n", d.name.c_str(), h, s.mse,
-                    s.mae, paper_s, ratio, s.snaive_mse, s.naive_mse, steps, seconds, steps / seconds);
+        std::printf("| %s | %d | %.4f | %.4f | %s | %s | %.4f | %.4f | %d | %.0f | %.2f |\n", d.name.c_str(), h, mse,
+                    row["mae"].get<double>(), paper_s, ratio, baselines.snaive_mse, baselines.naive_mse, steps,
+                    seconds, steps / seconds);
         std::fflush(stdout);
-        nlohmann::ordered_json row;
-        row["dataset"] = d.name;
-        row["h"] = h;
-        row["mse"] = s.mse;
-        row["mae"] = s.mae;
-        row["paper_mse"] = paper > 0 ? nlohmann::json(paper) : nlohmann::json();
-        row["seasonal_naive_mse"] = s.snaive_mse;
-        row["seasonal_naive_mae"] = s.snaive_mae;
-        row["naive_mse"] = s.naive_mse;
-        row["naive_mae"] = s.naive_mae;
-        row["test_windows"] = s.windows;
-        row["test_stride"] = a->test_stride;
-        row["protocol"] = a->protocol;
-        row["val_mae"] = best_val;
-        row["val_stride"] = val_stride;
-        row["steps"] = best_report.steps;
-        row["early_stopped"] = best_report.early_stopped;
-        row["best_val_loss"] = best_report.best_val_loss;
-        row["train_seconds"] = best_report.seconds;
-        row["steps_per_second"] = best_report.steps / best_report.seconds;
-        if (searching) {
-          row["search_space"] = a->search_space;
-          row["search_seed"] = a->search_seed;
-          row["search_seconds"] = seconds;
-          row["trials"] = trial_rows;
-        }
         if (a->refit_with_val) {
-          TrainOptions refit_options = best_options;
+          TrainOptions refit_options = best.options;
           refit_options.val_size = 0;  // the validation rows become training rows
-          Model refit(best->config());
-          const TrainReport r = Unwrap(Train(refit, data.panel, refit_options, data.split.test));
-          const LongHorizonScores t = EvaluateTestWindows(refit, data, d.season_length, a->test_stride);
+          ModelFlags refit_flags = best.flags;
+          TrainReport r;
+          const std::unique_ptr<Model> refit = train_trial(refit_flags, refit_options, r);
+          const LongHorizonScores t = EvaluateTestWindows(*refit, data, d.season_length, a->test_stride);
           std::fprintf(stderr, "%s h=%d refit on train+validation: test MSE %.4f (not the row: trains on validation)\n",
                        d.name.c_str(), h, t.mse);
           row["refit_with_val"] = {{"mse", t.mse}, {"mae", t.mae}, {"train_seconds", r.seconds}, {"steps", r.steps}};
         }
-        row["config"] = nlohmann::json::parse(ConfigToJson(best->config(), &best_options));
+        row["config"] = best.record.at("config");
         row["date"] = std::time(nullptr);
         rows.push_back(row);
-        if (!a->out.empty()) WriteTextAtomic(a->out, rows.dump(1) + "\n");
-        if (!a->plot_dir.empty())
-          WriteTextAtomic(a->plot_dir + "/" + d.name + "_" + std::to_string(h) + ".svg", TestForecastSvg(*best, data, d));
+        save(nullptr);
+        if (!a->plot_dir.empty()) {
+          if (best.model == nullptr) {
+            // Same configuration, seed and threads give the same weights: retrain for the picture.
+            std::fprintf(stderr, "%s h=%d: retraining the chosen trial (reused from --out) for the plot\n",
+                         d.name.c_str(), h);
+            TrainReport r;
+            best.model = train_trial(best.flags, best.options, r);
+          }
+          WriteTextAtomic(a->plot_dir + "/" + d.name + "_" + std::to_string(h) + ".svg",
+                          TestForecastSvg(*best.model, data, d));
+        }
       }
     }
   };

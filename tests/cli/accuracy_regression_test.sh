@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A reduced long-horizon benchmark (ILI, h=24, 200 steps, seed 1, the paper's training loop): the
 # test MSE must stay under the recorded bound and below SeasonalNaive's. Then a two-trial search
-# must keep the trial with the lower validation MAE.
+# must keep the trial with the lower validation MAE, and --resume must reuse finished trials (only
+# those with the same configuration).
 # Usage: accuracy_regression_test.sh NHITS_BINARY LONG_HORIZON_DATA_DIR
 set -euo pipefail
 NHITS=$1
@@ -37,4 +38,42 @@ assert row["config"]["first_layer_activation"] and row["config"]["mlp_units"] ==
 refit = row["refit_with_val"]
 assert refit["steps"] == 30 and 0 < refit["mse"] < 100 and refit["mse"] != row["mse"], refit
 print("search: kept the trial with validation MAE", best["val_mae"], "of", [t["val_mae"] for t in trials])
+PY
+
+# --resume: a search extended from 2 to 3 trials retrains only the third; an interrupted search
+# (its row marked incomplete) continues; a changed configuration reuses nothing; other cells' rows stay.
+RESUME=$(mktemp)
+trap 'rm -f "$OUT" "$RESUME"' EXIT
+cp "$OUT" "$RESUME"
+run() { "$NHITS" benchmark --dataset ILI --max-steps 30 --quiet --data-dir "$DATA" --out "$RESUME" --resume "$@" 2>&1 >/dev/null; }
+reused() { grep -c 'reused from --out' <<<"$1" || true; }
+log=$(run --horizons 24 --search 3 --refit-with-val)
+test "$(reused "$log")" = 2 || { echo "expected 2 reused trials: $log"; exit 1; }
+python3 - "$OUT" "$RESUME" <<'PY'
+import json, sys
+before, after = json.load(open(sys.argv[1]))[0], json.load(open(sys.argv[2]))
+assert len(after) == 1 and len(after[0]["trials"]) == 3 and after[0]["reused_trials"] == 2, after
+for old, new in zip(before["trials"], after[0]["trials"]):
+    assert old == new, (old, new)      # reused as recorded, scores and all
+assert after[0]["seasonal_naive_mse"] == before["seasonal_naive_mse"]
+best = min(after[0]["trials"], key=lambda t: t["val_mae"])
+assert after[0]["mse"] == best["test_mse"] and after[0]["config"] == best["config"], after[0]
+# Make it look interrupted after its first trial: the row incomplete, two trials missing.
+after[0]["complete"] = False
+after[0]["trials"] = after[0]["trials"][:1]
+json.dump(after, open(sys.argv[2], "w"))
+PY
+log=$(run --horizons 24 --search 3)
+test "$(reused "$log")" = 1 || { echo "expected 1 reused trial: $log"; exit 1; }
+log=$(run --horizons 24 --search 3 --learning-rate 0.002)
+test "$(reused "$log")" = 0 || { echo "a changed configuration must not be reused: $log"; exit 1; }
+run --horizons 36 >/dev/null                    # another cell: the h=24 row must stay
+log=$(run --horizons 36)                        # the same unsearched cell again: reused
+grep -q 'ILI h=36: reused from --out' <<<"$log" || { echo "expected the h=36 cell reused: $log"; exit 1; }
+python3 - "$RESUME" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [(r["dataset"], r["h"]) for r in rows] == [("ILI", 24), ("ILI", 36)], rows
+assert all(r.get("complete", True) for r in rows), rows
+print("resume: reused finished trials, retrained the rest, kept other cells")
 PY

@@ -85,6 +85,11 @@ expect_error benchmark-nf-space-with-lr "draws --learning-rate" -- "$NHITS" benc
 expect_error benchmark-unknown-search-space "--search-space" "neuralforecast-ett" -- "$NHITS" benchmark --dataset ETTh1 --search 2 --search-space hyperopt
 expect_error benchmark-unknown-protocol "--protocol" "paper" -- "$NHITS" benchmark --dataset ILI --protocol informer
 expect_error benchmark-unknown-dataset "unknown dataset 'ETTh3'" "ETTh1" -- "$NHITS" benchmark --dataset ETTh3
+expect_error benchmark-resume-without-out "--resume" "--out" -- "$NHITS" benchmark --dataset ILI --resume
+write rows.json '{"dataset": "ILI"}'
+expect_error benchmark-resume-bad-file "rows.json" "JSON array of rows" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows.json" --resume
+write rows2.json '[{"dataset": "ILI", "h": 24, "test_stride": 1, "val_stride": 1}]'
+expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows2.json" --resume
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -17,7 +17,7 @@ def main():
     for path in sys.argv[1:]:
         for row in json.load(open(path)):
             trials = row.get("trials")
-            if not trials:
+            if not trials or not row.get("complete", True):  # an interrupted search
                 continue
             paper = row.get("paper_mse")
             ref = f"paper {paper}" if paper else f"SeasonalNaive {row['seasonal_naive_mse']:.4f}"

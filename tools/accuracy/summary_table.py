@@ -23,7 +23,7 @@ def main():
     search = {}
     for path in sys.argv[2:]:
         for r in json.load(open(path)):
-            if r.get("trials"):
+            if r.get("trials") and r.get("complete", True):
                 search[(r["dataset"], r["h"])] = r
     cells = [k for k in run_a if run_a[k].get("paper_mse")]
     within = 0
