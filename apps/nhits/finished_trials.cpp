@@ -46,11 +46,13 @@ FinishedTrials FinishedTrials::Load(const std::string& path) {
           if (!t.contains("config")) continue;
           Entry te = e;
           te.trial.record = t;
+          te.config = nlohmann::json::parse(t.at("config").dump());
           out.trials_.push_back(std::move(te));
         }
       } else if (complete && row.contains("config")) {
         auto& r = e.trial.record;
         r["config"] = row.at("config");
+        e.config = nlohmann::json::parse(row.at("config").dump());
         r["val_mae"] = row.at("val_mae");
         r["test_mse"] = row.at("mse");
         r["test_mae"] = row.at("mae");
@@ -72,9 +74,10 @@ FinishedTrials FinishedTrials::Load(const std::string& path) {
 
 const FinishedTrial* FinishedTrials::Find(const std::string& dataset, int h, int test_stride, int val_stride,
                                           const nlohmann::ordered_json& config) const {
+  const nlohmann::json wanted = nlohmann::json::parse(config.dump());
   for (const Entry& e : trials_)
     if (e.dataset == dataset && e.h == h && e.test_stride == test_stride && e.val_stride == val_stride &&
-        e.trial.record.at("config") == config)
+        e.config == wanted)
       return &e.trial;
   return nullptr;
 }

@@ -41,6 +41,7 @@ class FinishedTrials {
   struct Entry {
     std::string dataset;
     int h = 0, test_stride = 0, val_stride = 0;
+    nlohmann::json config;  // unordered: files written by older versions sort their keys
     FinishedTrial trial;
   };
   std::vector<Entry> trials_;

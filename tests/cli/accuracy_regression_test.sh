@@ -61,7 +61,7 @@ assert after[0]["mse"] == best["test_mse"] and after[0]["config"] == best["confi
 # Make it look interrupted after its first trial: the row incomplete, two trials missing.
 after[0]["complete"] = False
 after[0]["trials"] = after[0]["trials"][:1]
-json.dump(after, open(sys.argv[2], "w"))
+json.dump(after, open(sys.argv[2], "w"), sort_keys=True)   # key order must not matter
 PY
 log=$(run --horizons 24 --search 3)
 test "$(reused "$log")" = 1 || { echo "expected 1 reused trial: $log"; exit 1; }
