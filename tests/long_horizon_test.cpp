@@ -119,6 +119,10 @@ TEST(EvaluateWindowsTest, WindowCountsAndBaselinesPerSplit) {
   EXPECT_NEAR(test.naive_mse, test_naive, 1e-9);
   EXPECT_NEAR(test.snaive_mse, test_seasonal, 1e-9);
   EXPECT_NE(val.mse, test.mse);
+  // Every series scores as many points, so the mean is the mean of the per-series MSEs.
+  ASSERT_EQ(test.series_mse.size(), 2u);
+  EXPECT_NEAR((test.series_mse[0] + test.series_mse[1]) / 2, test.mse, 1e-12);
+  EXPECT_NE(test.series_mse[0], test.series_mse[1]);
 }
 
 TEST(PaperSearchTest, DrawsDistinctTrialsFromThePapersSpace) {

@@ -245,6 +245,7 @@ Action RegisterBenchmark(CLI::App& app) {
           row["test_windows"] = baselines.windows;
           row["test_stride"] = a->test_stride;
           row["protocol"] = a->protocol;
+          if (r.contains("test_mse_by_series")) row["test_mse_by_series"] = r.at("test_mse_by_series");
           row["val_mae"] = r.at("val_mae");
           row["val_stride"] = val_stride;
           row["steps"] = best_steps;
@@ -297,6 +298,11 @@ Action RegisterBenchmark(CLI::App& app) {
             record["val_mse"] = val.mse;
             record["test_mse"] = test.mse;
             record["test_mae"] = test.mae;
+            // Which channels a bad score comes from (one runaway channel can dominate the mean).
+            nlohmann::ordered_json by_series;
+            for (std::size_t i = 0; i < test.series_mse.size(); ++i)
+              by_series[data.panel.series[i].unique_id] = test.series_mse[i];
+            record["test_mse_by_series"] = by_series;
             record["steps"] = report.steps;
             record["train_seconds"] = report.seconds;
             record["early_stopped"] = report.early_stopped;

@@ -53,6 +53,7 @@ struct LongHorizonScores {
   double naive_mse = 0, naive_mae = 0;     // Naive (last value)
   double snaive_mse = 0, snaive_mae = 0;   // SeasonalNaive(season_length)
   long windows = 0;
+  std::vector<double> series_mse;          // NHITS per series (channel), in panel order
 };
 
 // Scores every window with stride `stride` whose targets lie in rows [first, end) of every series,

@@ -145,7 +145,10 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
   std::vector<float> insample, mask, fc;
   double se = 0, ae = 0, nse = 0, nae = 0, sse = 0, sae = 0;
   long points = 0, windows = 0;
+  std::vector<double> series_mse;
   for (const Series& s : data.panel.series) {
+    double series_se = 0;
+    long series_points = 0;
     std::vector<int> starts;
     for (int t0 = first; t0 + H <= last_end; t0 += stride) starts.push_back(t0);
     for (std::size_t b = 0; b < starts.size(); b += kChunk) {
@@ -165,14 +168,15 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
           const double e = fc[(static_cast<std::size_t>(i) * H + j) * Q] - y;
           const int sidx = t0 - m + (j % m);
           const double seasonal = sidx >= 0 ? s.y[static_cast<std::size_t>(sidx)] : naive;
-          se += e * e, ae += std::abs(e);
+          se += e * e, ae += std::abs(e), series_se += e * e;
           nse += (naive - y) * (naive - y), nae += std::abs(naive - y);
           sse += (seasonal - y) * (seasonal - y), sae += std::abs(seasonal - y);
         }
-        points += H;
+        points += H, series_points += H;
         ++windows;
       }
     }
+    series_mse.push_back(series_points > 0 ? series_se / series_points : 0.0);
   }
   LongHorizonScores r;
   if (points == 0) return r;
@@ -180,6 +184,7 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
   r.naive_mse = nse / points, r.naive_mae = nae / points;
   r.snaive_mse = sse / points, r.snaive_mae = sae / points;
   r.windows = windows;
+  r.series_mse = std::move(series_mse);
   return r;
 }
 

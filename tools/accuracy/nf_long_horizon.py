@@ -11,7 +11,8 @@ The protocol is the one `nhits benchmark` uses:
   * NHITS(h=H, input_size=5H, max_steps=1000, windows_batch_size=256, batch_size=32, lr 1e-3,
     val_check_steps=50, early_stop_patience_steps=10, MAE loss, identity scaler, seed 1,
     n_pool_kernel_size=[2,2,1], n_freq_downsample=[4,2,1]; the rest is NF's default, i.e.
-    3 StepLR halvings every max_steps//3 steps, mlp_units 3*[[512,512]]);
+    3 StepLR halvings every max_steps//3 steps, mlp_units 3*[[512,512]]); --loss, --delta,
+    --dropout-prob-theta, pooling and downsampling set a configuration of the neuralforecast-ett search;
   * trained once on train windows, validated on every stride-1 val window, then every stride-1
     test window (target inside test, input = the 5H points before it) is scored on the
     standardised values: nf.cross_validation(val_size=VAL, test_size=TEST, n_windows=None,
@@ -43,7 +44,7 @@ import pytorch_lightning as pl  # noqa: E402
 import torch  # noqa: E402
 import neuralforecast  # noqa: E402
 from neuralforecast import NeuralForecast  # noqa: E402
-from neuralforecast.losses.pytorch import MAE  # noqa: E402
+from neuralforecast.losses.pytorch import MAE, HuberLoss  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
 # name -> (file, fixed (train, val, test) rows or None for the 70/10/20 rule)
@@ -107,7 +108,13 @@ def main():
                     help="series per val/predict batch (NF default = batch size); lower it to save memory")
     ap.add_argument("--inference-windows-batch-size", type=int, default=-1,
                     help="windows per val/predict forward (NF default -1 = all); does not change results")
+    ap.add_argument("--loss", choices=["MAE", "HuberLoss"], default="MAE")
+    ap.add_argument("--delta", type=float, default=1.0, help="HuberLoss delta")
+    ap.add_argument("--dropout-prob-theta", type=float, default=0.0)
+    ap.add_argument("--n-pool-kernel-size", default="2,2,1")
+    ap.add_argument("--n-freq-downsample", default="4,2,1")
     a = ap.parse_args()
+    ints = lambda text: [int(x) for x in text.split(",")]
     if a.threads > 0:
         torch.set_num_threads(a.threads)
 
@@ -118,8 +125,10 @@ def main():
         windows_batch_size=a.windows_batch_size, batch_size=a.batch_size,
         valid_batch_size=a.valid_batch_size, inference_windows_batch_size=a.inference_windows_batch_size,
         learning_rate=a.learning_rate, val_check_steps=a.val_check_steps,
-        early_stop_patience_steps=a.early_stop_patience_steps, loss=MAE(), scaler_type="identity",
-        random_seed=a.seed, n_pool_kernel_size=[2, 2, 1], n_freq_downsample=[4, 2, 1],
+        early_stop_patience_steps=a.early_stop_patience_steps,
+        loss=HuberLoss(delta=a.delta) if a.loss == "HuberLoss" else MAE(), valid_loss=MAE(), scaler_type="identity",
+        random_seed=a.seed, n_pool_kernel_size=ints(a.n_pool_kernel_size), n_freq_downsample=ints(a.n_freq_downsample),
+        dropout_prob_theta=a.dropout_prob_theta,
         accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
         enable_model_summary=False, enable_checkpointing=False, callbacks=[_Clock()],
     )
@@ -151,6 +160,11 @@ def main():
     print(json.dumps({
         "dataset": a.dataset, "h": H,
         "mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))),
+        "mse_per_series": {k: float(np.mean(v ** 2)) for k, v in
+                           (cv.assign(e=err).groupby("unique_id")["e"].apply(np.asarray)).items()},
+        "loss": a.loss, "delta": a.delta, "dropout_prob_theta": a.dropout_prob_theta,
+        "n_pool_kernel_size": a.n_pool_kernel_size, "n_freq_downsample": a.n_freq_downsample,
+        "learning_rate": a.learning_rate, "input_size_multiplier": a.input_size_multiplier,
         "steps": clock.steps, "max_steps": a.max_steps, "seed": a.seed,
         "fit_seconds": round(timings["fit"], 3), "val_seconds": round(clock.val_seconds, 3),
         "predict_seconds": round(timings["predict"], 3), "total_seconds": round(total, 3),
