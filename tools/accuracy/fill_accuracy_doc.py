@@ -1,0 +1,48 @@
+"""Regenerates the tables between the <!-- TAG --> markers of docs/ACCURACY.md from the row files
+in docs/accuracy/: the acceptance summary and the ETTh table (summary_table.py), the
+paper-protocol trial tables and the neuralforecast-ett trial tables (search_trials.py).
+Run from the repository root: python3 tools/accuracy/fill_accuracy_doc.py
+Standard library only.
+"""
+import glob
+import os
+import re
+import subprocess
+
+DOC = "docs/ACCURACY.md"
+PAPER_ORDER = ["Exchange_96-192", "Exchange_336", "Exchange_720", "ILI", "ETTh1_720", "ETTh2_720"]
+
+
+def run(*args):
+    return subprocess.run(["python3", *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main():
+    s = open(DOC).read()
+    paper = [f for f in (f"docs/accuracy/paper_{n}.json" for n in PAPER_ORDER) if glob.glob(f)]
+    nfett = sorted(glob.glob("docs/accuracy/search_nfett_*.json"))
+    summary = run("tools/accuracy/summary_table.py", "docs/accuracy/rows.json", *nfett, *paper)
+    marker = "\n\n| dataset | h | MSE counted | from | SeasonalNaive"
+    paper_part, etth_part = summary.split(marker)
+    etth_part = marker.strip("\n") + etth_part
+
+    def put(tag, text):
+        nonlocal s
+        start, end = f"<!-- {tag} -->", f"<!-- /{tag} -->"
+        assert start in s and end in s, tag
+        s = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: start + "\n" + text + "\n" + end, s,
+                   flags=re.S)
+
+    put("SUMMARY_TABLE", paper_part)
+    put("ETTH_TABLE", etth_part)
+    put("SEARCH_TABLES", run("tools/accuracy/search_trials.py", *paper))
+    put("NFETT_TABLES", run("tools/accuracy/search_trials.py", *nfett))
+    tmp = DOC + ".tmp"
+    open(tmp, "w").write(s)
+    os.replace(tmp, DOC)
+    print(paper_part)
+    print(etth_part)
+
+
+if __name__ == "__main__":
+    main()
