@@ -26,7 +26,10 @@ FinishedTrials FinishedTrials::Load(const std::string& path) {
     const auto& row = rows[i];
     const std::string where = path + ": row " + std::to_string(i + 1);
     if (!row.is_object()) Fail(where + ": not a JSON object");
-    // Rows written before trials recorded their whole configuration cannot be matched: skipped.
+    if (!row.contains("dataset") || !row.contains("h")) Fail(where + ": no dataset or h");
+    const bool complete = row.value("complete", true);
+    if (complete) out.rows_.push_back(row);
+    // Rows written before rows recorded their strides cannot be matched; they are still kept.
     if (!row.contains("val_stride") || !row.contains("test_stride")) continue;
     try {
       Entry e;
@@ -40,7 +43,6 @@ FinishedTrials FinishedTrials::Load(const std::string& path) {
       b.naive_mse = row.at("naive_mse").get<double>();
       b.naive_mae = row.at("naive_mae").get<double>();
       b.windows = row.at("test_windows").get<long>();
-      const bool complete = row.value("complete", true);
       if (row.contains("trials")) {
         for (const auto& t : row.at("trials")) {
           if (!t.contains("config")) continue;
@@ -62,7 +64,6 @@ FinishedTrials FinishedTrials::Load(const std::string& path) {
         r["best_val_loss"] = row.at("best_val_loss");
         out.trials_.push_back(std::move(e));
       }
-      if (complete) out.rows_.push_back(row);
     } catch (const nlohmann::json::exception& ex) {
       const std::string what = ex.what();  // "[json.exception.out_of_range.403] key 'h' not found"
       const std::size_t cut = what.find("] ");

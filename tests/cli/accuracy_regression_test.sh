@@ -61,6 +61,7 @@ assert after[0]["mse"] == best["test_mse"] and after[0]["config"] == best["confi
 # Make it look interrupted after its first trial: the row incomplete, two trials missing.
 after[0]["complete"] = False
 after[0]["trials"] = after[0]["trials"][:1]
+after.append({"dataset": "Weather", "h": 96, "mse": 0.15})     # a row of an older version: kept as is
 json.dump(after, open(sys.argv[2], "w"), sort_keys=True)   # key order must not matter
 PY
 log=$(run --horizons 24 --search 3)
@@ -73,7 +74,7 @@ grep -q 'ILI h=36: reused from --out' <<<"$log" || { echo "expected the h=36 cel
 python3 - "$RESUME" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))
-assert [(r["dataset"], r["h"]) for r in rows] == [("ILI", 24), ("ILI", 36)], rows
+assert [(r["dataset"], r["h"]) for r in rows] == [("Weather", 96), ("ILI", 24), ("ILI", 36)], rows
 assert all(r.get("complete", True) for r in rows), rows
 print("resume: reused finished trials, retrained the rest, kept other cells")
 PY
