@@ -179,9 +179,12 @@ Action RegisterBenchmark(CLI::App& app) {
     else datasets.push_back(Unwrap(FindLongHorizonDataset(a->dataset)));
     const std::vector<SearchTrial> trials = nf_space ? DrawNeuralforecastEttSearchTrials(a->search, a->search_seed)
                                                      : DrawPaperSearchTrials(a->search, a->search_seed);
+    const auto horizons_of = [&](const LongHorizonDataset& d) {
+      return a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons");
+    };
     std::vector<std::pair<std::string, int>> cells;
     for (const LongHorizonDataset& d : datasets)
-      for (int h : a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons")) cells.emplace_back(d.name, h);
+      for (int h : horizons_of(d)) cells.emplace_back(d.name, h);
     const FinishedTrials finished = a->resume ? FinishedTrials::Load(a->out) : FinishedTrials();
     nlohmann::ordered_json rows = nlohmann::json::array();
     for (auto& row : finished.RowsOutside(cells)) rows.push_back(std::move(row));
@@ -199,8 +202,7 @@ Action RegisterBenchmark(CLI::App& app) {
     for (const LongHorizonDataset& d : datasets) {
       const WideTable table = Unwrap(ReadWideCsv(a->data_dir + "/" + d.file));
       const PreparedData data = Unwrap(PrepareLongHorizon(table, d));
-      std::vector<int> horizons = a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons");
-      for (int h : horizons) {
+      for (int h : horizons_of(d)) {
         ModelFlags base = a->model;
         base.h = h;
         if (base.input_size == 0) base.input_size = a->input_size_multiplier * h;
