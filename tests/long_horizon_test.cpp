@@ -123,6 +123,8 @@ TEST(EvaluateWindowsTest, WindowCountsAndBaselinesPerSplit) {
   ASSERT_EQ(test.series_mse.size(), 2u);
   EXPECT_NEAR((test.series_mse[0] + test.series_mse[1]) / 2, test.mse, 1e-12);
   EXPECT_NE(test.series_mse[0], test.series_mse[1]);
+  ASSERT_EQ(test.series_naive_mse.size(), 2u);
+  EXPECT_NEAR((test.series_naive_mse[0] + test.series_naive_mse[1]) / 2, test_naive, 1e-9);
 }
 
 TEST(PaperSearchTest, DrawsDistinctTrialsFromThePapersSpace) {

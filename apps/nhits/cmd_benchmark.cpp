@@ -248,6 +248,12 @@ Action RegisterBenchmark(CLI::App& app) {
           row["test_stride"] = a->test_stride;
           row["protocol"] = a->protocol;
           if (r.contains("test_mse_by_series")) row["test_mse_by_series"] = r.at("test_mse_by_series");
+          if (baselines.series_naive_mse.size() == data.panel.series.size()) {
+            nlohmann::ordered_json naive;
+            for (std::size_t i = 0; i < baselines.series_naive_mse.size(); ++i)
+              naive[data.panel.series[i].unique_id] = baselines.series_naive_mse[i];
+            row["naive_mse_by_series"] = naive;
+          }
           row["val_mae"] = r.at("val_mae");
           row["val_stride"] = val_stride;
           row["steps"] = best_steps;

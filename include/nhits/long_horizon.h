@@ -54,6 +54,7 @@ struct LongHorizonScores {
   double snaive_mse = 0, snaive_mae = 0;   // SeasonalNaive(season_length)
   long windows = 0;
   std::vector<double> series_mse;          // NHITS per series (channel), in panel order
+  std::vector<double> series_naive_mse;    // Naive per series
 };
 
 // Scores every window with stride `stride` whose targets lie in rows [first, end) of every series,

@@ -145,9 +145,9 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
   std::vector<float> insample, mask, fc;
   double se = 0, ae = 0, nse = 0, nae = 0, sse = 0, sae = 0;
   long points = 0, windows = 0;
-  std::vector<double> series_mse;
+  std::vector<double> series_mse, series_naive_mse;
   for (const Series& s : data.panel.series) {
-    double series_se = 0;
+    double series_se = 0, series_nse = 0;
     long series_points = 0;
     std::vector<int> starts;
     for (int t0 = first; t0 + H <= last_end; t0 += stride) starts.push_back(t0);
@@ -169,7 +169,7 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
           const int sidx = t0 - m + (j % m);
           const double seasonal = sidx >= 0 ? s.y[static_cast<std::size_t>(sidx)] : naive;
           se += e * e, ae += std::abs(e), series_se += e * e;
-          nse += (naive - y) * (naive - y), nae += std::abs(naive - y);
+          nse += (naive - y) * (naive - y), nae += std::abs(naive - y), series_nse += (naive - y) * (naive - y);
           sse += (seasonal - y) * (seasonal - y), sae += std::abs(seasonal - y);
         }
         points += H, series_points += H;
@@ -177,6 +177,7 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
       }
     }
     series_mse.push_back(series_points > 0 ? series_se / series_points : 0.0);
+    series_naive_mse.push_back(series_points > 0 ? series_nse / series_points : 0.0);
   }
   LongHorizonScores r;
   if (points == 0) return r;
@@ -185,6 +186,7 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
   r.snaive_mse = sse / points, r.snaive_mae = sae / points;
   r.windows = windows;
   r.series_mse = std::move(series_mse);
+  r.series_naive_mse = std::move(series_naive_mse);
   return r;
 }
 
