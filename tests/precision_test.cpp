@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backend/cpu/quantized_linear.h"
+#include "model/packed_network.h"
 #include "nhits/inference.h"
 #include "nhits/precision.h"
 #include "nhits/safetensors.h"
@@ -256,9 +257,15 @@ TEST(Precision, LowerPrecisionsStreamFewerBytes) {
   const std::size_t fp32 = InferenceSession(model, 1, 1, {Precision::kFp32, {}}).memory().packed_weight_bytes;
   const std::size_t bf16 = InferenceSession(model, 1, 1, {Precision::kBf16, {}}).memory().packed_weight_bytes;
   const std::size_t int8 = InferenceSession(model, 1, 1, {Precision::kInt8, {}}).memory().packed_weight_bytes;
-  // Every parameter once, except the last block's backcast rows, which feed no later block.
+  // Every parameter once, except the last block's backcast rows, which feed no later block, and
+  // each block's first two layers, streamed as the one layer they compose into.
   const LinearSlot& last = model.network().layout().blocks.back().layers.back();
-  const double unused = static_cast<double>(model.config().input_size) * (last.in + 1);
+  double unused = static_cast<double>(model.config().input_size) * (last.in + 1);
+  for (const BlockLayout& blk : model.network().layout().blocks) {
+    const LinearSlot &a = blk.layers[0], &b = blk.layers[1];
+    unused += static_cast<double>(a.out) * (a.in + 1) + static_cast<double>(b.out) * (b.in + 1) -
+              static_cast<double>(b.out) * (a.in + 1);
+  }
   EXPECT_NEAR(static_cast<double>(fp32), (static_cast<double>(model.ParameterCount()) - unused) * 4.0, 64.0);
   EXPECT_LT(bf16, fp32 * 0.56);
   EXPECT_LT(int8, fp32 * 0.31);
@@ -326,11 +333,18 @@ TEST(Precision, QuantisedCheckpointsRoundTripExactly) {
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back->precision, p);
     EXPECT_EQ(back->fp32_layers, plan.fp32_layers);
-    // FP32 layers are untouched; quantised ones hold their dequantised values.
-    const LinearSlot& kept = model.network().layout().blocks[0].layers[4];
-    EXPECT_EQ(loaded->network().params()[kept.weight + 7], model.network().params()[kept.weight + 7]);
-    const LinearSlot& q = model.network().layout().blocks[1].layers[1];
-    EXPECT_NE(loaded->network().params()[q.weight + 7], model.network().params()[q.weight + 7]);
+    // FP32 layers are untouched, and so is a pair that folds at inference (block 1's first two:
+    // one precision); quantised layers hold their dequantised values. Block 2's first layer is
+    // FP32 and its second is not: no fold, so the second is stored rounded.
+    const auto& layout = model.network().layout();
+    const auto same = [&](const LinearSlot& l) {
+      return loaded->network().params()[l.weight + 7] == model.network().params()[l.weight + 7];
+    };
+    EXPECT_TRUE(same(layout.blocks[0].layers[4]));
+    EXPECT_TRUE(same(layout.blocks[1].layers[0]));
+    EXPECT_TRUE(same(layout.blocks[1].layers[1]));
+    EXPECT_FALSE(same(layout.blocks[1].layers[2]));
+    EXPECT_FALSE(same(layout.blocks[2].layers[1]));
     // Re-quantising the loaded weights gives the same kernels' inputs: identical forecasts.
     std::vector<float> x(2 * 168), m(x.size(), 1.0f), a(2 * 24), b(2 * 24);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * i) * 10 + 50;
@@ -376,8 +390,11 @@ TEST(Precision, Int8PlansWithBf16LayersRunTheBf16KernelsAndRoundTrip) {
   ASSERT_TRUE(SaveCheckpoint(path, model, nullptr, {}, plan).ok());
   auto file = ReadSafetensors(path);
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ(file->tensors.at("blocks.0.layers.0.weight").dtype, "I8");
-  EXPECT_EQ(file->tensors.at("blocks.1.layers.0.weight").dtype, "BF16");
+  // Block 0's first two layers fold into one at inference (both INT8): stored exactly, in FP32.
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.0.weight").dtype, "F32");
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.1.weight").dtype, "F32");
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.3.weight").dtype, "I8");    // linear layer 2
+  EXPECT_EQ(file->tensors.at("blocks.1.layers.0.weight").dtype, "BF16");  // BF16 then INT8: no fold
   EXPECT_EQ(file->tensors.at("blocks.0.layers.7.weight").dtype, "F32");  // linear layer 4 = module 7
   CheckpointInfo info;
   auto loaded = LoadCheckpoint(path, &info);
@@ -397,13 +414,35 @@ TEST(Precision, Int8PlansWithBf16LayersRunTheBf16KernelsAndRoundTrip) {
   EXPECT_FALSE(PrecisionPlanFromMetadata({{kPrecisionKey, "int8"}, {kBf16LayersKey, "x"}}).ok());
 }
 
+// Which layers compose with the next at inference: neuralforecast's linear first layer when a
+// hidden layer follows in the same precision; never an activated layer (the paper's MLP).
+TEST(Precision, OnlyAnUnactivatedLayerFoldsIntoTheNextOfItsPrecision) {
+  const Model model = DefaultModel();
+  const BlockLayout& blk = model.network().layout().blocks[1];
+  ASSERT_EQ(blk.layers.size(), 5u);
+  const PrecisionPlan fp32{Precision::kFp32, {}}, int8{Precision::kInt8, {}};
+  EXPECT_TRUE(FoldsIntoNext(blk, fp32, 1, 0));
+  EXPECT_TRUE(FoldsIntoNext(blk, int8, 1, 0));
+  for (int li = 1; li < 5; ++li) EXPECT_FALSE(FoldsIntoNext(blk, fp32, 1, li)) << li;
+  const PrecisionPlan mixed{Precision::kInt8, {{1, 1}}};  // layer 1 kept FP32, layer 0 INT8
+  EXPECT_FALSE(FoldsIntoNext(blk, mixed, 1, 0));
+  EXPECT_TRUE(FoldsIntoNext(blk, mixed, 0, 0)) << "another block's plan";
+  NhitsConfig paper = model.config();
+  paper.mlp_units = {{512, 512}};
+  paper.first_layer_activation = true;
+  const Model paper_model(paper);
+  for (const BlockLayout& b : paper_model.network().layout().blocks)
+    for (int li = 0; li < static_cast<int>(b.layers.size()); ++li) EXPECT_FALSE(FoldsIntoNext(b, fp32, 0, li));
+}
+
 TEST(Precision, Int8CheckpointNeedsItsScales) {
   const Model model = DefaultModel();
   const std::string path = testing::TempDir() + "/int8_no_scale.safetensors";
   ASSERT_TRUE(SaveCheckpoint(path, model, nullptr, {}, {Precision::kInt8, {}}).ok());
   auto file = ReadSafetensors(path);
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ(file->tensors.at("blocks.0.layers.0.weight").dtype, "I8");
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.0.weight").dtype, "F32");  // folds into layer 1: stored exactly
+  EXPECT_EQ(file->tensors.at("blocks.0.layers.3.weight").dtype, "I8");
   file->tensors.erase("blocks.1.layers.3.weight_scale");
   ASSERT_TRUE(WriteSafetensors(path, *file).ok());
   auto loaded = LoadCheckpoint(path);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "backend/cpu/quantized_linear.h"
+#include "model/packed_network.h"
 #include "nhits/model.h"
 #include "nhits/safetensors.h"
 
@@ -44,7 +45,10 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
                                                   p.begin() + static_cast<std::ptrdiff_t>(l.bias))};
       Tensor bias{{l.out}, std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(l.bias),
                                                p.begin() + static_cast<std::ptrdiff_t>(l.bias + l.out))};
-      if (const Precision lp = precision.LayerPrecision(static_cast<int>(b), static_cast<int>(li)); lp != Precision::kFp32) {
+      const int bi = static_cast<int>(b), lj = static_cast<int>(li);
+      // A pair that folds at inference is stored exactly: the fold then sees calibrated weights.
+      const bool folded_pair = FoldsIntoNext(blk, precision, bi, lj) || (lj > 0 && FoldsIntoNext(blk, precision, bi, lj - 1));
+      if (const Precision lp = precision.LayerPrecision(bi, lj); lp != Precision::kFp32 && !folded_pair) {
         if (lp == Precision::kBf16) {
           w.dtype = "BF16";
         } else {

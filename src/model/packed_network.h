@@ -23,6 +23,12 @@ namespace cpu {
 class ThreadPool;
 }
 
+// neuralforecast's MLP starts with a linear layer and no activation, so at inference it composes
+// with the next layer into one: whether linear layer `li` of block `b` does (a hidden layer
+// follows it, and both run in one precision). Checkpoints store both layers of such a pair in
+// FP32 whatever the plan, so a reloaded model folds exactly the weights it was calibrated with.
+bool FoldsIntoNext(const BlockLayout& block, const PrecisionPlan& plan, int b, int li);
+
 class PackedNetwork {
  public:
   // `net` must outlive this object (FP32 layers read its parameters in place). With max_batch
@@ -47,6 +53,11 @@ class PackedNetwork {
  private:
   struct Layer {
     const LinearSlot* slot = nullptr;
+    const float* w = nullptr;  // FP32 weights [out, in]: the network's, or `folded` below
+    const float* b = nullptr;  // bias [out]
+    // A linear layer with no activation composed into the next one (see the constructor).
+    std::unique_ptr<LinearSlot> folded_slot;
+    std::vector<float> folded;  // [out, in] weights then [out] bias
     Precision precision = Precision::kFp32;
     cpu::Bf16Weights bf16;
     cpu::Int8Weights int8;
