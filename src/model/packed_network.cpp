@@ -16,6 +16,30 @@ bool FoldsIntoNext(const BlockLayout& block, const PrecisionPlan& plan, int b, i
          plan.LayerPrecision(b, li) == plan.LayerPrecision(b, li + 1);
 }
 
+namespace {
+
+// second(first(x)) as one layer: [second.out, first.in] weights, then [second.out] bias.
+std::vector<float> ComposeLinear(const float* p, const LinearSlot& first, const LinearSlot& second) {
+  const int in = first.in, out = second.out;
+  std::vector<float> composed(static_cast<std::size_t>(out) * (in + 1));
+  std::vector<double> row(static_cast<std::size_t>(in));
+  for (int o = 0; o < out; ++o) {
+    std::fill(row.begin(), row.end(), 0.0);
+    double bias = p[second.bias + o];
+    for (int k = 0; k < first.out; ++k) {
+      const double w = p[second.weight + static_cast<std::size_t>(o) * second.in + k];
+      const float* w0 = p + first.weight + static_cast<std::size_t>(k) * in;
+      for (int i = 0; i < in; ++i) row[static_cast<std::size_t>(i)] += w * w0[i];
+      bias += w * p[first.bias + k];
+    }
+    for (int i = 0; i < in; ++i) composed[static_cast<std::size_t>(o) * in + i] = static_cast<float>(row[static_cast<std::size_t>(i)]);
+    composed[static_cast<std::size_t>(out) * in + o] = static_cast<float>(bias);
+  }
+  return composed;
+}
+
+}  // namespace
+
 PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch)
     : net_(net), plan_(plan) {
   const bool relu = net_.config().activation == Activation::kReLU;
@@ -38,21 +62,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
         const LinearSlot& a = slots[li], &next = slots[li + 1];
         layer.folded_slot = std::make_unique<LinearSlot>(next);
         layer.folded_slot->in = a.in;
-        layer.folded.assign(static_cast<std::size_t>(next.out) * (a.in + 1), 0.0f);
-        std::vector<double> row(static_cast<std::size_t>(a.in));
-        for (int o = 0; o < next.out; ++o) {
-          std::fill(row.begin(), row.end(), 0.0);
-          double bias = p[next.bias + o];
-          for (int k = 0; k < a.out; ++k) {
-            const double w1 = p[next.weight + static_cast<std::size_t>(o) * next.in + k];
-            const float* w0 = p + a.weight + static_cast<std::size_t>(k) * a.in;
-            for (int i = 0; i < a.in; ++i) row[static_cast<std::size_t>(i)] += w1 * w0[i];
-            bias += w1 * p[a.bias + k];
-          }
-          for (int i = 0; i < a.in; ++i)
-            layer.folded[static_cast<std::size_t>(o) * a.in + i] = static_cast<float>(row[static_cast<std::size_t>(i)]);
-          layer.folded[static_cast<std::size_t>(next.out) * a.in + o] = static_cast<float>(bias);
-        }
+        layer.folded = ComposeLinear(p, a, next);
         slot = layer.folded_slot.get();
         layer.w = layer.folded.data();
         layer.b = layer.folded.data() + static_cast<std::size_t>(next.out) * a.in;
