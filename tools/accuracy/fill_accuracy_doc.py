@@ -10,7 +10,8 @@ import re
 import subprocess
 
 DOC = "docs/ACCURACY.md"
-PAPER_ORDER = ["Exchange_96-192", "Exchange_336", "Exchange_720", "ILI", "ETTh1_720", "ETTh2_720"]
+PAPER_ORDER = ["ETTm2", "Exchange_96-192", "Exchange_336", "Exchange_720", "ILI", "Weather",
+               "ETTh1", "ETTh1_720", "ETTh2", "ETTh2_720"]
 
 
 def run(*args):
