@@ -91,6 +91,18 @@ TEST(PrepareLongHorizonTest, Ettm2MatchesThePapersDataFile) {
   EXPECT_EQ(hufl.unique_id, "HUFL");
   const double papers[] = {-0.041413, -0.185467, -0.257495, -0.577510};
   for (int t = 0; t < 4; ++t) EXPECT_NEAR(hufl.y[static_cast<std::size_t>(t)], papers[t], 1e-6) << "row " << t;
+
+  // The tolerance tells the candidates apart: a sample std, or the whole file's statistics,
+  // would miss the paper's fourth value by more than it.
+  const std::vector<double>& raw = table->values[0];
+  auto standardised = [&](std::size_t rows, bool sample) {
+    double mean = 0, ss = 0;
+    for (std::size_t t = 0; t < rows; ++t) mean += raw[t] / static_cast<double>(rows);
+    for (std::size_t t = 0; t < rows; ++t) ss += (raw[t] - mean) * (raw[t] - mean);
+    return (raw[3] - mean) / std::sqrt(ss / static_cast<double>(sample ? rows - 1 : rows));
+  };
+  EXPECT_GT(std::abs(standardised(34560, true) - papers[3]), 5e-6);
+  EXPECT_GT(std::abs(standardised(raw.size(), false) - papers[3]), 0.1);
 }
 
 TEST(PrepareLongHorizonTest, SplitLargerThanFileFails) {
