@@ -221,5 +221,54 @@ TEST(NeuralforecastEttSearchTest, DrawsFromTheRerunSpace) {
   EXPECT_TRUE(DrawNeuralforecastEttSearchTrials(0, 1).empty());
 }
 
+TEST(NeuralforecastAutoSearchTest, DrawsFromAutoNhitsDefaultSpace) {
+  const std::set<std::vector<int>> pools = {{2, 2, 1}, {1, 1, 1}, {2, 2, 2}, {4, 4, 4}, {8, 4, 1}, {16, 8, 1}};
+  const std::set<std::vector<int>> downsamples = {{168, 24, 1}, {24, 12, 1}, {180, 60, 1},
+                                                  {60, 8, 1},   {40, 20, 1},  {1, 1, 1}};
+  const int h = 96;
+  const std::vector<SearchTrial> a = DrawNeuralforecastAutoSearchTrials(400, 1, h);
+  ASSERT_EQ(a.size(), 400u);
+  std::set<int> multipliers, strides, steps, batches, windows, seeds;
+  std::set<std::string> scalers;
+  std::set<std::vector<int>> seen_pools, seen_downsamples;
+  double below_1e2 = 0;
+  for (const SearchTrial& t : a) {
+    EXPECT_TRUE(pools.count(t.n_pool_kernel_size));
+    EXPECT_TRUE(downsamples.count(t.n_freq_downsample));
+    EXPECT_GE(t.learning_rate, 1e-4);
+    EXPECT_LE(t.learning_rate, 1e-1);
+    below_1e2 += t.learning_rate < 1e-2;
+    multipliers.insert(t.input_size_multiplier);
+    strides.insert(t.step_size);
+    steps.insert(t.max_steps);
+    batches.insert(t.batch_size);
+    windows.insert(t.windows_batch_size);
+    seeds.insert(t.random_seed);
+    scalers.insert(t.scaler_type);
+    seen_pools.insert(t.n_pool_kernel_size);
+    seen_downsamples.insert(t.n_freq_downsample);
+  }
+  EXPECT_EQ(multipliers, (std::set<int>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(strides, (std::set<int>{1, h}));
+  EXPECT_EQ(steps, (std::set<int>{500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500}));
+  EXPECT_EQ(batches, (std::set<int>{32, 64, 128, 256}));
+  EXPECT_EQ(windows, (std::set<int>{128, 256, 512, 1024}));
+  EXPECT_EQ(scalers, (std::set<std::string>{"identity", "robust", "standard"}));
+  EXPECT_EQ(seen_pools, pools);
+  EXPECT_EQ(seen_downsamples, downsamples);
+  EXPECT_EQ(*seeds.begin(), 1);
+  EXPECT_EQ(*seeds.rbegin(), 19);  // Ray's randint(1, 20) excludes 20
+  // Log-uniform over [1e-4, 1e-1]: two thirds of the draws below 1e-2.
+  EXPECT_NEAR(below_1e2 / a.size(), 2.0 / 3.0, 0.08);
+  for (const std::string& s : scalers) EXPECT_TRUE(ParseScalerType(s).ok()) << s;
+  const std::vector<SearchTrial> again = DrawNeuralforecastAutoSearchTrials(5, 1, h);
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].learning_rate, a[i].learning_rate);
+    EXPECT_EQ(again[i].scaler_type, a[i].scaler_type);
+  }
+  EXPECT_NE(DrawNeuralforecastAutoSearchTrials(5, 2, h)[0].learning_rate, a[0].learning_rate);
+  EXPECT_TRUE(DrawNeuralforecastAutoSearchTrials(0, 1, h).empty());
+}
+
 }  // namespace
 }  // namespace nhits

@@ -83,6 +83,15 @@ void ApplyNeuralforecastEttRerun(const CLI::App& app, ModelFlags& m, int& input_
   if (unset("--val-check-steps")) m.train.val_check_steps = 1 << 30;
 }
 
+// neuralforecast's AutoNHITS with its default search space: NHITS's own defaults for what the space
+// does not draw. Ray Tune keeps the validation loss last reported (the last weights, no early
+// stopping), so validation is scored once, after training.
+void ApplyNeuralforecastAuto(const CLI::App& app, ModelFlags& m) {
+  const auto unset = [&](const char* flag) { return app.count(flag) == 0; };
+  if (unset("--early-stop-patience-steps")) m.train.early_stop_patience_steps = -1;
+  if (unset("--val-check-steps")) m.train.val_check_steps = 1 << 30;
+}
+
 std::string JoinInts(const std::vector<int>& v) {
   std::string s;
   for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
@@ -97,7 +106,7 @@ Action RegisterBenchmark(CLI::App& app) {
     std::string dataset = "ETTh1", data_dir, horizons, out, plot_dir, protocol = "paper", search_space = "paper";
     int input_size_multiplier = 5, test_stride = 1, search = 0;
     unsigned search_seed = 1;
-    bool refit_with_val = false, resume = false;
+    bool refit_with_val = false, resume = false, list_trials = false;
   };
   auto a = std::make_shared<Args>();
   a->model.train.max_steps = 1000;
@@ -128,9 +137,14 @@ Action RegisterBenchmark(CLI::App& app) {
                  "neuralforecast-ett: the space of neuralforecast's published ETT reruns (learning rate,\n"
                  "200/1000 steps, pooling, downsampling, seed) with their fixed settings (input 7*h,\n"
                  "HuberLoss 0.5, dropout 0.5, 7 series per step, no early stopping) under\n"
-                 "neuralforecast's loop; flags given on the command line win, except the drawn ones")
-      ->check(CLI::IsMember({"paper", "neuralforecast-ett"}))
+                 "neuralforecast's loop; flags given on the command line win, except the drawn ones.\n"
+                 "neuralforecast-auto: the default space of neuralforecast's AutoNHITS (input 1-5 x h,\n"
+                 "step size 1 or h, pooling, downsampling, learning rate 1e-4..1e-1, scaler, 500-1500 steps,\n"
+                 "batch sizes, seed) under neuralforecast's loop, last weights")
+      ->check(CLI::IsMember({"paper", "neuralforecast-ett", "neuralforecast-auto"}))
       ->capture_default_str();
+  app.add_flag("--list-trials", a->list_trials,
+               "Print the configurations --search N would train, per horizon, and exit (nothing is trained)");
   app.add_flag("--refit-with-val", a->refit_with_val,
                "Also retrain the chosen configuration on training + validation and score it on test, as\n"
                "neuralforecast's published ETT reruns do (refit_with_val=True). Reported beside the row as\n"
@@ -160,14 +174,21 @@ Action RegisterBenchmark(CLI::App& app) {
     if (a->resume && a->out.empty()) Fail("--resume continues from the file given by --out; add --out FILE");
     if (!a->plot_dir.empty()) CheckOutputPath(a->plot_dir + "/x.svg");
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
-    const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett";
-    if (nf_space) {
-      if (!searching) Fail("--search-space neuralforecast-ett needs --search N (N > 0)");
+    const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett",
+               auto_space = a->search_space == "neuralforecast-auto";
+    if (nf_space || auto_space) {
+      const std::string space = "--search-space " + a->search_space;
+      if (!searching) Fail(space + " needs --search N (N > 0)");
       if (self->count("--protocol") && a->protocol == "paper")
-        Fail("--search-space neuralforecast-ett runs neuralforecast's loop; drop --protocol paper");
+        Fail(space + " runs neuralforecast's loop; drop --protocol paper");
       a->protocol = "neuralforecast";
-      ApplyNeuralforecastEttRerun(*self, a->model, a->input_size_multiplier);
+      if (nf_space) ApplyNeuralforecastEttRerun(*self, a->model, a->input_size_multiplier);
+      else ApplyNeuralforecastAuto(*self, a->model);
     }
+    if (auto_space)
+      for (const char* drawn : {"--input-size", "--input-size-multiplier", "--step-size", "--batch-size",
+                                "--windows-batch-size", "--scaler-type", "--learning-rate", "--max-steps"})
+        if (self->count(drawn)) Fail(std::string("--search-space neuralforecast-auto draws ") + drawn + " itself; drop it");
     if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model);
     if (searching && (self->count("--n-pool-kernel-size") || self->count("--n-freq-downsample") ||
                       self->count("--random-seed")))
@@ -177,11 +198,35 @@ Action RegisterBenchmark(CLI::App& app) {
     std::vector<LongHorizonDataset> datasets;
     if (a->dataset == "all") datasets = LongHorizonDatasets();
     else datasets.push_back(Unwrap(FindLongHorizonDataset(a->dataset)));
-    const std::vector<SearchTrial> trials = nf_space ? DrawNeuralforecastEttSearchTrials(a->search, a->search_seed)
-                                                     : DrawPaperSearchTrials(a->search, a->search_seed);
+    // AutoNHITS's step_size choice depends on h, so every space is drawn per horizon.
+    const auto draw_trials = [&](int h) {
+      if (nf_space) return DrawNeuralforecastEttSearchTrials(a->search, a->search_seed);
+      if (auto_space) return DrawNeuralforecastAutoSearchTrials(a->search, a->search_seed, h);
+      return DrawPaperSearchTrials(a->search, a->search_seed);
+    };
     const auto horizons_of = [&](const LongHorizonDataset& d) {
       return a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons");
     };
+    if (a->list_trials) {
+      if (!searching) Fail("--list-trials lists the trials of a search; add --search N");
+      for (const LongHorizonDataset& d : datasets)
+        for (int h : horizons_of(d)) {
+          int i = 0;
+          for (const SearchTrial& t : draw_trials(h)) {
+            std::printf("%s h=%d trial %d: pool %s, downsample %s, seed %d", d.name.c_str(), h, ++i,
+                        JoinInts(t.n_pool_kernel_size).c_str(), JoinInts(t.n_freq_downsample).c_str(), t.random_seed);
+            if (t.learning_rate > 0) std::printf(", lr %.3g", t.learning_rate);
+            if (t.max_steps > 0) std::printf(", %d steps", t.max_steps);
+            if (t.input_size_multiplier > 0) std::printf(", input %d", t.input_size_multiplier * h);
+            if (t.step_size > 0) std::printf(", step size %d", t.step_size);
+            if (t.batch_size > 0) std::printf(", batch %d", t.batch_size);
+            if (t.windows_batch_size > 0) std::printf(", %d windows", t.windows_batch_size);
+            if (!t.scaler_type.empty()) std::printf(", scaler %s", t.scaler_type.c_str());
+            std::printf("\n");
+          }
+        }
+      return;
+    }
     std::vector<std::pair<std::string, int>> cells;
     for (const LongHorizonDataset& d : datasets)
       for (int h : horizons_of(d)) cells.emplace_back(d.name, h);
@@ -208,6 +253,7 @@ Action RegisterBenchmark(CLI::App& app) {
         if (base.input_size == 0) base.input_size = a->input_size_multiplier * h;
         base.train.val_size = data.split.val;
         const int val_stride = std::max(base.train.val_step_size, 1);
+        const std::vector<SearchTrial> trials = draw_trials(h);
         const auto train_trial = [&](const ModelFlags& flags, const TrainOptions& options, TrainReport& report) {
           auto model = std::make_unique<Model>(flags.Config());
           report = Unwrap(Train(*model, data.panel, options, data.split.test));
@@ -279,6 +325,11 @@ Action RegisterBenchmark(CLI::App& app) {
             flags.train.random_seed = trial->random_seed;
             if (trial->learning_rate > 0) flags.train.learning_rate = trial->learning_rate;
             if (trial->max_steps > 0) flags.train.max_steps = trial->max_steps;
+            if (trial->input_size_multiplier > 0) flags.input_size = trial->input_size_multiplier * h;
+            if (trial->step_size > 0) flags.train.step_size = trial->step_size;
+            if (trial->batch_size > 0) flags.train.batch_size = trial->batch_size;
+            if (trial->windows_batch_size > 0) flags.train.windows_batch_size = trial->windows_batch_size;
+            if (!trial->scaler_type.empty()) flags.scaler_type = trial->scaler_type;
           }
           TrainOptions options = flags.train;
           options.verbose = !flags.quiet;
@@ -301,6 +352,13 @@ Action RegisterBenchmark(CLI::App& app) {
               record["random_seed"] = trial->random_seed;
               record["learning_rate"] = flags.train.learning_rate;
               record["max_steps"] = flags.train.max_steps;
+              if (auto_space) {
+                record["input_size"] = flags.input_size;
+                record["step_size"] = flags.train.step_size;
+                record["batch_size"] = flags.train.batch_size;
+                record["windows_batch_size"] = flags.train.windows_batch_size;
+                record["scaler_type"] = flags.scaler_type;
+              }
             }
             record["val_mae"] = val.mae;
             record["val_mse"] = val.mse;
@@ -320,14 +378,19 @@ Action RegisterBenchmark(CLI::App& app) {
           seconds += record.at("train_seconds").get<double>();
           steps += record.at("steps").get<int>();
           const double val_mae = record.at("val_mae").get<double>();
-          if (trial != nullptr)
+          if (trial != nullptr) {
+            char extra[160] = "";
+            if (auto_space)
+              std::snprintf(extra, sizeof extra, ", input %d, step size %d, %d windows, scaler %s", flags.input_size,
+                            flags.train.step_size, flags.train.windows_batch_size, flags.scaler_type.c_str());
             std::fprintf(stderr,
-                         "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d, lr %.3g, %d steps: validation MAE "
+                         "%s h=%d trial %d/%d: pool %s, downsample %s, seed %d, lr %.3g, %d steps%s: validation MAE "
                          "%.4f (%.0f s%s)\n",
                          d.name.c_str(), h, t + 1, n_trials, flags.n_pool_kernel_size.c_str(),
                          flags.n_freq_downsample.c_str(), flags.train.random_seed, flags.train.learning_rate,
-                         flags.train.max_steps, val_mae, record.at("train_seconds").get<double>(),
+                         flags.train.max_steps, extra, val_mae, record.at("train_seconds").get<double>(),
                          model == nullptr ? ", reused from --out" : "");
+          }
           else if (model == nullptr)
             std::fprintf(stderr, "%s h=%d: reused from --out (same configuration)\n", d.name.c_str(), h);
           if (searching) trial_rows.push_back(record);

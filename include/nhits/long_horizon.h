@@ -73,6 +73,12 @@ struct SearchTrial {
   int random_seed = 1;
   double learning_rate = 0;  // 0: the protocol's
   int max_steps = 0;         // 0: the protocol's
+  // Drawn only by spaces that search them; 0 or empty: the protocol's.
+  int input_size_multiplier = 0;  // input_size = multiplier * h
+  int step_size = 0;              // stride between training windows
+  int batch_size = 0;             // series per step
+  int windows_batch_size = 0;
+  std::string scaler_type;
 };
 // `n` distinct trials drawn uniformly from the paper's space (6 pooling kernels x 5 downsampling
 // ratios x seeds 1-10) by a generator seeded with `seed`. The paper ran hyperopt's TPE for 10
@@ -85,5 +91,14 @@ std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed);
 // [336,48,1], [84,12,1] or [1,1,1], seed 1-9. Fixed there, and set by the caller: input 7h,
 // HuberLoss(0.5), dropout 0.5, 256 windows, validation every 100 steps, no early stopping.
 std::vector<SearchTrial> DrawNeuralforecastEttSearchTrials(int n, unsigned seed);
+
+// `n` trials from neuralforecast's AutoNHITS.default_config (neuralforecast/auto.py, what
+// `AutoNHITS(h)` searches when given no config, 10 samples by default): input h x {1..5},
+// step_size {1, h}, pooling {[2,2,1], [1,1,1], [2,2,2], [4,4,4], [8,4,1], [16,8,1]}, downsampling
+// {[168,24,1], [24,12,1], [180,60,1], [60,8,1], [40,20,1], [1,1,1]}, learning rate log-uniform in
+// [1e-4, 1e-1], scaler {identity, robust, standard}, 500-1500 steps by 100, batch_size
+// {32, 64, 128, 256}, windows_batch_size {128, 256, 512, 1024}, seed 1-19. The rest is NHITS's
+// defaults (MAE, neuralforecast's MLP, three LR halvings, no early stopping).
+std::vector<SearchTrial> DrawNeuralforecastAutoSearchTrials(int n, unsigned seed, int h);
 
 }  // namespace nhits

@@ -240,4 +240,32 @@ std::vector<SearchTrial> DrawNeuralforecastEttSearchTrials(int n, unsigned seed)
   return trials;
 }
 
+std::vector<SearchTrial> DrawNeuralforecastAutoSearchTrials(int n, unsigned seed, int h) {
+  static const std::vector<std::vector<int>> kPool = {{2, 2, 1}, {1, 1, 1}, {2, 2, 2},
+                                                      {4, 4, 4}, {8, 4, 1}, {16, 8, 1}};
+  static const std::vector<std::vector<int>> kDownsample = {{168, 24, 1}, {24, 12, 1}, {180, 60, 1},
+                                                            {60, 8, 1},   {40, 20, 1},  {1, 1, 1}};
+  static const char* const kScaler[] = {"identity", "robust", "standard"};
+  static const int kBatch[] = {32, 64, 128, 256}, kWindows[] = {128, 256, 512, 1024};
+  std::mt19937 rng(seed);
+  // Raw engine output only (see above): the same trials on every platform.
+  const auto unit = [&] { return static_cast<double>(rng()) / 4294967296.0; };
+  std::vector<SearchTrial> trials;
+  for (int i = 0; i < std::max(n, 0); ++i) {
+    SearchTrial t;
+    t.input_size_multiplier = 1 + static_cast<int>(rng() % 5);
+    t.step_size = rng() % 2 == 0 ? 1 : std::max(h, 1);
+    t.n_pool_kernel_size = kPool[rng() % kPool.size()];
+    t.n_freq_downsample = kDownsample[rng() % kDownsample.size()];
+    t.learning_rate = std::exp(std::log(1e-4) + unit() * (std::log(1e-1) - std::log(1e-4)));
+    t.scaler_type = kScaler[rng() % 3];
+    t.max_steps = 500 + 100 * static_cast<int>(rng() % 11);
+    t.batch_size = kBatch[rng() % 4];
+    t.windows_batch_size = kWindows[rng() % 4];
+    t.random_seed = 1 + static_cast<int>(rng() % 19);
+    trials.push_back(std::move(t));
+  }
+  return trials;
+}
+
 }  // namespace nhits

@@ -1,6 +1,7 @@
 """Regenerates the tables between the <!-- TAG --> markers of docs/ACCURACY.md from the row files
 in docs/accuracy/: the acceptance summary and the ETTh table (summary_table.py), the
-paper-protocol trial tables and the neuralforecast-ett trial tables (search_trials.py).
+paper-protocol trial tables, the neuralforecast-ett trial tables and the AutoNHITS-space trial
+tables (search_trials.py; docs/accuracy/auto_*.json, counted by summary_table.py's union rule).
 Run from the repository root: python3 tools/accuracy/fill_accuracy_doc.py
 Standard library only.
 """
@@ -22,7 +23,8 @@ def main():
     s = open(DOC).read()
     paper = [f for f in (f"docs/accuracy/paper_{n}.json" for n in PAPER_ORDER) if glob.glob(f)]
     nfett = sorted(glob.glob("docs/accuracy/search_nfett_*.json"))
-    summary = run("tools/accuracy/summary_table.py", "docs/accuracy/rows.json", *nfett, *paper)
+    auto = sorted(glob.glob("docs/accuracy/auto_*.json"))
+    summary = run("tools/accuracy/summary_table.py", "docs/accuracy/rows.json", *nfett, *paper, *auto)
     marker = "\n\n| dataset | h | MSE counted | from | SeasonalNaive"
     paper_part, etth_part = summary.split(marker)
     etth_part = marker.strip("\n") + etth_part
@@ -38,6 +40,8 @@ def main():
     put("ETTH_TABLE", etth_part)
     put("SEARCH_TABLES", run("tools/accuracy/search_trials.py", *paper))
     put("NFETT_TABLES", run("tools/accuracy/search_trials.py", *nfett))
+    if auto:
+        put("AUTO_TABLES", run("tools/accuracy/search_trials.py", *auto))
     tmp = DOC + ".tmp"
     open(tmp, "w").write(s)
     os.replace(tmp, DOC)

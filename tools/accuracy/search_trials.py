@@ -25,12 +25,16 @@ def main():
             mlp = "paper MLP" if row["config"].get("first_layer_activation") else "neuralforecast MLP"
             print(f"\n{row['dataset']} h={row['h']} ({space} search, {mlp}, {len(trials)} trials, search seed "
                   f"{row['search_seed']}, {row['search_seconds'] / 60:.0f} min; {ref})\n")
-            print("| pooling | downsample | seed | lr | steps | validation MAE | test MSE | train s |")
-            print("|---|---|---|---|---|---|---|---|")
+            auto = "input_size" in trials[0]  # the AutoNHITS space draws these too
+            extra_head = " input | step size | windows | scaler |" if auto else ""
+            print("| pooling | downsample |" + extra_head + " seed | lr | steps | validation MAE | test MSE | train s |")
+            print("|---|---|---|---|---|---|---|---|" + ("---|" * 4 if auto else ""))
             best = min(trials, key=lambda t: t["val_mae"])
             for t in trials:
                 b = "**" if t is best else ""
-                print(f"| {fmt_list(t['n_pool_kernel_size'])} | {fmt_list(t['n_freq_downsample'])} | "
+                extra = (f" {t['input_size']} | {t['step_size']} | {t['windows_batch_size']} | {t['scaler_type']} |"
+                         if auto else "")
+                print(f"| {fmt_list(t['n_pool_kernel_size'])} | {fmt_list(t['n_freq_downsample'])} |{extra} "
                       f"{t['random_seed']} | {t.get('learning_rate', row['config']['learning_rate']):.3g} | "
                       f"{t.get('max_steps', row['config']['max_steps'])} | {b}{t['val_mae']:.4f}{b} | {b}{t['test_mse']:.4f}{b} | "
                       f"{t['train_seconds']:.0f} |")

@@ -3,6 +3,11 @@ SeasonalNaive), taking the search row where one exists (the last file given wins
 otherwise. A search row says which search it came from: the paper's protocol, or the space of
 neuralforecast's ETT reruns.
 
+Rows of neuralforecast's AutoNHITS space (search_space "neuralforecast-auto", session 9) never
+replace a row by the order of the files: where a cell has both a paper-protocol row and an
+AutoNHITS row, the one with the lower validation MAE counts (one search over both spaces' trials,
+chosen on validation; both score every validation window, stride 1).
+
 Usage: python3 tools/accuracy/summary_table.py RUN_A_ROWS.json SEARCH_ROWS.json [...]
 Standard library only.
 """
@@ -11,6 +16,8 @@ import sys
 
 
 def source(row):
+    if row.get("search_space") == "neuralforecast-auto":
+        return "AutoNHITS space"
     if row.get("search_space") == "neuralforecast-ett":
         return "nf ETT-rerun search"
     if not row["config"].get("first_layer_activation"):
@@ -18,13 +25,25 @@ def source(row):
     return "paper protocol"
 
 
+def pick_by_validation(base, auto):
+    """The union of a paper-protocol search and an AutoNHITS search, chosen on validation only."""
+    if auto is None:
+        return base
+    if base is None or source(base) != "paper protocol":
+        return base or auto
+    assert base["val_stride"] == auto["val_stride"] == 1, "validation MAE must cover the same windows"
+    return auto if auto["val_mae"] < base["val_mae"] else base
+
+
 def main():
     run_a = {(r["dataset"], r["h"]): r for r in json.load(open(sys.argv[1]))}
-    search = {}
+    search, auto = {}, {}
     for path in sys.argv[2:]:
         for r in json.load(open(path)):
             if r.get("trials") and r.get("complete", True):
-                search[(r["dataset"], r["h"])] = r
+                (auto if r.get("search_space") == "neuralforecast-auto" else search)[(r["dataset"], r["h"])] = r
+    for k in set(search) | set(auto):
+        search[k] = pick_by_validation(search.get(k), auto.get(k))
     cells = [k for k in run_a if run_a[k].get("paper_mse")]
     within = 0
     worst = 0.0
