@@ -35,6 +35,10 @@ def pick_by_validation(base, auto):
     return auto if auto["val_mae"] < base["val_mae"] else base
 
 
+def cell_line(row):
+    return f"{row['mse']:.4f}" if row else "-"
+
+
 def main():
     run_a = {(r["dataset"], r["h"]): r for r in json.load(open(sys.argv[1]))}
     search, auto = {}, {}
@@ -42,31 +46,46 @@ def main():
         for r in json.load(open(path)):
             if r.get("trials") and r.get("complete", True):
                 (auto if r.get("search_space") == "neuralforecast-auto" else search)[(r["dataset"], r["h"])] = r
+    before = dict(search)  # the rule of sessions 6-8, shown beside the counted row
     for k in set(search) | set(auto):
         search[k] = pick_by_validation(search.get(k), auto.get(k))
     cells = [k for k in run_a if run_a[k].get("paper_mse")]
-    within = 0
-    worst = 0.0
-    print("| dataset | h | MSE counted | from | paper MSE | ratio | run A MSE | search MSE |")
-    print("|---|---|---|---|---|---|---|---|")
+
+    def counted(rows, k):
+        p = rows.get(k)
+        return (p, source(p)) if p else (run_a[k], "run A")
+
+    def tally(rows):
+        within, worst = 0, 0.0
+        for k in cells:
+            ratio = counted(rows, k)[0]["mse"] / run_a[k]["paper_mse"]
+            within += abs(ratio - 1) <= 0.10
+            worst = max(worst, ratio - 1)
+        return within, worst
+
+    print("| dataset | h | MSE counted | from | paper MSE | ratio | run A MSE | paper-protocol search MSE | "
+          "AutoNHITS search MSE |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for k in cells:
-        a, p = run_a[k], search.get(k)
-        row, src = (p, source(p)) if p else (a, "run A")
-        ratio = row["mse"] / row["paper_mse"]
-        within += abs(ratio - 1) <= 0.10
-        worst = max(worst, ratio - 1)
-        searched = f"{p['mse']:.4f}" if p else "-"
-        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['paper_mse']} | {ratio:.3f} | "
-              f"{a['mse']:.4f} | {searched} |")
+        row, src = counted(search, k)
+        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['paper_mse']} | {row['mse'] / row['paper_mse']:.3f} | "
+              f"{run_a[k]['mse']:.4f} | {cell_line(before.get(k))} | {cell_line(auto.get(k))} |")
+    within, worst = tally(search)
     print(f"\nWithin 10% of the paper: {within} of {len(cells)}; worst excess {100 * worst:.1f}%.")
-    print("\n| dataset | h | MSE counted | from | SeasonalNaive MSE | beats it |")
-    print("|---|---|---|---|---|---|")
+    if auto:
+        within, worst = tally(before)
+        print(f"(Without the AutoNHITS rows, the rule of sessions 6-8: {within} of {len(cells)}; "
+              f"worst excess {100 * worst:.1f}%.)")
+    print("\n| dataset | h | MSE counted | from | SeasonalNaive MSE | beats it | paper-protocol search MSE | "
+          "AutoNHITS search MSE |")
+    print("|---|---|---|---|---|---|---|---|")
     for k in run_a:
         if run_a[k].get("paper_mse"):
             continue
-        row, src = (search[k], source(search[k])) if k in search else (run_a[k], "run A")
+        row, src = counted(search, k)
         beats = "yes" if row["mse"] < row["seasonal_naive_mse"] else "**no**"
-        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['seasonal_naive_mse']:.4f} | {beats} |")
+        print(f"| {k[0]} | {k[1]} | {row['mse']:.4f} | {src} | {row['seasonal_naive_mse']:.4f} | {beats} | "
+              f"{cell_line(before.get(k))} | {cell_line(auto.get(k))} |")
 
 
 if __name__ == "__main__":
