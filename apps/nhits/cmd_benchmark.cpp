@@ -162,6 +162,8 @@ Action RegisterBenchmark(CLI::App& app) {
                "first draws of any larger N). Rows of other cells in --out are kept. Use the same data");
   app.add_option("--plot-dir", a->plot_dir, "Write DATASET_H.svg there: the first test window of three channels");
   a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false);
+  // The shared flag's help names neuralforecast's 3*h; here the multiplier above sets it.
+  app.get_option("--input-size")->description("Lookback window L (default: --input-size-multiplier * h)");
   app.footer(
       "Protocol: every channel is a univariate series standardised with the training split's mean/std;\n"
       "train on the training split, score the validation split (and, with the neuralforecast protocol,\n"

@@ -56,7 +56,13 @@ check "batch forecasts every asset" '[ "$(grep -c ",ok,eq@1," "$WORK/batch.csv")
 check "batch degrades the bad series to a baseline" 'grep -q "^D,fx,fx,1961-01-31,.*,degraded,seasonal_naive,missing or non-finite value at 1960-07-31" "$WORK/batch.csv"'
 check "batch report adds up" 'python3 -c "import json,sys; r=json.load(open(sys.argv[1])); t=r[\"total\"]; sys.exit(not (t[\"assets\"]==4 and t[\"ok\"]==3 and t[\"degraded\"]==1 and sum(c[\"assets\"] for c in r[\"classes\"])==4))" "$WORK/batch.json"'
 
-for cmd in train predict cv info plot demo quantize bench serve loadgen batch; do
-  check "$cmd --help" '"$NHITS" $cmd --help | grep -q -- "--"'
+for cmd in train predict cv info plot demo quantize bench serve loadgen batch benchmark; do
+  # Through a file: grep -q stops reading early and, under pipefail, a long help would fail on SIGPIPE.
+  "$NHITS" $cmd --help > "$WORK/help.txt"
+  check "$cmd --help" 'grep -q -- "--" "$WORK/help.txt"'
 done
+# benchmark's input size defaults to its multiplier (5*h, the paper's), not train's 3*h.
+"$NHITS" benchmark --help > "$WORK/benchmark_help.txt"
+check "benchmark --help states its own input-size default" \
+  'grep -F -- "--input-size INT" "$WORK/benchmark_help.txt" | grep -qF "default: --input-size-multiplier * h"'
 echo "all CLI checks passed"
