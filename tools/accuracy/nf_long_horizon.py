@@ -113,6 +113,8 @@ def main():
     ap.add_argument("--dropout-prob-theta", type=float, default=0.0)
     ap.add_argument("--n-pool-kernel-size", default="2,2,1")
     ap.add_argument("--n-freq-downsample", default="4,2,1")
+    ap.add_argument("--scaler-type", default="identity", help="NHITS scaler_type (per-window), e.g. robust")
+    ap.add_argument("--step-size", type=int, default=1, help="NHITS step_size: stride of the training windows")
     a = ap.parse_args()
     ints = lambda text: [int(x) for x in text.split(",")]
     if a.threads > 0:
@@ -126,7 +128,8 @@ def main():
         valid_batch_size=a.valid_batch_size, inference_windows_batch_size=a.inference_windows_batch_size,
         learning_rate=a.learning_rate, val_check_steps=a.val_check_steps,
         early_stop_patience_steps=a.early_stop_patience_steps,
-        loss=HuberLoss(delta=a.delta) if a.loss == "HuberLoss" else MAE(), valid_loss=MAE(), scaler_type="identity",
+        loss=HuberLoss(delta=a.delta) if a.loss == "HuberLoss" else MAE(), valid_loss=MAE(), scaler_type=a.scaler_type,
+        step_size=a.step_size,
         random_seed=a.seed, n_pool_kernel_size=ints(a.n_pool_kernel_size), n_freq_downsample=ints(a.n_freq_downsample),
         dropout_prob_theta=a.dropout_prob_theta,
         accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
@@ -165,6 +168,8 @@ def main():
         "loss": a.loss, "delta": a.delta, "dropout_prob_theta": a.dropout_prob_theta,
         "n_pool_kernel_size": a.n_pool_kernel_size, "n_freq_downsample": a.n_freq_downsample,
         "learning_rate": a.learning_rate, "input_size_multiplier": a.input_size_multiplier,
+        "scaler_type": a.scaler_type, "step_size": a.step_size, "windows_batch_size": a.windows_batch_size,
+        "batch_size": a.batch_size,
         "steps": clock.steps, "max_steps": a.max_steps, "seed": a.seed,
         "fit_seconds": round(timings["fit"], 3), "val_seconds": round(clock.val_seconds, 3),
         "predict_seconds": round(timings["predict"], 3), "total_seconds": round(total, 3),
