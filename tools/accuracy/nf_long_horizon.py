@@ -12,7 +12,8 @@ The protocol is the one `nhits benchmark` uses:
     val_check_steps=50, early_stop_patience_steps=10, MAE loss, identity scaler, seed 1,
     n_pool_kernel_size=[2,2,1], n_freq_downsample=[4,2,1]; the rest is NF's default, i.e.
     3 StepLR halvings every max_steps//3 steps, mlp_units 3*[[512,512]]); --loss, --delta,
-    --dropout-prob-theta, pooling and downsampling set a configuration of the neuralforecast-ett search;
+    --dropout-prob-theta, pooling and downsampling set a configuration of the neuralforecast-ett search,
+    and with --scaler-type and --step-size one of the neuralforecast-auto (AutoNHITS) search;
   * trained once on train windows, validated on every stride-1 val window, then every stride-1
     test window (target inside test, input = the 5H points before it) is scored on the
     standardised values: nf.cross_validation(val_size=VAL, test_size=TEST, n_windows=None,
