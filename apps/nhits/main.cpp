@@ -1,14 +1,64 @@
 // nhits: train, evaluate and serve-from-the-command-line NHITS forecasting models.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli_common.h"
 #include "commands.h"
 #ifdef NHITS_WITH_CUDA
 #include "backend/cuda/engine_backend.h"
 #endif
+
+namespace {
+
+// Levenshtein distance, to suggest the command a typo meant (`nhits trian` -> train).
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitute});
+    }
+  }
+  return row[b.size()];
+}
+
+// CLI11 answers both `nhits` and `nhits trian` with "A subcommand is required", which names
+// neither the commands nor the typo; say which commands exist and which one was probably meant.
+// Returns an exit code, or -1 to let CLI11 parse.
+int ExplainMissingOrUnknownCommand(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (argc < 2) {
+    std::fprintf(stderr, "%s", app.help().c_str());
+    std::fprintf(stderr, "\nnhits: a command is required (one of the subcommands above)\n");
+    return 2;
+  }
+  const std::string first = argv[1];
+  if (first.empty() || first[0] == '-') return -1;
+  if (std::find(names.begin(), names.end(), first) != names.end()) return -1;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "nhits: unknown command '%s'", first.c_str());
+  const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& x, const auto& y) {
+    return EditDistance(first, x) < EditDistance(first, y);
+  });
+  if (closest != names.end() && EditDistance(first, *closest) <= 2) {
+    std::fprintf(stderr, "; did you mean '%s'?", closest->c_str());
+  }
+  std::fprintf(stderr, "\ncommands: %s (`nhits --help` describes each)\n", list.c_str());
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
 #ifdef NHITS_WITH_CUDA
@@ -45,6 +95,7 @@ int main(int argc, char** argv) {
       nhits::cli::RegisterExport);
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
+  if (const int rc = ExplainMissingOrUnknownCommand(app, argc, argv); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

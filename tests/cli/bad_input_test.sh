@@ -91,5 +91,9 @@ expect_error benchmark-resume-bad-file "rows.json" "JSON array of rows" -- "$NHI
 write rows2.json '[{"dataset": "ILI", "h": 24, "test_stride": 1, "val_stride": 1}]'
 expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows2.json" --resume
 
+expect_error no-command "a command is required" "predict" -- "$NHITS"
+expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv
+expect_error unknown-command "unknown command 'frobnicate'" "commands: train, predict" -- "$NHITS" frobnicate
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
