@@ -156,6 +156,20 @@ TEST(EvaluateWindowsTest, WindowCountsAndBaselinesPerSplit) {
   EXPECT_NE(test.series_mse[0], test.series_mse[1]);
   ASSERT_EQ(test.series_naive_mse.size(), 2u);
   EXPECT_NEAR((test.series_naive_mse[0] + test.series_naive_mse[1]) / 2, test_naive, 1e-9);
+
+  // Without a model: the same windows, the same baselines, no model score.
+  const LongHorizonScores val_baselines = EvaluateValidationBaselines(data, 12, m, 1);
+  EXPECT_EQ(val_baselines.windows, val.windows);
+  EXPECT_NEAR(val_baselines.snaive_mse, val_seasonal, 1e-9);
+  EXPECT_NEAR(val_baselines.naive_mse, val_naive, 1e-9);
+  EXPECT_EQ(val_baselines.snaive_mae, val.snaive_mae);
+  EXPECT_EQ(val_baselines.naive_mae, val.naive_mae);
+  EXPECT_EQ(val_baselines.mse, 0.0);
+  const LongHorizonScores strided = EvaluateBaselineWindows(data, 800, 1000, 12, m, 5);
+  EXPECT_EQ(strided.windows, test_strided.windows);
+  EXPECT_EQ(strided.snaive_mae, test_strided.snaive_mae);
+  // A horizon longer than the split leaves no window, and no division by zero.
+  EXPECT_EQ(EvaluateBaselineWindows(data, 700, 800, 101, m, 1).windows, 0);
 }
 
 TEST(PaperSearchTest, DrawsDistinctTrialsFromThePapersSpace) {

@@ -61,11 +61,17 @@ struct LongHorizonScores {
 // inputs from the points before each window (which may reach back into earlier splits).
 LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, int first, int end,
                                   int season_length, int stride);
+// Naive and SeasonalNaive alone (mse/mae and series_mse stay 0) on the windows EvaluateWindows
+// would score for horizon h: what a baseline scores without a model to run.
+LongHorizonScores EvaluateBaselineWindows(const PreparedData& data, int first, int end, int h, int season_length,
+                                          int stride);
 // The test split's windows.
 LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& data, int season_length, int stride);
 // The validation split's windows: what hyperparameter selection may look at.
 LongHorizonScores EvaluateValidationWindows(const Model& model, const PreparedData& data, int season_length,
                                             int stride);
+// The baselines on the validation windows: whether validation itself prefers them to a model.
+LongHorizonScores EvaluateValidationBaselines(const PreparedData& data, int h, int season_length, int stride);
 
 // One configuration of a hyperparameter search; everything else is fixed by the protocol.
 struct SearchTrial {

@@ -137,17 +137,48 @@ Result<PreparedData> PrepareLongHorizon(const WideTable& table, const LongHorizo
   return out;
 }
 
+LongHorizonScores EvaluateBaselineWindows(const PreparedData& data, int first, int last_end, int h, int m,
+                                          int stride) {
+  double nse = 0, nae = 0, sse = 0, sae = 0;
+  long points = 0, windows = 0;
+  std::vector<double> series_naive_mse;
+  for (const Series& s : data.panel.series) {
+    double series_nse = 0;
+    long series_points = 0;
+    for (int t0 = first; t0 + h <= last_end; t0 += stride) {
+      const double naive = s.y[static_cast<std::size_t>(t0 - 1)];
+      for (int j = 0; j < h; ++j) {
+        const double y = s.y[static_cast<std::size_t>(t0 + j)];
+        const int sidx = t0 - m + (j % m);
+        const double seasonal = sidx >= 0 ? s.y[static_cast<std::size_t>(sidx)] : naive;
+        nse += (naive - y) * (naive - y), nae += std::abs(naive - y), series_nse += (naive - y) * (naive - y);
+        sse += (seasonal - y) * (seasonal - y), sae += std::abs(seasonal - y);
+      }
+      points += h, series_points += h;
+      ++windows;
+    }
+    series_naive_mse.push_back(series_points > 0 ? series_nse / series_points : 0.0);
+  }
+  LongHorizonScores r;
+  if (points == 0) return r;
+  r.naive_mse = nse / points, r.naive_mae = nae / points;
+  r.snaive_mse = sse / points, r.snaive_mae = sae / points;
+  r.windows = windows;
+  r.series_naive_mse = std::move(series_naive_mse);
+  return r;
+}
+
 LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, int first, int last_end, int m,
                                   int stride) {
   const NhitsConfig& c = model.config();
   const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
   constexpr int kChunk = 2048;
   std::vector<float> insample, mask, fc;
-  double se = 0, ae = 0, nse = 0, nae = 0, sse = 0, sae = 0;
-  long points = 0, windows = 0;
-  std::vector<double> series_mse, series_naive_mse;
+  double se = 0, ae = 0;
+  long points = 0;
+  std::vector<double> series_mse;
   for (const Series& s : data.panel.series) {
-    double series_se = 0, series_nse = 0;
+    double series_se = 0;
     long series_points = 0;
     std::vector<int> starts;
     for (int t0 = first; t0 + H <= last_end; t0 += stride) starts.push_back(t0);
@@ -162,31 +193,19 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
       model.PredictWindows(n, insample.data(), mask.data(), fc.data());
       for (int i = 0; i < n; ++i) {
         const int t0 = starts[b + i];
-        const double naive = s.y[static_cast<std::size_t>(t0 - 1)];
         for (int j = 0; j < H; ++j) {
-          const double y = s.y[static_cast<std::size_t>(t0 + j)];
-          const double e = fc[(static_cast<std::size_t>(i) * H + j) * Q] - y;
-          const int sidx = t0 - m + (j % m);
-          const double seasonal = sidx >= 0 ? s.y[static_cast<std::size_t>(sidx)] : naive;
+          const double e = fc[(static_cast<std::size_t>(i) * H + j) * Q] - s.y[static_cast<std::size_t>(t0 + j)];
           se += e * e, ae += std::abs(e), series_se += e * e;
-          nse += (naive - y) * (naive - y), nae += std::abs(naive - y), series_nse += (naive - y) * (naive - y);
-          sse += (seasonal - y) * (seasonal - y), sae += std::abs(seasonal - y);
         }
         points += H, series_points += H;
-        ++windows;
       }
     }
     series_mse.push_back(series_points > 0 ? series_se / series_points : 0.0);
-    series_naive_mse.push_back(series_points > 0 ? series_nse / series_points : 0.0);
   }
-  LongHorizonScores r;
+  LongHorizonScores r = EvaluateBaselineWindows(data, first, last_end, H, m, stride);
   if (points == 0) return r;
   r.mse = se / points, r.mae = ae / points;
-  r.naive_mse = nse / points, r.naive_mae = nae / points;
-  r.snaive_mse = sse / points, r.snaive_mae = sae / points;
-  r.windows = windows;
   r.series_mse = std::move(series_mse);
-  r.series_naive_mse = std::move(series_naive_mse);
   return r;
 }
 
@@ -197,6 +216,10 @@ LongHorizonScores EvaluateTestWindows(const Model& model, const PreparedData& da
 
 LongHorizonScores EvaluateValidationWindows(const Model& model, const PreparedData& data, int m, int stride) {
   return EvaluateWindows(model, data, data.split.train, data.split.train + data.split.val, m, stride);
+}
+
+LongHorizonScores EvaluateValidationBaselines(const PreparedData& data, int h, int m, int stride) {
+  return EvaluateBaselineWindows(data, data.split.train, data.split.train + data.split.val, h, m, stride);
 }
 
 std::vector<SearchTrial> DrawPaperSearchTrials(int n, unsigned seed) {

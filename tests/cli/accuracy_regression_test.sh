@@ -33,6 +33,8 @@ assert len(trials) == 2, trials
 best = min(trials, key=lambda t: t["val_mae"])
 assert row["val_mae"] == best["val_mae"] and row["mse"] == best["test_mse"], (row["val_mae"], trials)
 assert row["config"]["n_pool_kernel_size"] == best["n_pool_kernel_size"], row["config"]
+# The baselines on the same validation windows (ILI's yearly cycle: SeasonalNaive well under Naive).
+assert 0 < row["val_seasonal_naive_mae"] < row["val_naive_mae"], row
 assert row["config"]["batch_size"] == 1 and row["config"]["num_lr_decays"] == 0, row["config"]
 assert row["config"]["first_layer_activation"] and row["config"]["mlp_units"] == [[512, 512]], row["config"]
 refit = row["refit_with_val"]
