@@ -232,6 +232,15 @@ Action RegisterBenchmark(CLI::App& app) {
     std::vector<std::pair<std::string, int>> cells;
     for (const LongHorizonDataset& d : datasets)
       for (int h : horizons_of(d)) cells.emplace_back(d.name, h);
+    // A bare `nhits benchmark` trains for minutes; say what and where the rows go before it starts.
+    std::string cell_list;
+    for (const auto& [name, h] : cells) cell_list += (cell_list.empty() ? "" : ", ") + name + " h=" + std::to_string(h);
+    std::fprintf(stderr, "nhits benchmark: %s protocol, %s per cell: %s%s\n", a->protocol.c_str(),
+                 searching ? (std::to_string(a->search) + " trials (" + a->search_space + " space)").c_str()
+                           : "1 training run",
+                 cell_list.c_str(),
+                 a->out.empty() ? "; rows are printed only (--out FILE keeps them, --help lists the options)"
+                                : ("; rows to " + a->out).c_str());
     const FinishedTrials finished = a->resume ? FinishedTrials::Load(a->out) : FinishedTrials();
     nlohmann::ordered_json rows = nlohmann::json::array();
     for (auto& row : finished.RowsOutside(cells)) rows.push_back(std::move(row));
@@ -257,6 +266,12 @@ Action RegisterBenchmark(CLI::App& app) {
         const int val_stride = std::max(base.train.val_step_size, 1);
         // Model-free, so a row rebuilt from reused trials carries them too.
         const LongHorizonScores val_baselines = EvaluateValidationBaselines(data, h, d.season_length, val_stride);
+        const std::string budget = auto_space ? "input and steps drawn per trial"
+                                   : nf_space ? "input " + std::to_string(base.input_size) + ", steps drawn per trial"
+                                              : "input " + std::to_string(base.input_size) + ", " +
+                                                    std::to_string(base.train.max_steps) + " steps";
+        std::fprintf(stderr, "%s h=%d: %s; rows train %d / validation %d / test %d, %zu channels\n", d.name.c_str(), h,
+                     budget.c_str(), data.split.train, data.split.val, data.split.test, data.panel.series.size());
         const std::vector<SearchTrial> trials = draw_trials(h);
         const auto train_trial = [&](const ModelFlags& flags, const TrainOptions& options, TrainReport& report) {
           auto model = std::make_unique<Model>(flags.Config());
