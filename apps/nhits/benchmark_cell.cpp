@@ -131,8 +131,9 @@ nlohmann::ordered_json BenchmarkCell::MakeRow() const {
   }
   row["val_mae"] = r.at("val_mae");
   row["val_stride"] = val_stride_;
-  row["val_seasonal_naive_mae"] = val_baselines_.snaive_mae;
-  row["val_naive_mae"] = val_baselines_.naive_mae;
+  const bool has_val = val_baselines_.windows > 0;
+  row["val_seasonal_naive_mae"] = has_val ? nlohmann::json(val_baselines_.snaive_mae) : nlohmann::json();
+  row["val_naive_mae"] = has_val ? nlohmann::json(val_baselines_.naive_mae) : nlohmann::json();
   row["steps"] = best_steps;
   row["early_stopped"] = r.at("early_stopped");
   row["best_val_loss"] = r.at("best_val_loss");
@@ -211,7 +212,7 @@ nlohmann::ordered_json BenchmarkCell::Run(const FinishedTrials& finished,
   // above the chosen model (ETTh2 720), so a test loss to it is no surprise.
   const double chosen_val_mae = row["val_mae"].get<double>();
   const double best_baseline_val_mae = std::min(val_baselines_.snaive_mae, val_baselines_.naive_mae);
-  if (chosen_val_mae >= best_baseline_val_mae)
+  if (val_baselines_.windows > 0 && chosen_val_mae >= best_baseline_val_mae)
     std::fprintf(stderr, "%s h=%d: note: on validation the chosen model (MAE %.4f) does not beat %s (MAE %.4f)\n",
                  name.c_str(), h_, chosen_val_mae,
                  val_baselines_.snaive_mae <= val_baselines_.naive_mae ? "SeasonalNaive" : "Naive",

@@ -78,7 +78,8 @@ Action RegisterBenchmark(CLI::App& app) {
                "strides and whole configuration match one there is not trained again; its scores are reused.\n"
                "Resumes an interrupted run, or extends a search to more trials (the draws of --search N are the\n"
                "first draws of any larger N). Rows of other cells in --out are kept. Use the same data");
-  app.add_option("--plot-dir", a->plot_dir, "Write DATASET_H.svg there (made when missing): the first test window of three channels");
+  app.add_option("--plot-dir", a->plot_dir,
+                 "Write DATASET_H.svg there (made when missing): the first test window of three channels");
   a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false);
   // The shared flag's help names neuralforecast's 3*h; here the multiplier above sets it.
   app.get_option("--input-size")->description("Lookback window L (default: --input-size-multiplier * h)");
@@ -92,13 +93,6 @@ Action RegisterBenchmark(CLI::App& app) {
   return [a, self] {
     if (!a->out.empty()) CheckOutputPath(a->out);
     if (a->resume && a->out.empty()) Fail("--resume continues from the file given by --out; add --out FILE");
-    if (!a->plot_dir.empty()) {
-      // A folder of plots, unlike an output file, is made when missing.
-      std::error_code ec;
-      std::filesystem::create_directories(a->plot_dir, ec);
-      if (ec) Fail("--plot-dir " + a->plot_dir + ": cannot create the folder: " + ec.message());
-      CheckOutputPath(a->plot_dir + "/x.svg");
-    }
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
     const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett",
                auto_space = a->search_space == "neuralforecast-auto";
@@ -177,6 +171,13 @@ Action RegisterBenchmark(CLI::App& app) {
       if (partial != nullptr) all.push_back(*partial);
       WriteTextAtomic(a->out, all.dump(1) + "\n");
     };
+    if (!a->plot_dir.empty()) {
+      // A folder of plots, unlike an output file, is made when missing (here: past every check).
+      std::error_code ec;
+      std::filesystem::create_directories(a->plot_dir, ec);
+      if (ec) Fail("--plot-dir " + a->plot_dir + ": cannot create the folder: " + ec.message());
+      CheckOutputPath(a->plot_dir + "/x.svg");
+    }
     const BenchmarkSettings settings{a->protocol, a->search_space, a->search_seed, a->test_stride,
                                      searching,   auto_space,      a->refit_with_val};
     std::printf("| dataset | h | MSE | MAE | paper MSE | ours/paper | SeasonalNaive MSE | Naive MSE | steps | s | steps/s |\n"

@@ -51,7 +51,8 @@ int ExplainMissingOrUnknownCommand(CLI::App& app, int argc, char** argv) {
   const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& x, const auto& y) {
     return EditDistance(first, x) < EditDistance(first, y);
   });
-  if (closest != names.end() && EditDistance(first, *closest) <= 2) {
+  // At most 2 edits, and at most half the word: `nhits x` is no typo of `cv`.
+  if (closest != names.end() && EditDistance(first, *closest) <= std::min<size_t>(2, first.size() / 2)) {
     std::fprintf(stderr, "; did you mean '%s'?", closest->c_str());
   }
   std::fprintf(stderr, "\ncommands: %s (`nhits --help` describes each)\n", list.c_str());

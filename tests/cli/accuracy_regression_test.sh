@@ -13,8 +13,12 @@ if [ ! -f "$DATA/raw/national_illness.csv" ]; then
   exit 77
 fi
 OUT=$(mktemp)
-trap 'rm -f "$OUT"' EXIT
-"$NHITS" benchmark --dataset ILI --horizons 24 --max-steps 200 --random-seed 1 --quiet --data-dir "$DATA" --out "$OUT"
+PLOTS=$(mktemp -d)
+trap 'rm -f "$OUT"; rm -rf "$PLOTS"' EXIT
+# --plot-dir is made when missing, nested folders too
+"$NHITS" benchmark --dataset ILI --horizons 24 --max-steps 200 --random-seed 1 --quiet --data-dir "$DATA" --out "$OUT" \
+  --plot-dir "$PLOTS/a/b"
+grep -q "</svg>" "$PLOTS/a/b/ILI_24.svg" || { echo "no plot in the --plot-dir made for it"; exit 1; }
 field() { grep -m1 "\"$1\":" "$OUT" | sed 's/.*: *\([-0-9.eE+]*\).*/\1/'; }
 mse=$(field mse)
 snaive=$(field seasonal_naive_mse)
@@ -45,7 +49,7 @@ PY
 # --resume: a search extended from 2 to 3 trials retrains only the third; an interrupted search
 # (its row marked incomplete) continues; a changed configuration reuses nothing; other cells' rows stay.
 RESUME=$(mktemp)
-trap 'rm -f "$OUT" "$RESUME"' EXIT
+trap 'rm -f "$OUT" "$RESUME"; rm -rf "$PLOTS"' EXIT
 cp "$OUT" "$RESUME"
 run() { "$NHITS" benchmark --dataset ILI --max-steps 30 --quiet --data-dir "$DATA" --out "$RESUME" --resume "$@" 2>&1 >/dev/null; }
 reused() { grep -c 'reused from --out' <<<"$1" || true; }

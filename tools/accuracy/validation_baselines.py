@@ -45,7 +45,9 @@ def load_standardised(path, split):
         split = (train, n - train - test, test)
     x = x[: sum(split)]
     train = x[: split[0]]
-    return (x - train.mean(0)) / train.std(0), split
+    sd = train.std(0)
+    sd[sd == 0] = 1  # a constant channel is only centred, as the C++ does
+    return (x - train.mean(0)) / sd, split
 
 
 def baselines(z, first, end, h, m):
