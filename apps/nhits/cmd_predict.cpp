@@ -29,6 +29,27 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
   return out;
 }
 
+namespace {
+
+// Legal (neuralforecast zero-pads and masks the missing inputs too), but a forecast from a short
+// history deserves a word: it is not what the model was trained on.
+void WarnAboutShortSeries(const Panel& panel, int input_size) {
+  std::size_t shorter = 0;
+  const Series* shortest = nullptr;
+  for (const Series& s : panel.series) {
+    if (static_cast<int>(s.y.size()) >= input_size) continue;
+    ++shorter;
+    if (shortest == nullptr || s.y.size() < shortest->y.size()) shortest = &s;
+  }
+  if (shorter == 0) return;
+  std::fprintf(stderr,
+               "note: %zu of %zu series have fewer than input_size %d points (shortest: '%s', %zu); their inputs\n"
+               "      are zero-padded at the start and masked, as neuralforecast does\n",
+               shorter, panel.series.size(), input_size, shortest->unique_id.c_str(), shortest->y.size());
+}
+
+}  // namespace
+
 Action RegisterPredict(CLI::App& app) {
   struct Args {
     std::string model, data, out, freq, alias = "NHITS", precision;
@@ -49,13 +70,14 @@ Action RegisterPredict(CLI::App& app) {
     PrecisionPlan plan = Unwrap(PrecisionPlanFromMetadata(info));
     if (!a->precision.empty()) {
       const Precision p = ParsePrecisionList(a->precision, "precision").front();
-      if (p != plan.precision) plan = PrecisionPlan{p, {}};
+      if (p != plan.precision) plan = PrecisionPlan{p, {}, {}};
     }
     const Panel panel = LoadPanel(a->data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
+    WarnAboutShortSeries(panel, model.config().input_size);
     const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
     WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias));
     std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), model.config().h,

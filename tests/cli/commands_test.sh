@@ -22,6 +22,10 @@ check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-media
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+# A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
+head -6 "$AIR" > "$WORK/short.csv"
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"
+check "predict notes a short series" 'grep -q "1 of 1 series have fewer than input_size 24 points (shortest: .AirPassengers., 5)" "$WORK/short.txt" && [ "$(wc -l < "$WORK/fs.csv")" = 13 ]'
 
 "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --n-windows 3 --step-size 12 --quiet \
   --out "$WORK/cv.csv" > "$WORK/cv.txt"
@@ -41,6 +45,7 @@ check "quantize reports held-out MAE for both" 'grep -q "held-out MAE *fp32 .* i
 check "info shows the precision" 'grep -q "^precision *int8" "$WORK/info8.txt"'
 "$NHITS" predict --model "$WORK/m8.safetensors" --data "$AIR" --out "$WORK/f8.csv" 2> "$WORK/p8.txt"
 check "predict uses the checkpoint's precision" 'grep -q "int8" "$WORK/p8.txt" && [ "$(wc -l < "$WORK/f8.csv")" = 13 ]'
+check "predict: no short-series note for a full series" '[ -s "$WORK/p8.txt" ] && ! grep -q "zero-padded" "$WORK/p8.txt"'
 # The INT8 forecasts stay close to FP32 (within 2% of the level here: AirPassengers is ~400-600).
 check "int8 forecast near fp32" 'paste -d, "$WORK/f.csv" "$WORK/f8.csv" | awk -F, "NR>1 { d=\$3-\$10; if (d<0) d=-d; if (d > 0.02*\$3) bad=1 } END {exit bad}"'
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --precision bf16 --out "$WORK/f16.csv" 2>/dev/null

@@ -97,6 +97,10 @@ try:
     s, b, _ = post_json("/v1/forecast", {"series": [{"id": "AirPassengers", "values": y}]})
     fc = json.loads(b)["forecasts"][0]["NHITS"] if s == 200 else []
     check("/v1/forecast equals nhits predict", fc and max(abs(a - c) / abs(c) for a, c in zip(fc, cli)) < 1e-5, (fc, cli))
+    check("/v1/forecast: a full history is not marked padded", s == 200 and "padded_inputs" not in json.loads(b)["forecasts"][0], b[:200])
+    s, b, _ = post_json("/v1/forecast", {"series": [{"id": "short", "values": y[-5:]}]})
+    check("/v1/forecast: a short history says how many inputs were padded (24 - 5)",
+          s == 200 and json.loads(b)["forecasts"][0].get("padded_inputs") == 19, b[:200])
     check("infer equals nhits predict", max(abs(a - c) / abs(c) for a, c in zip(json_forecast, cli)) < 1e-5)
 
     # ---- bad input: a clear 4xx each, and the server keeps serving ----

@@ -292,6 +292,7 @@ struct ForecastCall {
   std::string model;
   int version = 0, h = 0, q = 0;
   std::vector<std::string> ids, names;
+  std::vector<int> padded;  // per series: input points zero-filled because the series was short
   std::vector<ForecastResult> results;
   std::atomic<int> remaining{0};
   Responder responder;
@@ -302,6 +303,8 @@ struct ForecastCall {
       const ForecastResult& r = results[i];
       if (!r.status.ok()) return Error(HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
       nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
+      // A forecast from a short history is legal (neuralforecast pads too) but worth knowing.
+      if (padded[i] > 0) f["padded_inputs"] = padded[i];
       for (int k = 0; k < q; ++k) {
         std::vector<float> col(static_cast<std::size_t>(h));
         for (int t = 0; t < h; ++t) col[static_cast<std::size_t>(t)] = r.forecast[static_cast<std::size_t>(t * q + k)];
@@ -482,6 +485,7 @@ struct HttpServer::Impl {
         if (src >= 0) r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)], r.mask[static_cast<std::size_t>(t)] = 1.0f;
       }
       call->ids.push_back(id);
+      call->padded.push_back(std::max(L - n, 0));
       requests.push_back(std::move(r));
     }
     call->results.resize(requests.size());
