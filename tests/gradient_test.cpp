@@ -4,9 +4,12 @@
 
 #include <cmath>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "model/layers.h"
+#include "nhits/config.h"
 #include "nhits/loss.h"
 #include "nhits/network.h"
 
@@ -152,11 +155,13 @@ TEST(NetworkGradient, EveryPoolingAndInterpolation) {
 }
 
 TEST(NetworkGradient, EveryLossAndDropout) {
-  for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss}) {
+  for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
+                     LossType::kQuantileLoss}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {80, 90};
     c.huber_delta = 0.5;
+    c.quantile_q = 0.8;
     c.activation = Activation::kSoftplus;
     CheckNetworkGradient(c, ToString(l));
   }
@@ -193,10 +198,12 @@ TEST(NetworkGradient, HorizonOneAndHorizonLongerThanInput) {
 }
 
 TEST(LossGradient, MatchesFiniteDifferences) {
-  for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss}) {
+  for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
+                     LossType::kQuantileLoss}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {50, 95};
+    c.quantile_q = 0.2;
     const int B = 3, H = c.h, Q = c.outputs_per_step();
     std::mt19937_64 rng(2);
     std::normal_distribution<double> n(0, 1.5);
@@ -228,6 +235,34 @@ TEST(LossValue, MatchesHandComputedValues) {
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), std::sqrt(5.0));
   c.loss = LossType::kHuberLoss;
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.5 + 2.5) / 2);
+  // neuralforecast's QuantileLoss: max(q (y - yhat), (q - 1)(y - yhat)). Here y - yhat = 1 and -3.
+  c.loss = LossType::kQuantileLoss;
+  c.quantile_q = 0.9;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.9 * 1 + 0.1 * 3) / 2);
+  c.quantile_q = 0.1;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.1 * 1 + 0.9 * 3) / 2);
+}
+
+// The column neuralforecast writes: f"_ql{q}" with Python's shortest float repr.
+TEST(QuantileLossConfig, NamesAndRoundTrip) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.loss = LossType::kQuantileLoss;
+  for (const auto& [q, name] : std::vector<std::pair<double, std::string>>{
+           {0.9, "_ql0.9"}, {0.05, "_ql0.05"}, {0.975, "_ql0.975"}, {0.1 + 0.2, "_ql0.30000000000000004"}}) {
+    c.quantile_q = q;
+    ASSERT_EQ(c.output_names(), std::vector<std::string>{name});
+    EXPECT_EQ(c.outputs_per_step(), 1);
+    const Result<NhitsConfig> back = ConfigFromJson(ConfigToJson(c, nullptr), "test");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->quantile_q, q);
+    EXPECT_EQ(back->loss, LossType::kQuantileLoss);
+  }
+  c.quantile_q = 1.0;
+  EXPECT_FALSE(c.Validate().ok());
+  c.quantile_q = 0.0;
+  EXPECT_FALSE(c.Validate().ok());
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
 Refused, with the reason: exogenous inputs (futr/hist/stat_exog_list), losses other than MAE,
-MSE, RMSE, HuberLoss and MQLoss (e.g. DistributionLoss), stack types other than identity, and a
+MSE, RMSE, HuberLoss, QuantileLoss and MQLoss (e.g. DistributionLoss), stack types other than identity, and a
 different valid_loss is ignored (it does not change the forecast).
 
 Needs the Python packages neuralforecast (with torch) and safetensors; the engine itself never
@@ -82,6 +82,9 @@ def main():
     elif loss_name == "HuberLoss":
         config["loss"] = "HuberLoss"
         config["delta"] = float(loss.delta)
+    elif loss_name == "QuantileLoss":
+        config["loss"] = "QuantileLoss"
+        config["q"] = float(loss.q)
     elif loss_name == "MQLoss":
         q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
         levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
@@ -92,7 +95,7 @@ def main():
         config["loss"] = "MQLoss"
         config["level"] = levels
     else:
-        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, MQLoss)")
+        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, QuantileLoss, MQLoss)")
 
     tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()
                if not k.startswith("valid_loss.")}

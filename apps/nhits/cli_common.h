@@ -33,7 +33,7 @@ struct ModelFlags {
   std::string n_pool_kernel_size = "2,2,1", n_freq_downsample = "4,2,1";
   std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
   std::string scaler_type = "identity", loss = "MAE", level = "80,90";
-  double dropout_prob_theta = 0.0, delta = 1.0;
+  double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
   bool first_layer_activation = false;
   TrainOptions train;
   bool quiet = false;

@@ -16,7 +16,7 @@ enum class PoolingMode { kMaxPool1d, kAvgPool1d };
 enum class InterpolationMode { kLinear, kNearest, kCubic };
 enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
 enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
-enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss };
+enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss };
 
 struct NhitsConfig {
   int h = 0;           // forecast horizon (required, > 0)
@@ -39,12 +39,14 @@ struct NhitsConfig {
   LossType loss = LossType::kMAE;
   std::vector<int> level;  // MQLoss prediction-interval levels, e.g. {80, 90}
   double huber_delta = 1.0;  // HuberLoss delta
+  double quantile_q = 0.5;   // QuantileLoss q: the quantile one output channel is trained for
 
   // Number of output channels per horizon step: 1, or the number of quantiles for MQLoss.
   int outputs_per_step() const;
-  // MQLoss quantiles in neuralforecast's order: 0.5 first, then ascending.
+  // MQLoss quantiles in neuralforecast's order: 0.5 first, then ascending; {q} for QuantileLoss.
   std::vector<double> quantiles() const;
-  // Output column suffixes in the same order: "" or "-median", "-lo-90", ..., "-hi-90".
+  // Output column suffixes in the same order: "", "_ql0.9" (QuantileLoss), or "-median",
+  // "-lo-90", ..., "-hi-90" (MQLoss).
   std::vector<std::string> output_names() const;
   int total_blocks() const;
   Status Validate() const;

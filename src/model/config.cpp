@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <numeric>
 #include <utility>
@@ -41,9 +42,9 @@ constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
     {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
     {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
     {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
-constexpr std::array<std::pair<const char*, LossType>, 5> kLoss{{
+constexpr std::array<std::pair<const char*, LossType>, 6> kLoss{{
     {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
-    {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}}};
+    {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss}}};
 
 }  // namespace
 
@@ -79,6 +80,7 @@ int NhitsConfig::outputs_per_step() const {
 }
 
 std::vector<double> NhitsConfig::quantiles() const {
+  if (loss == LossType::kQuantileLoss) return {quantile_q};
   if (loss != LossType::kMQLoss) return {0.5};
   // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
   std::vector<double> qs;
@@ -92,6 +94,14 @@ std::vector<double> NhitsConfig::quantiles() const {
 }
 
 std::vector<std::string> NhitsConfig::output_names() const {
+  if (loss == LossType::kQuantileLoss) {
+    // neuralforecast names the column f"_ql{q}" with Python's shortest repr of q (0.9 -> "0.9").
+    char buf[32];
+    const auto end = std::to_chars(buf, buf + sizeof buf, quantile_q).ptr;
+    std::string q(buf, end);
+    if (q.find_first_of(".e") == std::string::npos) q += ".0";  // Python writes 1.0, never 1
+    return {"_ql" + q};
+  }
   if (loss != LossType::kMQLoss) return {""};
   std::vector<std::pair<double, std::string>> named;
   for (int l : level) {
@@ -145,6 +155,8 @@ Status NhitsConfig::Validate() const {
                  "it cannot be combined with MQLoss (as in neuralforecast)");
   }
   if (loss == LossType::kHuberLoss && !(huber_delta > 0)) return bad("field 'delta': must be > 0");
+  if (loss == LossType::kQuantileLoss && !(quantile_q > 0 && quantile_q < 1))
+    return bad("field 'q': QuantileLoss needs a quantile in (0, 1)");
   return Status::Ok();
 }
 
@@ -183,6 +195,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   j["loss"] = ToString(c.loss);
   if (c.loss == LossType::kMQLoss) j["level"] = c.level;
   if (c.loss == LossType::kHuberLoss) j["delta"] = c.huber_delta;
+  if (c.loss == LossType::kQuantileLoss) j["q"] = c.quantile_q;
   if (t != nullptr) {
     j["max_steps"] = t->max_steps;
     j["learning_rate"] = t->learning_rate;
@@ -223,6 +236,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("first_layer_activation", c.first_layer_activation);
     opt("level", c.level);
     opt("delta", c.huber_delta);
+    opt("q", c.quantile_q);
     auto parse = [&](const char* name, auto parser, auto& dst) -> Status {
       field = name;
       if (!j.contains(name) || j[name].is_null()) return Status::Ok();  // keep the default

@@ -31,6 +31,12 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
           if (std::abs(e) < delta) { value = 0.5 * e * e; grad = e; }
           else { value = delta * (std::abs(e) - 0.5 * delta); grad = delta * ((e > 0) - (e < 0)); }
           break;
+        case LossType::kQuantileLoss: {  // neuralforecast: max(q * (y - yhat), (q - 1) * (y - yhat))
+          const double qq = config.quantile_q;
+          value = qq * std::max(-e, 0.0) + (1 - qq) * std::max(e, 0.0);
+          grad = e < 0 ? -qq : (e > 0 ? 1 - qq : 0.0);
+          break;
+        }
         case LossType::kMQLoss: {
           const double qq = quantiles[static_cast<std::size_t>(q)];
           value = (qq * std::max(-e, 0.0) + (1 - qq) * std::max(e, 0.0)) / Q;

@@ -22,6 +22,23 @@ check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-media
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+# QuantileLoss(q): neuralforecast's column name, and q=0.9 forecasts above q=0.1 at every step.
+for q in 0.1 0.9; do
+  "$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 \
+    --scaler-type robust --loss QuantileLoss --q $q --random-seed 1 --quiet --out "$WORK/q$q.safetensors" > /dev/null 2>&1
+  "$NHITS" predict --model "$WORK/q$q.safetensors" --data "$AIR" --out "$WORK/q$q.csv" 2>/dev/null
+done
+check "QuantileLoss column is NHITS_ql0.9" '[ "$(head -1 "$WORK/q0.9.csv")" = "unique_id,ds,NHITS_ql0.9" ]'
+check "q=0.9 forecast above q=0.1 at every step" 'paste -d, "$WORK/q0.1.csv" "$WORK/q0.9.csv" | awk -F, "NR>1 && !(\$6 > \$3) {bad=1} END {exit bad}"'
+
+for q in 0.1 0.9; do
+  "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 --scaler-type robust \
+    --loss QuantileLoss --q $q --n-windows 3 --step-size 12 --quiet --out "$WORK/qcv$q.csv" > "$WORK/qcv$q.txt"
+done
+coverage() { sed -n "s/^quantile $1: the truth is at or below the forecast at \([0-9.]*\)% of 36 points.*/\1/p" "$WORK/qcv$1.txt"; }
+check "cv reports quantile coverage, higher for q=0.9 than q=0.1" \
+  'c1=$(coverage 0.1); c9=$(coverage 0.9); [ -n "$c1" ] && [ -n "$c9" ] && awk -v a="$c1" -v b="$c9" "BEGIN {exit !(b > a)}"'
+
 # A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
 head -6 "$AIR" > "$WORK/short.csv"
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"

@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore")
 logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
 from neuralforecast import NeuralForecast  # noqa: E402
-from neuralforecast.losses.pytorch import MAE, MAPE, MQLoss  # noqa: E402
+from neuralforecast.losses.pytorch import MAE, MAPE, MQLoss, QuantileLoss  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
 NHITS_BIN, SRC = sys.argv[1], sys.argv[2]
@@ -54,6 +54,9 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         "mae_robust": NHITS(h=12, input_size=24, mlp_units=[[32, 32]] * 3, scaler_type="robust", loss=MAE(), **common),
         "mqloss_standard_avgpool": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, pooling_mode="AvgPool1d",
                                          scaler_type="standard", loss=MQLoss(level=[80]), **common),
+        # One quantile: neuralforecast names its column NHITS_ql0.9
+        "quantile_loss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
+                               loss=QuantileLoss(0.9), **common),
     }
     for name, model in cases.items():
         nf = NeuralForecast(models=[model], freq=1)
