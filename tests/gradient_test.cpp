@@ -156,7 +156,7 @@ TEST(NetworkGradient, EveryPoolingAndInterpolation) {
 
 TEST(NetworkGradient, EveryLossAndDropout) {
   for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
-                     LossType::kQuantileLoss}) {
+                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {80, 90};
@@ -199,11 +199,12 @@ TEST(NetworkGradient, HorizonOneAndHorizonLongerThanInput) {
 
 TEST(LossGradient, MatchesFiniteDifferences) {
   for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
-                     LossType::kQuantileLoss}) {
+                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {50, 95};
     c.quantile_q = 0.2;
+    c.huber_delta = 0.7;  // errors above and below delta both occur (normal, sd 2.1)
     const int B = 3, H = c.h, Q = c.outputs_per_step();
     std::mt19937_64 rng(2);
     std::normal_distribution<double> n(0, 1.5);
@@ -241,6 +242,20 @@ TEST(LossValue, MatchesHandComputedValues) {
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.9 * 1 + 0.1 * 3) / 2);
   c.quantile_q = 0.1;
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.1 * 1 + 0.9 * 3) / 2);
+  // HuberQLoss(q=0.9, delta=2): under-forecast by 1 -> 0.9 * 0.5 * 1^2; over by 3 -> 0.1 * 2 * (3 - 1).
+  c.loss = LossType::kHuberQLoss;
+  c.quantile_q = 0.9;
+  c.huber_delta = 2.0;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.9 * 0.5 + 0.1 * 2 * 2) / 2);
+  // HuberMQLoss(level=[80], delta=1): quantiles 0.5, 0.1, 0.9, each inside the huber, mean over 3.
+  c.loss = LossType::kHuberMQLoss;
+  c.level = {80};
+  c.huber_delta = 1.0;
+  const double yhat3[6] = {1.0, 1.0, 1.0, 4.0, 4.0, 4.0};  // [h=2, Q=3]
+  const auto huber = [](double x) { return x < 1 ? 0.5 * x * x : x - 0.5; };
+  double want = 0;
+  for (double q : {0.5, 0.1, 0.9}) want += huber(q * 1) + huber((1 - q) * 3);
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat3, y, m, nullptr), want / 3 / 2);
 }
 
 // The column neuralforecast writes: f"_ql{q}" with Python's shortest float repr.
@@ -250,7 +265,8 @@ TEST(QuantileLossConfig, NamesAndRoundTrip) {
   c.input_size = 8;
   c.loss = LossType::kQuantileLoss;
   for (const auto& [q, name] : std::vector<std::pair<double, std::string>>{
-           {0.9, "_ql0.9"}, {0.05, "_ql0.05"}, {0.975, "_ql0.975"}, {0.1 + 0.2, "_ql0.30000000000000004"}}) {
+           {0.9, "_ql0.9"}, {0.05, "_ql0.05"}, {0.975, "_ql0.975"}, {0.1 + 0.2, "_ql0.30000000000000004"},
+           {1e-05, "_ql1e-05"}}) {
     c.quantile_q = q;
     ASSERT_EQ(c.output_names(), std::vector<std::string>{name});
     EXPECT_EQ(c.outputs_per_step(), 1);
@@ -263,6 +279,22 @@ TEST(QuantileLossConfig, NamesAndRoundTrip) {
   EXPECT_FALSE(c.Validate().ok());
   c.quantile_q = 0.0;
   EXPECT_FALSE(c.Validate().ok());
+  // HuberQLoss: f"_q{q}_d{delta}", Python writing 1.0 for a whole delta.
+  c.loss = LossType::kHuberQLoss;
+  c.quantile_q = 0.9;
+  c.huber_delta = 1.0;
+  EXPECT_EQ(c.output_names(), std::vector<std::string>{"_q0.9_d1.0"});
+  c.huber_delta = 0.5;
+  EXPECT_EQ(c.output_names(), std::vector<std::string>{"_q0.9_d0.5"});
+  const Result<NhitsConfig> back = ConfigFromJson(ConfigToJson(c, nullptr), "test");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->huber_delta, 0.5);
+  EXPECT_EQ(back->quantile_q, 0.9);
+  // HuberMQLoss: MQLoss's outputs and names.
+  c.loss = LossType::kHuberMQLoss;
+  c.level = {80, 90};
+  EXPECT_EQ(c.outputs_per_step(), 5);
+  EXPECT_EQ(c.output_names(), (std::vector<std::string>{"-median", "-lo-90", "-lo-80", "-hi-80", "-hi-90"}));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
 Refused, with the reason: exogenous inputs (futr/hist/stat_exog_list), losses other than MAE,
-MSE, RMSE, HuberLoss, QuantileLoss and MQLoss (e.g. DistributionLoss), stack types other than identity, and a
+MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (e.g. DistributionLoss), stack types other than identity, and a
 different valid_loss is ignored (it does not change the forecast).
 
 Needs the Python packages neuralforecast (with torch) and safetensors; the engine itself never
@@ -82,20 +82,25 @@ def main():
     elif loss_name == "HuberLoss":
         config["loss"] = "HuberLoss"
         config["delta"] = float(loss.delta)
-    elif loss_name == "QuantileLoss":
-        config["loss"] = "QuantileLoss"
+    elif loss_name in ("QuantileLoss", "HuberQLoss"):
+        config["loss"] = loss_name
         config["q"] = float(loss.q)
-    elif loss_name == "MQLoss":
+        if loss_name == "HuberQLoss":
+            config["delta"] = float(loss.delta)
+    elif loss_name in ("MQLoss", "HuberMQLoss"):
         q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
         levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
         expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
         if len(q) != len(expected) or any(abs(a - b) > 1e-6 for a, b in zip(q, expected)):
-            fail(f"{path}: MQLoss quantiles {q} are not symmetric prediction levels around the median; "
-                 "the engine supports MQLoss(level=[...])")
-        config["loss"] = "MQLoss"
+            fail(f"{path}: {loss_name} quantiles {q} are not symmetric prediction levels around the median; "
+                 f"the engine supports {loss_name}(level=[...])")
+        config["loss"] = loss_name
         config["level"] = levels
+        if loss_name == "HuberMQLoss":
+            config["delta"] = float(loss.delta)
     else:
-        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, QuantileLoss, MQLoss)")
+        fail(f"{path}: loss {loss_name} is not supported "
+             "(MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss)")
 
     tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()
                if not k.startswith("valid_loss.")}

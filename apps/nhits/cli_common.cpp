@@ -71,10 +71,13 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str();
   app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
       ->capture_default_str();
-  app.add_option("--loss", loss, "MAE, MSE, RMSE, HuberLoss, QuantileLoss or MQLoss")->capture_default_str();
-  app.add_option("--level", level, "MQLoss interval levels, comma separated")->capture_default_str();
-  app.add_option("--delta", delta, "HuberLoss delta")->capture_default_str();
-  app.add_option("--q", q, "QuantileLoss quantile in (0, 1): the forecast column is NHITS_ql<q>")->capture_default_str();
+  app.add_option("--loss", loss, "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss or HuberMQLoss")
+      ->capture_default_str();
+  app.add_option("--level", level, "MQLoss / HuberMQLoss interval levels, comma separated")->capture_default_str();
+  app.add_option("--delta", delta, "HuberLoss / HuberQLoss / HuberMQLoss delta")->capture_default_str();
+  app.add_option("--q", q,
+                 "QuantileLoss / HuberQLoss quantile in (0, 1); the forecast column is NHITS_ql<q> / NHITS_q<q>_d<delta>")
+      ->capture_default_str();
   app.add_option("--max-steps", train.max_steps, "Optimizer steps")->capture_default_str();
   app.add_option("--learning-rate", train.learning_rate, "Adam learning rate")->capture_default_str();
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
@@ -134,7 +137,7 @@ NhitsConfig ModelFlags::Config() const {
   c.first_layer_activation = first_layer_activation;
   c.huber_delta = delta;
   c.quantile_q = q;
-  if (c.loss == LossType::kMQLoss) c.level = ParseIntList(level, "level");
+  if (c.multi_quantile()) c.level = ParseIntList(level, "level");
   CheckOk(c.Validate());
   CheckOk(train.Validate(c));
   return c;

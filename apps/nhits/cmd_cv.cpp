@@ -58,7 +58,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     WriteTextAtomic(a->out, csv);
     // A quantile forecast is judged by how often the truth falls below it, not by MAE alone.
     std::string quantile_line;
-    if (config.loss == LossType::kQuantileLoss) {
+    if (config.single_quantile()) {
       long below = 0, points = 0;
       double pinball = 0;
       for (std::size_t w = 0; w < e.ends.size(); ++w) {

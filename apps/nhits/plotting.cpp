@@ -46,7 +46,7 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
         if (std::abs(quantiles[q] - (0.5 - l / 200.0)) < 1e-9) band.lo = channel(static_cast<int>(q));
         if (std::abs(quantiles[q] - (0.5 + l / 200.0)) < 1e-9) band.hi = channel(static_cast<int>(q));
       }
-      if (c.loss == LossType::kMQLoss) p.intervals.push_back(band);
+      if (c.multi_quantile()) p.intervals.push_back(band);
     }
     if (holdout && end + H <= static_cast<int>(s.y.size())) {
       p.actual.assign(s.y.begin() + end, s.y.begin() + end + H);

@@ -16,7 +16,7 @@ enum class PoolingMode { kMaxPool1d, kAvgPool1d };
 enum class InterpolationMode { kLinear, kNearest, kCubic };
 enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
 enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
-enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss };
+enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss };
 
 struct NhitsConfig {
   int h = 0;           // forecast horizon (required, > 0)
@@ -37,16 +37,24 @@ struct NhitsConfig {
   bool first_layer_activation = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   LossType loss = LossType::kMAE;
-  std::vector<int> level;  // MQLoss prediction-interval levels, e.g. {80, 90}
-  double huber_delta = 1.0;  // HuberLoss delta
-  double quantile_q = 0.5;   // QuantileLoss q: the quantile one output channel is trained for
+  std::vector<int> level;  // MQLoss / HuberMQLoss prediction-interval levels, e.g. {80, 90}
+  double huber_delta = 1.0;  // HuberLoss / HuberQLoss / HuberMQLoss delta
+  double quantile_q = 0.5;   // QuantileLoss / HuberQLoss q: the quantile one output channel is trained for
 
   // Number of output channels per horizon step: 1, or the number of quantiles for MQLoss.
   int outputs_per_step() const;
+  // MQLoss or HuberMQLoss: one output channel per quantile of `level`.
+  bool multi_quantile() const { return loss == LossType::kMQLoss || loss == LossType::kHuberMQLoss; }
+  // QuantileLoss or HuberQLoss: one output channel, for quantile_q.
+  bool single_quantile() const { return loss == LossType::kQuantileLoss || loss == LossType::kHuberQLoss; }
+  // HuberLoss, HuberQLoss or HuberMQLoss: huber_delta applies.
+  bool uses_delta() const {
+    return loss == LossType::kHuberLoss || loss == LossType::kHuberQLoss || loss == LossType::kHuberMQLoss;
+  }
   // MQLoss quantiles in neuralforecast's order: 0.5 first, then ascending; {q} for QuantileLoss.
   std::vector<double> quantiles() const;
-  // Output column suffixes in the same order: "", "_ql0.9" (QuantileLoss), or "-median",
-  // "-lo-90", ..., "-hi-90" (MQLoss).
+  // Output column suffixes in the same order: "", "_ql0.9" (QuantileLoss), "_q0.9_d0.5"
+  // (HuberQLoss), or "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss).
   std::vector<std::string> output_names() const;
   int total_blocks() const;
   Status Validate() const;

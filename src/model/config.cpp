@@ -42,9 +42,19 @@ constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
     {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
     {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
     {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
-constexpr std::array<std::pair<const char*, LossType>, 6> kLoss{{
+constexpr std::array<std::pair<const char*, LossType>, 8> kLoss{{
     {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
-    {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss}}};
+    {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss},
+    {"HuberQLoss", LossType::kHuberQLoss}, {"HuberMQLoss", LossType::kHuberMQLoss}}};
+
+// Python's repr of a float, which neuralforecast's column names embed: shortest round trip, and
+// a ".0" on whole numbers (0.9 -> "0.9", 1.0 -> "1.0").
+std::string PythonFloatRepr(double v) {
+  char buf[32];
+  std::string s(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s;
+}
 
 }  // namespace
 
@@ -76,12 +86,12 @@ Result<LossType> ParseLossType(const std::string& s, const std::string& field) {
 }
 
 int NhitsConfig::outputs_per_step() const {
-  return loss == LossType::kMQLoss ? static_cast<int>(1 + 2 * level.size()) : 1;
+  return multi_quantile() ? static_cast<int>(1 + 2 * level.size()) : 1;
 }
 
 std::vector<double> NhitsConfig::quantiles() const {
-  if (loss == LossType::kQuantileLoss) return {quantile_q};
-  if (loss != LossType::kMQLoss) return {0.5};
+  if (single_quantile()) return {quantile_q};
+  if (!multi_quantile()) return {0.5};
   // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
   std::vector<double> qs;
   for (int l : level) {
@@ -94,15 +104,10 @@ std::vector<double> NhitsConfig::quantiles() const {
 }
 
 std::vector<std::string> NhitsConfig::output_names() const {
-  if (loss == LossType::kQuantileLoss) {
-    // neuralforecast names the column f"_ql{q}" with Python's shortest repr of q (0.9 -> "0.9").
-    char buf[32];
-    const auto end = std::to_chars(buf, buf + sizeof buf, quantile_q).ptr;
-    std::string q(buf, end);
-    if (q.find_first_of(".e") == std::string::npos) q += ".0";  // Python writes 1.0, never 1
-    return {"_ql" + q};
-  }
-  if (loss != LossType::kMQLoss) return {""};
+  // neuralforecast's names: f"_ql{q}" and f"_q{q}_d{delta}".
+  if (loss == LossType::kQuantileLoss) return {"_ql" + PythonFloatRepr(quantile_q)};
+  if (loss == LossType::kHuberQLoss) return {"_q" + PythonFloatRepr(quantile_q) + "_d" + PythonFloatRepr(huber_delta)};
+  if (!multi_quantile()) return {""};
   std::vector<std::pair<double, std::string>> named;
   for (int l : level) {
     named.emplace_back(50.0 - l / 2.0, "-lo-" + std::to_string(l));
@@ -146,17 +151,17 @@ Status NhitsConfig::Validate() const {
   }
   if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
-  if (loss == LossType::kMQLoss) {
-    if (level.empty()) return bad("field 'level': MQLoss needs at least one level");
+  if (multi_quantile()) {
+    if (level.empty()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
     for (int l : level)
       if (l <= 0 || l >= 100) return bad("field 'level': " + std::to_string(l) + " is not in (0, 100)");
     if (interpolation_mode == InterpolationMode::kCubic)
       return bad("field 'interpolation_mode': cubic interpolation supports one output per step; "
-                 "it cannot be combined with MQLoss (as in neuralforecast)");
+                 "it cannot be combined with " + ToString(loss) + " (as in neuralforecast)");
   }
-  if (loss == LossType::kHuberLoss && !(huber_delta > 0)) return bad("field 'delta': must be > 0");
-  if (loss == LossType::kQuantileLoss && !(quantile_q > 0 && quantile_q < 1))
-    return bad("field 'q': QuantileLoss needs a quantile in (0, 1)");
+  if (uses_delta() && !(huber_delta > 0)) return bad("field 'delta': must be > 0");
+  if (single_quantile() && !(quantile_q > 0 && quantile_q < 1))
+    return bad("field 'q': " + ToString(loss) + " needs a quantile in (0, 1)");
   return Status::Ok();
 }
 
@@ -193,9 +198,9 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.first_layer_activation) j["first_layer_activation"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
-  if (c.loss == LossType::kMQLoss) j["level"] = c.level;
-  if (c.loss == LossType::kHuberLoss) j["delta"] = c.huber_delta;
-  if (c.loss == LossType::kQuantileLoss) j["q"] = c.quantile_q;
+  if (c.multi_quantile()) j["level"] = c.level;
+  if (c.uses_delta()) j["delta"] = c.huber_delta;
+  if (c.single_quantile()) j["q"] = c.quantile_q;
   if (t != nullptr) {
     j["max_steps"] = t->max_steps;
     j["learning_rate"] = t->learning_rate;
@@ -253,7 +258,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(where + ": nhits_config field '" + field + "': " + e.what());
   }
-  if (c.loss == LossType::kMQLoss && c.level.empty()) c.level = {80, 90};  // MQLoss default
+  if (c.multi_quantile() && c.level.empty()) c.level = {80, 90};  // MQLoss default
   Status st = c.Validate();
   if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
   return c;

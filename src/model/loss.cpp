@@ -5,6 +5,13 @@
 #include <vector>
 
 namespace nhits {
+namespace {
+
+// PyTorch's huber_loss(x, 0, delta) for x >= 0, and its derivative.
+double Huber(double x, double delta) { return x < delta ? 0.5 * x * x : delta * (x - 0.5 * delta); }
+double HuberSlope(double x, double delta) { return x < delta ? x : delta; }
+
+}  // namespace
 
 template <typename T>
 double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T* y, const T* mask, T* d_yhat) {
@@ -35,6 +42,19 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
           const double qq = config.quantile_q;
           value = qq * std::max(-e, 0.0) + (1 - qq) * std::max(e, 0.0);
           grad = e < 0 ? -qq : (e > 0 ? 1 - qq : 0.0);
+          break;
+        }
+        case LossType::kHuberQLoss: {  // q * huber(max(-e, 0)) + (1 - q) * huber(max(e, 0))
+          const double qq = config.quantile_q;
+          if (e < 0) value = qq * Huber(-e, delta), grad = -qq * HuberSlope(-e, delta);
+          else value = (1 - qq) * Huber(e, delta), grad = (1 - qq) * HuberSlope(e, delta);
+          break;
+        }
+        case LossType::kHuberMQLoss: {  // the quantile inside: huber(q max(-e, 0)) + huber((1 - q) max(e, 0))
+          const double qq = quantiles[static_cast<std::size_t>(q)];
+          if (e < 0) value = Huber(-qq * e, delta), grad = -qq * HuberSlope(-qq * e, delta);
+          else value = Huber((1 - qq) * e, delta), grad = (1 - qq) * HuberSlope((1 - qq) * e, delta);
+          value /= Q, grad /= Q;
           break;
         }
         case LossType::kMQLoss: {

@@ -39,6 +39,17 @@ coverage() { sed -n "s/^quantile $1: the truth is at or below the forecast at \(
 check "cv reports quantile coverage, higher for q=0.9 than q=0.1" \
   'c1=$(coverage 0.1); c9=$(coverage 0.9); [ -n "$c1" ] && [ -n "$c9" ] && awk -v a="$c1" -v b="$c9" "BEGIN {exit !(b > a)}"'
 
+# HuberMQLoss: MQLoss's columns, the interval around the median; HuberQLoss: f"_q{q}_d{delta}".
+"$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 --scaler-type robust \
+  --loss HuberMQLoss --level 80 --delta 0.5 --quiet --out "$WORK/hmq.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/hmq.safetensors" --data "$AIR" --out "$WORK/hmq.csv" 2>/dev/null
+check "HuberMQLoss columns" '[ "$(head -1 "$WORK/hmq.csv")" = "unique_id,ds,NHITS-median,NHITS-lo-80,NHITS-hi-80" ]'
+check "HuberMQLoss 80% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$5) {bad=1} END {exit bad}" "$WORK/hmq.csv"'
+"$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --loss HuberQLoss --q 0.75 --delta 2 \
+  --quiet --out "$WORK/hq.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/hq.safetensors" --data "$AIR" --out "$WORK/hq.csv" 2>/dev/null
+check "HuberQLoss column is NHITS_q0.75_d2.0" '[ "$(head -1 "$WORK/hq.csv")" = "unique_id,ds,NHITS_q0.75_d2.0" ]'
+
 # A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
 head -6 "$AIR" > "$WORK/short.csv"
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"

@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore")
 logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
 from neuralforecast import NeuralForecast  # noqa: E402
-from neuralforecast.losses.pytorch import MAE, MAPE, MQLoss, QuantileLoss  # noqa: E402
+from neuralforecast.losses.pytorch import MAE, MAPE, HuberMQLoss, HuberQLoss, MQLoss, QuantileLoss  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
 NHITS_BIN, SRC = sys.argv[1], sys.argv[2]
@@ -57,6 +57,9 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         # One quantile: neuralforecast names its column NHITS_ql0.9
         "quantile_loss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                                loss=QuantileLoss(0.9), **common),
+        "huber_qloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, loss=HuberQLoss(0.8, delta=0.5), **common),
+        "huber_mqloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
+                              loss=HuberMQLoss(level=[80], delta=0.5), **common),
     }
     for name, model in cases.items():
         nf = NeuralForecast(models=[model], freq=1)
