@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -56,28 +55,9 @@ Action RegisterCrossValidation(CLI::App& app) {
       }
     }
     WriteTextAtomic(a->out, csv);
-    // A quantile forecast is judged by how often the truth falls below it, not by MAE alone.
-    std::string quantile_line;
-    if (config.single_quantile()) {
-      long below = 0, points = 0;
-      double pinball = 0;
-      for (std::size_t w = 0; w < e.ends.size(); ++w) {
-        const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
-        for (int j = 0; j < H; ++j, ++points) {
-          const double y = s.y[static_cast<std::size_t>(e.ends[w] + j)], f = e.model_forecast[w * H + j];
-          below += y <= f;
-          pinball += std::max(config.quantile_q * (y - f), (config.quantile_q - 1) * (y - f));
-        }
-      }
-      char line[200];
-      std::snprintf(line, sizeof line, "quantile %g: the truth is at or below the forecast at %.1f%% of %ld points; "
-                    "pinball loss %.4g\n", config.quantile_q, points > 0 ? 100.0 * below / points : 0.0, points,
-                    points > 0 ? pinball / points : 0.0);
-      quantile_line = line;
-    }
     std::printf("cross-validation: %zu windows (%d per series, step %d), trained %d steps in %.1fs\n\n%s%s\nwrote %s\n",
                 e.ends.size(), a->n_windows, a->step_size, report.steps, report.seconds,
-                MetricsTable(e, m).c_str(), quantile_line.c_str(), a->out.c_str());
+                MetricsTable(e, m).c_str(), QuantileCalibration(config, e, panel).c_str(), a->out.c_str());
   };
 }
 

@@ -1,5 +1,6 @@
 #include "evaluation.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <span>
 
@@ -53,6 +54,58 @@ std::string MetricsTable(const Evaluation& e, int m) {
   row("SeasonalNaive(" + std::to_string(m) + ")", e.seasonal_naive);
   row("Naive", e.naive);
   return out;
+}
+
+std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const Panel& panel) {
+  if (!c.single_quantile() && !c.multi_quantile()) return "";
+  const int H = c.h, Q = c.outputs_per_step();
+  const std::vector<double> qs = c.quantiles();
+  std::vector<long> below(static_cast<std::size_t>(Q), 0);
+  std::vector<double> pinball(static_cast<std::size_t>(Q), 0.0);
+  long points = 0;
+  // Intervals of MQLoss: output 1 + 2i is the lower bound of the i-th widest level's pair as the
+  // quantiles run ascending after the median; pair k-th lowest with k-th highest.
+  const int pairs = (Q - 1) / 2;
+  std::vector<long> inside(static_cast<std::size_t>(pairs), 0);
+  std::vector<double> width(static_cast<std::size_t>(pairs), 0.0);
+  for (std::size_t w = 0; w < e.ends.size(); ++w) {
+    const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
+    for (int j = 0; j < H; ++j, ++points) {
+      const double y = s.y[static_cast<std::size_t>(e.ends[w] + j)];
+      const float* f = &e.model_forecast[(w * H + j) * Q];
+      for (int k = 0; k < Q; ++k) {
+        const double q = qs[static_cast<std::size_t>(k)], d = y - f[k];
+        below[static_cast<std::size_t>(k)] += y <= f[k];
+        pinball[static_cast<std::size_t>(k)] += std::max(q * d, (q - 1) * d);
+      }
+      for (int i = 0; i < pairs; ++i) {
+        const double lo = f[1 + i], hi = f[Q - 1 - i];
+        inside[static_cast<std::size_t>(i)] += lo <= y && y <= hi;
+        width[static_cast<std::size_t>(i)] += hi - lo;
+      }
+    }
+  }
+  if (points == 0) return "";
+  const auto pct = [&](long n) { return 100.0 * static_cast<double>(n) / static_cast<double>(points); };
+  char line[256];
+  if (c.single_quantile()) {
+    std::snprintf(line, sizeof line,
+                  "quantile %g: the truth is at or below the forecast at %.1f%% of %ld points; pinball loss %.4g\n",
+                  qs[0], pct(below[0]), points, pinball[0] / points);
+    return line;
+  }
+  std::string out;
+  for (int i = 0; i < pairs; ++i) {
+    const double level = 100.0 * (qs[static_cast<std::size_t>(Q - 1 - i)] - qs[static_cast<std::size_t>(1 + i)]);
+    std::snprintf(line, sizeof line, "%g%% interval: covers %.1f%% of %ld points, mean width %.4g\n", level,
+                  pct(inside[static_cast<std::size_t>(i)]), points, width[static_cast<std::size_t>(i)] / points);
+    out += line;
+  }
+  double mean_pinball = 0;
+  for (double p : pinball) mean_pinball += p / Q;
+  std::snprintf(line, sizeof line, "median: the truth is at or below it at %.1f%% of points; mean pinball loss over the "
+                "%d quantiles %.4g\n", pct(below[0]), Q, mean_pinball / points);
+  return out + line;
 }
 
 }  // namespace nhits::cli

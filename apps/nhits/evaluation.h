@@ -25,4 +25,9 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
 // "| model | MAE | ... |" markdown rows for the three forecasters.
 std::string MetricsTable(const Evaluation& e, int season_length);
 
+// How well quantile outputs are calibrated, which MAE cannot tell: for one quantile (QuantileLoss,
+// HuberQLoss) the share of truths at or below it and its pinball loss; for MQLoss/HuberMQLoss the
+// coverage and mean width of each interval. Empty for point losses.
+std::string QuantileCalibration(const NhitsConfig& config, const Evaluation& e, const Panel& panel);
+
 }  // namespace nhits::cli

@@ -50,6 +50,24 @@ check "HuberMQLoss 80% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3
 "$NHITS" predict --model "$WORK/hq.safetensors" --data "$AIR" --out "$WORK/hq.csv" 2>/dev/null
 check "HuberQLoss column is NHITS_q0.75_d2.0" '[ "$(head -1 "$WORK/hq.csv")" = "unique_id,ds,NHITS_q0.75_d2.0" ]'
 
+# cv with MQLoss: interval coverage and width as printed, recomputed here from the cv CSV.
+"$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 100 --windows-batch-size 64 --scaler-type robust \
+  --loss MQLoss --level 80,90 --n-windows 3 --step-size 12 --quiet --out "$WORK/mcv.csv" > "$WORK/mcv.txt"
+check "cv interval coverage matches the CSV" 'python3 - "$WORK/mcv.csv" "$WORK/mcv.txt" <<"PY"
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+text = open(sys.argv[2]).read()
+for level in (80, 90):
+    lo, hi = f"NHITS-lo-{level}", f"NHITS-hi-{level}"
+    inside = sum(float(r[lo]) <= float(r["y"]) <= float(r[hi]) for r in rows)
+    width = sum(float(r[hi]) - float(r[lo]) for r in rows) / len(rows)
+    m = re.search(rf"^{level}% interval: covers ([0-9.]+)% of (\d+) points, mean width ([0-9.e+-]+)$", text, re.M)
+    assert m, text
+    assert int(m.group(2)) == len(rows) == 36, (m.group(2), len(rows))
+    assert abs(float(m.group(1)) - 100 * inside / len(rows)) < 0.051, (m.group(1), inside)
+    assert abs(float(m.group(3)) - width) <= 1e-3 * abs(width) + 1e-6, (m.group(3), width)
+PY'
+
 # A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
 head -6 "$AIR" > "$WORK/short.csv"
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"
