@@ -58,6 +58,7 @@ Action RegisterDemo(CLI::App& app) {
     std::printf("\nTest: the last 12 months (%.1fs of training, %.1f steps/s)\n\n%s\n", report.seconds,
                 report.steps / report.seconds, MetricsTable(e, m).c_str());
     std::printf("NHITS MAE is %.1f%% of SeasonalNaive's\n", 100.0 * e.model.mae / e.seasonal_naive.mae);
+    std::printf("%s", QuantileCalibration(model.config(), e, panel).c_str());
     const auto panels = MakePlotPanels(model, panel, {0}, /*holdout=*/true, freq, m, 96);
     WriteTextAtomic(a->out_dir + "/plot.svg", RenderForecastSvg(panels, "NHITS"));
     std::printf("wrote %s and %s/plot.svg\n", model_path.c_str(), a->out_dir.c_str());
