@@ -68,6 +68,11 @@ for level in (80, 90):
     assert abs(float(m.group(3)) - width) <= 1e-3 * abs(width) + 1e-6, (m.group(3), width)
 PY'
 
+# The demo (a short run): metrics, the intervals' coverage on the held-out year, its files.
+"$NHITS" demo --data "$AIR" --out-dir "$WORK/demo" --max-steps 50 > "$WORK/demo.txt" 2>/dev/null
+check "demo reports metrics and interval coverage" 'grep -q "^| SeasonalNaive(12) |" "$WORK/demo.txt" && grep -q "^90% interval: covers [0-9.]*% of 12 points" "$WORK/demo.txt" && grep -q "^80% interval: covers" "$WORK/demo.txt"'
+check "demo writes model and plot" '[ -s "$WORK/demo/model.safetensors" ] && grep -q "</svg>" "$WORK/demo/plot.svg"'
+
 # A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
 head -6 "$AIR" > "$WORK/short.csv"
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"
