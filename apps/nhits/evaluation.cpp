@@ -63,8 +63,8 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
   std::vector<long> below(static_cast<std::size_t>(Q), 0);
   std::vector<double> pinball(static_cast<std::size_t>(Q), 0.0);
   long points = 0;
-  // Intervals of MQLoss: output 1 + 2i is the lower bound of the i-th widest level's pair as the
-  // quantiles run ascending after the median; pair k-th lowest with k-th highest.
+  // MQLoss outputs are the median, then the quantiles ascending: the i-th lowest (output 1 + i)
+  // and the i-th highest (output Q - 1 - i) bound one interval, the widest first.
   const int pairs = (Q - 1) / 2;
   std::vector<long> inside(static_cast<std::size_t>(pairs), 0);
   std::vector<double> width(static_cast<std::size_t>(pairs), 0.0);
