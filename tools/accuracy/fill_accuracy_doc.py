@@ -19,11 +19,15 @@ def run(*args):
     return subprocess.run(["python3", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
+def row_files():
+    """The search row files in the order the tables count them: ETT-rerun, paper-protocol, AutoNHITS."""
+    paper = [f for f in (f"docs/accuracy/paper_{n}.json" for n in PAPER_ORDER) if glob.glob(f)]
+    return sorted(glob.glob("docs/accuracy/search_nfett_*.json")), paper, sorted(glob.glob("docs/accuracy/auto_*.json"))
+
+
 def main():
     s = open(DOC).read()
-    paper = [f for f in (f"docs/accuracy/paper_{n}.json" for n in PAPER_ORDER) if glob.glob(f)]
-    nfett = sorted(glob.glob("docs/accuracy/search_nfett_*.json"))
-    auto = sorted(glob.glob("docs/accuracy/auto_*.json"))
+    nfett, paper, auto = row_files()
     summary = run("tools/accuracy/summary_table.py", "docs/accuracy/rows.json", *nfett, *paper, *auto)
     marker = "\n\n| dataset | h | MSE counted | from | SeasonalNaive"
     paper_part, etth_part = summary.split(marker)

@@ -35,17 +35,24 @@ def pick_by_validation(base, auto):
     return auto if auto["val_mae"] < base["val_mae"] else base
 
 
+def load_search_rows(paths):
+    """The complete search rows of the files, by cell: (paper-protocol or ETT-rerun rows, AutoNHITS rows);
+    for a cell in several files the last file wins."""
+    search, auto = {}, {}
+    for path in paths:
+        for r in json.load(open(path)):
+            if r.get("trials") and r.get("complete", True):
+                (auto if r.get("search_space") == "neuralforecast-auto" else search)[(r["dataset"], r["h"])] = r
+    return search, auto
+
+
 def cell_line(row):
     return f"{row['mse']:.4f}" if row else "-"
 
 
 def main():
     run_a = {(r["dataset"], r["h"]): r for r in json.load(open(sys.argv[1]))}
-    search, auto = {}, {}
-    for path in sys.argv[2:]:
-        for r in json.load(open(path)):
-            if r.get("trials") and r.get("complete", True):
-                (auto if r.get("search_space") == "neuralforecast-auto" else search)[(r["dataset"], r["h"])] = r
+    search, auto = load_search_rows(sys.argv[2:])
     before = dict(search)  # the rule of sessions 6-8, shown beside the counted row
     for k in set(search) | set(auto):
         search[k] = pick_by_validation(search.get(k), auto.get(k))

@@ -13,7 +13,6 @@ Usage (from the repository root; needs numpy, e.g. the neuralforecast venv's pyt
 """
 import argparse
 import csv
-import glob
 import gzip
 import json
 import os
@@ -22,7 +21,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from summary_table import pick_by_validation, source  # noqa: E402
+from fill_accuracy_doc import row_files  # noqa: E402
+from summary_table import load_search_rows, pick_by_validation, source  # noqa: E402
 
 # name: (file, (train, val, test) rows or None for Autoformer's 70/10/20, season length)
 DATASETS = {
@@ -68,15 +68,8 @@ def baselines(z, first, end, h, m):
 def counted_rows():
     """The row each cell counts, by summary_table.py's rule (search rows, AutoNHITS by validation)."""
     run_a = {(r["dataset"], r["h"]): r for r in json.load(open("docs/accuracy/rows.json"))}
-    files = sorted(glob.glob("docs/accuracy/search_nfett_*.json"))
-    files += [f for f in (f"docs/accuracy/paper_{n}.json" for n in
-                          ["ETTm2", "Exchange_96-192", "Exchange_336", "Exchange_720", "ILI", "Weather",
-                           "ETTh1", "ETTh1_720", "ETTh2", "ETTh2_720"]) if os.path.exists(f)]
-    search, auto = {}, {}
-    for path in files + sorted(glob.glob("docs/accuracy/auto_*.json")):
-        for r in json.load(open(path)):
-            if r.get("trials") and r.get("complete", True):
-                (auto if r.get("search_space") == "neuralforecast-auto" else search)[(r["dataset"], r["h"])] = r
+    nfett, paper, auto_files = row_files()
+    search, auto = load_search_rows(nfett + paper + auto_files)
     out = {}
     for k in run_a:
         row = pick_by_validation(search.get(k), auto.get(k))
