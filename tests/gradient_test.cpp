@@ -106,11 +106,17 @@ void CheckNetworkGradient(const NhitsConfig& c, const std::string& what) {
   m[0] = m[1] = m[L] = 0.0;  // left padding in two windows
   ym[3] = 0.0;
   for (int i = 0; i < 2; ++i) x[i] = 0.0;
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
+            S = static_cast<int>(c.stat_exog_list.size());
+  std::vector<double> hist(B * L * X), futr(B * (L + H) * F), stat(B * S);
+  for (auto* v : {&hist, &futr, &stat})
+    for (auto& e : *v) e = n(rng);
+  const ExogBatch<double> exog{hist.data(), futr.data(), stat.data()};
   Workspace<double> ws;
   std::vector<double> f(B * H * Q), df(B * H * Q);
   auto loss_at = [&](bool want_grad) {
     std::mt19937_64 drop_rng(5);  // the same dropout mask for every evaluation
-    net.Forward(B, x.data(), m.data(), f.data(), ws, /*training=*/true, &drop_rng);
+    net.Forward(B, x.data(), m.data(), exog, f.data(), ws, /*training=*/true, &drop_rng);
     return ComputeLoss<double>(c, B, f.data(), y.data(), ym.data(), want_grad ? df.data() : nullptr);
   };
   loss_at(true);
@@ -195,6 +201,24 @@ TEST(NetworkGradient, HorizonOneAndHorizonLongerThanInput) {
   c.h = 23;
   c.input_size = 6;
   CheckNetworkGradient(c, "h>input_size");
+}
+
+// Exogenous inputs widen each block's first layer (y | hist | futr | stat); the residual path
+// must still take its gradient from the pooled-y columns only.
+TEST(NetworkGradient, ExogenousInputs) {
+  for (PoolingMode p : {PoolingMode::kMaxPool1d, PoolingMode::kAvgPool1d}) {
+    NhitsConfig c = SmallConfig();
+    c.pooling_mode = p;
+    c.activation = Activation::kTanh;
+    c.loss = LossType::kMSE;
+    c.hist_exog_list = {"volume", "spread"};
+    c.futr_exog_list = {"holiday"};
+    c.stat_exog_list = {"sector", "size", "beta"};
+    CheckNetworkGradient(c, "hist+futr+stat, " + ToString(p));
+    c.hist_exog_list.clear();
+    c.stat_exog_list.clear();
+    CheckNetworkGradient(c, "futr only, " + ToString(p));
+  }
 }
 
 TEST(LossGradient, MatchesFiniteDifferences) {

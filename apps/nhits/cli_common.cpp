@@ -78,6 +78,13 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--q", q,
                  "QuantileLoss / HuberQLoss quantile in (0, 1); the forecast column is NHITS_ql<q> / NHITS_q<q>_d<delta>")
       ->capture_default_str();
+  app.add_option("--futr-exog-list", futr_exog_list,
+                 "Exogenous columns of --data whose future is known (calendar, scheduled events), comma separated;\n"
+                 "predict then needs their next h values: --futr-data");
+  app.add_option("--hist-exog-list", hist_exog_list,
+                 "Exogenous columns of --data known only up to the forecast origin (volume, other prices)");
+  app.add_option("--stat-exog-list", stat_exog_list,
+                 "Static columns, one value per series, read from --static-data FILE (unique_id,<columns>)");
   app.add_option("--max-steps", train.max_steps, "Optimizer steps")->capture_default_str();
   app.add_option("--learning-rate", train.learning_rate, "Adam learning rate")->capture_default_str();
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
@@ -99,6 +106,12 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str();
   app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_flag("--quiet", quiet, "No progress bar");
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+  return s;
 }
 
 NhitsConfig ModelFlags::Config() const {
@@ -138,12 +151,30 @@ NhitsConfig ModelFlags::Config() const {
   c.huber_delta = delta;
   c.quantile_q = q;
   if (c.multi_quantile()) c.level = ParseIntList(level, "level");
+  if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
+  if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
+  if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");
   CheckOk(c.Validate());
   CheckOk(train.Validate(c));
   return c;
 }
 
 Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }
+
+Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::string& static_path) {
+  std::vector<std::string> temporal = c.hist_exog_list;
+  temporal.insert(temporal.end(), c.futr_exog_list.begin(), c.futr_exog_list.end());
+  Panel panel = Unwrap(ReadLongCsv(path, temporal));
+  if (!c.stat_exog_list.empty()) {
+    if (static_path.empty())
+      Fail("the model takes static exogenous columns (stat_exog_list: " + JoinNames(c.stat_exog_list) +
+           "): give them with --static-data FILE (unique_id," + JoinNames(c.stat_exog_list) + ")");
+    CheckOk(AttachStaticCsv(static_path, c.stat_exog_list, &panel));
+  } else if (!static_path.empty()) {
+    Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
+  }
+  return panel;
+}
 
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));

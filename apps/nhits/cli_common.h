@@ -33,6 +33,7 @@ struct ModelFlags {
   std::string n_pool_kernel_size = "2,2,1", n_freq_downsample = "4,2,1";
   std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
   std::string scaler_type = "identity", loss = "MAE", level = "80,90";
+  std::string futr_exog_list, hist_exog_list, stat_exog_list;
   double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
   bool first_layer_activation = false;
   TrainOptions train;
@@ -46,6 +47,9 @@ struct ModelFlags {
 };
 
 Panel LoadPanel(const std::string& path);
+// The data with the config's hist and futr exogenous columns, and with `static_path` (unique_id
+// plus the stat_exog_list columns) attached; fails naming what is missing and the flag to give.
+Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path);
 // `freq` as given (--freq), or inferred from the data when empty; fails naming --freq.
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.
@@ -56,6 +60,7 @@ std::vector<std::string> SplitList(const std::string& text, const std::string& f
 // "fp32,bf16,int8" -> precisions; an unknown name fails naming --field and the choices.
 std::vector<Precision> ParsePrecisionList(const std::string& text, const std::string& field);
 std::string FormatValue(double v);
+std::string JoinNames(const std::vector<std::string>& names);  // "a,b,c"
 void WriteTextAtomic(const std::string& path, const std::string& text);
 
 }  // namespace nhits::cli

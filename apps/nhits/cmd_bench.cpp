@@ -110,6 +110,8 @@ Action RegisterBench(CLI::App& app) {
     if (!a->model.empty()) {
       CheckpointInfo info;
       model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
+      if (model->config().has_exog())
+        Fail(a->model + ": the inference kernels this command times do not take exogenous inputs yet");
       file_plan = Unwrap(PrecisionPlanFromMetadata(info));
     } else {
       NhitsConfig c;

@@ -12,11 +12,12 @@ namespace nhits::cli {
 Action RegisterCrossValidation(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, model_path, freq;
+    std::string data, out, model_path, freq, static_data;
     int n_windows = 1, step_size = 1, season_length = 0;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y")->required();
+  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
+  app.add_option("--static-data", a->static_data, "CSV with unique_id and the --stat-exog-list columns");
   app.add_option("--out", a->out, "CSV to write: unique_id,ds,cutoff,NHITS[...],y")->required();
   app.add_option("--n-windows", a->n_windows, "Number of forecast windows per series")->capture_default_str();
   app.add_option("--step-size", a->step_size, "Points between consecutive cutoffs")->capture_default_str();
@@ -31,7 +32,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     if (a->n_windows <= 0) Fail("--n-windows must be > 0");
     if (a->step_size <= 0) Fail("--step-size must be > 0");
     const NhitsConfig config = a->model.Config();
-    const Panel panel = LoadPanel(a->data);
+    const Panel panel = LoadPanelFor(config, a->data, a->static_data);
     Result<Frequency> freq = a->freq.empty() ? InferFrequency(panel) : ParseFrequency(a->freq, panel.time_kind);
     const int m = a->season_length > 0 ? a->season_length : (freq.ok() ? SeasonLength(*freq) : 1);
     const int test_size = config.h + a->step_size * (a->n_windows - 1);

@@ -28,6 +28,8 @@ Action RegisterPlot(CLI::App& app) {
   return [a] {
     CheckOutputPath(a->out);
     const Model model = Unwrap(LoadCheckpoint(a->model));
+    if (model.config().has_exog())
+      Fail(a->model + ": plotting a model with exogenous inputs is not supported yet (nhits predict and cv take them)");
     const Panel panel = LoadPanel(a->data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     std::vector<int> chosen;

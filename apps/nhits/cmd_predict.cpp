@@ -52,13 +52,17 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 
 Action RegisterPredict(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, alias = "NHITS", precision;
+    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
   app.add_option("--data", a->data, "Long-format CSV: each series is forecast from its last input_size points")
       ->required();
   app.add_option("--out", a->out, "Forecast CSV to write: unique_id,ds,NHITS[,NHITS-lo-90,...]")->required();
+  app.add_option("--futr-data", a->futr_data,
+                 "Models with futr_exog_list: CSV unique_id,ds,<futr columns> with each series' next h values\n"
+                 "(neuralforecast's futr_df)");
+  app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -72,8 +76,21 @@ Action RegisterPredict(CLI::App& app) {
       const Precision p = ParsePrecisionList(a->precision, "precision").front();
       if (p != plan.precision) plan = PrecisionPlan{p, {}, {}};
     }
-    const Panel panel = LoadPanel(a->data);
+    const NhitsConfig& config = model.config();
+    if (config.has_exog() && plan.precision != Precision::kFp32)
+      Fail(std::string("this model takes exogenous inputs, which the ") + ToString(plan.precision) +
+           " kernels do not support yet: predict it in fp32 (--precision fp32)");
+    Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
+    if (!config.futr_exog_list.empty()) {
+      if (a->futr_data.empty())
+        Fail("the model takes future-known exogenous columns (futr_exog_list: " + JoinNames(config.futr_exog_list) +
+             "): give each series' next " + std::to_string(config.h) + " values with --futr-data FILE (unique_id,ds," +
+             JoinNames(config.futr_exog_list) + ")");
+      CheckOk(AttachFutureCsv(a->futr_data, config.futr_exog_list, freq, config.h, &panel));
+    } else if (!a->futr_data.empty()) {
+      Fail("--futr-data " + a->futr_data + ": the model has no futr_exog_list, so future values would be ignored");
+    }
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});

@@ -129,6 +129,8 @@ Action RegisterQuantize(CLI::App& app) {
     if (a->windows < 1) Fail("--windows: must be >= 1");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    if (model.config().has_exog())
+      Fail(a->model + ": the BF16/INT8 kernels do not take exogenous inputs (futr/hist/stat_exog_list) yet");
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
     const Panel panel = LoadPanel(a->calibration);

@@ -11,19 +11,23 @@ namespace nhits::cli {
 Action RegisterTrain(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out;
+    std::string data, out, static_data;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y")->required();
+  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
+  app.add_option("--static-data", a->static_data, "CSV with unique_id and the --stat-exog-list columns");
   app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
   a->model.Register(app, /*with_window_stride=*/true);
   app.footer(
       "Example:\n  nhits train --data data/air_passengers.csv --h 12 --input-size 24 --max-steps 500 \\\n"
-      "    --scaler-type robust --out model.safetensors");
+      "    --scaler-type robust --out model.safetensors\n"
+      "With exogenous inputs (neuralforecast's futr/hist/stat_exog_list):\n"
+      "  nhits train --data sales.csv --h 7 --futr-exog-list promo --hist-exog-list traffic \\\n"
+      "    --stat-exog-list store_size --static-data stores.csv --out model.safetensors");
   return [a] {
     CheckOutputPath(a->out);
     const NhitsConfig config = a->model.Config();
-    const Panel panel = LoadPanel(a->data);
+    const Panel panel = LoadPanelFor(config, a->data, a->static_data);
     Model model(config);
     TrainOptions options = a->model.train;
     options.verbose = !a->model.quiet;

@@ -40,6 +40,10 @@ struct NhitsConfig {
   std::vector<int> level;  // MQLoss / HuberMQLoss prediction-interval levels, e.g. {80, 90}
   double huber_delta = 1.0;  // HuberLoss / HuberQLoss / HuberMQLoss delta
   double quantile_q = 0.5;   // QuantileLoss / HuberQLoss q: the quantile one output channel is trained for
+  // Exogenous columns, in the order the MLP input concatenates them (neuralforecast's lists):
+  // futr are known over input + horizon (calendar, scheduled events), hist only over the input
+  // window (volume, other prices), stat one value per series (sector, size).
+  std::vector<std::string> futr_exog_list, hist_exog_list, stat_exog_list;
 
   // Number of output channels per horizon step: 1, or the number of quantiles for MQLoss.
   int outputs_per_step() const;
@@ -57,6 +61,7 @@ struct NhitsConfig {
   // (HuberQLoss), or "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss).
   std::vector<std::string> output_names() const;
   int total_blocks() const;
+  bool has_exog() const { return !futr_exog_list.empty() || !hist_exog_list.empty() || !stat_exog_list.empty(); }
   Status Validate() const;
 };
 

@@ -29,11 +29,17 @@ struct Series {
   std::string unique_id;
   std::vector<Timestamp> ds;
   std::vector<double> y;
+  // One column per Panel::exog_names entry, aligned with ds. A column may run past the end of y:
+  // the values after it are the known future of a futr exogenous column (AttachFutureCsv).
+  std::vector<std::vector<double>> exog;
+  std::vector<double> static_values;  // one per Panel::static_names entry
 };
 
 struct Panel {
   TimeKind time_kind = TimeKind::kInteger;
   std::vector<Series> series;  // file order
+  std::vector<std::string> exog_names;    // temporal exogenous columns read with the data
+  std::vector<std::string> static_names;  // static exogenous columns (AttachStaticCsv)
 };
 
 // Parses a long-format CSV. Columns are found by header name (`unique_id`, `ds`, `y`), extra
@@ -43,6 +49,17 @@ struct Panel {
 // unparsable or mixed-type `ds`, duplicate or unsorted (unique_id, ds), a unique_id that
 // reappears after another series.
 Result<Panel> ReadLongCsv(const std::string& path);
+// The same, also reading the named exogenous columns (numbers, each value finite) into
+// Series::exog, in the order given; a missing column fails naming the columns found.
+Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns);
+// A future-values file (neuralforecast's futr_df): unique_id, ds and the named columns, no y.
+Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns);
+
+// Static exogenous values (neuralforecast's static_df): a CSV with unique_id and the named columns,
+// one row per series. Attaches them to every series of `panel` (Panel::static_names,
+// Series::static_values). A series without a row, a duplicate id or a bad value fails with
+// file:line:field; rows for ids not in the panel are ignored.
+Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel);
 // The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
 // the file: batch runs over many assets validate each series on its own (see batch.h).
 // Structural errors (columns, ds, order) still fail with file:line.
@@ -84,6 +101,14 @@ Result<Frequency> InferFrequency(const Panel& panel);
 
 // The `n` timestamps after `last` at frequency `freq`.
 std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, int n);
+
+// Appends to every series the futr exogenous values of the h steps after its end, read from a
+// future-values CSV (ReadFutureCsv): the rows of a series must carry exactly the h timestamps
+// after its last ds at `freq`. A series with none, too few or other timestamps fails naming the
+// first missing timestamp (neuralforecast's get_missing_future). `futr_columns` must be in
+// panel->exog_names.
+Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
+                       int h, Panel* panel);
 
 // The number of observations per seasonal cycle for a frequency (12 for monthly, 24 for hourly,
 // 7 for daily, 5 for business days, 52 for weekly, 4 for quarterly, 1 for yearly or integer).

@@ -17,8 +17,30 @@ struct ForecastOrigin {
   int end = 0;
 };
 
+// Where a config's exogenous columns sit in a panel (indices into Panel::exog_names and
+// Panel::static_names).
+struct ExogColumns {
+  std::vector<int> hist, futr, stat;
+};
+// Fails naming the first column the panel lacks and how to provide it.
+Result<ExogColumns> FindExogColumns(const NhitsConfig& config, const Panel& panel);
+
+// Raw exogenous values of windows, laid out as ExogBatch: hist [n, L, X], futr [n, L + h, F],
+// stat [n, S].
+struct ExogWindows {
+  std::vector<float> hist, futr, stat;
+  ExogBatch<float> batch() const { return {hist.data(), futr.data(), stat.data()}; }
+};
+// Appends the exogenous values of the window of `series` whose insample part ends before `end`:
+// hist over [end - L, end), futr over [end - L, end + h). A point before the series start or at
+// or after `limit` (and past its column) is 0, as neuralforecast pads windows.
+void AppendExogWindow(const Series& series, const ExogColumns& cols, int end, int input_size, int h, int limit,
+                      ExogWindows* out);
+
 // Returns forecasts [origins.size(), h, Q] in the original scale, computed in `precision`
-// (FP32: the reference network; BF16/INT8: the inference kernels).
+// (FP32: the reference network; BF16/INT8: the inference kernels). A model with exogenous
+// columns reads them from the panel (futr values past a series' end from AttachFutureCsv); the
+// caller has checked them with FindExogColumns.
 std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins,
                                 const PrecisionPlan& precision = {});
 

@@ -32,7 +32,13 @@ class Model {
 
   // Forecasts from raw windows: insample [B, L] (oldest first, padded slots 0), mask [B, L]
   // (1 = observed). Applies the per-window scaler and its inverse. out: [B, h, Q].
-  void PredictWindows(int batch, const float* insample, const float* mask, float* out) const;
+  void PredictWindows(int batch, const float* insample, const float* mask, float* out) const {
+    PredictWindows(batch, insample, mask, ExogBatch<float>{}, out);
+  }
+  // The same with the raw exogenous values of each window (layout of ExogBatch); the temporal
+  // columns are scaled per window like y (ScaleExogColumns), static values are not scaled.
+  void PredictWindows(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
+                      float* out) const;
 
  private:
   Network<float> network_;

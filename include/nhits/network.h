@@ -1,7 +1,8 @@
 // Network<T>: the NHITS computation (neuralforecast's NHITS.forward) over a batch of windows,
 // with hand-written backward passes. T is float for use and double for gradient checks.
 //
-// Input: scaled insample y [B, L] and its availability mask [B, L] (oldest first).
+// Input: scaled insample y [B, L] and its availability mask [B, L] (oldest first), and for a
+// config with exogenous columns their scaled values (ExogBatch).
 // Output: forecast [B, h, Q] in scaled space (Q = outputs per step).
 // Parameters live in one flat vector (see ParamLayout) so the optimizer and checkpoints see one
 // contiguous buffer; `ParamLayout` says where each neuralforecast tensor lives in it.
@@ -40,6 +41,8 @@ struct BlockLayout {
   int stack = 0;
   int pool_kernel = 1;
   int pooled_size = 0;   // Lp = ceil(L / k)
+  int futr_pooled_size = 0;  // Fp = ceil((L + h) / k): pooled length of a futr exogenous column
+  int in_features = 0;   // MLP input: Lp + X*Lp + F*Fp + S (y | hist | futr | stat)
   int knots = 1;         // K = max(h / f, 1)
   int n_theta = 0;       // L + Q * K
   std::vector<LinearSlot> layers;  // first (activated only if first_layer_activation), hidden, output
@@ -60,13 +63,23 @@ std::vector<int> LinearLayerIndices(const NhitsConfig& config);
 // Index of the activation module after hidden layer `i` (where PReLU keeps its slope).
 int ActivationLayerIndex(const NhitsConfig& config, int hidden);
 
+// Exogenous inputs of a batch, scaled like y (see Model::PredictWindows): hist [B, L, X] and
+// futr [B, L + h, F] time-major and oldest first (unlike y they are not flipped), stat [B, S].
+// Column order is the config's list order. Unused pointers may be null.
+template <typename T>
+struct ExogBatch {
+  const T* hist = nullptr;
+  const T* futr = nullptr;
+  const T* stat = nullptr;
+};
+
 // Forward activations kept for the backward pass; reused across calls of the same batch size.
 template <typename T>
 struct Workspace {
   int batch = 0;
   std::vector<T> residual;          // [blocks + 1][B, L] block inputs (time-reversed)
   std::vector<T> mask_rev;          // [B, L]
-  std::vector<std::vector<T>> pooled;      // per block [B, Lp]
+  std::vector<std::vector<T>> pooled;      // per block: MLP input [B, in_features] (pooled y first)
   std::vector<std::vector<int>> argmax;    // per block [B, Lp] (MaxPool1d)
   std::vector<std::vector<std::vector<T>>> pre;   // per block, per layer: pre-activation
   std::vector<std::vector<std::vector<T>>> post;  // per block, per layer: layer output
@@ -91,7 +104,12 @@ class Network {
   // float batches of at most 8 windows take the small-batch kernels split across its threads;
   // once `ws` has seen a batch this large, the call allocates nothing.
   void Forward(int batch, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
-               bool training, std::mt19937_64* rng, cpu::ThreadPool* pool = nullptr) const;
+               bool training, std::mt19937_64* rng, cpu::ThreadPool* pool = nullptr) const {
+    Forward(batch, insample, mask, ExogBatch<T>{}, forecast, ws, training, rng, pool);
+  }
+  // The same with exogenous inputs; a config with exogenous columns must be given them.
+  void Forward(int batch, const T* insample, const T* mask, const ExogBatch<T>& exog, T* forecast,
+               Workspace<T>& ws, bool training, std::mt19937_64* rng, cpu::ThreadPool* pool = nullptr) const;
   // Accumulates d(loss)/d(params) into `grad` (size params().size()) given d(loss)/d(forecast).
   // Uses the activations Forward left in `ws`.
   void Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const;

@@ -26,6 +26,12 @@ ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float
 // (padded slots included, as neuralforecast does) scaled into `scaled`, which must not alias `x`
 // (it doubles as scratch). No allocation.
 ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled);
+// The temporal exogenous columns of one window, scaled as neuralforecast's TemporalNorm scales
+// its extra channels: each column with its own statistics over the first `L` steps where y's
+// `mask` > 0, applied to all `steps` values of the column (the future part of a futr column too).
+// `x` and `scaled` are time-major [steps, C]; `scratch` holds at least 2 * L floats.
+void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
+                      float* scratch);
 // A window's forecasts back to the original scale, in place.
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n);
 

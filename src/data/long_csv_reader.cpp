@@ -78,6 +78,9 @@ std::string_view TrimSpaces(std::string_view s) {
 struct Columns {
   std::vector<std::string> names;
   int unique_id = -1, ds = -1, y = -1;
+  bool want_y = true;
+  std::vector<std::string> extra_names;  // exogenous columns to read
+  std::vector<int> extra;                // their positions
 };
 
 Status ParseHeader(const std::string& path, std::string_view line, Columns* cols) {
@@ -97,6 +100,7 @@ Status ParseHeader(const std::string& path, std::string_view line, Columns* cols
   const char* first_missing = nullptr;
   for (auto [name, index] : {std::pair{kUniqueId, &cols->unique_id}, std::pair{kDs, &cols->ds},
                              std::pair{kY, &cols->y}}) {
+    if (index == &cols->y && !cols->want_y) continue;
     for (size_t i = 0; i < cols->names.size(); ++i) {
       if (cols->names[i] != name) continue;
       if (*index >= 0) {
@@ -112,7 +116,31 @@ Status ParseHeader(const std::string& path, std::string_view line, Columns* cols
   if (first_missing != nullptr) {
     return Bad(path, 1, first_missing, "missing column(s) " + missing + "; found columns " + found);
   }
+  for (const std::string& name : cols->extra_names) {
+    int at = -1;
+    for (size_t i = 0; i < cols->names.size(); ++i)
+      if (cols->names[i] == name) {
+        if (at >= 0) return Bad(path, 1, name, "column appears twice in the header (" + found + ")");
+        at = static_cast<int>(i);
+      }
+    if (at < 0)
+      return Bad(path, 1, name, "missing exogenous column (the model's *_exog_list names it); found columns " + found);
+    cols->extra.push_back(at);
+  }
   return Status::Ok();
+}
+
+// A finite number, or the reason it is not one.
+const char* ParseFinite(std::string_view text, double* v) {
+  if (text.empty()) return "empty value (missing observations are not supported)";
+  const char* first = text.data();
+  const char* last = first + text.size();
+  if (*first == '+') ++first;  // from_chars rejects '+'
+  const auto [ptr, ec] = std::from_chars(first, last, *v);
+  if (ec == std::errc::result_out_of_range) return "is out of range";
+  if (ec != std::errc() || ptr != last || first == last) return "is not a number";
+  if (!std::isfinite(*v)) return "is not a finite number";
+  return nullptr;
 }
 
 bool OnlyBlankLines(std::string_view rest) {
@@ -140,6 +168,7 @@ class Parser {
   Panel panel_;
   std::unordered_map<std::string, std::int64_t> first_line_;  // unique_id -> its first line
   Series* current_ = nullptr;
+  std::vector<std::string_view> extra_fields_;
   std::int64_t kind_line_ = 0;  // first row, which fixed integer vs date
   std::int64_t rows_ = 0;
 };
@@ -148,6 +177,7 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
   std::string_view fields[3];
   const int wanted[3] = {cols_.unique_id, cols_.ds, cols_.y};
   const int n_cols = static_cast<int>(cols_.names.size());
+  extra_fields_.resize(cols_.extra.size());
   int n = 0;
   const char* p = text.data();
   const char* end = p + text.size();
@@ -157,6 +187,8 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     for (int k = 0; k < 3; ++k) {
       if (wanted[k] == n) fields[k] = std::string_view(p, field_end - p);
     }
+    for (std::size_t k = 0; k < cols_.extra.size(); ++k)
+      if (cols_.extra[k] == n) extra_fields_[k] = std::string_view(p, field_end - p);
     ++n;
     if (comma == nullptr) break;
     p = comma + 1;
@@ -173,6 +205,14 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     NHITS_RETURN_IF_ERROR(StartSeries(line, fields[0]));
   }
   NHITS_RETURN_IF_ERROR(AddTimestamp(line, fields[1]));
+  for (std::size_t k = 0; k < cols_.extra.size(); ++k) {
+    double v = 0;
+    if (const char* why = ParseFinite(extra_fields_[k], &v))
+      return Bad(path_, line, cols_.extra_names[k],
+                 (extra_fields_[k].empty() ? std::string() : Quote(extra_fields_[k]) + " ") + why);
+    current_->exog[k].push_back(v);
+  }
+  if (!cols_.want_y) return Status::Ok();
   return AddValue(line, fields[2]);
 }
 
@@ -188,6 +228,7 @@ Status Parser::StartSeries(std::int64_t line, std::string_view id) {
   panel_.series.emplace_back();
   current_ = &panel_.series.back();
   current_->unique_id = std::string(id);
+  current_->exog.resize(cols_.extra.size());
   return Status::Ok();
 }
 
@@ -260,7 +301,8 @@ Status Parser::Finish(std::int64_t next_line) {
   return Status::Ok();
 }
 
-Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values) {
+Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values, bool want_y = true,
+                                   const std::vector<std::string>& extra = {}) {
   std::string buffer;
   NHITS_RETURN_IF_ERROR(ReadWholeFile(path, &buffer));
   std::string_view data(buffer);
@@ -279,6 +321,8 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values)
     return line;
   };
   Columns cols;
+  cols.want_y = want_y;
+  cols.extra_names = extra;
   NHITS_RETURN_IF_ERROR(ParseHeader(path, next_line(), &cols));
   Parser parser(path, cols, lenient_values);
   std::int64_t line_no = 1;
@@ -292,7 +336,9 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values)
     NHITS_RETURN_IF_ERROR(parser.Row(line_no, line));
   }
   NHITS_RETURN_IF_ERROR(parser.Finish(line_no + 1));
-  return parser.TakePanel();
+  Panel panel = parser.TakePanel();
+  panel.exog_names = extra;
+  return panel;
 }
 
 }  // namespace
@@ -301,6 +347,22 @@ Result<Panel> ReadLongCsv(const std::string& path) {
   // Only allocation can throw here; turn it into a Status instead of letting it escape.
   try {
     return ReadLongCsvUnchecked(path, false);
+  } catch (const std::exception& e) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
+  }
+}
+
+Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns) {
+  try {
+    return ReadLongCsvUnchecked(path, false, true, exog_columns);
+  } catch (const std::exception& e) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
+  }
+}
+
+Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns) {
+  try {
+    return ReadLongCsvUnchecked(path, false, false, futr_columns);
   } catch (const std::exception& e) {
     return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
   }

@@ -162,6 +162,22 @@ Status NhitsConfig::Validate() const {
   if (uses_delta() && !(huber_delta > 0)) return bad("field 'delta': must be > 0");
   if (single_quantile() && !(quantile_q > 0 && quantile_q < 1))
     return bad("field 'q': " + ToString(loss) + " needs a quantile in (0, 1)");
+  // A column in two lists is the mistake of neuralforecast #685 (NaN forecasts there): refuse it.
+  std::vector<std::pair<std::string, const char*>> seen;
+  for (const auto& [list, field] : {std::pair{&futr_exog_list, "futr_exog_list"},
+                                    std::pair{&hist_exog_list, "hist_exog_list"},
+                                    std::pair{&stat_exog_list, "stat_exog_list"}}) {
+    for (const std::string& name : *list) {
+      if (name.empty()) return bad(std::string("field '") + field + "': empty column name");
+      if (name == "unique_id" || name == "ds" || name == "y")
+        return bad(std::string("field '") + field + "': '" + name + "' is not an exogenous column");
+      for (const auto& [other, other_field] : seen)
+        if (other == name)
+          return bad(std::string("field '") + field + "': column '" + name + "' is already in " + other_field +
+                     " (a column goes in one list: futr if its future values are known, else hist)");
+      seen.emplace_back(name, field);
+    }
+  }
   return Status::Ok();
 }
 
@@ -201,6 +217,9 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.multi_quantile()) j["level"] = c.level;
   if (c.uses_delta()) j["delta"] = c.huber_delta;
   if (c.single_quantile()) j["q"] = c.quantile_q;
+  if (!c.futr_exog_list.empty()) j["futr_exog_list"] = c.futr_exog_list;
+  if (!c.hist_exog_list.empty()) j["hist_exog_list"] = c.hist_exog_list;
+  if (!c.stat_exog_list.empty()) j["stat_exog_list"] = c.stat_exog_list;
   if (t != nullptr) {
     j["max_steps"] = t->max_steps;
     j["learning_rate"] = t->learning_rate;
@@ -242,6 +261,9 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("level", c.level);
     opt("delta", c.huber_delta);
     opt("q", c.quantile_q);
+    opt("futr_exog_list", c.futr_exog_list);
+    opt("hist_exog_list", c.hist_exog_list);
+    opt("stat_exog_list", c.stat_exog_list);
     auto parse = [&](const char* name, auto parser, auto& dst) -> Status {
       field = name;
       if (!j.contains(name) || j[name].is_null()) return Status::Ok();  // keep the default

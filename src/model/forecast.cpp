@@ -1,6 +1,10 @@
 #include "nhits/forecast.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <tuple>
 
 #include "nhits/inference.h"
 
@@ -15,6 +19,43 @@ void FillInsampleWindow(const std::vector<double>& y, int end, int input_size, f
   }
 }
 
+Result<ExogColumns> FindExogColumns(const NhitsConfig& c, const Panel& panel) {
+  ExogColumns cols;
+  auto find = [](const std::vector<std::string>& names, const std::string& name) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return static_cast<int>(i);
+    return -1;
+  };
+  for (const auto& [list, dst, what] : {std::tuple{&c.hist_exog_list, &cols.hist, "hist_exog_list"},
+                                        std::tuple{&c.futr_exog_list, &cols.futr, "futr_exog_list"}}) {
+    for (const std::string& name : *list) {
+      dst->push_back(find(panel.exog_names, name));
+      if (dst->back() < 0)
+        return Status::InvalidArgument(std::string("the model's ") + what + " names column '" + name +
+                                       "', which the data was not read with (it must be a column of the data file)");
+    }
+  }
+  for (const std::string& name : c.stat_exog_list) {
+    cols.stat.push_back(find(panel.static_names, name));
+    if (cols.stat.back() < 0)
+      return Status::InvalidArgument("the model's stat_exog_list names column '" + name +
+                                     "': give the static values with --static-data FILE (unique_id," + name + ",...)");
+  }
+  return cols;
+}
+
+void AppendExogWindow(const Series& s, const ExogColumns& cols, int end, int L, int H, int limit, ExogWindows* out) {
+  auto value = [&](int col, int t) {
+    const auto& v = s.exog[static_cast<std::size_t>(col)];
+    return t >= 0 && t < limit && t < static_cast<int>(v.size()) ? static_cast<float>(v[static_cast<std::size_t>(t)]) : 0.0f;
+  };
+  for (int t = end - L; t < end; ++t)
+    for (int col : cols.hist) out->hist.push_back(value(col, t));
+  for (int t = end - L; t < end + H; ++t)
+    for (int col : cols.futr) out->futr.push_back(value(col, t));
+  for (int col : cols.stat) out->stat.push_back(static_cast<float>(s.static_values[static_cast<std::size_t>(col)]));
+}
+
 std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins,
                                 const PrecisionPlan& precision) {
   const int L = model.config().input_size;
@@ -24,6 +65,21 @@ std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const st
     FillInsampleWindow(panel.series[static_cast<std::size_t>(origins[i].series)].y, origins[i].end, L,
                        insample.data() + i * L, mask.data() + i * L);
   std::vector<float> out(n * static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step());
+  if (model.config().has_exog()) {  // FP32 only: the packed inference kernels take y alone
+    const Result<ExogColumns> found = FindExogColumns(model.config(), panel);
+    if (!found.ok()) {  // a caller bug: commands check the columns when they load the data
+      std::fprintf(stderr, "nhits: ForecastFrom: %s\n", found.status().message().c_str());
+      std::abort();
+    }
+    const ExogColumns& cols = *found;
+    ExogWindows exog;
+    for (const ForecastOrigin& o : origins) {
+      const Series& s = panel.series[static_cast<std::size_t>(o.series)];
+      AppendExogWindow(s, cols, o.end, L, model.config().h, std::numeric_limits<int>::max(), &exog);
+    }
+    model.PredictWindows(static_cast<int>(n), insample.data(), mask.data(), exog.batch(), out.data());
+    return out;
+  }
   if (precision.precision == Precision::kFp32 || n == 0) {
     model.PredictWindows(static_cast<int>(n), insample.data(), mask.data(), out.data());
     return out;

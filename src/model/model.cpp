@@ -7,9 +7,13 @@
 
 namespace nhits {
 
-void Model::PredictWindows(int batch, const float* insample, const float* mask, float* out) const {
+void Model::PredictWindows(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
+                           float* out) const {
   const NhitsConfig& c = config();
   const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
+            S = static_cast<int>(c.stat_exog_list.size());
+  thread_local std::vector<float> hist, futr, exog_scratch;
   // Chunks bound the activation memory of very large requests.
   constexpr int kChunk = 2048;
   // Reused across calls on the same thread: fresh multi-megabyte buffers would be page-faulted
@@ -27,8 +31,26 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
       const std::size_t at = static_cast<std::size_t>(b) * L;
       stats[b] = ScaleWindow(c.scaler_type, x + at, m + at, L, scaled.data() + at);
     }
+    ExogBatch<float> scaled_exog;
+    if (X > 0 || F > 0) {
+      hist.resize(static_cast<std::size_t>(n) * L * X);
+      futr.resize(static_cast<std::size_t>(n) * (L + c.h) * F);
+      exog_scratch.resize(2 * static_cast<std::size_t>(L));
+      for (int b = 0; b < n; ++b) {
+        const std::size_t w = static_cast<std::size_t>(begin + b);
+        if (X > 0)
+          ScaleExogColumns(c.scaler_type, exog.hist + w * L * X, m + static_cast<std::size_t>(b) * L, L, L, X,
+                           hist.data() + static_cast<std::size_t>(b) * L * X, exog_scratch.data());
+        if (F > 0)
+          ScaleExogColumns(c.scaler_type, exog.futr + w * (L + c.h) * F, m + static_cast<std::size_t>(b) * L, L, L + c.h,
+                           F, futr.data() + static_cast<std::size_t>(b) * (L + c.h) * F, exog_scratch.data());
+      }
+      scaled_exog.hist = hist.data();
+      scaled_exog.futr = futr.data();
+    }
+    if (S > 0) scaled_exog.stat = exog.stat + static_cast<std::size_t>(begin) * S;
     float* y = out + static_cast<std::size_t>(begin) * HQ;
-    network_.Forward(n, scaled.data(), m, y, ws, /*training=*/false, nullptr);
+    network_.Forward(n, scaled.data(), m, scaled_exog, y, ws, /*training=*/false, nullptr);
     for (int b = 0; b < n; ++b) UnscaleForecast(c.scaler_type, stats[b], y + static_cast<std::size_t>(b) * HQ, HQ);
   }
 }

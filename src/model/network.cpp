@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 
 #include "backend/cpu/gemm.h"
@@ -49,7 +50,11 @@ ParamLayout MakeParamLayout(const NhitsConfig& c) {
       b.pooled_size = (L + b.pool_kernel - 1) / b.pool_kernel;
       b.knots = std::max(c.h / c.n_freq_downsample[stack], 1);
       b.n_theta = L + Q * b.knots;
-      b.layers.push_back(add_linear(b.pooled_size, c.mlp_units[0][0]));
+      b.futr_pooled_size = (L + c.h + b.pool_kernel - 1) / b.pool_kernel;
+      b.in_features = b.pooled_size * (1 + static_cast<int>(c.hist_exog_list.size())) +
+                      b.futr_pooled_size * static_cast<int>(c.futr_exog_list.size()) +
+                      static_cast<int>(c.stat_exog_list.size());
+      b.layers.push_back(add_linear(b.in_features, c.mlp_units[0][0]));
       b.layers.back().activated = c.first_layer_activation;
       for (const auto& units : c.mlp_units) {
         b.layers.push_back(add_linear(units[0], units[1]));
@@ -123,11 +128,36 @@ void LinearForward(int batch, const LinearSlot& l, const T* params, const T* x, 
   AddBias<T>(batch, l.out, params + l.bias, y);
 }
 
+// Pools each column of a time-major [n, C] matrix along time (kernel = stride = k, ceil mode) and
+// writes the [np, C] result time-major into out (index t*C + c): the exogenous part of an MLP input.
+template <typename T>
+void PoolColumnsTimeMajor(PoolingMode mode, int k, int n, int C, const T* in, T* out) {
+  const int np = (n + k - 1) / k;
+  for (int p = 0; p < np; ++p) {
+    const int begin = p * k, end = std::min(begin + k, n);
+    for (int c = 0; c < C; ++c) {
+      T acc = in[static_cast<std::size_t>(begin) * C + c];
+      for (int t = begin + 1; t < end; ++t) {
+        const T v = in[static_cast<std::size_t>(t) * C + c];
+        acc = mode == PoolingMode::kMaxPool1d ? (v > acc ? v : acc) : acc + v;
+      }
+      out[static_cast<std::size_t>(p) * C + c] = mode == PoolingMode::kMaxPool1d ? acc : acc / T(end - begin);
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
-void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, Workspace<T>& ws,
-                         bool training, std::mt19937_64* rng, cpu::ThreadPool* pool) const {
+void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatch<T>& exog, T* forecast,
+                         Workspace<T>& ws, bool training, std::mt19937_64* rng, cpu::ThreadPool* pool) const {
+  const int X = static_cast<int>(config_.hist_exog_list.size()), F = static_cast<int>(config_.futr_exog_list.size()),
+            S = static_cast<int>(config_.stat_exog_list.size());
+  if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) || (S > 0 && exog.stat == nullptr)) {
+    // A caller bug, not bad data: every entry point checks the inputs against the config first.
+    std::fprintf(stderr, "nhits: Network::Forward without the exogenous inputs its config lists\n");
+    std::abort();
+  }
   const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
   const std::size_t nblocks = layout_.blocks.size();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
@@ -167,12 +197,32 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, T* forecast, W
     T* r_next = ws.residual.data() + (bi + 1) * BL;
     const int Lp = blk.pooled_size;
     auto& pooled = ws.pooled[bi];
-    pooled.resize(static_cast<std::size_t>(B) * Lp);
+    pooled.resize(static_cast<std::size_t>(B) * blk.in_features);
     ws.argmax[bi].resize(static_cast<std::size_t>(B) * Lp);
-    cpu::ForRows(B, [&](int b0, int b1) {
-      layers::PoolForward(config_.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
-                          pooled.data() + static_cast<std::size_t>(b0) * Lp, ws.argmax[bi].data() + static_cast<std::size_t>(b0) * Lp);
-    });
+    if (blk.in_features == Lp) {
+      cpu::ForRows(B, [&](int b0, int b1) {
+        layers::PoolForward(config_.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
+                            pooled.data() + static_cast<std::size_t>(b0) * Lp, ws.argmax[bi].data() + static_cast<std::size_t>(b0) * Lp);
+      });
+    } else {
+      // z = [pool(residual) | pool(hist) | pool(futr) | stat]; the exogenous parts are the same
+      // in every block (not residualised).
+      const int k = blk.pool_kernel, Fp = blk.futr_pooled_size, W = blk.in_features;
+      cpu::ForRows(B, [&](int b0, int b1) {
+        for (int b = b0; b < b1; ++b) {
+          T* z = pooled.data() + static_cast<std::size_t>(b) * W;
+          layers::PoolForward(config_.pooling_mode, k, 1, L, r + static_cast<std::size_t>(b) * L, z,
+                              ws.argmax[bi].data() + static_cast<std::size_t>(b) * Lp);
+          z += Lp;
+          if (X > 0) PoolColumnsTimeMajor(config_.pooling_mode, k, L, X, exog.hist + static_cast<std::size_t>(b) * L * X, z);
+          z += static_cast<std::size_t>(X) * Lp;
+          if (F > 0)
+            PoolColumnsTimeMajor(config_.pooling_mode, k, L + H, F, exog.futr + static_cast<std::size_t>(b) * (L + H) * F, z);
+          z += static_cast<std::size_t>(F) * Fp;
+          for (int s = 0; s < S; ++s) z[s] = exog.stat[static_cast<std::size_t>(b) * S + s];
+        }
+      });
+    }
 
     const std::size_t nl = blk.layers.size();
     auto& pre = ws.pre[bi];
@@ -321,6 +371,11 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
     }
     if (need_input_grad) {
       const std::size_t Lp = static_cast<std::size_t>(blk.pooled_size);
+      if (blk.in_features != blk.pooled_size) {  // keep d(pooled y); exogenous inputs take no gradient
+        const std::size_t W = static_cast<std::size_t>(blk.in_features);
+        for (std::size_t b = 0; b < static_cast<std::size_t>(B); ++b)
+          std::copy_n(d_out.data() + b * W, Lp, d_out.data() + b * Lp);
+      }
       cpu::ForRows(B, [&](int b0, int b1) {
         layers::PoolBackwardAccumulate(config_.pooling_mode, blk.pool_kernel, b1 - b0, L, d_out.data() + b0 * Lp,
                                        ws.argmax[bi].data() + b0 * Lp, ws.d_resid.data() + static_cast<std::size_t>(b0) * L);

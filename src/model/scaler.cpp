@@ -88,6 +88,19 @@ ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n
   return s;
 }
 
+void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
+                      float* scratch) {
+  float* column = scratch;
+  for (int c = 0; c < C; ++c) {
+    for (int t = 0; t < L; ++t) column[t] = x[static_cast<std::size_t>(t) * C + c];
+    const ScaleStats st = ComputeScaleStatsNoAlloc(type, column, mask, L, scratch + L);
+    for (int t = 0; t < steps; ++t) {
+      const std::size_t i = static_cast<std::size_t>(t) * C + c;
+      scaled[i] = static_cast<float>(ScaleValue(type, st, x[i]));
+    }
+  }
+}
+
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n) {
   if (type == ScalerType::kIdentity) return;
   for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(UnscaleValue(type, s, y[i]));

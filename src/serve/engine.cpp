@@ -91,6 +91,9 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
 Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<const Model> model,
                          const ModelOptions& options) {
   if (name.empty() || version < 1) return Status::InvalidArgument("a model needs a name and a version >= 1");
+  if (model->config().has_exog())
+    return Status::Unsupported("model '" + name + "': exogenous inputs (futr/hist/stat_exog_list) are not served yet: "
+                               "a request carries y only; forecast it with `nhits predict --futr-data/--static-data`");
   if (options.priority_levels < 1 || options.max_batch_size < 1 || options.max_queue_size < 1 || options.workers < 1)
     return Status::InvalidArgument("priority_levels, max_batch_size, max_queue_size and workers must be >= 1");
   if (impl_->shut_down) return Status::Unavailable("the engine is shutting down");

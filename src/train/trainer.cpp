@@ -5,6 +5,7 @@
 #include <random>
 
 #include "backend/cpu/gemm.h"
+#include "nhits/forecast.h"
 #include "nhits/loss.h"
 #include "nhits/scaler.h"
 #include "nhits/train.h"
@@ -16,14 +17,25 @@ namespace nhits {
 namespace {
 
 // Mean loss, in the original scale, of the model's forecasts over the validation windows.
-double ValidationLoss(const Model& model, const Panel& panel, const std::vector<WindowRef>& refs,
-                      const std::vector<int>& limit) {
+// The exogenous values of windows, each cut at its series' limit like y.
+ExogWindows GatherExog(const Panel& panel, const ExogColumns& cols, const std::vector<WindowRef>& refs,
+                       const std::vector<int>& limit, int L, int H) {
+  ExogWindows ex;
+  for (const WindowRef& r : refs)
+    AppendExogWindow(panel.series[static_cast<std::size_t>(r.series)], cols, r.start + L, L, H,
+                     limit[static_cast<std::size_t>(r.series)], &ex);
+  return ex;
+}
+
+double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns& cols,
+                      const std::vector<WindowRef>& refs, const std::vector<int>& limit) {
   const NhitsConfig& c = model.config();
   WindowBatch batch;
   GatherWindows(panel, refs, limit, c.input_size, c.h, &batch);
   const std::size_t n = refs.size();
   std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
-  model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), yhat.data());
+  const ExogWindows ex = GatherExog(panel, cols, refs, limit, c.input_size, c.h);
+  model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), ex.batch(), yhat.data());
   return ComputeLoss<float>(c, static_cast<int>(n), yhat.data(), batch.outsample.data(),
                             batch.outsample_mask.data(), nullptr);
 }
@@ -64,6 +76,15 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         "'). Use a smaller input_size or h, or start_padding_enabled");
   }
   const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
+  ExogColumns exog_cols;
+  if (c.has_exog()) {
+    auto found = FindExogColumns(c, panel);
+    if (!found.ok()) return found.status();
+    exog_cols = *found;
+  }
+  const int X = static_cast<int>(exog_cols.hist.size()), F = static_cast<int>(exog_cols.futr.size());
+  ExogWindows exog, exog_scaled;
+  std::vector<float> exog_scratch(2 * static_cast<std::size_t>(L));
 
   Network<float>& net = model.mutable_network();
   net.InitParams(static_cast<std::uint64_t>(o.random_seed));
@@ -115,9 +136,21 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       for (int t = 0; t < L; ++t) x[t] = static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
       for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
     }
+    if (c.has_exog()) {
+      exog = GatherExog(panel, exog_cols, chosen, usable_train, L, H);
+      exog_scaled = exog;
+      for (int b = 0; b < B; ++b) {
+        const float* m = batch.insample_mask.data() + static_cast<std::size_t>(b) * L;
+        const std::size_t hx = static_cast<std::size_t>(b) * L * X, fx = static_cast<std::size_t>(b) * (L + H) * F;
+        ScaleExogColumns(c.scaler_type, exog.hist.data() + hx, m, L, L, X, exog_scaled.hist.data() + hx, exog_scratch.data());
+        ScaleExogColumns(c.scaler_type, exog.futr.data() + fx, m, L, L + H, F, exog_scaled.futr.data() + fx,
+                         exog_scratch.data());
+      }
+    }
     yhat.resize(static_cast<std::size_t>(B) * H * Q);
     d_yhat.resize(yhat.size());
-    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), yhat.data(), ws, /*training=*/true, &rng);
+    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), exog_scaled.batch(), yhat.data(), ws,
+                /*training=*/true, &rng);
     const double loss = ComputeLoss<float>(c, B, yhat.data(), batch.outsample.data(), batch.outsample_mask.data(),
                                            d_yhat.data());
     if (!std::isfinite(loss))
@@ -131,7 +164,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     report.steps = step + 1;
 
     if (!val_refs.empty() && (step + 1) % o.val_check_steps == 0) {
-      last_val = ValidationLoss(model, panel, val_refs, usable_val);
+      last_val = ValidationLoss(model, panel, exog_cols, val_refs, usable_val);
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
       if (report.best_val_loss < 0 || last_val < report.best_val_loss) {

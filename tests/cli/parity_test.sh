@@ -13,7 +13,11 @@ fail=0
 for dir in "$FIXTURES"/*/; do
   name=$(basename "$dir")
   [ -f "$dir/model.safetensors" ] || continue
-  if ! "$NHITS" predict --model "$dir/model.safetensors" --data "$dir/input.csv" --out "$WORK/$name.csv" 2>"$WORK/err"; then
+  # exogenous fixtures: neuralforecast's futr_df and static_df beside the data
+  extra=()
+  [ -f "$dir/futr.csv" ] && extra+=(--futr-data "$dir/futr.csv")
+  [ -f "$dir/static.csv" ] && extra+=(--static-data "$dir/static.csv")
+  if ! "$NHITS" predict --model "$dir/model.safetensors" --data "$dir/input.csv" "${extra[@]}" --out "$WORK/$name.csv" 2>"$WORK/err"; then
     echo "FAIL $name: predict failed: $(cat "$WORK/err")"; fail=$((fail + 1)); continue
   fi
   if result=$(awk -F, -v tol=1e-5 '

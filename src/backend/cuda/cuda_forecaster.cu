@@ -372,6 +372,8 @@ Result<double> CheckAgainstCpu(const Model& model, CudaForecaster& f, int max_ba
 
 Result<std::unique_ptr<CudaForecaster>> CudaForecaster::Create(const Model& model, int max_batch, GpuPrecision precision,
                                                                int device, bool auto_fallback) {
+  if (model.config().has_exog())
+    return Status::Unsupported("the CUDA forecaster does not take exogenous inputs (futr/hist/stat_exog_list) yet");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     return Status::Unavailable("no CUDA device (cudaGetDeviceCount found none)");

@@ -340,6 +340,7 @@ Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int
   if (c.activation != Activation::kReLU)
     return Status::Unsupported("GPU training supports ReLU activations (this model uses " + ToString(c.activation) + ")");
   if (c.dropout_prob_theta > 0) return Status::Unsupported("GPU training does not support dropout_prob_theta > 0 yet");
+  if (c.has_exog()) return Status::Unsupported("GPU training does not take exogenous inputs (futr/hist/stat_exog_list) yet");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");
   if (device < 0 || device >= count) return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist");

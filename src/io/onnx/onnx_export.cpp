@@ -200,6 +200,8 @@ std::string Unscale(Graph& g, const NhitsConfig& c, const std::string& y, const 
 
 Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportOptions& options) {
   const NhitsConfig& c = model.config();
+  if (c.has_exog())
+    return Status::Unsupported("ONNX export of a model with exogenous inputs (futr/hist/stat_exog_list) is not supported yet");
   if (options.with_scaler && (c.scaler_type == ScalerType::kRobust || c.scaler_type == ScalerType::kInvariant))
     return Status::Unsupported("--with-scaler: the '" + ToString(c.scaler_type) +
                                "' scaler needs a median, which ONNX has no operator for; export without "

@@ -1,0 +1,125 @@
+// Exogenous inputs beside the target: static values per series (static_df) and the known future
+// of futr columns (futr_df), attached to a Panel read with ReadLongCsv.
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nhits/data.h"
+
+namespace nhits {
+namespace {
+
+Status Bad(const std::string& path, std::int64_t line, const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(path + ":" + std::to_string(line) + ": field '" + field + "': " + what);
+}
+
+std::vector<std::string> SplitFields(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string f;
+  while (std::getline(ss, f, ',')) out.push_back(f);
+  if (!line.empty() && line.back() == ',') out.emplace_back();
+  return out;
+}
+
+int IndexOf(const std::vector<std::string>& names, const std::string& name) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+}  // namespace
+
+Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ":1: field 'unique_id': cannot open the static file");
+  std::string line;
+  if (!std::getline(in, line)) return Bad(path, 1, "unique_id", "file is empty; expected a header 'unique_id,...'");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  const std::vector<std::string> header = SplitFields(line);
+  const int id_col = IndexOf(header, "unique_id");
+  if (id_col < 0) return Bad(path, 1, "unique_id", "missing column; found columns " + Joined(header));
+  std::vector<int> at;
+  for (const std::string& c : columns) {
+    at.push_back(IndexOf(header, c));
+    if (at.back() < 0)
+      return Bad(path, 1, c, "missing static column (the model's stat_exog_list names it); found columns " + Joined(header));
+  }
+  std::map<std::string, std::pair<std::int64_t, std::vector<double>>> rows;
+  for (std::int64_t no = 2; std::getline(in, line); ++no) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::vector<std::string> f = SplitFields(line);
+    if (f.size() != header.size())
+      return Bad(path, no, header[std::min(f.size(), header.size() - 1)],
+                 "row has " + std::to_string(f.size()) + " fields but the header has " + std::to_string(header.size()));
+    std::vector<double> values;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const std::string& text = f[static_cast<std::size_t>(at[k])];
+      double v = 0;
+      const char* b = text.data() + (!text.empty() && text[0] == '+');
+      const auto [ptr, ec] = std::from_chars(b, text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(v))
+        return Bad(path, no, columns[k], "'" + text + "' is not a finite number");
+      values.push_back(v);
+    }
+    const auto [it, inserted] = rows.emplace(f[static_cast<std::size_t>(id_col)], std::pair{no, values});
+    if (!inserted)
+      return Bad(path, no, "unique_id", "series '" + it->first + "' already has a row on line " + std::to_string(it->second.first));
+  }
+  for (Series& s : panel->series) {
+    const auto it = rows.find(s.unique_id);
+    if (it == rows.end())
+      return Bad(path, 2, "unique_id", "no row for series '" + s.unique_id + "' (every series needs its static values)");
+    s.static_values = it->second.second;
+  }
+  panel->static_names = columns;
+  return Status::Ok();
+}
+
+Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
+                       int h, Panel* panel) {
+  auto future = ReadFutureCsv(path, futr_columns);
+  if (!future.ok()) return future.status();
+  std::vector<int> dst;
+  for (const std::string& c : futr_columns) {
+    dst.push_back(IndexOf(panel->exog_names, c));
+    if (dst.back() < 0) return Status::InvalidArgument(path + ": futr column '" + c + "' is not among the data's exogenous columns");
+  }
+  std::map<std::string, const Series*> by_id;
+  for (const Series& s : future->series) by_id[s.unique_id] = &s;
+  for (Series& s : panel->series) {
+    const std::vector<Timestamp> want = FutureTimestamps(s.ds.back(), freq, h);
+    const auto it = by_id.find(s.unique_id);
+    const Series* f = it == by_id.end() ? nullptr : it->second;
+    // The h future rows may sit anywhere in the series' rows of the file (they are sorted).
+    std::size_t first = 0;
+    if (f != nullptr)
+      while (first < f->ds.size() && f->ds[first] < want[0]) ++first;
+    for (int j = 0; j < h; ++j) {
+      if (f == nullptr || first + j >= f->ds.size() || f->ds[first + static_cast<std::size_t>(j)] != want[static_cast<std::size_t>(j)])
+        return Status::InvalidArgument(
+            path + ": series '" + s.unique_id + "' has no futr values for " + FormatTimestamp(want[static_cast<std::size_t>(j)], panel->time_kind) +
+            " (step " + std::to_string(j + 1) + " of h=" + std::to_string(h) + " after its last ds " +
+            FormatTimestamp(s.ds.back(), panel->time_kind) + " at frequency " + freq.ToString() + ")");
+    }
+    for (std::size_t k = 0; k < futr_columns.size(); ++k) {
+      std::vector<double>& col = s.exog[static_cast<std::size_t>(dst[k])];
+      col.resize(s.y.size());  // replace any future attached before
+      for (int j = 0; j < h; ++j) col.push_back(f->exog[k][first + static_cast<std::size_t>(j)]);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace nhits
