@@ -474,6 +474,76 @@ TEST(ReadLongCsvTest, BadValues) {
   ExpectCsvError("unique_id,ds,y\na,1,1e999\n", 2, "y", "out of range");
 }
 
+// Asserts that `status` is "PATH:LINE: field 'FIELD': ..." containing `part`.
+void ExpectFieldError(const Status& status, const std::string& path, int line, const std::string& field,
+                      const std::string& part) {
+  ASSERT_FALSE(status.ok());
+  const std::string prefix = path + ":" + std::to_string(line) + ": field '" + field + "': ";
+  EXPECT_EQ(status.message().rfind(prefix, 0), 0u) << status.message();
+  EXPECT_NE(status.message().find(part), std::string::npos) << status.message();
+}
+
+TEST(ExogenousCsvTest, ReadsNamedColumnsInTheOrderAsked) {
+  TempCsv file("unique_id,ds,y,promo,volume,ignored\na,1,10,1,200,x\na,2,11,0,210.5,y\nb,1,5,0,-3,z\n");
+  Result<Panel> p = ReadLongCsv(file.path(), {"volume", "promo"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->exog_names, (std::vector<std::string>{"volume", "promo"}));
+  ASSERT_EQ(p->series.size(), 2u);
+  EXPECT_EQ(p->series[0].exog[0], (std::vector<double>{200, 210.5}));
+  EXPECT_EQ(p->series[0].exog[1], (std::vector<double>{1, 0}));
+  EXPECT_EQ(p->series[1].exog[0], (std::vector<double>{-3}));
+}
+
+TEST(ExogenousCsvTest, MissingOrBadColumnsNameFileLineAndField) {
+  TempCsv missing("unique_id,ds,y,promo\na,1,10,1\n");
+  ExpectFieldError(ReadLongCsv(missing.path(), {"volume"}).status(), missing.path(), 1, "volume",
+                   "missing exogenous column");
+  TempCsv bad("unique_id,ds,y,promo\na,1,10,1\na,2,11,\na,3,12,x\n");
+  ExpectFieldError(ReadLongCsv(bad.path(), {"promo"}).status(), bad.path(), 3, "promo", "empty value");
+  TempCsv nan("unique_id,ds,y,promo\na,1,10,nan\n");
+  ExpectFieldError(ReadLongCsv(nan.path(), {"promo"}).status(), nan.path(), 2, "promo", "not a finite number");
+}
+
+TEST(ExogenousCsvTest, StaticValuesAttachByIdAndFailClearly) {
+  TempCsv data("unique_id,ds,y\na,1,10\na,2,11\nb,1,5\n");
+  Panel panel = *ReadLongCsv(data.path());
+  TempCsv stat("unique_id,sector,size\nb,2,0.5\na,1,3\nzz,9,9\n");  // any order; unknown ids ignored
+  ASSERT_TRUE(AttachStaticCsv(stat.path(), {"size", "sector"}, &panel).ok());
+  EXPECT_EQ(panel.static_names, (std::vector<std::string>{"size", "sector"}));
+  EXPECT_EQ(panel.series[0].static_values, (std::vector<double>{3, 1}));
+  EXPECT_EQ(panel.series[1].static_values, (std::vector<double>{0.5, 2}));
+  TempCsv lacking("unique_id,sector,size\na,1,3\n");
+  ExpectFieldError(AttachStaticCsv(lacking.path(), {"size"}, &panel), lacking.path(), 2, "unique_id",
+                   "no row for series 'b'");
+  TempCsv twice("unique_id,size\na,1\nb,2\na,3\n");
+  ExpectFieldError(AttachStaticCsv(twice.path(), {"size"}, &panel), twice.path(), 4, "unique_id", "line 2");
+  TempCsv bad("unique_id,size\na,1\nb,big\n");
+  ExpectFieldError(AttachStaticCsv(bad.path(), {"size"}, &panel), bad.path(), 3, "size", "'big' is not a finite number");
+  ExpectFieldError(AttachStaticCsv(bad.path(), {"beta"}, &panel), bad.path(), 1, "beta", "missing static column");
+}
+
+TEST(ExogenousCsvTest, FutureValuesMustCoverTheHorizon) {
+  TempCsv data("unique_id,ds,y,promo\na,2024-01-01,10,1\na,2024-01-02,11,0\nb,2024-01-01,5,1\nb,2024-01-02,6,1\n");
+  Panel panel = *ReadLongCsv(data.path(), {"promo"});
+  const Frequency daily = *ParseFrequency("D", panel.time_kind);
+  // Past rows in the future file are skipped; each series needs exactly its next h dates.
+  TempCsv futr("unique_id,ds,promo\na,2024-01-02,7\na,2024-01-03,1\na,2024-01-04,0\nb,2024-01-03,0\nb,2024-01-04,1\n");
+  ASSERT_TRUE(AttachFutureCsv(futr.path(), {"promo"}, daily, 2, &panel).ok());
+  EXPECT_EQ(panel.series[0].exog[0], (std::vector<double>{1, 0, 1, 0}));
+  EXPECT_EQ(panel.series[1].exog[0], (std::vector<double>{1, 1, 0, 1}));
+  EXPECT_EQ(panel.series[0].y.size(), 2u);  // y is not extended
+  TempCsv short_futr("unique_id,ds,promo\na,2024-01-03,1\nb,2024-01-03,0\nb,2024-01-04,1\n");
+  const Status st = AttachFutureCsv(short_futr.path(), {"promo"}, daily, 2, &panel);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("series 'a' has no futr values for 2024-01-04 (step 2 of h=2"), std::string::npos)
+      << st.message();
+  TempCsv gap("unique_id,ds,promo\na,2024-01-03,1\na,2024-01-05,1\nb,2024-01-03,0\nb,2024-01-04,1\n");
+  EXPECT_FALSE(AttachFutureCsv(gap.path(), {"promo"}, daily, 2, &panel).ok());
+  TempCsv no_col("unique_id,ds\na,2024-01-03\n");
+  ExpectFieldError(AttachFutureCsv(no_col.path(), {"promo"}, daily, 2, &panel), no_col.path(), 1, "promo",
+                   "missing exogenous column");
+}
+
 TEST(ReadLongCsvTest, EmptyUniqueId) {
   ExpectCsvError("unique_id,ds,y\n,1,1\n", 2, "unique_id", "empty");
   ExpectCsvError("unique_id,ds,y\na,1,1\n,2,1\n", 3, "unique_id", "empty");

@@ -76,6 +76,17 @@ ModelOptions GatedOptions(Gate& gate, int max_batch = 1) {
   return o;
 }
 
+// A request carries y only: a model that needs exogenous inputs is refused at load, by name.
+TEST(Engine, RefusesModelsWithExogenousInputs) {
+  NhitsConfig c = SmallModel()->config();
+  c.futr_exog_list = {"promo"};
+  Engine engine;
+  const Status st = engine.LoadModel("exo", 1, std::make_shared<const Model>(c), {});
+  EXPECT_EQ(st.code(), Status::Code::kUnsupported);
+  EXPECT_NE(st.message().find("model 'exo': exogenous inputs"), std::string::npos) << st.message();
+  EXPECT_FALSE(engine.Ready());
+}
+
 TEST(Engine, ForecastEqualsTheModelsOwn) {
   Engine engine;
   auto model = SmallModel();

@@ -118,6 +118,38 @@ TEST(Config, DefaultModelHasTheReferenceParameterCount) {
   EXPECT_EQ(LinearLayerIndices(c), (std::vector<int>{0, 1, 4, 7, 10}));
 }
 
+// neuralforecast's NHITS: in_features = Lp + X*Lp + F*Fp + S with Fp = ceil((L + h) / k); the
+// exogenous lists survive the checkpoint JSON; a column in two lists is refused (#685).
+TEST(Config, ExogenousInputsWidenTheFirstLayerAndRoundTrip) {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 23;
+  c.n_pool_kernel_size = {5, 3, 1};
+  c.hist_exog_list = {"volume", "spread"};
+  c.futr_exog_list = {"promo"};
+  c.stat_exog_list = {"size", "sector", "beta"};
+  ASSERT_TRUE(c.Validate().ok());
+  const ParamLayout layout = MakeParamLayout(c);
+  // k=5: Lp 5, Fp 7; k=3: Lp 8, Fp 12; k=1: Lp 23, Fp 35.
+  EXPECT_EQ(layout.blocks[0].layers[0].in, 5 + 2 * 5 + 7 + 3);
+  EXPECT_EQ(layout.blocks[1].layers[0].in, 8 + 2 * 8 + 12 + 3);
+  EXPECT_EQ(layout.blocks[2].layers[0].in, 23 + 2 * 23 + 35 + 3);
+  Result<NhitsConfig> back = ConfigFromJson(ConfigToJson(c), "test");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->hist_exog_list, c.hist_exog_list);
+  EXPECT_EQ(back->futr_exog_list, c.futr_exog_list);
+  EXPECT_EQ(back->stat_exog_list, c.stat_exog_list);
+  EXPECT_EQ(ConfigToJson(NhitsConfig{}).find("exog"), std::string::npos);  // absent when unused
+  NhitsConfig twice = c;
+  twice.futr_exog_list = {"volume"};
+  const Status st = twice.Validate();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("field 'hist_exog_list': column 'volume' is already in futr_exog_list"), std::string::npos) << st.message();
+  NhitsConfig reserved = c;
+  reserved.stat_exog_list = {"y"};
+  EXPECT_FALSE(reserved.Validate().ok());
+}
+
 TEST(Config, RejectsBadArguments) {
   NhitsConfig c;
   c.h = 0;

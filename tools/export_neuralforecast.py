@@ -9,7 +9,8 @@ pickles, read with neuralforecast's restricted unpickler). The state_dict is wri
 with the configuration as JSON in __metadata__["nhits_config"], plus where it came from
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
-Refused, with the reason: exogenous inputs (futr/hist/stat_exog_list), losses other than MAE,
+Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
+embeddings) are refused. Also refused, with the reason: losses other than MAE,
 MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (e.g. DistributionLoss), stack types other than identity, and a
 different valid_loss is ignored (it does not change the forecast).
 
@@ -55,9 +56,9 @@ def main():
     model = NHITS.load(path, map_location="cpu")
     hp = dict(model.hparams)
 
-    for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
-        if hp.get(key):
-            fail(f"{path}: {key}={list(hp[key])}: exogenous inputs are not supported by the engine yet")
+    if hp.get("cat_exog_list"):
+        fail(f"{path}: cat_exog_list={list(hp['cat_exog_list'])}: categorical exogenous inputs (embeddings) "
+             "are not supported by the engine yet")
     stack_types = hp.get("stack_types") or ["identity"] * len(hp.get("n_blocks", [1, 1, 1]))
     if any(s != "identity" for s in stack_types):
         fail(f"{path}: stack_types={stack_types}: only 'identity' stacks are supported")
@@ -77,6 +78,9 @@ def main():
         "dropout_prob_theta": float(hp.get("dropout_prob_theta", 0.0)),
         "scaler_type": hp.get("scaler_type") or "identity",
     }
+    for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
+        if hp.get(key):
+            config[key] = [str(v) for v in hp[key]]
     if loss_name in ("MAE", "MSE", "RMSE"):
         config["loss"] = loss_name
     elif loss_name == "HuberLoss":

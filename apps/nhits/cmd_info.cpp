@@ -39,14 +39,18 @@ Action RegisterInfo(CLI::App& app) {
     std::string outputs;
     for (const auto& n : c.output_names()) outputs += (outputs.empty() ? "" : ", ") + ("NHITS" + n);
     std::printf("outputs      %s\n", outputs.c_str());
-    std::printf("blocks       stack  pool  Lp   knots  n_theta  params\n");
+    if (c.has_exog())
+      std::printf("exogenous    futr [%s], hist [%s], stat [%s]: MLP input y | hist | futr | stat\n",
+                  JoinNames(c.futr_exog_list).c_str(), JoinNames(c.hist_exog_list).c_str(),
+                  JoinNames(c.stat_exog_list).c_str());
+    std::printf("blocks       stack  pool  Lp   in    knots  n_theta  params\n");
     const auto& layout = model.network().layout();
     for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
       const BlockLayout& blk = layout.blocks[b];
       long params = 0;
       for (const auto& l : blk.layers) params += static_cast<long>(l.in) * l.out + l.out;
-      std::printf("  blocks.%-3zu %5d  %4d  %-4d %5d  %7d  %ld\n", b, blk.stack, blk.pool_kernel, blk.pooled_size,
-                  blk.knots, blk.n_theta, params);
+      std::printf("  blocks.%-3zu %5d  %4d  %-4d %-5d %5d  %7d  %ld\n", b, blk.stack, blk.pool_kernel, blk.pooled_size,
+                  blk.in_features, blk.knots, blk.n_theta, params);
     }
     for (const auto& [k, v] : info)
       if (k != "format") std::printf("%-12s %s\n", k.c_str(), v.c_str());

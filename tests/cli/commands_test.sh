@@ -112,6 +112,39 @@ check "batch forecasts every asset" '[ "$(grep -c ",ok,eq@1," "$WORK/batch.csv")
 check "batch degrades the bad series to a baseline" 'grep -q "^D,fx,fx,1961-01-31,.*,degraded,seasonal_naive,missing or non-finite value at 1960-07-31" "$WORK/batch.csv"'
 check "batch report adds up" 'python3 -c "import json,sys; r=json.load(open(sys.argv[1])); t=r[\"total\"]; sys.exit(not (t[\"assets\"]==4 and t[\"ok\"]==3 and t[\"degraded\"]==1 and sum(c[\"assets\"] for c in r[\"classes\"])==4))" "$WORK/batch.json"'
 
+# Exogenous inputs: y jumps by 4 on (pseudo-random) promotion days, known in advance.
+awk 'BEGIN {srand(7); print "unique_id,ds,y,promo"; for (s = 0; s < 3; s++) for (t = 1; t <= 306; t++) {
+  p = rand() < 0.3 ? 1 : 0; y = 10 + s + 2 * sin(6.2832 * t / 12) + 4 * p
+  if (t <= 300) printf "s%d,%d,%.4f,%d\n", s, t, y, p; else fut[s, t] = p }
+  for (s = 0; s < 3; s++) for (t = 301; t <= 306; t++) printf "s%d,%d,%d\n", s, t, fut[s, t] > "/dev/stderr" }' \
+  > "$WORK/promo.csv" 2> "$WORK/promo_futr_rows.csv"
+{ echo "unique_id,ds,promo"; cat "$WORK/promo_futr_rows.csv"; } > "$WORK/promo_futr.csv"
+printf 'unique_id,size\ns0,1\ns1,2\ns2,3\n' > "$WORK/promo_static.csv"
+EXO=(--h 6 --input-size 24 --mlp-units 32,32 --max-steps 300 --windows-batch-size 256 --scaler-type standard --random-seed 1 --quiet)
+"$NHITS" train --data "$WORK/promo.csv" "${EXO[@]}" --futr-exog-list promo --stat-exog-list size \
+  --static-data "$WORK/promo_static.csv" --out "$WORK/exo.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr.csv" \
+  --static-data "$WORK/promo_static.csv" --out "$WORK/exo_f.csv" 2> /dev/null
+check "predict with --futr-data/--static-data: h rows per series" '[ "$(wc -l < "$WORK/exo_f.csv")" = 19 ] && sed -n 2p "$WORK/exo_f.csv" | grep -q "^s0,301,"'
+# The forecast follows the known promotions: promo days forecast higher than the others.
+check "forecast rises on the known promotion days" 'paste -d, <(tail -n +2 "$WORK/promo_futr.csv") <(tail -n +2 "$WORK/exo_f.csv") |
+  awk -F, "{s[\$3] += \$6; n[\$3]++} END {exit !(n[1] > 0 && n[0] > 0 && s[1]/n[1] > s[0]/n[0] + 2)}"'
+check "predict without --futr-data names the flag and columns" \
+  '! "$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --static-data "$WORK/promo_static.csv" --out "$WORK/x.csv" 2> "$WORK/err.txt" &&
+   grep -q "futr_exog_list: promo): give each series. next 6 values with --futr-data FILE (unique_id,ds,promo)" "$WORK/err.txt" && [ ! -e "$WORK/x.csv" ]'
+head -n -1 "$WORK/promo_futr.csv" > "$WORK/promo_futr_short.csv"
+check "a missing future step is named" \
+  '! "$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr_short.csv" --static-data "$WORK/promo_static.csv" --out "$WORK/x.csv" 2> "$WORK/err.txt" &&
+   grep -q "series .s2. has no futr values for 306 (step 6 of h=6" "$WORK/err.txt"'
+check "ONNX export refuses an exogenous model" \
+  '! "$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" 2> "$WORK/err.txt" && grep -q "exogenous" "$WORK/err.txt"'
+cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }
+"$NHITS" cv --data "$WORK/promo.csv" "${EXO[@]}" --n-windows 4 --step-size 6 --out "$WORK/cv_plain.csv" > /dev/null
+"$NHITS" cv --data "$WORK/promo.csv" "${EXO[@]}" --futr-exog-list promo --n-windows 4 --step-size 6 --out "$WORK/cv_exo.csv" > /dev/null
+echo "cv MAE without / with the promo column: $(cv_mae "$WORK/cv_plain.csv") / $(cv_mae "$WORK/cv_exo.csv")"
+check "cv: the futr column cuts the error at least in half" \
+  'awk -v a="$(cv_mae "$WORK/cv_plain.csv")" -v b="$(cv_mae "$WORK/cv_exo.csv")" "BEGIN {exit !(b < 0.5 * a)}"'
+
 for cmd in train predict cv info plot demo quantize bench serve loadgen batch benchmark; do
   # Through a file: grep -q stops reading early and, under pipefail, a long help would fail on SIGPIPE.
   "$NHITS" $cmd --help > "$WORK/help.txt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """neuralforecast -> NHITS Engine, end to end with the real library: fit small NHITS models,
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
-match neuralforecast's own predict() on the same data (1e-5 relative); an exogenous model, an
+match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too; an
 unsupported loss (MAPE) and asymmetric MQLoss quantiles must be refused with their reason.
 (DistributionLoss models cannot even be saved by neuralforecast 3.3.0: its save() fails on them.)
 
@@ -84,20 +84,47 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
         check(f"{name}: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (a.shape, b.shape))
 
+    # Exogenous inputs: hist, futr and static columns, predicted with futr_df and static_df.
+    rng = np.random.default_rng(3)
+    dfe = df.assign(x=rng.normal(0, 1, len(df)).round(4), f=(df.ds % 5 == 0).astype(float))
+    futr = pd.DataFrame([(u, t, float(t % 5 == 0)) for u in dfe.unique_id.unique() for t in range(97, 103)],
+                        columns=["unique_id", "ds", "f"])
+    static = pd.DataFrame({"unique_id": ["s0", "s1", "s2"], "size": [1.5, 2.0, 0.5], "sector": [0.0, 1.0, 1.0]})
+    for path, frame in (("exog_data.csv", dfe), ("exog_futr.csv", futr), ("exog_static.csv", static)):
+        frame.to_csv(os.path.join(work, path), index=False)
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="standard", hist_exog_list=["x"],
+                  futr_exog_list=["f"], stat_exog_list=["size", "sector"], **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=dfe, static_df=static)
+    want = nf.predict(df=dfe, futr_df=futr, static_df=static)
+    saved = os.path.join(work, "exog")
+    nf.save(saved, overwrite=True)
+    out = os.path.join(work, "exog.safetensors")
+    r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
+    check("exogenous: converted", r.returncode == 0, r.stderr[-500:])
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"),
+                        "--futr-data", os.path.join(work, "exog_futr.csv"), "--static-data",
+                        os.path.join(work, "exog_static.csv"), "--out", os.path.join(work, "exog.csv")],
+                       capture_output=True, text=True)
+    check("exogenous: nhits predict", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        got = pd.read_csv(os.path.join(work, "exog.csv")).sort_values(["unique_id", "ds"])["NHITS"].to_numpy(float)
+        ref = want.sort_values(["unique_id", "ds"])["NHITS"].to_numpy(float)
+        rel = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1.0))) if got.shape == ref.shape else float("inf")
+        check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (got.shape, ref.shape))
+
     refused = {
-        "exogenous": NHITS(h=6, input_size=12, hist_exog_list=["x"], **common),
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
         "asymmetric_quantiles": NHITS(h=6, input_size=12, loss=MQLoss(quantiles=[0.1, 0.5, 0.7]), **common),
     }
-    dfx = df.assign(x=np.arange(len(df)) % 7)
     for name, model in refused.items():
         nf = NeuralForecast(models=[model], freq=1)
-        nf.fit(df=dfx if name == "exogenous" else df)
+        nf.fit(df=df)
         saved = os.path.join(work, name)
         nf.save(saved, overwrite=True)
         r = subprocess.run([sys.executable, TOOL, saved, "--out", os.path.join(work, name + ".safetensors")],
                            capture_output=True, text=True)
-        reason = {"exogenous": "exog", "mape_loss": "MAPE is not supported", "asymmetric_quantiles": "symmetric"}[name]
+        reason = {"mape_loss": "MAPE is not supported", "asymmetric_quantiles": "symmetric"}[name]
         check(f"{name}: refused with the reason", r.returncode != 0 and reason in r.stderr, r.stderr[-300:])
         check(f"{name}: nothing written", not os.path.exists(os.path.join(work, name + ".safetensors")))
 
