@@ -176,6 +176,19 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
   return panel;
 }
 
+void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const Frequency& freq, Panel* panel) {
+  if (c.futr_exog_list.empty()) {
+    if (!futr_path.empty())
+      Fail("--futr-data " + futr_path + ": the model has no futr_exog_list, so future values would be ignored");
+    return;
+  }
+  if (futr_path.empty())
+    Fail("the model takes future-known exogenous columns (futr_exog_list: " + JoinNames(c.futr_exog_list) +
+         "): give each series' next " + std::to_string(c.h) + " values with --futr-data FILE (unique_id,ds," +
+         JoinNames(c.futr_exog_list) + ")");
+  CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, c.h, panel));
+}
+
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
   Result<Frequency> inferred = InferFrequency(panel);

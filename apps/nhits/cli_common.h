@@ -50,6 +50,9 @@ Panel LoadPanel(const std::string& path);
 // The data with the config's hist and futr exogenous columns, and with `static_path` (unique_id
 // plus the stat_exog_list columns) attached; fails naming what is missing and the flag to give.
 Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path);
+// Forecasting past the data's end: the futr_exog_list values of each series' next h steps from
+// `futr_path` (--futr-data); fails when the model needs them and none are given, or the reverse.
+void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, const Frequency& freq, Panel* panel);
 // `freq` as given (--freq), or inferred from the data when empty; fails naming --freq.
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.

@@ -10,7 +10,7 @@ namespace nhits::cli {
 
 Action RegisterPlot(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, series;
+    std::string model, data, out, freq, series, futr_data, static_data;
     bool holdout = false;
     int max_series = 4, history = 0, season_length = 0;
   };
@@ -18,6 +18,9 @@ Action RegisterPlot(CLI::App& app) {
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
   app.add_option("--data", a->data, "Long-format CSV")->required();
   app.add_option("--out", a->out, "SVG file to write")->required();
+  app.add_option("--futr-data", a->futr_data,
+                 "Models with futr_exog_list, without --holdout: each series' next h values (unique_id,ds,<columns>)");
+  app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
   app.add_flag("--holdout", a->holdout,
                "Forecast the last h points of each series from before them and draw the truth and baselines");
   app.add_option("--series", a->series, "Comma-separated unique_ids to draw (default: the first --max-series)");
@@ -28,10 +31,10 @@ Action RegisterPlot(CLI::App& app) {
   return [a] {
     CheckOutputPath(a->out);
     const Model model = Unwrap(LoadCheckpoint(a->model));
-    if (model.config().has_exog())
-      Fail(a->model + ": plotting a model with exogenous inputs is not supported yet (nhits predict and cv take them)");
-    const Panel panel = LoadPanel(a->data);
+    Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
+    // With --holdout the futr values of the forecast steps are in the data itself.
+    if (!a->holdout) AttachFutureFor(model.config(), a->futr_data, freq, &panel);
     std::vector<int> chosen;
     if (!a->series.empty()) {
       std::size_t pos = 0;

@@ -82,15 +82,7 @@ Action RegisterPredict(CLI::App& app) {
            " kernels do not support yet: predict it in fp32 (--precision fp32)");
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
-    if (!config.futr_exog_list.empty()) {
-      if (a->futr_data.empty())
-        Fail("the model takes future-known exogenous columns (futr_exog_list: " + JoinNames(config.futr_exog_list) +
-             "): give each series' next " + std::to_string(config.h) + " values with --futr-data FILE (unique_id,ds," +
-             JoinNames(config.futr_exog_list) + ")");
-      CheckOk(AttachFutureCsv(a->futr_data, config.futr_exog_list, freq, config.h, &panel));
-    } else if (!a->futr_data.empty()) {
-      Fail("--futr-data " + a->futr_data + ": the model has no futr_exog_list, so future values would be ignored");
-    }
+    AttachFutureFor(config, a->futr_data, freq, &panel);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});

@@ -136,6 +136,12 @@ head -n -1 "$WORK/promo_futr.csv" > "$WORK/promo_futr_short.csv"
 check "a missing future step is named" \
   '! "$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr_short.csv" --static-data "$WORK/promo_static.csv" --out "$WORK/x.csv" 2> "$WORK/err.txt" &&
    grep -q "series .s2. has no futr values for 306 (step 6 of h=6" "$WORK/err.txt"'
+"$NHITS" plot --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --static-data "$WORK/promo_static.csv" --holdout \
+  --out "$WORK/exo_holdout.svg" 2> /dev/null
+"$NHITS" plot --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --static-data "$WORK/promo_static.csv" \
+  --futr-data "$WORK/promo_futr.csv" --out "$WORK/exo_future.svg" 2> /dev/null
+check "plot takes exogenous inputs (holdout from the data, future from --futr-data)" \
+  'grep -q "</svg>" "$WORK/exo_holdout.svg" && grep -q "</svg>" "$WORK/exo_future.svg"'
 check "ONNX export refuses an exogenous model" \
   '! "$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" 2> "$WORK/err.txt" && grep -q "exogenous" "$WORK/err.txt"'
 cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }
