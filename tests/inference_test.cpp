@@ -56,6 +56,57 @@ TEST(InferenceSession, MatchesFloat64ReferenceAtEveryBatchSize) {
   }
 }
 
+// Exogenous inputs through the serving kernels: every batch size of both paths (small-batch
+// kernels, oneDNN above 8), each precision, against Model::PredictWindows (the FP32 network that
+// matches neuralforecast's predict with hist, futr and stat inputs).
+TEST(InferenceSession, ExogenousInputsMatchTheReferenceNetwork) {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 23;
+  c.n_pool_kernel_size = {5, 3, 1};
+  c.mlp_units = {{64, 64}, {64, 64}};
+  c.scaler_type = ScalerType::kStandard;
+  c.hist_exog_list = {"volume", "spread"};
+  c.futr_exog_list = {"promo"};
+  c.stat_exog_list = {"size"};
+  Model model(c);
+  model.mutable_network().InitParams(9);
+  const int L = c.input_size, H = c.h;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0, 1);
+  const int most = 12;
+  std::vector<float> x(most * L), m(most * L, 1.0f), hist(most * L * 2), futr(most * (L + H)), stat(most);
+  for (auto& v : x) v = 50 + 5 * nd(rng);
+  for (auto* v : {&hist, &futr, &stat})
+    for (auto& e : *v) e = 10 * nd(rng);
+  for (int t = 0; t < 4; ++t) x[t] = 0, m[t] = 0;  // a padded window
+  const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
+  std::vector<float> want(most * H);
+  model.PredictWindows(most, x.data(), m.data(), exog, want.data());
+  // The inputs matter: other future values of the futr column move the forecast (a shift of the
+  // whole column would not: the scaler removes it per window).
+  std::vector<float> futr2(futr), moved(most * H);
+  for (int b = 0; b < most; ++b)
+    for (int t = L; t < L + H; ++t) futr2[b * (L + H) + t] += 3;
+  model.PredictWindows(most, x.data(), m.data(), {hist.data(), futr2.data(), stat.data()}, moved.data());
+  EXPECT_GT(std::abs(moved[0] - want[0]), 1e-3);
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    const double tol = p == Precision::kFp32 ? 1e-5 : p == Precision::kBf16 ? 3e-2 : 6e-2;
+    InferenceSession session(model, most, 2, PrecisionPlan{p, {}, {}});
+    for (int batch : {1, 3, 8, 9, 12}) {
+      std::vector<float> out(batch * H);
+      ASSERT_TRUE(session.Predict(batch, x.data(), m.data(), exog, out.data()).ok());
+      double worst = 0;
+      for (int i = 0; i < batch * H; ++i)
+        worst = std::max(worst, std::abs(out[i] - want[i]) / std::max(1.0, std::abs(static_cast<double>(want[i]))));
+      EXPECT_LT(worst, tol) << ToString(p) << " batch " << batch;
+    }
+    std::vector<float> out(H);
+    EXPECT_EQ(session.Predict(1, x.data(), m.data(), out.data()).code(), Status::Code::kInvalidArgument)
+        << "a model with exogenous inputs refuses a call without them";
+  }
+}
+
 // Small enough to be quick, with hidden widths (96) that are not a multiple of the kernels' tiles.
 Model ThreeBlockModel(std::uint64_t seed) {
   NhitsConfig c;

@@ -77,9 +77,6 @@ Action RegisterPredict(CLI::App& app) {
       if (p != plan.precision) plan = PrecisionPlan{p, {}, {}};
     }
     const NhitsConfig& config = model.config();
-    if (config.has_exog() && plan.precision != Precision::kFp32)
-      Fail(std::string("this model takes exogenous inputs, which the ") + ToString(plan.precision) +
-           " kernels do not support yet: predict it in fp32 (--precision fp32)");
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     AttachFutureFor(config, a->futr_data, freq, &panel);

@@ -130,7 +130,8 @@ Action RegisterQuantize(CLI::App& app) {
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
     if (model.config().has_exog())
-      Fail(a->model + ": the BF16/INT8 kernels do not take exogenous inputs (futr/hist/stat_exog_list) yet");
+      Fail(a->model + ": calibrating a model with exogenous inputs (futr/hist/stat_exog_list) is not supported yet; "
+           "`nhits predict --precision bf16|int8` runs it on those kernels uncalibrated");
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
     const Panel panel = LoadPanel(a->calibration);

@@ -56,6 +56,11 @@ class InferenceSession {
   // The same on `threads` threads for this call only (1..threads(); 0: all of them): a serving
   // worker runs on one core while its peers are busy and on all of them when it is alone.
   Status Predict(int batch, const float* insample, const float* mask, float* out, int threads);
+  // With the raw exogenous inputs of each window (ExogBatch layout, see Model::PredictWindows):
+  // scaled per window like y, then the same kernels. InvalidArgument when the model needs them and
+  // a pointer is null.
+  Status Predict(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* out,
+                 int threads = 0);
   int threads() const;
   // Runs the session's helper threads under SCHED_FIFO at `priority` (a serving worker that is
   // itself real-time needs its helpers to be, or they wait behind everything else). Returns 0

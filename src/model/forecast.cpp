@@ -65,31 +65,30 @@ std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const st
     FillInsampleWindow(panel.series[static_cast<std::size_t>(origins[i].series)].y, origins[i].end, L,
                        insample.data() + i * L, mask.data() + i * L);
   std::vector<float> out(n * static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step());
-  if (model.config().has_exog()) {  // FP32 only: the packed inference kernels take y alone
-    const Result<ExogColumns> found = FindExogColumns(model.config(), panel);
+  const NhitsConfig& c = model.config();
+  ExogWindows exog;
+  if (c.has_exog()) {
+    const Result<ExogColumns> found = FindExogColumns(c, panel);
     if (!found.ok()) {  // a caller bug: commands check the columns when they load the data
       std::fprintf(stderr, "nhits: ForecastFrom: %s\n", found.status().message().c_str());
       std::abort();
     }
-    const ExogColumns& cols = *found;
-    ExogWindows exog;
-    for (const ForecastOrigin& o : origins) {
-      const Series& s = panel.series[static_cast<std::size_t>(o.series)];
-      AppendExogWindow(s, cols, o.end, L, model.config().h, std::numeric_limits<int>::max(), &exog);
-    }
+    for (const ForecastOrigin& o : origins)
+      AppendExogWindow(panel.series[static_cast<std::size_t>(o.series)], *found, o.end, L, c.h,
+                       std::numeric_limits<int>::max(), &exog);
+  }
+  if (precision.precision == Precision::kFp32 || n == 0) {
     model.PredictWindows(static_cast<int>(n), insample.data(), mask.data(), exog.batch(), out.data());
     return out;
   }
-  if (precision.precision == Precision::kFp32 || n == 0) {
-    model.PredictWindows(static_cast<int>(n), insample.data(), mask.data(), out.data());
-    return out;
-  }
   const int chunk = static_cast<int>(std::min<std::size_t>(n, 1024));
-  const std::size_t hq = static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step();
+  const std::size_t hq = static_cast<std::size_t>(c.h) * c.outputs_per_step();
+  const std::size_t X = c.hist_exog_list.size(), F = c.futr_exog_list.size(), S = c.stat_exog_list.size();
   InferenceSession session(model, chunk, 0, precision);
   for (std::size_t b = 0; b < n; b += static_cast<std::size_t>(chunk)) {
     const int m = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(chunk), n - b));
-    (void)session.Predict(m, insample.data() + b * L, mask.data() + b * L, out.data() + b * hq);
+    const ExogBatch<float> e{exog.hist.data() + b * L * X, exog.futr.data() + b * (L + c.h) * F, exog.stat.data() + b * S};
+    (void)session.Predict(m, insample.data() + b * L, mask.data() + b * L, e, out.data() + b * hq);
   }
   return out;
 }

@@ -19,13 +19,18 @@ namespace {
 struct Buffers {
   float* scaled;
   ScaleStats* stats;
+  float *hist, *futr, *exog_scratch;  // scaled exogenous columns, and ScaleExogColumns' scratch per window
 };
 
 // The session's own buffers come first in the arena; the network's scratch follows.
 Buffers TakeSessionBuffers(cpu::Arena& arena, const NhitsConfig& c, int batch) {
+  const std::size_t B = static_cast<std::size_t>(batch), L = static_cast<std::size_t>(c.input_size);
   Buffers b;
-  b.scaled = arena.Take<float>(static_cast<std::size_t>(batch) * c.input_size);
-  b.stats = arena.Take<ScaleStats>(static_cast<std::size_t>(batch));
+  b.scaled = arena.Take<float>(B * L);
+  b.stats = arena.Take<ScaleStats>(B);
+  b.hist = arena.Take<float>(B * L * c.hist_exog_list.size());
+  b.futr = arena.Take<float>(B * (L + c.h) * c.futr_exog_list.size());
+  b.exog_scratch = arena.Take<float>(c.hist_exog_list.empty() && c.futr_exog_list.empty() ? 0 : B * 2 * L);
   return b;
 }
 
@@ -60,9 +65,11 @@ std::unique_ptr<InferenceSession> InferenceSession::Sibling(int threads) const {
 // A first call at the largest batch touches every page of the arena and warms the kernels.
 void InferenceSession::Warm() {
   const NhitsConfig& c = model_.config();
-  std::vector<float> x(static_cast<std::size_t>(max_batch_) * c.input_size, 0.0f), mask(x.size(), 1.0f),
-      out(static_cast<std::size_t>(max_batch_) * c.h * c.outputs_per_step());
-  (void)Predict(max_batch_, x.data(), mask.data(), out.data());
+  const std::size_t B = static_cast<std::size_t>(max_batch_), L = static_cast<std::size_t>(c.input_size);
+  std::vector<float> x(B * L, 0.0f), mask(x.size(), 1.0f), out(B * c.h * c.outputs_per_step()),
+      hist(B * L * c.hist_exog_list.size()), futr(B * (L + c.h) * c.futr_exog_list.size()),
+      stat(B * c.stat_exog_list.size());
+  (void)Predict(max_batch_, x.data(), mask.data(), {hist.data(), futr.data(), stat.data()}, out.data(), 0);
 }
 
 InferenceSession::~InferenceSession() = default;
@@ -78,6 +85,11 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
 }
 
 Status InferenceSession::Predict(int batch, const float* insample, const float* mask, float* out, int threads) {
+  return Predict(batch, insample, mask, ExogBatch<float>{}, out, threads);
+}
+
+Status InferenceSession::Predict(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
+                                 float* out, int threads) {
   if (threads <= 0 || threads > pool_->size()) threads = pool_->size();
   // OpenMP's thread count (the row loops and oneDNN's GEMMs) is per calling thread: set it for
   // this call, or two serving workers would each start a team of every core.
@@ -88,6 +100,10 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
                                    " (the session's max_batch)");
   const NhitsConfig& c = model_.config();
   const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size());
+  if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) ||
+      (!c.stat_exog_list.empty() && exog.stat == nullptr))
+    return Status::InvalidArgument("the model takes exogenous inputs (futr/hist/stat_exog_list) and none were given");
   arena_->Reset();
   Buffers buf = TakeSessionBuffers(*arena_, c, batch);
   cpu::ForRows(batch, [&](int b0, int b1) {
@@ -96,7 +112,21 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
       buf.stats[b] = ScaleWindow(c.scaler_type, insample + at, mask + at, L, buf.scaled + at);
     }
   });
-  packed_->Forward(batch, buf.scaled, mask, out, *arena_, pool);
+  ExogBatch<float> scaled_exog{nullptr, nullptr, exog.stat};
+  if (X > 0 || F > 0) {
+    cpu::ForRows(batch, [&](int b0, int b1) {
+      for (int b = b0; b < b1; ++b) {
+        const std::size_t w = static_cast<std::size_t>(b);
+        float* scratch = buf.exog_scratch + w * 2 * L;
+        ScaleExogColumns(c.scaler_type, exog.hist + w * L * X, mask + w * L, L, L, X, buf.hist + w * L * X, scratch);
+        ScaleExogColumns(c.scaler_type, exog.futr + w * (L + c.h) * F, mask + w * L, L, L + c.h, F,
+                         buf.futr + w * (L + c.h) * F, scratch);
+      }
+    });
+    scaled_exog.hist = buf.hist;
+    scaled_exog.futr = buf.futr;
+  }
+  packed_->Forward(batch, buf.scaled, mask, scaled_exog, out, *arena_, pool);
   if (c.scaler_type != ScalerType::kIdentity)
     cpu::ForRows(batch, [&](int b0, int b1) {
       for (int b = b0; b < b1; ++b) UnscaleForecast(c.scaler_type, buf.stats[b], out + static_cast<std::size_t>(b) * HQ, HQ);

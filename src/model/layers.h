@@ -89,6 +89,43 @@ void PoolBackwardAccumulate(PoolingMode mode, int k, int rows, int n, const T* d
   }
 }
 
+// Pools each column of a time-major [n, C] matrix along time (kernel = stride = k, ceil mode) and
+// writes the [np, C] result time-major into out (index t*C + c).
+template <typename T>
+void PoolColumnsTimeMajor(PoolingMode mode, int k, int n, int C, const T* in, T* out) {
+  const int np = (n + k - 1) / k;
+  for (int p = 0; p < np; ++p) {
+    const int begin = p * k, end = std::min(begin + k, n);
+    for (int c = 0; c < C; ++c) {
+      T acc = in[static_cast<std::size_t>(begin) * C + c];
+      for (int t = begin + 1; t < end; ++t) {
+        const T v = in[static_cast<std::size_t>(t) * C + c];
+        acc = mode == PoolingMode::kMaxPool1d ? (v > acc ? v : acc) : acc + v;
+      }
+      out[static_cast<std::size_t>(p) * C + c] = mode == PoolingMode::kMaxPool1d ? acc : acc / T(end - begin);
+    }
+  }
+}
+
+// One window's MLP input z [in_features] for a block with exogenous inputs (neuralforecast's
+// NHITSBlock.forward): [pool(residual) | pool(hist) | pool(futr) | stat]; the exogenous parts
+// are the same in every block (not residualised). `window` indexes the rows of `exog`.
+template <typename T>
+void BlockInput(const NhitsConfig& c, const BlockLayout& blk, int window, const T* residual, const ExogBatch<T>& exog,
+                T* z, int* argmax) {
+  const int L = c.input_size, H = c.h, k = blk.pool_kernel;
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
+            S = static_cast<int>(c.stat_exog_list.size());
+  const std::size_t w = static_cast<std::size_t>(window);
+  PoolForward(c.pooling_mode, k, 1, L, residual, z, argmax);
+  z += blk.pooled_size;
+  if (X > 0) PoolColumnsTimeMajor(c.pooling_mode, k, L, X, exog.hist + w * L * X, z);
+  z += static_cast<std::size_t>(X) * blk.pooled_size;
+  if (F > 0) PoolColumnsTimeMajor(c.pooling_mode, k, L + H, F, exog.futr + w * (L + H) * F, z);
+  z += static_cast<std::size_t>(F) * blk.futr_pooled_size;
+  for (int s = 0; s < S; ++s) z[s] = exog.stat[w * S + s];
+}
+
 // F.interpolate(knots [.., K], size=h) as fixed taps, computed in float like PyTorch's CPU kernel.
 InterpolationTaps MakeInterpolationTaps(InterpolationMode mode, int knots, int h);
 

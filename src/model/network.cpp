@@ -128,32 +128,13 @@ void LinearForward(int batch, const LinearSlot& l, const T* params, const T* x, 
   AddBias<T>(batch, l.out, params + l.bias, y);
 }
 
-// Pools each column of a time-major [n, C] matrix along time (kernel = stride = k, ceil mode) and
-// writes the [np, C] result time-major into out (index t*C + c): the exogenous part of an MLP input.
-template <typename T>
-void PoolColumnsTimeMajor(PoolingMode mode, int k, int n, int C, const T* in, T* out) {
-  const int np = (n + k - 1) / k;
-  for (int p = 0; p < np; ++p) {
-    const int begin = p * k, end = std::min(begin + k, n);
-    for (int c = 0; c < C; ++c) {
-      T acc = in[static_cast<std::size_t>(begin) * C + c];
-      for (int t = begin + 1; t < end; ++t) {
-        const T v = in[static_cast<std::size_t>(t) * C + c];
-        acc = mode == PoolingMode::kMaxPool1d ? (v > acc ? v : acc) : acc + v;
-      }
-      out[static_cast<std::size_t>(p) * C + c] = mode == PoolingMode::kMaxPool1d ? acc : acc / T(end - begin);
-    }
-  }
-}
-
 }  // namespace
 
 template <typename T>
 void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatch<T>& exog, T* forecast,
                          Workspace<T>& ws, bool training, std::mt19937_64* rng, cpu::ThreadPool* pool) const {
-  const int X = static_cast<int>(config_.hist_exog_list.size()), F = static_cast<int>(config_.futr_exog_list.size()),
-            S = static_cast<int>(config_.stat_exog_list.size());
-  if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) || (S > 0 && exog.stat == nullptr)) {
+  if ((!config_.hist_exog_list.empty() && exog.hist == nullptr) || (!config_.futr_exog_list.empty() && exog.futr == nullptr) ||
+      (!config_.stat_exog_list.empty() && exog.stat == nullptr)) {
     // A caller bug, not bad data: every entry point checks the inputs against the config first.
     std::fprintf(stderr, "nhits: Network::Forward without the exogenous inputs its config lists\n");
     std::abort();
@@ -205,22 +186,11 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatc
                             pooled.data() + static_cast<std::size_t>(b0) * Lp, ws.argmax[bi].data() + static_cast<std::size_t>(b0) * Lp);
       });
     } else {
-      // z = [pool(residual) | pool(hist) | pool(futr) | stat]; the exogenous parts are the same
-      // in every block (not residualised).
-      const int k = blk.pool_kernel, Fp = blk.futr_pooled_size, W = blk.in_features;
       cpu::ForRows(B, [&](int b0, int b1) {
-        for (int b = b0; b < b1; ++b) {
-          T* z = pooled.data() + static_cast<std::size_t>(b) * W;
-          layers::PoolForward(config_.pooling_mode, k, 1, L, r + static_cast<std::size_t>(b) * L, z,
-                              ws.argmax[bi].data() + static_cast<std::size_t>(b) * Lp);
-          z += Lp;
-          if (X > 0) PoolColumnsTimeMajor(config_.pooling_mode, k, L, X, exog.hist + static_cast<std::size_t>(b) * L * X, z);
-          z += static_cast<std::size_t>(X) * Lp;
-          if (F > 0)
-            PoolColumnsTimeMajor(config_.pooling_mode, k, L + H, F, exog.futr + static_cast<std::size_t>(b) * (L + H) * F, z);
-          z += static_cast<std::size_t>(F) * Fp;
-          for (int s = 0; s < S; ++s) z[s] = exog.stat[static_cast<std::size_t>(b) * S + s];
-        }
+        for (int b = b0; b < b1; ++b)
+          layers::BlockInput(config_, blk, b, r + static_cast<std::size_t>(b) * L, exog,
+                             pooled.data() + static_cast<std::size_t>(b) * blk.in_features,
+                             ws.argmax[bi].data() + static_cast<std::size_t>(b) * Lp);
       });
     }
 

@@ -106,7 +106,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
       shapes_.max_out = std::max(shapes_.max_out, s.out);
       layers.push_back(std::move(layer));
     }
-    shapes_.max_pooled = std::max(shapes_.max_pooled, blocks[bi].pooled_size);
+    shapes_.max_pooled = std::max(shapes_.max_pooled, blocks[bi].in_features);  // the MLP input, exogenous included
     blocks_.push_back(std::move(layers));
   }
 }
@@ -139,7 +139,7 @@ std::size_t PackedNetwork::OwnedWeightBytes() const {
 
 std::size_t PackedNetwork::ScratchBytes(int B) const {
   cpu::Arena counting;
-  Forward(B, nullptr, nullptr, nullptr, counting, nullptr);
+  Forward(B, nullptr, nullptr, {}, nullptr, counting, nullptr);
   return counting.high_water();
 }
 
@@ -198,8 +198,8 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
   });
 }
 
-void PackedNetwork::Forward(int B, const float* insample, const float* mask, float* forecast, cpu::Arena& arena,
-                            cpu::ThreadPool* pool) const {
+void PackedNetwork::Forward(int B, const float* insample, const float* mask, const ExogBatch<float>& exog,
+                            float* forecast, cpu::Arena& arena, cpu::ThreadPool* pool) const {
   const NhitsConfig& c = net_.config();
   const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
@@ -235,10 +235,18 @@ void PackedNetwork::Forward(int B, const float* insample, const float* mask, flo
   const auto& layout = net_.layout();
   for (std::size_t bi = 0; bi < blocks_.size(); ++bi) {
     const BlockLayout& blk = layout.blocks[bi];
-    cpu::ForRows(B, [&](int b0, int b1) {
-      layers::PoolForward<float>(c.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
-                                 pooled + static_cast<std::size_t>(b0) * blk.pooled_size, nullptr);
-    });
+    if (blk.in_features == blk.pooled_size) {
+      cpu::ForRows(B, [&](int b0, int b1) {
+        layers::PoolForward<float>(c.pooling_mode, blk.pool_kernel, b1 - b0, L, r + static_cast<std::size_t>(b0) * L,
+                                   pooled + static_cast<std::size_t>(b0) * blk.pooled_size, nullptr);
+      });
+    } else {
+      cpu::ForRows(B, [&](int b0, int b1) {
+        for (int b = b0; b < b1; ++b)
+          layers::BlockInput(c, blk, b, r + static_cast<std::size_t>(b) * L, exog,
+                             pooled + static_cast<std::size_t>(b) * blk.in_features, nullptr);
+      });
+    }
     const float slope = c.activation == Activation::kPReLU ? net_.params()[blk.prelu] : 0.0f;
     const float* x = pooled;
     const std::size_t nl = blocks_[bi].size();

@@ -38,10 +38,11 @@ class PackedNetwork {
   const NhitsConfig& config() const { return net_.config(); }
   const PrecisionPlan& plan() const { return plan_; }
 
-  // insample/mask: [B, L] scaled values; forecast: [B, h, Q] scaled. Takes its scratch from
-  // `arena` (reset by the caller); a counting arena measures what a batch of B needs.
-  void Forward(int B, const float* insample, const float* mask, float* forecast, cpu::Arena& arena,
-               cpu::ThreadPool* pool) const;
+  // insample/mask: [B, L] scaled values; exog: scaled exogenous inputs (a config without them
+  // takes {}); forecast: [B, h, Q] scaled. Takes its scratch from `arena` (reset by the
+  // caller); a counting arena measures what a batch of B needs.
+  void Forward(int B, const float* insample, const float* mask, const ExogBatch<float>& exog, float* forecast,
+               cpu::Arena& arena, cpu::ThreadPool* pool) const;
 
   // Exact scratch bytes for a batch of B (what Forward takes from an arena).
   std::size_t ScratchBytes(int B) const;

@@ -142,6 +142,10 @@ check "a missing future step is named" \
   --futr-data "$WORK/promo_futr.csv" --out "$WORK/exo_future.svg" 2> /dev/null
 check "plot takes exogenous inputs (holdout from the data, future from --futr-data)" \
   'grep -q "</svg>" "$WORK/exo_holdout.svg" && grep -q "</svg>" "$WORK/exo_future.svg"'
+"$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr.csv" \
+  --static-data "$WORK/promo_static.csv" --precision int8 --out "$WORK/exo_f8.csv" 2> /dev/null
+check "predict --precision int8 with exogenous inputs stays within 5% of fp32" \
+  'paste -d, "$WORK/exo_f.csv" "$WORK/exo_f8.csv" | awk -F, "NR>1 {d = \$3 - \$6; if (d < 0) d = -d; if (d > 0.05 * (\$3 < 0 ? -\$3 : \$3) + 0.05) bad = 1; n++} END {exit bad || n != 18}"'
 check "ONNX export refuses an exogenous model" \
   '! "$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" 2> "$WORK/err.txt" && grep -q "exogenous" "$WORK/err.txt"'
 cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }
