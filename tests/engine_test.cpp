@@ -76,15 +76,58 @@ ModelOptions GatedOptions(Gate& gate, int max_batch = 1) {
   return o;
 }
 
-// A request carries y only: a model that needs exogenous inputs is refused at load, by name.
-TEST(Engine, RefusesModelsWithExogenousInputs) {
+// A model with exogenous inputs is served on the CPU: each request brings its windows' hist,
+// futr and stat values, batched with other requests, checked for size, and part of the cache key.
+TEST(Engine, ServesModelsWithExogenousInputs) {
   NhitsConfig c = SmallModel()->config();
-  c.futr_exog_list = {"promo"};
+  c.hist_exog_list = {"volume"};
+  c.futr_exog_list = {"promo", "holiday"};
+  c.stat_exog_list = {"size"};
+  auto model = std::make_shared<Model>(c);
+  model->mutable_network().InitParams(4);
   Engine engine;
-  const Status st = engine.LoadModel("exo", 1, std::make_shared<const Model>(c), {});
-  EXPECT_EQ(st.code(), Status::Code::kUnsupported);
-  EXPECT_NE(st.message().find("model 'exo': exogenous inputs"), std::string::npos) << st.message();
-  EXPECT_FALSE(engine.Ready());
+  ModelOptions o;
+  o.max_batch_size = 8;
+  ASSERT_TRUE(engine.LoadModel("m", 1, model, o).ok());
+  const int L = c.input_size, H = c.h;
+  auto request = [&](const std::string& id, float promo) {
+    ForecastRequest r = Request(id);
+    for (int t = 0; t < L; ++t) r.hist_exog.push_back(100 + t % 3);
+    for (int t = 0; t < L + H; ++t) {
+      r.futr_exog.push_back(t >= L ? promo : 0.0f);
+      r.futr_exog.push_back(t % 7 == 0 ? 1.0f : 0.0f);
+    }
+    r.stat_exog = {2.5f};
+    return r;
+  };
+  std::vector<std::future<ForecastResult>> pending;
+  for (int i = 0; i < 6; ++i) pending.push_back(engine.Submit(request("s" + std::to_string(i), static_cast<float>(i))));
+  for (int i = 0; i < 6; ++i) {
+    const ForecastResult got = pending[static_cast<std::size_t>(i)].get();
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    const ForecastRequest r = request("s" + std::to_string(i), static_cast<float>(i));
+    std::vector<float> mask(L, 1.0f), want(H);
+    model->PredictWindows(1, r.insample.data(), mask.data(), {r.hist_exog.data(), r.futr_exog.data(), r.stat_exog.data()},
+                          want.data());
+    for (int j = 0; j < H; ++j) EXPECT_NEAR(got.forecast[j], want[j], 1e-4 * (1 + std::abs(want[j]))) << i;
+  }
+  // Same y, other future promotions: not a cache hit, another forecast.
+  const ForecastResult a = engine.Predict(request("x", 0)), a2 = engine.Predict(request("x", 0)),
+                       b = engine.Predict(request("x", 5));
+  EXPECT_TRUE(a2.cache_hit);
+  EXPECT_FALSE(b.cache_hit);
+  EXPECT_NE(a.forecast, b.forecast);
+  ForecastRequest missing = Request("y");
+  const ForecastResult bad = engine.Predict(missing);
+  EXPECT_EQ(bad.status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.status.message().find("hist_exog has 0 values; the model needs [windows, input_size, X] = 12 (columns volume)"),
+            std::string::npos)
+      << bad.status.message();
+  NhitsConfig plain = SmallModel()->config();
+  ASSERT_TRUE(engine.LoadModel("p", 1, std::make_shared<const Model>(plain), {}).ok());
+  ForecastRequest extra = request("z", 1);
+  extra.model = "p";
+  EXPECT_NE(engine.Predict(extra).status.message().find("(it takes none)"), std::string::npos);
 }
 
 TEST(Engine, ForecastEqualsTheModelsOwn) {

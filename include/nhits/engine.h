@@ -45,6 +45,10 @@ struct ForecastRequest {
   int windows = 1;              // windows in this request (<= the model's max_batch_size)
   std::vector<float> insample;  // [windows, input_size] raw values, oldest first
   std::vector<float> mask;      // [windows, input_size], 1 = observed; empty = all observed
+  // Raw exogenous inputs, for a model with futr/hist/stat_exog_list (empty otherwise):
+  // hist [windows, input_size, X] and futr [windows, input_size + h, F] time-major and oldest
+  // first, stat [windows, S]; columns in the model's list order.
+  std::vector<float> hist_exog, futr_exog, stat_exog;
   int priority = 1;             // 1 (highest) .. the model's priority_levels
   std::optional<SteadyTime> deadline;  // rejected with kDeadlineExceeded if it passes first
 };
@@ -177,6 +181,13 @@ class WindowForecaster {
   virtual Status Predict(int batch, const float* insample, const float* mask, float* out, int threads) {
     (void)threads;
     return Predict(batch, insample, mask, out);
+  }
+  // With exogenous inputs (a model with futr/hist/stat_exog_list); backends without them say so.
+  virtual Status Predict(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* out,
+                         int threads) {
+    if (exog.hist == nullptr && exog.futr == nullptr && exog.stat == nullptr)
+      return Predict(batch, insample, mask, out, threads);
+    return Status::Unsupported(Describe() + " does not take exogenous inputs");
   }
   virtual std::size_t MemoryBytes() const = 0;
   virtual std::string Describe() const = 0;  // e.g. "cpu fp32", "cuda:0 bf16"

@@ -35,6 +35,34 @@ const char* Reason(Status::Code code) {
   }
 }
 
+// A request's exogenous inputs must be exactly what the model lists: sizes per window, finite.
+Status CheckExogenous(const NhitsConfig& c, const ForecastRequest& r) {
+  const std::size_t W = static_cast<std::size_t>(r.windows), L = static_cast<std::size_t>(c.input_size);
+  const struct {
+    const std::vector<float>& values;
+    const std::vector<std::string>& columns;
+    std::size_t per_column;
+    const char* name;
+    const char* shape;
+  } parts[] = {{r.hist_exog, c.hist_exog_list, L, "hist_exog", "[windows, input_size, X]"},
+               {r.futr_exog, c.futr_exog_list, L + static_cast<std::size_t>(c.h), "futr_exog", "[windows, input_size + h, F]"},
+               {r.stat_exog, c.stat_exog_list, 1, "stat_exog", "[windows, S]"}};
+  for (const auto& p : parts) {
+    const std::size_t want = W * p.per_column * p.columns.size();
+    if (p.values.size() != want) {
+      std::string cols;
+      for (const auto& n : p.columns) cols += (cols.empty() ? "" : ",") + n;
+      return Status::InvalidArgument(std::string(p.name) + " has " + std::to_string(p.values.size()) +
+                                     " values; the model needs " + p.shape + " = " + std::to_string(want) +
+                                     (p.columns.empty() ? " (it takes none)" : " (columns " + cols + ")"));
+    }
+    for (std::size_t i = 0; i < want; ++i)
+      if (!std::isfinite(p.values[i]))
+        return Status::InvalidArgument(std::string(p.name) + " value " + std::to_string(i) + " is not finite");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
@@ -91,9 +119,9 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
 Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<const Model> model,
                          const ModelOptions& options) {
   if (name.empty() || version < 1) return Status::InvalidArgument("a model needs a name and a version >= 1");
-  if (model->config().has_exog())
-    return Status::Unsupported("model '" + name + "': exogenous inputs (futr/hist/stat_exog_list) are not served yet: "
-                               "a request carries y only; forecast it with `nhits predict --futr-data/--static-data`");
+  if (model->config().has_exog() && !options.device.empty() && options.device != "cpu")
+    return Status::Unsupported("model '" + name + "': exogenous inputs (futr/hist/stat_exog_list) are served on the cpu "
+                               "device only, not on '" + options.device + "'");
   if (options.priority_levels < 1 || options.max_batch_size < 1 || options.max_queue_size < 1 || options.workers < 1)
     return Status::InvalidArgument("priority_levels, max_batch_size, max_queue_size and workers must be >= 1");
   if (impl_->shut_down) return Status::Unavailable("the engine is shutting down");
@@ -169,6 +197,7 @@ void Engine::Impl::Submit(Pending pending) {
         return fail(Status::InvalidArgument("value " + std::to_string(i) + " of window " +
                                             std::to_string(i / static_cast<std::size_t>(c.input_size)) +
                                             " is not finite (NaN or Inf); mark missing points with mask 0"));
+    if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
     if (request.priority < 1 || request.priority > inst->options().priority_levels)
       return fail(Status::InvalidArgument("priority " + std::to_string(request.priority) + " is outside 1.." +
                                           std::to_string(inst->options().priority_levels)));
@@ -176,7 +205,8 @@ void Engine::Impl::Submit(Pending pending) {
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
     if (inst->options().cache) {
       ForecastResult hit;
-      if (cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast)) {
+      if (cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
+                       serve::ExogCacheKey(request))) {
         hit.model = inst->name();
         hit.version = inst->version();
         hit.series_id = request.series_id;

@@ -6,12 +6,13 @@
 namespace nhits::serve {
 namespace {
 
-std::vector<float> Concat(const std::vector<float>& a, const std::vector<float>& b) {
+std::vector<float> Concat(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& exog) {
   std::vector<float> out;
-  out.reserve(a.size() + b.size() + 1);
+  out.reserve(a.size() + b.size() + 1 + exog.size());
   out.insert(out.end(), a.begin(), a.end());
   out.push_back(b.empty() ? 0.0f : 1.0f);  // "no mask" and "all-ones mask" stay distinct keys
   out.insert(out.end(), b.begin(), b.end());
+  out.insert(out.end(), exog.begin(), exog.end());
   return out;
 }
 
@@ -20,6 +21,16 @@ bool SameBytes(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 }  // namespace
+
+std::vector<float> ExogCacheKey(const ForecastRequest& r) {
+  std::vector<float> key;
+  if (r.hist_exog.empty() && r.futr_exog.empty() && r.stat_exog.empty()) return key;
+  for (const auto* part : {&r.hist_exog, &r.futr_exog, &r.stat_exog}) {
+    key.push_back(static_cast<float>(part->size()));  // lengths keep the parts apart
+    key.insert(key.end(), part->begin(), part->end());
+  }
+  return key;
+}
 
 ForecastCache::ForecastCache(CacheOptions options, HashFn hash) : options_(options), hash_(hash) {}
 
@@ -30,8 +41,9 @@ std::uint64_t ForecastCache::KeyOf(const std::string& model, int version, const 
 }
 
 bool ForecastCache::Lookup(const std::string& model, int version, const std::vector<float>& insample,
-                           const std::vector<float>& mask, std::vector<float>* forecast) {
-  const std::vector<float> input = Concat(insample, mask);
+                           const std::vector<float>& mask, std::vector<float>* forecast,
+                           const std::vector<float>& exog) {
+  const std::vector<float> input = Concat(insample, mask, exog);
   const std::uint64_t key = KeyOf(model, version, input);
   const auto now = Clock::now();
   std::lock_guard<std::mutex> lock(mu_);
@@ -55,11 +67,12 @@ bool ForecastCache::Lookup(const std::string& model, int version, const std::vec
 }
 
 void ForecastCache::Insert(const std::string& model, int version, const std::vector<float>& insample,
-                           const std::vector<float>& mask, const std::vector<float>& forecast) {
+                           const std::vector<float>& mask, const std::vector<float>& forecast,
+                           const std::vector<float>& exog) {
   Entry e;
   e.model = model;
   e.version = version;
-  e.input = Concat(insample, mask);
+  e.input = Concat(insample, mask, exog);
   e.key = KeyOf(model, version, e.input);
   e.forecast = forecast;
   const auto now = Clock::now();

@@ -1,5 +1,5 @@
 // ForecastCache: (model, version, exact input bytes) -> forecast, in front of the queues.
-// Keys are a 128-bit hash of the input (insample then mask), but a hit also compares the stored
+// Keys are a 128-bit hash of the input (insample, mask, then any exogenous inputs), but a hit also compares the stored
 // input bytes, so a hash collision can only cost a miss. Entries expire after a TTL; when the
 // byte budget is exceeded, eviction samples a few entries and drops the one with the lowest
 // (1 + hits) / (1 + seconds since last use): popular and recent entries stay (sampled eviction,
@@ -20,6 +20,9 @@
 
 namespace nhits::serve {
 
+// hist | futr | stat of a request, each after its length: the exogenous part of a cache key.
+std::vector<float> ExogCacheKey(const ForecastRequest& request);
+
 class ForecastCache {
  public:
   using HashFn = Hash128 (*)(const void* data, std::size_t size);
@@ -28,10 +31,11 @@ class ForecastCache {
   explicit ForecastCache(CacheOptions options, HashFn hash = HashBytes);
 
   // True and fills `forecast` on a verified, unexpired hit.
+  // `exog`: the request's exogenous inputs as one vector (ExogCacheKey), empty for models without.
   bool Lookup(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              std::vector<float>* forecast);
+              std::vector<float>* forecast, const std::vector<float>& exog = {});
   void Insert(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              const std::vector<float>& forecast);
+              const std::vector<float>& forecast, const std::vector<float>& exog = {});
   void EraseModel(const std::string& model, int version);
 
   struct Stats {

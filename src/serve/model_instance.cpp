@@ -31,6 +31,10 @@ class CpuForecaster final : public WindowForecaster {
   Status Predict(int batch, const float* x, const float* m, float* out, int threads) override {
     return session_->Predict(batch, x, m, out, threads);
   }
+  Status Predict(int batch, const float* x, const float* m, const ExogBatch<float>& exog, float* out,
+                 int threads) override {
+    return session_->Predict(batch, x, m, exog, out, threads);
+  }
   std::size_t MemoryBytes() const override {
     const SessionMemory m = session_->memory();
     return m.reserved_bytes + m.owned_weight_bytes;  // shared weights count once, at the first session
@@ -117,10 +121,13 @@ Status ModelInstance::Start() {
     Result<std::unique_ptr<WindowForecaster>> f = MakeForecaster(*model_, options_, threads, precision_, FirstForecaster());
     if (!f.ok()) return f.status();
     w->session = std::move(*f);
-    const std::size_t n = static_cast<std::size_t>(options_.max_batch_size) * c.input_size;
+    const std::size_t B = static_cast<std::size_t>(options_.max_batch_size), n = B * c.input_size;
     w->insample.resize(n);
     w->mask.resize(n);
-    w->out.resize(static_cast<std::size_t>(options_.max_batch_size) * c.h * c.outputs_per_step());
+    w->out.resize(B * c.h * c.outputs_per_step());
+    w->hist.resize(n * c.hist_exog_list.size());
+    w->futr.resize(B * (c.input_size + c.h) * c.futr_exog_list.size());
+    w->stat.resize(B * c.stat_exog_list.size());
     workers_.push_back(std::move(w));
   }
   // The priority lane: one more worker that runs only level-1 requests, and only while every
@@ -139,6 +146,9 @@ Status ModelInstance::Start() {
     w->insample.resize(workers_.front()->insample.size());
     w->mask.resize(workers_.front()->mask.size());
     w->out.resize(workers_.front()->out.size());
+    w->hist.resize(workers_.front()->hist.size());
+    w->futr.resize(workers_.front()->futr.size());
+    w->stat.resize(workers_.front()->stat.size());
     w->lane = true;
     workers_.push_back(std::move(w));
   }
@@ -152,6 +162,9 @@ Status ModelInstance::Start() {
   Pending warm;
   warm.request.windows = 1;
   warm.request.insample.assign(static_cast<std::size_t>(c.input_size), 1.0f);
+  warm.request.hist_exog.assign(static_cast<std::size_t>(c.input_size) * c.hist_exog_list.size(), 0.0f);
+  warm.request.futr_exog.assign(static_cast<std::size_t>(c.input_size + c.h) * c.futr_exog_list.size(), 0.0f);
+  warm.request.stat_exog.assign(c.stat_exog_list.size(), 0.0f);
   warm.enqueued = Clock::now();
   warm.internal = true;
   std::future<ForecastResult> f = warm.promise.get_future();
@@ -427,10 +440,17 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     } else {
       std::copy_n(p.request.mask.data(), n, w.mask.data() + windows * L);
     }
+    // Exogenous rows follow their windows (sizes checked at submission).
+    std::copy(p.request.hist_exog.begin(), p.request.hist_exog.end(), w.hist.begin() + windows * L * c.hist_exog_list.size());
+    std::copy(p.request.futr_exog.begin(), p.request.futr_exog.end(),
+              w.futr.begin() + windows * (L + c.h) * c.futr_exog_list.size());
+    std::copy(p.request.stat_exog.begin(), p.request.stat_exog.end(), w.stat.begin() + windows * c.stat_exog_list.size());
     windows += p.request.windows;
   }
   const auto start = Clock::now();
-  const Status s = w.session->Predict(windows, w.insample.data(), w.mask.data(), w.out.data(), threads);
+  const Status s = c.has_exog() ? w.session->Predict(windows, w.insample.data(), w.mask.data(),
+                                                     {w.hist.data(), w.futr.data(), w.stat.data()}, w.out.data(), threads)
+                                : w.session->Predict(windows, w.insample.data(), w.mask.data(), w.out.data(), threads);
   const auto end = Clock::now();
   const double compute_us = MicrosBetween(start, end);
   engine_->busy_us.fetch_add(compute_us, std::memory_order_relaxed);
@@ -464,7 +484,8 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     at += p.request.windows;
     if (!p.internal) {
       if (s.ok()) {
-        if (cache_ != nullptr) cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast);
+        if (cache_ != nullptr)
+          cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, ExogCacheKey(p.request));
         counters_.success.fetch_add(1, std::memory_order_relaxed);
         engine_->success.fetch_add(1, std::memory_order_relaxed);
       } else {
@@ -508,7 +529,9 @@ std::vector<std::size_t> ModelInstance::QueueDepthByLevel() const {
 std::size_t ModelInstance::MemoryBytes() const {
   std::size_t bytes = model_->network().params().size() * sizeof(float);
   for (const auto& w : workers_) {
-    bytes += w->session->MemoryBytes() + (w->insample.size() + w->mask.size() + w->out.size()) * sizeof(float);
+    bytes += w->session->MemoryBytes() +
+             (w->insample.size() + w->mask.size() + w->out.size() + w->hist.size() + w->futr.size() + w->stat.size()) *
+                 sizeof(float);
   }
   return bytes;
 }

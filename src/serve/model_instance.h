@@ -71,6 +71,7 @@ class ModelInstance {
   struct Worker {
     std::unique_ptr<WindowForecaster> session;
     std::vector<float> insample, mask, out;  // batch buffers sized for max_batch_size
+    std::vector<float> hist, futr, stat;     // exogenous inputs of the batch (empty for models without)
     std::thread thread;
     int rank = 0;  // joins in only while `rank` other workers are busy
     bool lane = false;  // the priority lane (ModelOptions::priority_lane)

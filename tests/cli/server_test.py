@@ -103,6 +103,60 @@ try:
           s == 200 and json.loads(b)["forecasts"][0].get("padded_inputs") == 19, b[:200])
     check("infer equals nhits predict", max(abs(a - c) / abs(c) for a, c in zip(json_forecast, cli)) < 1e-5)
 
+    # ---- exogenous inputs: a model trained in neuralforecast (parity fixture) against its own
+    # predict, through /v2 infer (hist_exog, futr_exog, stat_exog tensors) and /v1 (named columns) ----
+    fx = os.path.join(SRC, "tests", "fixtures", "parity", "exog_hist_futr_stat_standard")
+    os.makedirs(os.path.join(work, "repo", "exo", "1"))
+    shutil.copy(os.path.join(fx, "model.safetensors"), os.path.join(work, "repo", "exo", "1", "model.safetensors"))
+    check("load a model with exogenous inputs", http("POST", "/v2/repository/models/exo/load")[0] == 200)
+
+    def rows(path):
+        lines = open(path).read().split("\n")
+        head = lines[0].split(",")
+        return [dict(zip(head, l.split(","))) for l in lines[1:] if l]
+    data, futr, static, want = (rows(os.path.join(fx, f)) for f in ("input.csv", "futr.csv", "static.csv", "expected.csv"))
+    ids = sorted({r["unique_id"] for r in data})
+    by = {u: [r for r in data if r["unique_id"] == u] for u in ids}
+    ys, hist, fut, stat, expected = [], [], [], [], []
+    for u in ids:
+        d, f = by[u][-24:], [r for r in futr if r["unique_id"] == u]
+        ys += [float(r["y"]) for r in d]
+        hist += [float(r[c]) for r in d for c in ("volume", "spread")]
+        fut += [float(r["promo"]) for r in d + f]
+        st = next(r for r in static if r["unique_id"] == u)
+        stat += [float(st["size"]), float(st["sector"])]
+        expected += [float(r["NHITS"]) for r in want if r["unique_id"] == u]
+    s, b, _ = http("GET", "/v2/models/exo")
+    shapes = {i["name"]: i["shape"] for i in json.loads(b)["inputs"]} if s == 200 else {}
+    check("metadata lists the exogenous inputs", shapes.get("hist_exog") == [-1, 24, 2] and shapes.get("futr_exog") == [-1, 36, 1]
+          and shapes.get("stat_exog") == [-1, 2], b[:400])
+    s, b, _ = post_json("/v2/models/exo/infer", {"inputs": [
+        {"name": "insample_y", "datatype": "FP32", "shape": [3, 24], "data": ys},
+        {"name": "hist_exog", "datatype": "FP32", "shape": [3, 24, 2], "data": hist},
+        {"name": "futr_exog", "datatype": "FP32", "shape": [3, 36, 1], "data": fut},
+        {"name": "stat_exog", "datatype": "FP32", "shape": [3, 2], "data": stat}]})
+    got = json.loads(b)["outputs"][0]["data"] if s == 200 else []
+    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, expected)), default=1.0) if len(got) == len(expected) else 1.0
+    check(f"infer with exogenous inputs equals neuralforecast's predict (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    series = []
+    for u in ids:
+        d, f = by[u], [r for r in futr if r["unique_id"] == u]
+        st = next(r for r in static if r["unique_id"] == u)
+        series.append({"id": u, "values": [float(r["y"]) for r in d],
+                       "hist": {c: [float(r[c]) for r in d] for c in ("volume", "spread")},
+                       "futr": {"promo": [float(r["promo"]) for r in d + f]},
+                       "static": {"size": float(st["size"]), "sector": float(st["sector"])}})
+    s, b, _ = post_json("/v1/forecast", {"model": "exo", "series": series})
+    v1 = [x for fc in json.loads(b)["forecasts"] for x in fc["NHITS"]] if s == 200 else []
+    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(v1, expected)), default=1.0) if len(v1) == len(expected) else 1.0
+    check(f"/v1/forecast with named exogenous columns equals neuralforecast's predict (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, b, _ = post_json("/v2/models/exo/infer", {"inputs": [{"name": "insample_y", "datatype": "FP32", "shape": [1, 24], "data": ys[:24]}]})
+    check("infer without the exogenous inputs -> 400 naming one", s == 400 and "hist_exog' [batch, 24, 2] is required" in b.decode(), b[:300])
+    series[0]["futr"]["promo"] = series[0]["futr"]["promo"][:-1]
+    s, b, _ = post_json("/v1/forecast", {"model": "exo", "series": series[:1]})
+    check("/v1 futr column one value short -> 400 with the count", s == 400 and "needs 132 (len(values) + h)" in b.decode(), b[:300])
+    check("unload the exogenous model", http("POST", "/v2/repository/models/exo/unload")[0] == 200)
+
     # ---- bad input: a clear 4xx each, and the server keeps serving ----
     def infer_raw(body, headers=None, model="air"):
         return http("POST", f"/v2/models/{model}/infer", body, headers or {"Content-Type": "application/json"})

@@ -69,12 +69,40 @@ struct ParsedInfer {
   std::string id;
   int windows = 0;
   std::vector<float> insample, mask;
+  std::vector<float> hist_exog, futr_exog, stat_exog;
   int priority = 1;
   std::optional<SteadyTime> deadline;
   bool binary_output = false;
 };
 
-ParsedInfer ParseInfer(const HttpRequest& req, int input_size) {
+// The inputs a model takes, with their shapes after the batch dimension: insample_y and
+// insample_mask [L]; with exogenous columns hist_exog [L, X], futr_exog [L + h, F], stat_exog [S].
+struct InputSpec {
+  const char* name;
+  std::vector<std::int64_t> dims;
+  bool required;
+};
+std::vector<InputSpec> ModelInputs(const NhitsConfig& c) {
+  const std::int64_t L = c.input_size;
+  std::vector<InputSpec> in{{"insample_y", {L}, true}, {"insample_mask", {L}, false}};
+  if (!c.hist_exog_list.empty())
+    in.push_back({"hist_exog", {L, static_cast<std::int64_t>(c.hist_exog_list.size())}, true});
+  if (!c.futr_exog_list.empty())
+    in.push_back({"futr_exog", {L + c.h, static_cast<std::int64_t>(c.futr_exog_list.size())}, true});
+  if (!c.stat_exog_list.empty()) in.push_back({"stat_exog", {static_cast<std::int64_t>(c.stat_exog_list.size())}, true});
+  return in;
+}
+
+std::string ShapeText(const std::vector<std::int64_t>& dims) {
+  std::string s = "[batch";
+  for (std::int64_t d : dims) s += ", " + std::to_string(d);
+  return s + "]";
+}
+
+ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
+  const std::vector<InputSpec> specs = ModelInputs(config);
+  std::string names;
+  for (const InputSpec& s : specs) names += (names.empty() ? "" : ", ") + std::string(s.name) + (s.required ? "" : " (optional)");
   std::size_t header_len = req.body.size();
   if (const std::string* header = req.Header(kHeaderLength)) {
     const std::string& v = *header;
@@ -112,32 +140,41 @@ ParsedInfer ParseInfer(const HttpRequest& req, int input_size) {
       p.binary_output = params["binary_data_output"].get<bool>();
   }
   if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
-    throw BadRequest{"'inputs' must be a non-empty list (insample_y, optionally insample_mask)"};
+    throw BadRequest{"'inputs' must be a non-empty list (" + names + ")"};
   std::size_t binary_at = header_len;
-  bool have_y = false, have_mask = false;
-  std::vector<std::int64_t> y_shape;
+  std::vector<bool> seen(specs.size(), false);
+  std::int64_t batch = -1;
   for (const json& in : j["inputs"]) {
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
       throw BadRequest{"every input needs a string 'name'"};
     const std::string name = in["name"].get<std::string>();
-    if (name != "insample_y" && name != "insample_mask")
-      throw BadRequest{"unknown input '" + name + "' (expected insample_y and optionally insample_mask)"};
+    std::size_t k = 0;
+    while (k < specs.size() && name != specs[k].name) ++k;
+    if (k == specs.size()) throw BadRequest{"unknown input '" + name + "' (this model takes " + names + ")"};
+    if (seen[k]) throw BadRequest{"input '" + name + "' appears twice"};
+    seen[k] = true;
+    const InputSpec& spec = specs[k];
     if (!in.contains("datatype") || in["datatype"] != "FP32")
       throw BadRequest{"input '" + name + "' has datatype " + (in.contains("datatype") ? in["datatype"].dump() : "none") +
                        "; only FP32 is accepted"};
-    if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].size() != 2)
-      throw BadRequest{"input '" + name + "' needs shape [batch, " + std::to_string(input_size) + "]"};
+    if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].size() != spec.dims.size() + 1)
+      throw BadRequest{"input '" + name + "' needs shape " + ShapeText(spec.dims)};
     std::vector<std::int64_t> shape;
     for (const json& d : in["shape"]) {
       if (!d.is_number_integer() || d.get<long long>() < 1) throw BadRequest{"input '" + name + "': shape " + in["shape"].dump() + " has a non-positive dimension"};
       shape.push_back(d.get<std::int64_t>());
     }
-    if (shape[1] != input_size)
-      throw BadRequest{"input '" + name + "' has shape " + in["shape"].dump() + "; this model needs [batch, " +
-                       std::to_string(input_size) + "]"};
+    if (!std::equal(spec.dims.begin(), spec.dims.end(), shape.begin() + 1))
+      throw BadRequest{"input '" + name + "' has shape " + in["shape"].dump() + "; this model needs " + ShapeText(spec.dims)};
     if (shape[0] > 1'000'000) throw BadRequest{"input '" + name + "': batch " + std::to_string(shape[0]) + " is too large"};
-    const std::size_t numel = static_cast<std::size_t>(shape[0] * shape[1]);
-    std::vector<float>& dst = name == "insample_y" ? p.insample : p.mask;
+    if (batch >= 0 && shape[0] != batch)
+      throw BadRequest{"input '" + name + "' has batch " + std::to_string(shape[0]) + ", another input " + std::to_string(batch)};
+    batch = shape[0];
+    std::size_t numel = 1;
+    for (std::int64_t d : shape) numel *= static_cast<std::size_t>(d);
+    std::vector<float>* const outputs[] = {&p.insample, &p.mask, &p.hist_exog, &p.futr_exog, &p.stat_exog};
+    const std::string known[] = {"insample_y", "insample_mask", "hist_exog", "futr_exog", "stat_exog"};
+    std::vector<float>& dst = *outputs[std::find(std::begin(known), std::end(known), name) - std::begin(known)];
     dst.clear();
     if (in.contains("parameters") && in["parameters"].is_object() && in["parameters"].contains("binary_data_size")) {
       const json& sz = in["parameters"]["binary_data_size"];
@@ -159,16 +196,12 @@ ParsedInfer ParseInfer(const HttpRequest& req, int input_size) {
     for (std::size_t i = 0; i < dst.size(); ++i)
       if (!std::isfinite(dst[i]))
         throw BadRequest{"input '" + name + "' value " + std::to_string(i) + " is not finite; mark missing points in insample_mask"};
-    if (name == "insample_y") {
-      have_y = true;
-      y_shape = shape;
-    } else {
-      have_mask = true;
-    }
   }
-  if (!have_y) throw BadRequest{"input 'insample_y' is required"};
-  if (have_mask && p.mask.size() != p.insample.size()) throw BadRequest{"insample_mask and insample_y differ in shape"};
-  p.windows = static_cast<int>(y_shape[0]);
+  for (std::size_t k = 0; k < specs.size(); ++k)
+    if (specs[k].required && !seen[k])
+      throw BadRequest{"input '" + std::string(specs[k].name) + "' " + ShapeText(specs[k].dims) + " is required (this model takes " +
+                       names + ")"};
+  p.windows = static_cast<int>(batch);
   if (j.contains("outputs") && j["outputs"].is_array())
     for (const json& out : j["outputs"]) {
       if (out.contains("name") && out["name"] != "forecast")
@@ -184,30 +217,40 @@ json ModelMetadata(const Engine& engine, const ModelStatus& m) {
   for (const ModelStatus& s : engine.Models())
     if (s.name == m.name) versions.push_back(std::to_string(s.version));
   const int L = m.config.input_size, H = m.config.h, Q = m.config.outputs_per_step();
+  json inputs = json::array();
+  for (const InputSpec& s : ModelInputs(m.config)) {
+    std::vector<std::int64_t> shape{-1};
+    shape.insert(shape.end(), s.dims.begin(), s.dims.end());
+    inputs.push_back({{"name", s.name}, {"datatype", "FP32"}, {"shape", shape}});
+  }
+  json exog = json::object();
+  if (!m.config.hist_exog_list.empty()) exog["hist_exog_list"] = m.config.hist_exog_list;
+  if (!m.config.futr_exog_list.empty()) exog["futr_exog_list"] = m.config.futr_exog_list;
+  if (!m.config.stat_exog_list.empty()) exog["stat_exog_list"] = m.config.stat_exog_list;
   return {{"name", m.name},
           {"versions", versions},
           {"platform", "nhits"},
-          {"inputs",
-           {{{"name", "insample_y"}, {"datatype", "FP32"}, {"shape", {-1, L}}},
-            {{"name", "insample_mask"}, {"datatype", "FP32"}, {"shape", {-1, L}}}}},
+          {"inputs", inputs},
           {"outputs", {{{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {-1, H, Q}}}}},
           {"parameters",
            {{"h", H}, {"input_size", L}, {"output_names", m.config.output_names()}, {"precision", m.precision},
-            {"max_batch_size", m.max_batch_size}, {"priority_levels", m.priority_levels}}}};
+            {"max_batch_size", m.max_batch_size}, {"priority_levels", m.priority_levels}, {"exogenous", exog}}}};
 }
 
 // Triton's model configuration (GET .../config), which Triton's clients and perf_analyzer read
 // for the batch limit and tensor shapes. Dims exclude the batch dimension, as with Triton's
 // max_batch_size > 0.
 json ModelConfig(const ModelStatus& m) {
-  const int L = m.config.input_size, H = m.config.h, Q = m.config.outputs_per_step();
+  const int H = m.config.h, Q = m.config.outputs_per_step();
+  json input = json::array();
+  for (const InputSpec& s : ModelInputs(m.config))
+    input.push_back({{"name", s.name}, {"data_type", "TYPE_FP32"}, {"format", "FORMAT_NONE"}, {"dims", s.dims},
+                     {"optional", !s.required}});
   return {{"name", m.name},
           {"platform", "nhits"},
           {"backend", "nhits"},
           {"max_batch_size", m.max_batch_size},
-          {"input",
-           {{{"name", "insample_y"}, {"data_type", "TYPE_FP32"}, {"format", "FORMAT_NONE"}, {"dims", {L}}, {"optional", false}},
-            {{"name", "insample_mask"}, {"data_type", "TYPE_FP32"}, {"format", "FORMAT_NONE"}, {"dims", {L}}, {"optional", true}}}},
+          {"input", input},
           {"output", {{{"name", "forecast"}, {"data_type", "TYPE_FP32"}, {"dims", {H, Q}}}}},
           {"dynamic_batching",
            {{"preferred_batch_size", m.preferred_batch_sizes},
@@ -389,7 +432,7 @@ struct HttpServer::Impl {
     if (!m.ok()) return responder.Send(Error(m.status()));
     ParsedInfer p;
     try {
-      p = ParseInfer(req, m->config.input_size);
+      p = ParseInfer(req, m->config);
     } catch (const BadRequest& e) {
       return responder.Send(Error(400, e.message));
     }
@@ -418,16 +461,77 @@ struct HttpServer::Impl {
       if (n_parts == 1) {
         r.insample = std::move(p.insample);
         r.mask = std::move(p.mask);
+        r.hist_exog = std::move(p.hist_exog);
+        r.futr_exog = std::move(p.futr_exog);
+        r.stat_exog = std::move(p.stat_exog);
       } else {
         const auto at = static_cast<std::ptrdiff_t>(first) * L, len = static_cast<std::ptrdiff_t>(n) * L;
         r.insample.assign(p.insample.begin() + at, p.insample.begin() + at + len);
         if (!p.mask.empty()) r.mask.assign(p.mask.begin() + at, p.mask.begin() + at + len);
+        // Exogenous inputs: the same windows, each with its fixed number of values.
+        for (auto [src, dst] : {std::pair{&p.hist_exog, &r.hist_exog}, std::pair{&p.futr_exog, &r.futr_exog},
+                                std::pair{&p.stat_exog, &r.stat_exog}}) {
+          const std::size_t per = src->size() / static_cast<std::size_t>(p.windows);
+          dst->assign(src->begin() + static_cast<std::ptrdiff_t>(first * per),
+                      src->begin() + static_cast<std::ptrdiff_t>((first + n) * per));
+        }
       }
       engine.Submit(std::move(r), [call, i](ForecastResult result) {
         call->parts[static_cast<std::size_t>(i)] = std::move(result);
         if (call->remaining.fetch_sub(1) == 1) call->responder.SendLater([call] { return call->Answer(); });
       });
     }
+  }
+
+  // A /v1 series' exogenous columns by name, aligned with its n values: "hist": {"volume": [n
+  // values]}, "futr": {"promo": [n + h values]}, "static": {"size": 2.5}; laid out as the
+  // engine takes them, the last input_size steps, left-padded with zeros like y.
+  static void ExogenousFromJson(const NhitsConfig& c, const json& s, const std::string& id, int n, ForecastRequest* r) {
+    const int L = c.input_size, H = c.h;
+    auto columns = [&](const char* key, const std::vector<std::string>& names, int extra, std::vector<float>* dst) {
+      if (names.empty()) {
+        if (s.contains(key)) throw BadRequest{"series " + id + ": '" + key + "' given, but the model takes none"};
+        return;
+      }
+      if (!s.contains(key) || !s[key].is_object())
+        throw BadRequest{"series " + id + ": the model needs '" + key + "': {" + JoinQuoted(names) + "}, each a list of " +
+                         (extra ? "len(values) + h" : "len(values)") + " numbers"};
+      const int C = static_cast<int>(names.size()), steps = L + extra;
+      dst->assign(static_cast<std::size_t>(steps) * C, 0.0f);
+      for (int k = 0; k < C; ++k) {
+        if (!s[key].contains(names[static_cast<std::size_t>(k)]))
+          throw BadRequest{"series " + id + ": '" + key + "' lacks column '" + names[static_cast<std::size_t>(k)] + "'"};
+        std::vector<float> v;
+        Flatten(s[key][names[static_cast<std::size_t>(k)]], v, "series " + id + " " + key + " " + names[static_cast<std::size_t>(k)]);
+        if (static_cast<int>(v.size()) != n + extra)
+          throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' has " +
+                           std::to_string(v.size()) + " values; it needs " + std::to_string(n + extra) +
+                           (extra ? " (len(values) + h)" : " (len(values))")};
+        for (int t = 0; t < steps; ++t) {
+          const int src = n - L + t;  // window step t holds value src of the column
+          if (src >= 0) (*dst)[static_cast<std::size_t>(t) * C + k] = v[static_cast<std::size_t>(src)];
+        }
+      }
+    };
+    columns("hist", c.hist_exog_list, 0, &r->hist_exog);
+    columns("futr", c.futr_exog_list, H, &r->futr_exog);
+    if (c.stat_exog_list.empty()) {
+      if (s.contains("static")) throw BadRequest{"series " + id + ": 'static' given, but the model takes none"};
+      return;
+    }
+    if (!s.contains("static") || !s["static"].is_object())
+      throw BadRequest{"series " + id + ": the model needs 'static': {" + JoinQuoted(c.stat_exog_list) + "}"};
+    for (const std::string& col : c.stat_exog_list) {
+      if (!s["static"].contains(col) || !s["static"][col].is_number())
+        throw BadRequest{"series " + id + ": 'static' needs a number for '" + col + "'"};
+      r->stat_exog.push_back(s["static"][col].get<float>());
+    }
+  }
+
+  static std::string JoinQuoted(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "\"" : ", \"") + n + "\": ...";
+    return out;
   }
 
   // {"model": "...", "series": [{"id": "...", "values": [...]}], "priority": 1, "timeout_us": 0}
@@ -483,6 +587,11 @@ struct HttpServer::Impl {
       for (int t = 0; t < L; ++t) {
         const int src = n - L + t;
         if (src >= 0) r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)], r.mask[static_cast<std::size_t>(t)] = 1.0f;
+      }
+      try {
+        ExogenousFromJson(m->config, s, id, n, &r);
+      } catch (const BadRequest& e) {
+        return responder.Send(Error(400, e.message));
       }
       call->ids.push_back(id);
       call->padded.push_back(std::max(L - n, 0));
