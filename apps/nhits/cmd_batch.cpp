@@ -166,6 +166,10 @@ Action RegisterBatch(CLI::App& app) {
     for (const auto& r : a->routes) rules.push_back(parse_target(r, "--route"));
     std::string fallback = a->default_model;
     const auto loaded = engine.Models();
+    for (const auto& m : loaded)
+      if (m.config.has_exog())
+        Fail("model '" + m.name + "' takes exogenous inputs (futr/hist/stat_exog_list), which nhits batch does not "
+             "read yet; forecast it with nhits predict --futr-data/--static-data, or serve it");
     for (const Asset& asset : universe.assets) {  // a model named like a class serves that class
       bool routed = false;
       for (const auto& r : rules) routed = routed || (r.by_class && r.pattern == asset.asset_class);

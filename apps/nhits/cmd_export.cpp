@@ -33,8 +33,8 @@ Action RegisterExport(CLI::App& app) {
   app.add_option("--tensorrt-cache", a->tensorrt_cache,
                  "Also write TensorRT's INT8 calibration cache for this graph (needs a quantised checkpoint)");
   app.add_option("--reference", a->reference,
-                 "Also write PREFIX.bin (insample, mask, forecast as float32) and PREFIX.json: random windows "
-                 "and this engine's forecasts for them, to check another runtime against");
+                 "Also write PREFIX.bin (insample, mask, any exogenous inputs, forecast as float32) and PREFIX.json:\n"
+                 "random windows and this engine's forecasts for them, to check another runtime against");
   app.add_option("--reference-windows", a->windows, "Windows in the reference")->capture_default_str();
   return [a] {
     CheckOutputPath(a->onnx);
@@ -54,8 +54,9 @@ Action RegisterExport(CLI::App& app) {
     if (!a->tensorrt_cache.empty()) CheckOutputPath(a->tensorrt_cache);
     CheckOk(ExportOnnx(model, a->onnx, eo));
     const NhitsConfig& c = model.config();
-    std::fprintf(stderr, "wrote %s: insample_y/insample_mask [batch, %d] -> forecast [batch, %d, %d]%s%s\n",
-                 a->onnx.c_str(), c.input_size, c.h, c.outputs_per_step(),
+    std::fprintf(stderr, "wrote %s: insample_y/insample_mask [batch, %d]%s -> forecast [batch, %d, %d]%s%s\n",
+                 a->onnx.c_str(), c.input_size, c.has_exog() ? " (+ hist_exog/futr_exog/stat_exog)" : "", c.h,
+                 c.outputs_per_step(),
                  a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "");
     if (a->reference.empty()) return;
     if (a->windows < 1) Fail("--reference-windows must be >= 1");
@@ -71,17 +72,28 @@ Action RegisterExport(CLI::App& app) {
       if (b % 4 == 3)  // a padded window, as for a series shorter than input_size
         for (int t = 0; t < std::min(L - 1, 1 + L / 3); ++t) x[static_cast<std::size_t>(b) * L + t] = 0, m[static_cast<std::size_t>(b) * L + t] = 0;
     }
+    // Exogenous inputs: raw-looking levels with the scaler in the graph, unit-scale ones without.
+    const std::size_t X = c.hist_exog_list.size(), F = c.futr_exog_list.size(), S = c.stat_exog_list.size();
+    std::vector<float> hist(static_cast<std::size_t>(n) * L * X), futr(static_cast<std::size_t>(n) * (L + c.h) * F),
+        stat(static_cast<std::size_t>(n) * S);
+    for (auto* v : {&hist, &futr, &stat})
+      for (std::size_t i = 0; i < v->size(); ++i) (*v)[i] = (a->with_scaler ? 20.0f + 5.0f * (i % 7) : 0.0f) + nd(rng);
+    const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
     if (a->with_scaler) {
-      model.PredictWindows(n, x.data(), m.data(), y.data());
+      model.PredictWindows(n, x.data(), m.data(), exog, y.data());
     } else {
       Workspace<float> ws;
-      model.network().Forward(n, x.data(), m.data(), y.data(), ws, false, nullptr);
+      model.network().Forward(n, x.data(), m.data(), exog, y.data(), ws, false, nullptr);
     }
     std::string bytes;
-    for (const auto* v : {&x, &m, &y}) bytes.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float));
+    for (const auto* v : {&x, &m, &hist, &futr, &stat, &y})
+      bytes.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float));
     CheckOk(WriteFileAtomic(a->reference + ".bin", bytes));
     const nlohmann::json meta = {{"windows", n}, {"input_size", L}, {"h", c.h}, {"outputs", c.outputs_per_step()},
-                                 {"with_scaler", a->with_scaler}, {"layout", "insample, mask, forecast; float32 LE"}};
+                                 {"hist_exog", X}, {"futr_exog", F}, {"stat_exog", S},
+                                 {"with_scaler", a->with_scaler},
+                                 {"layout", "insample, mask, hist_exog, futr_exog, stat_exog (each when the model has it), "
+                                            "forecast; float32 LE"}};
     WriteTextAtomic(a->reference + ".json", meta.dump(1) + "\n");
     std::fprintf(stderr, "wrote %s.bin/.json: %d reference windows\n", a->reference.c_str(), n);
   };

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`nhits export --onnx` round trip: every parity fixture's model (all poolings, interpolations,
 activations, scalers, losses) is exported, validated by ONNX's checker, run in ONNX Runtime, and
-compared with this engine's forecasts for the same windows: FP32 within 1e-5 relative (absolute
+compared with this engine's forecasts for the same windows (with hist/futr/stat exogenous inputs
+for the exog_* fixtures): FP32 within 1e-5 relative (absolute
 below 1), FP16 within 5e-3, the INT8 QDQ graph (static activation scales) within 2e-3 of the
 FP32 forecast; the TensorRT calibration cache names tensors of the graph. Scalers inside the graph where ONNX can express them; robust and
 invariant must be refused with a clear message.
@@ -39,13 +40,21 @@ def run_case(model, name, work, extra, tol):
     meta = json.load(open(ref + ".json"))
     n, L, h, q = meta["windows"], meta["input_size"], meta["h"], meta["outputs"]
     raw = np.fromfile(ref + ".bin", dtype="<f4")
-    x, m, want = raw[:n * L].reshape(n, L), raw[n * L:2 * n * L].reshape(n, L), raw[2 * n * L:].reshape(n, h, q)
+    feeds, at = {}, 0
+    # insample, mask, then the exogenous inputs the model has (hist [L, X], futr [L + h, F], stat [S])
+    for inp, dims in (("insample_y", (L,)), ("insample_mask", (L,)), ("hist_exog", (L, meta.get("hist_exog", 0))),
+                       ("futr_exog", (L + h, meta.get("futr_exog", 0))), ("stat_exog", (meta.get("stat_exog", 0),))):
+        size = n * int(np.prod(dims))
+        if size:
+            feeds[inp] = raw[at:at + size].reshape((n,) + dims)
+        at += size
+    want = raw[at:].reshape(n, h, q)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    got = sess.run(["forecast"], {"insample_y": x, "insample_mask": m})[0]
+    got = sess.run(["forecast"], feeds)[0]
     # Dynamic batch: one window alone gives the same answer.
-    one = sess.run(["forecast"], {"insample_y": x[1:2], "insample_mask": m[1:2]})[0]
+    one = sess.run(["forecast"], {k: v[1:2] for k, v in feeds.items()})[0]
     rel = float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1.0)))
     check(f"{name}: ORT vs nhits max rel {rel:.2e} (bound {tol:g})", got.shape == want.shape and rel <= tol,
           f"shape {got.shape} vs {want.shape}, rel {rel}")
@@ -68,6 +77,8 @@ with tempfile.TemporaryDirectory(prefix="nhits-onnx-") as work:
             run_case(model, name + "_scaler", work, ["--with-scaler"], 1e-5)
     run_case(os.path.join(FIXTURES, "default_relu_maxpool_linear", "model.safetensors"), "default_fp16", work,
              ["--fp16"], 5e-3)
+    run_case(os.path.join(FIXTURES, "exog_hist_futr_stat_standard", "model.safetensors"), "exog_fp16_scaler", work,
+             ["--fp16", "--with-scaler"], 5e-3)
 
     # INT8: quantise with calibration (which records activation ranges), export the QDQ graph and
     # TensorRT's calibration cache; ORT runs it within the stated INT8 bound.

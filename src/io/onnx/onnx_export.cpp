@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "backend/cpu/quantized_linear.h"
@@ -141,8 +142,13 @@ struct ScaledInput {
   std::string shift, scale;      // [B,1], for the inverse
 };
 
-ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, const std::string& m) {
-  const std::string axes = g.Int64("axes1", {1});
+// Statistics of `x` over `axis` at the points where `m` > 0 (m broadcasts against x), applied
+// to `apply_to` (x itself when empty): y's window, or an exogenous column's insample part whose
+// statistics then scale its whole window, future included.
+ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, const std::string& m,
+                      std::int64_t axis = 1, std::string apply_to = "") {
+  if (apply_to.empty()) apply_to = x;
+  const std::string axes = g.Int64("axes", {axis});
   const std::string zero = g.Float32("zero", {}, {0.0f}), one = g.Float32("one", {}, {1.0f});
   const std::string eps = g.Float32("eps", {}, {1e-6f});
   const std::string observed = g.Op("Greater", {m, zero}, "observed");
@@ -152,7 +158,7 @@ ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, cons
   auto reduce = [&](const std::string& op, const std::string& v, const std::string& hint) {
     // Opset 17: ReduceSum takes its axes as an input, ReduceMin/ReduceMax still as an attribute.
     auto* n = op == "ReduceSum" ? g.Node(op, {v, axes}, hint) : g.Node(op, {v}, hint);
-    if (op != "ReduceSum") Graph::Attr(n, "axes", std::vector<std::int64_t>{1});
+    if (op != "ReduceSum") Graph::Attr(n, "axes", std::vector<std::int64_t>{axis});
     Graph::Attr(n, "keepdims", static_cast<std::int64_t>(1));
     return n->output(0);
   };
@@ -164,7 +170,7 @@ ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, cons
     const std::string dev = g.Op("Mul", {g.Op("Sub", {x, s.shift}, "centred"), mf}, "dev");
     const std::string sd = g.Op("Sqrt", {g.Op("Div", {reduce("ReduceSum", g.Op("Mul", {dev, dev}, "dev2"), "ss"), denom}, "var")}, "sd");
     s.scale = g.Op("Add", {g.Op("Where", {g.Op("Equal", {sd, zero}, "flat"), one, sd}, "sd1"), eps}, "scale");
-    s.z = g.Op("Div", {g.Op("Sub", {x, s.shift}, "xc"), s.scale}, "z");
+    s.z = g.Op("Div", {g.Op("Sub", {apply_to, s.shift}, "xc"), s.scale}, "z");
     return s;
   }
   // minmax / minmax1 over the observed points; no observed point: shift 0, scale 1.
@@ -177,7 +183,7 @@ ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, cons
   const std::string range = g.Op("Sub", {hi, lo}, "range");
   const std::string scale0 = g.Op("Add", {g.Op("Where", {g.Op("Equal", {range, zero}, "flat"), one, range}, "range1"), eps}, "scale0");
   s.scale = g.Op("Where", {any, scale0, one}, "scale");
-  const std::string unit = g.Op("Div", {g.Op("Sub", {x, s.shift}, "xc"), s.scale}, "unit");
+  const std::string unit = g.Op("Div", {g.Op("Sub", {apply_to, s.shift}, "xc"), s.scale}, "unit");
   if (c.scaler_type == ScalerType::kMinMax1) {
     const std::string two = g.Float32("two", {}, {2.0f});
     s.z = g.Op("Sub", {g.Op("Mul", {unit, two}, "unit2"), one}, "z");
@@ -200,8 +206,6 @@ std::string Unscale(Graph& g, const NhitsConfig& c, const std::string& y, const 
 
 Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportOptions& options) {
   const NhitsConfig& c = model.config();
-  if (c.has_exog())
-    return Status::Unsupported("ONNX export of a model with exogenous inputs (futr/hist/stat_exog_list) is not supported yet");
   if (options.with_scaler && (c.scaler_type == ScalerType::kRobust || c.scaler_type == ScalerType::kInvariant))
     return Status::Unsupported("--with-scaler: the '" + ToString(c.scaler_type) +
                                "' scaler needs a median, which ONNX has no operator for; export without "
@@ -238,6 +242,11 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   graph->set_name("nhits");
   AddIo(graph->add_input(), "insample_y", {L});
   AddIo(graph->add_input(), "insample_mask", {L});
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
+            S = static_cast<int>(c.stat_exog_list.size());
+  if (X > 0) AddIo(graph->add_input(), "hist_exog", {L, X});
+  if (F > 0) AddIo(graph->add_input(), "futr_exog", {L + H, F});
+  if (S > 0) AddIo(graph->add_input(), "stat_exog", {S});
   AddIo(graph->add_output(), "forecast", {H, Q});
   Graph g(graph, options.fp16);
 
@@ -247,6 +256,58 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     scaled = AddScaler(g, c, x, m);
     x = scaled.z;
   }
+  // Exogenous columns as [B, C, T] (channels first, as pooling wants them), scaled per column
+  // with statistics over the insample steps where y is observed.
+  auto exog_ncw = [&](const std::string& input, int steps, const std::string& hint) {
+    auto* tr = g.Node("Transpose", {input}, hint + "_ncw");
+    Graph::Attr(tr, "perm", std::vector<std::int64_t>{0, 2, 1});
+    std::string e = tr->output(0);
+    if (options.with_scaler && c.scaler_type != ScalerType::kIdentity) {
+      const std::string insample =
+          steps == L ? e : g.Op("Slice", {e, g.Int64("s", {0}), g.Int64("e", {L}), g.Int64("a", {2})}, hint + "_insample");
+      const std::string m3 = g.Op("Unsqueeze", {m, g.Int64("axis1", {1})}, hint + "_mask");
+      e = AddScaler(g, c, insample, m3, 2, e).z;
+    }
+    if (options.fp16) {
+      auto* ce = g.Node("Cast", {e}, hint + "16");
+      Graph::Attr(ce, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
+      e = ce->output(0);
+    }
+    return e;
+  };
+  const std::string hist = X > 0 ? exog_ncw("hist_exog", L, "hist") : "";
+  const std::string futr = F > 0 ? exog_ncw("futr_exog", L + H, "futr") : "";
+  std::string stat = S > 0 ? "stat_exog" : "";
+  if (S > 0 && options.fp16) {
+    auto* cs = g.Node("Cast", {stat}, "stat16");
+    Graph::Attr(cs, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
+    stat = cs->output(0);
+  }
+  // A block's pooled exogenous inputs, flattened time-major as neuralforecast does: the same for
+  // every block with the same kernel, so built once per kernel.
+  std::map<int, std::vector<std::string>> exog_by_kernel;
+  auto exog_parts = [&](int k) -> const std::vector<std::string>& {
+    auto it = exog_by_kernel.find(k);
+    if (it != exog_by_kernel.end()) return it->second;
+    std::vector<std::string> parts;
+    for (const std::string& e : {hist, futr}) {
+      if (e.empty()) continue;
+      std::string pooled = e;
+      if (k > 1) {
+        auto* pool = g.Node(c.pooling_mode == PoolingMode::kMaxPool1d ? "MaxPool" : "AveragePool", {e}, e + "_pool");
+        Graph::Attr(pool, "kernel_shape", std::vector<std::int64_t>{k});
+        Graph::Attr(pool, "strides", std::vector<std::int64_t>{k});
+        Graph::Attr(pool, "ceil_mode", static_cast<std::int64_t>(1));
+        if (c.pooling_mode != PoolingMode::kMaxPool1d) Graph::Attr(pool, "count_include_pad", static_cast<std::int64_t>(0));
+        pooled = pool->output(0);
+      }
+      auto* tr = g.Node("Transpose", {pooled}, e + "_ntc");
+      Graph::Attr(tr, "perm", std::vector<std::int64_t>{0, 2, 1});
+      parts.push_back(g.Op("Reshape", {tr->output(0), g.Int64("flat", {0, -1})}, e + "_flat"));
+    }
+    if (!stat.empty()) parts.push_back(stat);
+    return exog_by_kernel.emplace(k, std::move(parts)).first->second;
+  };
   if (options.fp16) {
     auto* cx = g.Node("Cast", {x}, "x16");
     Graph::Attr(cx, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
@@ -281,6 +342,13 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
       Graph::Attr(pool, "ceil_mode", static_cast<std::int64_t>(1));
       if (c.pooling_mode != PoolingMode::kMaxPool1d) Graph::Attr(pool, "count_include_pad", static_cast<std::int64_t>(0));
       h = g.Op("Squeeze", {pool->output(0), axis1}, hint + "_pooled");
+    }
+    if (c.has_exog()) {  // z = [pool(residual) | pool(hist) | pool(futr) | stat]
+      std::vector<std::string> z{h};
+      for (const std::string& part : exog_parts(blk.pool_kernel)) z.push_back(part);
+      auto* cat = g.Node("Concat", z, hint + "_input");
+      Graph::Attr(cat, "axis", static_cast<std::int64_t>(1));
+      h = cat->output(0);
     }
     const float slope = c.activation == Activation::kPReLU ? p[blk.prelu] : 0.0f;
     for (std::size_t li = 0; li < blk.layers.size(); ++li) {

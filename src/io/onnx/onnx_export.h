@@ -2,7 +2,8 @@
 // classes of Debian's libonnx and checked with ONNX's own checker before it is written.
 //
 // Graph: inputs insample_y [batch, input_size] and insample_mask [batch, input_size] (float32),
-// output forecast [batch, h, Q]. Without a scaler in the graph the inputs are the scaled windows
+// for a model with exogenous columns also hist_exog [batch, input_size, X], futr_exog
+// [batch, input_size + h, F] and stat_exog [batch, S]; output forecast [batch, h, Q]. Without a scaler in the graph the inputs are the scaled windows
 // and the output is in scaled space (what Network::Forward computes); with `with_scaler` the
 // graph takes raw values and applies the model's temporal scaler and its inverse (identity,
 // standard, minmax, minmax1; robust and invariant need medians, which ONNX lacks: refused).
