@@ -513,8 +513,13 @@ TEST(ExogenousCsvTest, StaticValuesAttachByIdAndFailClearly) {
   EXPECT_EQ(panel.series[0].static_values, (std::vector<double>{3, 1}));
   EXPECT_EQ(panel.series[1].static_values, (std::vector<double>{0.5, 2}));
   TempCsv lacking("unique_id,sector,size\na,1,3\n");
-  ExpectFieldError(AttachStaticCsv(lacking.path(), {"size"}, &panel), lacking.path(), 2, "unique_id",
+  ExpectFieldError(AttachStaticCsv(lacking.path(), {"size"}, &panel), lacking.path(), 3, "unique_id",
                    "no row for series 'b'");
+  TempCsv spreadsheet("\xEF\xBB\xBFunique_id , size\r\na,1\r\nb,2\r\n");  // BOM, spaces, CRLF
+  ASSERT_TRUE(AttachStaticCsv(spreadsheet.path(), {"size"}, &panel).ok());
+  EXPECT_EQ(panel.series[1].static_values, (std::vector<double>{2}));
+  TempCsv dup("unique_id,size,size\na,1,2\nb,2,3\n");
+  ExpectFieldError(AttachStaticCsv(dup.path(), {"size"}, &panel), dup.path(), 1, "size", "twice");
   TempCsv twice("unique_id,size\na,1\nb,2\na,3\n");
   ExpectFieldError(AttachStaticCsv(twice.path(), {"size"}, &panel), twice.path(), 4, "unique_id", "line 2");
   TempCsv bad("unique_id,size\na,1\nb,big\n");
@@ -538,7 +543,10 @@ TEST(ExogenousCsvTest, FutureValuesMustCoverTheHorizon) {
   EXPECT_NE(st.message().find("series 'a' has no futr values for 2024-01-04 (step 2 of h=2"), std::string::npos)
       << st.message();
   TempCsv gap("unique_id,ds,promo\na,2024-01-03,1\na,2024-01-05,1\nb,2024-01-03,0\nb,2024-01-04,1\n");
-  EXPECT_FALSE(AttachFutureCsv(gap.path(), {"promo"}, daily, 2, &panel).ok());
+  const Status gap_st = AttachFutureCsv(gap.path(), {"promo"}, daily, 2, &panel);
+  EXPECT_NE(gap_st.message().find("series 'a' has futr values for 2024-01-05 where 2024-01-04 comes next"),
+            std::string::npos)
+      << gap_st.message();
   TempCsv no_col("unique_id,ds\na,2024-01-03\n");
   ExpectFieldError(AttachFutureCsv(no_col.path(), {"promo"}, daily, 2, &panel), no_col.path(), 1, "promo",
                    "missing exogenous column");

@@ -130,6 +130,23 @@ TEST(Engine, ServesModelsWithExogenousInputs) {
   EXPECT_NE(engine.Predict(extra).status.message().find("(it takes none)"), std::string::npos);
 }
 
+// A masked 1-window request and an unmasked 2-window one can hold the same bytes: the window
+// count is part of the cache key, so the second is not answered with the first's forecast.
+TEST(Engine, CacheKeyHoldsTheWindowCount) {
+  Engine engine;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), {}).ok());
+  ForecastRequest one = Request("a");
+  one.mask.assign(12, 1.0f);
+  one.mask.back() = 0.0f;
+  ForecastRequest two = Request("a");
+  two.windows = 2;
+  two.insample.insert(two.insample.end(), 12, 1.0f);
+  const ForecastResult first = engine.Predict(one), second = engine.Predict(two);
+  ASSERT_TRUE(first.status.ok() && second.status.ok()) << second.status.ToString();
+  EXPECT_FALSE(second.cache_hit);
+  EXPECT_EQ(second.forecast.size(), 8u);  // 2 windows x h=4
+}
+
 TEST(Engine, ForecastEqualsTheModelsOwn) {
   Engine engine;
   auto model = SmallModel();

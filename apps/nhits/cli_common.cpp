@@ -52,7 +52,7 @@ std::vector<int> ParseIntList(const std::string& text, const std::string& field)
   return out;
 }
 
-void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon) {
+void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
   if (with_horizon) app.add_option("--h", h, "Forecast horizon (required)")->required();
   app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
   app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
@@ -78,6 +78,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--q", q,
                  "QuantileLoss / HuberQLoss quantile in (0, 1); the forecast column is NHITS_ql<q> / NHITS_q<q>_d<delta>")
       ->capture_default_str();
+  if (with_exog) {
   app.add_option("--futr-exog-list", futr_exog_list,
                  "Exogenous columns of --data whose future is known (calendar, scheduled events), comma separated;\n"
                  "predict then needs their next h values: --futr-data");
@@ -85,6 +86,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "Exogenous columns of --data known only up to the forecast origin (volume, other prices)");
   app.add_option("--stat-exog-list", stat_exog_list,
                  "Static columns, one value per series, read from --static-data FILE (unique_id,<columns>)");
+  }
   app.add_option("--max-steps", train.max_steps, "Optimizer steps")->capture_default_str();
   app.add_option("--learning-rate", train.learning_rate, "Adam learning rate")->capture_default_str();
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();

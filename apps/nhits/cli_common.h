@@ -41,7 +41,8 @@ struct ModelFlags {
 
   // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).
-  void Register(CLI::App& app, bool with_window_stride, bool with_horizon = true);
+  // `with_exog`: whether the --*-exog-list flags apply (the benchmark's univariate channels have none).
+  void Register(CLI::App& app, bool with_window_stride, bool with_horizon = true, bool with_exog = true);
   // Builds and validates the configuration (lists must be comma separated integers).
   NhitsConfig Config() const;
 };

@@ -80,7 +80,7 @@ Action RegisterBenchmark(CLI::App& app) {
                "first draws of any larger N). Rows of other cells in --out are kept. Use the same data");
   app.add_option("--plot-dir", a->plot_dir,
                  "Write DATASET_H.svg there (made when missing): the first test window of three channels");
-  a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false);
+  a->model.Register(app, /*with_window_stride=*/true, /*with_horizon=*/false, /*with_exog=*/false);
   // The shared flag's help names neuralforecast's 3*h; here the multiplier above sets it.
   app.get_option("--input-size")->description("Lookback window L (default: --input-size-multiplier * h)");
   app.footer(

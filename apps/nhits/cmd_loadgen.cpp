@@ -94,13 +94,20 @@ Action RegisterLoadgen(CLI::App& app) {
       if (model.empty()) model = "m";
       CheckOk(engine->LoadModel(model, 1, a->checkpoint, o));
       L = engine->Models().front().config.input_size;
+      if (engine->Models().front().config.has_exog())
+        Fail(a->checkpoint + ": the model takes exogenous inputs, which loadgen's requests (insample_y only) do not carry");
     } else {
       if (model.empty()) Fail("--model: name the model to load-test");
       httplib::Client probe(a->url);
       auto res = probe.Get("/v2/models/" + model);
       if (!res) Fail("cannot reach " + a->url + ": " + httplib::to_string(res.error()));
       if (res->status != 200) Fail(a->url + "/v2/models/" + model + " answered " + std::to_string(res->status) + ": " + res->body);
-      L = nlohmann::json::parse(res->body)["inputs"][0]["shape"][1].get<int>();
+      const nlohmann::json meta = nlohmann::json::parse(res->body);
+      L = meta["inputs"][0]["shape"][1].get<int>();
+      for (const auto& in : meta["inputs"])
+        if (in["name"] != "insample_y" && in["name"] != "insample_mask")
+          Fail("model '" + model + "' takes input '" + in["name"].get<std::string>() +
+               "', which loadgen's requests (insample_y only) do not carry");
     }
     Tally tally;
     std::atomic<bool> stop{false};

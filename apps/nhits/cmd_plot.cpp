@@ -34,7 +34,11 @@ Action RegisterPlot(CLI::App& app) {
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     // With --holdout the futr values of the forecast steps are in the data itself.
-    if (!a->holdout) AttachFutureFor(model.config(), a->futr_data, freq, &panel);
+    if (!a->holdout) {
+      AttachFutureFor(model.config(), a->futr_data, freq, &panel);
+    } else if (!a->futr_data.empty()) {
+      Fail("--futr-data " + a->futr_data + ": with --holdout the futr values come from --data, so it would be ignored");
+    }
     std::vector<int> chosen;
     if (!a->series.empty()) {
       std::size_t pos = 0;

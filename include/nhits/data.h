@@ -49,6 +49,10 @@ struct Panel {
 // unparsable or mixed-type `ds`, duplicate or unsorted (unique_id, ds), a unique_id that
 // reappears after another series.
 Result<Panel> ReadLongCsv(const std::string& path);
+// The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
+// the file: batch runs over many assets validate each series on its own (see batch.h).
+// Structural errors (columns, ds, order) still fail with file:line.
+Result<Panel> ReadLongCsvLenient(const std::string& path);
 // The same, also reading the named exogenous columns (numbers, each value finite) into
 // Series::exog, in the order given; a missing column fails naming the columns found.
 Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns);
@@ -60,10 +64,6 @@ Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::stri
 // Series::static_values). A series without a row, a duplicate id or a bad value fails with
 // file:line:field; rows for ids not in the panel are ignored.
 Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel);
-// The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
-// the file: batch runs over many assets validate each series on its own (see batch.h).
-// Structural errors (columns, ds, order) still fail with file:line.
-Result<Panel> ReadLongCsvLenient(const std::string& path);
 
 // Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
 // kDateTime as YYYY-MM-DD HH:MM:SS.
@@ -103,8 +103,8 @@ Result<Frequency> InferFrequency(const Panel& panel);
 std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, int n);
 
 // Appends to every series the futr exogenous values of the h steps after its end, read from a
-// future-values CSV (ReadFutureCsv): the rows of a series must carry exactly the h timestamps
-// after its last ds at `freq`. A series with none, too few or other timestamps fails naming the
+// future-values CSV (ReadFutureCsv): the rows of a series must carry the h timestamps after its
+// last ds at `freq`, consecutively (rows before or after them are ignored). A series with none, too few or other timestamps fails naming the
 // first missing timestamp (neuralforecast's get_missing_future). `futr_columns` must be in
 // panel->exog_names.
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,

@@ -40,7 +40,8 @@ void AppendExogWindow(const Series& series, const ExogColumns& cols, int end, in
 // Returns forecasts [origins.size(), h, Q] in the original scale, computed in `precision`
 // (FP32: the reference network; BF16/INT8: the inference kernels). A model with exogenous
 // columns reads them from the panel (futr values past a series' end from AttachFutureCsv); the
-// caller has checked them with FindExogColumns.
+// caller has checked them with FindExogColumns and attached the future values every origin
+// needs (a missing one aborts: a programming error, not bad data).
 std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins,
                                 const PrecisionPlan& precision = {});
 

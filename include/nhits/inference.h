@@ -51,7 +51,8 @@ class InferenceSession {
   int max_batch() const { return max_batch_; }
   const PrecisionPlan& precision() const;
   // insample/mask: [batch, L] raw values (mask 0 = padded); out: [batch, h, Q] original scale.
-  // InvalidArgument if batch is not in 1..max_batch().
+  // InvalidArgument if batch is not in 1..max_batch(), or if the model takes exogenous inputs
+  // (use the overload with ExogBatch).
   Status Predict(int batch, const float* insample, const float* mask, float* out);
   // The same on `threads` threads for this call only (1..threads(); 0: all of them): a serving
   // worker runs on one core while its peers are busy and on all of them when it is alone.

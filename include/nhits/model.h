@@ -31,7 +31,8 @@ class Model {
   std::int64_t FlopsPerForecast() const { return 2 * network_.MacsPerWindow(); }
 
   // Forecasts from raw windows: insample [B, L] (oldest first, padded slots 0), mask [B, L]
-  // (1 = observed). Applies the per-window scaler and its inverse. out: [B, h, Q].
+  // (1 = observed). Applies the per-window scaler and its inverse. out: [B, h, Q]. A model with
+  // exogenous columns needs the overload below (calling this one for it is a programming error).
   void PredictWindows(int batch, const float* insample, const float* mask, float* out) const {
     PredictWindows(batch, insample, mask, ExogBatch<float>{}, out);
   }

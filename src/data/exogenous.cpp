@@ -46,7 +46,15 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   std::string line;
   if (!std::getline(in, line)) return Bad(path, 1, "unique_id", "file is empty; expected a header 'unique_id,...'");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const std::vector<std::string> header = SplitFields(line);
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
+  std::vector<std::string> header = SplitFields(line);
+  for (std::string& name : header) {  // spaces around names, as ReadLongCsv allows
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+  }
+  for (std::size_t i = 0; i < header.size(); ++i)
+    for (std::size_t j = i + 1; j < header.size(); ++j)
+      if (header[i] == header[j]) return Bad(path, 1, header[i], "column appears twice in the header (" + Joined(header) + ")");
   const int id_col = IndexOf(header, "unique_id");
   if (id_col < 0) return Bad(path, 1, "unique_id", "missing column; found columns " + Joined(header));
   std::vector<int> at;
@@ -56,7 +64,8 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
       return Bad(path, 1, c, "missing static column (the model's stat_exog_list names it); found columns " + Joined(header));
   }
   std::map<std::string, std::pair<std::int64_t, std::vector<double>>> rows;
-  for (std::int64_t no = 2; std::getline(in, line); ++no) {
+  std::int64_t no = 2;
+  for (; std::getline(in, line); ++no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const std::vector<std::string> f = SplitFields(line);
@@ -80,7 +89,7 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   for (Series& s : panel->series) {
     const auto it = rows.find(s.unique_id);
     if (it == rows.end())
-      return Bad(path, 2, "unique_id", "no row for series '" + s.unique_id + "' (every series needs its static values)");
+      return Bad(path, no, "unique_id", "no row for series '" + s.unique_id + "' (every series needs its static values)");
     s.static_values = it->second.second;
   }
   panel->static_names = columns;
@@ -107,11 +116,17 @@ Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& 
     if (f != nullptr)
       while (first < f->ds.size() && f->ds[first] < want[0]) ++first;
     for (int j = 0; j < h; ++j) {
-      if (f == nullptr || first + j >= f->ds.size() || f->ds[first + static_cast<std::size_t>(j)] != want[static_cast<std::size_t>(j)])
-        return Status::InvalidArgument(
-            path + ": series '" + s.unique_id + "' has no futr values for " + FormatTimestamp(want[static_cast<std::size_t>(j)], panel->time_kind) +
-            " (step " + std::to_string(j + 1) + " of h=" + std::to_string(h) + " after its last ds " +
-            FormatTimestamp(s.ds.back(), panel->time_kind) + " at frequency " + freq.ToString() + ")");
+      const std::size_t at = first + static_cast<std::size_t>(j);
+      const Timestamp expected = want[static_cast<std::size_t>(j)];
+      if (f != nullptr && at < f->ds.size() && f->ds[at] == expected) continue;
+      const std::string where = " (step " + std::to_string(j + 1) + " of h=" + std::to_string(h) + " after its last ds " +
+                                FormatTimestamp(s.ds.back(), panel->time_kind) + " at frequency " + freq.ToString() + ")";
+      if (f != nullptr && at < f->ds.size())  // a row, but at another time: a gap or a different frequency
+        return Status::InvalidArgument(path + ": series '" + s.unique_id + "' has futr values for " +
+                                       FormatTimestamp(f->ds[at], panel->time_kind) + " where " +
+                                       FormatTimestamp(expected, panel->time_kind) + " comes next" + where);
+      return Status::InvalidArgument(path + ": series '" + s.unique_id + "' has no futr values for " +
+                                     FormatTimestamp(expected, panel->time_kind) + where);
     }
     for (std::size_t k = 0; k < futr_columns.size(); ++k) {
       std::vector<double>& col = s.exog[static_cast<std::size_t>(dst[k])];

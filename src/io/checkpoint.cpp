@@ -140,7 +140,7 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   for (const auto& [name, tensor] : file.tensors)
     if (!used.count(name))
       return Status::InvalidArgument(path + ": unexpected tensor '" + name + "' " + ShapeString(tensor.shape) +
-                                     " (exogenous inputs and other losses are not supported yet)");
+                                     " (categorical exogenous embeddings and other losses are not supported yet)");
 
   for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
     const BlockLayout& blk = layout.blocks[b];

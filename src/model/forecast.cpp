@@ -73,9 +73,16 @@ std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const st
       std::fprintf(stderr, "nhits: ForecastFrom: %s\n", found.status().message().c_str());
       std::abort();
     }
-    for (const ForecastOrigin& o : origins)
-      AppendExogWindow(panel.series[static_cast<std::size_t>(o.series)], *found, o.end, L, c.h,
-                       std::numeric_limits<int>::max(), &exog);
+    for (const ForecastOrigin& o : origins) {
+      const Series& s = panel.series[static_cast<std::size_t>(o.series)];
+      for (int col : found->futr)
+        if (static_cast<int>(s.exog[static_cast<std::size_t>(col)].size()) < o.end + c.h) {  // caller bug, as above
+          std::fprintf(stderr, "nhits: ForecastFrom: series '%s' has no futr values up to step %d (AttachFutureCsv)\n",
+                       s.unique_id.c_str(), o.end + c.h);
+          std::abort();
+        }
+      AppendExogWindow(s, *found, o.end, L, c.h, std::numeric_limits<int>::max(), &exog);
+    }
   }
   if (precision.precision == Precision::kFp32 || n == 0) {
     model.PredictWindows(static_cast<int>(n), insample.data(), mask.data(), exog.batch(), out.data());

@@ -103,7 +103,8 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size());
   if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) ||
       (!c.stat_exog_list.empty() && exog.stat == nullptr))
-    return Status::InvalidArgument("the model takes exogenous inputs (futr/hist/stat_exog_list) and none were given");
+    return Status::InvalidArgument("the model takes exogenous inputs (futr/hist/stat_exog_list) and not all of them "
+                                   "were given");
   arena_->Reset();
   Buffers buf = TakeSessionBuffers(*arena_, c, batch);
   cpu::ForRows(batch, [&](int b0, int b1) {

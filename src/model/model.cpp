@@ -1,6 +1,8 @@
 #include "nhits/model.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "nhits/scaler.h"
@@ -14,6 +16,11 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
   const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
             S = static_cast<int>(c.stat_exog_list.size());
   thread_local std::vector<float> hist, futr, exog_scratch;
+  if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) || (S > 0 && exog.stat == nullptr)) {
+    // A caller bug, not bad data: the commands and the engine check requests first.
+    std::fprintf(stderr, "nhits: Model::PredictWindows without the exogenous inputs its config lists\n");
+    std::abort();
+  }
   // Chunks bound the activation memory of very large requests.
   constexpr int kChunk = 2048;
   // Reused across calls on the same thread: fresh multi-megabyte buffers would be page-faulted

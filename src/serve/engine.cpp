@@ -206,7 +206,7 @@ void Engine::Impl::Submit(Pending pending) {
     if (inst->options().cache) {
       ForecastResult hit;
       if (cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
-                       serve::ExogCacheKey(request))) {
+                       serve::CacheKeyExtra(request))) {
         hit.model = inst->name();
         hit.version = inst->version();
         hit.series_id = request.series_id;

@@ -22,8 +22,8 @@ bool SameBytes(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-std::vector<float> ExogCacheKey(const ForecastRequest& r) {
-  std::vector<float> key;
+std::vector<float> CacheKeyExtra(const ForecastRequest& r) {
+  std::vector<float> key{static_cast<float>(r.windows)};
   if (r.hist_exog.empty() && r.futr_exog.empty() && r.stat_exog.empty()) return key;
   for (const auto* part : {&r.hist_exog, &r.futr_exog, &r.stat_exog}) {
     key.push_back(static_cast<float>(part->size()));  // lengths keep the parts apart

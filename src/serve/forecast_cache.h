@@ -20,8 +20,9 @@
 
 namespace nhits::serve {
 
-// hist | futr | stat of a request, each after its length: the exogenous part of a cache key.
-std::vector<float> ExogCacheKey(const ForecastRequest& request);
+// What a cache key holds besides insample and mask: the window count (a 2-window request and a
+// masked 1-window one can have the same bytes), then hist | futr | stat, each after its length.
+std::vector<float> CacheKeyExtra(const ForecastRequest& request);
 
 class ForecastCache {
  public:
@@ -31,11 +32,11 @@ class ForecastCache {
   explicit ForecastCache(CacheOptions options, HashFn hash = HashBytes);
 
   // True and fills `forecast` on a verified, unexpired hit.
-  // `exog`: the request's exogenous inputs as one vector (ExogCacheKey), empty for models without.
+  // `extra`: the rest of the request's key (CacheKeyExtra).
   bool Lookup(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              std::vector<float>* forecast, const std::vector<float>& exog = {});
+              std::vector<float>* forecast, const std::vector<float>& extra = {});
   void Insert(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              const std::vector<float>& forecast, const std::vector<float>& exog = {});
+              const std::vector<float>& forecast, const std::vector<float>& extra = {});
   void EraseModel(const std::string& model, int version);
 
   struct Stats {

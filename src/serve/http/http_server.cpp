@@ -195,7 +195,8 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
     }
     for (std::size_t i = 0; i < dst.size(); ++i)
       if (!std::isfinite(dst[i]))
-        throw BadRequest{"input '" + name + "' value " + std::to_string(i) + " is not finite; mark missing points in insample_mask"};
+        throw BadRequest{"input '" + name + "' value " + std::to_string(i) + " is not finite" +
+                         (name == "insample_y" ? "; mark missing points in insample_mask" : "")};
   }
   for (std::size_t k = 0; k < specs.size(); ++k)
     if (specs[k].required && !seen[k])
