@@ -24,10 +24,12 @@ struct Windows {
   int count = 0;
   std::vector<float> insample, mask, actual;  // [n, L], [n, L], [n, h]
   std::vector<double> scale;                  // std of the window's series (1 if flat)
+  ExogWindows exog;                           // the model's exogenous inputs, when it has any
 };
 
 // Evenly spaced full windows whose forecast origin lies in [lo, hi) of the series' points.
-void AddWindows(const Series& s, int L, int h, double lo, double hi, int per_series, Windows* w) {
+void AddWindows(const Series& s, const ExogColumns& cols, int L, int h, double lo, double hi, int per_series,
+                Windows* w) {
   const int n = static_cast<int>(s.y.size());
   const int first = std::max(L, static_cast<int>(lo * n)), last = std::min(n - h, static_cast<int>(hi * n));
   if (last < first) return;
@@ -44,6 +46,7 @@ void AddWindows(const Series& s, int L, int h, double lo, double hi, int per_ser
     w->mask.resize(at + L);
     FillInsampleWindow(s.y, end, L, w->insample.data() + at, w->mask.data() + at);
     for (int j = 0; j < h; ++j) w->actual.push_back(static_cast<float>(s.y[static_cast<std::size_t>(end + j)]));
+    AppendExogWindow(s, cols, end, L, h, n, &w->exog);  // futr values of the forecast steps from the data
     w->scale.push_back(scale);
     ++w->count;
   }
@@ -54,10 +57,14 @@ std::vector<float> Run(const Model& model, const PrecisionPlan& plan, const Wind
   const int HQ = c.h * c.outputs_per_step(), chunk = std::min(w.count, 512);
   InferenceSession session(model, chunk, 0, plan);
   std::vector<float> out(static_cast<std::size_t>(w.count) * HQ);
+  const std::size_t L = static_cast<std::size_t>(c.input_size), X = c.hist_exog_list.size(),
+                    F = c.futr_exog_list.size(), S = c.stat_exog_list.size();
   for (int b = 0; b < w.count; b += chunk) {
     const int n = std::min(chunk, w.count - b);
-    const std::size_t at = static_cast<std::size_t>(b) * c.input_size;
-    CheckOk(session.Predict(n, w.insample.data() + at, w.mask.data() + at, out.data() + static_cast<std::size_t>(b) * HQ));
+    const std::size_t at = static_cast<std::size_t>(b) * L, B = static_cast<std::size_t>(b);
+    const ExogBatch<float> exog{w.exog.hist.data() + B * L * X, w.exog.futr.data() + B * (L + c.h) * F,
+                                w.exog.stat.data() + B * S};
+    CheckOk(session.Predict(n, w.insample.data() + at, w.mask.data() + at, exog, out.data() + B * HQ));
   }
   return out;
 }
@@ -94,7 +101,7 @@ double Mae(const Model& model, const std::vector<float>& fc, const Windows& w) {
 
 Action RegisterQuantize(CLI::App& app) {
   struct Args {
-    std::string model, calibration, out, precision = "int8", report, fallback = "bf16";
+    std::string model, calibration, out, precision = "int8", report, fallback = "bf16", static_data;
     double max_error = 0.01, holdout = 0.2;
     int windows = 512;
   };
@@ -105,6 +112,8 @@ Action RegisterQuantize(CLI::App& app) {
                  "series calibrate, windows from the last --holdout fraction are held out to report accuracy")
       ->required();
   app.add_option("--out", a->out, "Quantised checkpoint to write (.safetensors)")->required();
+  app.add_option("--static-data", a->static_data,
+                 "Models with stat_exog_list: CSV unique_id,<static columns> (hist/futr columns come from --calibration)");
   app.add_option("--precision", a->precision, "int8 or bf16")->capture_default_str();
   app.add_option("--max-error", a->max_error,
                  "Largest calibration error allowed, as max |quantised - fp32| / the series' std; the most "
@@ -129,19 +138,17 @@ Action RegisterQuantize(CLI::App& app) {
     if (a->windows < 1) Fail("--windows: must be >= 1");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
-    if (model.config().has_exog())
-      Fail(a->model + ": calibrating a model with exogenous inputs (futr/hist/stat_exog_list) is not supported yet; "
-           "`nhits predict --precision bf16|int8` runs it on those kernels uncalibrated");
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
-    const Panel panel = LoadPanel(a->calibration);
     const NhitsConfig& c = model.config();
+    const Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
+    const ExogColumns cols = Unwrap(FindExogColumns(c, panel));
     const int HQ = c.h * c.outputs_per_step();
     const int per_series = std::max(1, a->windows / static_cast<int>(panel.series.size()));
     Windows calib, held;
     for (const Series& s : panel.series) {
-      AddWindows(s, c.input_size, c.h, 0.0, 1.0 - a->holdout, per_series, &calib);
-      AddWindows(s, c.input_size, c.h, 1.0 - a->holdout, 1.0, per_series, &held);
+      AddWindows(s, cols, c.input_size, c.h, 0.0, 1.0 - a->holdout, per_series, &calib);
+      AddWindows(s, cols, c.input_size, c.h, 1.0 - a->holdout, 1.0, per_series, &held);
     }
     if (calib.count == 0 || held.count == 0)
       Fail(a->calibration + ": no series is long enough for both a calibration and a held-out window of h=" +
@@ -191,7 +198,8 @@ Action RegisterQuantize(CLI::App& app) {
     CheckpointInfo out_info = info;
     // Static activation ranges beside the plan: ONNX QDQ export and TensorRT caches use them.
     out_info[kActivationAmaxKey] =
-        ActivationRangesToJson(CalibrateActivationRanges(model, calib.insample.data(), calib.mask.data(), calib.count));
+        ActivationRangesToJson(CalibrateActivationRanges(model, calib.insample.data(), calib.mask.data(), calib.count,
+                                                         calib.exog.batch()));
     out_info["quantized_from"] = a->model;
     out_info["quantization_calibration"] = a->calibration;
     CheckOk(SaveCheckpoint(a->out, model, nullptr, out_info, plan));

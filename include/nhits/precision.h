@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "nhits/network.h"  // ExogBatch
 #include "nhits/status.h"
 
 namespace nhits {
@@ -39,12 +40,13 @@ inline constexpr const char* kFp32LayersKey = "nhits_fp32_layers";  // "0.0,2.4"
 inline constexpr const char* kBf16LayersKey = "nhits_bf16_layers";  // the same form
 
 // Per block, per linear layer: the largest |input| the FP32 network saw on calibration windows
-// (raw windows [n, L] and masks; scaled inside with the model's scaler). Static activation
-// scales for QDQ graphs and TensorRT calibration caches come from these.
+// (raw windows [n, L] and masks, and the raw exogenous inputs of a model that has them; scaled
+// inside with the model's scaler). Static activation scales for QDQ graphs and TensorRT
+// calibration caches come from these.
 inline constexpr const char* kActivationAmaxKey = "nhits_activation_amax";  // JSON [[...], ...]
 class Model;
 std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, const float* insample, const float* mask,
-                                                          int windows);
+                                                          int windows, const ExogBatch<float>& exog = {});
 std::string ActivationRangesToJson(const std::vector<std::vector<float>>& ranges);
 Result<std::vector<std::vector<float>>> ActivationRangesFromJson(const std::string& json);
 

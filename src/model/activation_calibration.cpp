@@ -11,16 +11,24 @@
 namespace nhits {
 
 std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, const float* insample, const float* mask,
-                                                          int windows) {
+                                                          int windows, const ExogBatch<float>& exog) {
   const NhitsConfig& c = model.config();
   const int L = c.input_size;
-  std::vector<float> scaled(static_cast<std::size_t>(windows) * L), out(static_cast<std::size_t>(windows) * c.h * c.outputs_per_step());
-  for (int b = 0; b < windows; ++b) {
-    const std::size_t at = static_cast<std::size_t>(b) * L;
+  const std::size_t X = c.hist_exog_list.size(), F = c.futr_exog_list.size(), W = static_cast<std::size_t>(windows);
+  std::vector<float> scaled(W * L), out(W * c.h * c.outputs_per_step()), hist(W * L * X), futr(W * (L + c.h) * F),
+      scratch(2 * static_cast<std::size_t>(L));
+  for (std::size_t b = 0; b < W; ++b) {
+    const std::size_t at = b * L;
     ScaleWindow(c.scaler_type, insample + at, mask + at, L, scaled.data() + at);
+    // Exogenous columns as Model::PredictWindows scales them: the ranges are those the kernels see.
+    if (X > 0) ScaleExogColumns(c.scaler_type, exog.hist + b * L * X, mask + at, L, L, static_cast<int>(X), hist.data() + b * L * X, scratch.data());
+    if (F > 0)
+      ScaleExogColumns(c.scaler_type, exog.futr + b * (L + c.h) * F, mask + at, L, L + c.h, static_cast<int>(F),
+                       futr.data() + b * (L + c.h) * F, scratch.data());
   }
   Workspace<float> ws;
-  model.network().Forward(windows, scaled.data(), mask, out.data(), ws, false, nullptr);
+  model.network().Forward(windows, scaled.data(), mask, {hist.data(), futr.data(), exog.stat}, out.data(), ws, false,
+                          nullptr);
   const auto& blocks = model.network().layout().blocks;
   std::vector<std::vector<float>> ranges(blocks.size());
   auto amax = [](const std::vector<float>& v) {

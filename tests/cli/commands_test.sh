@@ -146,6 +146,13 @@ check "plot takes exogenous inputs (holdout from the data, future from --futr-da
   --static-data "$WORK/promo_static.csv" --precision int8 --out "$WORK/exo_f8.csv" 2> /dev/null
 check "predict --precision int8 with exogenous inputs stays within 5% of fp32" \
   'paste -d, "$WORK/exo_f.csv" "$WORK/exo_f8.csv" | awk -F, "NR>1 {d = \$3 - \$6; if (d < 0) d = -d; if (d > 0.05 * (\$3 < 0 ? -\$3 : \$3) + 0.05) bad = 1; n++} END {exit bad || n != 18}"'
+"$NHITS" quantize --model "$WORK/exo.safetensors" --calibration "$WORK/promo.csv" --static-data "$WORK/promo_static.csv" \
+  --out "$WORK/exo8.safetensors" > "$WORK/exo_q.txt" 2>&1
+"$NHITS" predict --model "$WORK/exo8.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr.csv" \
+  --static-data "$WORK/promo_static.csv" --out "$WORK/exo_q8.csv" 2> "$WORK/exo_q8.txt"
+check "quantize calibrates an exogenous model; its INT8 checkpoint forecasts within 5% of fp32" \
+  'grep -q "^held-out MAE" "$WORK/exo_q.txt" && grep -q int8 "$WORK/exo_q8.txt" &&
+   paste -d, "$WORK/exo_f.csv" "$WORK/exo_q8.csv" | awk -F, "NR>1 {d = \$3 - \$6; if (d < 0) d = -d; if (d > 0.05 * (\$3 < 0 ? -\$3 : \$3) + 0.05) bad = 1; n++} END {exit bad || n != 18}"'
 check "ONNX export of an exogenous model takes its inputs" \
   '"$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" --with-scaler 2> "$WORK/err.txt" && grep -q "hist_exog/futr_exog/stat_exog" "$WORK/err.txt" && [ -s "$WORK/x.onnx" ]'
 cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }

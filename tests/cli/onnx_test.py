@@ -98,6 +98,36 @@ with tempfile.TemporaryDirectory(prefix="nhits-onnx-") as work:
     check("TensorRT cache format", lines[0].startswith("TRT-") and entries and
           all(len(e) == 2 and len(e[1]) == 8 and int(e[1], 16) > 0 for e in entries), lines[:3])
     check("TensorRT cache names graph tensors", all(e[0] in outputs for e in entries), [e[0] for e in entries if e[0] not in outputs])
+    # INT8 QDQ with exogenous inputs, on real windows (random reference windows would sit outside
+    # the calibrated static ranges): the fixture's three series against neuralforecast's forecasts.
+    fx = os.path.join(FIXTURES, "exog_hist_futr_stat_standard")
+    q8x = os.path.join(work, "q8x.safetensors")
+    r = subprocess.run([NHITS, "quantize", "--model", os.path.join(fx, "model.safetensors"), "--calibration",
+                        os.path.join(fx, "input.csv"), "--static-data", os.path.join(fx, "static.csv"), "--holdout", "0.3",
+                        "--out", q8x], capture_output=True, text=True)
+    check("quantize an exogenous model", r.returncode == 0, r.stderr)
+    r = subprocess.run([NHITS, "export", "--model", q8x, "--onnx", os.path.join(work, "q8x.onnx"), "--int8", "--with-scaler"],
+                       capture_output=True, text=True)
+    check("export its INT8 QDQ graph", r.returncode == 0, r.stderr)
+    if r.returncode == 0:
+        def rows(name):
+            lines = open(os.path.join(fx, name)).read().split("\n")
+            return [dict(zip(lines[0].split(","), l.split(","))) for l in lines[1:] if l]
+        data, futr, static, want = rows("input.csv"), rows("futr.csv"), rows("static.csv"), rows("expected.csv")
+        ids = sorted({d["unique_id"] for d in data})
+        last = {u: [d for d in data if d["unique_id"] == u][-24:] for u in ids}
+        feeds = {
+            "insample_y": np.array([[float(d["y"]) for d in last[u]] for u in ids], dtype=np.float32),
+            "hist_exog": np.array([[[float(d["volume"]), float(d["spread"])] for d in last[u]] for u in ids], dtype=np.float32),
+            "futr_exog": np.array([[[float(d["promo"])] for d in last[u] + [f for f in futr if f["unique_id"] == u]]
+                                   for u in ids], dtype=np.float32),
+            "stat_exog": np.array([[float(s["size"]), float(s["sector"])] for u in ids for s in static if s["unique_id"] == u],
+                                  dtype=np.float32)}
+        feeds["insample_mask"] = np.ones_like(feeds["insample_y"])
+        got = ort.InferenceSession(os.path.join(work, "q8x.onnx"), providers=["CPUExecutionProvider"]).run(["forecast"], feeds)[0]
+        ref = np.array([[float(w["NHITS"]) for w in want if w["unique_id"] == u] for u in ids], dtype=np.float32)
+        rel = float(np.max(np.abs(got[:, :, 0] - ref) / np.abs(ref)))
+        check(f"exogenous INT8 QDQ graph vs neuralforecast's forecasts: max rel {rel:.1e} (bound 5e-3)", rel <= 5e-3)
     r = subprocess.run([NHITS, "export", "--model", os.path.join(src, "model.safetensors"), "--onnx",
                         os.path.join(work, "no.onnx"), "--int8"], capture_output=True, text=True)
     check("--int8 refused for an FP32 checkpoint", r.returncode != 0 and "nhits quantize" in r.stderr, r.stderr)
