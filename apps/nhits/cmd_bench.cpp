@@ -86,7 +86,7 @@ double MeasureReadGBps(std::size_t bytes, int threads) {
 
 Action RegisterBench(CLI::App& app) {
   struct Args {
-    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", precision = "fp32", json;
+    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", precision = "fp32", json, exog;
     int h = 24, input_size = 168, min_reps = 20;
     double seconds = 0.5;
   };
@@ -94,6 +94,8 @@ Action RegisterBench(CLI::App& app) {
   app.add_option("--model", a->model, "Checkpoint (default: random weights, neuralforecast's default NHITS)");
   app.add_option("--h", a->h, "Horizon of the random-weight model")->capture_default_str();
   app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->capture_default_str();
+  app.add_option("--exog", a->exog,
+                 "Random-weight model with exogenous inputs: HIST,FUTR,STAT column counts (e.g. 4,2,8), fed random values");
   app.add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes")->capture_default_str();
   app.add_option("--threads", a->threads, "Comma-separated thread counts (0: all cores)")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -110,13 +112,18 @@ Action RegisterBench(CLI::App& app) {
     if (!a->model.empty()) {
       CheckpointInfo info;
       model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
-      if (model->config().has_exog())
-        Fail(a->model + ": the inference kernels this command times do not take exogenous inputs yet");
       file_plan = Unwrap(PrecisionPlanFromMetadata(info));
     } else {
       NhitsConfig c;
       c.h = a->h;
       c.input_size = a->input_size;
+      if (!a->exog.empty()) {
+        const std::vector<int> n = ParseIntList(a->exog, "exog");
+        if (n.size() != 3 || *std::min_element(n.begin(), n.end()) < 0) Fail("--exog: give HIST,FUTR,STAT counts, e.g. 4,2,8");
+        for (int i = 0; i < n[0]; ++i) c.hist_exog_list.push_back("hist" + std::to_string(i));
+        for (int i = 0; i < n[1]; ++i) c.futr_exog_list.push_back("futr" + std::to_string(i));
+        for (int i = 0; i < n[2]; ++i) c.stat_exog_list.push_back("stat" + std::to_string(i));
+      }
       CheckOk(c.Validate());
       model = std::make_unique<Model>(c);
       model->mutable_network().InitParams(1);
@@ -147,13 +154,20 @@ Action RegisterBench(CLI::App& app) {
           std::vector<float> x(static_cast<std::size_t>(batch) * c.input_size), m(x.size(), 1.0f),
               y(static_cast<std::size_t>(batch) * c.h * c.outputs_per_step());
           for (auto& v : x) v = nd(rng);
-          for (int w = 0; w < 3; ++w) CheckOk(session.Predict(batch, x.data(), m.data(), y.data()));
+          // A model with exogenous inputs gets random ones (their scaling is part of the call).
+          const std::size_t B = static_cast<std::size_t>(batch), L = static_cast<std::size_t>(c.input_size);
+          std::vector<float> hist(B * L * c.hist_exog_list.size()), futr(B * (L + c.h) * c.futr_exog_list.size()),
+              stat(B * c.stat_exog_list.size());
+          for (auto* v : {&hist, &futr, &stat})
+            for (auto& e : *v) e = nd(rng);
+          const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
+          for (int w = 0; w < 3; ++w) CheckOk(session.Predict(batch, x.data(), m.data(), exog, y.data()));
           std::vector<double> us;
           const auto start = Clock::now();
           while (static_cast<int>(us.size()) < a->min_reps ||
                  std::chrono::duration<double>(Clock::now() - start).count() < a->seconds) {
             const auto t0 = Clock::now();
-            (void)session.Predict(batch, x.data(), m.data(), y.data());
+            (void)session.Predict(batch, x.data(), m.data(), exog, y.data());
             us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
           }
           const double p50 = Percentile(us, 0.50), rate = batch / (p50 * 1e-6);
