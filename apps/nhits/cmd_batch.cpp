@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -74,7 +75,8 @@ void PrintTable(const BatchRun& run) {
 Action RegisterBatch(CLI::App& app) {
   struct Args {
     std::string device = "cpu";
-    std::string universe, data, repository, out, report, clusters_out, freq, actuals, every, default_model;
+    std::string universe, data, repository, out, report, clusters_out, freq, actuals, every, default_model, futr_data,
+        static_data;
     std::vector<std::string> models, routes, id_routes, priorities;
     int correlation_window = 0, clusters = 0, max_staleness = 5, season_length = 0, runs = 0, min_points = 0,
         max_batch_size = 1024, threads = 0, timing_runs = 0, holdout = 0;
@@ -84,6 +86,10 @@ Action RegisterBatch(CLI::App& app) {
   auto a = std::make_shared<Args>();
   app.add_option("--universe", a->universe, "Assets: CSV with unique_id,asset_class[,...] or a JSON list")->required();
   app.add_option("--data", a->data, "Long-format CSV (unique_id,ds,y); bad values degrade their series only")->required();
+  app.add_option("--futr-data", a->futr_data,
+                 "Models with futr_exog_list: each asset's next h values (unique_id,ds,<columns>); an asset without "
+                 "them is degraded. With --holdout they come from --data instead");
+  app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
   app.add_option("--model-repository", a->repository, "DIR/<model>/<version>/model.safetensors");
   app.add_option("--model", a->models, "NAME=PATH, a single checkpoint (repeatable)");
   app.add_option("--route", a->routes, "CLASS=MODEL[@VERSION]: the model for an asset class (repeatable)");
@@ -166,10 +172,28 @@ Action RegisterBatch(CLI::App& app) {
     for (const auto& r : a->routes) rules.push_back(parse_target(r, "--route"));
     std::string fallback = a->default_model;
     const auto loaded = engine.Models();
-    for (const auto& m : loaded)
-      if (m.config.has_exog())
-        Fail("model '" + m.name + "' takes exogenous inputs (futr/hist/stat_exog_list), which nhits batch does not "
-             "read yet; forecast it with nhits predict --futr-data/--static-data, or serve it");
+    // Exogenous columns of every loaded model: read with the data, static and future values beside it.
+    std::vector<std::string> temporal, futr_columns, stat_columns;
+    int futr_h = 0;
+    auto add = [](std::vector<std::string>* to, const std::vector<std::string>& names) {
+      for (const auto& n : names)
+        if (std::find(to->begin(), to->end(), n) == to->end()) to->push_back(n);
+    };
+    for (const auto& m : loaded) {
+      add(&temporal, m.config.hist_exog_list);
+      add(&temporal, m.config.futr_exog_list);
+      add(&futr_columns, m.config.futr_exog_list);
+      add(&stat_columns, m.config.stat_exog_list);
+      if (!m.config.futr_exog_list.empty()) futr_h = std::max(futr_h, m.config.h);
+    }
+    if (!stat_columns.empty() && a->static_data.empty())
+      Fail("a model takes static exogenous columns (" + JoinNames(stat_columns) + "): give them with --static-data FILE");
+    if (!futr_columns.empty() && a->futr_data.empty() && a->holdout == 0)
+      Fail("a model takes future-known exogenous columns (" + JoinNames(futr_columns) +
+           "): give each asset's next values with --futr-data FILE, or backtest with --holdout");
+    if (!a->futr_data.empty() && (futr_columns.empty() || a->holdout > 0))
+      Fail("--futr-data " + a->futr_data + " would be ignored (" +
+           (futr_columns.empty() ? "no model has a futr_exog_list)" : "with --holdout the future values come from --data)"));
     for (const Asset& asset : universe.assets) {  // a model named like a class serves that class
       bool routed = false;
       for (const auto& r : rules) routed = routed || (r.by_class && r.pattern == asset.asset_class);
@@ -199,18 +223,26 @@ Action RegisterBatch(CLI::App& app) {
     for (int run_no = 1;; ++run_no) {
       const auto started = std::chrono::system_clock::now();
       const auto t0 = std::chrono::steady_clock::now();
-      Panel data = Unwrap(ReadLongCsvLenient(a->data));
+      Panel data = Unwrap(temporal.empty() ? ReadLongCsvLenient(a->data) : ReadLongCsvLenient(a->data, temporal));
+      if (!stat_columns.empty()) CheckOk(AttachStaticCsv(a->static_data, stat_columns, &data));
       Panel held_out;
       if (a->holdout > 0) {
         held_out = data;
-        for (Series& s : data.series) {
+        for (Series& s : data.series) {  // exogenous columns keep the held-out steps: their known future
           const std::size_t keep = s.y.size() > static_cast<std::size_t>(a->holdout) ? s.y.size() - a->holdout : 0;
           s.y.resize(keep);
           s.ds.resize(keep);
         }
       }
-      const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const Frequency freq = ResolveFrequency(data, a->freq);
+      if (!a->futr_data.empty()) {
+        std::vector<std::string> without;  // degraded by the processor, one by one
+        CheckOk(AttachFutureCsv(a->futr_data, futr_columns, freq, futr_h, &data, &without));
+        if (!without.empty())
+          std::fprintf(stderr, "note: %zu series have no future values in %s (first: '%s'); their exogenous models degrade them\n",
+                       without.size(), a->futr_data.c_str(), without.front().c_str());
+      }
+      const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       BatchRun run = Unwrap(processor.Run(universe, data));
       if (!a->actuals.empty()) ScoreAgainstActuals(Unwrap(ReadLongCsvLenient(a->actuals)), &run);
       if (a->holdout > 0) ScoreAgainstActuals(held_out, &run);
@@ -267,6 +299,15 @@ Action RegisterBatch(CLI::App& app) {
           r.insample.resize(static_cast<std::size_t>(L));
           r.mask.resize(static_cast<std::size_t>(L));
           FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data(), r.mask.data());
+          const NhitsConfig& mc = Unwrap(engine.FindModel(f.model, f.version)).config;
+          if (mc.has_exog()) {
+            ExogWindows ex;
+            AppendExogWindow(s, Unwrap(FindExogColumns(mc, data)), static_cast<int>(s.y.size()), L, mc.h,
+                             std::numeric_limits<int>::max(), &ex);
+            r.hist_exog = std::move(ex.hist);
+            r.futr_exog = std::move(ex.futr);
+            r.stat_exog = std::move(ex.stat);
+          }
           CheckOk(engine.Predict(std::move(r)).status);
           ++calls;
         }

@@ -53,6 +53,8 @@ Result<Panel> ReadLongCsv(const std::string& path);
 // the file: batch runs over many assets validate each series on its own (see batch.h).
 // Structural errors (columns, ds, order) still fail with file:line.
 Result<Panel> ReadLongCsvLenient(const std::string& path);
+// The same, also reading the named exogenous columns (strictly: a bad value there fails the file).
+Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns);
 // The same, also reading the named exogenous columns (numbers, each value finite) into
 // Series::exog, in the order given; a missing column fails naming the columns found.
 Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns);
@@ -107,8 +109,10 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
 // last ds at `freq`, consecutively (rows before or after them are ignored). A series with none, too few or other timestamps fails naming the
 // first missing timestamp (neuralforecast's get_missing_future). `futr_columns` must be in
 // panel->exog_names.
+// With `skipped`, a series without its h future rows is left as it is and its id appended there
+// instead (batch runs degrade such an asset alone).
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
-                       int h, Panel* panel);
+                       int h, Panel* panel, std::vector<std::string>* skipped = nullptr);
 
 // The number of observations per seasonal cycle for a frequency (12 for monthly, 24 for hourly,
 // 7 for daily, 5 for business days, 52 for weekly, 4 for quarterly, 1 for yearly or integer).

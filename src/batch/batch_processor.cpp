@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <thread>
 #include <unordered_map>
 
@@ -59,6 +60,7 @@ struct Candidate {
   ModelStatus model;
   std::string group;
   int priority = 1;
+  ExogColumns exog;  // where the model's exogenous columns sit in the data (empty without)
 };
 
 }  // namespace
@@ -175,7 +177,24 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         continue;
       }
     }
-    Candidate c{i, &s, *ms, a.asset_class, 1};
+    ExogColumns exog;
+    if (ms->config.has_exog()) {  // the columns, and the future values of the futr ones
+      Result<ExogColumns> found = FindExogColumns(ms->config, data);
+      if (!found.ok()) {
+        degrade(found.status().message());
+        continue;
+      }
+      exog = *found;
+      bool covered = true;
+      for (int col : exog.futr)
+        covered = covered && s.exog[static_cast<std::size_t>(col)].size() >= n + static_cast<std::size_t>(ms->config.h);
+      if (!covered) {
+        degrade("no futr values for the " + std::to_string(ms->config.h) + " steps after " +
+                FormatTimestamp(s.ds.back(), data.time_kind) + " (--futr-data)");
+        continue;
+      }
+    }
+    Candidate c{i, &s, *ms, a.asset_class, 1, std::move(exog)};
     auto p = options_.class_priority.find(a.asset_class);
     c.priority = std::clamp(p == options_.class_priority.end() ? 1 : p->second, 1, std::max(1, ms->priority_levels));
     candidates.push_back(std::move(c));
@@ -261,11 +280,19 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       r.priority = candidates[c.members.front()].priority;
       r.insample.resize(static_cast<std::size_t>(r.windows) * L);
       r.mask.resize(r.insample.size());
+      ExogWindows exog;
       for (std::size_t m = 0; m < c.members.size(); ++m) {
-        const Series& s = *candidates[c.members[m]].series;
+        const Candidate& cand = candidates[c.members[m]];
+        const Series& s = *cand.series;
         FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data() + m * static_cast<std::size_t>(L),
                            r.mask.data() + m * static_cast<std::size_t>(L));
+        if (ms.config.has_exog())
+          AppendExogWindow(s, cand.exog, static_cast<int>(s.y.size()), L, ms.config.h, std::numeric_limits<int>::max(),
+                           &exog);
       }
+      r.hist_exog = std::move(exog.hist);
+      r.futr_exog = std::move(exog.futr);
+      r.stat_exog = std::move(exog.stat);
       c.submitted = Clock::now();
       c.future = engine_.Submit(r);
       chunks.push_back(std::move(c));
@@ -309,6 +336,11 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
                             c.request.insample.begin() + static_cast<std::ptrdiff_t>((m + 1) * L));
       alone.mask.assign(c.request.mask.begin() + static_cast<std::ptrdiff_t>(m * L),
                         c.request.mask.begin() + static_cast<std::ptrdiff_t>((m + 1) * L));
+      for (auto [all, one] : {std::pair{&c.request.hist_exog, &alone.hist_exog}, std::pair{&c.request.futr_exog, &alone.futr_exog},
+                              std::pair{&c.request.stat_exog, &alone.stat_exog}}) {
+        const std::size_t per = all->size() / c.members.size();  // this window's exogenous rows
+        one->assign(all->begin() + static_cast<std::ptrdiff_t>(m * per), all->begin() + static_cast<std::ptrdiff_t>((m + 1) * per));
+      }
       int tries = 0;
       ForecastResult single = SubmitWithRetry([&] { return engine_.Predict(alone); }, options_.max_attempts, options_.backoff, &tries);
       f.attempts += tries;

@@ -97,7 +97,7 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
 }
 
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
-                       int h, Panel* panel) {
+                       int h, Panel* panel, std::vector<std::string>* skipped) {
   auto future = ReadFutureCsv(path, futr_columns);
   if (!future.ok()) return future.status();
   std::vector<int> dst;
@@ -115,6 +115,13 @@ Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& 
     std::size_t first = 0;
     if (f != nullptr)
       while (first < f->ds.size() && f->ds[first] < want[0]) ++first;
+    bool complete = f != nullptr;
+    for (int j = 0; complete && j < h; ++j)
+      complete = first + static_cast<std::size_t>(j) < f->ds.size() && f->ds[first + static_cast<std::size_t>(j)] == want[static_cast<std::size_t>(j)];
+    if (!complete && skipped != nullptr) {
+      skipped->push_back(s.unique_id);
+      continue;
+    }
     for (int j = 0; j < h; ++j) {
       const std::size_t at = first + static_cast<std::size_t>(j);
       const Timestamp expected = want[static_cast<std::size_t>(j)];

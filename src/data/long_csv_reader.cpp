@@ -368,6 +368,14 @@ Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::stri
   }
 }
 
+Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns) {
+  try {
+    return ReadLongCsvUnchecked(path, true, true, exog_columns);
+  } catch (const std::exception& e) {
+    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
+  }
+}
+
 Result<Panel> ReadLongCsvLenient(const std::string& path) {
   try {
     return ReadLongCsvUnchecked(path, true);

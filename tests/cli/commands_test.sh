@@ -153,6 +153,22 @@ check "predict --precision int8 with exogenous inputs stays within 5% of fp32" \
 check "quantize calibrates an exogenous model; its INT8 checkpoint forecasts within 5% of fp32" \
   'grep -q "^held-out MAE" "$WORK/exo_q.txt" && grep -q int8 "$WORK/exo_q8.txt" &&
    paste -d, "$WORK/exo_f.csv" "$WORK/exo_q8.csv" | awk -F, "NR>1 {d = \$3 - \$6; if (d < 0) d = -d; if (d > 0.05 * (\$3 < 0 ? -\$3 : \$3) + 0.05) bad = 1; n++} END {exit bad || n != 18}"'
+# nhits batch with the exogenous model: the same forecasts as predict; an asset without future
+# values is degraded alone; --holdout takes the future values from the data.
+printf 'unique_id,asset_class\ns0,promo\ns1,promo\ns2,promo\n' > "$WORK/promo_universe.csv"
+"$NHITS" batch --universe "$WORK/promo_universe.csv" --data "$WORK/promo.csv" --model promo="$WORK/exo.safetensors" \
+  --futr-data "$WORK/promo_futr.csv" --static-data "$WORK/promo_static.csv" --season-length 12 --out "$WORK/exo_b.csv" > /dev/null 2>&1
+check "batch with exogenous inputs equals predict" 'paste -d, <(tail -n +2 "$WORK/exo_f.csv") <(tail -n +2 "$WORK/exo_b.csv") |
+  awk -F, "{d = \$3 - \$8; if (d < 0) d = -d; if (\$1 != \$4 || \$2 != \$7 || \$9 != \"ok\" || d > 1e-4 * (1 + (\$3 < 0 ? -\$3 : \$3))) bad = 1; n++} END {exit bad || n != 18}"'
+grep -v '^s2,' "$WORK/promo_futr.csv" > "$WORK/promo_futr_no_s2.csv"
+"$NHITS" batch --universe "$WORK/promo_universe.csv" --data "$WORK/promo.csv" --model promo="$WORK/exo.safetensors" \
+  --futr-data "$WORK/promo_futr_no_s2.csv" --static-data "$WORK/promo_static.csv" --season-length 12 --out "$WORK/exo_b2.csv" > /dev/null 2>&1
+check "batch degrades an asset without future values" \
+  '[ "$(grep -c ",ok,promo@1," "$WORK/exo_b2.csv")" = 12 ] && grep -q "^s2,.*,degraded,seasonal_naive,no futr values for the 6 steps after 300" "$WORK/exo_b2.csv"'
+"$NHITS" batch --universe "$WORK/promo_universe.csv" --data "$WORK/promo.csv" --model promo="$WORK/exo.safetensors" \
+  --holdout 6 --static-data "$WORK/promo_static.csv" --season-length 12 --out "$WORK/exo_bh.csv" --report "$WORK/exo_bh.json" > /dev/null 2>&1
+check "batch --holdout with exogenous inputs beats Naive" \
+  'python3 -c "import json,sys; t=json.load(open(sys.argv[1]))[\"total\"]; a=t[\"accuracy\"]; sys.exit(not (t[\"ok\"] == 3 and a[\"mae\"] < 0.5 * a[\"naive_mae\"]))" "$WORK/exo_bh.json"'
 check "ONNX export of an exogenous model takes its inputs" \
   '"$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" --with-scaler 2> "$WORK/err.txt" && grep -q "hist_exog/futr_exog/stat_exog" "$WORK/err.txt" && [ -s "$WORK/x.onnx" ]'
 cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }
