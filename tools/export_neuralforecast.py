@@ -9,7 +9,8 @@ pickles, read with neuralforecast's restricted unpickler). The state_dict is wri
 with the configuration as JSON in __metadata__["nhits_config"], plus where it came from
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
-Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
+Conformal prediction intervals (fit(prediction_intervals=...)) carry over as their conformity
+scores (`nhits predict --level`). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
 embeddings) are refused. Also refused, with the reason: losses other than MAE,
 MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (e.g. DistributionLoss), stack types other than identity, and a
 different valid_loss is ignored (it does not change the forecast).
@@ -28,6 +29,23 @@ def fail(msg):
     sys.exit(f"export_neuralforecast: error: {msg}")
 
 
+def conformal_scores(folder, index):
+    """The conformity scores of fit(prediction_intervals=...) from the folder's configuration, if
+    any: {method, n_windows, step_size, scores: {unique_id: [n_windows * h]}} (window-major)."""
+    from neuralforecast import NeuralForecast
+    try:
+        nf = NeuralForecast.load(folder)
+    except Exception:  # an older or partial folder: the model alone still converts
+        return None
+    cs, pi = getattr(nf, "_cs_df", None), getattr(nf, "prediction_intervals", None)
+    column = "NHITS" if index == 0 else f"NHITS{index}"
+    if cs is None or pi is None or column not in cs.columns:
+        return None
+    cs = cs.sort_values(["unique_id", "cutoff", "ds"])
+    return {"method": pi.method, "n_windows": int(pi.n_windows), "step_size": int(pi.step_size),
+            "scores": {str(u): [float(v) for v in g[column]] for u, g in cs.groupby("unique_id", sort=True)}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("saved", help="folder from NeuralForecast.save(), or an NHITS_<i>.safetensors/.ckpt file")
@@ -41,7 +59,9 @@ def main():
     from safetensors.torch import save_file
 
     path = args.saved
+    conformal = None
     if os.path.isdir(path):
+        conformal = conformal_scores(path, args.model_index)
         found = sorted(glob.glob(os.path.join(path, "NHITS_*.safetensors")) + glob.glob(os.path.join(path, "NHITS_*.ckpt")))
         if not found:
             others = sorted(os.path.basename(p) for p in glob.glob(os.path.join(path, "*")))
@@ -110,6 +130,7 @@ def main():
                if not k.startswith("valid_loss.")}
     metadata = {
         "nhits_config": json.dumps(config),
+        **({"nhits_conformal": json.dumps(dict(conformal, h=config["h"]))} if conformal else {}),
         "source": "neuralforecast",
         "neuralforecast_version": neuralforecast.__version__,
         "converted_from": os.path.abspath(path),

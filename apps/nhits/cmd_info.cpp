@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "cli_common.h"
+#include "nhits/conformal.h"
 #include "commands.h"
 #include "nhits/model.h"
 #include "serve/hash128.h"
@@ -52,8 +53,19 @@ Action RegisterInfo(CLI::App& app) {
       std::printf("  blocks.%-3zu %5d  %4d  %-4d %-5d %5d  %7d  %ld\n", b, blk.stack, blk.pool_kernel, blk.pooled_size,
                   blk.in_features, blk.knots, blk.n_theta, params);
     }
-    for (const auto& [k, v] : info)
-      if (k != "format") std::printf("%-12s %s\n", k.c_str(), v.c_str());
+    for (const auto& [k, v] : info) {
+      if (k == "format") continue;
+      if (k == kConformalKey) {  // thousands of scores: say what they are instead
+        const Result<ConformalScores> s = ConformalFromJson(v, *path);
+        if (s.ok())
+          std::printf("intervals    %s on %d windows (step %d) for %zu series: nhits predict --level 80,90\n",
+                      s->method.c_str(), s->n_windows, s->step_size, s->by_series.size());
+        else
+          std::printf("intervals    unreadable: %s\n", s.status().message().c_str());
+        continue;
+      }
+      std::printf("%-12s %s\n", k.c_str(), v.c_str());
+    }
   };
 }
 

@@ -4,18 +4,23 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "nhits/conformal.h"
 #include "nhits/forecast.h"
 #include "nhits/model.h"
 
 namespace nhits::cli {
 
-// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout).
+// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout),
+// then any interval columns [series, h, E] named by `extra_suffixes`.
 std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency& freq, const std::vector<float>& fc,
-                        const std::string& alias) {
+                        const std::string& alias, const std::vector<std::string>& extra_suffixes = {},
+                        const std::vector<float>& extra = {}) {
   const NhitsConfig& c = model.config();
   const int Q = c.outputs_per_step();
+  const std::size_t E = extra_suffixes.size();
   std::string out = "unique_id,ds";
   for (const std::string& suffix : c.output_names()) out += "," + alias + suffix;
+  for (const std::string& suffix : extra_suffixes) out += "," + alias + suffix;
   out += '\n';
   for (std::size_t s = 0; s < panel.series.size(); ++s) {
     const Series& series = panel.series[s];
@@ -23,6 +28,7 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
     for (int j = 0; j < c.h; ++j) {
       out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
       for (int q = 0; q < Q; ++q) out += "," + FormatValue(fc[(s * c.h + j) * Q + q]);
+      for (std::size_t e = 0; e < E; ++e) out += "," + FormatValue(extra[(s * c.h + j) * E + e]);
       out += '\n';
     }
   }
@@ -52,7 +58,7 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 
 Action RegisterPredict(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data;
+    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data, level;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
@@ -63,6 +69,9 @@ Action RegisterPredict(CLI::App& app) {
                  "Models with futr_exog_list: CSV unique_id,ds,<futr columns> with each series' next h values\n"
                  "(neuralforecast's futr_df)");
   app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
+  app.add_option("--level", a->level,
+                 "Conformal prediction intervals at these levels (e.g. 80,90) for a model trained with\n"
+                 "--prediction-intervals: adds NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90 as neuralforecast does");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -85,7 +94,25 @@ Action RegisterPredict(CLI::App& app) {
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     WarnAboutShortSeries(panel, model.config().input_size);
     const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
-    WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias));
+    // Conformal intervals around the point forecast, from the scores the checkpoint carries.
+    std::vector<std::string> suffixes;
+    std::vector<float> intervals;
+    if (!a->level.empty()) {
+      const auto it = info.find(kConformalKey);
+      if (it == info.end())
+        Fail("--level: " + a->model + " carries no conformity scores; train it with --prediction-intervals N" +
+             (config.outputs_per_step() > 1 ? " (or use its own " + ToString(config.loss) + " quantile columns)" : std::string()));
+      const ConformalScores scores = Unwrap(ConformalFromJson(it->second, a->model));
+      if (scores.h != config.h) Fail(a->model + ": its conformity scores are for h=" + std::to_string(scores.h));
+      const std::vector<int> levels = ParseIntList(a->level, "level");
+      suffixes = ConformalColumnSuffixes(levels);
+      for (std::size_t s = 0; s < panel.series.size(); ++s) {
+        const std::vector<float> bounds =
+            Unwrap(ConformalIntervals(scores, panel.series[s].unique_id, fc.data() + s * config.h, levels));
+        intervals.insert(intervals.end(), bounds.begin(), bounds.end());
+      }
+    }
+    WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias, suffixes, intervals));
     std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), model.config().h,
                  freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
   };

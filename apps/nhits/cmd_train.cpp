@@ -3,6 +3,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "nhits/conformal.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
 
@@ -11,11 +12,18 @@ namespace nhits::cli {
 Action RegisterTrain(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, static_data;
+    std::string data, out, static_data, pi_method = "conformal_distribution";
+    int prediction_intervals = 0, pi_step_size = 1;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
   app.add_option("--static-data", a->static_data, "CSV with unique_id and the --stat-exog-list columns");
+  app.add_option("--prediction-intervals", a->prediction_intervals,
+                 "Calibrate conformal prediction intervals on N cross-validation windows (neuralforecast's\n"
+                 "PredictionIntervals(n_windows=N); N >= 2, point losses): a second model is trained without\n"
+                 "each series' last h + step*(N-1) points; then `nhits predict --level 80,90` adds the intervals");
+  app.add_option("--pi-method", a->pi_method, "conformal_distribution or conformal_error")->capture_default_str();
+  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows")->capture_default_str();
   app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
   a->model.Register(app, /*with_window_stride=*/true);
   app.footer(
@@ -31,6 +39,14 @@ Action RegisterTrain(CLI::App& app) {
     Model model(config);
     TrainOptions options = a->model.train;
     options.verbose = !a->model.quiet;
+    std::string conformal;
+    if (a->prediction_intervals > 0) {
+      CheckOk(ValidateConformalSettings(a->pi_method, a->prediction_intervals, a->pi_step_size));
+      std::fprintf(stderr, "calibrating %s intervals on %d windows per series (a cross-validation fit first)\n",
+                   a->pi_method.c_str(), a->prediction_intervals);
+      conformal = ConformalToJson(Unwrap(
+          ComputeConformalScores(config, options, panel, a->pi_method, a->prediction_intervals, a->pi_step_size)));
+    }
     std::fprintf(stderr, "training NHITS on %zu series from %s: %lld parameters, %s\n", panel.series.size(),
                  a->data.c_str(), static_cast<long long>(model.ParameterCount()), ConfigToJson(config).c_str());
     const TrainReport report = Unwrap(Train(model, panel, options));
@@ -39,6 +55,7 @@ Action RegisterTrain(CLI::App& app) {
                         {"train_loss", FormatValue(report.train_loss)},
                         {"seconds", FormatValue(report.seconds)}};
     if (report.best_val_loss >= 0) info["best_val_loss"] = FormatValue(report.best_val_loss);
+    if (!conformal.empty()) info[kConformalKey] = conformal;
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
     std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);
     if (report.best_val_loss >= 0) std::printf("  best_val_loss %.6g", report.best_val_loss);

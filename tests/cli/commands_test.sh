@@ -112,6 +112,36 @@ check "batch forecasts every asset" '[ "$(grep -c ",ok,eq@1," "$WORK/batch.csv")
 check "batch degrades the bad series to a baseline" 'grep -q "^D,fx,fx,1961-01-31,.*,degraded,seasonal_naive,missing or non-finite value at 1960-07-31" "$WORK/batch.csv"'
 check "batch report adds up" 'python3 -c "import json,sys; r=json.load(open(sys.argv[1])); t=r[\"total\"]; sys.exit(not (t[\"assets\"]==4 and t[\"ok\"]==3 and t[\"degraded\"]==1 and sum(c[\"assets\"] for c in r[\"classes\"])==4))" "$WORK/batch.json"'
 
+# Conformal intervals trained here: the scores in the checkpoint are the |y - forecast| of the
+# same cross-validation `nhits cv` runs (same configuration and seed); predict --level brackets
+# the point forecast; clear errors for what cannot work.
+PI=(--data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 200 --windows-batch-size 64 --scaler-type robust --random-seed 1 --quiet)
+"$NHITS" train "${PI[@]}" --prediction-intervals 3 --pi-step-size 4 --out "$WORK/pi.safetensors" > /dev/null 2>&1
+"$NHITS" cv "${PI[@]}" --n-windows 3 --step-size 4 --out "$WORK/pi_cv.csv" > /dev/null
+check "conformity scores equal the cross-validation errors" 'python3 - "$WORK/pi.safetensors" "$WORK/pi_cv.csv" <<"PY"
+import csv, json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+meta = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])["__metadata__"]
+scores = json.loads(meta["nhits_conformal"])["scores"]["AirPassengers"]
+errs = [abs(float(r["NHITS"]) - float(r["y"])) for r in csv.DictReader(open(sys.argv[2]))]
+sys.exit(not (len(scores) == len(errs) == 36 and max(abs(a - b) for a, b in zip(scores, errs)) < 1e-3 * max(errs)))
+PY'
+"$NHITS" predict --model "$WORK/pi.safetensors" --data "$AIR" --level 80,90 --out "$WORK/pi_f.csv" 2> /dev/null
+check "predict --level: neuralforecast's columns, lo-90 <= lo-80 <= point <= hi-80 <= hi-90" \
+  '[ "$(head -1 "$WORK/pi_f.csv")" = "unique_id,ds,NHITS,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90" ] &&
+   awk -F, "NR>1 && !(\$4<=\$5 && \$5<=\$3 && \$3<=\$6 && \$6<=\$7 && \$4<\$7) {bad=1} END {exit bad || NR != 13}" "$WORK/pi_f.csv"'
+"$NHITS" info --model "$WORK/pi.safetensors" > "$WORK/pi_info.txt"
+check "info summarises the intervals" 'grep -q "^intervals *conformal_distribution on 3 windows (step 4) for 1 series" "$WORK/pi_info.txt"'
+check "--level without scores names the flag to train with" \
+  '! "$NHITS" predict --model "$WORK/q0.9.safetensors" --data "$AIR" --level 80 --out "$WORK/x.csv" 2> "$WORK/err.txt" && grep -q "train it with --prediction-intervals N" "$WORK/err.txt"'
+check "--prediction-intervals with MQLoss is refused" \
+  '! "$NHITS" train "${PI[@]}" --loss MQLoss --prediction-intervals 2 --out "$WORK/x.safetensors" 2> "$WORK/err.txt" && grep -q "for point losses" "$WORK/err.txt"'
+check "--prediction-intervals 1 is refused" \
+  '! "$NHITS" train "${PI[@]}" --prediction-intervals 1 --out "$WORK/x.safetensors" 2> "$WORK/err.txt" && grep -q "at least 2 windows" "$WORK/err.txt"'
+sed 's/^AirPassengers,/Other,/' "$AIR" > "$WORK/other.csv"
+check "--level for a series the scores do not know fails naming it" \
+  '! "$NHITS" predict --model "$WORK/pi.safetensors" --data "$WORK/other.csv" --level 80 --out "$WORK/x.csv" 2> "$WORK/err.txt" && grep -q "series .Other. has no conformity scores" "$WORK/err.txt"'
+
 # Exogenous inputs: y jumps by 4 on (pseudo-random) promotion days, known in advance.
 awk 'BEGIN {srand(7); print "unique_id,ds,y,promo"; for (s = 0; s < 3; s++) for (t = 1; t <= 306; t++) {
   p = rand() < 0.3 ? 1 : 0; y = 10 + s + 2 * sin(6.2832 * t / 12) + 4 * p

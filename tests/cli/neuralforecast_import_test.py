@@ -22,6 +22,7 @@ logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
 from neuralforecast import NeuralForecast  # noqa: E402
 from neuralforecast.losses.pytorch import MAE, MAPE, HuberMQLoss, HuberQLoss, MQLoss, QuantileLoss  # noqa: E402
+from neuralforecast.utils import PredictionIntervals  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
 NHITS_BIN, SRC = sys.argv[1], sys.argv[2]
@@ -112,6 +113,28 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         ref = want.sort_values(["unique_id", "ds"])["NHITS"].to_numpy(float)
         rel = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1.0))) if got.shape == ref.shape else float("inf")
         check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (got.shape, ref.shape))
+
+    # Conformal intervals: neuralforecast's conformity scores carry over; predict --level equals
+    # neuralforecast's predict(level=...).
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust", **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=df, prediction_intervals=PredictionIntervals(n_windows=3))
+    want = nf.predict(df=df, level=[80, 90])
+    saved = os.path.join(work, "conformal")
+    nf.save(saved, overwrite=True)
+    out = os.path.join(work, "conformal.safetensors")
+    r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
+    check("conformal: converted", r.returncode == 0, r.stderr[-500:])
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--level", "80,90",
+                        "--out", os.path.join(work, "conformal.csv")], capture_output=True, text=True)
+    check("conformal: nhits predict --level", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        got = pd.read_csv(os.path.join(work, "conformal.csv"))
+        cols = ["NHITS", "NHITS-lo-90", "NHITS-lo-80", "NHITS-hi-80", "NHITS-hi-90"]
+        a = got.sort_values(["unique_id", "ds"])[cols].to_numpy(float) if list(got.columns[2:]) == cols else None
+        b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
+        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a is not None and a.shape == b.shape else float("inf")
+        check(f"conformal: engine == neuralforecast predict(level=[80, 90]) (max rel {rel:.1e})", rel <= 1e-5, list(got.columns))
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),

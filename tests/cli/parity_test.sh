@@ -17,6 +17,8 @@ for dir in "$FIXTURES"/*/; do
   extra=()
   [ -f "$dir/futr.csv" ] && extra+=(--futr-data "$dir/futr.csv")
   [ -f "$dir/static.csv" ] && extra+=(--static-data "$dir/static.csv")
+  # e.g. --level 80,90 for the conformal-interval fixtures
+  [ -f "$dir/predict_args" ] && read -r -a more < "$dir/predict_args" && extra+=("${more[@]}")
   if ! "$NHITS" predict --model "$dir/model.safetensors" --data "$dir/input.csv" "${extra[@]}" --out "$WORK/$name.csv" 2>"$WORK/err"; then
     echo "FAIL $name: predict failed: $(cat "$WORK/err")"; fail=$((fail + 1)); continue
   fi
