@@ -134,6 +134,38 @@ TEST(Train, AirPassengersBeatsSeasonalNaive) {
   EXPECT_LT(ours, snaive);
 }
 
+// warm_start continues from the current weights (neuralforecast's fit after the conformal
+// cross-validation); without it a fit starts from the seed's initialisation.
+TEST(Train, WarmStartKeepsTheWeights) {
+  const Panel panel = AirPassengers();
+  NhitsConfig c = SmallAirConfig();
+  TrainOptions o;
+  o.max_steps = 30;
+  o.windows_batch_size = 64;
+  o.verbose = false;
+  Model m(c);
+  ASSERT_TRUE(Train(m, panel, o).ok());
+  const std::vector<float> trained = m.network().params();
+  Model fresh(c);
+  fresh.mutable_network().InitParams(static_cast<std::uint64_t>(o.random_seed));
+  o.learning_rate = 1e-12;  // a fit that cannot move the weights
+  o.warm_start = true;
+  ASSERT_TRUE(Train(m, panel, o).ok());
+  double moved = 0, from_init = 0;
+  for (std::size_t i = 0; i < trained.size(); ++i) {
+    moved = std::max(moved, static_cast<double>(std::abs(m.network().params()[i] - trained[i])));
+    from_init = std::max(from_init, static_cast<double>(std::abs(trained[i] - fresh.network().params()[i])));
+  }
+  EXPECT_LT(moved, 1e-6);
+  EXPECT_GT(from_init, 1e-3);  // so a re-initialisation would have shown
+  o.warm_start = false;
+  ASSERT_TRUE(Train(m, panel, o).ok());
+  double to_init = 0;
+  for (std::size_t i = 0; i < trained.size(); ++i)
+    to_init = std::max(to_init, static_cast<double>(std::abs(m.network().params()[i] - fresh.network().params()[i])));
+  EXPECT_LT(to_init, 1e-6);
+}
+
 // A series driven by a covariate whose future is known (a promotion calendar) and that its own
 // history cannot predict: only a model given it as a futr exogenous column can forecast the jumps.
 Panel PromotionPanel() {

@@ -35,12 +35,16 @@ def conformal_scores(folder, index):
     from neuralforecast import NeuralForecast
     try:
         nf = NeuralForecast.load(folder)
-    except Exception:  # an older or partial folder: the model alone still converts
+    except Exception as e:  # an older or partial folder: the model alone still converts
+        print(f"export_neuralforecast: note: {folder}: no prediction intervals carried over "
+              f"(NeuralForecast.load failed: {e})", file=sys.stderr)
         return None
     cs, pi = getattr(nf, "_cs_df", None), getattr(nf, "prediction_intervals", None)
     column = "NHITS" if index == 0 else f"NHITS{index}"
     if cs is None or pi is None or column not in cs.columns:
         return None
+    if not hasattr(cs, "sort_values"):  # polars
+        cs = cs.to_pandas()
     cs = cs.sort_values(["unique_id", "cutoff", "ds"])
     return {"method": pi.method, "n_windows": int(pi.n_windows), "step_size": int(pi.step_size),
             "scores": {str(u): [float(v) for v in g[column]] for u, g in cs.groupby("unique_id", sort=True)}}

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -85,7 +86,9 @@ Action RegisterBatch(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("--universe", a->universe, "Assets: CSV with unique_id,asset_class[,...] or a JSON list")->required();
-  app.add_option("--data", a->data, "Long-format CSV (unique_id,ds,y); bad values degrade their series only")->required();
+  app.add_option("--data", a->data,
+                 "Long-format CSV (unique_id,ds,y[,exogenous columns]); a bad y degrades its series only, a bad\n"
+                 "exogenous value stops the run with its file:line")->required();
   app.add_option("--futr-data", a->futr_data,
                  "Models with futr_exog_list: each asset's next h values (unique_id,ds,<columns>); an asset without "
                  "them is degraded. With --holdout they come from --data instead");
@@ -191,6 +194,11 @@ Action RegisterBatch(CLI::App& app) {
     if (!futr_columns.empty() && a->futr_data.empty() && a->holdout == 0)
       Fail("a model takes future-known exogenous columns (" + JoinNames(futr_columns) +
            "): give each asset's next values with --futr-data FILE, or backtest with --holdout");
+    if (!a->static_data.empty() && stat_columns.empty())
+      Fail("--static-data " + a->static_data + " would be ignored (no model has a stat_exog_list)");
+    if (!futr_columns.empty() && a->holdout > 0 && a->holdout < futr_h)
+      Fail("--holdout " + std::to_string(a->holdout) + ": the futr columns' values for the " + std::to_string(futr_h) +
+           " forecast steps come from the held-out points, so hold out at least h=" + std::to_string(futr_h));
     if (!a->futr_data.empty() && (futr_columns.empty() || a->holdout > 0))
       Fail("--futr-data " + a->futr_data + " would be ignored (" +
            (futr_columns.empty() ? "no model has a futr_exog_list)" : "with --holdout the future values come from --data)"));
@@ -239,8 +247,10 @@ Action RegisterBatch(CLI::App& app) {
         std::vector<std::string> without;  // degraded by the processor, one by one
         CheckOk(AttachFutureCsv(a->futr_data, futr_columns, freq, futr_h, &data, &without));
         if (!without.empty())
-          std::fprintf(stderr, "note: %zu series have no future values in %s (first: '%s'); their exogenous models degrade them\n",
-                       without.size(), a->futr_data.c_str(), without.front().c_str());
+          std::fprintf(stderr,
+                       "note: %zu series have fewer than %d consecutive future values in %s (first: '%s'); an asset "
+                       "whose model needs more is degraded\n",
+                       without.size(), futr_h, a->futr_data.c_str(), without.front().c_str());
       }
       const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       BatchRun run = Unwrap(processor.Run(universe, data));
@@ -284,6 +294,9 @@ Action RegisterBatch(CLI::App& app) {
         std::map<std::string, const Series*> by_id;
         for (const Series& s : data.series) by_id[s.unique_id] = &s;
         int calls = 0;
+        std::map<std::string, ExogColumns> exog_columns;  // found before the clock starts
+        for (const auto& m : engine.Models())
+          if (m.config.has_exog()) exog_columns[m.name + "@" + std::to_string(m.version)] = Unwrap(FindExogColumns(m.config, data));
         const auto s0 = std::chrono::steady_clock::now();
         std::vector<const AssetForecast*> ok;  // model by model: idle models' threads stay asleep
         for (const AssetForecast& f : run.forecasts)
@@ -302,8 +315,8 @@ Action RegisterBatch(CLI::App& app) {
           const NhitsConfig& mc = Unwrap(engine.FindModel(f.model, f.version)).config;
           if (mc.has_exog()) {
             ExogWindows ex;
-            AppendExogWindow(s, Unwrap(FindExogColumns(mc, data)), static_cast<int>(s.y.size()), L, mc.h,
-                             std::numeric_limits<int>::max(), &ex);
+            AppendExogWindow(s, exog_columns.at(f.model + "@" + std::to_string(f.version)), static_cast<int>(s.y.size()),
+                             L, mc.h, std::numeric_limits<int>::max(), &ex);
             r.hist_exog = std::move(ex.hist);
             r.futr_exog = std::move(ex.futr);
             r.stat_exog = std::move(ex.stat);

@@ -110,6 +110,7 @@ Action RegisterBench(CLI::App& app) {
     std::unique_ptr<Model> model;
     PrecisionPlan file_plan;
     if (!a->model.empty()) {
+      if (!a->exog.empty()) Fail("--exog shapes the random-weight model; a checkpoint (--model) has its own columns");
       CheckpointInfo info;
       model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
       file_plan = Unwrap(PrecisionPlanFromMetadata(info));

@@ -102,6 +102,8 @@ Action RegisterPredict(CLI::App& app) {
       if (it == info.end())
         Fail("--level: " + a->model + " carries no conformity scores; train it with --prediction-intervals N" +
              (config.outputs_per_step() > 1 ? " (or use its own " + ToString(config.loss) + " quantile columns)" : std::string()));
+      if (config.outputs_per_step() != 1 || config.single_quantile())
+        Fail("--level: conformal intervals are for point losses; " + ToString(config.loss) + " forecasts quantiles itself");
       const ConformalScores scores = Unwrap(ConformalFromJson(it->second, a->model));
       if (scores.h != config.h) Fail(a->model + ": its conformity scores are for h=" + std::to_string(scores.h));
       const std::vector<int> levels = ParseIntList(a->level, "level");

@@ -12,18 +12,19 @@ namespace nhits::cli {
 Action RegisterTrain(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, static_data, pi_method = "conformal_distribution";
-    int prediction_intervals = 0, pi_step_size = 1;
+    std::string data, out, static_data, pi_method;
+    int prediction_intervals = 0, pi_step_size = 0;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
   app.add_option("--static-data", a->static_data, "CSV with unique_id and the --stat-exog-list columns");
   app.add_option("--prediction-intervals", a->prediction_intervals,
                  "Calibrate conformal prediction intervals on N cross-validation windows (neuralforecast's\n"
-                 "PredictionIntervals(n_windows=N); N >= 2, point losses): a second model is trained without\n"
-                 "each series' last h + step*(N-1) points; then `nhits predict --level 80,90` adds the intervals");
-  app.add_option("--pi-method", a->pi_method, "conformal_distribution or conformal_error")->capture_default_str();
-  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows")->capture_default_str();
+                 "PredictionIntervals(n_windows=N); N >= 2, point losses): a model is first trained without\n"
+                 "each series' last h + step*(N-1) points, and the final fit continues from it, as neuralforecast's\n"
+                 "does; then `nhits predict --level 80,90` adds the intervals");
+  app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
+  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
   app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
   a->model.Register(app, /*with_window_stride=*/true);
   app.footer(
@@ -40,12 +41,17 @@ Action RegisterTrain(CLI::App& app) {
     TrainOptions options = a->model.train;
     options.verbose = !a->model.quiet;
     std::string conformal;
-    if (a->prediction_intervals > 0) {
-      CheckOk(ValidateConformalSettings(a->pi_method, a->prediction_intervals, a->pi_step_size));
+    if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
+      Fail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
+    if (a->prediction_intervals != 0) {
+      const std::string method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
+      const int step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
+      CheckOk(ValidateConformalSettings(method, a->prediction_intervals, step));
       std::fprintf(stderr, "calibrating %s intervals on %d windows per series (a cross-validation fit first)\n",
-                   a->pi_method.c_str(), a->prediction_intervals);
-      conformal = ConformalToJson(Unwrap(
-          ComputeConformalScores(config, options, panel, a->pi_method, a->prediction_intervals, a->pi_step_size)));
+                   method.c_str(), a->prediction_intervals);
+      conformal = ConformalToJson(
+          Unwrap(ComputeConformalScores(config, options, panel, method, a->prediction_intervals, step, &model)));
+      options.warm_start = true;  // neuralforecast's final fit continues from the cross-validation weights
     }
     std::fprintf(stderr, "training NHITS on %zu series from %s: %lld parameters, %s\n", panel.series.size(),
                  a->data.c_str(), static_cast<long long>(model.ParameterCount()), ConfigToJson(config).c_str());

@@ -80,6 +80,9 @@ struct TrainOptions {
   // Keep the weights of the best validation check instead of the last ones. neuralforecast keeps
   // the last (its checkpointing is off by default), so this is off by default too.
   bool restore_best_weights = false;
+  // Continue from the model's current weights instead of initialising them (fresh Adam state and
+  // schedule): neuralforecast's final fit after the cross-validation of PredictionIntervals.
+  bool warm_start = false;
   int random_seed = 1;
   int num_threads = 0;                // 0: all cores
   bool verbose = true;                // progress bar on stderr

@@ -15,6 +15,7 @@
 
 #include "nhits/config.h"
 #include "nhits/data.h"
+#include "nhits/model.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -37,14 +38,18 @@ Status ValidateConformalSettings(const std::string& method, int n_windows, int s
 
 // Scores from a cross-validation: trains a model of `config` with `options` on every series minus
 // its last h + step_size * (n_windows - 1) points and forecasts the n_windows windows. Needs a
-// point-loss model (one output per step) and series long enough for the windows (else fails
-// naming the shortest).
+// point-loss model (one output per step, not a quantile loss: neuralforecast cannot predict
+// those either) and series long enough for the windows (else fails naming the shortest).
+// `trained`, when given, receives the cross-validation model: neuralforecast's final fit
+// continues from those weights (TrainOptions::warm_start).
 Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const TrainOptions& options, const Panel& panel,
-                                               const std::string& method, int n_windows, int step_size);
+                                               const std::string& method, int n_windows, int step_size,
+                                               Model* trained = nullptr);
 
 // Interval bounds around one series' point forecast [h]: [h, 2 * levels] in neuralforecast's
-// column order (lo for the levels from widest to narrowest, then hi from narrowest to widest).
-// Fails for a series without scores or a level outside (0, 100).
+// column order (levels sorted and de-duplicated as its predict does; lo from the widest level to
+// the narrowest, then hi from the narrowest to the widest). Fails for a series without scores or
+// a level outside (0, 100).
 Result<std::vector<float>> ConformalIntervals(const ConformalScores& scores, const std::string& unique_id,
                                               const float* point, const std::vector<int>& levels);
 // "-lo-90", "-lo-80", "-hi-80", "-hi-90" for levels {80, 90}: the suffixes of those columns.

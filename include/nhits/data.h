@@ -55,7 +55,7 @@ Result<Panel> ReadLongCsv(const std::string& path);
 Result<Panel> ReadLongCsvLenient(const std::string& path);
 // The same, also reading the named exogenous columns (strictly: a bad value there fails the file).
 Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns);
-// The same, also reading the named exogenous columns (numbers, each value finite) into
+// ReadLongCsv, also reading the named exogenous columns (numbers, each value finite) into
 // Series::exog, in the order given; a missing column fails naming the columns found.
 Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns);
 // A future-values file (neuralforecast's futr_df): unique_id, ds and the named columns, no y.
@@ -109,8 +109,8 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
 // last ds at `freq`, consecutively (rows before or after them are ignored). A series with none, too few or other timestamps fails naming the
 // first missing timestamp (neuralforecast's get_missing_future). `futr_columns` must be in
 // panel->exog_names.
-// With `skipped`, a series without its h future rows is left as it is and its id appended there
-// instead (batch runs degrade such an asset alone).
+// With `skipped`, a series with fewer than h future rows gets the consecutive ones it has and its
+// id appended there instead of failing (batch runs degrade an asset whose model needs more).
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
                        int h, Panel* panel, std::vector<std::string>* skipped = nullptr);
 

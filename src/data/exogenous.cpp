@@ -115,11 +115,17 @@ Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& 
     std::size_t first = 0;
     if (f != nullptr)
       while (first < f->ds.size() && f->ds[first] < want[0]) ++first;
-    bool complete = f != nullptr;
-    for (int j = 0; complete && j < h; ++j)
-      complete = first + static_cast<std::size_t>(j) < f->ds.size() && f->ds[first + static_cast<std::size_t>(j)] == want[static_cast<std::size_t>(j)];
-    if (!complete && skipped != nullptr) {
+    int matched = 0;  // consecutive future rows at the expected times
+    while (f != nullptr && matched < h && first + static_cast<std::size_t>(matched) < f->ds.size() &&
+           f->ds[first + static_cast<std::size_t>(matched)] == want[static_cast<std::size_t>(matched)])
+      ++matched;
+    if (matched < h && skipped != nullptr) {  // keep what there is: a model with a shorter h may do
       skipped->push_back(s.unique_id);
+      for (std::size_t k = 0; k < futr_columns.size(); ++k) {
+        std::vector<double>& col = s.exog[static_cast<std::size_t>(dst[k])];
+        col.resize(s.y.size());
+        for (int j = 0; j < matched; ++j) col.push_back(f->exog[k][first + static_cast<std::size_t>(j)]);
+      }
       continue;
     }
     for (int j = 0; j < h; ++j) {

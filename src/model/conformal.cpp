@@ -22,6 +22,13 @@ double Quantile(std::vector<double> v, double q) {
   return t >= 0.5 ? v[hi] - (v[hi] - v[lo]) * (1 - t) : v[lo] + (v[hi] - v[lo]) * t;
 }
 
+// neuralforecast's predict: sorted(set(level)).
+std::vector<int> SortedLevels(std::vector<int> levels) {
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  return levels;
+}
+
 // neuralforecast's cuts: alpha/200 for the levels reversed, then 1 - alpha/200 in level order.
 std::vector<double> Cuts(const std::vector<int>& levels) {
   std::vector<double> cuts;
@@ -76,11 +83,12 @@ Result<ConformalScores> ConformalFromJson(const std::string& text, const std::st
 }
 
 Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const TrainOptions& options, const Panel& panel,
-                                               const std::string& method, int n_windows, int step_size) {
+                                               const std::string& method, int n_windows, int step_size,
+                                               Model* trained) {
   NHITS_RETURN_IF_ERROR(ValidateConformalSettings(method, n_windows, step_size));
-  if (config.outputs_per_step() != 1)
+  if (config.outputs_per_step() != 1 || config.single_quantile())
     return Status::InvalidArgument("conformal prediction intervals are for point losses; " + ToString(config.loss) +
-                                   " has its own quantiles");
+                                   " forecasts quantiles itself");
   const int test_size = config.h + step_size * (n_windows - 1);
   // neuralforecast's minimum: every window plus one point to train on (and the validation split).
   const int need = test_size + 1 + options.val_size;
@@ -92,8 +100,8 @@ Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const 
                                      "' has " + std::to_string(s.y.size()));
   Model model(config);
   TrainOptions o = options;
-  auto trained = Train(model, panel, o, test_size);
-  if (!trained.ok()) return trained.status();
+  const Result<TrainReport> report = Train(model, panel, o, test_size);
+  if (!report.ok()) return report.status();
   std::vector<ForecastOrigin> origins;
   for (std::size_t s = 0; s < panel.series.size(); ++s)
     for (int w = 0; w < n_windows; ++w)
@@ -111,10 +119,12 @@ Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const 
       v.push_back(static_cast<float>(
           std::abs(s.y[static_cast<std::size_t>(origins[k].end + j)] - static_cast<double>(fc[k * config.h + j]))));
   }
+  if (trained != nullptr) *trained = std::move(model);
   return out;
 }
 
-std::vector<std::string> ConformalColumnSuffixes(const std::vector<int>& levels) {
+std::vector<std::string> ConformalColumnSuffixes(const std::vector<int>& given) {
+  const std::vector<int> levels = SortedLevels(given);
   std::vector<std::string> names;
   for (auto it = levels.rbegin(); it != levels.rend(); ++it) names.push_back("-lo-" + std::to_string(*it));
   for (int l : levels) names.push_back("-hi-" + std::to_string(l));
@@ -122,7 +132,8 @@ std::vector<std::string> ConformalColumnSuffixes(const std::vector<int>& levels)
 }
 
 Result<std::vector<float>> ConformalIntervals(const ConformalScores& scores, const std::string& unique_id,
-                                              const float* point, const std::vector<int>& levels) {
+                                              const float* point, const std::vector<int>& given) {
+  const std::vector<int> levels = SortedLevels(given);
   for (int l : levels)
     if (l <= 0 || l >= 100) return Status::InvalidArgument("level " + std::to_string(l) + " is not in (0, 100)");
   const auto it = scores.by_series.find(unique_id);

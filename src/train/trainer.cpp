@@ -87,7 +87,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   std::vector<float> exog_scratch(2 * static_cast<std::size_t>(L));
 
   Network<float>& net = model.mutable_network();
-  net.InitParams(static_cast<std::uint64_t>(o.random_seed));
+  if (!o.warm_start) net.InitParams(static_cast<std::uint64_t>(o.random_seed));
   std::mt19937_64 rng(static_cast<std::uint64_t>(o.random_seed) * 0x9E3779B97F4A7C15ULL + 1);
   Adam adam(net.params().size());
   std::vector<float> grad(net.params().size());
