@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "nhits/conformal.h"
 #include "nhits/model.h"
 #include "nhits/precision.h"
 #include "nhits/status.h"
@@ -102,6 +103,9 @@ struct ModelOptions {
   std::string device = "cpu";    // "cpu", or "cuda:N" when a CUDA backend is registered
   bool use_checkpoint_precision = true;
   bool cache = true;
+  // Conformity scores for prediction intervals (LoadModel from a checkpoint reads its own; null:
+  // none). The engine keeps them beside the model for its callers (/v1/forecast "level").
+  std::shared_ptr<const ConformalScores> conformal;
   // Called by a worker before each batch it runs, with the batch's series ids (observability;
   // the tests use it to hold a worker and to record execution order). Must be thread-safe.
   std::function<void(const std::vector<std::string>& series_ids)> on_batch;
@@ -168,6 +172,7 @@ struct ModelStatus {
   double success_us = 0, queue_us = 0, compute_us = 0;  // summed over requests (compute: over batches)
   PrecisionPlan precision_plan;
   std::shared_ptr<const Model> model;  // the weights this version serves
+  std::shared_ptr<const ConformalScores> conformal;  // its prediction-interval scores, if any
 };
 
 // What a worker runs a batch on: the CPU InferenceSession, or a device backend.

@@ -113,6 +113,11 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
     o.precision = *plan;
   }
   o.use_checkpoint_precision = false;
+  if (auto it = info.find(kConformalKey); it != info.end() && !o.conformal) {
+    Result<ConformalScores> scores = ConformalFromJson(it->second, checkpoint);
+    if (!scores.ok()) return scores.status();
+    o.conformal = std::make_shared<const ConformalScores>(std::move(*scores));
+  }
   return LoadModel(name, version, std::make_shared<const Model>(std::move(*model)), o);
 }
 
@@ -299,6 +304,7 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.compute_us = k.compute_us.load();
   m.precision_plan = inst.precision();
   m.model = inst.shared_model();
+  m.conformal = inst.options().conformal;
   return m;
 }
 }  // namespace

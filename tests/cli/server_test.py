@@ -157,6 +157,27 @@ try:
     check("/v1 futr column one value short -> 400 with the count", s == 400 and "needs 132 (len(values) + h)" in b.decode(), b[:300])
     check("unload the exogenous model", http("POST", "/v2/repository/models/exo/unload")[0] == 200)
 
+    # ---- conformal intervals: a neuralforecast model with its conformity scores (parity fixture),
+    # /v1/forecast with "level" against neuralforecast's predict(level=[80, 90]) ----
+    fx = os.path.join(SRC, "tests", "fixtures", "parity", "conformal_distribution_mae")
+    os.makedirs(os.path.join(work, "repo", "pi", "1"))
+    shutil.copy(os.path.join(fx, "model.safetensors"), os.path.join(work, "repo", "pi", "1", "model.safetensors"))
+    check("load a model with conformity scores", http("POST", "/v2/repository/models/pi/load")[0] == 200)
+    data, want = rows(os.path.join(fx, "input.csv")), rows(os.path.join(fx, "expected.csv"))
+    ids = sorted({r["unique_id"] for r in data})
+    series = [{"id": u, "values": [float(r["y"]) for r in data if r["unique_id"] == u]} for u in ids]
+    s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [90, 80], "series": series})
+    cols = ["NHITS", "NHITS-lo-90", "NHITS-lo-80", "NHITS-hi-80", "NHITS-hi-90"]
+    got = [x for fc in json.loads(b)["forecasts"] for c in cols for x in fc.get(c, [])] if s == 200 else []
+    ref = [float(w[c]) for u in ids for c in cols for w in want if w["unique_id"] == u]
+    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+    check(f"/v1/forecast level equals neuralforecast's predict(level=[80, 90]) (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "air", "level": [80], "series": [{"id": "AirPassengers", "values": y}]})
+    check("level for a model without scores -> 400 naming how to get them", s == 400 and "--prediction-intervals" in b.decode(), b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [80], "series": [{"id": "unknown", "values": series[0]["values"]}]})
+    check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
+    check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
+
     # ---- bad input: a clear 4xx each, and the server keeps serving ----
     def infer_raw(body, headers=None, model="air"):
         return http("POST", f"/v2/models/{model}/infer", body, headers or {"Content-Type": "application/json"})

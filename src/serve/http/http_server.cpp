@@ -336,6 +336,8 @@ struct ForecastCall {
   std::string model;
   int version = 0, h = 0, q = 0;
   std::vector<std::string> ids, names;
+  std::vector<int> levels;                             // "level": conformal intervals to add
+  std::shared_ptr<const ConformalScores> conformal;  // the model's scores (checked when levels are asked)
   std::vector<int> padded;  // per series: input points zero-filled because the series was short
   std::vector<ForecastResult> results;
   std::atomic<int> remaining{0};
@@ -353,6 +355,16 @@ struct ForecastCall {
         std::vector<float> col(static_cast<std::size_t>(h));
         for (int t = 0; t < h; ++t) col[static_cast<std::size_t>(t)] = r.forecast[static_cast<std::size_t>(t * q + k)];
         f["NHITS" + names[static_cast<std::size_t>(k)]] = col;
+      }
+      if (!levels.empty()) {  // neuralforecast's columns around the point forecast
+        Result<std::vector<float>> bounds = ConformalIntervals(*conformal, ids[i], r.forecast.data(), levels);
+        if (!bounds.ok()) return Error(400, "series '" + ids[i] + "': " + bounds.status().message());
+        const std::vector<std::string> suffixes = ConformalColumnSuffixes(levels);
+        for (std::size_t c = 0; c < suffixes.size(); ++c) {
+          std::vector<float> col(static_cast<std::size_t>(h));
+          for (int t = 0; t < h; ++t) col[static_cast<std::size_t>(t)] = (*bounds)[static_cast<std::size_t>(t) * suffixes.size() + c];
+          f["NHITS" + suffixes[c]] = col;
+        }
       }
       forecasts.push_back(std::move(f));
     }
@@ -562,6 +574,21 @@ struct HttpServer::Impl {
     call->h = m->config.h;
     call->q = m->config.outputs_per_step();
     call->names = m->config.output_names();
+    if (j.contains("level")) {
+      if (!j["level"].is_array() || j["level"].empty())
+        return responder.Send(Error(400, "'level' must be a non-empty list of integers in (0, 100), e.g. [80, 90]"));
+      for (const json& l : j["level"]) {
+        if (!l.is_number_integer() || l.get<int>() <= 0 || l.get<int>() >= 100)
+          return responder.Send(Error(400, "'level' must be a non-empty list of integers in (0, 100), e.g. [80, 90]"));
+        call->levels.push_back(l.get<int>());
+      }
+      if (!m->conformal)
+        return responder.Send(Error(400, "model '" + m->name + "' has no conformity scores for 'level': train it with "
+                                         "`nhits train --prediction-intervals N`"));
+      if (call->q != 1)
+        return responder.Send(Error(400, "'level' is for point-loss models; this one forecasts its own quantiles"));
+      call->conformal = m->conformal;
+    }
     std::vector<ForecastRequest> requests;
     for (const json& s : j["series"]) {
       if (!s.is_object() || !s.contains("values") || !s["values"].is_array() || s["values"].empty())
