@@ -1,6 +1,7 @@
 #include "cli_common.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -176,6 +177,20 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
     Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
   }
   return panel;
+}
+
+void NoteLargeStaticValues(const Panel& panel) {
+  for (std::size_t k = 0; k < panel.static_names.size(); ++k) {
+    double largest = 0;
+    for (const Series& s : panel.series) largest = std::max(largest, std::abs(s.static_values[k]));
+    if (largest > 100)
+      std::fprintf(stderr,
+                   "note: static column '%s' reaches %g and enters the network unscaled (neuralforecast does not scale\n"
+                   "      static columns either); standardise it or take its log for stable training: BF16/INT8\n"
+                   "      forecasts of such a model can be far off (measured: off by 9 and 40 on a level of 14 with\n"
+                   "      static values up to 3e4)\n",
+                   panel.static_names[k].c_str(), largest);
+  }
 }
 
 void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const Frequency& freq, Panel* panel) {

@@ -51,6 +51,9 @@ Panel LoadPanel(const std::string& path);
 // The data with the config's hist and futr exogenous columns, and with `static_path` (unique_id
 // plus the stat_exog_list columns) attached; fails naming what is missing and the flag to give.
 Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path);
+// Static exogenous values go into the network unscaled (as in neuralforecast); a column far from
+// unit scale (|value| > 100) makes training ill-conditioned and BF16/INT8 forecasts poor, so say so.
+void NoteLargeStaticValues(const Panel& panel);
 // Forecasting past the data's end: the futr_exog_list values of each series' next h steps from
 // `futr_path` (--futr-data); fails when the model needs them and none are given, or the reverse.
 void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, const Frequency& freq, Panel* panel);

@@ -37,6 +37,7 @@ Action RegisterTrain(CLI::App& app) {
     CheckOutputPath(a->out);
     const NhitsConfig config = a->model.Config();
     const Panel panel = LoadPanelFor(config, a->data, a->static_data);
+    NoteLargeStaticValues(panel);
     Model model(config);
     TrainOptions options = a->model.train;
     options.verbose = !a->model.quiet;

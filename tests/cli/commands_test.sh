@@ -199,6 +199,10 @@ check "batch degrades an asset without future values" \
   --holdout 6 --static-data "$WORK/promo_static.csv" --season-length 12 --out "$WORK/exo_bh.csv" --report "$WORK/exo_bh.json" > /dev/null 2>&1
 check "batch --holdout with exogenous inputs beats Naive" \
   'python3 -c "import json,sys; t=json.load(open(sys.argv[1]))[\"total\"]; a=t[\"accuracy\"]; sys.exit(not (t[\"ok\"] == 3 and a[\"mae\"] < 0.5 * a[\"naive_mae\"]))" "$WORK/exo_bh.json"'
+printf 'unique_id,size\ns0,10000\ns1,20000\ns2,30000\n' > "$WORK/promo_static_big.csv"
+"$NHITS" train --data "$WORK/promo.csv" --h 6 --max-steps 5 --mlp-units 16,16 --quiet --futr-exog-list promo --stat-exog-list size \
+  --static-data "$WORK/promo_static_big.csv" --out "$WORK/big.safetensors" > /dev/null 2> "$WORK/big.txt"
+check "train notes an unscaled static column far from unit scale" 'grep -q "static column .size. reaches 30000 and enters the network unscaled" "$WORK/big.txt"'
 check "ONNX export of an exogenous model takes its inputs" \
   '"$NHITS" export --model "$WORK/exo.safetensors" --onnx "$WORK/x.onnx" --with-scaler 2> "$WORK/err.txt" && grep -q "hist_exog/futr_exog/stat_exog" "$WORK/err.txt" && [ -s "$WORK/x.onnx" ]'
 cv_mae() { awk -F, 'NR > 1 {d = $4 - $5; s += d < 0 ? -d : d; n++} END {printf "%.4f", s / n}' "$1"; }
