@@ -301,8 +301,8 @@ Status Parser::Finish(std::int64_t next_line) {
   return Status::Ok();
 }
 
-Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values, bool want_y = true,
-                                   const std::vector<std::string>& extra = {}) {
+Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values, bool want_y,
+                                   const std::vector<std::string>& extra) {
   std::string buffer;
   NHITS_RETURN_IF_ERROR(ReadWholeFile(path, &buffer));
   std::string_view data(buffer);
@@ -341,47 +341,32 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values,
   return panel;
 }
 
-}  // namespace
-
-Result<Panel> ReadLongCsv(const std::string& path) {
-  // Only allocation can throw here; turn it into a Status instead of letting it escape.
+// Only allocation can throw in the reader; turn it into a Status instead of letting it escape.
+Result<Panel> ReadGuarded(const std::string& path, bool lenient_values, bool want_y,
+                          const std::vector<std::string>& extra) {
   try {
-    return ReadLongCsvUnchecked(path, false);
+    return ReadLongCsvUnchecked(path, lenient_values, want_y, extra);
   } catch (const std::exception& e) {
     return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
   }
 }
 
+}  // namespace
+
+Result<Panel> ReadLongCsv(const std::string& path) { return ReadGuarded(path, false, true, {}); }
+
 Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns) {
-  try {
-    return ReadLongCsvUnchecked(path, false, true, exog_columns);
-  } catch (const std::exception& e) {
-    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
-  }
+  return ReadGuarded(path, false, true, exog_columns);
 }
 
 Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns) {
-  try {
-    return ReadLongCsvUnchecked(path, false, false, futr_columns);
-  } catch (const std::exception& e) {
-    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
-  }
+  return ReadGuarded(path, false, false, futr_columns);
 }
 
 Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns) {
-  try {
-    return ReadLongCsvUnchecked(path, true, true, exog_columns);
-  } catch (const std::exception& e) {
-    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
-  }
+  return ReadGuarded(path, true, true, exog_columns);
 }
 
-Result<Panel> ReadLongCsvLenient(const std::string& path) {
-  try {
-    return ReadLongCsvUnchecked(path, true);
-  } catch (const std::exception& e) {
-    return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
-  }
-}
+Result<Panel> ReadLongCsvLenient(const std::string& path) { return ReadGuarded(path, true, true, {}); }
 
 }  // namespace nhits
