@@ -16,7 +16,6 @@
 namespace nhits {
 namespace {
 
-// Mean loss, in the original scale, of the model's forecasts over the validation windows.
 // The exogenous values of windows, each cut at its series' limit like y.
 ExogWindows GatherExog(const Panel& panel, const ExogColumns& cols, const std::vector<WindowRef>& refs,
                        const std::vector<int>& limit, int L, int H) {
@@ -27,6 +26,7 @@ ExogWindows GatherExog(const Panel& panel, const ExogColumns& cols, const std::v
   return ex;
 }
 
+// Mean loss, in the original scale, of the model's forecasts over the validation windows.
 double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns& cols,
                       const std::vector<WindowRef>& refs, const std::vector<int>& limit) {
   const NhitsConfig& c = model.config();
