@@ -121,19 +121,12 @@ Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& 
       ++matched;
     if (matched < h && skipped != nullptr) {  // keep what there is: a model with a shorter h may do
       skipped->push_back(s.unique_id);
-      for (std::size_t k = 0; k < futr_columns.size(); ++k) {
-        std::vector<double>& col = s.exog[static_cast<std::size_t>(dst[k])];
-        col.resize(s.y.size());
-        for (int j = 0; j < matched; ++j) col.push_back(f->exog[k][first + static_cast<std::size_t>(j)]);
-      }
-      continue;
-    }
-    for (int j = 0; j < h; ++j) {
-      const std::size_t at = first + static_cast<std::size_t>(j);
-      const Timestamp expected = want[static_cast<std::size_t>(j)];
-      if (f != nullptr && at < f->ds.size() && f->ds[at] == expected) continue;
-      const std::string where = " (step " + std::to_string(j + 1) + " of h=" + std::to_string(h) + " after its last ds " +
-                                FormatTimestamp(s.ds.back(), panel->time_kind) + " at frequency " + freq.ToString() + ")";
+    } else if (matched < h) {
+      const std::size_t at = first + static_cast<std::size_t>(matched);
+      const Timestamp expected = want[static_cast<std::size_t>(matched)];
+      const std::string where = " (step " + std::to_string(matched + 1) + " of h=" + std::to_string(h) +
+                                " after its last ds " + FormatTimestamp(s.ds.back(), panel->time_kind) +
+                                " at frequency " + freq.ToString() + ")";
       if (f != nullptr && at < f->ds.size())  // a row, but at another time: a gap or a different frequency
         return Status::InvalidArgument(path + ": series '" + s.unique_id + "' has futr values for " +
                                        FormatTimestamp(f->ds[at], panel->time_kind) + " where " +
@@ -144,7 +137,7 @@ Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& 
     for (std::size_t k = 0; k < futr_columns.size(); ++k) {
       std::vector<double>& col = s.exog[static_cast<std::size_t>(dst[k])];
       col.resize(s.y.size());  // replace any future attached before
-      for (int j = 0; j < h; ++j) col.push_back(f->exog[k][first + static_cast<std::size_t>(j)]);
+      for (int j = 0; j < matched; ++j) col.push_back(f->exog[k][first + static_cast<std::size_t>(j)]);
     }
   }
   return Status::Ok();
