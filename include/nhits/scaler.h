@@ -29,9 +29,14 @@ ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n
 // The temporal exogenous columns of one window, scaled as neuralforecast's TemporalNorm scales
 // its extra channels: each column with its own statistics over the first `L` steps where y's
 // `mask` > 0, applied to all `steps` values of the column (the future part of a futr column too).
-// `x` and `scaled` are time-major [steps, C]; `scratch` holds at least 2 * L floats.
+// `x` and `scaled` are time-major [steps, C] and may be the same buffer; `scratch` holds at
+// least 2 * L floats.
 void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
                       float* scratch);
+// One window's hist [L, X] and futr [L + h, F] columns (the config's lists) through
+// ScaleExogColumns with y's `mask` [L]; outputs may alias inputs.
+void ScaleExogWindow(const NhitsConfig& config, const float* mask, const float* hist, const float* futr, float* hist_out,
+                     float* futr_out, float* scratch);
 // A window's forecasts back to the original scale, in place.
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n);
 

@@ -21,10 +21,8 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
     const std::size_t at = b * L;
     ScaleWindow(c.scaler_type, insample + at, mask + at, L, scaled.data() + at);
     // Exogenous columns as Model::PredictWindows scales them: the ranges are those the kernels see.
-    if (X > 0) ScaleExogColumns(c.scaler_type, exog.hist + b * L * X, mask + at, L, L, static_cast<int>(X), hist.data() + b * L * X, scratch.data());
-    if (F > 0)
-      ScaleExogColumns(c.scaler_type, exog.futr + b * (L + c.h) * F, mask + at, L, L + c.h, static_cast<int>(F),
-                       futr.data() + b * (L + c.h) * F, scratch.data());
+    ScaleExogWindow(c, mask + at, exog.hist + b * L * X, exog.futr + b * (L + c.h) * F, hist.data() + b * L * X,
+                    futr.data() + b * (L + c.h) * F, scratch.data());
   }
   Workspace<float> ws;
   model.network().Forward(windows, scaled.data(), mask, {hist.data(), futr.data(), exog.stat}, out.data(), ws, false,

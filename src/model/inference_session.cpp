@@ -119,9 +119,8 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
       for (int b = b0; b < b1; ++b) {
         const std::size_t w = static_cast<std::size_t>(b);
         float* scratch = buf.exog_scratch + w * 2 * L;
-        ScaleExogColumns(c.scaler_type, exog.hist + w * L * X, mask + w * L, L, L, X, buf.hist + w * L * X, scratch);
-        ScaleExogColumns(c.scaler_type, exog.futr + w * (L + c.h) * F, mask + w * L, L, L + c.h, F,
-                         buf.futr + w * (L + c.h) * F, scratch);
+        ScaleExogWindow(c, mask + w * L, exog.hist + w * L * X, exog.futr + w * (L + c.h) * F, buf.hist + w * L * X,
+                        buf.futr + w * (L + c.h) * F, scratch);
       }
     });
     scaled_exog.hist = buf.hist;

@@ -45,12 +45,9 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
       exog_scratch.resize(2 * static_cast<std::size_t>(L));
       for (int b = 0; b < n; ++b) {
         const std::size_t w = static_cast<std::size_t>(begin + b);
-        if (X > 0)
-          ScaleExogColumns(c.scaler_type, exog.hist + w * L * X, m + static_cast<std::size_t>(b) * L, L, L, X,
-                           hist.data() + static_cast<std::size_t>(b) * L * X, exog_scratch.data());
-        if (F > 0)
-          ScaleExogColumns(c.scaler_type, exog.futr + w * (L + c.h) * F, m + static_cast<std::size_t>(b) * L, L, L + c.h,
-                           F, futr.data() + static_cast<std::size_t>(b) * (L + c.h) * F, exog_scratch.data());
+        const std::size_t at = static_cast<std::size_t>(b);
+        ScaleExogWindow(c, m + at * L, exog.hist + w * L * X, exog.futr + w * (L + c.h) * F, hist.data() + at * L * X,
+                        futr.data() + at * (L + c.h) * F, exog_scratch.data());
       }
       scaled_exog.hist = hist.data();
       scaled_exog.futr = futr.data();

@@ -101,6 +101,13 @@ void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L,
   }
 }
 
+void ScaleExogWindow(const NhitsConfig& c, const float* mask, const float* hist, const float* futr, float* hist_out,
+                     float* futr_out, float* scratch) {
+  const int L = c.input_size;
+  ScaleExogColumns(c.scaler_type, hist, mask, L, L, static_cast<int>(c.hist_exog_list.size()), hist_out, scratch);
+  ScaleExogColumns(c.scaler_type, futr, mask, L, L + c.h, static_cast<int>(c.futr_exog_list.size()), futr_out, scratch);
+}
+
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n) {
   if (type == ScalerType::kIdentity) return;
   for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(UnscaleValue(type, s, y[i]));

@@ -16,14 +16,16 @@
 namespace nhits {
 namespace {
 
-// The exogenous values of windows, each cut at its series' limit like y.
-ExogWindows GatherExog(const Panel& panel, const ExogColumns& cols, const std::vector<WindowRef>& refs,
-                       const std::vector<int>& limit, int L, int H) {
-  ExogWindows ex;
+// The exogenous values of windows, each cut at its series' limit like y (into `ex`, whose
+// buffers are reused from step to step).
+void GatherExog(const Panel& panel, const ExogColumns& cols, const std::vector<WindowRef>& refs,
+                const std::vector<int>& limit, int L, int H, ExogWindows* ex) {
+  ex->hist.clear();
+  ex->futr.clear();
+  ex->stat.clear();
   for (const WindowRef& r : refs)
     AppendExogWindow(panel.series[static_cast<std::size_t>(r.series)], cols, r.start + L, L, H,
-                     limit[static_cast<std::size_t>(r.series)], &ex);
-  return ex;
+                     limit[static_cast<std::size_t>(r.series)], ex);
 }
 
 // Mean loss, in the original scale, of the model's forecasts over the validation windows.
@@ -34,7 +36,8 @@ double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns&
   GatherWindows(panel, refs, limit, c.input_size, c.h, &batch);
   const std::size_t n = refs.size();
   std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
-  const ExogWindows ex = GatherExog(panel, cols, refs, limit, c.input_size, c.h);
+  ExogWindows ex;
+  GatherExog(panel, cols, refs, limit, c.input_size, c.h, &ex);
   model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), ex.batch(), yhat.data());
   return ComputeLoss<float>(c, static_cast<int>(n), yhat.data(), batch.outsample.data(),
                             batch.outsample_mask.data(), nullptr);
@@ -83,7 +86,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     exog_cols = *found;
   }
   const int X = static_cast<int>(exog_cols.hist.size()), F = static_cast<int>(exog_cols.futr.size());
-  ExogWindows exog, exog_scaled;
+  ExogWindows exog;  // raw, then scaled in place
   std::vector<float> exog_scratch(2 * static_cast<std::size_t>(L));
 
   Network<float>& net = model.mutable_network();
@@ -137,19 +140,16 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
     }
     if (c.has_exog()) {
-      exog = GatherExog(panel, exog_cols, chosen, usable_train, L, H);
-      exog_scaled = exog;
+      GatherExog(panel, exog_cols, chosen, usable_train, L, H, &exog);
       for (int b = 0; b < B; ++b) {
-        const float* m = batch.insample_mask.data() + static_cast<std::size_t>(b) * L;
         const std::size_t hx = static_cast<std::size_t>(b) * L * X, fx = static_cast<std::size_t>(b) * (L + H) * F;
-        ScaleExogColumns(c.scaler_type, exog.hist.data() + hx, m, L, L, X, exog_scaled.hist.data() + hx, exog_scratch.data());
-        ScaleExogColumns(c.scaler_type, exog.futr.data() + fx, m, L, L + H, F, exog_scaled.futr.data() + fx,
-                         exog_scratch.data());
+        ScaleExogWindow(c, batch.insample_mask.data() + static_cast<std::size_t>(b) * L, exog.hist.data() + hx,
+                        exog.futr.data() + fx, exog.hist.data() + hx, exog.futr.data() + fx, exog_scratch.data());
       }
     }
     yhat.resize(static_cast<std::size_t>(B) * H * Q);
     d_yhat.resize(yhat.size());
-    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), exog_scaled.batch(), yhat.data(), ws,
+    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), exog.batch(), yhat.data(), ws,
                 /*training=*/true, &rng);
     const double loss = ComputeLoss<float>(c, B, yhat.data(), batch.outsample.data(), batch.outsample_mask.data(),
                                            d_yhat.data());
