@@ -12,8 +12,9 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 Conformal prediction intervals (fit(prediction_intervals=...)) carry over as their conformity
 scores (`nhits predict --level`). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
 embeddings) are refused. Also refused, with the reason: losses other than MAE,
-MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (e.g. DistributionLoss), stack types other than identity, and a
-different valid_loss is ignored (it does not change the forecast).
+MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss and DistributionLoss with the
+Normal or StudentT distribution, stack types other than identity, and a different valid_loss is
+ignored (it does not change the forecast).
 
 Needs the Python packages neuralforecast (with torch) and safetensors; the engine itself never
 runs Python.
@@ -115,7 +116,10 @@ def main():
         config["q"] = float(loss.q)
         if loss_name == "HuberQLoss":
             config["delta"] = float(loss.delta)
-    elif loss_name in ("MQLoss", "HuberMQLoss"):
+    elif loss_name in ("MQLoss", "HuberMQLoss", "DistributionLoss"):
+        if loss_name == "DistributionLoss" and loss.distribution not in ("Normal", "StudentT"):
+            fail(f"{path}: DistributionLoss(distribution='{loss.distribution}') is not supported "
+                 "(Normal and StudentT are)")
         q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
         levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
         expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
@@ -126,9 +130,12 @@ def main():
         config["level"] = levels
         if loss_name == "HuberMQLoss":
             config["delta"] = float(loss.delta)
+        if loss_name == "DistributionLoss":
+            config["distribution"] = loss.distribution
+            config["return_params"] = bool(loss.return_params)
     else:
-        fail(f"{path}: loss {loss_name} is not supported "
-             "(MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss)")
+        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, "
+             "MQLoss, HuberMQLoss, DistributionLoss(Normal|StudentT))")
 
     tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()
                if not k.startswith("valid_loss.")}

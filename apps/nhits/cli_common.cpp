@@ -72,9 +72,18 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str();
   app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
       ->capture_default_str();
-  app.add_option("--loss", loss, "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss or HuberMQLoss")
+  app.add_option("--loss", loss,
+                 "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss")
       ->capture_default_str();
-  app.add_option("--level", level, "MQLoss / HuberMQLoss interval levels, comma separated")->capture_default_str();
+  app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
+      ->capture_default_str();
+  app.add_option("--distribution", distribution,
+                 "DistributionLoss: Normal or StudentT. Trained by negative log-likelihood; forecasts are the\n"
+                 "distribution's mean (NHITS) and its exact quantiles (NHITS-median, NHITS-lo-90, ...), where\n"
+                 "neuralforecast estimates them from 1000 random draws")
+      ->capture_default_str();
+  app.add_flag("--return-params", return_params,
+               "DistributionLoss: add the parameters as columns (NHITS-loc, NHITS-scale; StudentT also NHITS-df)");
   app.add_option("--delta", delta, "HuberLoss / HuberQLoss / HuberMQLoss delta")->capture_default_str();
   app.add_option("--q", q,
                  "QuantileLoss / HuberQLoss quantile in (0, 1); the forecast column is NHITS_ql<q> / NHITS_q<q>_d<delta>")
@@ -153,7 +162,9 @@ NhitsConfig ModelFlags::Config() const {
   c.first_layer_activation = first_layer_activation;
   c.huber_delta = delta;
   c.quantile_q = q;
-  if (c.multi_quantile()) c.level = ParseIntList(level, "level");
+  if (c.multi_quantile() || c.distribution_loss()) c.level = ParseIntList(level, "level");
+  c.distribution = Unwrap(ParseDistributionType(distribution, "distribution"));
+  c.return_params = return_params;
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
   if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");

@@ -32,10 +32,10 @@ struct ModelFlags {
   std::string n_blocks = "1,1,1", mlp_units = "512,512;512,512;512,512";
   std::string n_pool_kernel_size = "2,2,1", n_freq_downsample = "4,2,1";
   std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
-  std::string scaler_type = "identity", loss = "MAE", level = "80,90";
+  std::string scaler_type = "identity", loss = "MAE", level = "80,90", distribution = "Normal";
   std::string futr_exog_list, hist_exog_list, stat_exog_list;
   double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
-  bool first_layer_activation = false;
+  bool first_layer_activation = false, return_params = false;
   TrainOptions train;
   bool quiet = false;
 

@@ -57,14 +57,15 @@ std::string MetricsTable(const Evaluation& e, int m) {
 }
 
 std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const Panel& panel) {
-  if (!c.single_quantile() && !c.multi_quantile()) return "";
-  const int H = c.h, Q = c.outputs_per_step();
+  if (!c.single_quantile() && !c.multi_quantile() && !c.distribution_loss()) return "";
+  const int H = c.h, C = c.outputs_per_step(), first = c.first_quantile_column();
   const std::vector<double> qs = c.quantiles();
+  const int Q = static_cast<int>(qs.size());
   std::vector<long> below(static_cast<std::size_t>(Q), 0);
   std::vector<double> pinball(static_cast<std::size_t>(Q), 0.0);
   long points = 0;
-  // MQLoss outputs are the median, then the quantiles ascending: the i-th lowest (output 1 + i)
-  // and the i-th highest (output Q - 1 - i) bound one interval, the widest first.
+  // Quantile columns are the median, then the quantiles ascending: the i-th lowest (quantile
+  // 1 + i) and the i-th highest (quantile Q - 1 - i) bound one interval, the widest first.
   const int pairs = (Q - 1) / 2;
   std::vector<long> inside(static_cast<std::size_t>(pairs), 0);
   std::vector<double> width(static_cast<std::size_t>(pairs), 0.0);
@@ -72,7 +73,7 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
     const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
     for (int j = 0; j < H; ++j, ++points) {
       const double y = s.y[static_cast<std::size_t>(e.ends[w] + j)];
-      const float* f = &e.model_forecast[(w * H + j) * Q];
+      const float* f = &e.model_forecast[(w * H + j) * C + first];
       for (int k = 0; k < Q; ++k) {
         const double q = qs[static_cast<std::size_t>(k)], d = y - f[k];
         below[static_cast<std::size_t>(k)] += y <= f[k];

@@ -37,16 +37,17 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
       return v;
     };
     p.forecast = channel(0);
-    // MQLoss channels: median, then ascending quantiles; level l pairs q = 0.5 -/+ l/200.
+    // Quantile columns: median, then ascending quantiles; level l pairs q = 0.5 -/+ l/200.
     std::vector<int> levels = c.level;
     std::sort(levels.rbegin(), levels.rend());
     for (int l : levels) {
       PlotInterval band{l, {}, {}};
       for (std::size_t q = 1; q < quantiles.size(); ++q) {
-        if (std::abs(quantiles[q] - (0.5 - l / 200.0)) < 1e-9) band.lo = channel(static_cast<int>(q));
-        if (std::abs(quantiles[q] - (0.5 + l / 200.0)) < 1e-9) band.hi = channel(static_cast<int>(q));
+        const int column = c.first_quantile_column() + static_cast<int>(q);
+        if (std::abs(quantiles[q] - (0.5 - l / 200.0)) < 1e-9) band.lo = channel(column);
+        if (std::abs(quantiles[q] - (0.5 + l / 200.0)) < 1e-9) band.hi = channel(column);
       }
-      if (c.multi_quantile()) p.intervals.push_back(band);
+      if (c.multi_quantile() || c.distribution_loss()) p.intervals.push_back(band);
     }
     if (holdout && end + H <= static_cast<int>(s.y.size())) {
       p.actual.assign(s.y.begin() + end, s.y.begin() + end + H);

@@ -16,7 +16,9 @@ enum class PoolingMode { kMaxPool1d, kAvgPool1d };
 enum class InterpolationMode { kLinear, kNearest, kCubic };
 enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
 enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
-enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss };
+enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss };
+// DistributionLoss's distributions (those whose parameters map one to one onto output channels).
+enum class DistributionType { kNormal, kStudentT };
 
 struct NhitsConfig {
   int h = 0;           // forecast horizon (required, > 0)
@@ -37,28 +39,44 @@ struct NhitsConfig {
   bool first_layer_activation = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   LossType loss = LossType::kMAE;
-  std::vector<int> level;  // MQLoss / HuberMQLoss prediction-interval levels, e.g. {80, 90}
+  std::vector<int> level;  // MQLoss / HuberMQLoss / DistributionLoss interval levels, e.g. {80, 90}
   double huber_delta = 1.0;  // HuberLoss / HuberQLoss / HuberMQLoss delta
   double quantile_q = 0.5;   // QuantileLoss / HuberQLoss q: the quantile one output channel is trained for
+  // DistributionLoss: the network emits the distribution's parameters per step (Normal: loc,
+  // scale; StudentT: df, loc, scale) and forecasts are its mean and `level` quantiles, followed
+  // by the parameters themselves when return_params is set.
+  DistributionType distribution = DistributionType::kNormal;
+  bool return_params = false;
   // Exogenous columns, in the order the MLP input concatenates them (neuralforecast's lists):
   // futr are known over input + horizon (calendar, scheduled events), hist only over the input
   // window (volume, other prices), stat one value per series (sector, size).
   std::vector<std::string> futr_exog_list, hist_exog_list, stat_exog_list;
 
-  // Number of output channels per horizon step: 1, or the number of quantiles for MQLoss.
+  // Forecast columns per horizon step (output_names()): 1, the number of quantiles for MQLoss,
+  // or mean + quantiles (+ parameters) for DistributionLoss.
   int outputs_per_step() const;
+  // Channels the network itself emits per step (n_theta = backcast + this * knots): equal to
+  // outputs_per_step() except for DistributionLoss, whose channels are its raw parameters.
+  int network_outputs_per_step() const;
   // MQLoss or HuberMQLoss: one output channel per quantile of `level`.
   bool multi_quantile() const { return loss == LossType::kMQLoss || loss == LossType::kHuberMQLoss; }
+  bool distribution_loss() const { return loss == LossType::kDistributionLoss; }
+  // The forecast column of quantiles()[0]: 1 after DistributionLoss's mean, else 0.
+  int first_quantile_column() const { return distribution_loss() ? 1 : 0; }
+  // Names of the distribution's parameters in channel order ("df", "loc", "scale").
+  std::vector<std::string> distribution_param_names() const;
   // QuantileLoss or HuberQLoss: one output channel, for quantile_q.
   bool single_quantile() const { return loss == LossType::kQuantileLoss || loss == LossType::kHuberQLoss; }
   // HuberLoss, HuberQLoss or HuberMQLoss: huber_delta applies.
   bool uses_delta() const {
     return loss == LossType::kHuberLoss || loss == LossType::kHuberQLoss || loss == LossType::kHuberMQLoss;
   }
-  // MQLoss quantiles in neuralforecast's order: 0.5 first, then ascending; {q} for QuantileLoss.
+  // MQLoss / DistributionLoss quantiles in neuralforecast's order: 0.5 first, then ascending;
+  // {q} for QuantileLoss.
   std::vector<double> quantiles() const;
   // Output column suffixes in the same order: "", "_ql0.9" (QuantileLoss), "_q0.9_d0.5"
-  // (HuberQLoss), or "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss).
+  // (HuberQLoss), "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss), or "", "-median",
+  // "-lo-90", ..., "-hi-90" [, "-loc", "-scale"] (DistributionLoss).
   std::vector<std::string> output_names() const;
   int total_blocks() const;
   bool has_exog() const { return !futr_exog_list.empty() || !hist_exog_list.empty() || !stat_exog_list.empty(); }
@@ -95,6 +113,7 @@ std::string ToString(InterpolationMode v);
 std::string ToString(Activation v);
 std::string ToString(ScalerType v);
 std::string ToString(LossType v);
+std::string ToString(DistributionType v);
 // Parse those names; unknown names are InvalidArgument listing the accepted ones.
 // `field` names the argument in the message.
 Result<PoolingMode> ParsePoolingMode(const std::string& s, const std::string& field = "pooling_mode");
@@ -103,6 +122,7 @@ Result<InterpolationMode> ParseInterpolationMode(const std::string& s,
 Result<Activation> ParseActivation(const std::string& s, const std::string& field = "activation");
 Result<ScalerType> ParseScalerType(const std::string& s, const std::string& field = "scaler_type");
 Result<LossType> ParseLossType(const std::string& s, const std::string& field = "loss");
+Result<DistributionType> ParseDistributionType(const std::string& s, const std::string& field = "distribution");
 
 // JSON with neuralforecast's argument names (the `nhits_config` checkpoint metadata).
 std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = nullptr);

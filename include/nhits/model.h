@@ -15,6 +15,7 @@
 #include "nhits/config.h"
 #include "nhits/network.h"
 #include "nhits/precision.h"
+#include "nhits/scaler.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -40,6 +41,11 @@ class Model {
   // columns are scaled per window like y (ScaleExogColumns), static values are not scaled.
   void PredictWindows(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
                       float* out) const;
+  // The network's raw output for the same inputs: raw [B, h, network_outputs_per_step()] in the
+  // scaled space, and each window's scaler statistics in window_stats [B]. PredictWindows is this
+  // followed by DecodeForecast; the trainer's validation scores DistributionLoss on it.
+  void ForwardRaw(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* raw,
+                  ScaleStats* window_stats) const;
 
  private:
   Network<float> network_;

@@ -67,8 +67,8 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
       for (std::size_t hdn = 0; hdn < c.mlp_units.size(); ++hdn)
         file.tensors[LayerKey(b, ActivationLayerIndex(c, static_cast<int>(hdn)), "weight")] = Tensor{{1}, {p[blk.prelu]}};
   }
-  if (c.multi_quantile()) {
-    Tensor q{{static_cast<std::int64_t>(c.outputs_per_step())}, {}};
+  if (c.multi_quantile() || c.distribution_loss()) {
+    Tensor q{{static_cast<std::int64_t>(c.quantiles().size())}, {}};
     for (double v : c.quantiles()) q.data.push_back(static_cast<float>(v));
     file.tensors["loss.quantiles"] = q;
   }
@@ -125,7 +125,7 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
       used.insert(name);
     } else if (name == "loss.quantiles" || name == "valid_loss.quantiles") {
       const std::vector<double> q = c.quantiles();
-      if (!c.multi_quantile() || tensor.data.size() != q.size())
+      if ((!c.multi_quantile() && !c.distribution_loss()) || tensor.data.size() != q.size())
         return Status::InvalidArgument(path + ": tensor '" + name + "' has " + std::to_string(tensor.data.size()) +
                                        " quantiles but the configuration's loss '" + ToString(c.loss) +
                                        "' has " + std::to_string(q.size()));

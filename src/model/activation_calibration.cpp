@@ -15,7 +15,7 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
   const NhitsConfig& c = model.config();
   const int L = c.input_size;
   const std::size_t X = c.hist_exog_list.size(), F = c.futr_exog_list.size(), W = static_cast<std::size_t>(windows);
-  std::vector<float> scaled(W * L), out(W * c.h * c.outputs_per_step()), hist(W * L * X), futr(W * (L + c.h) * F),
+  std::vector<float> scaled(W * L), out(W * c.h * c.network_outputs_per_step()), hist(W * L * X), futr(W * (L + c.h) * F),
       scratch(2 * static_cast<std::size_t>(L));
   for (std::size_t b = 0; b < W; ++b) {
     const std::size_t at = b * L;

@@ -42,10 +42,13 @@ constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
     {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
     {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
     {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
-constexpr std::array<std::pair<const char*, LossType>, 8> kLoss{{
+constexpr std::array<std::pair<const char*, LossType>, 9> kLoss{{
     {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
     {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss},
-    {"HuberQLoss", LossType::kHuberQLoss}, {"HuberMQLoss", LossType::kHuberMQLoss}}};
+    {"HuberQLoss", LossType::kHuberQLoss}, {"HuberMQLoss", LossType::kHuberMQLoss},
+    {"DistributionLoss", LossType::kDistributionLoss}}};
+constexpr std::array<std::pair<const char*, DistributionType>, 2> kDistribution{{
+    {"Normal", DistributionType::kNormal}, {"StudentT", DistributionType::kStudentT}}};
 
 // Python's repr of a float, which neuralforecast's column names embed: shortest round trip, and
 // a ".0" on whole numbers (0.9 -> "0.9", 1.0 -> "1.0").
@@ -63,6 +66,7 @@ std::string ToString(InterpolationMode v) { return EnumName(v, kInterp); }
 std::string ToString(Activation v) { return EnumName(v, kActivation); }
 std::string ToString(ScalerType v) { return EnumName(v, kScaler); }
 std::string ToString(LossType v) { return EnumName(v, kLoss); }
+std::string ToString(DistributionType v) { return EnumName(v, kDistribution); }
 
 Result<PoolingMode> ParsePoolingMode(const std::string& s, const std::string& field) {
   return ParseEnum(s, kPooling, field);
@@ -85,13 +89,29 @@ Result<LossType> ParseLossType(const std::string& s, const std::string& field) {
   return ParseEnum(s, kLoss, field);
 }
 
+Result<DistributionType> ParseDistributionType(const std::string& s, const std::string& field) {
+  return ParseEnum(s, kDistribution, field);
+}
+
 int NhitsConfig::outputs_per_step() const {
+  if (distribution_loss())
+    return static_cast<int>(2 + 2 * level.size() + (return_params ? distribution_param_names().size() : 0));
   return multi_quantile() ? static_cast<int>(1 + 2 * level.size()) : 1;
+}
+
+int NhitsConfig::network_outputs_per_step() const {
+  return distribution_loss() ? static_cast<int>(distribution_param_names().size()) : outputs_per_step();
+}
+
+std::vector<std::string> NhitsConfig::distribution_param_names() const {
+  if (!distribution_loss()) return {};
+  if (distribution == DistributionType::kStudentT) return {"df", "loc", "scale"};
+  return {"loc", "scale"};
 }
 
 std::vector<double> NhitsConfig::quantiles() const {
   if (single_quantile()) return {quantile_q};
-  if (!multi_quantile()) return {0.5};
+  if (!multi_quantile() && !distribution_loss()) return {0.5};
   // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
   std::vector<double> qs;
   for (int l : level) {
@@ -107,7 +127,7 @@ std::vector<std::string> NhitsConfig::output_names() const {
   // neuralforecast's names: f"_ql{q}" and f"_q{q}_d{delta}".
   if (loss == LossType::kQuantileLoss) return {"_ql" + PythonFloatRepr(quantile_q)};
   if (loss == LossType::kHuberQLoss) return {"_q" + PythonFloatRepr(quantile_q) + "_d" + PythonFloatRepr(huber_delta)};
-  if (!multi_quantile()) return {""};
+  if (!multi_quantile() && !distribution_loss()) return {""};
   std::vector<std::pair<double, std::string>> named;
   for (int l : level) {
     named.emplace_back(50.0 - l / 2.0, "-lo-" + std::to_string(l));
@@ -117,6 +137,11 @@ std::vector<std::string> NhitsConfig::output_names() const {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> names{"-median"};
   for (auto& [q, n] : named) names.push_back(n);
+  if (distribution_loss()) {  // the mean first, the parameters last
+    names.insert(names.begin(), "");
+    if (return_params)
+      for (const std::string& p : distribution_param_names()) names.push_back("-" + p);
+  }
   return names;
 }
 
@@ -151,7 +176,7 @@ Status NhitsConfig::Validate() const {
   }
   if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
-  if (multi_quantile()) {
+  if (multi_quantile() || distribution_loss()) {
     if (level.empty()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
     for (int l : level)
       if (l <= 0 || l >= 100) return bad("field 'level': " + std::to_string(l) + " is not in (0, 100)");
@@ -214,7 +239,11 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.first_layer_activation) j["first_layer_activation"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
-  if (c.multi_quantile()) j["level"] = c.level;
+  if (c.multi_quantile() || c.distribution_loss()) j["level"] = c.level;
+  if (c.distribution_loss()) {
+    j["distribution"] = ToString(c.distribution);
+    j["return_params"] = c.return_params;
+  }
   if (c.uses_delta()) j["delta"] = c.huber_delta;
   if (c.single_quantile()) j["q"] = c.quantile_q;
   if (!c.futr_exog_list.empty()) j["futr_exog_list"] = c.futr_exog_list;
@@ -261,6 +290,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("level", c.level);
     opt("delta", c.huber_delta);
     opt("q", c.quantile_q);
+    opt("return_params", c.return_params);
     opt("futr_exog_list", c.futr_exog_list);
     opt("hist_exog_list", c.hist_exog_list);
     opt("stat_exog_list", c.stat_exog_list);
@@ -277,10 +307,11 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     NHITS_RETURN_IF_ERROR(parse("activation", ParseActivation, c.activation));
     NHITS_RETURN_IF_ERROR(parse("scaler_type", ParseScalerType, c.scaler_type));
     NHITS_RETURN_IF_ERROR(parse("loss", ParseLossType, c.loss));
+    NHITS_RETURN_IF_ERROR(parse("distribution", ParseDistributionType, c.distribution));
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(where + ": nhits_config field '" + field + "': " + e.what());
   }
-  if (c.multi_quantile() && c.level.empty()) c.level = {80, 90};  // MQLoss default
+  if ((c.multi_quantile() || c.distribution_loss()) && c.level.empty()) c.level = {80, 90};  // their default
   Status st = c.Validate();
   if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
   return c;

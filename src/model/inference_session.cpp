@@ -11,6 +11,7 @@
 #include "backend/cpu/small_batch_linear.h"
 #include "backend/cpu/thread_pool.h"
 #include "model/packed_network.h"
+#include "nhits/distribution.h"
 #include "nhits/scaler.h"
 
 namespace nhits {
@@ -20,6 +21,7 @@ struct Buffers {
   float* scaled;
   ScaleStats* stats;
   float *hist, *futr, *exog_scratch;  // scaled exogenous columns, and ScaleExogColumns' scratch per window
+  float* raw;  // DistributionLoss: the network's parameter channels, before DecodeForecast
 };
 
 // The session's own buffers come first in the arena; the network's scratch follows.
@@ -31,6 +33,7 @@ Buffers TakeSessionBuffers(cpu::Arena& arena, const NhitsConfig& c, int batch) {
   b.hist = arena.Take<float>(B * L * c.hist_exog_list.size());
   b.futr = arena.Take<float>(B * (L + c.h) * c.futr_exog_list.size());
   b.exog_scratch = arena.Take<float>(c.hist_exog_list.empty() && c.futr_exog_list.empty() ? 0 : B * 2 * L);
+  b.raw = arena.Take<float>(c.distribution_loss() ? B * c.h * c.network_outputs_per_step() : 0);
   return b;
 }
 
@@ -99,7 +102,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
     return Status::InvalidArgument("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_) +
                                    " (the session's max_batch)");
   const NhitsConfig& c = model_.config();
-  const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  const int L = c.input_size, HQ = c.h * c.outputs_per_step(), HP = c.h * c.network_outputs_per_step();
   const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size());
   if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) ||
       (!c.stat_exog_list.empty() && exog.stat == nullptr))
@@ -126,10 +129,12 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
     scaled_exog.hist = buf.hist;
     scaled_exog.futr = buf.futr;
   }
-  packed_->Forward(batch, buf.scaled, mask, scaled_exog, out, *arena_, pool);
-  if (c.scaler_type != ScalerType::kIdentity)
+  float* raw = c.distribution_loss() ? buf.raw : out;
+  packed_->Forward(batch, buf.scaled, mask, scaled_exog, raw, *arena_, pool);
+  if (c.scaler_type != ScalerType::kIdentity || c.distribution_loss())
     cpu::ForRows(batch, [&](int b0, int b1) {
-      for (int b = b0; b < b1; ++b) UnscaleForecast(c.scaler_type, buf.stats[b], out + static_cast<std::size_t>(b) * HQ, HQ);
+      for (int b = b0; b < b1; ++b)
+        DecodeForecast(c, buf.stats[b], raw + static_cast<std::size_t>(b) * HP, out + static_cast<std::size_t>(b) * HQ);
     });
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
 #include "nhits/loss.h"
 
+#include "nhits/distribution.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -11,16 +13,38 @@ namespace {
 double Huber(double x, double delta) { return x < delta ? 0.5 * x * x : delta * (x - 0.5 * delta); }
 double HuberSlope(double x, double delta) { return x < delta ? x : delta; }
 
+// DistributionLoss: the mean negative log-likelihood over the available points.
+template <typename T>
+double DistributionLoss(const NhitsConfig& config, std::size_t n, double weight, const T* yhat, const T* y,
+                        const T* mask, T* d_yhat, const double* log_scale) {
+  const int H = config.h, P = config.network_outputs_per_step();
+  double raw[3], grad[3], sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double m = static_cast<double>(mask[i]);
+    if (m == 0) continue;
+    for (int k = 0; k < P; ++k) raw[k] = static_cast<double>(yhat[i * P + k]);
+    double nll = DistributionNll(config.distribution, raw, 1, static_cast<double>(y[i]),
+                                 d_yhat != nullptr ? grad : nullptr);
+    if (log_scale != nullptr) nll += log_scale[i / static_cast<std::size_t>(H)];
+    sum += nll * m;
+    if (d_yhat != nullptr)
+      for (int k = 0; k < P; ++k) d_yhat[i * P + k] = T(grad[k] * m / weight);
+  }
+  return sum / weight;
+}
+
 }  // namespace
 
 template <typename T>
-double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T* y, const T* mask, T* d_yhat) {
-  const int H = config.h, Q = config.outputs_per_step();
+double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T* y, const T* mask, T* d_yhat,
+                   const double* log_scale) {
+  const int H = config.h, Q = config.network_outputs_per_step();
   const std::size_t n = static_cast<std::size_t>(batch) * H;
   double weight = 0;
   for (std::size_t i = 0; i < n; ++i) weight += static_cast<double>(mask[i]);
   if (d_yhat != nullptr) std::fill_n(d_yhat, n * Q, T(0));
   if (weight <= 0) return 0.0;
+  if (config.distribution_loss()) return DistributionLoss(config, n, weight, yhat, y, mask, d_yhat, log_scale);
   const std::vector<double> quantiles = config.quantiles();
   const double delta = config.huber_delta;
   double sum = 0;
@@ -57,6 +81,7 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
           value /= Q, grad /= Q;
           break;
         }
+        case LossType::kDistributionLoss: break;  // handled above
         case LossType::kMQLoss: {
           const double qq = quantiles[static_cast<std::size_t>(q)];
           value = (qq * std::max(-e, 0.0) + (1 - qq) * std::max(e, 0.0)) / Q;
@@ -80,7 +105,9 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
   return loss;
 }
 
-template double ComputeLoss<float>(const NhitsConfig&, int, const float*, const float*, const float*, float*);
-template double ComputeLoss<double>(const NhitsConfig&, int, const double*, const double*, const double*, double*);
+template double ComputeLoss<float>(const NhitsConfig&, int, const float*, const float*, const float*, float*,
+                                   const double*);
+template double ComputeLoss<double>(const NhitsConfig&, int, const double*, const double*, const double*, double*,
+                                    const double*);
 
 }  // namespace nhits

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "nhits/distribution.h"
 #include "nhits/scaler.h"
 
 namespace nhits {
@@ -12,7 +13,35 @@ namespace nhits {
 void Model::PredictWindows(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
                            float* out) const {
   const NhitsConfig& c = config();
-  const int L = c.input_size, HQ = c.h * c.outputs_per_step();
+  const int HQ = c.h * c.outputs_per_step(), HP = c.h * c.network_outputs_per_step();
+  constexpr int kChunk = 2048;
+  thread_local std::vector<float> raw;
+  thread_local std::vector<ScaleStats> stats;
+  for (int begin = 0; begin < batch; begin += kChunk) {
+    const int n = std::min(kChunk, batch - begin);
+    const std::size_t at = static_cast<std::size_t>(begin);
+    float* y = out + at * HQ;
+    // Raw channels in place when the forecast has the same layout (every loss but DistributionLoss).
+    float* r = y;
+    if (c.distribution_loss()) {
+      raw.resize(static_cast<std::size_t>(n) * HP);
+      r = raw.data();
+    }
+    ExogBatch<float> chunk_exog;
+    if (exog.hist != nullptr) chunk_exog.hist = exog.hist + at * c.input_size * c.hist_exog_list.size();
+    if (exog.futr != nullptr) chunk_exog.futr = exog.futr + at * (c.input_size + c.h) * c.futr_exog_list.size();
+    if (exog.stat != nullptr) chunk_exog.stat = exog.stat + at * c.stat_exog_list.size();
+    stats.resize(static_cast<std::size_t>(n));
+    ForwardRaw(n, insample + at * c.input_size, mask + at * c.input_size, chunk_exog, r, stats.data());
+    for (int b = 0; b < n; ++b)
+      DecodeForecast(c, stats[b], r + static_cast<std::size_t>(b) * HP, y + static_cast<std::size_t>(b) * HQ);
+  }
+}
+
+void Model::ForwardRaw(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* raw,
+                       ScaleStats* window_stats) const {
+  const NhitsConfig& c = config();
+  const int L = c.input_size, HQ = c.h * c.network_outputs_per_step();
   const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
             S = static_cast<int>(c.stat_exog_list.size());
   thread_local std::vector<float> hist, futr, exog_scratch;
@@ -53,9 +82,9 @@ void Model::PredictWindows(int batch, const float* insample, const float* mask, 
       scaled_exog.futr = futr.data();
     }
     if (S > 0) scaled_exog.stat = exog.stat + static_cast<std::size_t>(begin) * S;
-    float* y = out + static_cast<std::size_t>(begin) * HQ;
-    network_.Forward(n, scaled.data(), m, scaled_exog, y, ws, /*training=*/false, nullptr);
-    for (int b = 0; b < n; ++b) UnscaleForecast(c.scaler_type, stats[b], y + static_cast<std::size_t>(b) * HQ, HQ);
+    network_.Forward(n, scaled.data(), m, scaled_exog, raw + static_cast<std::size_t>(begin) * HQ, ws,
+                     /*training=*/false, nullptr);
+    std::copy(stats.begin(), stats.end(), window_stats + begin);
   }
 }
 

@@ -35,7 +35,7 @@ int ActivationLayerIndex(const NhitsConfig& c, int hidden) {
 
 ParamLayout MakeParamLayout(const NhitsConfig& c) {
   ParamLayout layout;
-  const int L = c.input_size, Q = c.outputs_per_step();
+  const int L = c.input_size, Q = c.network_outputs_per_step();
   std::size_t offset = 0;
   auto add_linear = [&offset](int in, int out) {
     LinearSlot s{in, out, offset, offset + static_cast<std::size_t>(in) * out};
@@ -93,7 +93,7 @@ std::int64_t Network<T>::MacsPerWindow() const {
   std::int64_t macs = 0;
   for (const auto& b : layout_.blocks) {
     for (const auto& l : b.layers) macs += static_cast<std::int64_t>(l.in) * l.out;
-    macs += static_cast<std::int64_t>(config_.h) * config_.outputs_per_step() * b.interp.taps;
+    macs += static_cast<std::int64_t>(config_.h) * config_.network_outputs_per_step() * b.interp.taps;
   }
   return macs;
 }
@@ -139,7 +139,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatc
     std::fprintf(stderr, "nhits: Network::Forward without the exogenous inputs its config lists\n");
     std::abort();
   }
-  const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+  const int L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step();
   const std::size_t nblocks = layout_.blocks.size();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
   ws.batch = B;
@@ -261,7 +261,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatc
 
 template <typename T>
 void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const {
-  const int B = ws.batch, L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+  const int B = ws.batch, L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
   const std::size_t nblocks = layout_.blocks.size();
   // Gradient w.r.t. the residual that leaves the current block (zero after the last block).

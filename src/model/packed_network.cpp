@@ -201,7 +201,7 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
 void PackedNetwork::Forward(int B, const float* insample, const float* mask, const ExogBatch<float>& exog,
                             float* forecast, cpu::Arena& arena, cpu::ThreadPool* pool) const {
   const NhitsConfig& c = net_.config();
-  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  const int L = c.input_size, H = c.h, Q = c.network_outputs_per_step();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
   const bool small = B <= cpu::kSmallBatchMax;
   float* r = arena.Take<float>(BL);

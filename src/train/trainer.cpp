@@ -28,6 +28,13 @@ void GatherExog(const Panel& panel, const ExogColumns& cols, const std::vector<W
                      limit[static_cast<std::size_t>(r.series)], ex);
 }
 
+// DistributionLoss scores the raw parameters against y' = (y - shift) / scale of each window
+// (whatever the scaler's own transform), log(scale) added back per point (loss.h).
+void ToDistributionSpace(const ScaleStats& st, float* y, int h, double* log_scale) {
+  for (int t = 0; t < h; ++t) y[t] = static_cast<float>((y[t] - st.shift) / st.scale);
+  *log_scale = std::log(st.scale);
+}
+
 // Mean loss, in the original scale, of the model's forecasts over the validation windows.
 double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns& cols,
                       const std::vector<WindowRef>& refs, const std::vector<int>& limit) {
@@ -35,9 +42,20 @@ double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns&
   WindowBatch batch;
   GatherWindows(panel, refs, limit, c.input_size, c.h, &batch);
   const std::size_t n = refs.size();
-  std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
   ExogWindows ex;
   GatherExog(panel, cols, refs, limit, c.input_size, c.h, &ex);
+  if (c.distribution_loss()) {
+    std::vector<float> raw(n * static_cast<std::size_t>(c.h) * c.network_outputs_per_step());
+    std::vector<ScaleStats> stats(n);
+    std::vector<double> log_scale(n);
+    model.ForwardRaw(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), ex.batch(), raw.data(),
+                     stats.data());
+    for (std::size_t b = 0; b < n; ++b)
+      ToDistributionSpace(stats[b], batch.outsample.data() + b * c.h, c.h, &log_scale[b]);
+    return ComputeLoss<float>(c, static_cast<int>(n), raw.data(), batch.outsample.data(), batch.outsample_mask.data(),
+                              nullptr, log_scale.data());
+  }
+  std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
   model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), ex.batch(), yhat.data());
   return ComputeLoss<float>(c, static_cast<int>(n), yhat.data(), batch.outsample.data(),
                             batch.outsample_mask.data(), nullptr);
@@ -48,7 +66,7 @@ double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns&
 Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& o, int test_size) {
   const NhitsConfig& c = model.config();
   NHITS_RETURN_IF_ERROR(o.Validate(c));
-  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  const int L = c.input_size, H = c.h, Q = c.network_outputs_per_step();
   const auto t0 = std::chrono::steady_clock::now();
   cpu::SetBlasThreads(o.num_threads);
 
@@ -98,6 +116,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   WindowBatch batch;
   std::vector<WindowRef> candidates, chosen;
   std::vector<float> yhat, d_yhat, best_params;
+  std::vector<double> log_scale;  // DistributionLoss: per window
   std::vector<int> order(trainable);
   std::size_t cursor = order.size();  // forces a shuffle on the first step
 
@@ -131,13 +150,17 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     GatherWindows(panel, chosen, usable_train, L, H, &batch);
     const int B = static_cast<int>(chosen.size());
     // Scale each window by its insample statistics; the loss lives in scaled space.
+    log_scale.resize(static_cast<std::size_t>(B));
     for (int b = 0; b < B; ++b) {
       float* x = batch.insample.data() + static_cast<std::size_t>(b) * L;
       float* y = batch.outsample.data() + static_cast<std::size_t>(b) * H;
       const ScaleStats st =
           ComputeScaleStats(c.scaler_type, x, batch.insample_mask.data() + static_cast<std::size_t>(b) * L, L);
       for (int t = 0; t < L; ++t) x[t] = static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
-      for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
+      if (c.distribution_loss())
+        ToDistributionSpace(st, y, H, &log_scale[static_cast<std::size_t>(b)]);
+      else
+        for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
     }
     if (c.has_exog()) {
       GatherExog(panel, exog_cols, chosen, usable_train, L, H, &exog);
@@ -152,7 +175,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     net.Forward(B, batch.insample.data(), batch.insample_mask.data(), exog.batch(), yhat.data(), ws,
                 /*training=*/true, &rng);
     const double loss = ComputeLoss<float>(c, B, yhat.data(), batch.outsample.data(), batch.outsample_mask.data(),
-                                           d_yhat.data());
+                                           d_yhat.data(), c.distribution_loss() ? log_scale.data() : nullptr);
     if (!std::isfinite(loss))
       return Status::InvalidArgument("training loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
                                      "; lower learning_rate or use a scaler (scaler_type)");

@@ -59,6 +59,8 @@ expect_error unknown-activation "activation" "GELU" "ReLU" -- "$NHITS" train --d
 expect_error unknown-scaler "scaler-type" "zscore" -- "$NHITS" train --data "$AIR" --h 3 --scaler-type zscore --out "$WORK/out.safetensors"
 expect_error unknown-pooling "pooling-mode" "MinPool1d" -- "$NHITS" train --data "$AIR" --h 3 --pooling-mode MinPool1d --out "$WORK/out.safetensors"
 expect_error unknown-loss "loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --loss MAPE2 --out "$WORK/out.safetensors"
+expect_error unknown-distribution "distribution" "Poisson" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --distribution Poisson --out "$WORK/out.safetensors"
+expect_error distribution-no-level "--level" "empty list" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --level "" --out "$WORK/out.safetensors"
 expect_error output-dir-missing "does not exist" -- "$NHITS" train --data "$AIR" --h 3 --out "$WORK/missing/dir/m.safetensors"
 
 # Checkpoints: a good one, then truncated, corrupt and mismatched copies.

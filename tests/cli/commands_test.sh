@@ -50,6 +50,36 @@ check "HuberMQLoss 80% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3
 "$NHITS" predict --model "$WORK/hq.safetensors" --data "$AIR" --out "$WORK/hq.csv" 2>/dev/null
 check "HuberQLoss column is NHITS_q0.75_d2.0" '[ "$(head -1 "$WORK/hq.csv")" = "unique_id,ds,NHITS_q0.75_d2.0" ]'
 
+# DistributionLoss(StudentT): mean, exact quantiles and parameters as columns; the quantiles are
+# the Student-t's at the reported df, loc, scale (hi-90 = loc + scale * t_df(0.95)); cv reports
+# coverage; ONNX export and conformal intervals refuse it with the reason.
+"$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 200 --windows-batch-size 64 --scaler-type robust \
+  --loss DistributionLoss --distribution StudentT --level 90 --return-params --quiet --out "$WORK/dl.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/dl.safetensors" --data "$AIR" --out "$WORK/dl.csv" 2>/dev/null
+check "DistributionLoss columns" '[ "$(head -1 "$WORK/dl.csv")" = "unique_id,ds,NHITS,NHITS-median,NHITS-lo-90,NHITS-hi-90,NHITS-df,NHITS-loc,NHITS-scale" ]'
+check "DistributionLoss quantiles are the Student-t's of its parameters" 'python3 - "$WORK/dl.csv" <<"PY"
+import csv, math, sys
+def cdf(t, df, n=20000):  # Student-t cdf by Simpson integration of its density from 0
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+    f = lambda x: c * (1 + x * x / df) ** (-(df + 1) / 2)
+    h = t / n
+    s = f(0) + f(t) + sum((4 if i % 2 else 2) * f(i * h) for i in range(1, n))
+    return 0.5 + s * h / 3
+for r in csv.DictReader(open(sys.argv[1])):
+    df, loc, scale = float(r["NHITS-df"]), float(r["NHITS-loc"]), float(r["NHITS-scale"])
+    hi, lo = float(r["NHITS-hi-90"]), float(r["NHITS-lo-90"])
+    assert df > 3 and scale > 0, r
+    assert abs(cdf((hi - loc) / scale, df) - 0.95) < 1e-5, r
+    assert abs((loc - lo) - (hi - loc)) < 1e-3 * scale, r
+    assert float(r["NHITS"]) == loc == float(r["NHITS-median"]), r
+PY'
+"$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 100 --windows-batch-size 64 --scaler-type robust \
+  --loss DistributionLoss --distribution Normal --n-windows 2 --step-size 12 --quiet --out "$WORK/dlcv.csv" > "$WORK/dlcv.txt"
+check "DistributionLoss cv reports interval coverage" 'grep -q "^90% interval: covers" "$WORK/dlcv.txt" && grep -q "^80% interval: covers" "$WORK/dlcv.txt"'
+check "DistributionLoss cv CSV has the mean column" 'head -1 "$WORK/dlcv.csv" | grep -q ",NHITS,NHITS-median,NHITS-lo-90,"'
+check "ONNX export refuses DistributionLoss" '! "$NHITS" export --model "$WORK/dl.safetensors" --onnx "$WORK/dl.onnx" 2> "$WORK/dl.err" && grep -q DistributionLoss "$WORK/dl.err" && [ ! -e "$WORK/dl.onnx" ]'
+check "conformal intervals refuse DistributionLoss" '! "$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 5 --loss DistributionLoss --prediction-intervals 2 --quiet --out "$WORK/dlpi.safetensors" 2> "$WORK/dlpi.err" && grep -q "point losses" "$WORK/dlpi.err"'
+
 # cv with MQLoss: interval coverage and width as printed, recomputed here from the cv CSV.
 "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 100 --windows-batch-size 64 --scaler-type robust \
   --loss MQLoss --level 80,90 --n-windows 3 --step-size 12 --quiet --out "$WORK/mcv.csv" > "$WORK/mcv.txt"

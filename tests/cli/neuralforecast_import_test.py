@@ -3,7 +3,9 @@
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too; an
 unsupported loss (MAPE) and asymmetric MQLoss quantiles must be refused with their reason.
-(DistributionLoss models cannot even be saved by neuralforecast 3.3.0: its save() fails on them.)
+DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
+with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
+then its parameters must match ours and its sampled quantiles must scatter around our exact ones.
 
 Usage: neuralforecast_import_test.py NHITS_BINARY SOURCE_DIR  (Python with neuralforecast)
 """
@@ -21,7 +23,8 @@ warnings.filterwarnings("ignore")
 logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
 from neuralforecast import NeuralForecast  # noqa: E402
-from neuralforecast.losses.pytorch import MAE, MAPE, HuberMQLoss, HuberQLoss, MQLoss, QuantileLoss  # noqa: E402
+from neuralforecast.losses.pytorch import (MAE, MAPE, DistributionLoss, HuberMQLoss, HuberQLoss, MQLoss,  # noqa: E402
+                                          QuantileLoss)
 from neuralforecast.utils import PredictionIntervals  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
@@ -34,6 +37,17 @@ def check(name, cond, detail=""):
     print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
     if not cond:
         failures.append(name)
+
+
+def save_and_convert(nf, work, name):
+    """NeuralForecast.save() into work/name, then tools/export_neuralforecast.py; returns the
+    checkpoint's path (absent when the conversion failed, which is reported)."""
+    saved = os.path.join(work, name)
+    nf.save(saved, overwrite=True)
+    out = os.path.join(work, name + ".safetensors")
+    r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
+    check(f"{name}: converted", r.returncode == 0, r.stderr[-500:])
+    return out
 
 
 def series(n=3, length=96):
@@ -66,12 +80,8 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         nf = NeuralForecast(models=[model], freq=1)
         nf.fit(df=df)
         want = nf.predict(df=df).reset_index(drop=("unique_id" in nf.predict(df=df).columns))
-        saved = os.path.join(work, name)
-        nf.save(saved, overwrite=True)
-        out = os.path.join(work, name + ".safetensors")
-        r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
-        check(f"{name}: converted", r.returncode == 0, r.stderr[-500:])
-        if r.returncode != 0:
+        out = save_and_convert(nf, work, name)
+        if not os.path.exists(out):
             continue
         info = subprocess.run([NHITS_BIN, "info", "--model", out], capture_output=True, text=True).stdout
         check(f"{name}: info shows the origin", "neuralforecast" in info and "origin" in info, info[-400:])
@@ -98,11 +108,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     nf = NeuralForecast(models=[model], freq=1)
     nf.fit(df=dfe, static_df=static)
     want = nf.predict(df=dfe, futr_df=futr, static_df=static)
-    saved = os.path.join(work, "exog")
-    nf.save(saved, overwrite=True)
-    out = os.path.join(work, "exog.safetensors")
-    r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
-    check("exogenous: converted", r.returncode == 0, r.stderr[-500:])
+    out = save_and_convert(nf, work, "exog")
     p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"),
                         "--futr-data", os.path.join(work, "exog_futr.csv"), "--static-data",
                         os.path.join(work, "exog_static.csv"), "--out", os.path.join(work, "exog.csv")],
@@ -120,11 +126,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     nf = NeuralForecast(models=[model], freq=1)
     nf.fit(df=df, prediction_intervals=PredictionIntervals(n_windows=3))
     want = nf.predict(df=df, level=[80, 90])
-    saved = os.path.join(work, "conformal")
-    nf.save(saved, overwrite=True)
-    out = os.path.join(work, "conformal.safetensors")
-    r = subprocess.run([sys.executable, TOOL, saved, "--out", out], capture_output=True, text=True)
-    check("conformal: converted", r.returncode == 0, r.stderr[-500:])
+    out = save_and_convert(nf, work, "conformal")
     p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--level", "80,90",
                         "--out", os.path.join(work, "conformal.csv")], capture_output=True, text=True)
     check("conformal: nhits predict --level", p.returncode == 0, p.stderr)
@@ -135,6 +137,39 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
         rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a is not None and a.shape == b.shape else float("inf")
         check(f"conformal: engine == neuralforecast predict(level=[80, 90]) (max rel {rel:.1e})", rel <= 1e-5, list(got.columns))
+
+    # DistributionLoss(StudentT, return_params): the parameters equal neuralforecast's; its mean and
+    # quantiles are 1000-draw estimates of ours, within a few Monte Carlo standard errors.
+    from scipy import stats
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="standard",
+                  loss=DistributionLoss("StudentT", level=[80], return_params=True), **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=df)
+    want = nf.predict(df=df).sort_values(["unique_id", "ds"])
+    for m in nf.models:  # the workaround for neuralforecast's save()
+        for loss in (m.loss, m.valid_loss):
+            loss.__dict__.pop("distr_mean", None)
+    out = save_and_convert(nf, work, "distribution")
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
+                        "--out", os.path.join(work, "distribution.csv")], capture_output=True, text=True)
+    check("distribution: nhits predict", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        got = pd.read_csv(os.path.join(work, "distribution.csv")).sort_values(["unique_id", "ds"])
+        check("distribution: columns", list(got.columns) == list(want.columns), list(got.columns))
+        params = ["NHITS-df", "NHITS-loc", "NHITS-scale"]
+        a, b = got[params].to_numpy(float), want[params].to_numpy(float)
+        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
+        check(f"distribution: parameters == neuralforecast's (max rel {rel:.1e})", rel <= 1e-5)
+        df_, scale = got["NHITS-df"].to_numpy(float), got["NHITS-scale"].to_numpy(float)
+        z = []
+        for col, q in (("NHITS-lo-80", 0.1), ("NHITS-hi-80", 0.9)):
+            u = stats.t.ppf(q, df_)
+            exact = got["NHITS-loc"].to_numpy(float) + scale * u
+            check(f"distribution: {col} is the Student-t quantile", np.allclose(got[col], exact, rtol=1e-5, atol=1e-5))
+            z.append((want[col].to_numpy(float) - exact) / (np.sqrt(q * (1 - q) / 1000) / stats.t.pdf(u, df_) * scale))
+        z = np.concatenate(z)
+        check(f"distribution: neuralforecast's sampled quantiles within 5 standard errors (max |z| {np.abs(z).max():.2f})",
+              np.abs(z).max() < 5)
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),

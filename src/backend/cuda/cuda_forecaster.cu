@@ -374,6 +374,8 @@ Result<std::unique_ptr<CudaForecaster>> CudaForecaster::Create(const Model& mode
                                                                int device, bool auto_fallback) {
   if (model.config().has_exog())
     return Status::Unsupported("the CUDA forecaster does not take exogenous inputs (futr/hist/stat_exog_list) yet");
+  if (model.config().distribution_loss())
+    return Status::Unsupported("the CUDA forecaster does not decode DistributionLoss models yet (use the CPU)");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     return Status::Unavailable("no CUDA device (cudaGetDeviceCount found none)");

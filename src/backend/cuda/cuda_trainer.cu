@@ -100,7 +100,7 @@ class Trainer final : public CudaTrainer {
     NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     NHITS_LT_TRY(cublasLtCreate(&lt_));
     const std::size_t B = static_cast<std::size_t>(max_batch_), L = config_.input_size,
-                      HQ = static_cast<std::size_t>(config_.h) * config_.outputs_per_step();
+                      HQ = static_cast<std::size_t>(config_.h) * config_.network_outputs_per_step();
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &master_));
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &m_));
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &v_));
@@ -149,7 +149,7 @@ class Trainer final : public CudaTrainer {
   Result<GpuTrainStep> Step(int B, const float* insample, const float* mask, const float* y, const float* y_mask,
                             double lr) override {
     if (B < 1 || B > max_batch_) return Status::InvalidArgument("batch outside 1.." + std::to_string(max_batch_));
-    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step(), HQ = H * Q;
+    const int L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step(), HQ = H * Q;
     const double scale = precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32 ? 1.0 : scaler_.scale();
     ConvertKernel<T><<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<T*>(work_));
     NHITS_CUDA_TRY(cudaMemcpyAsync(x_, insample, static_cast<std::size_t>(B) * L * sizeof(float), cudaMemcpyHostToDevice, stream_));
@@ -246,7 +246,7 @@ class Trainer final : public CudaTrainer {
   }
 
   Status Forward(int B) {
-    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+    const int L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step();
     PrepareKernel<T><<<B, 128, 0, stream_>>>(L, H * Q, static_cast<float*>(x_), static_cast<float*>(mask_),
                                               static_cast<T*>(blocks_[0].r), static_cast<float*>(mr_), static_cast<float*>(f_));
     for (std::size_t bi = 0; bi < blocks_.size(); ++bi) {
@@ -273,7 +273,7 @@ class Trainer final : public CudaTrainer {
   }
 
   Status Backward(int B) {
-    const int L = config_.input_size, H = config_.h, Q = config_.outputs_per_step();
+    const int L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step();
     NHITS_CUDA_TRY(cudaMemsetAsync(d_resid_, 0, static_cast<std::size_t>(B) * L * sizeof(float), stream_));
     NHITS_CUDA_TRY(cudaMemsetAsync(grad_, 0, P_ * sizeof(float), stream_));
     float* grad = static_cast<float*>(grad_);
@@ -341,6 +341,7 @@ Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int
     return Status::Unsupported("GPU training supports ReLU activations (this model uses " + ToString(c.activation) + ")");
   if (c.dropout_prob_theta > 0) return Status::Unsupported("GPU training does not support dropout_prob_theta > 0 yet");
   if (c.has_exog()) return Status::Unsupported("GPU training does not take exogenous inputs (futr/hist/stat_exog_list) yet");
+  if (c.distribution_loss()) return Status::Unsupported("GPU training does not support DistributionLoss yet");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");
   if (device < 0 || device >= count) return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist");

@@ -210,6 +210,9 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     return Status::Unsupported("--with-scaler: the '" + ToString(c.scaler_type) +
                                "' scaler needs a median, which ONNX has no operator for; export without "
                                "--with-scaler and scale the windows before the graph");
+  if (c.distribution_loss())
+    return Status::Unsupported("DistributionLoss models are not exported to ONNX yet: their quantiles need the " +
+                               ToString(c.distribution) + " quantile function, which the graph has no operator for");
   const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
   const ParamLayout& layout = model.network().layout();
   const bool need_ranges = options.int8_qdq || !options.tensorrt_cache.empty();

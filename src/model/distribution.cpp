@@ -1,0 +1,181 @@
+#include "nhits/distribution.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace nhits {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kNormalEps = 0.2;    // normal_scale_decouple's eps
+constexpr double kStudentTEps = 0.1;  // student_scale_decouple's eps
+
+// Digamma by the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 6, then the asymptotic series.
+double Digamma(double x) {
+  double acc = 0;
+  while (x < 6) {
+    acc -= 1 / x;
+    x += 1;
+  }
+  const double f = 1 / (x * x);
+  return acc + std::log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+}
+
+// Continued fraction of the regularised incomplete beta function (Abramowitz & Stegun 26.5.8),
+// evaluated by the modified Lentz method; converges fast for x < (a + 1) / (a + b + 2).
+double IncompleteBetaFraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300;
+  auto guard = [](double v) { return std::abs(v) < kTiny ? kTiny : v; };
+  double c = 1, d = 1 / guard(1 - (a + b) * x / (a + 1)), h = d;
+  for (int m = 1; m <= 500; ++m) {
+    const double even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+    d = 1 / guard(1 + even * d);
+    c = guard(1 + even / c);
+    h *= d * c;
+    const double odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 / guard(1 + odd * d);
+    c = guard(1 + odd / c);
+    const double step = d * c;
+    h *= step;
+    if (std::abs(step - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+// I_x(a, b), with 1 - x passed separately so that x close to 1 keeps its precision.
+double RegularizedIncompleteBeta(double a, double b, double x, double one_minus_x) {
+  if (x <= 0) return 0;
+  if (one_minus_x <= 0) return 1;
+  const double log_front = a * std::log(x) + b * std::log(one_minus_x) + std::lgamma(a + b) - std::lgamma(a) -
+                           std::lgamma(b);
+  if (x < (a + 1) / (a + b + 2)) return std::exp(log_front) * IncompleteBetaFraction(a, b, x) / a;
+  return 1 - std::exp(log_front) * IncompleteBetaFraction(b, a, one_minus_x) / b;
+}
+
+double StudentTLogDensity(double t, double df) {
+  return std::lgamma(0.5 * (df + 1)) - std::lgamma(0.5 * df) - 0.5 * std::log(df * kPi) -
+         0.5 * (df + 1) * std::log1p(t * t / df);
+}
+
+}  // namespace
+
+double Softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+double SoftplusSlope(double x) { return x > 20 ? 1.0 : 1 / (1 + std::exp(-x)); }
+
+DistributionParams DecoupleParams(DistributionType d, const float* raw, std::size_t stride, double shift,
+                                  double scale) {
+  DistributionParams p;
+  if (d == DistributionType::kStudentT) {
+    p.df = 3 + Softplus(raw[0]);
+    p.loc = static_cast<double>(raw[stride]) * scale + shift;
+    p.scale = (Softplus(raw[2 * stride]) + kStudentTEps) * scale;
+  } else {
+    p.loc = static_cast<double>(raw[0]) * scale + shift;
+    p.scale = (Softplus(raw[stride]) + kNormalEps) * scale;
+  }
+  return p;
+}
+
+double DistributionNll(DistributionType d, const double* raw, std::size_t stride, double y, double* d_raw) {
+  if (d == DistributionType::kNormal) {
+    const double sigma = Softplus(raw[stride]) + kNormalEps, z = (y - raw[0]) / sigma;
+    if (d_raw != nullptr) {
+      d_raw[0] = -z / sigma;
+      d_raw[stride] = (1 - z * z) / sigma * SoftplusSlope(raw[stride]);
+    }
+    return std::log(sigma) + 0.5 * std::log(2 * kPi) + 0.5 * z * z;
+  }
+  const double df = 3 + Softplus(raw[0]), sigma = Softplus(raw[2 * stride]) + kStudentTEps;
+  const double z = (y - raw[stride]) / sigma, z2 = z * z;
+  if (d_raw != nullptr) {
+    const double ddf = 0.5 / df + 0.5 * Digamma(0.5 * df) - 0.5 * Digamma(0.5 * (df + 1)) + 0.5 * std::log1p(z2 / df) -
+                       0.5 * (df + 1) * z2 / (df * (df + z2));
+    d_raw[0] = ddf * SoftplusSlope(raw[0]);
+    d_raw[stride] = -(df + 1) * z / (sigma * (df + z2));
+    d_raw[2 * stride] = (1 - (df + 1) * z2 / (df + z2)) / sigma * SoftplusSlope(raw[2 * stride]);
+  }
+  return std::log(sigma) - StudentTLogDensity(z, df);
+}
+
+double NormalQuantile(double p) {
+  if (!(p > 0 && p < 1)) return p == 0 ? -std::numeric_limits<double>::infinity()
+                                       : (p == 1 ? std::numeric_limits<double>::infinity() : std::nan(""));
+  // The upper half by symmetry: 1 - p is exact there, and erfc keeps its relative precision in
+  // the lower tail only.
+  if (p > 0.5) return -NormalQuantile(1 - p);
+  // Abramowitz & Stegun 26.2.23 (error < 4.5e-4) as the start, then Halley steps on erfc.
+  const double t = std::sqrt(-2 * std::log(p));
+  double x = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1 + t * (1.432788 + t * (0.189269 + t * 0.001308))));
+  for (int i = 0; i < 3; ++i) {
+    const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
+    const double u = e * std::sqrt(2 * kPi) * std::exp(0.5 * x * x);
+    x -= u / (1 + 0.5 * x * u);
+  }
+  return x;
+}
+
+double StudentTCdf(double t, double df) {
+  const double t2 = t * t;
+  // P(|T| > |t|) = I_{df / (df + t^2)}(df / 2, 1 / 2)
+  const double tails = RegularizedIncompleteBeta(0.5 * df, 0.5, df / (df + t2), t2 / (df + t2));
+  return t > 0 ? 1 - 0.5 * tails : 0.5 * tails;
+}
+
+double StudentTQuantile(double p, double df) {
+  if (!(p > 0 && p < 1)) return NormalQuantile(p);  // the same infinities and NaN
+  if (p == 0.5) return 0.0;
+  if (p < 0.5) return -StudentTQuantile(1 - p, df);
+  // Start from the Cornish-Fisher expansion around the Normal quantile, then Newton on the
+  // distribution function. The cdf is concave for t > 0, so Newton steps from below never pass
+  // the root, and a step from above lands below it.
+  const double z = NormalQuantile(p), z2 = z * z;
+  double t = z + z * (z2 + 1) / (4 * df) + z * ((5 * z2 + 16) * z2 + 3) / (96 * df * df);
+  const double log_norm = std::lgamma(0.5 * (df + 1)) - std::lgamma(0.5 * df) - 0.5 * std::log(df * kPi);
+  for (int i = 0; i < 60; ++i) {
+    const double density = std::exp(log_norm - 0.5 * (df + 1) * std::log1p(t * t / df));
+    double next = t - (StudentTCdf(t, df) - p) / density;
+    if (!(next > 0)) next = 0.5 * t;
+    const bool done = std::abs(next - t) <= 1e-13 * std::max(1.0, t);
+    t = next;
+    if (done) break;
+  }
+  return t;
+}
+
+void DecodeForecast(const NhitsConfig& c, const ScaleStats& stats, const float* raw, float* out) {
+  if (!c.distribution_loss()) {
+    const std::size_t n = static_cast<std::size_t>(c.h) * c.outputs_per_step();
+    if (raw != out) std::copy(raw, raw + n, out);
+    UnscaleForecast(c.scaler_type, stats, out, n);
+    return;
+  }
+  const int P = c.network_outputs_per_step(), C = c.outputs_per_step();
+  const std::vector<double> qs = c.quantiles();  // median first: the symmetric distributions' loc
+  const bool student = c.distribution == DistributionType::kStudentT;
+  for (int t = 0; t < c.h; ++t) {
+    const DistributionParams p = DecoupleParams(c.distribution, raw + static_cast<std::size_t>(t) * P, 1,
+                                                stats.shift, stats.scale);
+    float* row = out + static_cast<std::size_t>(t) * C;
+    row[0] = static_cast<float>(p.loc);  // the mean (the Student-t's exists: df > 3)
+    // Quantiles come in pairs q, 1 - q around the median: one quantile function call per level.
+    const std::size_t nq = qs.size(), levels = (nq - 1) / 2;
+    row[1] = static_cast<float>(p.loc);
+    for (std::size_t k = 0; k < levels; ++k) {
+      const double hi_q = qs[nq - 1 - k];
+      const double u = student ? StudentTQuantile(hi_q, p.df) : NormalQuantile(hi_q);
+      row[2 + k] = static_cast<float>(p.loc - p.scale * u);
+      row[nq - k] = static_cast<float>(p.loc + p.scale * u);
+    }
+    if (c.return_params) {
+      float* params = row + 1 + nq;
+      if (student) *params++ = static_cast<float>(p.df);
+      params[0] = static_cast<float>(p.loc);
+      params[1] = static_cast<float>(p.scale);
+    }
+  }
+}
+
+}  // namespace nhits
