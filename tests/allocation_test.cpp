@@ -30,6 +30,32 @@ extern "C" void* realloc(void* p, std::size_t n) { Count(); return __libc_reallo
 namespace nhits {
 namespace {
 
+// Counts heap allocations over 200 steady-state forecasts at batch 1..8 (after a warm-up).
+long SteadyStateAllocations(InferenceSession& session, const NhitsConfig& c) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(8 * c.input_size), m(x.size(), 1.0f), out(8 * c.h * c.outputs_per_step());
+  for (auto& v : x) v = nd(rng);
+  for (int b = 1; b <= 8; ++b) EXPECT_TRUE(session.Predict(b, x.data(), m.data(), out.data()).ok());  // warm-up
+
+  // Make sure the counter itself works before trusting a zero.
+  g_allocations = 0;
+  g_counting = true;
+  void* probe = std::malloc(16);
+  g_counting = false;
+  std::free(probe);
+  EXPECT_EQ(g_allocations.load(), 1);
+
+  g_allocations = 0;
+  g_counting = true;
+  for (int rep = 0; rep < 200; ++rep) {
+    const int batch = 1 + rep % 8;
+    if (!session.Predict(batch, x.data(), m.data(), out.data()).ok()) break;
+  }
+  g_counting = false;
+  return g_allocations.load();
+}
+
 TEST(Allocation, SteadyStateSmallBatchForecastsAllocateNothing) {
   NhitsConfig c;  // neuralforecast's default NHITS, h=24, input 168
   c.h = 24;
@@ -40,28 +66,26 @@ TEST(Allocation, SteadyStateSmallBatchForecastsAllocateNothing) {
   for (Precision precision : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
     SCOPED_TRACE(ToString(precision));
     InferenceSession session(model, 8, 2, {precision, {}});
-    std::mt19937 rng(2);
-    std::normal_distribution<float> nd(0, 1);
-    std::vector<float> x(8 * 168), m(8 * 168, 1.0f), out(8 * 24);
-    for (auto& v : x) v = nd(rng);
-    for (int b = 1; b <= 8; ++b) ASSERT_TRUE(session.Predict(b, x.data(), m.data(), out.data()).ok());  // warm-up
+    EXPECT_EQ(SteadyStateAllocations(session, c), 0) << "heap allocations in 200 steady-state forecasts";
+  }
+}
 
-    // Make sure the counter itself works before trusting a zero.
-    g_allocations = 0;
-    g_counting = true;
-    void* probe = std::malloc(16);
-    g_counting = false;
-    std::free(probe);
-    ASSERT_EQ(g_allocations.load(), 1);
-
-    g_allocations = 0;
-    g_counting = true;
-    for (int rep = 0; rep < 200; ++rep) {
-      const int batch = 1 + rep % 8;
-      if (!session.Predict(batch, x.data(), m.data(), out.data()).ok()) break;
-    }
-    g_counting = false;
-    EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in 200 steady-state forecasts";
+// DistributionLoss decodes its parameters into quantiles per request: without allocating either.
+TEST(Allocation, DistributionLossForecastsAllocateNothing) {
+  for (DistributionType d : {DistributionType::kNormal, DistributionType::kStudentT}) {
+    NhitsConfig c;
+    c.h = 24;
+    c.input_size = 168;
+    c.mlp_units = {{64, 64}, {64, 64}};
+    c.scaler_type = ScalerType::kRobust;
+    c.loss = LossType::kDistributionLoss;
+    c.distribution = d;
+    c.level = {90, 50, 80};
+    c.return_params = true;
+    Model model(c);
+    model.mutable_network().InitParams(1);
+    InferenceSession session(model, 8, 2);
+    EXPECT_EQ(SteadyStateAllocations(session, c), 0) << ToString(d);
   }
 }
 

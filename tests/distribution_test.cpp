@@ -46,6 +46,19 @@ TEST(DistributionQuantile, StudentTMatchesScipy) {
   EXPECT_EQ(StudentTCdf(0.0, 5.0), 0.5);
 }
 
+// Decoding uses a Chebyshev series per level; it must agree with the solver over every df the
+// scale decouple can give (3 + softplus) and at the widest and narrowest levels.
+TEST(DistributionQuantile, PerLevelSeriesMatchesTheSolver) {
+  double worst = 0;
+  for (int level : {1, 20, 50, 80, 90, 95, 99})
+    for (double df = 3.0; df < 1e4; df *= 1.05) {
+      const double want = StudentTQuantile(0.5 + level / 200.0, df);
+      worst = std::max(worst, std::abs(StudentTQuantileForLevel(level, df) - want) / std::abs(want));
+    }
+  EXPECT_LT(worst, 1e-10);
+  EXPECT_NEAR(StudentTQuantileForLevel(90, 1e9), NormalQuantile(0.95), 1e-8);  // the Normal limit
+}
+
 // Raw channels that decouple to the given parameters (scale decouple with shift 0, scale 1).
 double InverseSoftplus(double y) { return std::log(std::expm1(y)); }
 

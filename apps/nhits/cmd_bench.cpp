@@ -86,7 +86,7 @@ double MeasureReadGBps(std::size_t bytes, int threads) {
 
 Action RegisterBench(CLI::App& app) {
   struct Args {
-    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", precision = "fp32", json, exog;
+    std::string model, batch_sizes = "1,8,32,128,1024,8192", threads = "0", precision = "fp32", json, exog, distribution;
     int h = 24, input_size = 168, min_reps = 20;
     double seconds = 0.5;
   };
@@ -96,6 +96,9 @@ Action RegisterBench(CLI::App& app) {
   app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->capture_default_str();
   app.add_option("--exog", a->exog,
                  "Random-weight model with exogenous inputs: HIST,FUTR,STAT column counts (e.g. 4,2,8), fed random values");
+  app.add_option("--distribution", a->distribution,
+                 "Random-weight model with DistributionLoss(Normal|StudentT, level=[80,90]): times the decoding of "
+                 "its parameters into the mean and quantiles too");
   app.add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes")->capture_default_str();
   app.add_option("--threads", a->threads, "Comma-separated thread counts (0: all cores)")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -110,7 +113,8 @@ Action RegisterBench(CLI::App& app) {
     std::unique_ptr<Model> model;
     PrecisionPlan file_plan;
     if (!a->model.empty()) {
-      if (!a->exog.empty()) Fail("--exog shapes the random-weight model; a checkpoint (--model) has its own columns");
+      if (!a->exog.empty() || !a->distribution.empty())
+        Fail("--exog and --distribution shape the random-weight model; a checkpoint (--model) has its own");
       CheckpointInfo info;
       model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
       file_plan = Unwrap(PrecisionPlanFromMetadata(info));
@@ -124,6 +128,11 @@ Action RegisterBench(CLI::App& app) {
         for (int i = 0; i < n[0]; ++i) c.hist_exog_list.push_back("hist" + std::to_string(i));
         for (int i = 0; i < n[1]; ++i) c.futr_exog_list.push_back("futr" + std::to_string(i));
         for (int i = 0; i < n[2]; ++i) c.stat_exog_list.push_back("stat" + std::to_string(i));
+      }
+      if (!a->distribution.empty()) {
+        c.loss = LossType::kDistributionLoss;
+        c.distribution = Unwrap(ParseDistributionType(a->distribution, "distribution"));
+        c.level = {80, 90};
       }
       CheckOk(c.Validate());
       model = std::make_unique<Model>(c);

@@ -19,6 +19,8 @@ enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvar
 enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss };
 // DistributionLoss's distributions (those whose parameters map one to one onto output channels).
 enum class DistributionType { kNormal, kStudentT };
+// Interval levels are integers in 1..99: at most this many.
+inline constexpr int kMaxLevels = 99;
 
 struct NhitsConfig {
   int h = 0;           // forecast horizon (required, > 0)
@@ -63,6 +65,8 @@ struct NhitsConfig {
   bool distribution_loss() const { return loss == LossType::kDistributionLoss; }
   // The forecast column of quantiles()[0]: 1 after DistributionLoss's mean, else 0.
   int first_quantile_column() const { return distribution_loss() ? 1 : 0; }
+  // DistributionLoss: the distribution's parameter count (without allocating: it runs per request).
+  int distribution_param_count() const { return distribution == DistributionType::kStudentT ? 3 : 2; }
   // Names of the distribution's parameters in channel order ("df", "loc", "scale").
   std::vector<std::string> distribution_param_names() const;
   // QuantileLoss or HuberQLoss: one output channel, for quantile_q.

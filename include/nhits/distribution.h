@@ -46,6 +46,9 @@ double DistributionNll(DistributionType d, const double* raw, std::size_t stride
 double NormalQuantile(double p);
 double StudentTCdf(double t, double df);
 double StudentTQuantile(double p, double df);
+// The Student-t quantile 0.5 + level / 200 (an integer level in 1..99) for df >= 3, from a
+// Chebyshev series fitted once per level (within 1e-9 of StudentTQuantile): what decoding uses.
+double StudentTQuantileForLevel(int level, double df);
 
 // One window's raw network output [h, network_outputs_per_step()] to its forecast columns
 // [h, outputs_per_step()] in the original scale (output_names() order). For every loss but

@@ -95,12 +95,12 @@ Result<DistributionType> ParseDistributionType(const std::string& s, const std::
 
 int NhitsConfig::outputs_per_step() const {
   if (distribution_loss())
-    return static_cast<int>(2 + 2 * level.size() + (return_params ? distribution_param_names().size() : 0));
+    return static_cast<int>(2 + 2 * level.size()) + (return_params ? distribution_param_count() : 0);
   return multi_quantile() ? static_cast<int>(1 + 2 * level.size()) : 1;
 }
 
 int NhitsConfig::network_outputs_per_step() const {
-  return distribution_loss() ? static_cast<int>(distribution_param_names().size()) : outputs_per_step();
+  return distribution_loss() ? distribution_param_count() : outputs_per_step();
 }
 
 std::vector<std::string> NhitsConfig::distribution_param_names() const {
@@ -178,6 +178,8 @@ Status NhitsConfig::Validate() const {
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
   if (multi_quantile() || distribution_loss()) {
     if (level.empty()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
+    if (level.size() > static_cast<std::size_t>(kMaxLevels))
+      return bad("field 'level': at most " + std::to_string(kMaxLevels) + " levels");
     for (int l : level)
       if (l <= 0 || l >= 100) return bad("field 'level': " + std::to_string(l) + " is not in (0, 100)");
     if (interpolation_mode == InterpolationMode::kCubic)
