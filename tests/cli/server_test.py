@@ -178,6 +178,38 @@ try:
     check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
     check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
 
+    # ---- DistributionLoss: a neuralforecast StudentT model (parity fixture); /v1/forecast's mean,
+    # quantile and parameter columns and the KServe v2 tensor [B, h, columns] against expected.csv ----
+    fx = os.path.join(SRC, "tests", "fixtures", "parity", "distribution_studentt_robust")
+    os.makedirs(os.path.join(work, "repo", "dist", "1"))
+    shutil.copy(os.path.join(fx, "model.safetensors"), os.path.join(work, "repo", "dist", "1", "model.safetensors"))
+    check("load a DistributionLoss model", http("POST", "/v2/repository/models/dist/load")[0] == 200)
+    data, want = rows(os.path.join(fx, "input.csv")), rows(os.path.join(fx, "expected.csv"))
+    cols = [c for c in want[0] if c.startswith("NHITS")]
+    ids = sorted({r["unique_id"] for r in data})
+    series = [{"id": u, "values": [float(r["y"]) for r in data if r["unique_id"] == u]} for u in ids]
+    s, b, _ = post_json("/v1/forecast", {"model": "dist", "series": series})
+    got = [x for fc in json.loads(b)["forecasts"] for c in cols for x in fc.get(c, [])] if s == 200 else []
+    ref = [float(w[c]) for u in ids for c in cols for w in want if w["unique_id"] == u]
+    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+    check(f"/v1/forecast DistributionLoss columns {cols} equal the fixture's (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, meta, _ = http("GET", "/v2/models/dist")
+    meta = json.loads(meta) if s == 200 else {}
+    L, H, C = meta["parameters"]["input_size"], meta["parameters"]["h"], len(cols)
+    check("KServe metadata: forecast [-1, h, columns] and the column names",
+          meta["outputs"][0]["shape"] == [-1, H, C] and ["NHITS" + n for n in meta["parameters"]["output_names"]] == cols,
+          meta)
+    last = [srs["values"][-L:] for srs in series]
+    s, b, _ = post_json("/v2/models/dist/infer", {"inputs": [
+        {"name": "insample_y", "shape": [len(last), L], "datatype": "FP32", "data": [v for w in last for v in w]}]})
+    out = json.loads(b)["outputs"][0] if s == 200 else {"shape": [], "data": []}
+    ref = [float(w[c]) for u in ids for w in want if w["unique_id"] == u for c in cols]
+    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(out["data"], ref)), default=1.0) \
+        if len(out["data"]) == len(ref) else 1.0
+    check(f"KServe v2 infer of a DistributionLoss model (max rel {rel:.1e})", out["shape"] == [len(ids), H, C] and rel < 1e-5,
+          b[:300])
+    check("unload the DistributionLoss model", http("POST", "/v2/repository/models/dist/unload")[0] == 200)
+
     # ---- bad input: a clear 4xx each, and the server keeps serving ----
     def infer_raw(body, headers=None, model="air"):
         return http("POST", f"/v2/models/{model}/infer", body, headers or {"Content-Type": "application/json"})
