@@ -130,6 +130,36 @@ TEST(Engine, ServesModelsWithExogenousInputs) {
   EXPECT_NE(engine.Predict(extra).status.message().find("(it takes none)"), std::string::npos);
 }
 
+// A DistributionLoss model answers its mean, quantile and parameter columns, as Model::PredictWindows
+// decodes them, and is refused on a GPU device (the CUDA backend does not decode it) with the reason.
+TEST(Engine, ServesDistributionLossModelsOnTheCpu) {
+  NhitsConfig c = SmallModel()->config();
+  c.loss = LossType::kDistributionLoss;
+  c.distribution = DistributionType::kStudentT;
+  c.level = {80};
+  c.return_params = true;
+  auto model = std::make_shared<Model>(c);
+  model->mutable_network().InitParams(5);
+  Engine engine;
+  ModelOptions gpu;
+  gpu.device = "cuda:0";
+  const Status refused = engine.LoadModel("d", 1, model, gpu);
+  EXPECT_EQ(refused.code(), Status::Code::kUnsupported);
+  EXPECT_NE(refused.message().find("DistributionLoss models are served on the cpu device only"), std::string::npos)
+      << refused.message();
+  ASSERT_TRUE(engine.LoadModel("d", 1, model, {}).ok());
+  ForecastRequest r = Request("s");
+  r.model = "d";
+  const ForecastResult got = engine.Predict(r);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  EXPECT_EQ(got.outputs, 7);  // mean, median, lo-80, hi-80, df, loc, scale
+  EXPECT_EQ(got.output_names, c.output_names());
+  std::vector<float> mask(c.input_size, 1.0f), want(c.h * 7);
+  model->PredictWindows(1, r.insample.data(), mask.data(), want.data());
+  ASSERT_EQ(got.forecast.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got.forecast[i], want[i], 1e-4 * (1 + std::abs(want[i])));
+}
+
 // A masked 1-window request and an unmasked 2-window one can hold the same bytes: the window
 // count is part of the cache key, so the second is not answered with the first's forecast.
 TEST(Engine, CacheKeyHoldsTheWindowCount) {
