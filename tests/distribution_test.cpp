@@ -299,3 +299,92 @@ TEST(DistributionLoss, TrainingLearnsTheNoiseLevel) {
 
 }  // namespace
 }  // namespace nhits
+
+namespace nhits {
+namespace {
+
+Panel SeasonalPanel(int n_series, int length, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0, 0.4);
+  Panel panel;
+  for (int s = 0; s < n_series; ++s) {
+    Series series;
+    series.unique_id = "s" + std::to_string(s);
+    for (int t = 0; t < length; ++t) {
+      series.ds.push_back(Timestamp{t});
+      series.y.push_back(5 + s + 2 * std::sin(2 * M_PI * t / 12.0) + noise(rng));
+    }
+    panel.series.push_back(series);
+  }
+  return panel;
+}
+
+// valid_loss: the validation score is the chosen loss of the decoded forecasts on the held-out
+// window (the mean for MAE, the quantile columns for MQLoss), recomputed here from PredictWindows.
+TEST(ValidLoss, ScoresTheDistributionsMeanOrQuantiles) {
+  const Panel panel = SeasonalPanel(3, 120, 4);
+  for (LossType valid : {LossType::kMAE, LossType::kMQLoss, LossType::kDistributionLoss}) {
+    NhitsConfig c = SmallDistributionConfig(DistributionType::kNormal);
+    c.level = {80};
+    Model model(c);
+    TrainOptions o;
+    o.max_steps = o.val_check_steps = 30;
+    o.val_size = c.h;
+    o.windows_batch_size = 64;
+    o.verbose = false;
+    o.valid_loss = valid;
+    ASSERT_TRUE(o.Validate(c).ok()) << o.Validate(c).ToString();
+    auto report = Train(model, panel, o);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    ASSERT_EQ(report->val_history.size(), 1u);
+    const int L = c.input_size, H = c.h, C = c.outputs_per_step();  // mean, median, lo-80, hi-80
+    double sum = 0, nll = 0;
+    std::vector<float> x(L), m(L, 1.0f), out(H * C);
+    for (const Series& s : panel.series) {
+      const int end = static_cast<int>(s.y.size()) - H;
+      for (int t = 0; t < L; ++t) x[t] = static_cast<float>(s.y[end - L + t]);
+      model.PredictWindows(1, x.data(), m.data(), out.data());
+      for (int j = 0; j < H; ++j) {
+        const double y = s.y[end + j], e = y - out[j * C];
+        if (valid == LossType::kMAE) sum += std::abs(e);
+        for (int k = 1; k < C; ++k) {  // MQLoss over the median, 0.1 and 0.9
+          const double q = k == 1 ? 0.5 : k == 2 ? 0.1 : 0.9, d = y - out[j * C + k];
+          if (valid == LossType::kMQLoss) sum += std::max(q * d, (q - 1) * d) / 3;
+        }
+        // Normal likelihood from the interval: scale = (hi - lo) / (2 z_0.9)
+        const double scale = (out[j * C + 3] - out[j * C + 2]) / (2 * NormalQuantile(0.9));
+        nll += std::log(scale) + 0.5 * std::log(2 * M_PI) + 0.5 * (e / scale) * (e / scale);
+      }
+    }
+    const double points = 3.0 * H, want = valid == LossType::kDistributionLoss ? nll / points : sum / points;
+    EXPECT_NEAR(report->val_history[0].second, want, 1e-4 * std::max(1.0, std::abs(want))) << ToString(valid);
+  }
+}
+
+TEST(ValidLoss, RefusesWhatNeuralforecastRefuses) {
+  NhitsConfig mq;
+  mq.h = 4;
+  mq.input_size = 8;
+  mq.loss = LossType::kMQLoss;
+  mq.level = {80};
+  TrainOptions o;
+  o.valid_loss = LossType::kMAE;
+  EXPECT_NE(o.Validate(mq).message().find("validates with MQLoss or HuberMQLoss"), std::string::npos);
+  o.valid_loss = LossType::kHuberMQLoss;
+  EXPECT_TRUE(o.Validate(mq).ok());
+  NhitsConfig point = mq;
+  point.loss = LossType::kMAE;
+  EXPECT_NE(o.Validate(point).message().find("does not forecast"), std::string::npos);
+  o.valid_loss = LossType::kDistributionLoss;
+  EXPECT_NE(o.Validate(point).message().find("validates only a DistributionLoss model"), std::string::npos);
+  o.valid_loss = LossType::kQuantileLoss;
+  o.valid_q = 1.5;
+  EXPECT_NE(o.Validate(point).message().find("valid_q"), std::string::npos);
+  o.valid_q = 0.9;
+  EXPECT_TRUE(o.Validate(point).ok());
+  EXPECT_EQ(o.ValidationConfig(point).quantile_q, 0.9);
+  EXPECT_EQ(o.ValidationConfig(point).loss, LossType::kQuantileLoss);
+}
+
+}  // namespace
+}  // namespace nhits

@@ -104,6 +104,19 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "Validation checks without improvement before stopping (-1: off)")->capture_default_str();
   app.add_option("--val-check-steps", train.val_check_steps, "Steps between validations")->capture_default_str();
   app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
+  app.add_option_function<std::string>(
+      "--valid-loss",
+      [this](const std::string& name) {
+        Result<LossType> loss = ParseLossType(name, "valid-loss");
+        if (!loss.ok()) throw CLI::ValidationError(loss.status().message());  // CLI11 reports it while parsing
+        train.valid_loss = *loss;
+      },
+      "What validation scores (early stopping, --restore-best-weights), as neuralforecast's valid_loss:\n"
+                 "a point loss (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss), or MQLoss/HuberMQLoss over\n"
+                 "the model's levels; default: the training loss. A point loss scores a DistributionLoss model's mean");
+  app.add_option("--valid-delta", train.valid_delta, "--valid-loss HuberLoss/HuberQLoss/HuberMQLoss delta")
+      ->capture_default_str();
+  app.add_option("--valid-q", train.valid_q, "--valid-loss QuantileLoss/HuberQLoss quantile")->capture_default_str();
   app.add_option("--batch-size", train.batch_size, "Series per step")->capture_default_str();
   app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
   if (with_window_stride)

@@ -5,6 +5,7 @@
 // every other part of the engine assumes a validated config.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,10 +106,20 @@ struct TrainOptions {
   // Continue from the model's current weights instead of initialising them (fresh Adam state and
   // schedule): neuralforecast's final fit after the cross-validation of PredictionIntervals.
   bool warm_start = false;
+  // neuralforecast's valid_loss: what validation (early stopping, best weights) scores, when it
+  // is not the training loss itself. A point loss (its own delta / q), or for MQLoss and
+  // DistributionLoss models MQLoss / HuberMQLoss over the model's quantiles; a point loss on a
+  // DistributionLoss model scores the distribution's mean, as neuralforecast does.
+  std::optional<LossType> valid_loss;
+  double valid_delta = 1.0;  // valid_loss HuberLoss / HuberQLoss / HuberMQLoss delta
+  double valid_q = 0.5;      // valid_loss QuantileLoss / HuberQLoss q
   int random_seed = 1;
   int num_threads = 0;                // 0: all cores
   bool verbose = true;                // progress bar on stderr
   Status Validate(const NhitsConfig& config) const;
+  // The configuration validation scores with: `config` itself, or a copy whose loss is
+  // valid_loss (with valid_delta, valid_q and the model's levels).
+  NhitsConfig ValidationConfig(const NhitsConfig& config) const;
 };
 
 // Names as neuralforecast spells them ("MaxPool1d", "ReLU", "robust", "MQLoss", ...).

@@ -223,7 +223,32 @@ Status TrainOptions::Validate(const NhitsConfig& config) const {
                std::to_string(val_size) + ")");
   if (early_stop_patience_steps > 0 && val_size == 0)
     return bad("field 'early_stop_patience_steps': early stopping needs val_size > 0");
+  if (valid_loss) {
+    const NhitsConfig v = ValidationConfig(config);
+    const bool multi = v.multi_quantile();
+    // neuralforecast's rules (BaseModel.__init__): MQ models validate with an MQ loss; quantiles
+    // need a model that forecasts them; a distribution scores only the model's own.
+    if (v.distribution_loss() && !config.distribution_loss())
+      return bad("field 'valid_loss': DistributionLoss validates only a DistributionLoss model");
+    if (config.multi_quantile() && !multi)
+      return bad("field 'valid_loss': a " + ToString(config.loss) + " model validates with MQLoss or HuberMQLoss, not " +
+                 ToString(*valid_loss) + " (as in neuralforecast)");
+    if (multi && !config.multi_quantile() && !config.distribution_loss())
+      return bad("field 'valid_loss': " + ToString(*valid_loss) + " scores quantiles, which a " + ToString(config.loss) +
+                 " model does not forecast");
+    if (v.uses_delta() && !(valid_delta > 0)) return bad("field 'valid_delta': must be > 0");
+    if (v.single_quantile() && !(valid_q > 0 && valid_q < 1)) return bad("field 'valid_q': must be in (0, 1)");
+  }
   return Status::Ok();
+}
+
+NhitsConfig TrainOptions::ValidationConfig(const NhitsConfig& config) const {
+  NhitsConfig v = config;
+  if (!valid_loss || (*valid_loss == LossType::kDistributionLoss && config.distribution_loss())) return v;
+  v.loss = *valid_loss;
+  v.huber_delta = valid_delta;
+  v.quantile_q = valid_q;
+  return v;
 }
 
 std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
@@ -264,6 +289,12 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["start_padding_enabled"] = t->start_padding_enabled;
     j["random_seed"] = t->random_seed;
     j["restore_best_weights"] = t->restore_best_weights;
+    if (t->valid_loss) {
+      j["valid_loss"] = ToString(*t->valid_loss);
+      const NhitsConfig v = t->ValidationConfig(c);
+      if (v.uses_delta()) j["valid_delta"] = t->valid_delta;
+      if (v.single_quantile()) j["valid_q"] = t->valid_q;
+    }
   }
   return j.dump();
 }

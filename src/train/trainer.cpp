@@ -35,8 +35,9 @@ void ToDistributionSpace(const ScaleStats& st, float* y, int h, double* log_scal
   *log_scale = std::log(st.scale);
 }
 
-// Mean loss, in the original scale, of the model's forecasts over the validation windows.
-double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns& cols,
+// Mean loss, in the original scale, of the model's forecasts over the validation windows, by
+// `v` (TrainOptions::ValidationConfig).
+double ValidationLoss(const Model& model, const NhitsConfig& v, const Panel& panel, const ExogColumns& cols,
                       const std::vector<WindowRef>& refs, const std::vector<int>& limit) {
   const NhitsConfig& c = model.config();
   WindowBatch batch;
@@ -44,7 +45,7 @@ double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns&
   const std::size_t n = refs.size();
   ExogWindows ex;
   GatherExog(panel, cols, refs, limit, c.input_size, c.h, &ex);
-  if (c.distribution_loss()) {
+  if (v.distribution_loss()) {
     std::vector<float> raw(n * static_cast<std::size_t>(c.h) * c.network_outputs_per_step());
     std::vector<ScaleStats> stats(n);
     std::vector<double> log_scale(n);
@@ -55,9 +56,15 @@ double ValidationLoss(const Model& model, const Panel& panel, const ExogColumns&
     return ComputeLoss<float>(c, static_cast<int>(n), raw.data(), batch.outsample.data(), batch.outsample_mask.data(),
                               nullptr, log_scale.data());
   }
-  std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * c.outputs_per_step());
+  const std::size_t C = static_cast<std::size_t>(c.outputs_per_step());
+  std::vector<float> yhat(n * static_cast<std::size_t>(c.h) * C);
   model.PredictWindows(static_cast<int>(n), batch.insample.data(), batch.insample_mask.data(), ex.batch(), yhat.data());
-  return ComputeLoss<float>(c, static_cast<int>(n), yhat.data(), batch.outsample.data(),
+  if (c.distribution_loss()) {  // a point valid loss scores the mean (column 0), MQLoss the quantile columns
+    const std::size_t Q = static_cast<std::size_t>(v.network_outputs_per_step()), first = v.multi_quantile() ? 1 : 0;
+    for (std::size_t i = 0; i < n * c.h; ++i)
+      for (std::size_t q = 0; q < Q; ++q) yhat[i * Q + q] = yhat[i * C + first + q];
+  }
+  return ComputeLoss<float>(v, static_cast<int>(n), yhat.data(), batch.outsample.data(),
                             batch.outsample_mask.data(), nullptr);
 }
 
@@ -97,6 +104,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         "'). Use a smaller input_size or h, or start_padding_enabled");
   }
   const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
+  const NhitsConfig valid_config = o.ValidationConfig(c);
   ExogColumns exog_cols;
   if (c.has_exog()) {
     auto found = FindExogColumns(c, panel);
@@ -187,7 +195,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     report.steps = step + 1;
 
     if (!val_refs.empty() && (step + 1) % o.val_check_steps == 0) {
-      last_val = ValidationLoss(model, panel, exog_cols, val_refs, usable_val);
+      last_val = ValidationLoss(model, valid_config, panel, exog_cols, val_refs, usable_val);
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
       if (report.best_val_loss < 0 || last_val < report.best_val_loss) {

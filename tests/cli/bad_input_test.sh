@@ -61,6 +61,8 @@ expect_error unknown-pooling "pooling-mode" "MinPool1d" -- "$NHITS" train --data
 expect_error unknown-loss "loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --loss MAPE2 --out "$WORK/out.safetensors"
 expect_error unknown-distribution "distribution" "Poisson" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --distribution Poisson --out "$WORK/out.safetensors"
 expect_error distribution-no-level "--level" "empty list" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --level "" --out "$WORK/out.safetensors"
+expect_error mqloss-valid-mae "valid_loss" "validates with MQLoss or HuberMQLoss" -- "$NHITS" train --data "$AIR" --h 3 --loss MQLoss --valid-loss MAE --val-size 3 --out "$WORK/out.safetensors"
+expect_error unknown-valid-loss "valid-loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --valid-loss MAPE2 --out "$WORK/out.safetensors"
 expect_error output-dir-missing "does not exist" -- "$NHITS" train --data "$AIR" --h 3 --out "$WORK/missing/dir/m.safetensors"
 
 # Checkpoints: a good one, then truncated, corrupt and mismatched copies.
