@@ -388,3 +388,44 @@ TEST(ValidLoss, RefusesWhatNeuralforecastRefuses) {
 
 }  // namespace
 }  // namespace nhits
+
+namespace nhits {
+namespace {
+
+// A likelihood is negative on small-valued series: early stopping and the best-weights choice
+// must still follow Lightning's rule (strictly better resets patience) on such scores.
+TEST(ValidLoss, EarlyStoppingWorksOnNegativeLikelihoods) {
+  Panel panel = SeasonalPanel(3, 150, 9);
+  for (Series& s : panel.series)
+    for (double& y : s.y) y *= 0.01;  // scale ~0.01: log(scale) makes the likelihood negative
+  NhitsConfig c = SmallDistributionConfig(DistributionType::kNormal);
+  c.scaler_type = ScalerType::kStandard;
+  Model model(c);
+  TrainOptions o;
+  o.max_steps = 1500;
+  o.val_check_steps = 10;
+  o.val_size = c.h;
+  o.early_stop_patience_steps = 3;
+  o.learning_rate = 1e-2;
+  o.windows_batch_size = 64;
+  o.verbose = false;
+  auto report = Train(model, panel, o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const auto& history = report->val_history;
+  ASSERT_FALSE(history.empty());
+  double best = history[0].second;
+  int bad = 0;
+  for (std::size_t i = 1; i < history.size(); ++i) {
+    if (history[i].second < best) best = history[i].second, bad = 0;
+    else ++bad;
+    if (bad >= 3) EXPECT_EQ(i + 1, history.size()) << "training went on after patience ran out";
+  }
+  EXPECT_LT(best, 0.0);
+  EXPECT_EQ(report->best_val_loss, best);
+  EXPECT_EQ(report->early_stopped, bad >= 3);
+  EXPECT_TRUE(report->early_stopped) << "1500 steps at lr 1e-2 on a noisy series should stop early ("
+                                     << history.size() << " checks)";
+}
+
+}  // namespace
+}  // namespace nhits

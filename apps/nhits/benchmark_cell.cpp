@@ -2,6 +2,7 @@
 #include "benchmark_cell.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <span>
@@ -97,7 +98,7 @@ nlohmann::ordered_json BenchmarkCell::TrainAndScore(const ModelFlags& flags, con
   record["steps"] = report.steps;
   record["train_seconds"] = report.seconds;
   record["early_stopped"] = report.early_stopped;
-  record["best_val_loss"] = report.best_val_loss;
+  record["best_val_loss"] = std::isnan(report.best_val_loss) ? -1.0 : report.best_val_loss;  // the rows' "none"
   return record;
 }
 

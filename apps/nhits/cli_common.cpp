@@ -77,12 +77,12 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str();
   app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
       ->capture_default_str();
-  app.add_option("--distribution", distribution,
+  distribution_flag = app.add_option("--distribution", distribution,
                  "DistributionLoss: Normal or StudentT. Trained by negative log-likelihood; forecasts are the\n"
                  "distribution's mean (NHITS) and its exact quantiles (NHITS-median, NHITS-lo-90, ...), where\n"
                  "neuralforecast estimates them from 1000 random draws")
       ->capture_default_str();
-  app.add_flag("--return-params", return_params,
+  return_params_flag = app.add_flag("--return-params", return_params,
                "DistributionLoss: add the parameters as columns (NHITS-loc, NHITS-scale; StudentT also NHITS-df)");
   app.add_option("--delta", delta, "HuberLoss / HuberQLoss / HuberMQLoss delta")->capture_default_str();
   app.add_option("--q", q,
@@ -114,9 +114,10 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       "What validation scores (early stopping, --restore-best-weights), as neuralforecast's valid_loss:\n"
                  "a point loss (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss), or MQLoss/HuberMQLoss over\n"
                  "the model's levels; default: the training loss. A point loss scores a DistributionLoss model's mean");
-  app.add_option("--valid-delta", train.valid_delta, "--valid-loss HuberLoss/HuberQLoss/HuberMQLoss delta")
-      ->capture_default_str();
-  app.add_option("--valid-q", train.valid_q, "--valid-loss QuantileLoss/HuberQLoss quantile")->capture_default_str();
+  valid_delta_flag = app.add_option("--valid-delta", train.valid_delta, "--valid-loss HuberLoss/HuberQLoss/HuberMQLoss delta")
+                         ->capture_default_str();
+  valid_q_flag =
+      app.add_option("--valid-q", train.valid_q, "--valid-loss QuantileLoss/HuberQLoss quantile")->capture_default_str();
   app.add_option("--batch-size", train.batch_size, "Series per step")->capture_default_str();
   app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
   if (with_window_stride)
@@ -181,6 +182,15 @@ NhitsConfig ModelFlags::Config() const {
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
   if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");
+  auto given = [](const CLI::Option* flag) { return flag != nullptr && flag->count() > 0; };
+  if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
+    Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
+         " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");
+  const NhitsConfig v = train.ValidationConfig(c);
+  if (given(valid_delta_flag) && !(train.valid_loss && v.uses_delta()))
+    Fail("--valid-delta applies to --valid-loss HuberLoss, HuberQLoss or HuberMQLoss");
+  if (given(valid_q_flag) && !(train.valid_loss && v.single_quantile()))
+    Fail("--valid-q applies to --valid-loss QuantileLoss or HuberQLoss");
   CheckOk(c.Validate());
   CheckOk(train.Validate(c));
   return c;

@@ -38,6 +38,9 @@ struct ModelFlags {
   bool first_layer_activation = false, return_params = false;
   TrainOptions train;
   bool quiet = false;
+  // Flags that only mean something with another setting: refused without it, not ignored.
+  const CLI::Option *distribution_flag = nullptr, *return_params_flag = nullptr, *valid_delta_flag = nullptr,
+                    *valid_q_flag = nullptr;
 
   // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).

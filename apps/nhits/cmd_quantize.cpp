@@ -73,12 +73,19 @@ struct Error {
   double max_over_scale = 0, mean_over_scale = 0;
 };
 
-Error Compare(const std::vector<float>& got, const std::vector<float>& ref, const Windows& w, int hq) {
+// The largest forecast change per window over the series' scale. A Student-t's df column (with
+// return_params) has no unit of the series, so it is left out.
+Error Compare(const std::vector<float>& got, const std::vector<float>& ref, const Windows& w, const NhitsConfig& c) {
+  const int hq = c.h * c.outputs_per_step(), columns = c.outputs_per_step();
+  const int unitless = c.distribution_loss() && c.return_params && c.distribution == DistributionType::kStudentT
+                           ? columns - 3
+                           : -1;
   Error e;
   for (int b = 0; b < w.count; ++b) {
     double worst = 0;
     for (int i = 0; i < hq; ++i)
-      worst = std::max(worst, std::abs(static_cast<double>(got[static_cast<std::size_t>(b) * hq + i]) -
+      if (i % columns != unitless)
+        worst = std::max(worst, std::abs(static_cast<double>(got[static_cast<std::size_t>(b) * hq + i]) -
                                        ref[static_cast<std::size_t>(b) * hq + i]));
     e.max_over_scale = std::max(e.max_over_scale, worst / w.scale[b]);
     e.mean_over_scale += worst / w.scale[b] / w.count;
@@ -143,7 +150,6 @@ Action RegisterQuantize(CLI::App& app) {
     const NhitsConfig& c = model.config();
     const Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
     const ExogColumns cols = Unwrap(FindExogColumns(c, panel));
-    const int HQ = c.h * c.outputs_per_step();
     const int per_series = std::max(1, a->windows / static_cast<int>(panel.series.size()));
     Windows calib, held;
     for (const Series& s : panel.series) {
@@ -168,7 +174,7 @@ Action RegisterQuantize(CLI::App& app) {
       PrecisionPlan only{precision, {}};
       for (const auto& other : all)
         if (other != layer) only.fp32_layers.push_back(other);
-      const Error e = Compare(Run(model, only, calib), ref, calib, HQ);
+      const Error e = Compare(Run(model, only, calib), ref, calib, c);
       ranked.push_back({e.max_over_scale, layer});
       sensitivity.push_back({{"layer", std::to_string(layer.first) + "." + std::to_string(layer.second)},
                              {"max_error_over_scale", e.max_over_scale}});
@@ -177,23 +183,23 @@ Action RegisterQuantize(CLI::App& app) {
     // Most sensitive first: each layer moves to the fallback until the bound holds; with a BF16
     // fallback that is not enough, the BF16 layers then move on to FP32 in the same order.
     PrecisionPlan plan{precision, {}};
-    Error calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
+    Error calib_error = Compare(Run(model, plan, calib), ref, calib, c);
     for (const auto& [err, layer] : ranked) {
       if (calib_error.max_over_scale <= a->max_error) break;
       (bf16_fallback ? plan.bf16_layers : plan.fp32_layers).push_back(layer);
-      calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
+      calib_error = Compare(Run(model, plan, calib), ref, calib, c);
     }
     for (const auto& [err, layer] : ranked) {
       if (calib_error.max_over_scale <= a->max_error || !bf16_fallback) break;
       std::erase(plan.bf16_layers, layer);
       plan.fp32_layers.push_back(layer);
-      calib_error = Compare(Run(model, plan, calib), ref, calib, HQ);
+      calib_error = Compare(Run(model, plan, calib), ref, calib, c);
     }
     std::sort(plan.fp32_layers.begin(), plan.fp32_layers.end());
     std::sort(plan.bf16_layers.begin(), plan.bf16_layers.end());
 
     const std::vector<float> held_fp32 = Run(model, {}, held), held_q = Run(model, plan, held);
-    const Error held_error = Compare(held_q, held_fp32, held, HQ);
+    const Error held_error = Compare(held_q, held_fp32, held, c);
     const double mae_fp32 = Mae(model, held_fp32, held), mae_q = Mae(model, held_q, held);
     CheckpointInfo out_info = info;
     // Static activation ranges beside the plan: ONNX QDQ export and TensorRT caches use them.

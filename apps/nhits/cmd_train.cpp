@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -61,11 +62,11 @@ Action RegisterTrain(CLI::App& app) {
                         {"steps", std::to_string(report.steps)},
                         {"train_loss", FormatValue(report.train_loss)},
                         {"seconds", FormatValue(report.seconds)}};
-    if (report.best_val_loss >= 0) info["best_val_loss"] = FormatValue(report.best_val_loss);
+    if (!std::isnan(report.best_val_loss)) info["best_val_loss"] = FormatValue(report.best_val_loss);
     if (!conformal.empty()) info[kConformalKey] = conformal;
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
     std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);
-    if (report.best_val_loss >= 0) std::printf("  best_val_loss %.6g", report.best_val_loss);
+    if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
                 report.early_stopped ? "  early stopped" : "", a->out.c_str());
   };

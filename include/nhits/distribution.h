@@ -7,7 +7,8 @@
 // forecasts change from call to call by a few percent of the scale. We compute them exactly from
 // the parameters (the Normal and Student-t quantile functions): deterministic forecasts, equal to
 // the values neuralforecast's sample estimates scatter around.
-// Thread safety: pure functions.
+// Thread safety: pure functions, except that StudentTQuantileForLevel builds its per-level table
+// on first use (std::call_once: safe from any thread).
 #pragma once
 
 #include <cstddef>

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "nhits/data.h"
@@ -18,7 +19,8 @@ namespace nhits {
 struct TrainReport {
   int steps = 0;                 // optimizer steps taken
   double train_loss = 0;         // mean training loss over the last val_check_steps steps
-  double best_val_loss = -1;     // -1 when no validation ran
+  // NaN when no validation ran (a sentinel of -1 would not do: a likelihood can be negative).
+  double best_val_loss = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<int, double>> val_history;  // (step, validation loss)
   bool early_stopped = false;
   double seconds = 0;

@@ -1,10 +1,14 @@
 #include "nhits/distribution.h"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <limits>
 #include <mutex>
-#include <array>
 
 namespace nhits {
 namespace {
@@ -104,7 +108,14 @@ const QuantileSeries& StudentTQuantileSeries(int level) {
 
 }  // namespace
 
-double StudentTQuantileForLevel(int level, double df) { return StudentTQuantileSeries(level)(df); }
+double StudentTQuantileForLevel(int level, double df) {
+  // Config validation keeps levels in 1..99; anything else is a caller bug, not bad data.
+  if (level < 1 || level > kMaxLevels) {
+    std::fprintf(stderr, "nhits: StudentTQuantileForLevel(%d): the level is outside 1..99\n", level);
+    std::abort();
+  }
+  return StudentTQuantileSeries(level)(df);
+}
 
 double Softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 double SoftplusSlope(double x) { return x > 20 ? 1.0 : 1 / (1 + std::exp(-x)); }
@@ -197,6 +208,7 @@ void DecodeForecast(const NhitsConfig& c, const ScaleStats& stats, const float* 
     return;
   }
   const int P = c.network_outputs_per_step(), C = c.outputs_per_step();
+  assert(raw != out && "DistributionLoss decodes P channels into C > P columns: raw and out must differ");
   // Quantile columns: the median, the lows ascending, the highs ascending, so the k-th widest
   // level owns columns 2 + k (its low) and 1 + 2 * levels - k (its high). No allocation: this
   // runs per request.

@@ -47,7 +47,7 @@ void Model::ForwardRaw(int batch, const float* insample, const float* mask, cons
   thread_local std::vector<float> hist, futr, exog_scratch;
   if ((X > 0 && exog.hist == nullptr) || (F > 0 && exog.futr == nullptr) || (S > 0 && exog.stat == nullptr)) {
     // A caller bug, not bad data: the commands and the engine check requests first.
-    std::fprintf(stderr, "nhits: Model::PredictWindows without the exogenous inputs its config lists\n");
+    std::fprintf(stderr, "nhits: Model::ForwardRaw/PredictWindows without the exogenous inputs its config lists\n");
     std::abort();
   }
   // Chunks bound the activation memory of very large requests.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <string>
 
 namespace nhits {
@@ -29,7 +30,7 @@ void ProgressBar::Update(int step, double loss, double val_loss) {
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
   char val[32] = "-";
-  if (val_loss >= 0) std::snprintf(val, sizeof val, "%.4g", val_loss);
+  if (!std::isnan(val_loss)) std::snprintf(val, sizeof val, "%.4g", val_loss);
   std::fprintf(stderr, "%sstep %d/%d [%s] loss %.4g  val %s  %.1f steps/s  ETA %dm%02ds%s", tty_ ? "\r" : "", step,
                total_, bar.c_str(), loss, val, rate, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60,
                tty_ ? "\033[K" : "\n");

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -131,7 +132,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   ProgressBar bar(o.max_steps, o.verbose);
   double loss_sum = 0;
   int loss_count = 0, bad_checks = 0;
-  double last_val = -1;
+  double last_val = std::numeric_limits<double>::quiet_NaN();  // no validation yet
   for (int step = 0; step < o.max_steps; ++step) {
     // A step sees batch_size series (an epoch walks a shuffled order), then samples windows.
     candidates.clear();
@@ -198,7 +199,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       last_val = ValidationLoss(model, valid_config, panel, exog_cols, val_refs, usable_val);
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
-      if (report.best_val_loss < 0 || last_val < report.best_val_loss) {
+      if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
         report.best_val_loss = last_val;
         bad_checks = 0;
         if (o.restore_best_weights) best_params = net.params();
