@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -10,16 +11,19 @@
 
 namespace nhits::cli {
 
-// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout),
-// then any interval columns [series, h, E] named by `extra_suffixes`.
+// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout)
+// but for column `drop` (if any), then any interval columns [series, h, E] named by
+// `extra_suffixes`.
 std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency& freq, const std::vector<float>& fc,
                         const std::string& alias, const std::vector<std::string>& extra_suffixes = {},
-                        const std::vector<float>& extra = {}) {
+                        const std::vector<float>& extra = {}, int drop = -1) {
   const NhitsConfig& c = model.config();
   const int Q = c.outputs_per_step();
   const std::size_t E = extra_suffixes.size();
   std::string out = "unique_id,ds";
-  for (const std::string& suffix : c.output_names()) out += "," + alias + suffix;
+  const std::vector<std::string> names = c.output_names();
+  for (int q = 0; q < Q; ++q)
+    if (q != drop) out += "," + alias + names[static_cast<std::size_t>(q)];
   for (const std::string& suffix : extra_suffixes) out += "," + alias + suffix;
   out += '\n';
   for (std::size_t s = 0; s < panel.series.size(); ++s) {
@@ -27,7 +31,8 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
     const auto future = FutureTimestamps(series.ds.back(), freq, c.h);
     for (int j = 0; j < c.h; ++j) {
       out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
-      for (int q = 0; q < Q; ++q) out += "," + FormatValue(fc[(s * c.h + j) * Q + q]);
+      for (int q = 0; q < Q; ++q)
+        if (q != drop) out += "," + FormatValue(fc[(s * c.h + j) * Q + q]);
       for (std::size_t e = 0; e < E; ++e) out += "," + FormatValue(extra[(s * c.h + j) * E + e]);
       out += '\n';
     }
@@ -70,8 +75,9 @@ Action RegisterPredict(CLI::App& app) {
                  "(neuralforecast's futr_df)");
   app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
   app.add_option("--level", a->level,
-                 "Conformal prediction intervals at these levels (e.g. 80,90) for a model trained with\n"
-                 "--prediction-intervals: adds NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90 as neuralforecast does");
+                 "Prediction intervals at these levels (e.g. 80,90), as neuralforecast's predict(level=...):\n"
+                 "conformal ones for a model trained with --prediction-intervals (adds NHITS-lo-90,...,NHITS-hi-90),\n"
+                 "or a DistributionLoss model's own quantiles at these levels instead of its trained ones");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -93,6 +99,23 @@ Action RegisterPredict(CLI::App& app) {
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     WarnAboutShortSeries(panel, model.config().input_size);
+    if (config.distribution_loss() && !a->level.empty()) {
+      // The distribution has every quantile: the same weights, decoded at the asked levels. As
+      // neuralforecast's predict(level=...), sorted and de-duplicated, without the median column.
+      std::vector<int> levels = ParseIntList(a->level, "level");
+      std::sort(levels.begin(), levels.end());
+      levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+      NhitsConfig at_levels = config;
+      at_levels.level = levels;
+      if (Status st = at_levels.Validate(); !st.ok()) Fail("--level: " + st.message());
+      Model relevelled(at_levels);
+      relevelled.mutable_network().params() = model.network().params();
+      const std::vector<float> fc = ForecastFrom(relevelled, panel, origins, plan);
+      WriteTextAtomic(a->out, ForecastCsv(relevelled, panel, freq, fc, a->alias, {}, {}, /*drop=median*/ 1));
+      std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), config.h,
+                   freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+      return;
+    }
     const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
     // Conformal intervals around the point forecast, from the scores the checkpoint carries.
     std::vector<std::string> suffixes;

@@ -73,6 +73,9 @@ for r in csv.DictReader(open(sys.argv[1])):
     assert abs((loc - lo) - (hi - loc)) < 1e-3 * scale, r
     assert float(r["NHITS"]) == loc == float(r["NHITS-median"]), r
 PY'
+"$NHITS" predict --model "$WORK/dl.safetensors" --data "$AIR" --level 95 --out "$WORK/dl95.csv" 2>/dev/null
+check "DistributionLoss predict --level: other levels, neuralforecast's columns" '[ "$(head -1 "$WORK/dl95.csv")" = "unique_id,ds,NHITS,NHITS-lo-95,NHITS-hi-95,NHITS-df,NHITS-loc,NHITS-scale" ]'
+check "DistributionLoss 95% interval contains the trained 90% one" 'paste -d, "$WORK/dl.csv" "$WORK/dl95.csv" | awk -F, "NR>1 && !(\$13<\$5 && \$6<\$14) {bad=1} END {exit bad}"'
 "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 100 --windows-batch-size 64 --scaler-type robust \
   --loss DistributionLoss --distribution Normal --n-windows 2 --step-size 12 --quiet --out "$WORK/dlcv.csv" > "$WORK/dlcv.txt"
 check "DistributionLoss cv reports interval coverage" 'grep -q "^90% interval: covers" "$WORK/dlcv.txt" && grep -q "^80% interval: covers" "$WORK/dlcv.txt"'

@@ -170,6 +170,25 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         z = np.concatenate(z)
         check(f"distribution: neuralforecast's sampled quantiles within 5 standard errors (max |z| {np.abs(z).max():.2f})",
               np.abs(z).max() < 5)
+    # predict(level=...) at other levels than trained (after save: it changes the loss's quantiles)
+    want = nf.predict(df=df, level=[95, 50]).sort_values(["unique_id", "ds"])
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--level", "95,50",
+                        "--out", os.path.join(work, "distribution_levels.csv")], capture_output=True, text=True)
+    check("distribution: nhits predict --level 95,50", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        got = pd.read_csv(os.path.join(work, "distribution_levels.csv")).sort_values(["unique_id", "ds"])
+        check("distribution: --level columns are neuralforecast's predict(level=...)'s",
+              list(got.columns) == list(want.columns), (list(got.columns), list(want.columns)))
+        df_, scale, loc = (got[c].to_numpy(float) for c in ("NHITS-df", "NHITS-scale", "NHITS-loc"))
+        z = []
+        for col, q in (("NHITS-lo-95", 0.025), ("NHITS-lo-50", 0.25), ("NHITS-hi-50", 0.75), ("NHITS-hi-95", 0.975)):
+            u = stats.t.ppf(q, df_)
+            check(f"distribution: {col} is the Student-t quantile", np.allclose(got[col], loc + scale * u, rtol=1e-5, atol=1e-5))
+            z.append((want[col].to_numpy(float) - (loc + scale * u)) /
+                     (np.sqrt(q * (1 - q) / 1000) / stats.t.pdf(u, df_) * scale))
+        z = np.concatenate(z)
+        check(f"distribution: its sampled quantiles at those levels within 5 standard errors (max |z| {np.abs(z).max():.2f})",
+              np.abs(z).max() < 5)
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
