@@ -123,7 +123,16 @@ def main():
         q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
         levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
         expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
-        if len(q) != len(expected) or any(abs(a - b) > 1e-6 for a, b in zip(q, expected)):
+        symmetric = len(q) == len(expected) and all(abs(a - b) <= 1e-6 for a, b in zip(q, expected))
+        if loss_name == "DistributionLoss" and (not symmetric or not levels):
+            # Its quantiles only name output columns, and neuralforecast's predict(level=...) /
+            # predict(quantiles=...) overwrite them in place (update_quantile): use its default
+            # levels; `nhits predict --level` decodes any others from the same weights.
+            print(f"note: {path}: DistributionLoss quantiles {q} are what the last neuralforecast predict() asked "
+                  "for, not the trained levels; using level=[80, 90] (nhits predict --level picks others)",
+                  file=sys.stderr)
+            levels, symmetric = [80, 90], True
+        if not symmetric:
             fail(f"{path}: {loss_name} quantiles {q} are not symmetric prediction levels around the median; "
                  f"the engine supports {loss_name}(level=[...])")
         config["loss"] = loss_name
@@ -139,6 +148,9 @@ def main():
 
     tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()
                if not k.startswith("valid_loss.")}
+    if loss_name == "DistributionLoss":  # the quantiles of the levels written (see above)
+        qs = sorted([0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
+        tensors["loss.quantiles"] = torch.tensor([0.5] + qs, dtype=torch.float32)
     metadata = {
         "nhits_config": json.dumps(config),
         **({"nhits_conformal": json.dumps(dict(conformal, h=config["h"]))} if conformal else {}),
