@@ -9,6 +9,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "io/onnx/onnx_export.h"
+#include "nhits/distribution.h"
 #include "nhits/model.h"
 #include "nhits/safetensors.h"
 
@@ -81,9 +82,16 @@ Action RegisterExport(CLI::App& app) {
     const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
     if (a->with_scaler) {
       model.PredictWindows(n, x.data(), m.data(), exog, y.data());
-    } else {
+    } else if (!c.distribution_loss()) {  // the graph's scaled space: the network itself
       Workspace<float> ws;
       model.network().Forward(n, x.data(), m.data(), exog, y.data(), ws, false, nullptr);
+    } else {  // the same, its parameters decoded with shift 0 and scale 1
+      Workspace<float> ws;
+      const std::size_t HP = static_cast<std::size_t>(c.h) * c.network_outputs_per_step();
+      std::vector<float> raw(static_cast<std::size_t>(n) * HP);
+      model.network().Forward(n, x.data(), m.data(), exog, raw.data(), ws, false, nullptr);
+      for (int b = 0; b < n; ++b)
+        DecodeForecast(c, ScaleStats{}, raw.data() + static_cast<std::size_t>(b) * HP, y.data() + static_cast<std::size_t>(b) * HQ);
     }
     std::string bytes;
     for (const auto* v : {&x, &m, &hist, &futr, &stat, &y})

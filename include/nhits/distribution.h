@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "nhits/config.h"
 #include "nhits/scaler.h"
@@ -50,6 +51,9 @@ double StudentTQuantile(double p, double df);
 // The Student-t quantile 0.5 + level / 200 (an integer level in 1..99) for df >= 3, from a
 // Chebyshev series fitted once per level (within 1e-9 of StudentTQuantile): what decoding uses.
 double StudentTQuantileForLevel(int level, double df);
+// That series' coefficients: the quantile is sum_k c[k] T_k(x) with x = 6 / df - 1 (Chebyshev
+// polynomials of the first kind), for graphs that evaluate it themselves (ONNX export).
+std::vector<double> StudentTQuantileSeriesCoefficients(int level);
 
 // One window's raw network output [h, network_outputs_per_step()] to its forecast columns
 // [h, outputs_per_step()] in the original scale (output_names() order). For every loss but

@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <vector>
 
 namespace nhits {
 namespace {
@@ -115,6 +116,12 @@ double StudentTQuantileForLevel(int level, double df) {
     std::abort();
   }
   return StudentTQuantileSeries(level)(df);
+}
+
+std::vector<double> StudentTQuantileSeriesCoefficients(int level) {
+  StudentTQuantileForLevel(level, 3.0);  // checks the level, builds the table
+  const auto& c = StudentTQuantileSeries(level).c;
+  return {c.begin(), c.end()};
 }
 
 double Softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }

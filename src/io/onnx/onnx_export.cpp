@@ -3,13 +3,16 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <vector>
 
 #include "backend/cpu/quantized_linear.h"
+#include "nhits/distribution.h"
 #include "nhits/safetensors.h"  // WriteFileAtomic
 
 namespace nhits {
@@ -202,6 +205,80 @@ std::string Unscale(Graph& g, const NhitsConfig& c, const std::string& y, const 
   return g.Op("Add", {g.Op("Mul", {y, s.scale}, "ys"), s.shift}, "unscaled");
 }
 
+// DistributionLoss: the raw parameter channels y [B, h*P] to the forecast columns [B, h, C] as
+// DecodeForecast computes them, with the window's shift and scale [B, 1] (0 and 1 when the graph
+// has no scaler: then every column but df is in the scaled space). The Student-t quantiles come
+// from the per-level Chebyshev series in 6 / df - 1, evaluated by Clenshaw's recurrence.
+std::string DecodeDistribution(Graph& g, const NhitsConfig& c, const std::string& y, const ScaledInput& s) {
+  const int H = c.h, P = c.network_outputs_per_step();
+  const bool student = c.distribution == DistributionType::kStudentT;
+  const std::string y3 = g.Op("Reshape", {y, g.Int64("shape", {-1, H, P})}, "params_raw");
+  auto channel = [&](int k, const std::string& hint) {
+    return g.Op("Slice", {y3, g.Int64("s", {k}), g.Int64("e", {k + 1}), g.Int64("a", {2})}, hint);
+  };
+  auto scalar = [&](const std::string& hint, float v) { return g.Float32(hint, {}, {v}); };
+  auto softplus = [&](const std::string& v, const std::string& hint) {  // PyTorch's: x itself above 20
+    return g.Op("Where", {g.Op("Greater", {v, scalar(hint + "_threshold", 20.0f)}, hint + "_linear"), v,
+                          g.Op("Softplus", {v}, hint + "_sp")},
+                hint);
+  };
+  const int first = student ? 1 : 0;
+  std::string loc = channel(first, "raw_loc");
+  std::string sd = g.Op("Add", {softplus(channel(first + 1, "raw_scale"), "softplus_scale"),
+                                scalar("eps", student ? 0.1f : 0.2f)}, "unit_scale");
+  if (!s.scale.empty()) {
+    const std::string axis2 = g.Int64("axis2", {2});
+    const std::string shift3 = g.Op("Unsqueeze", {s.shift, axis2}, "shift3"),
+                      scale3 = g.Op("Unsqueeze", {s.scale, axis2}, "scale3");
+    loc = g.Op("Add", {g.Op("Mul", {loc, scale3}, "loc_scaled"), shift3}, "loc");
+    sd = g.Op("Mul", {sd, scale3}, "scale");
+  }
+  // Quantile columns after the median: the lows widest first, then the highs narrowest first.
+  std::vector<int> order = c.level, signs;
+  std::sort(order.begin(), order.end(), std::greater<>());
+  const std::size_t n = order.size();
+  for (std::size_t k = 0; k < n; ++k) order.push_back(order[n - 1 - k]);
+  for (std::size_t k = 0; k < 2 * n; ++k) signs.push_back(k < n ? -1 : 1);
+  const auto columns = static_cast<std::int64_t>(2 * n);
+  std::string u, df;
+  if (!student) {
+    std::vector<float> z;
+    for (std::size_t k = 0; k < 2 * n; ++k)
+      z.push_back(static_cast<float>(signs[k] * NormalQuantile(0.5 + order[k] / 200.0)));
+    u = g.Float32("normal_quantiles", {columns}, z);
+  } else {
+    df = g.Op("Add", {softplus(channel(0, "raw_df"), "softplus_df"), scalar("three", 3.0f)}, "df");
+    const std::string x = g.Op("Sub", {g.Op("Div", {scalar("six", 6.0f), df}, "six_over_df"), scalar("one", 1.0f)}, "cheb_x");
+    const std::string two_x = g.Op("Mul", {x, scalar("two", 2.0f)}, "cheb_2x");
+    std::vector<std::vector<double>> coef;
+    for (std::size_t k = 0; k < 2 * n; ++k) coef.push_back(StudentTQuantileSeriesCoefficients(order[k]));
+    const int terms = static_cast<int>(coef[0].size());
+    auto term = [&](int t) {  // c_t of every column, signed
+      std::vector<float> v;
+      for (std::size_t k = 0; k < 2 * n; ++k) v.push_back(static_cast<float>(signs[k] * coef[k][static_cast<std::size_t>(t)]));
+      return g.Float32("cheb_c" + std::to_string(t), {columns}, v);
+    };
+    std::string b1 = term(terms - 1), b2;
+    for (int t = terms - 2; t >= 1; --t) {
+      std::string b0 = g.Op("Add", {g.Op("Mul", {two_x, b1}, "cheb_2xb"), term(t)}, "cheb_b");
+      if (!b2.empty()) b0 = g.Op("Sub", {b0, b2}, "cheb_b");
+      b2 = b1;
+      b1 = b0;
+    }
+    u = g.Op("Add", {g.Op("Sub", {g.Op("Mul", {x, b1}, "cheb_xb"), b2}, "cheb_sum"), term(0)}, "student_quantiles");
+  }
+  const std::string quantiles = g.Op("Add", {loc, g.Op("Mul", {sd, u}, "spread")}, "quantiles");
+  std::vector<std::string> parts{loc, loc, quantiles};  // the mean and the median are loc
+  if (c.return_params) {
+    if (student) parts.push_back(df);
+    parts.push_back(loc);
+    parts.push_back(sd);
+  }
+  auto* cat = g.Node("Concat", parts, "columns");
+  Graph::Attr(cat, "axis", static_cast<std::int64_t>(2));
+  return cat->output(0);
+}
+
 }  // namespace
 
 Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportOptions& options) {
@@ -210,10 +287,8 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     return Status::Unsupported("--with-scaler: the '" + ToString(c.scaler_type) +
                                "' scaler needs a median, which ONNX has no operator for; export without "
                                "--with-scaler and scale the windows before the graph");
-  if (c.distribution_loss())
-    return Status::Unsupported("DistributionLoss models are not exported to ONNX yet: their quantiles need the " +
-                               ToString(c.distribution) + " quantile function, which the graph has no operator for");
-  const int L = c.input_size, H = c.h, Q = c.outputs_per_step();
+  // Q: the network's channels per step; C: the forecast's columns (more for DistributionLoss).
+  const int L = c.input_size, H = c.h, Q = c.network_outputs_per_step(), C = c.outputs_per_step();
   const ParamLayout& layout = model.network().layout();
   const bool need_ranges = options.int8_qdq || !options.tensorrt_cache.empty();
   if (options.int8_qdq && options.fp16) return Status::InvalidArgument("--int8 and --fp16 cannot be combined");
@@ -250,7 +325,7 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   if (X > 0) AddIo(graph->add_input(), "hist_exog", {L, X});
   if (F > 0) AddIo(graph->add_input(), "futr_exog", {L + H, F});
   if (S > 0) AddIo(graph->add_input(), "stat_exog", {S});
-  AddIo(graph->add_output(), "forecast", {H, Q});
+  AddIo(graph->add_output(), "forecast", {H, C});
   Graph g(graph, options.fp16);
 
   std::string x = "insample_y", m = "insample_mask";
@@ -427,12 +502,15 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     Graph::Attr(cy, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT));
     y = cy->output(0);
   }
-  if (!scaled.scale.empty()) y = Unscale(g, c, y, scaled);
+  if (c.distribution_loss())
+    y = DecodeDistribution(g, c, y, scaled);
+  else if (!scaled.scale.empty())
+    y = Unscale(g, c, y, scaled);
   auto* reshape = graph->add_node();
   reshape->set_op_type("Reshape");
   reshape->set_name("forecast_Reshape");
   reshape->add_input(y);
-  reshape->add_input(g.Int64("shape", {-1, H, Q}));
+  reshape->add_input(g.Int64("shape", {-1, H, C}));
   reshape->add_output("forecast");
 
   try {
