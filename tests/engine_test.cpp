@@ -131,8 +131,8 @@ TEST(Engine, ServesModelsWithExogenousInputs) {
 }
 
 // A DistributionLoss model answers its mean, quantile and parameter columns, as Model::PredictWindows
-// decodes them, and is refused on a GPU device (the CUDA backend does not decode it) with the reason.
-TEST(Engine, ServesDistributionLossModelsOnTheCpu) {
+// decodes them.
+TEST(Engine, ServesDistributionLossModels) {
   NhitsConfig c = SmallModel()->config();
   c.loss = LossType::kDistributionLoss;
   c.distribution = DistributionType::kStudentT;
@@ -141,12 +141,6 @@ TEST(Engine, ServesDistributionLossModelsOnTheCpu) {
   auto model = std::make_shared<Model>(c);
   model->mutable_network().InitParams(5);
   Engine engine;
-  ModelOptions gpu;
-  gpu.device = "cuda:0";
-  const Status refused = engine.LoadModel("d", 1, model, gpu);
-  EXPECT_EQ(refused.code(), Status::Code::kUnsupported);
-  EXPECT_NE(refused.message().find("DistributionLoss models are served on the cpu device only"), std::string::npos)
-      << refused.message();
   ASSERT_TRUE(engine.LoadModel("d", 1, model, {}).ok());
   ForecastRequest r = Request("s");
   r.model = "d";

@@ -25,6 +25,25 @@ Model DefaultModel() {
   return m;
 }
 
+// Max |gpu - cpu| / max(|cpu|, 1) of the forecaster against Model::PredictWindows on `batch`
+// random-walk windows of 168 points (the forecaster's Predict must succeed).
+double WorstAgainstCpu(const Model& model, CudaForecaster& f, int batch, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0, 1);
+  const std::size_t columns = static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step();
+  std::vector<float> x(static_cast<std::size_t>(batch) * 168), m(x.size(), 1.0f), cpu(batch * columns), gpu(cpu.size());
+  for (int b = 0; b < batch; ++b) {
+    float v = 50;
+    for (int t = 0; t < 168; ++t) x[static_cast<std::size_t>(b) * 168 + t] = v += nd(rng);
+  }
+  model.PredictWindows(batch, x.data(), m.data(), cpu.data());
+  EXPECT_TRUE(f.Predict(batch, x.data(), m.data(), gpu.data()).ok());
+  double worst = 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i]))));
+  return worst;
+}
+
 TEST(Gpu, EveryPrecisionMatchesTheCpuReference) {
   const GpuInfo g = DetectGpu();
   if (!g.present) GTEST_SKIP() << "no GPU: " << g.why_absent;
@@ -35,24 +54,29 @@ TEST(Gpu, EveryPrecisionMatchesTheCpuReference) {
     const double bound = p == GpuPrecision::kFp32 || p == GpuPrecision::kTf32 ? 1e-3 : 1e-2;
     EXPECT_LE((*f)->load_check_error(), bound) << ToString(p);
     // Several batch sizes: each bucket is its own CUDA graph.
-    std::mt19937 rng(5);
-    std::normal_distribution<float> nd(0, 1);
-    for (int batch : {1, 3, 64, 200}) {
-      std::vector<float> x(static_cast<std::size_t>(batch) * 168), m(x.size(), 1.0f), cpu(static_cast<std::size_t>(batch) * 24),
-          gpu(cpu.size());
-      for (int b = 0; b < batch; ++b) {
-        float v = 50;
-        for (int t = 0; t < 168; ++t) x[static_cast<std::size_t>(b) * 168 + t] = v += nd(rng);
-      }
-      model.PredictWindows(batch, x.data(), m.data(), cpu.data());
-      ASSERT_TRUE((*f)->Predict(batch, x.data(), m.data(), gpu.data()).ok());
-      double worst = 0;
-      for (std::size_t i = 0; i < cpu.size(); ++i)
-        worst = std::max(worst, std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i]))));
-      EXPECT_LE(worst, bound) << ToString(p) << " batch " << batch;
-    }
+    for (int batch : {1, 3, 64, 200})
+      EXPECT_LE(WorstAgainstCpu(model, **f, batch, 5 + batch), bound) << ToString(p) << " batch " << batch;
     EXPECT_GT((*f)->memory().reserved, 0u);
   }
+}
+
+// DistributionLoss: the GPU runs the network, the host decodes its parameters (DecodeForecast).
+TEST(Gpu, DistributionLossMatchesTheCpu) {
+  const GpuInfo g = DetectGpu();
+  if (!g.present) GTEST_SKIP() << "no GPU: " << g.why_absent;
+  NhitsConfig c;
+  c.h = 24;
+  c.input_size = 168;
+  c.scaler_type = ScalerType::kStandard;
+  c.loss = LossType::kDistributionLoss;
+  c.distribution = DistributionType::kStudentT;
+  c.level = {80, 95};
+  c.return_params = true;
+  Model model(c);
+  model.mutable_network().InitParams(2);
+  auto f = CudaForecaster::Create(model, 64, GpuPrecision::kFp32, 0, /*auto_fallback=*/false);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_LE(WorstAgainstCpu(model, **f, 37, 8), 1e-3);
 }
 
 TEST(Gpu, RejectsBatchOutsideItsSize) {

@@ -127,9 +127,6 @@ Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<c
   if (model->config().has_exog() && !options.device.empty() && options.device != "cpu")
     return Status::Unsupported("model '" + name + "': exogenous inputs (futr/hist/stat_exog_list) are served on the cpu "
                                "device only, not on '" + options.device + "'");
-  if (model->config().distribution_loss() && !options.device.empty() && options.device != "cpu")
-    return Status::Unsupported("model '" + name + "': DistributionLoss models are served on the cpu device only, not on '" +
-                               options.device + "'");
   if (options.priority_levels < 1 || options.max_batch_size < 1 || options.max_queue_size < 1 || options.workers < 1)
     return Status::InvalidArgument("priority_levels, max_batch_size, max_queue_size and workers must be >= 1");
   if (impl_->shut_down) return Status::Unavailable("the engine is shutting down");

@@ -14,6 +14,7 @@
 
 #include "backend/cuda/caching_allocator.h"
 #include "backend/cuda/cuda_common.cuh"
+#include "nhits/distribution.h"
 #include "nhits/scaler.h"
 
 namespace nhits::cuda {
@@ -87,7 +88,8 @@ class Forecaster final : public CudaForecaster {
   Status Init() {
     const NhitsConfig& c = model_.config();
     L_ = c.input_size;
-    HQ_ = c.h * c.outputs_per_step();
+    HQ_ = c.h * c.network_outputs_per_step();  // the network's channels; DecodeForecast makes the columns
+    HC_ = c.h * c.outputs_per_step();
     NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     NHITS_LT_TRY(cublasLtCreate(&lt_));
     const std::size_t xs = static_cast<std::size_t>(max_batch_) * L_;
@@ -176,8 +178,8 @@ class Forecaster final : public CudaForecaster {
     }
     NHITS_CUDA_TRY(cudaGraphLaunch(it->second, stream_));
     NHITS_CUDA_TRY(cudaStreamSynchronize(stream_));
-    std::copy(host_f_, host_f_ + static_cast<std::size_t>(batch) * HQ_, out);
-    for (int b = 0; b < batch; ++b) UnscaleForecast(c.scaler_type, stats_[b], out + static_cast<std::size_t>(b) * HQ_, HQ_);
+    for (int b = 0; b < batch; ++b)
+      DecodeForecast(c, stats_[b], host_f_ + static_cast<std::size_t>(b) * HQ_, out + static_cast<std::size_t>(b) * HC_);
     return Status::Ok();
   }
 
@@ -232,7 +234,7 @@ class Forecaster final : public CudaForecaster {
   // One forward for `B` windows, enqueued on the stream (captured into a graph by Predict).
   Status Enqueue(int B) {
     const NhitsConfig& c = model_.config();
-    const int H = c.h, Q = c.outputs_per_step();
+    const int H = c.h, Q = c.network_outputs_per_step();
     NHITS_CUDA_TRY(cudaMemcpyAsync(d_x_, host_x_, static_cast<std::size_t>(B) * L_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
     NHITS_CUDA_TRY(cudaMemcpyAsync(d_m_, host_m_, static_cast<std::size_t>(B) * L_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
     PrepareKernel<T><<<B, 128, 0, stream_>>>(L_, HQ_, static_cast<float*>(d_x_), static_cast<float*>(d_m_),
@@ -306,7 +308,7 @@ class Forecaster final : public CudaForecaster {
   std::vector<void*> owned_;
   cudaStream_t stream_ = nullptr;
   cublasLtHandle_t lt_ = nullptr;
-  int L_ = 0, HQ_ = 0;
+  int L_ = 0, HQ_ = 0, HC_ = 0;  // input size; raw channels and forecast columns per window
   float *host_x_ = nullptr, *host_m_ = nullptr, *host_f_ = nullptr;
   void *d_x_ = nullptr, *d_m_ = nullptr, *d_mr_ = nullptr, *d_f_ = nullptr, *d_pool_ = nullptr, *d_workspace_ = nullptr;
   void* d_r_[2] = {nullptr, nullptr};
@@ -374,8 +376,6 @@ Result<std::unique_ptr<CudaForecaster>> CudaForecaster::Create(const Model& mode
                                                                int device, bool auto_fallback) {
   if (model.config().has_exog())
     return Status::Unsupported("the CUDA forecaster does not take exogenous inputs (futr/hist/stat_exog_list) yet");
-  if (model.config().distribution_loss())
-    return Status::Unsupported("the CUDA forecaster does not decode DistributionLoss models yet (use the CPU)");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0)
     return Status::Unavailable("no CUDA device (cudaGetDeviceCount found none)");
