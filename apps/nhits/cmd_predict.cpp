@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -6,38 +7,87 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/conformal.h"
+#include "nhits/distribution.h"
 #include "nhits/forecast.h"
 #include "nhits/model.h"
 
 namespace nhits::cli {
 
-// CSV header and rows of forecasts [series, h, Q] for the panel's series (neuralforecast layout)
-// but for column `drop` (if any), then any interval columns [series, h, E] named by
-// `extra_suffixes`.
+// CSV header unique_id,ds,<alias + suffix...> and a row per series and step of `values`
+// [series, h, suffixes] (neuralforecast's layout), ds the series' next h timestamps.
+std::string ColumnsCsv(const Panel& panel, const Frequency& freq, int h, const std::string& alias,
+                       const std::vector<std::string>& suffixes, const std::vector<float>& values) {
+  const std::size_t K = suffixes.size();
+  std::string out = "unique_id,ds";
+  for (const std::string& suffix : suffixes) out += "," + alias + suffix;
+  out += '\n';
+  for (std::size_t s = 0; s < panel.series.size(); ++s) {
+    const Series& series = panel.series[s];
+    const auto future = FutureTimestamps(series.ds.back(), freq, h);
+    for (int j = 0; j < h; ++j) {
+      out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
+      for (std::size_t k = 0; k < K; ++k) out += "," + FormatValue(values[(s * h + j) * K + k]);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+// The model's forecasts [series, h, Q] but for column `drop` (if any), then any interval columns
+// [series, h, E] named by `extra_suffixes`, as ColumnsCsv.
 std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency& freq, const std::vector<float>& fc,
                         const std::string& alias, const std::vector<std::string>& extra_suffixes = {},
                         const std::vector<float>& extra = {}, int drop = -1) {
   const NhitsConfig& c = model.config();
   const int Q = c.outputs_per_step();
-  const std::size_t E = extra_suffixes.size();
-  std::string out = "unique_id,ds";
+  const std::size_t E = extra_suffixes.size(), rows = panel.series.size() * static_cast<std::size_t>(c.h);
+  std::vector<std::string> suffixes;
   const std::vector<std::string> names = c.output_names();
   for (int q = 0; q < Q; ++q)
-    if (q != drop) out += "," + alias + names[static_cast<std::size_t>(q)];
-  for (const std::string& suffix : extra_suffixes) out += "," + alias + suffix;
-  out += '\n';
-  for (std::size_t s = 0; s < panel.series.size(); ++s) {
-    const Series& series = panel.series[s];
-    const auto future = FutureTimestamps(series.ds.back(), freq, c.h);
-    for (int j = 0; j < c.h; ++j) {
-      out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
-      for (int q = 0; q < Q; ++q)
-        if (q != drop) out += "," + FormatValue(fc[(s * c.h + j) * Q + q]);
-      for (std::size_t e = 0; e < E; ++e) out += "," + FormatValue(extra[(s * c.h + j) * E + e]);
-      out += '\n';
-    }
+    if (q != drop) suffixes.push_back(names[static_cast<std::size_t>(q)]);
+  suffixes.insert(suffixes.end(), extra_suffixes.begin(), extra_suffixes.end());
+  std::vector<float> values;
+  values.reserve(rows * suffixes.size());
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (int q = 0; q < Q; ++q)
+      if (q != drop) values.push_back(fc[r * Q + static_cast<std::size_t>(q)]);
+    for (std::size_t e = 0; e < E; ++e) values.push_back(extra[r * E + e]);
   }
-  return out;
+  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
+}
+
+// neuralforecast's predict(quantiles=...) of a DistributionLoss model: the mean, then each
+// quantile as "_ql<q>", then the parameters if the model returns them. The quantiles come from
+// the parameters of the forecast (the same weights decoded with return_params), so any precision
+// works; the Student-t's through StudentTQuantile.
+std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency& freq,
+                         const std::vector<ForecastOrigin>& origins, const PrecisionPlan& plan,
+                         std::vector<double> quantiles, const std::string& alias) {
+  const NhitsConfig& c = model.config();
+  std::sort(quantiles.begin(), quantiles.end());
+  quantiles.erase(std::unique(quantiles.begin(), quantiles.end()), quantiles.end());
+  NhitsConfig with_params = c;
+  with_params.return_params = true;
+  Model decoded(with_params);
+  decoded.mutable_network().params() = model.network().params();
+  const std::vector<float> fc = ForecastFrom(decoded, panel, origins, plan);
+  const std::size_t C = static_cast<std::size_t>(with_params.outputs_per_step()),
+                    P = static_cast<std::size_t>(c.distribution_param_count());
+  const bool student = c.distribution == DistributionType::kStudentT;
+  std::vector<std::string> suffixes{""};
+  for (double q : quantiles) suffixes.push_back("_ql" + PythonFloatRepr(q));
+  if (c.return_params)
+    for (const std::string& p : c.distribution_param_names()) suffixes.push_back("-" + p);
+  std::vector<float> values;
+  for (std::size_t r = 0; r < fc.size() / C; ++r) {
+    const float* params = &fc[r * C + C - P];  // [df,] loc, scale
+    const double df = student ? params[0] : 0, loc = params[P - 2], scale = params[P - 1];
+    values.push_back(fc[r * C]);
+    for (double q : quantiles)
+      values.push_back(static_cast<float>(loc + scale * (student ? StudentTQuantile(q, df) : NormalQuantile(q))));
+    if (c.return_params) values.insert(values.end(), params, params + P);
+  }
+  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
 }
 
 namespace {
@@ -63,7 +113,7 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 
 Action RegisterPredict(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data, level;
+    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data, level, quantiles;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
@@ -78,6 +128,9 @@ Action RegisterPredict(CLI::App& app) {
                  "Prediction intervals at these levels (e.g. 80,90), as neuralforecast's predict(level=...):\n"
                  "conformal ones for a model trained with --prediction-intervals (adds NHITS-lo-90,...,NHITS-hi-90),\n"
                  "or a DistributionLoss model's own quantiles at these levels instead of its trained ones");
+  app.add_option("--quantiles", a->quantiles,
+                 "DistributionLoss models: these quantiles in (0, 1) (e.g. 0.1,0.5,0.9) instead of the levels, as\n"
+                 "neuralforecast's predict(quantiles=...): columns NHITS, NHITS_ql0.1, NHITS_ql0.5, NHITS_ql0.9");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -99,6 +152,27 @@ Action RegisterPredict(CLI::App& app) {
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     WarnAboutShortSeries(panel, model.config().input_size);
+    auto report = [&] {
+      std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), config.h,
+                   freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+    };
+    if (!a->quantiles.empty()) {
+      if (!config.distribution_loss())
+        Fail("--quantiles: for DistributionLoss models (this one is trained with " + ToString(config.loss) +
+             (config.multi_quantile() ? ", whose quantiles are fixed by its levels)" : "; use --level with conformal scores)"));
+      if (!a->level.empty()) Fail("--level and --quantiles cannot be combined (as in neuralforecast)");
+      std::vector<double> qs;
+      for (const std::string& q : SplitList(a->quantiles, "quantiles")) {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), v);
+        if (ec != std::errc() || end != q.data() + q.size() || !(v > 0 && v < 1))
+          Fail("--quantiles: '" + q + "' is not a number in (0, 1)");
+        qs.push_back(v);
+      }
+      WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias));
+      report();
+      return;
+    }
     if (config.distribution_loss() && !a->level.empty()) {
       // The distribution has every quantile: the same weights, decoded at the asked levels. As
       // neuralforecast's predict(level=...), sorted and de-duplicated, without the median column.
@@ -112,8 +186,7 @@ Action RegisterPredict(CLI::App& app) {
       relevelled.mutable_network().params() = model.network().params();
       const std::vector<float> fc = ForecastFrom(relevelled, panel, origins, plan);
       WriteTextAtomic(a->out, ForecastCsv(relevelled, panel, freq, fc, a->alias, {}, {}, /*drop=median*/ 1));
-      std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), config.h,
-                   freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+      report();
       return;
     }
     const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
@@ -138,8 +211,7 @@ Action RegisterPredict(CLI::App& app) {
       }
     }
     WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias, suffixes, intervals));
-    std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), model.config().h,
-                 freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+    report();
   };
 }
 

@@ -139,6 +139,10 @@ Result<ScalerType> ParseScalerType(const std::string& s, const std::string& fiel
 Result<LossType> ParseLossType(const std::string& s, const std::string& field = "loss");
 Result<DistributionType> ParseDistributionType(const std::string& s, const std::string& field = "distribution");
 
+// Python's repr of a float, which neuralforecast's column names embed: shortest round trip, and
+// a ".0" on whole numbers (0.9 -> "0.9", 1.0 -> "1.0").
+std::string PythonFloatRepr(double v);
+
 // JSON with neuralforecast's argument names (the `nhits_config` checkpoint metadata).
 std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = nullptr);
 // `where` prefixes error messages (e.g. the checkpoint path).

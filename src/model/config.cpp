@@ -50,16 +50,15 @@ constexpr std::array<std::pair<const char*, LossType>, 9> kLoss{{
 constexpr std::array<std::pair<const char*, DistributionType>, 2> kDistribution{{
     {"Normal", DistributionType::kNormal}, {"StudentT", DistributionType::kStudentT}}};
 
-// Python's repr of a float, which neuralforecast's column names embed: shortest round trip, and
-// a ".0" on whole numbers (0.9 -> "0.9", 1.0 -> "1.0").
+
+}  // namespace
+
 std::string PythonFloatRepr(double v) {
   char buf[32];
   std::string s(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
   if (s.find_first_of(".en") == std::string::npos) s += ".0";
   return s;
 }
-
-}  // namespace
 
 std::string ToString(PoolingMode v) { return EnumName(v, kPooling); }
 std::string ToString(InterpolationMode v) { return EnumName(v, kInterp); }

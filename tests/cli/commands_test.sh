@@ -75,6 +75,8 @@ for r in csv.DictReader(open(sys.argv[1])):
 PY'
 "$NHITS" predict --model "$WORK/dl.safetensors" --data "$AIR" --level 95 --out "$WORK/dl95.csv" 2>/dev/null
 check "DistributionLoss predict --level: other levels, neuralforecast's columns" '[ "$(head -1 "$WORK/dl95.csv")" = "unique_id,ds,NHITS,NHITS-lo-95,NHITS-hi-95,NHITS-df,NHITS-loc,NHITS-scale" ]'
+"$NHITS" predict --model "$WORK/dl.safetensors" --data "$AIR" --quantiles 0.95,0.05 --out "$WORK/dlq.csv" 2>/dev/null
+check "DistributionLoss predict --quantiles: neuralforecast's _ql columns, equal to the 90% interval" 'paste -d, "$WORK/dl.csv" "$WORK/dlq.csv" | awk -F, "function off(a, b) { d = a - b; return (d < 0 ? -d : d) > 1e-5 * (b < 0 ? -b : b) } NR==1 && \$13\$14 != \"NHITS_ql0.05NHITS_ql0.95\" {bad=1} NR>1 && (off(\$13, \$5) || off(\$14, \$6)) {bad=1} END {exit bad}"'
 check "DistributionLoss 95% interval contains the trained 90% one" 'paste -d, "$WORK/dl.csv" "$WORK/dl95.csv" | awk -F, "NR>1 && !(\$13<\$5 && \$6<\$14) {bad=1} END {exit bad}"'
 "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 100 --windows-batch-size 64 --scaler-type robust \
   --loss DistributionLoss --distribution Normal --n-windows 2 --step-size 12 --quiet --out "$WORK/dlcv.csv" > "$WORK/dlcv.txt"

@@ -150,45 +150,46 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         for loss in (m.loss, m.valid_loss):
             loss.__dict__.pop("distr_mean", None)
     out = save_and_convert(nf, work, "distribution")
-    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
-                        "--out", os.path.join(work, "distribution.csv")], capture_output=True, text=True)
-    check("distribution: nhits predict", p.returncode == 0, p.stderr)
-    if p.returncode == 0:
-        got = pd.read_csv(os.path.join(work, "distribution.csv")).sort_values(["unique_id", "ds"])
-        check("distribution: columns", list(got.columns) == list(want.columns), list(got.columns))
-        params = ["NHITS-df", "NHITS-loc", "NHITS-scale"]
-        a, b = got[params].to_numpy(float), want[params].to_numpy(float)
-        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
-        check(f"distribution: parameters == neuralforecast's (max rel {rel:.1e})", rel <= 1e-5)
-        df_, scale = got["NHITS-df"].to_numpy(float), got["NHITS-scale"].to_numpy(float)
-        z = []
-        for col, q in (("NHITS-lo-80", 0.1), ("NHITS-hi-80", 0.9)):
-            u = stats.t.ppf(q, df_)
-            exact = got["NHITS-loc"].to_numpy(float) + scale * u
-            check(f"distribution: {col} is the Student-t quantile", np.allclose(got[col], exact, rtol=1e-5, atol=1e-5))
-            z.append((want[col].to_numpy(float) - exact) / (np.sqrt(q * (1 - q) / 1000) / stats.t.pdf(u, df_) * scale))
-        z = np.concatenate(z)
-        check(f"distribution: neuralforecast's sampled quantiles within 5 standard errors (max |z| {np.abs(z).max():.2f})",
-              np.abs(z).max() < 5)
-    # predict(level=...) at other levels than trained (after save: it changes the loss's quantiles)
-    want = nf.predict(df=df, level=[95, 50]).sort_values(["unique_id", "ds"])
-    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--level", "95,50",
-                        "--out", os.path.join(work, "distribution_levels.csv")], capture_output=True, text=True)
-    check("distribution: nhits predict --level 95,50", p.returncode == 0, p.stderr)
-    if p.returncode == 0:
-        got = pd.read_csv(os.path.join(work, "distribution_levels.csv")).sort_values(["unique_id", "ds"])
-        check("distribution: --level columns are neuralforecast's predict(level=...)'s",
-              list(got.columns) == list(want.columns), (list(got.columns), list(want.columns)))
+
+    def student_t_columns(label, args, want, quantile_columns):
+        """`nhits predict ARGS` against neuralforecast's `want`: the same columns; each quantile
+        column the Student-t quantile of our parameters; neuralforecast's sampled ones within 5
+        Monte Carlo standard errors of it. Returns our forecast."""
+        path = os.path.join(work, "distribution_" + str(len(args)) + ".csv")
+        p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--out", path]
+                           + args, capture_output=True, text=True)
+        check(f"distribution: nhits predict {' '.join(args)}", p.returncode == 0, p.stderr)
+        if p.returncode != 0:
+            return None
+        got = pd.read_csv(path).sort_values(["unique_id", "ds"])
+        check(f"distribution: {label} columns are neuralforecast's", list(got.columns) == list(want.columns),
+              (list(got.columns), list(want.columns)))
         df_, scale, loc = (got[c].to_numpy(float) for c in ("NHITS-df", "NHITS-scale", "NHITS-loc"))
         z = []
-        for col, q in (("NHITS-lo-95", 0.025), ("NHITS-lo-50", 0.25), ("NHITS-hi-50", 0.75), ("NHITS-hi-95", 0.975)):
+        for col, q in quantile_columns:
             u = stats.t.ppf(q, df_)
             check(f"distribution: {col} is the Student-t quantile", np.allclose(got[col], loc + scale * u, rtol=1e-5, atol=1e-5))
             z.append((want[col].to_numpy(float) - (loc + scale * u)) /
                      (np.sqrt(q * (1 - q) / 1000) / stats.t.pdf(u, df_) * scale))
         z = np.concatenate(z)
-        check(f"distribution: its sampled quantiles at those levels within 5 standard errors (max |z| {np.abs(z).max():.2f})",
-              np.abs(z).max() < 5)
+        check(f"distribution: {label}: neuralforecast's sampled quantiles within 5 standard errors "
+              f"(max |z| {np.abs(z).max():.2f})", np.abs(z).max() < 5)
+        return got
+
+    got = student_t_columns("trained levels", [], want, (("NHITS-lo-80", 0.1), ("NHITS-hi-80", 0.9)))
+    if got is not None:
+        params = ["NHITS-df", "NHITS-loc", "NHITS-scale"]
+        a, b = got[params].to_numpy(float), want[params].to_numpy(float)
+        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
+        check(f"distribution: parameters == neuralforecast's (max rel {rel:.1e})", rel <= 1e-5)
+    # predict(level=...) and predict(quantiles=...) at other levels than trained (after save: they
+    # change the loss's quantiles in place)
+    student_t_columns("--level 95,50", ["--level", "95,50"],
+                      nf.predict(df=df, level=[95, 50]).sort_values(["unique_id", "ds"]),
+                      (("NHITS-lo-95", 0.025), ("NHITS-lo-50", 0.25), ("NHITS-hi-50", 0.75), ("NHITS-hi-95", 0.975)))
+    student_t_columns("--quantiles 0.9,0.05,0.5", ["--quantiles", "0.9,0.05,0.5"],
+                      nf.predict(df=df, quantiles=[0.9, 0.05, 0.5]).sort_values(["unique_id", "ds"]),
+                      tuple((f"NHITS_ql{q}", q) for q in (0.05, 0.5, 0.9)))
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
