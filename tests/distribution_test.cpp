@@ -69,6 +69,12 @@ TEST(DistributionLikelihood, MatchesScipyLogpdf) {
   // -t.logpdf(-2.1, 4.2, loc=0.5, scale=1.6)
   const double student[3] = {InverseSoftplus(1.2), 0.5, InverseSoftplus(1.5)};
   EXPECT_NEAR(DistributionNll(DistributionType::kStudentT, student, 1, -2.1, nullptr), 2.716202608553999, 1e-12);
+  // The same from decoded parameters (what `nhits cv` scores), shifted and scaled by 10 and 2:
+  // the likelihood of 2 * (-2.1) + 10 is the one above minus log 2.
+  const float raw[3] = {static_cast<float>(student[0]), 0.5f, static_cast<float>(student[2])};
+  const DistributionParams p = DecoupleParams(DistributionType::kStudentT, raw, 1, 10.0, 2.0);
+  EXPECT_NEAR(NegativeLogLikelihood(DistributionType::kStudentT, p, 2 * -2.1 + 10), 2.716202608553999 + std::log(2.0),
+              1e-6);
 }
 
 TEST(DistributionLikelihood, GradientMatchesFiniteDifferences) {

@@ -198,6 +198,14 @@ NhitsConfig ModelFlags::Config() const {
 
 Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }
 
+Model WithReturnedParams(const Model& model) {
+  NhitsConfig c = model.config();
+  c.return_params = true;
+  Model copy(c);
+  copy.mutable_network().params() = model.network().params();
+  return copy;
+}
+
 Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::string& static_path) {
   std::vector<std::string> temporal = c.hist_exog_list;
   temporal.insert(temporal.end(), c.futr_exog_list.begin(), c.futr_exog_list.end());

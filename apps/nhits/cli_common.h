@@ -9,6 +9,7 @@
 
 #include "nhits/config.h"
 #include "nhits/data.h"
+#include "nhits/model.h"
 #include "nhits/precision.h"
 #include "nhits/status.h"
 
@@ -51,6 +52,9 @@ struct ModelFlags {
 };
 
 Panel LoadPanel(const std::string& path);
+// A DistributionLoss model's copy (same weights) whose forecasts end with its parameters
+// (return_params), for commands that need them: other quantiles, likelihoods.
+Model WithReturnedParams(const Model& model);
 // The data with the config's hist and futr exogenous columns, and with `static_path` (unique_id
 // plus the stat_exog_list columns) attached; fails naming what is missing and the flag to give.
 Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path);

@@ -56,9 +56,10 @@ Action RegisterCrossValidation(CLI::App& app) {
       }
     }
     WriteTextAtomic(a->out, csv);
-    std::printf("cross-validation: %zu windows (%d per series, step %d), trained %d steps in %.1fs\n\n%s%s\nwrote %s\n",
-                e.ends.size(), a->n_windows, a->step_size, report.steps, report.seconds,
-                MetricsTable(e, m).c_str(), QuantileCalibration(config, e, panel).c_str(), a->out.c_str());
+    std::printf("cross-validation: %zu windows (%d per series, step %d), trained %d steps in %.1fs\n\n%s%s%s\nwrote %s\n",
+                e.ends.size(), a->n_windows, a->step_size, report.steps, report.seconds, MetricsTable(e, m).c_str(),
+                QuantileCalibration(config, e, panel).c_str(), DistributionScore(model, e, panel).c_str(),
+                a->out.c_str());
   };
 }
 

@@ -66,12 +66,9 @@ std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency
   const NhitsConfig& c = model.config();
   std::sort(quantiles.begin(), quantiles.end());
   quantiles.erase(std::unique(quantiles.begin(), quantiles.end()), quantiles.end());
-  NhitsConfig with_params = c;
-  with_params.return_params = true;
-  Model decoded(with_params);
-  decoded.mutable_network().params() = model.network().params();
+  const Model decoded = WithReturnedParams(model);
   const std::vector<float> fc = ForecastFrom(decoded, panel, origins, plan);
-  const std::size_t C = static_cast<std::size_t>(with_params.outputs_per_step()),
+  const std::size_t C = static_cast<std::size_t>(decoded.config().outputs_per_step()),
                     P = static_cast<std::size_t>(c.distribution_param_count());
   const bool student = c.distribution == DistributionType::kStudentT;
   std::vector<std::string> suffixes{""};

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <span>
 
+#include "cli_common.h"
+#include "nhits/distribution.h"
 #include "nhits/forecast.h"
 
 namespace nhits::cli {
@@ -107,6 +109,33 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
   std::snprintf(line, sizeof line, "median: the truth is at or below it at %.1f%% of points; mean pinball loss over the "
                 "%d quantiles %.4g\n", pct(below[0]), Q, mean_pinball / points);
   return out + line;
+}
+
+std::string DistributionScore(const Model& model, const Evaluation& e, const Panel& panel) {
+  const NhitsConfig& c = model.config();
+  if (!c.distribution_loss() || e.ends.empty()) return "";
+  std::vector<ForecastOrigin> origins;
+  for (std::size_t w = 0; w < e.ends.size(); ++w) origins.push_back({e.series[w], e.ends[w]});
+  const Model with_params = WithReturnedParams(model);
+  const std::vector<float> fc = ForecastFrom(with_params, panel, origins);
+  const std::size_t C = static_cast<std::size_t>(with_params.config().outputs_per_step()),
+                    P = static_cast<std::size_t>(c.distribution_param_count());
+  const bool student = c.distribution == DistributionType::kStudentT;
+  double sum = 0;
+  long points = 0;
+  for (std::size_t w = 0; w < e.ends.size(); ++w) {
+    const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
+    for (int j = 0; j < c.h; ++j, ++points) {
+      const float* params = &fc[(w * c.h + static_cast<std::size_t>(j)) * C + C - P];  // [df,] loc, scale
+      const DistributionParams p{student ? params[0] : 0.0, params[P - 2], params[P - 1]};
+      sum += NegativeLogLikelihood(c.distribution, p, s.y[static_cast<std::size_t>(e.ends[w] + j)]);
+    }
+  }
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s likelihood: mean negative log-likelihood of the truths %.4g over %ld points (lower is better)\n",
+                ToString(c.distribution).c_str(), sum / static_cast<double>(points), points);
+  return line;
 }
 
 }  // namespace nhits::cli

@@ -30,4 +30,9 @@ std::string MetricsTable(const Evaluation& e, int season_length);
 // coverage and mean width of each interval. Empty for point losses.
 std::string QuantileCalibration(const NhitsConfig& config, const Evaluation& e, const Panel& panel);
 
+// A DistributionLoss model's mean negative log-likelihood of the truths under its forecast
+// distributions (a proper score: it rewards calibrated and sharp forecasts at once). Empty for
+// other losses.
+std::string DistributionScore(const Model& model, const Evaluation& e, const Panel& panel);
+
 }  // namespace nhits::cli

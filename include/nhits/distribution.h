@@ -43,6 +43,9 @@ DistributionParams DecoupleParams(DistributionType d, const float* raw, std::siz
 // log(scale), with the same derivatives.
 double DistributionNll(DistributionType d, const double* raw, std::size_t stride, double y, double* d_raw);
 
+// Negative log-likelihood of y under decoded parameters (as DecoupleParams gives them).
+double NegativeLogLikelihood(DistributionType d, const DistributionParams& p, double y);
+
 // Standard Normal and Student-t quantile functions (p in (0, 1), df > 0), and the Student-t
 // distribution function, all to about 1e-12 relative.
 double NormalQuantile(double p);

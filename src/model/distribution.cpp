@@ -162,6 +162,12 @@ double DistributionNll(DistributionType d, const double* raw, std::size_t stride
   return std::log(sigma) - StudentTLogDensity(z, df);
 }
 
+double NegativeLogLikelihood(DistributionType d, const DistributionParams& p, double y) {
+  const double z = (y - p.loc) / p.scale;
+  if (d == DistributionType::kNormal) return std::log(p.scale) + 0.5 * std::log(2 * kPi) + 0.5 * z * z;
+  return std::log(p.scale) - StudentTLogDensity(z, p.df);
+}
+
 double NormalQuantile(double p) {
   if (!(p > 0 && p < 1)) return p == 0 ? -std::numeric_limits<double>::infinity()
                                        : (p == 1 ? std::numeric_limits<double>::infinity() : std::nan(""));

@@ -82,6 +82,17 @@ check "DistributionLoss 95% interval contains the trained 90% one" 'paste -d, "$
   --loss DistributionLoss --distribution Normal --n-windows 2 --step-size 12 --quiet --out "$WORK/dlcv.csv" > "$WORK/dlcv.txt"
 check "DistributionLoss cv reports interval coverage" 'grep -q "^90% interval: covers" "$WORK/dlcv.txt" && grep -q "^80% interval: covers" "$WORK/dlcv.txt"'
 check "DistributionLoss cv CSV has the mean column" 'head -1 "$WORK/dlcv.csv" | grep -q ",NHITS,NHITS-median,NHITS-lo-90,"'
+check "DistributionLoss cv likelihood equals the Normal's of the CSV's mean and 90% interval" 'python3 - "$WORK/dlcv.csv" "$WORK/dlcv.txt" <<"PY"
+import csv, math, re, sys
+nll = []
+for r in csv.DictReader(open(sys.argv[1])):
+    loc, y = float(r["NHITS"]), float(r["y"])
+    scale = (float(r["NHITS-hi-90"]) - float(r["NHITS-lo-90"])) / (2 * 1.6448536269514722)
+    nll.append(math.log(scale) + 0.5 * math.log(2 * math.pi) + 0.5 * ((y - loc) / scale) ** 2)
+got = float(re.search(r"Normal likelihood: mean negative log-likelihood of the truths (\S+) over (\d+)", open(sys.argv[2]).read()).group(1))
+want = sum(nll) / len(nll)
+assert abs(got - want) < 1e-3 * max(1, abs(want)), (got, want)
+PY'
 check "ONNX export of a DistributionLoss model states its columns" '"$NHITS" export --model "$WORK/dl.safetensors" --onnx "$WORK/dl.onnx" 2> "$WORK/dl.err" && grep -q "forecast \[batch, 12, 7\]" "$WORK/dl.err" && [ -s "$WORK/dl.onnx" ]'
 check "conformal intervals refuse DistributionLoss" '! "$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 5 --loss DistributionLoss --prediction-intervals 2 --quiet --out "$WORK/dlpi.safetensors" 2> "$WORK/dlpi.err" && grep -q "point losses" "$WORK/dlpi.err"'
 
