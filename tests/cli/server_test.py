@@ -114,6 +114,24 @@ try:
         lines = open(path).read().split("\n")
         head = lines[0].split(",")
         return [dict(zip(head, l.split(","))) for l in lines[1:] if l]
+
+    def load_fixture(fixture, name):
+        """Puts a parity fixture's model into the repository as `name` and loads it; returns its
+        series ids, the /v1 series of its input and its expected rows."""
+        fdir = os.path.join(SRC, "tests", "fixtures", "parity", fixture)
+        os.makedirs(os.path.join(work, "repo", name, "1"))
+        shutil.copy(os.path.join(fdir, "model.safetensors"), os.path.join(work, "repo", name, "1", "model.safetensors"))
+        check(f"load {fixture} as '{name}'", http("POST", f"/v2/repository/models/{name}/load")[0] == 200)
+        data = rows(os.path.join(fdir, "input.csv"))
+        ids = sorted({r["unique_id"] for r in data})
+        return ids, [{"id": u, "values": [float(r["y"]) for r in data if r["unique_id"] == u]} for u in ids], \
+            rows(os.path.join(fdir, "expected.csv"))
+
+    def v1_columns_rel(body, ids, cols, want):
+        """Max relative difference of a /v1/forecast answer's columns from the expected rows."""
+        got = [x for fc in json.loads(body)["forecasts"] for c in cols for x in fc.get(c, [])]
+        ref = [float(w[c]) for u in ids for c in cols for w in want if w["unique_id"] == u]
+        return max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
     data, futr, static, want = (rows(os.path.join(fx, f)) for f in ("input.csv", "futr.csv", "static.csv", "expected.csv"))
     ids = sorted({r["unique_id"] for r in data})
     by = {u: [r for r in data if r["unique_id"] == u] for u in ids}
@@ -159,18 +177,10 @@ try:
 
     # ---- conformal intervals: a neuralforecast model with its conformity scores (parity fixture),
     # /v1/forecast with "level" against neuralforecast's predict(level=[80, 90]) ----
-    fx = os.path.join(SRC, "tests", "fixtures", "parity", "conformal_distribution_mae")
-    os.makedirs(os.path.join(work, "repo", "pi", "1"))
-    shutil.copy(os.path.join(fx, "model.safetensors"), os.path.join(work, "repo", "pi", "1", "model.safetensors"))
-    check("load a model with conformity scores", http("POST", "/v2/repository/models/pi/load")[0] == 200)
-    data, want = rows(os.path.join(fx, "input.csv")), rows(os.path.join(fx, "expected.csv"))
-    ids = sorted({r["unique_id"] for r in data})
-    series = [{"id": u, "values": [float(r["y"]) for r in data if r["unique_id"] == u]} for u in ids]
+    ids, series, want = load_fixture("conformal_distribution_mae", "pi")
     s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [90, 80], "series": series})
     cols = ["NHITS", "NHITS-lo-90", "NHITS-lo-80", "NHITS-hi-80", "NHITS-hi-90"]
-    got = [x for fc in json.loads(b)["forecasts"] for c in cols for x in fc.get(c, [])] if s == 200 else []
-    ref = [float(w[c]) for u in ids for c in cols for w in want if w["unique_id"] == u]
-    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+    rel = v1_columns_rel(b, ids, cols, want) if s == 200 else 1.0
     check(f"/v1/forecast level equals neuralforecast's predict(level=[80, 90]) (max rel {rel:.1e})", rel < 1e-5, b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "air", "level": [80], "series": [{"id": "AirPassengers", "values": y}]})
     check("level for a model without scores -> 400 naming how to get them", s == 400 and "--prediction-intervals" in b.decode(), b[:300])
@@ -180,18 +190,10 @@ try:
 
     # ---- DistributionLoss: a neuralforecast StudentT model (parity fixture); /v1/forecast's mean,
     # quantile and parameter columns and the KServe v2 tensor [B, h, columns] against expected.csv ----
-    fx = os.path.join(SRC, "tests", "fixtures", "parity", "distribution_studentt_robust")
-    os.makedirs(os.path.join(work, "repo", "dist", "1"))
-    shutil.copy(os.path.join(fx, "model.safetensors"), os.path.join(work, "repo", "dist", "1", "model.safetensors"))
-    check("load a DistributionLoss model", http("POST", "/v2/repository/models/dist/load")[0] == 200)
-    data, want = rows(os.path.join(fx, "input.csv")), rows(os.path.join(fx, "expected.csv"))
+    ids, series, want = load_fixture("distribution_studentt_robust", "dist")
     cols = [c for c in want[0] if c.startswith("NHITS")]
-    ids = sorted({r["unique_id"] for r in data})
-    series = [{"id": u, "values": [float(r["y"]) for r in data if r["unique_id"] == u]} for u in ids]
     s, b, _ = post_json("/v1/forecast", {"model": "dist", "series": series})
-    got = [x for fc in json.loads(b)["forecasts"] for c in cols for x in fc.get(c, [])] if s == 200 else []
-    ref = [float(w[c]) for u in ids for c in cols for w in want if w["unique_id"] == u]
-    rel = max((abs(a - c) / max(1.0, abs(c)) for a, c in zip(got, ref)), default=1.0) if len(got) == len(ref) else 1.0
+    rel = v1_columns_rel(b, ids, cols, want) if s == 200 else 1.0
     check(f"/v1/forecast DistributionLoss columns {cols} equal the fixture's (max rel {rel:.1e})", rel < 1e-5, b[:300])
     s, meta, _ = http("GET", "/v2/models/dist")
     meta = json.loads(meta) if s == 200 else {}
