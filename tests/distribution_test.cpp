@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "nhits/conformal.h"
 #include "nhits/distribution.h"
 #include "nhits/inference.h"
 #include "nhits/loss.h"
@@ -431,6 +432,49 @@ TEST(ValidLoss, EarlyStoppingWorksOnNegativeLikelihoods) {
   EXPECT_EQ(report->early_stopped, bad >= 3);
   EXPECT_TRUE(report->early_stopped) << "1500 steps at lr 1e-2 on a noisy series should stop early ("
                                      << history.size() << " checks)";
+}
+
+}  // namespace
+}  // namespace nhits
+
+namespace nhits {
+namespace {
+
+// Fractional levels (a 97.5% interval), as neuralforecast takes them: names, quantiles, parsing,
+// the checkpoint JSON, conformal columns and the Student-t series of such a level.
+TEST(FractionalLevels, NamesQuantilesParsingAndSeries) {
+  EXPECT_EQ(LevelName(80), "80");
+  EXPECT_EQ(LevelName(97.5), "97.5");
+  EXPECT_EQ(LevelName(99.9), "99.9");
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.loss = LossType::kMQLoss;
+  c.level = {97.5, 80};
+  ASSERT_TRUE(c.Validate().ok());
+  EXPECT_EQ(c.output_names(), (std::vector<std::string>{"-median", "-lo-97.5", "-lo-80", "-hi-80", "-hi-97.5"}));
+  const std::vector<double> q = c.quantiles();
+  ASSERT_EQ(q.size(), 5u);
+  EXPECT_DOUBLE_EQ(q[1], 0.0125);
+  EXPECT_DOUBLE_EQ(q[4], 0.9875);
+  const std::string json = ConfigToJson(c);
+  EXPECT_NE(json.find("\"level\":[97.5,80]"), std::string::npos) << json;  // whole levels stay integers
+  auto back = ConfigFromJson(json, "test");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->level, c.level);
+  auto parsed = ParseLevels("80, 97.5");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, (std::vector<double>{80, 97.5}));
+  for (const char* bad : {"", "80,", "0", "100", "abc", "97.5x"}) EXPECT_FALSE(ParseLevels(bad).ok()) << bad;
+  c.level = {100.0};
+  EXPECT_FALSE(c.Validate().ok());
+  EXPECT_EQ(ConformalColumnSuffixes({97.5, 80, 97.5}),
+            (std::vector<std::string>{"-lo-97.5", "-lo-80", "-hi-80", "-hi-97.5"}));
+  double worst = 0;
+  for (double df = 3.0; df < 1e4; df *= 1.1)
+    worst = std::max(worst, std::abs(StudentTQuantileForLevel(97.5, df) - StudentTQuantile(0.9875, df)) /
+                                StudentTQuantile(0.9875, df));
+  EXPECT_LT(worst, 1e-10);
 }
 
 }  // namespace

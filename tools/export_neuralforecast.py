@@ -121,7 +121,9 @@ def main():
             fail(f"{path}: DistributionLoss(distribution='{loss.distribution}') is not supported "
                  "(Normal and StudentT are)")
         q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
-        levels = sorted({round(200 * (0.5 - v)) for v in q if v < 0.5})
+        # whole levels as ints (80), others as floats (97.5); the tensor is float32
+        levels = sorted({(lambda l: int(round(l)) if abs(l - round(l)) < 1e-4 else round(l, 4))(200 * (0.5 - v))
+                         for v in q if v < 0.5})
         expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
         symmetric = len(q) == len(expected) and all(abs(a - b) <= 1e-6 for a, b in zip(q, expected))
         if loss_name == "DistributionLoss" and (not symmetric or not levels):

@@ -176,7 +176,7 @@ NhitsConfig ModelFlags::Config() const {
   c.first_layer_activation = first_layer_activation;
   c.huber_delta = delta;
   c.quantile_q = q;
-  if (c.multi_quantile() || c.distribution_loss()) c.level = ParseIntList(level, "level");
+  if (c.multi_quantile() || c.distribution_loss()) c.level = Unwrap(ParseLevels(level, "level"));
   c.distribution = Unwrap(ParseDistributionType(distribution, "distribution"));
   c.return_params = return_params;
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");

@@ -173,7 +173,7 @@ Action RegisterPredict(CLI::App& app) {
     if (config.distribution_loss() && !a->level.empty()) {
       // The distribution has every quantile: the same weights, decoded at the asked levels. As
       // neuralforecast's predict(level=...), sorted and de-duplicated, without the median column.
-      std::vector<int> levels = ParseIntList(a->level, "level");
+      std::vector<double> levels = Unwrap(ParseLevels(a->level, "level"));
       std::sort(levels.begin(), levels.end());
       levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
       NhitsConfig at_levels = config;
@@ -199,7 +199,7 @@ Action RegisterPredict(CLI::App& app) {
         Fail("--level: conformal intervals are for point losses; " + ToString(config.loss) + " forecasts quantiles itself");
       const ConformalScores scores = Unwrap(ConformalFromJson(it->second, a->model));
       if (scores.h != config.h) Fail(a->model + ": its conformity scores are for h=" + std::to_string(scores.h));
-      const std::vector<int> levels = ParseIntList(a->level, "level");
+      const std::vector<double> levels = Unwrap(ParseLevels(a->level, "level"));
       suffixes = ConformalColumnSuffixes(levels);
       for (std::size_t s = 0; s < panel.series.size(); ++s) {
         const std::vector<float> bounds =

@@ -38,9 +38,9 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
     };
     p.forecast = channel(0);
     // Quantile columns: median, then ascending quantiles; level l pairs q = 0.5 -/+ l/200.
-    std::vector<int> levels = c.level;
+    std::vector<double> levels = c.level;
     std::sort(levels.rbegin(), levels.rend());
-    for (int l : levels) {
+    for (double l : levels) {
       PlotInterval band{l, {}, {}};
       for (std::size_t q = 1; q < quantiles.size(); ++q) {
         const int column = c.first_quantile_column() + static_cast<int>(q);

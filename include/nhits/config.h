@@ -20,7 +20,7 @@ enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvar
 enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss };
 // DistributionLoss's distributions (those whose parameters map one to one onto output channels).
 enum class DistributionType { kNormal, kStudentT };
-// Interval levels are integers in 1..99: at most this many.
+// At most this many interval levels (each in (0, 100)).
 inline constexpr int kMaxLevels = 99;
 
 struct NhitsConfig {
@@ -42,7 +42,8 @@ struct NhitsConfig {
   bool first_layer_activation = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   LossType loss = LossType::kMAE;
-  std::vector<int> level;  // MQLoss / HuberMQLoss / DistributionLoss interval levels, e.g. {80, 90}
+  // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.
+  std::vector<double> level;
   double huber_delta = 1.0;  // HuberLoss / HuberQLoss / HuberMQLoss delta
   double quantile_q = 0.5;   // QuantileLoss / HuberQLoss q: the quantile one output channel is trained for
   // DistributionLoss: the network emits the distribution's parameters per step (Normal: loc,
@@ -142,6 +143,11 @@ Result<DistributionType> ParseDistributionType(const std::string& s, const std::
 // Python's repr of a float, which neuralforecast's column names embed: shortest round trip, and
 // a ".0" on whole numbers (0.9 -> "0.9", 1.0 -> "1.0").
 std::string PythonFloatRepr(double v);
+// An interval level as neuralforecast's column names write it (f"-lo-{level}"): whole levels as
+// integers, as users pass them ("80"), others as Python floats ("97.5").
+std::string LevelName(double level);
+// Levels as a list of numbers ("80,97.5"), each in (0, 100); `field` names the flag in errors.
+Result<std::vector<double>> ParseLevels(const std::string& text, const std::string& field = "level");
 
 // JSON with neuralforecast's argument names (the `nhits_config` checkpoint metadata).
 std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = nullptr);

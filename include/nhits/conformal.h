@@ -51,8 +51,8 @@ Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const 
 // the narrowest, then hi from the narrowest to the widest). Fails for a series without scores or
 // a level outside (0, 100).
 Result<std::vector<float>> ConformalIntervals(const ConformalScores& scores, const std::string& unique_id,
-                                              const float* point, const std::vector<int>& levels);
+                                              const float* point, const std::vector<double>& levels);
 // "-lo-90", "-lo-80", "-hi-80", "-hi-90" for levels {80, 90}: the suffixes of those columns.
-std::vector<std::string> ConformalColumnSuffixes(const std::vector<int>& levels);
+std::vector<std::string> ConformalColumnSuffixes(const std::vector<double>& levels);
 
 }  // namespace nhits

@@ -7,8 +7,8 @@
 // forecasts change from call to call by a few percent of the scale. We compute them exactly from
 // the parameters (the Normal and Student-t quantile functions): deterministic forecasts, equal to
 // the values neuralforecast's sample estimates scatter around.
-// Thread safety: pure functions, except that StudentTQuantileForLevel builds its per-level table
-// on first use (std::call_once: safe from any thread).
+// Thread safety: pure functions, except that the Student-t quantile series of a level is built on
+// first use (std::call_once, or under a mutex for fractional levels: safe from any thread).
 #pragma once
 
 #include <cstddef>
@@ -51,12 +51,12 @@ double NegativeLogLikelihood(DistributionType d, const DistributionParams& p, do
 double NormalQuantile(double p);
 double StudentTCdf(double t, double df);
 double StudentTQuantile(double p, double df);
-// The Student-t quantile 0.5 + level / 200 (an integer level in 1..99) for df >= 3, from a
-// Chebyshev series fitted once per level (within 1e-9 of StudentTQuantile): what decoding uses.
-double StudentTQuantileForLevel(int level, double df);
+// The Student-t quantile 0.5 + level / 200 (a level in (0, 100)) for df >= 3, from a Chebyshev
+// series fitted once per level (within 1e-10 of StudentTQuantile): what decoding uses.
+double StudentTQuantileForLevel(double level, double df);
 // That series' coefficients: the quantile is sum_k c[k] T_k(x) with x = 6 / df - 1 (Chebyshev
 // polynomials of the first kind), for graphs that evaluate it themselves (ONNX export).
-std::vector<double> StudentTQuantileSeriesCoefficients(int level);
+std::vector<double> StudentTQuantileSeriesCoefficients(double level);
 
 // One window's raw network output [h, network_outputs_per_step()] to its forecast columns
 // [h, outputs_per_step()] in the original scale (output_names() order). For every loss but

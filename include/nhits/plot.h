@@ -10,7 +10,7 @@
 namespace nhits {
 
 struct PlotInterval {
-  int level = 90;            // e.g. 90 for the 90% interval
+  double level = 90;         // e.g. 90 for the 90% interval
   std::vector<double> lo;    // size h
   std::vector<double> hi;    // size h
 };

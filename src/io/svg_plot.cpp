@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include "nhits/config.h"
 #include "nhits/plot.h"
 
 namespace nhits {
@@ -300,7 +301,7 @@ void RenderPanel(std::string& o, const PlotSeries& s, const std::string& model, 
     const double op = std::min(0.45, 0.14 + 0.1 * static_cast<double>(k));
     o += "<path class=\"interval\" d=\"" + BandData(f, *bands[k], t) + "\" fill=\"" +
          kForecastColor + "\" fill-opacity=\"" + Num(op, 2) + "\" stroke=\"none\"/>\n";
-    legend.push_back({LegendItem::kBand, std::to_string(bands[k]->level) + "% interval",
+    legend.push_back({LegendItem::kBand, LevelName(bands[k]->level) + "% interval",
                       kForecastColor, "", op});
   }
 

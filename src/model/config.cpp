@@ -60,6 +60,32 @@ std::string PythonFloatRepr(double v) {
   return s;
 }
 
+std::string LevelName(double level) {
+  if (level == std::floor(level) && std::abs(level) < 1e9) return std::to_string(static_cast<long long>(level));
+  return PythonFloatRepr(level);
+}
+
+Result<std::vector<double>> ParseLevels(const std::string& text, const std::string& field) {
+  if (text.find_first_not_of(" \t") == std::string::npos)
+    return Status::InvalidArgument("--" + field + ": empty list; give levels such as 80,90 or 97.5");
+  std::vector<double> levels;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    std::size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(begin, end - begin);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !(v > 0 && v < 100))
+      return Status::InvalidArgument("--" + field + ": '" + item + "' is not a level in (0, 100) (e.g. 80,90 or 97.5)");
+    levels.push_back(v);
+    begin = end + 1;
+  }
+  return levels;
+}
+
 std::string ToString(PoolingMode v) { return EnumName(v, kPooling); }
 std::string ToString(InterpolationMode v) { return EnumName(v, kInterp); }
 std::string ToString(Activation v) { return EnumName(v, kActivation); }
@@ -113,7 +139,7 @@ std::vector<double> NhitsConfig::quantiles() const {
   if (!multi_quantile() && !distribution_loss()) return {0.5};
   // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
   std::vector<double> qs;
-  for (int l : level) {
+  for (double l : level) {
     qs.push_back((50.0 - l / 2.0) / 100.0);
     qs.push_back((50.0 + l / 2.0) / 100.0);
   }
@@ -128,9 +154,9 @@ std::vector<std::string> NhitsConfig::output_names() const {
   if (loss == LossType::kHuberQLoss) return {"_q" + PythonFloatRepr(quantile_q) + "_d" + PythonFloatRepr(huber_delta)};
   if (!multi_quantile() && !distribution_loss()) return {""};
   std::vector<std::pair<double, std::string>> named;
-  for (int l : level) {
-    named.emplace_back(50.0 - l / 2.0, "-lo-" + std::to_string(l));
-    named.emplace_back(50.0 + l / 2.0, "-hi-" + std::to_string(l));
+  for (double l : level) {
+    named.emplace_back(50.0 - l / 2.0, "-lo-" + LevelName(l));
+    named.emplace_back(50.0 + l / 2.0, "-hi-" + LevelName(l));
   }
   std::stable_sort(named.begin(), named.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -179,8 +205,8 @@ Status NhitsConfig::Validate() const {
     if (level.empty()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
     if (level.size() > static_cast<std::size_t>(kMaxLevels))
       return bad("field 'level': at most " + std::to_string(kMaxLevels) + " levels");
-    for (int l : level)
-      if (l <= 0 || l >= 100) return bad("field 'level': " + std::to_string(l) + " is not in (0, 100)");
+    for (double l : level)
+      if (!(l > 0 && l < 100)) return bad("field 'level': " + LevelName(l) + " is not in (0, 100)");
     if (interpolation_mode == InterpolationMode::kCubic)
       return bad("field 'interpolation_mode': cubic interpolation supports one output per step; "
                  "it cannot be combined with " + ToString(loss) + " (as in neuralforecast)");
@@ -265,7 +291,12 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.first_layer_activation) j["first_layer_activation"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
-  if (c.multi_quantile() || c.distribution_loss()) j["level"] = c.level;
+  if (c.multi_quantile() || c.distribution_loss()) {  // whole levels as integers, as users write them
+    nlohmann::ordered_json levels = nlohmann::ordered_json::array();
+    for (double l : c.level)
+      levels.push_back(l == std::floor(l) ? nlohmann::ordered_json(static_cast<long long>(l)) : nlohmann::ordered_json(l));
+    j["level"] = levels;
+  }
   if (c.distribution_loss()) {
     j["distribution"] = ToString(c.distribution);
     j["return_params"] = c.return_params;

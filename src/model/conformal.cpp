@@ -23,17 +23,17 @@ double Quantile(std::vector<double> v, double q) {
 }
 
 // neuralforecast's predict: sorted(set(level)).
-std::vector<int> SortedLevels(std::vector<int> levels) {
+std::vector<double> SortedLevels(std::vector<double> levels) {
   std::sort(levels.begin(), levels.end());
   levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
   return levels;
 }
 
 // neuralforecast's cuts: alpha/200 for the levels reversed, then 1 - alpha/200 in level order.
-std::vector<double> Cuts(const std::vector<int>& levels) {
+std::vector<double> Cuts(const std::vector<double>& levels) {
   std::vector<double> cuts;
   for (auto it = levels.rbegin(); it != levels.rend(); ++it) cuts.push_back((100.0 - *it) / 200.0);
-  for (int l : levels) cuts.push_back(1.0 - (100.0 - l) / 200.0);
+  for (double l : levels) cuts.push_back(1.0 - (100.0 - l) / 200.0);
   return cuts;
 }
 
@@ -123,19 +123,19 @@ Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const 
   return out;
 }
 
-std::vector<std::string> ConformalColumnSuffixes(const std::vector<int>& given) {
-  const std::vector<int> levels = SortedLevels(given);
+std::vector<std::string> ConformalColumnSuffixes(const std::vector<double>& given) {
+  const std::vector<double> levels = SortedLevels(given);
   std::vector<std::string> names;
-  for (auto it = levels.rbegin(); it != levels.rend(); ++it) names.push_back("-lo-" + std::to_string(*it));
-  for (int l : levels) names.push_back("-hi-" + std::to_string(l));
+  for (auto it = levels.rbegin(); it != levels.rend(); ++it) names.push_back("-lo-" + LevelName(*it));
+  for (double l : levels) names.push_back("-hi-" + LevelName(l));
   return names;
 }
 
 Result<std::vector<float>> ConformalIntervals(const ConformalScores& scores, const std::string& unique_id,
-                                              const float* point, const std::vector<int>& given) {
-  const std::vector<int> levels = SortedLevels(given);
-  for (int l : levels)
-    if (l <= 0 || l >= 100) return Status::InvalidArgument("level " + std::to_string(l) + " is not in (0, 100)");
+                                              const float* point, const std::vector<double>& given) {
+  const std::vector<double> levels = SortedLevels(given);
+  for (double l : levels)
+    if (!(l > 0 && l < 100)) return Status::InvalidArgument("level " + LevelName(l) + " is not in (0, 100)");
   const auto it = scores.by_series.find(unique_id);
   if (it == scores.by_series.end())
     return Status::InvalidArgument("series '" + unique_id +

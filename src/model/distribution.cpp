@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -67,8 +68,8 @@ double StudentTLogDensity(double t, double df) {
 }
 
 // The Student-t quantile of q = 0.5 + level / 200 as a function of df >= 3: a Chebyshev series in
-// s = 3 / df over (0, 1], fitted once per integer level from StudentTQuantile. Decoding a
-// forecast evaluates it (~30 flops) instead of solving for the quantile at every step.
+// s = 3 / df over (0, 1], fitted once per level from StudentTQuantile. Decoding a forecast
+// evaluates it (~30 flops) instead of solving for the quantile at every step.
 constexpr int kSeriesTerms = 16;  // 3e-14 relative for df < 30, every level (tested)
 
 struct QuantileSeries {
@@ -86,40 +87,50 @@ struct QuantileSeries {
   }
 };
 
-const QuantileSeries& StudentTQuantileSeries(int level) {
-  static std::array<std::once_flag, 100> once;
-  static std::array<QuantileSeries, 100> table;
-  const std::size_t l = static_cast<std::size_t>(level);
-  std::call_once(once[l], [l] {
-    const double q = 0.5 + static_cast<double>(l) / 200;
-    std::array<double, kSeriesTerms> f{};
-    for (int j = 0; j < kSeriesTerms; ++j) {
-      const double x = std::cos(kPi * (j + 0.5) / kSeriesTerms), s = (x + 1) / 2;
-      f[static_cast<std::size_t>(j)] = StudentTQuantile(q, 3 / s);
-    }
-    for (int k = 0; k < kSeriesTerms; ++k) {
-      double sum = 0;
-      for (int j = 0; j < kSeriesTerms; ++j)
-        sum += f[static_cast<std::size_t>(j)] * std::cos(kPi * k * (j + 0.5) / kSeriesTerms);
-      table[l].c[static_cast<std::size_t>(k)] = (k == 0 ? 1.0 : 2.0) * sum / kSeriesTerms;
-    }
-  });
-  return table[l];
+QuantileSeries FitQuantileSeries(double level) {
+  const double q = 0.5 + level / 200;
+  std::array<double, kSeriesTerms> f{};
+  for (int j = 0; j < kSeriesTerms; ++j) {
+    const double x = std::cos(kPi * (j + 0.5) / kSeriesTerms), s = (x + 1) / 2;
+    f[static_cast<std::size_t>(j)] = StudentTQuantile(q, 3 / s);
+  }
+  QuantileSeries series;
+  for (int k = 0; k < kSeriesTerms; ++k) {
+    double sum = 0;
+    for (int j = 0; j < kSeriesTerms; ++j)
+      sum += f[static_cast<std::size_t>(j)] * std::cos(kPi * k * (j + 0.5) / kSeriesTerms);
+    series.c[static_cast<std::size_t>(k)] = (k == 0 ? 1.0 : 2.0) * sum / kSeriesTerms;
+  }
+  return series;
+}
+
+// Whole levels 1..99 from a table filled once each; others (97.5, ...) from a cache that only
+// grows, so the references stay valid. Decoding looks a level up once per call, not per step.
+const QuantileSeries& StudentTQuantileSeries(double level) {
+  if (!(level > 0 && level < 100)) {  // config validation prevents it: a caller bug, not bad data
+    std::fprintf(stderr, "nhits: Student-t quantile series for level %g: the level is outside (0, 100)\n", level);
+    std::abort();
+  }
+  if (level == std::floor(level)) {
+    static std::array<std::once_flag, 100> once;
+    static std::array<QuantileSeries, 100> table;
+    const std::size_t l = static_cast<std::size_t>(level);
+    std::call_once(once[l], [l] { table[l] = FitQuantileSeries(static_cast<double>(l)); });
+    return table[l];
+  }
+  static std::mutex mu;
+  static std::map<double, QuantileSeries> fractional;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = fractional.find(level);
+  if (it == fractional.end()) it = fractional.emplace(level, FitQuantileSeries(level)).first;
+  return it->second;
 }
 
 }  // namespace
 
-double StudentTQuantileForLevel(int level, double df) {
-  // Config validation keeps levels in 1..99; anything else is a caller bug, not bad data.
-  if (level < 1 || level > kMaxLevels) {
-    std::fprintf(stderr, "nhits: StudentTQuantileForLevel(%d): the level is outside 1..99\n", level);
-    std::abort();
-  }
-  return StudentTQuantileSeries(level)(df);
-}
+double StudentTQuantileForLevel(double level, double df) { return StudentTQuantileSeries(level)(df); }
 
-std::vector<double> StudentTQuantileSeriesCoefficients(int level) {
-  StudentTQuantileForLevel(level, 3.0);  // checks the level, builds the table
+std::vector<double> StudentTQuantileSeriesCoefficients(double level) {
   const auto& c = StudentTQuantileSeries(level).c;
   return {c.begin(), c.end()};
 }
@@ -225,14 +236,18 @@ void DecodeForecast(const NhitsConfig& c, const ScaleStats& stats, const float* 
   // Quantile columns: the median, the lows ascending, the highs ascending, so the k-th widest
   // level owns columns 2 + k (its low) and 1 + 2 * levels - k (its high). No allocation: this
   // runs per request.
-  std::array<int, kMaxLevels> levels{};
+  std::array<double, kMaxLevels> levels{}, normal_u{};
+  std::array<const QuantileSeries*, kMaxLevels> student_u{};
   const std::size_t n_levels = c.level.size();
   std::copy(c.level.begin(), c.level.end(), levels.begin());
   std::sort(levels.begin(), levels.begin() + static_cast<std::ptrdiff_t>(n_levels), std::greater<>());
-  std::array<double, kMaxLevels> normal_u{};
   const bool student = c.distribution == DistributionType::kStudentT;
-  if (!student)
-    for (std::size_t k = 0; k < n_levels; ++k) normal_u[k] = NormalQuantile(0.5 + levels[k] / 200.0);
+  for (std::size_t k = 0; k < n_levels; ++k) {
+    if (student)
+      student_u[k] = &StudentTQuantileSeries(levels[k]);
+    else
+      normal_u[k] = NormalQuantile(0.5 + levels[k] / 200.0);
+  }
   for (int t = 0; t < c.h; ++t) {
     const DistributionParams p = DecoupleParams(c.distribution, raw + static_cast<std::size_t>(t) * P, 1,
                                                 stats.shift, stats.scale);
@@ -240,7 +255,7 @@ void DecodeForecast(const NhitsConfig& c, const ScaleStats& stats, const float* 
     row[0] = static_cast<float>(p.loc);  // the mean (the Student-t's exists: df > 3)
     row[1] = static_cast<float>(p.loc);  // the median of both symmetric distributions
     for (std::size_t k = 0; k < n_levels; ++k) {
-      const double u = student ? StudentTQuantileForLevel(levels[k], p.df) : normal_u[k];
+      const double u = student ? (*student_u[k])(p.df) : normal_u[k];
       row[2 + k] = static_cast<float>(p.loc - p.scale * u);
       row[1 + 2 * n_levels - k] = static_cast<float>(p.loc + p.scale * u);
     }

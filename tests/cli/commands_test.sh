@@ -176,6 +176,10 @@ PY'
 check "predict --level: neuralforecast's columns, lo-90 <= lo-80 <= point <= hi-80 <= hi-90" \
   '[ "$(head -1 "$WORK/pi_f.csv")" = "unique_id,ds,NHITS,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90" ] &&
    awk -F, "NR>1 && !(\$4<=\$5 && \$5<=\$3 && \$3<=\$6 && \$6<=\$7 && \$4<\$7) {bad=1} END {exit bad || NR != 13}" "$WORK/pi_f.csv"'
+"$NHITS" predict --model "$WORK/pi.safetensors" --data "$AIR" --level 97.5,90 --out "$WORK/pi_975.csv" 2> /dev/null
+check "predict --level with a fractional level: -lo-97.5 outside the 90% interval" \
+  '[ "$(head -1 "$WORK/pi_975.csv")" = "unique_id,ds,NHITS,NHITS-lo-97.5,NHITS-lo-90,NHITS-hi-90,NHITS-hi-97.5" ] &&
+   awk -F, "NR>1 && !(\$4<=\$5 && \$6<=\$7) {bad=1} END {exit bad || NR != 13}" "$WORK/pi_975.csv"'
 "$NHITS" info --model "$WORK/pi.safetensors" > "$WORK/pi_info.txt"
 check "info summarises the intervals" 'grep -q "^intervals *conformal_distribution on 3 windows (step 4) for 1 series" "$WORK/pi_info.txt"'
 check "--level without scores names the flag to train with" \

@@ -182,6 +182,11 @@ try:
     cols = ["NHITS", "NHITS-lo-90", "NHITS-lo-80", "NHITS-hi-80", "NHITS-hi-90"]
     rel = v1_columns_rel(b, ids, cols, want) if s == 200 else 1.0
     check(f"/v1/forecast level equals neuralforecast's predict(level=[80, 90]) (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [97.5], "series": series[:1]})
+    check("/v1/forecast with a fractional level names its columns -lo-97.5/-hi-97.5",
+          s == 200 and {"NHITS-lo-97.5", "NHITS-hi-97.5"} <= set(json.loads(b)["forecasts"][0]), b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [100], "series": series[:1]})
+    check("level 100 -> 400", s == 400 and "(0, 100)" in b.decode(), b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "air", "level": [80], "series": [{"id": "AirPassengers", "values": y}]})
     check("level for a model without scores -> 400 naming how to get them", s == 400 and "--prediction-intervals" in b.decode(), b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [80], "series": [{"id": "unknown", "values": series[0]["values"]}]})

@@ -234,7 +234,8 @@ std::string DecodeDistribution(Graph& g, const NhitsConfig& c, const std::string
     sd = g.Op("Mul", {sd, scale3}, "scale");
   }
   // Quantile columns after the median: the lows widest first, then the highs narrowest first.
-  std::vector<int> order = c.level, signs;
+  std::vector<double> order = c.level;
+  std::vector<int> signs;
   std::sort(order.begin(), order.end(), std::greater<>());
   const std::size_t n = order.size();
   for (std::size_t k = 0; k < n; ++k) order.push_back(order[n - 1 - k]);

@@ -336,7 +336,7 @@ struct ForecastCall {
   std::string model;
   int version = 0, h = 0, q = 0;
   std::vector<std::string> ids, names;
-  std::vector<int> levels;                             // "level": conformal intervals to add
+  std::vector<double> levels;                          // "level": conformal intervals to add
   std::shared_ptr<const ConformalScores> conformal;  // the model's scores (checked when levels are asked)
   std::vector<int> padded;  // per series: input points zero-filled because the series was short
   std::vector<ForecastResult> results;
@@ -575,12 +575,11 @@ struct HttpServer::Impl {
     call->q = m->config.outputs_per_step();
     call->names = m->config.output_names();
     if (j.contains("level")) {
-      if (!j["level"].is_array() || j["level"].empty())
-        return responder.Send(Error(400, "'level' must be a non-empty list of integers in (0, 100), e.g. [80, 90]"));
+      constexpr const char* kBadLevel = "'level' must be a non-empty list of numbers in (0, 100), e.g. [80, 90] or [97.5]";
+      if (!j["level"].is_array() || j["level"].empty()) return responder.Send(Error(400, kBadLevel));
       for (const json& l : j["level"]) {
-        if (!l.is_number_integer() || l.get<int>() <= 0 || l.get<int>() >= 100)
-          return responder.Send(Error(400, "'level' must be a non-empty list of integers in (0, 100), e.g. [80, 90]"));
-        call->levels.push_back(l.get<int>());
+        if (!l.is_number() || !(l.get<double>() > 0 && l.get<double>() < 100)) return responder.Send(Error(400, kBadLevel));
+        call->levels.push_back(l.get<double>());
       }
       if (!m->conformal)
         return responder.Send(Error(400, "model '" + m->name + "' has no conformity scores for 'level': train it with "
