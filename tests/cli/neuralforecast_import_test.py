@@ -72,6 +72,9 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         # One quantile: neuralforecast names its column NHITS_ql0.9
         "quantile_loss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                                loss=QuantileLoss(0.9), **common),
+        # a fractional level: columns NHITS-lo-97.5, ...
+        "mqloss_fractional_level": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
+                                         loss=MQLoss(level=[97.5, 80]), **common),
         "huber_qloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, loss=HuberQLoss(0.8, delta=0.5), **common),
         "huber_mqloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                               loss=HuberMQLoss(level=[80], delta=0.5), **common),
