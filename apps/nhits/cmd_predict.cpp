@@ -56,6 +56,29 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
   return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
 }
 
+// neuralforecast's predict(h=...) for another horizon than the model's: fewer steps are the
+// first ones; for more, blocks of h are forecast one after the other, each block's first column
+// (the point forecast, MQLoss's median, DistributionLoss's mean) appended to the history first.
+std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequency& freq, int steps,
+                                 const PrecisionPlan& plan, const std::string& alias) {
+  const NhitsConfig& c = model.config();
+  const std::size_t C = static_cast<std::size_t>(c.outputs_per_step()), S = panel.series.size();
+  std::vector<float> values(S * static_cast<std::size_t>(steps) * C);
+  for (int done = 0; done < steps; done += c.h) {
+    std::vector<ForecastOrigin> origins;
+    for (std::size_t s = 0; s < S; ++s) origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
+    const std::vector<float> fc = ForecastFrom(model, panel, origins, plan);
+    const int take = std::min(c.h, steps - done);
+    for (std::size_t s = 0; s < S; ++s) {
+      for (int j = 0; j < take; ++j)
+        std::copy_n(&fc[(s * c.h + j) * C], C, &values[(s * steps + done + j) * C]);
+      // y only: ds keeps its last real timestamp, which the output's dates count from
+      for (int j = 0; j < c.h; ++j) panel.series[s].y.push_back(fc[(s * c.h + j) * C]);
+    }
+  }
+  return ColumnsCsv(panel, freq, steps, alias, c.output_names(), values);
+}
+
 // neuralforecast's predict(quantiles=...) of a DistributionLoss model: the mean, then each
 // quantile as "_ql<q>", then the parameters if the model returns them. The quantiles come from
 // the parameters of the forecast (the same weights decoded with return_params), so any precision
@@ -111,6 +134,7 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 Action RegisterPredict(CLI::App& app) {
   struct Args {
     std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data, level, quantiles;
+    int horizon = 0;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
@@ -128,6 +152,9 @@ Action RegisterPredict(CLI::App& app) {
   app.add_option("--quantiles", a->quantiles,
                  "DistributionLoss models: these quantiles in (0, 1) (e.g. 0.1,0.5,0.9) instead of the levels, as\n"
                  "neuralforecast's predict(quantiles=...): columns NHITS, NHITS_ql0.1, NHITS_ql0.5, NHITS_ql0.9");
+  app.add_option("--h", a->horizon,
+                 "Steps to forecast (default: the model's h). Fewer: the first ones; more: recursively, as\n"
+                 "neuralforecast's predict(h=...): each block of h fed back (its first column) as history");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
   app.add_option("--precision", a->precision,
@@ -149,10 +176,24 @@ Action RegisterPredict(CLI::App& app) {
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     WarnAboutShortSeries(panel, model.config().input_size);
+    const int steps = a->horizon > 0 ? a->horizon : config.h;
     auto report = [&] {
-      std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), config.h,
+      std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), steps,
                    freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
     };
+    if (a->horizon < 0) Fail("--h must be > 0");
+    if (steps != config.h) {
+      if (!a->level.empty() || !a->quantiles.empty())
+        Fail("--h " + std::to_string(steps) + ": --level and --quantiles need the model's own h=" +
+             std::to_string(config.h));
+      if (!config.hist_exog_list.empty() || !config.futr_exog_list.empty())
+        Fail("--h " + std::to_string(steps) + ": a model with hist/futr exogenous columns forecasts its own h=" +
+             std::to_string(config.h) + " only (neuralforecast refuses a longer h with hist columns; with futr "
+             "columns, which would need their values over the longer horizon, it is not supported here yet)");
+      WriteTextAtomic(a->out, RecursiveForecastCsv(model, panel, freq, steps, plan, a->alias));
+      report();
+      return;
+    }
     if (!a->quantiles.empty()) {
       if (!config.distribution_loss())
         Fail("--quantiles: for DistributionLoss models (this one is trained with " + ToString(config.loss) +

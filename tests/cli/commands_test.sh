@@ -22,6 +22,16 @@ check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-media
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+# --h 30 with an h=12 model: the first 12 rows are the plain forecast; rows 13-24 are the forecast
+# from the data extended by those 12 medians (as neuralforecast's predict(h=...)); then 6 more.
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --h 30 --out "$WORK/f30.csv" 2>/dev/null
+{ cat "$AIR"; awk -F, 'NR>1 && NR<=13 {print "AirPassengers," $2 "," $3}' "$WORK/f.csv"; } > "$WORK/air_ext.csv"
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/air_ext.csv" --out "$WORK/f_ext.csv" 2>/dev/null
+check "predict --h 30: 30 rows, the first 12 the plain forecast, the next 12 from the extended history" \
+  '[ "$(wc -l < "$WORK/f30.csv")" = 31 ] && [ "$(sed -n 2,13p "$WORK/f30.csv")" = "$(sed -n 2,13p "$WORK/f.csv")" ] &&
+   [ "$(sed -n 14,25p "$WORK/f30.csv")" = "$(sed -n 2,13p "$WORK/f_ext.csv")" ] && tail -1 "$WORK/f30.csv" | grep -q "^AirPassengers,1963-06-30,"'
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --h 5 --out "$WORK/f5.csv" 2>/dev/null
+check "predict --h 5: the first 5 rows" '[ "$(cat "$WORK/f5.csv")" = "$(head -6 "$WORK/f.csv")" ]'
 # QuantileLoss(q): neuralforecast's column name, and q=0.9 forecasts above q=0.1 at every step.
 for q in 0.1 0.9; do
   "$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 \

@@ -88,15 +88,25 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
             continue
         info = subprocess.run([NHITS_BIN, "info", "--model", out], capture_output=True, text=True).stdout
         check(f"{name}: info shows the origin", "neuralforecast" in info and "origin" in info, info[-400:])
-        p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
-                            "--out", os.path.join(work, name + ".csv")], capture_output=True, text=True)
-        check(f"{name}: nhits predict", p.returncode == 0, p.stderr)
-        got = pd.read_csv(os.path.join(work, name + ".csv"))
-        cols = [c for c in want.columns if c.startswith("NHITS")]
-        a = got.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
-        b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
-        rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
-        check(f"{name}: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (a.shape, b.shape))
+        # its own horizon, and for two models a longer one (predict(h=...): recursive blocks). A
+        # multiple of h: for others neuralforecast 3.3.0 misplaces its last, partial block
+        # (docs/INTEROP.md, "Other horizons").
+        horizons = [None] + ([3 * model.h] if name in ("mae_robust", "mqloss_standard_avgpool") else [])
+        for h in horizons:
+            if h is not None:
+                want = nf.predict(df=df, h=h)
+                want = want.reset_index() if "unique_id" not in want.columns else want
+            label = name + ("" if h is None else f" --h {h}")
+            csv_out = os.path.join(work, name + ("" if h is None else f"_h{h}") + ".csv")
+            p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
+                                "--out", csv_out] + ([] if h is None else ["--h", str(h)]), capture_output=True, text=True)
+            check(f"{label}: nhits predict", p.returncode == 0, p.stderr)
+            got = pd.read_csv(csv_out)
+            cols = [c for c in want.columns if c.startswith("NHITS")]
+            a = got.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
+            b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
+            rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
+            check(f"{label}: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (a.shape, b.shape))
 
     # Exogenous inputs: hist, futr and static columns, predicted with futr_df and static_df.
     rng = np.random.default_rng(3)
