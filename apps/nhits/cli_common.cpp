@@ -235,7 +235,9 @@ void NoteLargeStaticValues(const Panel& panel) {
   }
 }
 
-void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const Frequency& freq, Panel* panel) {
+void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const Frequency& freq, Panel* panel,
+                     int steps) {
+  const int need = std::max(c.h, steps);
   if (c.futr_exog_list.empty()) {
     if (!futr_path.empty())
       Fail("--futr-data " + futr_path + ": the model has no futr_exog_list, so future values would be ignored");
@@ -243,9 +245,9 @@ void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const F
   }
   if (futr_path.empty())
     Fail("the model takes future-known exogenous columns (futr_exog_list: " + JoinNames(c.futr_exog_list) +
-         "): give each series' next " + std::to_string(c.h) + " values with --futr-data FILE (unique_id,ds," +
+         "): give each series' next " + std::to_string(need) + " values with --futr-data FILE (unique_id,ds," +
          JoinNames(c.futr_exog_list) + ")");
-  CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, c.h, panel));
+  CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, need, panel));
 }
 
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {

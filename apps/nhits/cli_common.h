@@ -61,9 +61,11 @@ Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std
 // Static exogenous values go into the network unscaled (as in neuralforecast); a column far from
 // unit scale (|value| > 100) makes training ill-conditioned and BF16/INT8 forecasts poor, so say so.
 void NoteLargeStaticValues(const Panel& panel);
-// Forecasting past the data's end: the futr_exog_list values of each series' next h steps from
-// `futr_path` (--futr-data); fails when the model needs them and none are given, or the reverse.
-void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, const Frequency& freq, Panel* panel);
+// Forecasting past the data's end: the futr_exog_list values of each series' next h steps (or
+// `steps`, when more) from `futr_path` (--futr-data); fails when the model needs them and none
+// are given, or the reverse.
+void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, const Frequency& freq, Panel* panel,
+                     int steps = 0);
 // `freq` as given (--freq), or inferred from the data when empty; fails naming --freq.
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.

@@ -171,25 +171,26 @@ Action RegisterPredict(CLI::App& app) {
     const NhitsConfig& config = model.config();
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
-    AttachFutureFor(config, a->futr_data, freq, &panel);
+    if (a->horizon < 0) Fail("--h must be > 0");
+    const int steps = a->horizon > 0 ? a->horizon : config.h;
+    if (!config.hist_exog_list.empty() && steps > config.h)  // their future is unknown
+      Fail("--h " + std::to_string(steps) + ": a model with hist exogenous columns forecasts at most its own h=" +
+           std::to_string(config.h) + " (as neuralforecast: the columns' values after the data are unknown)");
+    // A longer horizon runs whole blocks of h: futr columns need their values over all of them.
+    const int blocks = (steps + config.h - 1) / config.h;
+    AttachFutureFor(config, a->futr_data, freq, &panel, blocks * config.h);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
     WarnAboutShortSeries(panel, model.config().input_size);
-    const int steps = a->horizon > 0 ? a->horizon : config.h;
     auto report = [&] {
       std::fprintf(stderr, "wrote %zu series x %d steps (freq %s, %s) to %s\n", panel.series.size(), steps,
                    freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
     };
-    if (a->horizon < 0) Fail("--h must be > 0");
     if (steps != config.h) {
       if (!a->level.empty() || !a->quantiles.empty())
         Fail("--h " + std::to_string(steps) + ": --level and --quantiles need the model's own h=" +
              std::to_string(config.h));
-      if (!config.hist_exog_list.empty() || !config.futr_exog_list.empty())
-        Fail("--h " + std::to_string(steps) + ": a model with hist/futr exogenous columns forecasts its own h=" +
-             std::to_string(config.h) + " only (neuralforecast refuses a longer h with hist columns; with futr "
-             "columns, which would need their values over the longer horizon, it is not supported here yet)");
       WriteTextAtomic(a->out, RecursiveForecastCsv(model, panel, freq, steps, plan, a->alias));
       report();
       return;

@@ -63,7 +63,7 @@ expect_error unknown-distribution "distribution" "Poisson" -- "$NHITS" train --d
 expect_error distribution-no-level "--level" "empty list" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --level "" --out "$WORK/out.safetensors"
 expect_error mqloss-valid-mae "valid_loss" "validates with MQLoss or HuberMQLoss" -- "$NHITS" train --data "$AIR" --h 3 --loss MQLoss --valid-loss MAE --val-size 3 --out "$WORK/out.safetensors"
 X=$SRC/tests/fixtures/parity/exog_hist_futr_stat_standard
-expect_error exog-longer-h "--h 24" "forecasts its own h=12 only" -- "$NHITS" predict --model "$X/model.safetensors" --data "$X/input.csv" --futr-data "$X/futr.csv" --static-data "$X/static.csv" --h 24 --out "$WORK/out.csv"
+expect_error exog-longer-h "--h 24" "forecasts at most its own h=12" -- "$NHITS" predict --model "$X/model.safetensors" --data "$X/input.csv" --futr-data "$X/futr.csv" --static-data "$X/static.csv" --h 24 --out "$WORK/out.csv"
 expect_error unknown-valid-loss "valid-loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --valid-loss MAPE2 --out "$WORK/out.safetensors"
 expect_error output-dir-missing "does not exist" -- "$NHITS" train --data "$AIR" --h 3 --out "$WORK/missing/dir/m.safetensors"
 

@@ -216,6 +216,24 @@ EXO=(--h 6 --input-size 24 --mlp-units 32,32 --max-steps 300 --windows-batch-siz
 "$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr.csv" \
   --static-data "$WORK/promo_static.csv" --out "$WORK/exo_f.csv" 2> /dev/null
 check "predict with --futr-data/--static-data: h rows per series" '[ "$(wc -l < "$WORK/exo_f.csv")" = 19 ] && sed -n 2p "$WORK/exo_f.csv" | grep -q "^s0,301,"'
+# --h 12 with a futr column: two blocks of 6, so its values for 12 steps; the second block is the
+# forecast from the data extended by the first block (y = its forecast, promo = the known values).
+{ echo "unique_id,ds,promo"; { tail -n +2 "$WORK/promo_futr.csv"
+    for s in 0 1 2; do for t in 307 308 309 310 311 312; do echo "s$s,$t,$((t % 3 == 0))"; done; done; } | sort -t, -k1,1 -k2,2n; } \
+  > "$WORK/promo_futr12.csv"
+"$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr12.csv" \
+  --static-data "$WORK/promo_static.csv" --h 12 --out "$WORK/exo_f12.csv" 2> /dev/null
+{ cat "$WORK/promo.csv"; paste -d, <(tail -n +2 "$WORK/exo_f.csv" | cut -d, -f1-3) <(tail -n +2 "$WORK/promo_futr.csv" | cut -d, -f3); } |
+  awk -F, 'NR == 1 {print; next} {print | "sort -t, -k1,1 -k2,2n"}' > "$WORK/promo_ext.csv"
+grep -E ',(30[7-9]|31[0-2]),' "$WORK/promo_futr12.csv" | { echo "unique_id,ds,promo"; cat; } > "$WORK/promo_futr_next.csv"
+"$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo_ext.csv" --futr-data "$WORK/promo_futr_next.csv" \
+  --static-data "$WORK/promo_static.csv" --out "$WORK/exo_f_next.csv" 2> /dev/null
+check "predict --h 12 with a futr column: block 1 as before, block 2 from the extended data" \
+  '[ "$(grep -c "^s" "$WORK/exo_f12.csv")" = 36 ] && [ "$(grep -E ",30[1-6]," "$WORK/exo_f12.csv")" = "$(tail -n +2 "$WORK/exo_f.csv")" ] &&
+   [ "$(grep -E ",(30[7-9]|31[0-2])," "$WORK/exo_f12.csv")" = "$(tail -n +2 "$WORK/exo_f_next.csv")" ]'
+check "predict --h 12 names the missing future step" \
+  '! "$NHITS" predict --model "$WORK/exo.safetensors" --data "$WORK/promo.csv" --futr-data "$WORK/promo_futr.csv" --static-data "$WORK/promo_static.csv" --h 12 --out "$WORK/x.csv" 2> "$WORK/err.txt" &&
+   grep -q "has no futr values for 307 (step 7 of h=12" "$WORK/err.txt"'
 # The forecast follows the known promotions: promo days forecast higher than the others.
 check "forecast rises on the known promotion days" 'paste -d, <(tail -n +2 "$WORK/promo_futr.csv") <(tail -n +2 "$WORK/exo_f.csv") |
   awk -F, "{s[\$3] += \$6; n[\$3]++} END {exit !(n[1] > 0 && n[0] > 0 && s[1]/n[1] > s[0]/n[0] + 2)}"'
