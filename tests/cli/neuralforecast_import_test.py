@@ -50,6 +50,14 @@ def save_and_convert(nf, work, name):
     return out
 
 
+def column_rel(csv_path, want, col="NHITS"):
+    """Max relative difference of a forecast CSV's column from neuralforecast's frame (both sorted
+    by series and date); inf when their shapes differ."""
+    got = pd.read_csv(csv_path).sort_values(["unique_id", "ds"])[col].to_numpy(float)
+    ref = want.sort_values(["unique_id", "ds"])[col].to_numpy(float)
+    return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1.0))) if got.shape == ref.shape else float("inf")
+
+
 def series(n=3, length=96):
     rng = np.random.default_rng(0)
     rows = []
@@ -128,10 +136,25 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
                        capture_output=True, text=True)
     check("exogenous: nhits predict", p.returncode == 0, p.stderr)
     if p.returncode == 0:
-        got = pd.read_csv(os.path.join(work, "exog.csv")).sort_values(["unique_id", "ds"])["NHITS"].to_numpy(float)
-        ref = want.sort_values(["unique_id", "ds"])["NHITS"].to_numpy(float)
-        rel = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1.0))) if got.shape == ref.shape else float("inf")
-        check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (got.shape, ref.shape))
+        rel = column_rel(os.path.join(work, "exog.csv"), want)
+        check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+
+    # A futr-only model over two blocks of its h (predict(h=12) with 12 future values per series).
+    futr12 = pd.DataFrame([(u, t, float(t % 5 == 0)) for u in dfe.unique_id.unique() for t in range(97, 109)],
+                          columns=["unique_id", "ds", "f"])
+    futr12.to_csv(os.path.join(work, "exog_futr12.csv"), index=False)
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="standard", futr_exog_list=["f"], **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=dfe[["unique_id", "ds", "y", "f"]])
+    want = nf.predict(df=dfe[["unique_id", "ds", "y", "f"]], futr_df=futr12, h=12)
+    out = save_and_convert(nf, work, "futr_only")
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"), "--futr-data",
+                        os.path.join(work, "exog_futr12.csv"), "--h", "12", "--out", os.path.join(work, "futr12.csv")],
+                       capture_output=True, text=True)
+    check("futr_only --h 12: nhits predict", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        rel = column_rel(os.path.join(work, "futr12.csv"), want)
+        check(f"futr_only --h 12: engine == neuralforecast predict(h=12) (max rel {rel:.1e})", rel <= 1e-5)
 
     # Conformal intervals: neuralforecast's conformity scores carry over; predict --level equals
     # neuralforecast's predict(level=...).
