@@ -143,7 +143,7 @@ Action RegisterPredict(CLI::App& app) {
   app.add_option("--out", a->out, "Forecast CSV to write: unique_id,ds,NHITS[,NHITS-lo-90,...]")->required();
   app.add_option("--futr-data", a->futr_data,
                  "Models with futr_exog_list: CSV unique_id,ds,<futr columns> with each series' next h values\n"
-                 "(neuralforecast's futr_df)");
+                 "(neuralforecast's futr_df; with a longer --h, values for whole blocks of h)");
   app.add_option("--static-data", a->static_data, "Models with stat_exog_list: CSV unique_id,<static columns>");
   app.add_option("--level", a->level,
                  "Prediction intervals at these levels (e.g. 80,90), as neuralforecast's predict(level=...):\n"
