@@ -100,12 +100,12 @@ std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency
     for (const std::string& p : c.distribution_param_names()) suffixes.push_back("-" + p);
   std::vector<float> values;
   for (std::size_t r = 0; r < fc.size() / C; ++r) {
-    const float* params = &fc[r * C + C - P];  // [df,] loc, scale
-    const double df = student ? params[0] : 0, loc = params[P - 2], scale = params[P - 1];
-    values.push_back(fc[r * C]);
+    const float* row = &fc[r * C];
+    const DistributionParams p = ReturnedParams(decoded.config(), row);
+    values.push_back(row[0]);
     for (double q : quantiles)
-      values.push_back(static_cast<float>(loc + scale * (student ? StudentTQuantile(q, df) : NormalQuantile(q))));
-    if (c.return_params) values.insert(values.end(), params, params + P);
+      values.push_back(static_cast<float>(p.loc + p.scale * (student ? StudentTQuantile(q, p.df) : NormalQuantile(q))));
+    if (c.return_params) values.insert(values.end(), row + C - P, row + C);
   }
   return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
 }

@@ -118,16 +118,13 @@ std::string DistributionScore(const Model& model, const Evaluation& e, const Pan
   for (std::size_t w = 0; w < e.ends.size(); ++w) origins.push_back({e.series[w], e.ends[w]});
   const Model with_params = WithReturnedParams(model);
   const std::vector<float> fc = ForecastFrom(with_params, panel, origins);
-  const std::size_t C = static_cast<std::size_t>(with_params.config().outputs_per_step()),
-                    P = static_cast<std::size_t>(c.distribution_param_count());
-  const bool student = c.distribution == DistributionType::kStudentT;
+  const std::size_t C = static_cast<std::size_t>(with_params.config().outputs_per_step());
   double sum = 0;
   long points = 0;
   for (std::size_t w = 0; w < e.ends.size(); ++w) {
     const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
     for (int j = 0; j < c.h; ++j, ++points) {
-      const float* params = &fc[(w * c.h + static_cast<std::size_t>(j)) * C + C - P];  // [df,] loc, scale
-      const DistributionParams p{student ? params[0] : 0.0, params[P - 2], params[P - 1]};
+      const DistributionParams p = ReturnedParams(with_params.config(), &fc[(w * c.h + static_cast<std::size_t>(j)) * C]);
       sum += NegativeLogLikelihood(c.distribution, p, s.y[static_cast<std::size_t>(e.ends[w] + j)]);
     }
   }

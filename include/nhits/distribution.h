@@ -43,6 +43,9 @@ DistributionParams DecoupleParams(DistributionType d, const float* raw, std::siz
 // log(scale), with the same derivatives.
 double DistributionNll(DistributionType d, const double* raw, std::size_t stride, double y, double* d_raw);
 
+// The parameters a forecast row of a return_params model ends with ([df,] loc, scale); `row` is
+// the row's first column.
+DistributionParams ReturnedParams(const NhitsConfig& config, const float* row);
 // Negative log-likelihood of y under decoded parameters (as DecoupleParams gives them).
 double NegativeLogLikelihood(DistributionType d, const DistributionParams& p, double y);
 

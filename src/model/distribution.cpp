@@ -173,6 +173,15 @@ double DistributionNll(DistributionType d, const double* raw, std::size_t stride
   return std::log(sigma) - StudentTLogDensity(z, df);
 }
 
+DistributionParams ReturnedParams(const NhitsConfig& c, const float* row) {
+  const float* end = row + c.outputs_per_step();
+  DistributionParams p;
+  p.scale = end[-1];
+  p.loc = end[-2];
+  if (c.distribution == DistributionType::kStudentT) p.df = end[-3];
+  return p;
+}
+
 double NegativeLogLikelihood(DistributionType d, const DistributionParams& p, double y) {
   const double z = (y - p.loc) / p.scale;
   if (d == DistributionType::kNormal) return std::log(p.scale) + 0.5 * std::log(2 * kPi) + 0.5 * z * z;
