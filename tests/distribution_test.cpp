@@ -13,6 +13,7 @@
 #include "nhits/loss.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
+#include "noisy_seasonal_panel.h"
 
 namespace nhits {
 namespace {
@@ -248,18 +249,7 @@ TEST(DistributionLoss, InferenceSessionMatchesModelPredict) {
 // the noise, and its intervals cover about what they claim on later data.
 TEST(DistributionLoss, TrainingLearnsTheNoiseLevel) {
   const double sd = 0.5;
-  std::mt19937_64 rng(12);
-  std::normal_distribution<double> noise(0, sd);
-  Panel panel;
-  for (int s = 0; s < 4; ++s) {
-    Series series;
-    series.unique_id = "s" + std::to_string(s);
-    for (int t = 0; t < 600; ++t) {
-      series.ds.push_back(Timestamp{t});
-      series.y.push_back(10 + s + 3 * std::sin(2 * M_PI * t / 12.0 + s) + noise(rng));
-    }
-    panel.series.push_back(series);
-  }
+  const Panel panel = testing::NoisySeasonalPanel(4, 600, sd, 12);
   NhitsConfig c = SmallDistributionConfig(DistributionType::kNormal);
   c.h = 12;
   c.input_size = 24;

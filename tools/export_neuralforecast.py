@@ -12,8 +12,8 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 Conformal prediction intervals (fit(prediction_intervals=...)) carry over as their conformity
 scores (`nhits predict --level`). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
 embeddings) are refused. Also refused, with the reason: losses other than MAE,
-MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss and DistributionLoss with the
-Normal or StudentT distribution, stack types other than identity, and a different valid_loss is
+MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (level=... or quantiles=...,
+in neuralforecast's channel order) and DistributionLoss with the Normal or StudentT distribution, stack types other than identity, and a different valid_loss is
 ignored (it does not change the forecast).
 
 Needs the Python packages neuralforecast (with torch) and safetensors; the engine itself never
@@ -49,6 +49,23 @@ def conformal_scores(folder, index):
     cs = cs.sort_values(["unique_id", "cutoff", "ds"])
     return {"method": pi.method, "n_windows": int(pi.n_windows), "step_size": int(pi.step_size),
             "scores": {str(u): [float(v) for v in g[column]] for u, g in cs.groupby("unique_id", sort=True)}}
+
+
+def typed_quantiles(loss):
+    """The loss's quantiles in channel order; the tensor is float32, so back to the decimals the
+    user typed (0.05, not 0.0500000007)."""
+    return [float(f"{float(v):.7g}") for v in loss.quantiles.detach().cpu().numpy()]
+
+
+def symmetric_levels(quantiles):
+    """The levels whose median-plus-pairs quantiles are exactly these (as a set), else None.
+    Whole levels as ints (80), others as floats (97.5)."""
+    q = sorted(quantiles)
+    levels = sorted({(lambda l: int(round(l)) if abs(l - round(l)) < 1e-4 else round(l, 4))(200 * (0.5 - v))
+                     for v in q if v < 0.5})
+    expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
+    same = len(q) == len(expected) and all(abs(a - b) <= 1e-6 for a, b in zip(q, expected))
+    return levels if same and levels else None
 
 
 def main():
@@ -116,34 +133,38 @@ def main():
         config["q"] = float(loss.q)
         if loss_name == "HuberQLoss":
             config["delta"] = float(loss.delta)
-    elif loss_name in ("MQLoss", "HuberMQLoss", "DistributionLoss"):
-        if loss_name == "DistributionLoss" and loss.distribution not in ("Normal", "StudentT"):
+    elif loss_name in ("MQLoss", "HuberMQLoss"):
+        config["loss"] = loss_name
+        q_model = typed_quantiles(loss)
+        levels = symmetric_levels(q_model)
+        # MQLoss(level=...) orders its channels median first, then ascending, named -lo-80 /
+        # -hi-80; MQLoss(quantiles=...) keeps the order given, named -lo-80.0: anything but
+        # the level layout is written as the quantile list itself.
+        level_names = ["-median"] + [f"-lo-{l}" for l in reversed(levels or [])] + [f"-hi-{l}" for l in levels or []]
+        if levels and q_model == [0.5] + sorted(v for v in q_model if v != 0.5) and list(loss.output_names) == level_names:
+            config["level"] = levels
+        else:
+            config["quantiles"] = q_model
+        if loss_name == "HuberMQLoss":
+            config["delta"] = float(loss.delta)
+    elif loss_name == "DistributionLoss":
+        if loss.distribution not in ("Normal", "StudentT"):
             fail(f"{path}: DistributionLoss(distribution='{loss.distribution}') is not supported "
                  "(Normal and StudentT are)")
-        q = sorted(float(v) for v in loss.quantiles.detach().cpu().numpy())
-        # whole levels as ints (80), others as floats (97.5); the tensor is float32
-        levels = sorted({(lambda l: int(round(l)) if abs(l - round(l)) < 1e-4 else round(l, 4))(200 * (0.5 - v))
-                         for v in q if v < 0.5})
-        expected = sorted([0.5] + [0.5 - l / 200 for l in levels] + [0.5 + l / 200 for l in levels])
-        symmetric = len(q) == len(expected) and all(abs(a - b) <= 1e-6 for a, b in zip(q, expected))
-        if loss_name == "DistributionLoss" and (not symmetric or not levels):
+        q = sorted(typed_quantiles(loss))
+        levels = symmetric_levels(q)
+        if not levels:
             # Its quantiles only name output columns, and neuralforecast's predict(level=...) /
             # predict(quantiles=...) overwrite them in place (update_quantile): use its default
             # levels; `nhits predict --level` decodes any others from the same weights.
             print(f"note: {path}: DistributionLoss quantiles {q} are what the last neuralforecast predict() asked "
                   "for, not the trained levels; using level=[80, 90] (nhits predict --level picks others)",
                   file=sys.stderr)
-            levels, symmetric = [80, 90], True
-        if not symmetric:
-            fail(f"{path}: {loss_name} quantiles {q} are not symmetric prediction levels around the median; "
-                 f"the engine supports {loss_name}(level=[...])")
+            levels = [80, 90]
         config["loss"] = loss_name
         config["level"] = levels
-        if loss_name == "HuberMQLoss":
-            config["delta"] = float(loss.delta)
-        if loss_name == "DistributionLoss":
-            config["distribution"] = loss.distribution
-            config["return_params"] = bool(loss.return_params)
+        config["distribution"] = loss.distribution
+        config["return_params"] = bool(loss.return_params)
     else:
         fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, "
              "MQLoss, HuberMQLoss, DistributionLoss(Normal|StudentT))")

@@ -33,7 +33,7 @@ std::string TestForecastSvg(const Model& model, const PreparedData& data, const 
     }
     for (int j = 0; j < H; ++j) {
       p.future_x.push_back(std::to_string(end + j));
-      p.forecast.push_back(fc[(i * H + j) * Q]);
+      p.forecast.push_back(fc[(i * H + j) * Q + model.config().point_column()]);
       p.actual.push_back(s.y[static_cast<std::size_t>(end + j)]);
     }
     const std::span<const double> history(s.y.data(), static_cast<std::size_t>(end));

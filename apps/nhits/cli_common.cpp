@@ -75,8 +75,12 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--loss", loss,
                  "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss")
       ->capture_default_str();
-  app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
+  level_flag = app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
       ->capture_default_str();
+  quantiles_flag = app.add_option("--quantiles", quantiles,
+                 "MQLoss / HuberMQLoss: one output per quantile in (0, 1), in this order, instead of --level's\n"
+                 "pairs; any set, e.g. 0.01,0.05,0.5 for value at risk beside the median. Columns are named as\n"
+                 "neuralforecast's MQLoss(quantiles=...): NHITS-lo-98.0, NHITS-lo-90.0, NHITS-median");
   distribution_flag = app.add_option("--distribution", distribution,
                  "DistributionLoss: Normal or StudentT. Trained by negative log-likelihood; forecasts are the\n"
                  "distribution's mean (NHITS) and its exact quantiles (NHITS-median, NHITS-lo-90, ...), where\n"
@@ -176,13 +180,21 @@ NhitsConfig ModelFlags::Config() const {
   c.first_layer_activation = first_layer_activation;
   c.huber_delta = delta;
   c.quantile_q = q;
-  if (c.multi_quantile() || c.distribution_loss()) c.level = Unwrap(ParseLevels(level, "level"));
+  auto given = [](const CLI::Option* flag) { return flag != nullptr && flag->count() > 0; };
+  if (given(quantiles_flag)) {
+    if (!c.multi_quantile())
+      Fail("--quantiles applies to --loss MQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")" +
+           (c.distribution_loss() ? "; a DistributionLoss model forecasts any quantile: nhits predict --quantiles" : ""));
+    if (given(level_flag)) Fail("--level and --quantiles cannot be combined: a model trains one or the other");
+    c.quantile_list = Unwrap(ParseQuantiles(quantiles, "quantiles"));
+  } else if (c.multi_quantile() || c.distribution_loss()) {
+    c.level = Unwrap(ParseLevels(level, "level"));
+  }
   c.distribution = Unwrap(ParseDistributionType(distribution, "distribution"));
   c.return_params = return_params;
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
   if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");
-  auto given = [](const CLI::Option* flag) { return flag != nullptr && flag->count() > 0; };
   if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
     Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
          " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");

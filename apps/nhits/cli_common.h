@@ -34,6 +34,7 @@ struct ModelFlags {
   std::string n_pool_kernel_size = "2,2,1", n_freq_downsample = "4,2,1";
   std::string pooling_mode = "MaxPool1d", interpolation_mode = "linear", activation = "ReLU";
   std::string scaler_type = "identity", loss = "MAE", level = "80,90", distribution = "Normal";
+  std::string quantiles;  // MQLoss(quantiles=...): replaces level
   std::string futr_exog_list, hist_exog_list, stat_exog_list;
   double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
   bool first_layer_activation = false, return_params = false;
@@ -41,7 +42,7 @@ struct ModelFlags {
   bool quiet = false;
   // Flags that only mean something with another setting: refused without it, not ignored.
   const CLI::Option *distribution_flag = nullptr, *return_params_flag = nullptr, *valid_delta_flag = nullptr,
-                    *valid_q_flag = nullptr;
+                    *valid_q_flag = nullptr, *level_flag = nullptr, *quantiles_flag = nullptr;
 
   // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).

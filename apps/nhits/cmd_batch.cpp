@@ -52,7 +52,7 @@ std::string ForecastsCsv(const BatchRun& run, const Panel& data, const Frequency
     for (int j = 0; j < run.h && static_cast<std::size_t>(j) * q < f.forecast.size(); ++j)
       out += f.unique_id + "," + f.asset_class + "," + f.group + "," +
              FormatTimestamp(future[static_cast<std::size_t>(j)], data.time_kind) + "," +
-             FormatValue(f.forecast[static_cast<std::size_t>(j) * q]) + "," + f.status + "," + f.source + "," + reason + "\n";
+             FormatValue(f.forecast[static_cast<std::size_t>(j) * q + static_cast<std::size_t>(f.point_column)]) + "," + f.status + "," + f.source + "," + reason + "\n";
   }
   return out;
 }

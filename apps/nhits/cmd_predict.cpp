@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -57,11 +56,15 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
 }
 
 // neuralforecast's predict(h=...) for another horizon than the model's: fewer steps are the
-// first ones; for more, blocks of h are forecast one after the other, each block's first column
-// (the point forecast, MQLoss's median, DistributionLoss's mean) appended to the history first.
+// first ones; for more, blocks of h are forecast one after the other, each block's point column
+// (the point forecast, or the median of MQLoss and DistributionLoss) appended to the history
+// first. As neuralforecast, a quantile list without 0.5 has no median to feed back: refused.
 std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequency& freq, int steps,
                                  const PrecisionPlan& plan, const std::string& alias) {
   const NhitsConfig& c = model.config();
+  if (steps > c.h && c.has_quantile_list() && c.quantiles()[static_cast<std::size_t>(c.point_column())] != 0.5)
+    Fail("--h " + std::to_string(steps) + ": forecasting past h=" + std::to_string(c.h) +
+         " feeds each block's median back as history, and this model's quantiles have no 0.5 (as in neuralforecast)");
   const std::size_t C = static_cast<std::size_t>(c.outputs_per_step()), S = panel.series.size();
   std::vector<float> values(S * static_cast<std::size_t>(steps) * C);
   for (int done = 0; done < steps; done += c.h) {
@@ -73,7 +76,7 @@ std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequenc
       for (int j = 0; j < take; ++j)
         std::copy_n(&fc[(s * c.h + j) * C], C, &values[(s * steps + done + j) * C]);
       // y only: ds keeps its last real timestamp, which the output's dates count from
-      for (int j = 0; j < c.h; ++j) panel.series[s].y.push_back(fc[(s * c.h + j) * C]);
+      for (int j = 0; j < c.h; ++j) panel.series[s].y.push_back(fc[(s * c.h + j) * C + c.point_column()]);
     }
   }
   return ColumnsCsv(panel, freq, steps, alias, c.output_names(), values);
@@ -198,16 +201,9 @@ Action RegisterPredict(CLI::App& app) {
     if (!a->quantiles.empty()) {
       if (!config.distribution_loss())
         Fail("--quantiles: for DistributionLoss models (this one is trained with " + ToString(config.loss) +
-             (config.multi_quantile() ? ", whose quantiles are fixed by its levels)" : "; use --level with conformal scores)"));
+             (config.multi_quantile() ? ", whose quantiles are fixed at training)" : "; use --level with conformal scores)"));
       if (!a->level.empty()) Fail("--level and --quantiles cannot be combined (as in neuralforecast)");
-      std::vector<double> qs;
-      for (const std::string& q : SplitList(a->quantiles, "quantiles")) {
-        double v = 0;
-        const auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), v);
-        if (ec != std::errc() || end != q.data() + q.size() || !(v > 0 && v < 1))
-          Fail("--quantiles: '" + q + "' is not a number in (0, 1)");
-        qs.push_back(v);
-      }
+      const std::vector<double> qs = Unwrap(ParseQuantiles(a->quantiles, "quantiles"));
       WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias));
       report();
       return;

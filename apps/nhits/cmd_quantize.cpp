@@ -93,14 +93,14 @@ Error Compare(const std::vector<float>& got, const std::vector<float>& ref, cons
   return e;
 }
 
-// MAE of the point forecast (output 0: the only one, or MQLoss's median) against the actuals.
+// MAE of the point forecast (the only output, MQLoss's median: point_column) against the actuals.
 double Mae(const Model& model, const std::vector<float>& fc, const Windows& w) {
   const NhitsConfig& c = model.config();
   const int Q = c.outputs_per_step();
   double sum = 0;
   for (int b = 0; b < w.count; ++b)
     for (int j = 0; j < c.h; ++j)
-      sum += std::abs(fc[(static_cast<std::size_t>(b) * c.h + j) * Q] - w.actual[static_cast<std::size_t>(b) * c.h + j]);
+      sum += std::abs(fc[(static_cast<std::size_t>(b) * c.h + j) * Q + c.point_column()] - w.actual[static_cast<std::size_t>(b) * c.h + j]);
   return w.count ? sum / (static_cast<double>(w.count) * c.h) : 0;
 }
 

@@ -33,7 +33,7 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
     const auto& y = panel.series[static_cast<std::size_t>(origins[w].series)].y;
     const std::span<const double> history(y.data(), static_cast<std::size_t>(origins[w].end));
     const std::span<const double> actual(y.data() + origins[w].end, static_cast<std::size_t>(H));
-    for (int j = 0; j < H; ++j) point[static_cast<std::size_t>(j)] = e.model_forecast[(w * H + j) * Q];
+    for (int j = 0; j < H; ++j) point[static_cast<std::size_t>(j)] = e.model_forecast[(w * H + j) * Q + c.point_column()];
     acc_model.Add(actual, point, history, m);
     acc_naive.Add(actual, NaiveForecast(history, H), history, m);
     acc_snaive.Add(actual, SeasonalNaiveForecast(history, H, m), history, m);
@@ -66,9 +66,17 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
   std::vector<long> below(static_cast<std::size_t>(Q), 0);
   std::vector<double> pinball(static_cast<std::size_t>(Q), 0.0);
   long points = 0;
-  // Quantile columns are the median, then the quantiles ascending: the i-th lowest (quantile
-  // 1 + i) and the i-th highest (quantile Q - 1 - i) bound one interval, the widest first.
-  const int pairs = (Q - 1) / 2;
+  // Intervals: each quantile below 0.5 whose mirror 1 - q is a column too, the widest first
+  // (levels give every pair; a quantile list those it happens to hold).
+  std::vector<std::pair<int, int>> bounds;
+  for (int lo = 0; lo < Q; ++lo)
+    for (int hi = 0; hi < Q; ++hi)
+      if (qs[static_cast<std::size_t>(lo)] < 0.5 &&
+          std::abs(qs[static_cast<std::size_t>(lo)] + qs[static_cast<std::size_t>(hi)] - 1.0) < 1e-9)
+        bounds.emplace_back(lo, hi);
+  std::sort(bounds.begin(), bounds.end(),
+            [&](const auto& a, const auto& b) { return qs[static_cast<std::size_t>(a.first)] < qs[static_cast<std::size_t>(b.first)]; });
+  const int pairs = static_cast<int>(bounds.size());
   std::vector<long> inside(static_cast<std::size_t>(pairs), 0);
   std::vector<double> width(static_cast<std::size_t>(pairs), 0.0);
   for (std::size_t w = 0; w < e.ends.size(); ++w) {
@@ -82,7 +90,7 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
         pinball[static_cast<std::size_t>(k)] += std::max(q * d, (q - 1) * d);
       }
       for (int i = 0; i < pairs; ++i) {
-        const double lo = f[1 + i], hi = f[Q - 1 - i];
+        const double lo = f[bounds[static_cast<std::size_t>(i)].first], hi = f[bounds[static_cast<std::size_t>(i)].second];
         inside[static_cast<std::size_t>(i)] += lo <= y && y <= hi;
         width[static_cast<std::size_t>(i)] += hi - lo;
       }
@@ -99,13 +107,24 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
   }
   std::string out;
   for (int i = 0; i < pairs; ++i) {
-    const double level = 100.0 * (qs[static_cast<std::size_t>(Q - 1 - i)] - qs[static_cast<std::size_t>(1 + i)]);
+    const double level = 100.0 * (qs[static_cast<std::size_t>(bounds[static_cast<std::size_t>(i)].second)] -
+                                  qs[static_cast<std::size_t>(bounds[static_cast<std::size_t>(i)].first)]);
     std::snprintf(line, sizeof line, "%g%% interval: covers %.1f%% of %ld points, mean width %.4g\n", level,
                   pct(inside[static_cast<std::size_t>(i)]), points, width[static_cast<std::size_t>(i)] / points);
     out += line;
   }
   double mean_pinball = 0;
   for (double p : pinball) mean_pinball += p / Q;
+  if (c.has_quantile_list()) {  // each quantile's exceedance rate: a value-at-risk backtest
+    for (int k = 0; k < Q; ++k) {
+      std::snprintf(line, sizeof line, "quantile %g: the truth is at or below it at %.1f%% of points; pinball loss %.4g\n",
+                    qs[static_cast<std::size_t>(k)], pct(below[static_cast<std::size_t>(k)]),
+                    pinball[static_cast<std::size_t>(k)] / points);
+      out += line;
+    }
+    std::snprintf(line, sizeof line, "mean pinball loss over the %d quantiles %.4g\n", Q, mean_pinball / points);
+    return out + line;
+  }
   std::snprintf(line, sizeof line, "median: the truth is at or below it at %.1f%% of points; mean pinball loss over the "
                 "%d quantiles %.4g\n", pct(below[0]), Q, mean_pinball / points);
   return out + line;

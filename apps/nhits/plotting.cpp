@@ -1,6 +1,7 @@
 #include "plotting.h"
 
 #include <algorithm>
+#include <cmath>
 #include <span>
 
 #include "nhits/forecast.h"
@@ -36,18 +37,21 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
       for (int j = 0; j < H; ++j) v[static_cast<std::size_t>(j)] = fc[(i * H + j) * Q + q];
       return v;
     };
-    p.forecast = channel(0);
-    // Quantile columns: median, then ascending quantiles; level l pairs q = 0.5 -/+ l/200.
-    std::vector<double> levels = c.level;
-    std::sort(levels.rbegin(), levels.rend());
-    for (double l : levels) {
-      PlotInterval band{l, {}, {}};
-      for (std::size_t q = 1; q < quantiles.size(); ++q) {
-        const int column = c.first_quantile_column() + static_cast<int>(q);
-        if (std::abs(quantiles[q] - (0.5 - l / 200.0)) < 1e-9) band.lo = channel(column);
-        if (std::abs(quantiles[q] - (0.5 + l / 200.0)) < 1e-9) band.hi = channel(column);
-      }
-      if (c.multi_quantile() || c.distribution_loss()) p.intervals.push_back(band);
+    p.forecast = channel(c.first_quantile_column() + c.point_column());
+    // A band for each quantile below 0.5 whose mirror is a column too, the widest first.
+    if (c.multi_quantile() || c.distribution_loss()) {
+      std::vector<std::pair<double, std::size_t>> lows;
+      for (std::size_t q = 0; q < quantiles.size(); ++q)
+        if (quantiles[q] < 0.5) lows.emplace_back(quantiles[q], q);
+      std::sort(lows.begin(), lows.end());
+      for (const auto& [q_lo, lo] : lows)
+        for (std::size_t hi = 0; hi < quantiles.size(); ++hi)
+          if (std::abs(quantiles[hi] - (1.0 - q_lo)) < 1e-9) {
+            const int first = c.first_quantile_column();
+            p.intervals.push_back(PlotInterval{std::round(1e6 * 100.0 * (1.0 - 2.0 * q_lo)) / 1e6, channel(first + static_cast<int>(lo)),
+                                               channel(first + static_cast<int>(hi))});
+            break;
+          }
     }
     if (holdout && end + H <= static_cast<int>(s.y.size())) {
       p.actual.assign(s.y.begin() + end, s.y.begin() + end + H);

@@ -100,6 +100,7 @@ struct AssetForecast {
   Timestamp last;      // last observed timestamp
   std::vector<float> forecast;  // [h, Q] (Q = 1 for naive forecasts)
   std::vector<std::string> output_names;
+  int point_column = 0;  // the output the analytics score (the median of a quantile model)
 };
 
 struct GroupStats {

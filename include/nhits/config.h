@@ -44,6 +44,10 @@ struct NhitsConfig {
   LossType loss = LossType::kMAE;
   // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.
   std::vector<double> level;
+  // MQLoss / HuberMQLoss(quantiles=[...]): the quantile of each output channel, in the order
+  // given, instead of `level`'s symmetric pairs (e.g. 0.01, 0.05, 0.5 for a desk's value at risk
+  // beside the median). Empty: the channels come from `level`.
+  std::vector<double> quantile_list;
   double huber_delta = 1.0;  // HuberLoss / HuberQLoss / HuberMQLoss delta
   double quantile_q = 0.5;   // QuantileLoss / HuberQLoss q: the quantile one output channel is trained for
   // DistributionLoss: the network emits the distribution's parameters per step (Normal: loc,
@@ -77,11 +81,18 @@ struct NhitsConfig {
   bool uses_delta() const {
     return loss == LossType::kHuberLoss || loss == LossType::kHuberQLoss || loss == LossType::kHuberMQLoss;
   }
-  // MQLoss / DistributionLoss quantiles in neuralforecast's order: 0.5 first, then ascending;
-  // {q} for QuantileLoss.
+  // MQLoss / DistributionLoss quantiles in neuralforecast's order: 0.5 first, then ascending
+  // (quantile_list as given, when set); {q} for QuantileLoss.
   std::vector<double> quantiles() const;
+  // MQLoss / HuberMQLoss trained for quantile_list rather than level.
+  bool has_quantile_list() const { return multi_quantile() && !quantile_list.empty(); }
+  // The forecast column that evaluation, plots and recursive forecasts read as the point
+  // forecast: 0 (the point, the mean or the median), or with a quantile_list the quantile
+  // nearest 0.5 (the first of two as near).
+  int point_column() const;
   // Output column suffixes in the same order: "", "_ql0.9" (QuantileLoss), "_q0.9_d0.5"
-  // (HuberQLoss), "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss), or "", "-median",
+  // (HuberQLoss), "-median", "-lo-90", ..., "-hi-90" (MQLoss, HuberMQLoss; with a quantile_list
+  // neuralforecast's quantiles_to_outputs names: 0.05 -> "-lo-90.0", 0.75 -> "-hi-50.0"), or "", "-median",
   // "-lo-90", ..., "-hi-90" [, "-loc", "-scale"] (DistributionLoss).
   std::vector<std::string> output_names() const;
   int total_blocks() const;
@@ -148,6 +159,8 @@ std::string PythonFloatRepr(double v);
 std::string LevelName(double level);
 // Levels as a list of numbers ("80,97.5"), each in (0, 100); `field` names the flag in errors.
 Result<std::vector<double>> ParseLevels(const std::string& text, const std::string& field = "level");
+// "0.01,0.05,0.5": quantiles in (0, 1), in the order given (errors name --<field> and the item).
+Result<std::vector<double>> ParseQuantiles(const std::string& text, const std::string& field = "quantiles");
 
 // JSON with neuralforecast's argument names (the `nhits_config` checkpoint metadata).
 std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = nullptr);

@@ -62,6 +62,7 @@ struct ForecastResult {
   int h = 0, outputs = 0;         // forecast is [windows, h, outputs]
   std::vector<float> forecast;
   std::vector<std::string> output_names;  // "" or "-median", "-lo-90", ...
+  int point_column = 0;                   // the output that is the point forecast (NhitsConfig::point_column)
   bool cache_hit = false;
   double queue_us = 0, compute_us = 0;  // time waiting for a batch, and the batch's forward
   int batch_size = 0;                   // windows in the batch it ran in

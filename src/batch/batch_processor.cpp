@@ -42,6 +42,7 @@ bool BaselineForecast(const Series& s, int h, int season, AssetForecast* f) {
   if (finite.empty()) return false;
   f->forecast.assign(static_cast<std::size_t>(h), 0.0f);
   f->output_names = {""};
+  f->point_column = 0;
   if (season > 1 && static_cast<int>(finite.size()) >= season) {
     for (int j = 0; j < h; ++j)
       f->forecast[static_cast<std::size_t>(j)] =
@@ -324,6 +325,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         f.forecast.assign(r.forecast.begin() + static_cast<std::ptrdiff_t>(m * HQ),
                           r.forecast.begin() + static_cast<std::ptrdiff_t>((m + 1) * HQ));
         f.output_names = r.output_names;
+        f.point_column = r.point_column;
         f.status = "ok";
         f.source = r.model + "@" + std::to_string(r.version);
         continue;
@@ -347,6 +349,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       if (single.status.ok()) {
         f.forecast = single.forecast;
         f.output_names = single.output_names;
+        f.point_column = single.point_column;
         f.status = "ok";
         f.source = single.model + "@" + std::to_string(single.version);
       } else {
@@ -446,7 +449,7 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
       }
     Acc one;
     for (std::size_t j = 0; j < static_cast<std::size_t>(run->h) && start + j < s.y.size(); ++j) {
-      const double truth = s.y[start + j], pred = f.forecast[j * q];
+      const double truth = s.y[start + j], pred = f.forecast[j * q + static_cast<std::size_t>(f.point_column)];
       if (!std::isfinite(truth)) continue;
       one.abs += std::abs(pred - truth);
       one.naive += std::isfinite(last) ? std::abs(last - truth) : 0.0;

@@ -65,10 +65,14 @@ std::string LevelName(double level) {
   return PythonFloatRepr(level);
 }
 
-Result<std::vector<double>> ParseLevels(const std::string& text, const std::string& field) {
+namespace {
+
+// Comma separated numbers, each strictly inside (lo, hi); `what` and `example` word the errors.
+Result<std::vector<double>> ParseOpenIntervalList(const std::string& text, const std::string& field, double lo,
+                                                   double hi, const std::string& what, const std::string& example) {
   if (text.find_first_not_of(" \t") == std::string::npos)
-    return Status::InvalidArgument("--" + field + ": empty list; give levels such as 80,90 or 97.5");
-  std::vector<double> levels;
+    return Status::InvalidArgument("--" + field + ": empty list; give " + what + "s such as " + example);
+  std::vector<double> values;
   std::size_t begin = 0;
   while (begin <= text.size()) {
     std::size_t end = text.find(',', begin);
@@ -78,12 +82,23 @@ Result<std::vector<double>> ParseLevels(const std::string& text, const std::stri
     item.erase(item.find_last_not_of(" \t") + 1);
     double v = 0;
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !(v > 0 && v < 100))
-      return Status::InvalidArgument("--" + field + ": '" + item + "' is not a level in (0, 100) (e.g. 80,90 or 97.5)");
-    levels.push_back(v);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || !(v > lo && v < hi))
+      return Status::InvalidArgument("--" + field + ": '" + item + "' is not a " + what + " in (" + LevelName(lo) +
+                                     ", " + LevelName(hi) + ") (e.g. " + example + ")");
+    values.push_back(v);
     begin = end + 1;
   }
-  return levels;
+  return values;
+}
+
+}  // namespace
+
+Result<std::vector<double>> ParseLevels(const std::string& text, const std::string& field) {
+  return ParseOpenIntervalList(text, field, 0, 100, "level", "80,90 or 97.5");
+}
+
+Result<std::vector<double>> ParseQuantiles(const std::string& text, const std::string& field) {
+  return ParseOpenIntervalList(text, field, 0, 1, "quantile", "0.05,0.5,0.95");
 }
 
 std::string ToString(PoolingMode v) { return EnumName(v, kPooling); }
@@ -121,7 +136,16 @@ Result<DistributionType> ParseDistributionType(const std::string& s, const std::
 int NhitsConfig::outputs_per_step() const {
   if (distribution_loss())
     return static_cast<int>(2 + 2 * level.size()) + (return_params ? distribution_param_count() : 0);
+  if (has_quantile_list()) return static_cast<int>(quantile_list.size());
   return multi_quantile() ? static_cast<int>(1 + 2 * level.size()) : 1;
+}
+
+int NhitsConfig::point_column() const {
+  if (!has_quantile_list()) return 0;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < quantile_list.size(); ++i)
+    if (std::abs(quantile_list[i] - 0.5) < std::abs(quantile_list[best] - 0.5)) best = i;
+  return static_cast<int>(best);
 }
 
 int NhitsConfig::network_outputs_per_step() const {
@@ -137,6 +161,7 @@ std::vector<std::string> NhitsConfig::distribution_param_names() const {
 std::vector<double> NhitsConfig::quantiles() const {
   if (single_quantile()) return {quantile_q};
   if (!multi_quantile() && !distribution_loss()) return {0.5};
+  if (has_quantile_list()) return quantile_list;
   // neuralforecast's level_to_outputs: 50 -/+ level/2, sorted, median prepended.
   std::vector<double> qs;
   for (double l : level) {
@@ -153,6 +178,16 @@ std::vector<std::string> NhitsConfig::output_names() const {
   if (loss == LossType::kQuantileLoss) return {"_ql" + PythonFloatRepr(quantile_q)};
   if (loss == LossType::kHuberQLoss) return {"_q" + PythonFloatRepr(quantile_q) + "_d" + PythonFloatRepr(huber_delta)};
   if (!multi_quantile() && !distribution_loss()) return {""};
+  if (has_quantile_list()) {
+    // neuralforecast's quantiles_to_outputs: f"-lo-{np.round(100 - 200 * q, 2)}", a float64.
+    auto rounded = [](double v) { return PythonFloatRepr(std::nearbyint(v * 100.0) / 100.0); };
+    std::vector<std::string> names;
+    for (double q : quantile_list)
+      names.push_back(q < 0.5 ? "-lo-" + rounded(100.0 - 200.0 * q)
+                      : q > 0.5 ? "-hi-" + rounded(100.0 - 200.0 * (1.0 - q))
+                                : std::string("-median"));
+    return names;
+  }
   std::vector<std::pair<double, std::string>> named;
   for (double l : level) {
     named.emplace_back(50.0 - l / 2.0, "-lo-" + LevelName(l));
@@ -201,8 +236,22 @@ Status NhitsConfig::Validate() const {
   }
   if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
+  if (!quantile_list.empty()) {
+    if (!multi_quantile())
+      return bad("field 'quantiles': applies to MQLoss and HuberMQLoss, not " + ToString(loss) +
+                 (distribution_loss() ? " (a DistributionLoss model forecasts any quantile: nhits predict --quantiles)"
+                                      : ""));
+    if (quantile_list.size() > static_cast<std::size_t>(2 * kMaxLevels + 1))
+      return bad("field 'quantiles': at most " + std::to_string(2 * kMaxLevels + 1) + " quantiles");
+    for (std::size_t i = 0; i < quantile_list.size(); ++i) {
+      const double q = quantile_list[i];
+      if (!(q > 0 && q < 1)) return bad("field 'quantiles': " + PythonFloatRepr(q) + " is not in (0, 1)");
+      for (std::size_t k = 0; k < i; ++k)
+        if (quantile_list[k] == q) return bad("field 'quantiles': " + PythonFloatRepr(q) + " appears twice");
+    }
+  }
   if (multi_quantile() || distribution_loss()) {
-    if (level.empty()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
+    if (level.empty() && !has_quantile_list()) return bad("field 'level': " + ToString(loss) + " needs at least one level");
     if (level.size() > static_cast<std::size_t>(kMaxLevels))
       return bad("field 'level': at most " + std::to_string(kMaxLevels) + " levels");
     for (double l : level)
@@ -291,7 +340,9 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.first_layer_activation) j["first_layer_activation"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
-  if (c.multi_quantile() || c.distribution_loss()) {  // whole levels as integers, as users write them
+  if (c.has_quantile_list()) {
+    j["quantiles"] = c.quantile_list;
+  } else if (c.multi_quantile() || c.distribution_loss()) {  // whole levels as integers, as users write them
     nlohmann::ordered_json levels = nlohmann::ordered_json::array();
     for (double l : c.level)
       levels.push_back(l == std::floor(l) ? nlohmann::ordered_json(static_cast<long long>(l)) : nlohmann::ordered_json(l));
@@ -351,6 +402,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("dropout_prob_theta", c.dropout_prob_theta);
     opt("first_layer_activation", c.first_layer_activation);
     opt("level", c.level);
+    opt("quantiles", c.quantile_list);
     opt("delta", c.huber_delta);
     opt("q", c.quantile_q);
     opt("return_params", c.return_params);
@@ -374,7 +426,8 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(where + ": nhits_config field '" + field + "': " + e.what());
   }
-  if ((c.multi_quantile() || c.distribution_loss()) && c.level.empty()) c.level = {80, 90};  // their default
+  if ((c.multi_quantile() || c.distribution_loss()) && c.level.empty() && c.quantile_list.empty())
+    c.level = {80, 90};  // their default
   Status st = c.Validate();
   if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
   return c;

@@ -218,6 +218,7 @@ void Engine::Impl::Submit(Pending pending) {
         hit.h = c.h;
         hit.outputs = c.outputs_per_step();
         hit.output_names = c.output_names();
+        hit.point_column = c.point_column();
         hit.cache_hit = true;
         counters.success.fetch_add(1, std::memory_order_relaxed);
         inst->counters().success.fetch_add(1, std::memory_order_relaxed);

@@ -474,6 +474,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     r.h = c.h;
     r.outputs = c.outputs_per_step();
     r.output_names = c.output_names();
+    r.point_column = c.point_column();
     r.queue_us = MicrosBetween(p.enqueued, start);
     r.compute_us = compute_us;
     r.batch_size = windows;

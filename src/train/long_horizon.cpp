@@ -194,7 +194,7 @@ LongHorizonScores EvaluateWindows(const Model& model, const PreparedData& data, 
       for (int i = 0; i < n; ++i) {
         const int t0 = starts[b + i];
         for (int j = 0; j < H; ++j) {
-          const double e = fc[(static_cast<std::size_t>(i) * H + j) * Q] - s.y[static_cast<std::size_t>(t0 + j)];
+          const double e = fc[(static_cast<std::size_t>(i) * H + j) * Q + c.point_column()] - s.y[static_cast<std::size_t>(t0 + j)];
           se += e * e, ae += std::abs(e), series_se += e * e;
         }
         points += H, series_points += H;

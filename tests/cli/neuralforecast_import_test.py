@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """neuralforecast -> NHITS Engine, end to end with the real library: fit small NHITS models,
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
-match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too; an
-unsupported loss (MAPE) and asymmetric MQLoss quantiles must be refused with their reason.
+match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
+with MQLoss(quantiles=...) in any order; an unsupported loss (MAPE) must be refused with its reason.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
 then its parameters must match ours and its sampled quantiles must scatter around our exact ones.
@@ -83,6 +83,12 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         # a fractional level: columns NHITS-lo-97.5, ...
         "mqloss_fractional_level": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                                          loss=MQLoss(level=[97.5, 80]), **common),
+        # MQLoss(quantiles=...): channels in the order given, asymmetric, columns -lo-90.0, ...
+        "mqloss_quantile_list": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="standard",
+                                      loss=MQLoss(quantiles=[0.05, 0.01, 0.5, 0.75]), **common),
+        # symmetric quantiles, but named as quantiles (-lo-80.0) and without a median
+        "huber_mqloss_quantiles": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3,
+                                        loss=HuberMQLoss(quantiles=[0.1, 0.9], delta=0.5), **common),
         "huber_qloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, loss=HuberQLoss(0.8, delta=0.5), **common),
         "huber_mqloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                               loss=HuberMQLoss(level=[80], delta=0.5), **common),
@@ -99,7 +105,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         # its own horizon, and for two models a longer one (predict(h=...): recursive blocks). A
         # multiple of h: for others neuralforecast 3.3.0 misplaces its last, partial block
         # (docs/INTEROP.md, "Other horizons").
-        horizons = [None] + ([3 * model.h] if name in ("mae_robust", "mqloss_standard_avgpool") else [])
+        horizons = [None] + ([3 * model.h] if name in ("mae_robust", "mqloss_standard_avgpool", "mqloss_quantile_list") else [])
         for h in horizons:
             if h is not None:
                 want = nf.predict(df=df, h=h)
@@ -229,7 +235,6 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
-        "asymmetric_quantiles": NHITS(h=6, input_size=12, loss=MQLoss(quantiles=[0.1, 0.5, 0.7]), **common),
     }
     for name, model in refused.items():
         nf = NeuralForecast(models=[model], freq=1)
@@ -238,7 +243,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         nf.save(saved, overwrite=True)
         r = subprocess.run([sys.executable, TOOL, saved, "--out", os.path.join(work, name + ".safetensors")],
                            capture_output=True, text=True)
-        reason = {"mape_loss": "MAPE is not supported", "asymmetric_quantiles": "symmetric"}[name]
+        reason = {"mape_loss": "MAPE is not supported"}[name]
         check(f"{name}: refused with the reason", r.returncode != 0 and reason in r.stderr, r.stderr[-300:])
         check(f"{name}: nothing written", not os.path.exists(os.path.join(work, name + ".safetensors")))
 
