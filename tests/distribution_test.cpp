@@ -13,7 +13,7 @@
 #include "nhits/loss.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
-#include "noisy_seasonal_panel.h"
+#include "training_fixtures.h"
 
 namespace nhits {
 namespace {
@@ -257,12 +257,7 @@ TEST(DistributionLoss, TrainingLearnsTheNoiseLevel) {
   c.level = {80, 90};
   c.return_params = true;
   Model model(c);
-  TrainOptions o;
-  o.max_steps = 600;
-  o.windows_batch_size = 256;
-  o.learning_rate = 3e-3;
-  o.verbose = false;
-  o.num_threads = 1;
+  const TrainOptions o = testing::ShortTrainOptions();
   const int held = 100;
   ASSERT_TRUE(Train(model, panel, o, held).ok());
   const int C = c.outputs_per_step(), L = c.input_size;

@@ -1,10 +1,12 @@
-// Shared test data: series whose noise is known, so a trained model's spread can be checked.
+// Shared by the tests that train a model and check its spread: data whose noise is known and a
+// short single-threaded schedule.
 #pragma once
 
 #include <cmath>
 #include <random>
 #include <string>
 
+#include "nhits/config.h"
 #include "nhits/data.h"
 
 namespace nhits::testing {
@@ -25,6 +27,17 @@ inline Panel NoisySeasonalPanel(int series, int length, double sd, unsigned seed
     panel.series.push_back(one);
   }
   return panel;
+}
+
+// 600 steps of 256 windows at 3e-3, one thread (deterministic), no progress output.
+inline TrainOptions ShortTrainOptions() {
+  TrainOptions o;
+  o.max_steps = 600;
+  o.windows_batch_size = 256;
+  o.learning_rate = 3e-3;
+  o.verbose = false;
+  o.num_threads = 1;
+  return o;
 }
 
 }  // namespace nhits::testing
