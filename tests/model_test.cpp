@@ -140,6 +140,11 @@ TEST(Config, ExogenousInputsWidenTheFirstLayerAndRoundTrip) {
   EXPECT_EQ(back->futr_exog_list, c.futr_exog_list);
   EXPECT_EQ(back->stat_exog_list, c.stat_exog_list);
   EXPECT_EQ(ConfigToJson(NhitsConfig{}).find("exog"), std::string::npos);  // absent when unused
+  EXPECT_FALSE(back->exclude_insample_y);
+  c.exclude_insample_y = true;
+  back = ConfigFromJson(ConfigToJson(c), "test");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->exclude_insample_y);
   NhitsConfig twice = c;
   twice.futr_exog_list = {"volume"};
   const Status st = twice.Validate();

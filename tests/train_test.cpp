@@ -201,17 +201,28 @@ double HoldoutMae(const Model& m, const Panel& panel, int h) {
   return sum / (origins.size() * h);
 }
 
-TEST(Train, FutureExogenousColumnIsUsed) {
-  const Panel panel = PromotionPanel();
+// The model and the short schedule the promotion tests train: h 6 from 24 steps, standard scaler.
+NhitsConfig PromotionConfig() {
   NhitsConfig c;
   c.h = 6;
   c.input_size = 24;
   c.mlp_units = {{32, 32}, {32, 32}};
   c.scaler_type = ScalerType::kStandard;
+  return c;
+}
+
+TrainOptions PromotionTrainOptions() {
   TrainOptions o;
   o.max_steps = 300;
   o.windows_batch_size = 256;
   o.verbose = false;
+  return o;
+}
+
+TEST(Train, FutureExogenousColumnIsUsed) {
+  const Panel panel = PromotionPanel();
+  NhitsConfig c = PromotionConfig();
+  const TrainOptions o = PromotionTrainOptions();
   Model plain(c);
   ASSERT_TRUE(Train(plain, panel, o, 6).ok());
   c.hist_exog_list = {"promo"};  // known only up to the origin: no help for the horizon
@@ -236,6 +247,55 @@ TEST(Train, FutureExogenousColumnIsUsed) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("futr_exog_list names column 'promo'"), std::string::npos)
       << r.status().message();
+}
+
+// neuralforecast's exclude_insample_y: the network sees zeros for y's window, so the forecast is
+// the window's statistics plus what the futr column says. Reversing the window (same mean and
+// standard deviation) leaves the forecast unchanged, and the model still learns the promotions.
+TEST(Train, ExcludeInsampleYForecastsFromStatisticsAndExogenousAlone) {
+  const Panel panel = PromotionPanel();
+  NhitsConfig c = PromotionConfig();
+  c.futr_exog_list = {"promo"};
+  c.exclude_insample_y = true;
+  const TrainOptions o = PromotionTrainOptions();
+  Model excluded(c);
+  ASSERT_TRUE(Train(excluded, panel, o, 6).ok());
+  c.exclude_insample_y = false;
+  const Model seeing(c);  // untrained: any weights show whether y's pattern reaches the network
+
+  const int L = c.input_size, H = c.h;
+  const Series& s0 = panel.series[0];
+  std::vector<float> x(2 * static_cast<std::size_t>(L)), m(x.size(), 1.0f), futr(2 * static_cast<std::size_t>(L + H));
+  for (int t = 0; t < L; ++t) x[t] = x[2 * L - 1 - t] = static_cast<float>(s0.y[static_cast<std::size_t>(100 + t)]);
+  for (int t = 0; t < L; ++t) futr[t] = futr[L + H + t] = static_cast<float>(s0.exog[0][static_cast<std::size_t>(100 + t)]);
+  futr[L + 2] = 1.0f;          // window 0: a promotion at horizon step 3
+  futr[2 * (L + H) - 1] = 1.0f;  // window 1: one at the last step instead
+  std::vector<float> fc(2 * static_cast<std::size_t>(H)), fc_seeing(fc.size());
+  // Same promotions, reversed window: identical forecasts only when y is excluded.
+  std::vector<float> same_futr = futr;
+  std::copy(futr.begin(), futr.begin() + L + H, same_futr.begin() + L + H);
+  excluded.PredictWindows(2, x.data(), m.data(), ExogBatch<float>{nullptr, same_futr.data(), nullptr}, fc.data());
+  seeing.PredictWindows(2, x.data(), m.data(), ExogBatch<float>{nullptr, same_futr.data(), nullptr}, fc_seeing.data());
+  double seeing_gap = 0;
+  for (int j = 0; j < H; ++j) {
+    EXPECT_NEAR(fc[j], fc[H + j], 1e-4 * std::abs(fc[j])) << "step " << j;
+    seeing_gap = std::max(seeing_gap, static_cast<double>(std::abs(fc_seeing[j] - fc_seeing[H + j])));
+  }
+  EXPECT_GT(seeing_gap, 1e-3);
+  // The promotions' effect (+4) from the futr column alone: step 3 up in window 0, step 6 in window 1.
+  excluded.PredictWindows(2, x.data(), m.data(), ExogBatch<float>{nullptr, futr.data(), nullptr}, fc.data());
+  // In raw units the learned effect scales with the window's standard deviation: near 4, not
+  // exact; the steps without a promotion move less (pooling blurs the calendar a little).
+  const double at3 = fc[2] - fc[H + 2], at6 = fc[2 * H - 1] - fc[H - 1];
+  std::printf("promotion effect: step 3 %.2f, step 6 %.2f\n", at3, at6);
+  for (const double effect : {at3, at6}) {
+    EXPECT_GT(effect, 2.5);
+    EXPECT_LT(effect, 6.5);
+  }
+  for (int j : {0, 1, 3, 4}) {
+    std::printf("step %d (no promotion in either): gap %.2f\n", j + 1, std::abs(fc[j] - fc[H + j]));
+    EXPECT_LT(std::abs(fc[j] - fc[H + j]), 0.5 * std::min(at3, at6));
+  }
 }
 
 }  // namespace

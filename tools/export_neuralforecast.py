@@ -120,6 +120,8 @@ def main():
         "dropout_prob_theta": float(hp.get("dropout_prob_theta", 0.0)),
         "scaler_type": hp.get("scaler_type") or "identity",
     }
+    if hp.get("exclude_insample_y"):
+        config["exclude_insample_y"] = True
     for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
         if hp.get(key):
             config[key] = [str(v) for v in hp[key]]

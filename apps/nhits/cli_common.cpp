@@ -70,6 +70,9 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "true: the activation follows the MLP's first layer too, as in the paper's code (cchallu/n-hits);\n"
                  "false: neuralforecast's MLP (not loadable by neuralforecast when true)")
       ->capture_default_str();
+  app.add_flag("--exclude-insample-y", exclude_insample_y,
+               "Forecast from the exogenous inputs alone: the network sees zeros for y's input window (which\n"
+               "still sets the scaler's statistics), as neuralforecast's exclude_insample_y=True");
   app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
       ->capture_default_str();
   app.add_option("--loss", loss,
@@ -178,6 +181,7 @@ NhitsConfig ModelFlags::Config() const {
   c.loss = Unwrap(ParseLossType(loss, "loss"));
   c.dropout_prob_theta = dropout_prob_theta;
   c.first_layer_activation = first_layer_activation;
+  c.exclude_insample_y = exclude_insample_y;
   c.huber_delta = delta;
   c.quantile_q = q;
   auto given = [](const CLI::Option* flag) { return flag != nullptr && flag->count() > 0; };

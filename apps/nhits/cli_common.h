@@ -37,7 +37,7 @@ struct ModelFlags {
   std::string quantiles;  // MQLoss(quantiles=...): replaces level
   std::string futr_exog_list, hist_exog_list, stat_exog_list;
   double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
-  bool first_layer_activation = false, return_params = false;
+  bool first_layer_activation = false, return_params = false, exclude_insample_y = false;
   TrainOptions train;
   bool quiet = false;
   // Flags that only mean something with another setting: refused without it, not ignored.

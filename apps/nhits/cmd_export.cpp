@@ -80,16 +80,19 @@ Action RegisterExport(CLI::App& app) {
     for (auto* v : {&hist, &futr, &stat})
       for (std::size_t i = 0; i < v->size(); ++i) (*v)[i] = (a->with_scaler ? 20.0f + 5.0f * (i % 7) : 0.0f) + nd(rng);
     const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
+    // In scaled space the network sees what the graph passes it: zeros for y under exclude_insample_y.
+    std::vector<float> net_x = x;
+    if (c.exclude_insample_y) std::fill(net_x.begin(), net_x.end(), 0.0f);
     if (a->with_scaler) {
       model.PredictWindows(n, x.data(), m.data(), exog, y.data());
     } else if (!c.distribution_loss()) {  // the graph's scaled space: the network itself
       Workspace<float> ws;
-      model.network().Forward(n, x.data(), m.data(), exog, y.data(), ws, false, nullptr);
+      model.network().Forward(n, net_x.data(), m.data(), exog, y.data(), ws, false, nullptr);
     } else {  // the same, its parameters decoded with shift 0 and scale 1
       Workspace<float> ws;
       const std::size_t HP = static_cast<std::size_t>(c.h) * c.network_outputs_per_step();
       std::vector<float> raw(static_cast<std::size_t>(n) * HP);
-      model.network().Forward(n, x.data(), m.data(), exog, raw.data(), ws, false, nullptr);
+      model.network().Forward(n, net_x.data(), m.data(), exog, raw.data(), ws, false, nullptr);
       for (int b = 0; b < n; ++b)
         DecodeForecast(c, ScaleStats{}, raw.data() + static_cast<std::size_t>(b) * HP, y.data() + static_cast<std::size_t>(b) * HQ);
     }

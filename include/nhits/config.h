@@ -40,6 +40,10 @@ struct NhitsConfig {
   // too; neuralforecast's does not (its first two Linear layers compose into one linear map).
   // Not a neuralforecast argument: false for every model neuralforecast builds.
   bool first_layer_activation = false;
+  // neuralforecast's exclude_insample_y: the network sees zeros in place of the (scaled) input
+  // window of y, so it forecasts from the exogenous inputs alone (the window still sets the
+  // scaler's statistics and the mask).
+  bool exclude_insample_y = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   LossType loss = LossType::kMAE;
   // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.

@@ -26,6 +26,9 @@ ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float
 // (padded slots included, as neuralforecast does) scaled into `scaled`, which must not alias `x`
 // (it doubles as scratch). No allocation.
 ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled);
+// y's input window as the network sees it: ScaleWindow with the config's scaler, then zeros in
+// place of the values when the config sets exclude_insample_y. Every forward path scales y here.
+ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float* mask, int n, float* scaled);
 // The temporal exogenous columns of one window, scaled as neuralforecast's TemporalNorm scales
 // its extra channels: each column with its own statistics over the first `L` steps where y's
 // `mask` > 0, applied to all `steps` values of the column (the future part of a futr column too).

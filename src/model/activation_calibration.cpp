@@ -19,7 +19,7 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
       scratch(2 * static_cast<std::size_t>(L));
   for (std::size_t b = 0; b < W; ++b) {
     const std::size_t at = b * L;
-    ScaleWindow(c.scaler_type, insample + at, mask + at, L, scaled.data() + at);
+    ScaleInsampleWindow(c, insample + at, mask + at, L, scaled.data() + at);
     // Exogenous columns as Model::PredictWindows scales them: the ranges are those the kernels see.
     ScaleExogWindow(c, mask + at, exog.hist + b * L * X, exog.futr + b * (L + c.h) * F, hist.data() + b * L * X,
                     futr.data() + b * (L + c.h) * F, scratch.data());

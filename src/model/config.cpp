@@ -338,6 +338,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   j["activation"] = ToString(c.activation);
   j["dropout_prob_theta"] = c.dropout_prob_theta;
   if (c.first_layer_activation) j["first_layer_activation"] = true;
+  if (c.exclude_insample_y) j["exclude_insample_y"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
   j["loss"] = ToString(c.loss);
   if (c.has_quantile_list()) {
@@ -401,6 +402,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     opt("n_freq_downsample", c.n_freq_downsample);
     opt("dropout_prob_theta", c.dropout_prob_theta);
     opt("first_layer_activation", c.first_layer_activation);
+    opt("exclude_insample_y", c.exclude_insample_y);
     opt("level", c.level);
     opt("quantiles", c.quantile_list);
     opt("delta", c.huber_delta);

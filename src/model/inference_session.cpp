@@ -113,7 +113,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   cpu::ForRows(batch, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       const std::size_t at = static_cast<std::size_t>(b) * L;
-      buf.stats[b] = ScaleWindow(c.scaler_type, insample + at, mask + at, L, buf.scaled + at);
+      buf.stats[b] = ScaleInsampleWindow(c, insample + at, mask + at, L, buf.scaled + at);
     }
   });
   ExogBatch<float> scaled_exog{nullptr, nullptr, exog.stat};

@@ -65,7 +65,7 @@ void Model::ForwardRaw(int batch, const float* insample, const float* mask, cons
     stats.resize(static_cast<std::size_t>(n));
     for (int b = 0; b < n; ++b) {
       const std::size_t at = static_cast<std::size_t>(b) * L;
-      stats[b] = ScaleWindow(c.scaler_type, x + at, m + at, L, scaled.data() + at);
+      stats[b] = ScaleInsampleWindow(c, x + at, m + at, L, scaled.data() + at);
     }
     ExogBatch<float> scaled_exog;
     if (X > 0 || F > 0) {

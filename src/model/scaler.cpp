@@ -88,6 +88,12 @@ ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n
   return s;
 }
 
+ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float* mask, int n, float* scaled) {
+  const ScaleStats s = ScaleWindow(c.scaler_type, x, mask, n, scaled);
+  if (c.exclude_insample_y) std::fill_n(scaled, n, 0.0f);
+  return s;
+}
+
 void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
                       float* scratch) {
   float* column = scratch;

@@ -165,7 +165,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       float* y = batch.outsample.data() + static_cast<std::size_t>(b) * H;
       const ScaleStats st =
           ComputeScaleStats(c.scaler_type, x, batch.insample_mask.data() + static_cast<std::size_t>(b) * L, L);
-      for (int t = 0; t < L; ++t) x[t] = static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
+      for (int t = 0; t < L; ++t) x[t] = c.exclude_insample_y ? 0.0f : static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
       if (c.distribution_loss())
         ToDistributionSpace(st, y, H, &log_scale[static_cast<std::size_t>(b)]);
       else

@@ -162,6 +162,22 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         rel = column_rel(os.path.join(work, "futr12.csv"), want)
         check(f"futr_only --h 12: engine == neuralforecast predict(h=12) (max rel {rel:.1e})", rel <= 1e-5)
 
+    # exclude_insample_y: the network forecasts from the exogenous columns and the scaler's
+    # statistics alone; the converter carries the flag (ignoring it gives other numbers).
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="standard", hist_exog_list=["x"],
+                  futr_exog_list=["f"], exclude_insample_y=True, **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=dfe)
+    want = nf.predict(df=dfe, futr_df=futr)
+    out = save_and_convert(nf, work, "exclude_insample_y")
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"),
+                        "--futr-data", os.path.join(work, "exog_futr.csv"), "--out", os.path.join(work, "excluded.csv")],
+                       capture_output=True, text=True)
+    check("exclude_insample_y: nhits predict", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        rel = column_rel(os.path.join(work, "excluded.csv"), want)
+        check(f"exclude_insample_y: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+
     # Conformal intervals: neuralforecast's conformity scores carry over; predict --level equals
     # neuralforecast's predict(level=...).
     model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust", **common)

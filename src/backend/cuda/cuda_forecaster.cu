@@ -157,7 +157,7 @@ class Forecaster final : public CudaForecaster {
     for (int b = 0; b < batch; ++b) {
       const float* x = insample + static_cast<std::size_t>(b) * L_;
       const float* m = mask + static_cast<std::size_t>(b) * L_;
-      stats_[b] = ScaleWindow(c.scaler_type, x, m, L_, host_x_ + static_cast<std::size_t>(b) * L_);
+      stats_[b] = ScaleInsampleWindow(c, x, m, L_, host_x_ + static_cast<std::size_t>(b) * L_);
       std::copy(m, m + L_, host_m_ + static_cast<std::size_t>(b) * L_);
     }
     int bucket = 1;

@@ -341,6 +341,7 @@ Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int
     return Status::Unsupported("GPU training supports ReLU activations (this model uses " + ToString(c.activation) + ")");
   if (c.dropout_prob_theta > 0) return Status::Unsupported("GPU training does not support dropout_prob_theta > 0 yet");
   if (c.has_exog()) return Status::Unsupported("GPU training does not take exogenous inputs (futr/hist/stat_exog_list) yet");
+  if (c.exclude_insample_y) return Status::Unsupported("GPU training does not support exclude_insample_y yet");
   if (c.distribution_loss()) return Status::Unsupported("GPU training does not support DistributionLoss yet");
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");

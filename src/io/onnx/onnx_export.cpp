@@ -335,6 +335,8 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     scaled = AddScaler(g, c, x, m);
     x = scaled.z;
   }
+  // exclude_insample_y: the window only sets the statistics (neuralforecast multiplies it by 0)
+  if (c.exclude_insample_y) x = g.Op("Mul", {x, g.Float32("exclude_insample_y", {}, {0.0f})}, "insample_excluded");
   // Exogenous columns as [B, C, T] (channels first, as pooling wants them), scaled per column
   // with statistics over the insample steps where y is observed.
   auto exog_ncw = [&](const std::string& input, int steps, const std::string& hint) {
