@@ -10,7 +10,8 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
 Conformal prediction intervals (fit(prediction_intervals=...)) carry over as their conformity
-scores (`nhits predict --level`). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
+scores (`nhits predict --level`), and NeuralForecast(local_scaler_type=...) as the checkpoint's
+local_scaler_type (`nhits predict` scales each series with it; boxcox is refused). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
 embeddings) are refused. Also refused, with the reason: losses other than MAE,
 MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (level=... or quantiles=...,
 in neuralforecast's channel order) and DistributionLoss with the Normal or StudentT distribution, stack types other than identity, and a different valid_loss is
@@ -30,16 +31,20 @@ def fail(msg):
     sys.exit(f"export_neuralforecast: error: {msg}")
 
 
-def conformal_scores(folder, index):
-    """The conformity scores of fit(prediction_intervals=...) from the folder's configuration, if
-    any: {method, n_windows, step_size, scores: {unique_id: [n_windows * h]}} (window-major)."""
+def load_folder(folder):
+    """The NeuralForecast object saved in `folder` (its settings beside the models), or None."""
     from neuralforecast import NeuralForecast
     try:
-        nf = NeuralForecast.load(folder)
+        return NeuralForecast.load(folder)
     except Exception as e:  # an older or partial folder: the model alone still converts
-        print(f"export_neuralforecast: note: {folder}: no prediction intervals carried over "
-              f"(NeuralForecast.load failed: {e})", file=sys.stderr)
+        print(f"export_neuralforecast: note: {folder}: no NeuralForecast settings (prediction intervals, "
+              f"local_scaler_type) carried over (NeuralForecast.load failed: {e})", file=sys.stderr)
         return None
+
+
+def conformal_scores(nf, index):
+    """The conformity scores of fit(prediction_intervals=...) from the folder's configuration, if
+    any: {method, n_windows, step_size, scores: {unique_id: [n_windows * h]}} (window-major)."""
     cs, pi = getattr(nf, "_cs_df", None), getattr(nf, "prediction_intervals", None)
     column = "NHITS" if index == 0 else f"NHITS{index}"
     if cs is None or pi is None or column not in cs.columns:
@@ -81,9 +86,21 @@ def main():
     from safetensors.torch import save_file
 
     path = args.saved
-    conformal = None
+    conformal, local_scaler = None, None
     if os.path.isdir(path):
-        conformal = conformal_scores(path, args.model_index)
+        nf = load_folder(path)
+        if nf is not None:
+            conformal = conformal_scores(nf, args.model_index)
+            local_scaler = getattr(nf, "local_scaler_type", None)
+            if local_scaler not in (None, "standard", "robust", "robust-iqr", "minmax"):
+                fail(f"{path}: NeuralForecast(local_scaler_type={local_scaler!r}): the engine scales series with "
+                     "standard, robust, robust-iqr or minmax only (boxcox is not supported)")
+            if getattr(nf, "local_static_scaler_type", None) is not None:
+                fail(f"{path}: NeuralForecast(local_static_scaler_type={nf.local_static_scaler_type!r}) is not "
+                     "supported by the engine yet")
+            if local_scaler is not None and conformal is not None:
+                fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "
+                     "the engine yet")
         found = sorted(glob.glob(os.path.join(path, "NHITS_*.safetensors")) + glob.glob(os.path.join(path, "NHITS_*.ckpt")))
         if not found:
             others = sorted(os.path.basename(p) for p in glob.glob(os.path.join(path, "*")))
@@ -94,6 +111,10 @@ def main():
         path = wanted[0]
     elif not os.path.isfile(path):
         fail(f"{path}: no such file or folder")
+    else:
+        print(f"export_neuralforecast: note: {path} is one model file; NeuralForecast's own settings "
+              "(local_scaler_type, prediction intervals) are in its folder: convert the folder to keep them",
+              file=sys.stderr)
 
     model = NHITS.load(path, map_location="cpu")
     hp = dict(model.hparams)
@@ -122,6 +143,8 @@ def main():
     }
     if hp.get("exclude_insample_y"):
         config["exclude_insample_y"] = True
+    if local_scaler is not None:
+        config["local_scaler_type"] = local_scaler
     for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
         if hp.get(key):
             config[key] = [str(v) for v in hp[key]]

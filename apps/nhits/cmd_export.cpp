@@ -42,6 +42,11 @@ Action RegisterExport(CLI::App& app) {
     if (!a->reference.empty()) CheckOutputPath(a->reference + ".bin");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    if (model.config().local_scaler_type != LocalScalerType::kNone)
+      std::fprintf(stderr,
+                   "note: %s has local_scaler_type=%s: the graph takes each series' values scaled as neuralforecast's\n"
+                   "      local scaler does (statistics over the series' whole history) and forecasts in those units\n",
+                   a->model.c_str(), ToString(model.config().local_scaler_type).c_str());
     OnnxExportOptions eo;
     eo.with_scaler = a->with_scaler;
     eo.fp16 = a->fp16;

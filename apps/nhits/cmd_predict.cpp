@@ -8,14 +8,17 @@
 #include "nhits/conformal.h"
 #include "nhits/distribution.h"
 #include "nhits/forecast.h"
+#include "nhits/local_scaler.h"
 #include "nhits/model.h"
 
 namespace nhits::cli {
 
 // CSV header unique_id,ds,<alias + suffix...> and a row per series and step of `values`
-// [series, h, suffixes] (neuralforecast's layout), ds the series' next h timestamps.
+// [series, h, suffixes] (neuralforecast's layout), ds the series' next h timestamps. With a
+// local scaler (one scale per series) every column is scaled back, as neuralforecast does.
 std::string ColumnsCsv(const Panel& panel, const Frequency& freq, int h, const std::string& alias,
-                       const std::vector<std::string>& suffixes, const std::vector<float>& values) {
+                       const std::vector<std::string>& suffixes, const std::vector<float>& values,
+                       const std::vector<LocalScale>& local) {
   const std::size_t K = suffixes.size();
   std::string out = "unique_id,ds";
   for (const std::string& suffix : suffixes) out += "," + alias + suffix;
@@ -25,7 +28,10 @@ std::string ColumnsCsv(const Panel& panel, const Frequency& freq, int h, const s
     const auto future = FutureTimestamps(series.ds.back(), freq, h);
     for (int j = 0; j < h; ++j) {
       out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
-      for (std::size_t k = 0; k < K; ++k) out += "," + FormatValue(values[(s * h + j) * K + k]);
+      for (std::size_t k = 0; k < K; ++k) {
+        const double v = values[(s * h + j) * K + k];
+        out += "," + FormatValue(local.empty() ? v : static_cast<float>(local[s].Invert(v)));
+      }
       out += '\n';
     }
   }
@@ -35,7 +41,8 @@ std::string ColumnsCsv(const Panel& panel, const Frequency& freq, int h, const s
 // The model's forecasts [series, h, Q] but for column `drop` (if any), then any interval columns
 // [series, h, E] named by `extra_suffixes`, as ColumnsCsv.
 std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency& freq, const std::vector<float>& fc,
-                        const std::string& alias, const std::vector<std::string>& extra_suffixes = {},
+                        const std::string& alias, const std::vector<LocalScale>& local,
+                        const std::vector<std::string>& extra_suffixes = {},
                         const std::vector<float>& extra = {}, int drop = -1) {
   const NhitsConfig& c = model.config();
   const int Q = c.outputs_per_step();
@@ -52,7 +59,7 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
       if (q != drop) values.push_back(fc[r * Q + static_cast<std::size_t>(q)]);
     for (std::size_t e = 0; e < E; ++e) values.push_back(extra[r * E + e]);
   }
-  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
+  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values, local);
 }
 
 // neuralforecast's predict(h=...) for another horizon than the model's: fewer steps are the
@@ -60,7 +67,8 @@ std::string ForecastCsv(const Model& model, const Panel& panel, const Frequency&
 // (the point forecast, or the median of MQLoss and DistributionLoss) appended to the history
 // first. As neuralforecast, a quantile list without 0.5 has no median to feed back: refused.
 std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequency& freq, int steps,
-                                 const PrecisionPlan& plan, const std::string& alias) {
+                                 const PrecisionPlan& plan, const std::string& alias,
+                                 const std::vector<LocalScale>& local) {
   const NhitsConfig& c = model.config();
   if (steps > c.h && c.has_quantile_list() && c.quantiles()[static_cast<std::size_t>(c.point_column())] != 0.5)
     Fail("--h " + std::to_string(steps) + ": forecasting past h=" + std::to_string(c.h) +
@@ -79,7 +87,7 @@ std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequenc
       for (int j = 0; j < c.h; ++j) panel.series[s].y.push_back(fc[(s * c.h + j) * C + c.point_column()]);
     }
   }
-  return ColumnsCsv(panel, freq, steps, alias, c.output_names(), values);
+  return ColumnsCsv(panel, freq, steps, alias, c.output_names(), values, local);
 }
 
 // neuralforecast's predict(quantiles=...) of a DistributionLoss model: the mean, then each
@@ -88,7 +96,8 @@ std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequenc
 // works; the Student-t's through StudentTQuantile.
 std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency& freq,
                          const std::vector<ForecastOrigin>& origins, const PrecisionPlan& plan,
-                         std::vector<double> quantiles, const std::string& alias) {
+                         std::vector<double> quantiles, const std::string& alias,
+                         const std::vector<LocalScale>& local) {
   const NhitsConfig& c = model.config();
   std::sort(quantiles.begin(), quantiles.end());
   quantiles.erase(std::unique(quantiles.begin(), quantiles.end()), quantiles.end());
@@ -110,7 +119,7 @@ std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency
       values.push_back(static_cast<float>(p.loc + p.scale * (student ? StudentTQuantile(q, p.df) : NormalQuantile(q))));
     if (c.return_params) values.insert(values.end(), row + C - P, row + C);
   }
-  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values);
+  return ColumnsCsv(panel, freq, c.h, alias, suffixes, values, local);
 }
 
 namespace {
@@ -182,6 +191,11 @@ Action RegisterPredict(CLI::App& app) {
     // A longer horizon runs whole blocks of h: futr columns need their values over all of them.
     const int blocks = (steps + config.h - 1) / config.h;
     AttachFutureFor(config, a->futr_data, freq, &panel, blocks * config.h);
+    // NeuralForecast(local_scaler_type=...): statistics over each series' whole history in --data,
+    // as neuralforecast's predict(df=...) fits them.
+    const std::vector<LocalScale> local =
+        config.local_scaler_type == LocalScalerType::kNone ? std::vector<LocalScale>{}
+                                                           : ApplyLocalScaler(config.local_scaler_type, &panel);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});
@@ -194,7 +208,7 @@ Action RegisterPredict(CLI::App& app) {
       if (!a->level.empty() || !a->quantiles.empty())
         Fail("--h " + std::to_string(steps) + ": --level and --quantiles need the model's own h=" +
              std::to_string(config.h));
-      WriteTextAtomic(a->out, RecursiveForecastCsv(model, panel, freq, steps, plan, a->alias));
+      WriteTextAtomic(a->out, RecursiveForecastCsv(model, panel, freq, steps, plan, a->alias, local));
       report();
       return;
     }
@@ -204,7 +218,7 @@ Action RegisterPredict(CLI::App& app) {
              (config.multi_quantile() ? ", whose quantiles are fixed at training)" : "; use --level with conformal scores)"));
       if (!a->level.empty()) Fail("--level and --quantiles cannot be combined (as in neuralforecast)");
       const std::vector<double> qs = Unwrap(ParseQuantiles(a->quantiles, "quantiles"));
-      WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias));
+      WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias, local));
       report();
       return;
     }
@@ -220,7 +234,7 @@ Action RegisterPredict(CLI::App& app) {
       Model relevelled(at_levels);
       relevelled.mutable_network().params() = model.network().params();
       const std::vector<float> fc = ForecastFrom(relevelled, panel, origins, plan);
-      WriteTextAtomic(a->out, ForecastCsv(relevelled, panel, freq, fc, a->alias, {}, {}, /*drop=median*/ 1));
+      WriteTextAtomic(a->out, ForecastCsv(relevelled, panel, freq, fc, a->alias, local, {}, {}, /*drop=median*/ 1));
       report();
       return;
     }
@@ -235,6 +249,9 @@ Action RegisterPredict(CLI::App& app) {
              (config.outputs_per_step() > 1 ? " (or use its own " + ToString(config.loss) + " quantile columns)" : std::string()));
       if (config.outputs_per_step() != 1 || config.single_quantile())
         Fail("--level: conformal intervals are for point losses; " + ToString(config.loss) + " forecasts quantiles itself");
+      if (!local.empty())
+        Fail("--level: conformal intervals of a model with local_scaler_type=" + ToString(config.local_scaler_type) +
+             " are not supported yet (which scale neuralforecast's scores live in is not settled)");
       const ConformalScores scores = Unwrap(ConformalFromJson(it->second, a->model));
       if (scores.h != config.h) Fail(a->model + ": its conformity scores are for h=" + std::to_string(scores.h));
       const std::vector<double> levels = Unwrap(ParseLevels(a->level, "level"));
@@ -245,7 +262,7 @@ Action RegisterPredict(CLI::App& app) {
         intervals.insert(intervals.end(), bounds.begin(), bounds.end());
       }
     }
-    WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias, suffixes, intervals));
+    WriteTextAtomic(a->out, ForecastCsv(model, panel, freq, fc, a->alias, local, suffixes, intervals));
     report();
   };
 }

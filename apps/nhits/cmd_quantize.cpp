@@ -145,6 +145,7 @@ Action RegisterQuantize(CLI::App& app) {
     if (a->windows < 1) Fail("--windows: must be >= 1");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    RefuseLocalScaler(model.config(), a->model);
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
     const NhitsConfig& c = model.config();

@@ -17,6 +17,10 @@ enum class PoolingMode { kMaxPool1d, kAvgPool1d };
 enum class InterpolationMode { kLinear, kNearest, kCubic };
 enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
 enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
+// NeuralForecast(local_scaler_type=...): per-series scaling over each series' whole history,
+// before the model (see local_scaler.h). robust is the median and MAD, robust-iqr the median and
+// the interquartile range.
+enum class LocalScalerType { kNone, kStandard, kRobust, kRobustIqr, kMinMax };
 enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss };
 // DistributionLoss's distributions (those whose parameters map one to one onto output channels).
 enum class DistributionType { kNormal, kStudentT };
@@ -45,6 +49,9 @@ struct NhitsConfig {
   // scaler's statistics and the mask).
   bool exclude_insample_y = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
+  // The NeuralForecast object's local_scaler_type (not an NHITS argument) for models imported
+  // from neuralforecast: predict scales each series with it and scales the forecasts back.
+  LocalScalerType local_scaler_type = LocalScalerType::kNone;
   LossType loss = LossType::kMAE;
   // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.
   std::vector<double> level;
@@ -143,6 +150,7 @@ std::string ToString(PoolingMode v);
 std::string ToString(InterpolationMode v);
 std::string ToString(Activation v);
 std::string ToString(ScalerType v);
+std::string ToString(LocalScalerType v);  // "none", "standard", "robust", "robust-iqr", "minmax"
 std::string ToString(LossType v);
 std::string ToString(DistributionType v);
 // Parse those names; unknown names are InvalidArgument listing the accepted ones.
@@ -152,6 +160,7 @@ Result<InterpolationMode> ParseInterpolationMode(const std::string& s,
                                                  const std::string& field = "interpolation_mode");
 Result<Activation> ParseActivation(const std::string& s, const std::string& field = "activation");
 Result<ScalerType> ParseScalerType(const std::string& s, const std::string& field = "scaler_type");
+Result<LocalScalerType> ParseLocalScalerType(const std::string& s, const std::string& field = "local_scaler_type");
 Result<LossType> ParseLossType(const std::string& s, const std::string& field = "loss");
 Result<DistributionType> ParseDistributionType(const std::string& s, const std::string& field = "distribution");
 

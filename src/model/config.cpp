@@ -42,6 +42,10 @@ constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
     {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
     {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
     {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
+constexpr std::array<std::pair<const char*, LocalScalerType>, 5> kLocalScaler{{
+    {"none", LocalScalerType::kNone}, {"standard", LocalScalerType::kStandard},
+    {"robust", LocalScalerType::kRobust}, {"robust-iqr", LocalScalerType::kRobustIqr},
+    {"minmax", LocalScalerType::kMinMax}}};
 constexpr std::array<std::pair<const char*, LossType>, 9> kLoss{{
     {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
     {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss},
@@ -105,6 +109,7 @@ std::string ToString(PoolingMode v) { return EnumName(v, kPooling); }
 std::string ToString(InterpolationMode v) { return EnumName(v, kInterp); }
 std::string ToString(Activation v) { return EnumName(v, kActivation); }
 std::string ToString(ScalerType v) { return EnumName(v, kScaler); }
+std::string ToString(LocalScalerType v) { return EnumName(v, kLocalScaler); }
 std::string ToString(LossType v) { return EnumName(v, kLoss); }
 std::string ToString(DistributionType v) { return EnumName(v, kDistribution); }
 
@@ -123,6 +128,10 @@ Result<ScalerType> ParseScalerType(const std::string& s, const std::string& fiel
   // neuralforecast's scaler_type=None means identity.
   if (s == "None" || s == "none" || s.empty()) return ScalerType::kIdentity;
   return ParseEnum(s, kScaler, field);
+}
+Result<LocalScalerType> ParseLocalScalerType(const std::string& s, const std::string& field) {
+  if (s == "None" || s.empty()) return LocalScalerType::kNone;  // NeuralForecast's default
+  return ParseEnum(s, kLocalScaler, field);
 }
 Result<LossType> ParseLossType(const std::string& s, const std::string& field) {
   if (s == "Huber") return LossType::kHuberLoss;
@@ -340,6 +349,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (c.first_layer_activation) j["first_layer_activation"] = true;
   if (c.exclude_insample_y) j["exclude_insample_y"] = true;
   j["scaler_type"] = ToString(c.scaler_type);
+  if (c.local_scaler_type != LocalScalerType::kNone) j["local_scaler_type"] = ToString(c.local_scaler_type);
   j["loss"] = ToString(c.loss);
   if (c.has_quantile_list()) {
     j["quantiles"] = c.quantile_list;
@@ -423,6 +433,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     NHITS_RETURN_IF_ERROR(parse("interpolation_mode", ParseInterpolationMode, c.interpolation_mode));
     NHITS_RETURN_IF_ERROR(parse("activation", ParseActivation, c.activation));
     NHITS_RETURN_IF_ERROR(parse("scaler_type", ParseScalerType, c.scaler_type));
+    NHITS_RETURN_IF_ERROR(parse("local_scaler_type", ParseLocalScalerType, c.local_scaler_type));
     NHITS_RETURN_IF_ERROR(parse("loss", ParseLossType, c.loss));
     NHITS_RETURN_IF_ERROR(parse("distribution", ParseDistributionType, c.distribution));
   } catch (const nlohmann::json::exception& e) {

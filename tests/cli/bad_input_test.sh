@@ -97,6 +97,13 @@ expect_error benchmark-resume-bad-file "rows.json" "JSON array of rows" -- "$NHI
 write rows2.json '[{"dataset": "ILI", "h": 24, "test_stride": 1, "val_stride": 1}]'
 expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows2.json" --resume
 
+# NeuralForecast(local_scaler_type=...) checkpoints: predict scales each series (the parity fixture
+# checks it); the commands that cannot yet say so instead of forecasting in the wrong units.
+LOCAL=$SRC/tests/fixtures/parity/exog_local_robust_iqr_mqloss
+expect_error plot-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" plot --model "$LOCAL/model.safetensors" --data "$LOCAL/input.csv" --futr-data "$LOCAL/futr.csv" --out "$WORK/out.svg"
+expect_error quantize-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" quantize --model "$LOCAL/model.safetensors" --calibration "$LOCAL/input.csv" --out "$WORK/out.safetensors"
+expect_error serve-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" serve --model "m=$LOCAL/model.safetensors" --port 0
+
 expect_error no-command "a command is required" "predict" -- "$NHITS"
 expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv
 expect_error unknown-command "unknown command 'frobnicate'" "commands: train, predict" -- "$NHITS" frobnicate

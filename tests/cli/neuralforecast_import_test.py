@@ -2,7 +2,9 @@
 """neuralforecast -> NHITS Engine, end to end with the real library: fit small NHITS models,
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
-with MQLoss(quantiles=...) in any order; an unsupported loss (MAPE) must be refused with its reason.
+with MQLoss(quantiles=...) in any order, with exclude_insample_y and with NeuralForecast's
+local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
+their reason.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
 then its parameters must match ours and its sampled quantiles must scatter around our exact ones.
@@ -177,6 +179,42 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     if p.returncode == 0:
         rel = column_rel(os.path.join(work, "excluded.csv"), want)
         check(f"exclude_insample_y: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+
+    # NeuralForecast(local_scaler_type=...): each series scaled over its whole history (y and the
+    # exogenous columns, the futr values with their history's statistics), forecasts scaled back.
+    # MQLoss with hist and futr columns at h; a futr-only MAE model recursively at --h 12.
+    for local in ("standard", "robust", "robust-iqr", "minmax"):
+        for label, model, data, steps in (
+                ("mqloss_exog", NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
+                                      hist_exog_list=["x"], futr_exog_list=["f"], loss=MQLoss(level=[80]), **common),
+                 dfe, None),
+                ("mae_futr_h12", NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, futr_exog_list=["f"], **common),
+                 dfe[["unique_id", "ds", "y", "f"]], 12)):
+            name = f"local_{local}_{label}"
+            nf = NeuralForecast(models=[model], freq=1, local_scaler_type=local)
+            nf.fit(df=data)
+            want = nf.predict(df=data, futr_df=futr12 if steps else futr, **({"h": steps} if steps else {}))
+            out = save_and_convert(nf, work, name)
+            p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"),
+                                "--futr-data", os.path.join(work, "exog_futr12.csv" if steps else "exog_futr.csv"),
+                                "--out", os.path.join(work, name + ".csv")] + (["--h", str(steps)] if steps else []),
+                               capture_output=True, text=True)
+            check(f"{name}: nhits predict", p.returncode == 0, p.stderr)
+            if p.returncode == 0:
+                cols = [c for c in want.columns if c.startswith("NHITS")]
+                rel = max(column_rel(os.path.join(work, name + ".csv"), want, c) for c in cols)
+                check(f"{name}: engine == neuralforecast predict (max rel {rel:.1e}, {len(cols)} columns)", rel <= 1e-5)
+    nf = NeuralForecast(models=[NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, **common)], freq=1,
+                        local_scaler_type="boxcox")
+    nf.fit(df=df)
+    nf.save(os.path.join(work, "boxcox"), overwrite=True)
+    r = subprocess.run([sys.executable, TOOL, os.path.join(work, "boxcox"), "--out", os.path.join(work, "boxcox.st")],
+                       capture_output=True, text=True)
+    check("local_scaler_type='boxcox' refused with the reason", r.returncode != 0 and "boxcox" in r.stderr, r.stderr[-300:])
+    p = subprocess.run([NHITS_BIN, "serve", "--model", "m=" + os.path.join(work, "local_standard_mqloss_exog.safetensors"),
+                        "--port", "0"], capture_output=True, text=True, timeout=60)
+    check("serve refuses a local_scaler_type model with the reason", p.returncode != 0 and "local_scaler_type" in p.stderr,
+          p.stderr[-300:])
 
     # Conformal intervals: neuralforecast's conformity scores carry over; predict --level equals
     # neuralforecast's predict(level=...).
