@@ -73,7 +73,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_flag("--exclude-insample-y", exclude_insample_y,
                "Forecast from the exogenous inputs alone: the network sees zeros for y's input window (which\n"
                "still sets the scaler's statistics), as neuralforecast's exclude_insample_y=True");
-  app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1 or invariant")
+  app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1, invariant or revin (standard statistics plus\nneuralforecast's learned shift/scale for the way back; point losses leave them at 0 and 1)")
       ->capture_default_str();
   app.add_option("--loss", loss,
                  "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss")

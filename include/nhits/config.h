@@ -16,7 +16,9 @@ namespace nhits {
 enum class PoolingMode { kMaxPool1d, kAvgPool1d };
 enum class InterpolationMode { kLinear, kNearest, kCubic };
 enum class Activation { kReLU, kSoftplus, kTanh, kSELU, kLeakyReLU, kPReLU, kSigmoid };
-enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant };
+// kRevin: neuralforecast's "revin", the standard statistics with learned parameters (revin_bias,
+// revin_weight) that move y's shift and scale for the way back only.
+enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvariant, kRevin };
 // NeuralForecast(local_scaler_type=...): per-series scaling over each series' whole history,
 // before the model (see local_scaler.h). robust is the median and MAD, robust-iqr the median and
 // the interquartile range.
@@ -52,6 +54,12 @@ struct NhitsConfig {
   // The NeuralForecast object's local_scaler_type (not an NHITS argument) for models imported
   // from neuralforecast: predict scales each series with it and scales the forecasts back.
   LocalScalerType local_scaler_type = LocalScalerType::kNone;
+  // scaler_type "revin": TemporalNorm's learned scaler.revin_bias / scaler.revin_weight, one per
+  // scaled channel (y, then the hist and futr columns), from the checkpoint's tensors, not the
+  // JSON. Empty: their initial values (0 and 1). Only y's pair changes a forecast:
+  // shift + bias[0] and scale * (relu(weight[0]) + 1e-6) undo the scaling.
+  std::vector<float> revin_bias, revin_weight;
+  int revin_channels() const { return 1 + static_cast<int>(hist_exog_list.size() + futr_exog_list.size()); }
   LossType loss = LossType::kMAE;
   // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.
   std::vector<double> level;

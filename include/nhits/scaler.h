@@ -28,6 +28,7 @@ ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float
 ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled);
 // y's input window as the network sees it: ScaleWindow with the config's scaler, then zeros in
 // place of the values when the config sets exclude_insample_y. Every forward path scales y here.
+// Returns the statistics that undo the scaling (RevinAdjusted).
 ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float* mask, int n, float* scaled);
 // The temporal exogenous columns of one window, scaled as neuralforecast's TemporalNorm scales
 // its extra channels: each column with its own statistics over the first `L` steps where y's
@@ -40,6 +41,9 @@ void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L,
 // ScaleExogColumns with y's `mask` [L]; outputs may alias inputs.
 void ScaleExogWindow(const NhitsConfig& config, const float* mask, const float* hist, const float* futr, float* hist_out,
                      float* futr_out, float* scratch);
+// y's statistics for the way back: for scaler_type "revin" the learned bias and weight move them
+// (neuralforecast scales the input with the plain statistics); unchanged for every other scaler.
+ScaleStats RevinAdjusted(const NhitsConfig& c, ScaleStats s);
 // A window's forecasts back to the original scale, in place.
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n);
 

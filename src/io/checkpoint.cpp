@@ -67,6 +67,13 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
       for (std::size_t hdn = 0; hdn < c.mlp_units.size(); ++hdn)
         file.tensors[LayerKey(b, ActivationLayerIndex(c, static_cast<int>(hdn)), "weight")] = Tensor{{1}, {p[blk.prelu]}};
   }
+  if (c.scaler_type == ScalerType::kRevin) {  // TemporalNorm's parameters, [1, 1, channels, 1]
+    const std::size_t n = static_cast<std::size_t>(c.revin_channels());
+    const std::vector<std::int64_t> shape{1, 1, static_cast<std::int64_t>(n), 1};
+    file.tensors["scaler.revin_bias"] = Tensor{shape, c.revin_bias.empty() ? std::vector<float>(n, 0.0f) : c.revin_bias};
+    file.tensors["scaler.revin_weight"] =
+        Tensor{shape, c.revin_weight.empty() ? std::vector<float>(n, 1.0f) : c.revin_weight};
+  }
   if (c.multi_quantile() || c.distribution_loss()) {
     Tensor q{{static_cast<std::int64_t>(c.quantiles().size())}, {}};
     for (double v : c.quantiles()) q.data.push_back(static_cast<float>(v));
@@ -93,6 +100,25 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
                               "tools/fixtures/make_parity_fixtures.py's writer or `nhits train`)");
   Result<NhitsConfig> config = ConfigFromJson(cfg_it->second, path);
   if (!config.ok()) return config.status();
+  std::set<std::string> used;
+  // scaler_type "revin": its learned parameters belong to the configuration the model is built from.
+  for (const auto& [name, dst] : {std::pair<const char*, std::vector<float>*>{"scaler.revin_bias", &config->revin_bias},
+                                  {"scaler.revin_weight", &config->revin_weight}}) {
+    const auto it = file.tensors.find(name);
+    if (config->scaler_type != ScalerType::kRevin) {
+      if (it != file.tensors.end())
+        return Status::InvalidArgument(path + ": tensor '" + name + "' belongs to scaler_type 'revin', the configuration's is '" +
+                                       ToString(config->scaler_type) + "'");
+      continue;
+    }
+    const std::vector<std::int64_t> want{1, 1, config->revin_channels(), 1};
+    if (it == file.tensors.end()) return Status::InvalidArgument(path + ": missing tensor '" + std::string(name) + "' (scaler_type 'revin')");
+    if (it->second.shape != want)
+      return Status::InvalidArgument(path + ": tensor '" + name + "' has shape " + ShapeString(it->second.shape) + ", expected " +
+                                     ShapeString(want) + " (y and " + std::to_string(want[2] - 1) + " hist/futr columns)");
+    *dst = it->second.data;
+    used.insert(name);
+  }
   Model model(*config);
   const NhitsConfig& c = model.config();
   const ParamLayout& layout = model.network().layout();
@@ -103,7 +129,6 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   std::map<std::size_t, std::map<int, std::pair<const Tensor*, const Tensor*>>> linear;  // block -> idx -> (w, b)
   std::map<std::size_t, std::map<int, const Tensor*>> scales;  // INT8 layers' per-row scales
   std::map<std::size_t, std::vector<const Tensor*>> prelu;
-  std::set<std::string> used;
   for (const auto& [name, tensor] : file.tensors) {
     std::smatch m;
     if (std::regex_match(name, m, kKey)) {

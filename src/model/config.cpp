@@ -38,10 +38,10 @@ constexpr std::array<std::pair<const char*, Activation>, 7> kActivation{{
     {"ReLU", Activation::kReLU}, {"Softplus", Activation::kSoftplus}, {"Tanh", Activation::kTanh},
     {"SELU", Activation::kSELU}, {"LeakyReLU", Activation::kLeakyReLU}, {"PReLU", Activation::kPReLU},
     {"Sigmoid", Activation::kSigmoid}}};
-constexpr std::array<std::pair<const char*, ScalerType>, 6> kScaler{{
+constexpr std::array<std::pair<const char*, ScalerType>, 7> kScaler{{
     {"identity", ScalerType::kIdentity}, {"standard", ScalerType::kStandard},
     {"robust", ScalerType::kRobust}, {"minmax", ScalerType::kMinMax},
-    {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}}};
+    {"minmax1", ScalerType::kMinMax1}, {"invariant", ScalerType::kInvariant}, {"revin", ScalerType::kRevin}}};
 constexpr std::array<std::pair<const char*, LocalScalerType>, 5> kLocalScaler{{
     {"none", LocalScalerType::kNone}, {"standard", LocalScalerType::kStandard},
     {"robust", LocalScalerType::kRobust}, {"robust-iqr", LocalScalerType::kRobustIqr},
@@ -220,6 +220,13 @@ Status NhitsConfig::Validate() const {
   auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
   if (h <= 0) return bad("field 'h': must be > 0, got " + std::to_string(h));
   if (input_size <= 0) return bad("field 'input_size': must be > 0, got " + std::to_string(input_size));
+  for (const auto* revin : {&revin_bias, &revin_weight}) {
+    if (revin->empty()) continue;
+    if (scaler_type != ScalerType::kRevin) return bad("revin parameters given but scaler_type is " + ToString(scaler_type));
+    if (static_cast<int>(revin->size()) != revin_channels())
+      return bad("revin parameters: " + std::to_string(revin->size()) + " values, the scaler has " +
+                 std::to_string(revin_channels()) + " channels (y, hist and futr columns)");
+  }
   const std::size_t stacks = n_blocks.size();
   if (stacks == 0) return bad("field 'n_blocks': needs at least one stack");
   if (n_pool_kernel_size.size() != stacks || n_freq_downsample.size() != stacks)

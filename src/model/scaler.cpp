@@ -47,7 +47,8 @@ ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float
   ScaleStats s;
   switch (type) {
     case ScalerType::kIdentity: break;
-    case ScalerType::kStandard: {
+    case ScalerType::kStandard:
+    case ScalerType::kRevin: {
       s.shift = Mean(scratch, k);
       const double sd = PopulationStd(scratch, k);
       s.scale = (sd == 0 ? 1.0 : sd) + kEps;
@@ -88,10 +89,19 @@ ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n
   return s;
 }
 
+ScaleStats RevinAdjusted(const NhitsConfig& c, ScaleStats s) {
+  if (c.scaler_type != ScalerType::kRevin) return s;
+  const double bias = c.revin_bias.empty() ? 0.0 : c.revin_bias[0];
+  const double weight = c.revin_weight.empty() ? 1.0 : c.revin_weight[0];
+  s.shift += bias;
+  s.scale *= std::max(weight, 0.0) + kEps;
+  return s;
+}
+
 ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float* mask, int n, float* scaled) {
   const ScaleStats s = ScaleWindow(c.scaler_type, x, mask, n, scaled);
   if (c.exclude_insample_y) std::fill_n(scaled, n, 0.0f);
-  return s;
+  return RevinAdjusted(c, s);
 }
 
 void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,

@@ -2,8 +2,8 @@
 """neuralforecast -> NHITS Engine, end to end with the real library: fit small NHITS models,
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
-with MQLoss(quantiles=...) in any order, with exclude_insample_y and with NeuralForecast's
-local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
+with MQLoss(quantiles=...) in any order, with exclude_insample_y, scaler_type="revin" and
+NeuralForecast's local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
 their reason.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
@@ -215,6 +215,28 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
                         "--port", "0"], capture_output=True, text=True, timeout=60)
     check("serve refuses a local_scaler_type model with the reason", p.returncode != 0 and "local_scaler_type" in p.stderr,
           p.stderr[-300:])
+
+    # scaler_type="revin": a point loss leaves its parameters at 0 and 1; a distribution learns
+    # them (here over y, x and f), and y's pair moves the loc and scale on the way back.
+    for label, loss in (("mae", MAE()), ("normal", DistributionLoss("Normal", level=[80], return_params=True))):
+        name = f"revin_{label}"
+        model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="revin", hist_exog_list=["x"],
+                      futr_exog_list=["f"], loss=loss, **dict(common, max_steps=40))
+        nf = NeuralForecast(models=[model], freq=1)
+        nf.fit(df=dfe)
+        want = nf.predict(df=dfe, futr_df=futr)
+        for m in nf.models:  # the workaround for neuralforecast's save() (DistributionLoss)
+            for l in (m.loss, m.valid_loss):
+                l.__dict__.pop("distr_mean", None)
+        out = save_and_convert(nf, work, name)
+        p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "exog_data.csv"),
+                            "--futr-data", os.path.join(work, "exog_futr.csv"), "--out", os.path.join(work, name + ".csv")],
+                           capture_output=True, text=True)
+        check(f"{name}: nhits predict", p.returncode == 0, p.stderr)
+        if p.returncode == 0:
+            cols = ["NHITS"] if label == "mae" else ["NHITS-loc", "NHITS-scale"]  # the others are sampled there
+            rel = max(column_rel(os.path.join(work, name + ".csv"), want, c) for c in cols)
+            check(f"{name}: engine == neuralforecast predict on {cols} (max rel {rel:.1e})", rel <= 1e-5)
 
     # Conformal intervals: neuralforecast's conformity scores carry over; predict --level equals
     # neuralforecast's predict(level=...).

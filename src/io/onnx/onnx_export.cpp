@@ -14,6 +14,7 @@
 #include "backend/cpu/quantized_linear.h"
 #include "nhits/distribution.h"
 #include "nhits/safetensors.h"  // WriteFileAtomic
+#include "nhits/scaler.h"
 
 namespace nhits {
 namespace {
@@ -167,7 +168,7 @@ ScaledInput AddScaler(Graph& g, const NhitsConfig& c, const std::string& x, cons
   };
   const std::string count = reduce("ReduceSum", mf, "count");
   ScaledInput s;
-  if (c.scaler_type == ScalerType::kStandard) {
+  if (c.scaler_type == ScalerType::kStandard || c.scaler_type == ScalerType::kRevin) {
     const std::string denom = g.Op("Max", {count, one}, "denom");
     s.shift = g.Op("Div", {reduce("ReduceSum", g.Op("Mul", {x, mf}, "xm"), "sum"), denom}, "mean");
     const std::string dev = g.Op("Mul", {g.Op("Sub", {x, s.shift}, "centred"), mf}, "dev");
@@ -334,6 +335,11 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   if (options.with_scaler && c.scaler_type != ScalerType::kIdentity) {
     scaled = AddScaler(g, c, x, m);
     x = scaled.z;
+    if (c.scaler_type == ScalerType::kRevin) {  // the way back only: as RevinAdjusted
+      const ScaleStats unit = RevinAdjusted(c, ScaleStats{0.0, 1.0});
+      scaled.shift = g.Op("Add", {scaled.shift, g.Float32("revin_bias", {}, {static_cast<float>(unit.shift)})}, "revin_shift");
+      scaled.scale = g.Op("Mul", {scaled.scale, g.Float32("revin_factor", {}, {static_cast<float>(unit.scale)})}, "revin_scale");
+    }
   }
   // exclude_insample_y: the window only sets the statistics (neuralforecast multiplies it by 0)
   if (c.exclude_insample_y) x = g.Op("Mul", {x, g.Float32("exclude_insample_y", {}, {0.0f})}, "insample_excluded");
