@@ -5,7 +5,8 @@
 
 SAVED is the folder written by `NeuralForecast.save(path)` or one model file from it:
 NHITS_<i>.safetensors (neuralforecast 3.x, "v2" checkpoints) or NHITS_<i>.ckpt (older, Lightning
-pickles, read with neuralforecast's restricted unpickler). The state_dict is written unchanged (neuralforecast's parameter names, float32)
+pickles, read with neuralforecast's restricted unpickler); <alias>_<i>.* for NHITS(alias=...),
+whose alias then names the forecast columns of `nhits predict`. The state_dict is written unchanged (neuralforecast's parameter names, float32)
 with the configuration as JSON in __metadata__["nhits_config"], plus where it came from
 ("source", "neuralforecast_version", "converted_from"). `nhits info` shows both.
 
@@ -42,11 +43,11 @@ def load_folder(folder):
         return None
 
 
-def conformal_scores(nf, index):
+def conformal_scores(nf, column):
     """The conformity scores of fit(prediction_intervals=...) from the folder's configuration, if
-    any: {method, n_windows, step_size, scores: {unique_id: [n_windows * h]}} (window-major)."""
+    any, in the model's forecast column (its alias, or NHITS, NHITS1, ...): {method, n_windows,
+    step_size, scores: {unique_id: [n_windows * h]}} (window-major)."""
     cs, pi = getattr(nf, "_cs_df", None), getattr(nf, "prediction_intervals", None)
-    column = "NHITS" if index == 0 else f"NHITS{index}"
     if cs is None or pi is None or column not in cs.columns:
         return None
     if not hasattr(cs, "sort_values"):  # polars
@@ -77,7 +78,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("saved", help="folder from NeuralForecast.save(), or an NHITS_<i>.safetensors/.ckpt file")
     ap.add_argument("--out", required=True, help="safetensors checkpoint to write")
-    ap.add_argument("--model-index", type=int, default=0, help="which NHITS in the folder (NHITS_<i>.*)")
+    ap.add_argument("--model-index", type=int, default=0,
+                    help="which model of the folder: its position in NeuralForecast(models=[...]) (file <alias>_<i>.*)")
     args = ap.parse_args()
 
     import neuralforecast
@@ -86,11 +88,10 @@ def main():
     from safetensors.torch import save_file
 
     path = args.saved
-    conformal, local_scaler = None, None
+    nf, local_scaler = None, None
     if os.path.isdir(path):
         nf = load_folder(path)
         if nf is not None:
-            conformal = conformal_scores(nf, args.model_index)
             local_scaler = getattr(nf, "local_scaler_type", None)
             if local_scaler not in (None, "standard", "robust", "robust-iqr", "minmax"):
                 fail(f"{path}: NeuralForecast(local_scaler_type={local_scaler!r}): the engine scales series with "
@@ -98,16 +99,18 @@ def main():
             if getattr(nf, "local_static_scaler_type", None) is not None:
                 fail(f"{path}: NeuralForecast(local_static_scaler_type={nf.local_static_scaler_type!r}) is not "
                      "supported by the engine yet")
-            if local_scaler is not None and conformal is not None:
-                fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "
-                     "the engine yet")
-        found = sorted(glob.glob(os.path.join(path, "NHITS_*.safetensors")) + glob.glob(os.path.join(path, "NHITS_*.ckpt")))
+        # NeuralForecast.save() names each model's file <alias or class>_<position>: NHITS_0, or
+        # fast_0 for NHITS(alias="fast"); configuration.* and dataset.* are not models.
+        found = sorted(f for f in glob.glob(os.path.join(path, "*_*.safetensors")) + glob.glob(os.path.join(path, "*_*.ckpt"))
+                       if os.path.basename(f).rsplit(".", 1)[0].rsplit("_", 1)[-1].isdigit())
         if not found:
             others = sorted(os.path.basename(p) for p in glob.glob(os.path.join(path, "*")))
-            fail(f"{path} holds no NHITS_<i>.safetensors or .ckpt (found: {', '.join(others) or 'nothing'})")
-        wanted = [f for f in found if os.path.basename(f).split(".")[0] == f"NHITS_{args.model_index}"]
+            fail(f"{path} holds no model file <alias>_<i>.safetensors or .ckpt, e.g. NHITS_0.safetensors "
+                 f"(found: {', '.join(others) or 'nothing'})")
+        wanted = [f for f in found if os.path.basename(f).rsplit(".", 1)[0].rsplit("_", 1)[-1] == str(args.model_index)]
         if not wanted:
-            fail(f"no NHITS_{args.model_index} in {path} (found {', '.join(os.path.basename(c) for c in found)})")
+            fail(f"no model {args.model_index} (<alias>_{args.model_index}.safetensors) in {path} "
+                 f"(found {', '.join(os.path.basename(c) for c in found)})")
         path = wanted[0]
     elif not os.path.isfile(path):
         fail(f"{path}: no such file or folder")
@@ -116,8 +119,19 @@ def main():
               "(local_scaler_type, prediction intervals) are in its folder: convert the folder to keep them",
               file=sys.stderr)
 
-    model = NHITS.load(path, map_location="cpu")
+    try:
+        model = NHITS.load(path, map_location="cpu")
+    except Exception as e:
+        fail(f"{path}: not an NHITS model neuralforecast can load ({type(e).__name__}: {e}); "
+             "--model-index picks another model of the folder")
     hp = dict(model.hparams)
+    # neuralforecast names the forecast columns (and the conformity scores) by the model's alias
+    alias = hp.get("alias") or None
+    column = alias or ("NHITS" if args.model_index == 0 else f"NHITS{args.model_index}")
+    conformal = conformal_scores(nf, column) if nf is not None else None
+    if local_scaler is not None and conformal is not None:
+        fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "
+             "the engine yet")
 
     if hp.get("cat_exog_list"):
         fail(f"{path}: cat_exog_list={list(hp['cat_exog_list'])}: categorical exogenous inputs (embeddings) "
@@ -203,6 +217,7 @@ def main():
         "nhits_config": json.dumps(config),
         **({"nhits_conformal": json.dumps(dict(conformal, h=config["h"]))} if conformal else {}),
         "source": "neuralforecast",
+        **({"alias": alias} if alias else {}),
         "neuralforecast_version": neuralforecast.__version__,
         "converted_from": os.path.abspath(path),
     }

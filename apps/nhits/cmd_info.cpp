@@ -29,6 +29,7 @@ Action RegisterInfo(CLI::App& app) {
                                                     (info.count("neuralforecast_version") ? " " + info.at("neuralforecast_version") : "")
                          : info.count("steps") ? "trained here (" + info.at("steps") + " steps)"
                                                : "unknown (no training or import record)";
+    if (info.count("alias")) origin += ", alias '" + info.at("alias") + "' (predict's column names)";
     if (plan.precision != Precision::kFp32)
       origin += ", quantised to " + std::string(ToString(plan.precision)) +
                 (info.count("quantized_from") ? " from " + info.at("quantized_from") : "");

@@ -145,7 +145,7 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 
 Action RegisterPredict(CLI::App& app) {
   struct Args {
-    std::string model, data, out, freq, alias = "NHITS", precision, futr_data, static_data, level, quantiles;
+    std::string model, data, out, freq, alias, precision, futr_data, static_data, level, quantiles;
     int horizon = 0;
   };
   auto a = std::make_shared<Args>();
@@ -168,13 +168,15 @@ Action RegisterPredict(CLI::App& app) {
                  "Steps to forecast (default: the model's h). Fewer: the first ones; more: recursively, as\n"
                  "neuralforecast's predict(h=...): each block of h fed back (its first column) as history");
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
-  app.add_option("--alias", a->alias, "Name of the forecast column")->capture_default_str();
+  app.add_option("--alias", a->alias,
+                 "Name of the forecast columns (default: the model's alias in neuralforecast, as converted, else NHITS)");
   app.add_option("--precision", a->precision,
                  "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
   return [a] {
     CheckOutputPath(a->out);
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    if (a->alias.empty()) a->alias = info.count("alias") ? info.at("alias") : "NHITS";
     PrecisionPlan plan = Unwrap(PrecisionPlanFromMetadata(info));
     if (!a->precision.empty()) {
       const Precision p = ParsePrecisionList(a->precision, "precision").front();

@@ -256,6 +256,24 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a is not None and a.shape == b.shape else float("inf")
         check(f"conformal: engine == neuralforecast predict(level=[80, 90]) (max rel {rel:.1e})", rel <= 1e-5, list(got.columns))
 
+    # An alias names neuralforecast's columns and its conformity scores: both carry over, and
+    # `nhits predict` writes the alias's columns without --alias.
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, alias="fast", **common)
+    nf = NeuralForecast(models=[model], freq=1)
+    nf.fit(df=df, prediction_intervals=PredictionIntervals(n_windows=2))
+    want = nf.predict(df=df, level=[80])
+    out = save_and_convert(nf, work, "alias")
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"), "--level", "80",
+                        "--out", os.path.join(work, "alias.csv")], capture_output=True, text=True)
+    check("alias: nhits predict --level (scores found under the alias)", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        got = pd.read_csv(os.path.join(work, "alias.csv"))
+        cols = ["fast", "fast-lo-80", "fast-hi-80"]
+        same = list(got.columns[2:]) == cols
+        rel = max(column_rel(os.path.join(work, "alias.csv"), want, c) for c in cols) if same else float("inf")
+        check(f"alias: columns {cols} == neuralforecast predict(level=[80]) (max rel {rel:.1e})", rel <= 1e-5,
+              list(got.columns))
+
     # DistributionLoss(StudentT, return_params): the parameters equal neuralforecast's; its mean and
     # quantiles are 1000-draw estimates of ours, within a few Monte Carlo standard errors.
     from scipy import stats
