@@ -5,6 +5,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/conformal.h"
+#include "nhits/local_scaler.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
 
@@ -13,7 +14,7 @@ namespace nhits::cli {
 Action RegisterTrain(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, static_data, pi_method;
+    std::string data, out, static_data, pi_method, local_scaler_type;
     int prediction_intervals = 0, pi_step_size = 0;
   };
   auto a = std::make_shared<Args>();
@@ -26,6 +27,10 @@ Action RegisterTrain(CLI::App& app) {
                  "does; then `nhits predict --level 80,90` adds the intervals");
   app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
   app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
+  app.add_option("--local-scaler-type", a->local_scaler_type,
+                 "NeuralForecast(local_scaler_type=...): standard, robust, robust-iqr or minmax. Each series (y and its\n"
+                 "temporal exogenous columns) is scaled with its own statistics over the whole data before training;\n"
+                 "the checkpoint keeps the setting and `nhits predict` scales its input and forecasts the same way");
   app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
   a->model.Register(app, /*with_window_stride=*/true);
   app.footer(
@@ -36,8 +41,14 @@ Action RegisterTrain(CLI::App& app) {
       "    --stat-exog-list store_size --static-data stores.csv --out model.safetensors");
   return [a] {
     CheckOutputPath(a->out);
-    const NhitsConfig config = a->model.Config();
-    const Panel panel = LoadPanelFor(config, a->data, a->static_data);
+    NhitsConfig config = a->model.Config();
+    if (!a->local_scaler_type.empty()) {
+      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "local-scaler-type"));
+      if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)
+        Fail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
+    }
+    Panel panel = LoadPanelFor(config, a->data, a->static_data);
+    ApplyLocalScaler(config.local_scaler_type, &panel);  // as NeuralForecast.fit: statistics over all of --data
     NoteLargeStaticValues(panel);
     Model model(config);
     TrainOptions options = a->model.train;

@@ -97,6 +97,8 @@ expect_error benchmark-resume-bad-file "rows.json" "JSON array of rows" -- "$NHI
 write rows2.json '[{"dataset": "ILI", "h": 24, "test_stride": 1, "val_stride": 1}]'
 expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows2.json" --resume
 
+expect_error train-unknown-local-scaler "local-scaler-type" "unknown value 'boxcox'" "robust-iqr" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type boxcox
+expect_error train-local-scaler-with-intervals "--prediction-intervals with --local-scaler-type" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type standard --prediction-intervals 2
 # NeuralForecast(local_scaler_type=...) checkpoints: predict scales each series (the parity fixture
 # checks it); the commands that cannot yet say so instead of forecasting in the wrong units.
 LOCAL=$SRC/tests/fixtures/parity/exog_local_robust_iqr_mqloss
