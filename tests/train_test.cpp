@@ -42,6 +42,29 @@ TEST(Windows, CountsFollowNeuralforecast) {
   EXPECT_EQ(ValidationWindows(c, o, {132}).size(), 13u);  // val_size - h + 1
 }
 
+// neuralforecast's sample_weight: a window's outsample mask times the mean weight of its h target
+// steps, steps past the usable data counting 0 (its padding).
+TEST(Windows, SampleWeightScalesTheOutsampleMaskByTheWindowMean) {
+  Panel p;
+  Series s;
+  s.unique_id = "a";
+  for (int t = 0; t < 8; ++t) {
+    s.ds.push_back(Timestamp{t});
+    s.y.push_back(t);
+    s.sample_weight.push_back(t < 4 ? 0.0 : 0.5 * t);  // 0 0 0 0 2 2.5 3 3.5
+  }
+  p.series.push_back(s);
+  WindowBatch b;
+  // L 2, h 3: start 1 -> targets at 3, 4, 5 (weights 0, 2, 2.5); start 5 -> 7 (3.5), then past
+  // the limit of 8 points: 3.5 / 3, over the two masked-out steps as zeros.
+  GatherWindows(p, {{0, 1}, {0, 5}}, {8}, 2, 3, &b);
+  const float w1 = 4.5f / 3, w2 = 3.5f / 3;
+  EXPECT_EQ(b.outsample_mask, (std::vector<float>{w1, w1, w1, w2, 0, 0}));
+  p.series[0].sample_weight.clear();  // no column: every window weighs 1
+  GatherWindows(p, {{0, 1}}, {8}, 2, 3, &b);
+  EXPECT_EQ(b.outsample_mask, (std::vector<float>{1, 1, 1}));
+}
+
 TEST(LearningRate, StepLrHalvesEveryThirdOfTraining) {
   EXPECT_DOUBLE_EQ(LearningRateAt(1e-3, 332, 1000, 3), 1e-3);
   EXPECT_DOUBLE_EQ(LearningRateAt(1e-3, 333, 1000, 3), 5e-4);

@@ -1,9 +1,11 @@
 #include "cli_common.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -222,10 +224,47 @@ Model WithReturnedParams(const Model& model) {
   return copy;
 }
 
-Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::string& static_path) {
+namespace {
+
+bool HeaderHas(const std::string& path, const std::string& column) {
+  std::ifstream in(path);
+  std::string header;
+  if (!std::getline(in, header)) return false;
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  std::stringstream fields(header);
+  for (std::string f; std::getline(fields, f, ',');)
+    if (f == column) return true;
+  return false;
+}
+
+// neuralforecast's sample_weight column: moved from the exogenous columns to Series::sample_weight,
+// refused (file, line) when negative, as neuralforecast refuses it.
+void TakeSampleWeights(const std::string& path, Panel* panel) {
+  const auto at = std::find(panel->exog_names.begin(), panel->exog_names.end(), "sample_weight");
+  const std::size_t k = static_cast<std::size_t>(at - panel->exog_names.begin());
+  panel->exog_names.erase(at);
+  std::size_t line = 1;  // the header
+  for (Series& s : panel->series) {
+    s.sample_weight = std::move(s.exog[k]);
+    s.exog.erase(s.exog.begin() + static_cast<std::ptrdiff_t>(k));
+    for (double w : s.sample_weight) {
+      ++line;
+      if (w < 0) Fail(path + ":" + std::to_string(line) + ": field 'sample_weight': must be >= 0, got " + FormatValue(w));
+    }
+  }
+  std::fprintf(stderr, "note: weighting the training windows by the sample_weight column (as neuralforecast does)\n");
+}
+
+}  // namespace
+
+Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::string& static_path,
+                   bool with_sample_weight) {
   std::vector<std::string> temporal = c.hist_exog_list;
   temporal.insert(temporal.end(), c.futr_exog_list.begin(), c.futr_exog_list.end());
+  const bool weighted = with_sample_weight && HeaderHas(path, "sample_weight");
+  if (weighted) temporal.push_back("sample_weight");
   Panel panel = Unwrap(ReadLongCsv(path, temporal));
+  if (weighted) TakeSampleWeights(path, &panel);
   if (!c.stat_exog_list.empty()) {
     if (static_path.empty())
       Fail("the model takes static exogenous columns (stat_exog_list: " + JoinNames(c.stat_exog_list) +

@@ -58,7 +58,9 @@ Panel LoadPanel(const std::string& path);
 Model WithReturnedParams(const Model& model);
 // The data with the config's hist and futr exogenous columns, and with `static_path` (unique_id
 // plus the stat_exog_list columns) attached; fails naming what is missing and the flag to give.
-Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path);
+// with_sample_weight (training): a sample_weight column in the file goes to Series::sample_weight.
+Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path,
+                   bool with_sample_weight = false);
 // Static exogenous values go into the network unscaled (as in neuralforecast); a column far from
 // unit scale (|value| > 100) makes training ill-conditioned and BF16/INT8 forecasts poor, so say so.
 void NoteLargeStaticValues(const Panel& panel);

@@ -18,7 +18,10 @@ Action RegisterTrain(CLI::App& app) {
     int prediction_intervals = 0, pi_step_size = 0;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
+  app.add_option("--data", a->data,
+                 "Long-format CSV with unique_id,ds,y (and any exogenous columns); a sample_weight column, as in\n"
+                 "neuralforecast, weighs each training window's loss by the mean weight of its h target points")
+      ->required();
   app.add_option("--static-data", a->static_data, "CSV with unique_id and the --stat-exog-list columns");
   app.add_option("--prediction-intervals", a->prediction_intervals,
                  "Calibrate conformal prediction intervals on N cross-validation windows (neuralforecast's\n"
@@ -47,7 +50,7 @@ Action RegisterTrain(CLI::App& app) {
       if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)
         Fail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
     }
-    Panel panel = LoadPanelFor(config, a->data, a->static_data);
+    Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     ApplyLocalScaler(config.local_scaler_type, &panel);  // as NeuralForecast.fit: statistics over all of --data
     NoteLargeStaticValues(panel);
     Model model(config);

@@ -33,6 +33,9 @@ struct Series {
   // the values after it are the known future of a futr exogenous column (AttachFutureCsv).
   std::vector<std::vector<double>> exog;
   std::vector<double> static_values;  // one per Panel::static_names entry
+  // neuralforecast's sample_weight column, aligned with y (empty: every point weighs 1). A
+  // training window's loss weighs the mean of its h outsample weights (steps past the data: 0).
+  std::vector<double> sample_weight;
 };
 
 struct Panel {

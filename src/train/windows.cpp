@@ -59,6 +59,14 @@ void GatherWindows(const Panel& panel, const std::vector<WindowRef>& refs, const
         out->outsample_mask[i * H + (t - L)] = present ? 1.0f : 0.0f;
       }
     }
+    const auto& weights = panel.series[static_cast<std::size_t>(refs[i].series)].sample_weight;
+    if (!weights.empty()) {  // neuralforecast: the window's mean weight scales its outsample mask
+      double sum = 0;
+      for (int t = L; t < L + H; ++t)
+        if (const int src = refs[i].start + t; src >= 0 && src < T) sum += weights[static_cast<std::size_t>(src)];
+      const float w = static_cast<float>(sum / H);
+      for (int j = 0; j < H; ++j) out->outsample_mask[i * H + j] *= w;
+    }
   }
 }
 

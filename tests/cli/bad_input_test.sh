@@ -97,6 +97,8 @@ expect_error benchmark-resume-bad-file "rows.json" "JSON array of rows" -- "$NHI
 write rows2.json '[{"dataset": "ILI", "h": 24, "test_stride": 1, "val_stride": 1}]'
 expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -- "$NHITS" benchmark --dataset ILI --out "$WORK/rows2.json" --resume
 
+write neg_weight.csv "unique_id,ds,y,sample_weight" "a,1,1.0,1" "a,2,1.5,1" "a,3,1.2,-0.5" "a,4,1.1,1" "a,5,1.3,1" "a,6,1.4,1"
+expect_error train-negative-sample-weight "neg_weight.csv:4" "field 'sample_weight'" "must be >= 0" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight.csv"
 expect_error train-unknown-local-scaler "local-scaler-type" "unknown value 'boxcox'" "robust-iqr" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type boxcox
 expect_error train-local-scaler-with-intervals "--prediction-intervals with --local-scaler-type" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type standard --prediction-intervals 2
 # NeuralForecast(local_scaler_type=...) checkpoints: predict scales each series (the parity fixture

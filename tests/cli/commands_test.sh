@@ -306,6 +306,12 @@ check "train/predict --local-scaler-type minmax == the model of the hand-scaled 
      "NR>1 {want = \$6 * (hi - lo) + lo; d = \$3 - want; if (d < 0) d = -d; if (d > 1e-5 * want || want < 100) bad = 1; n++}
       END {exit bad || n != 12}"'
 
+# A sample_weight column (neuralforecast's) weighs the training windows: all zero leaves no loss.
+awk -F, 'NR==1 {print $0 ",sample_weight"; next} {print $0 ",0"}' "$AIR" > "$WORK/air_w0.csv"
+"$NHITS" train --data "$WORK/air_w0.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 50 --out "$WORK/w0.safetensors" > "$WORK/w0.txt" 2>&1
+check "train: a sample_weight column is used (all zero: no loss)" \
+  'grep -q "weighting the training windows by the sample_weight column" "$WORK/w0.txt" && grep -q "train_loss 0 " "$WORK/w0.txt"'
+
 for cmd in train predict cv info plot demo quantize bench serve loadgen batch benchmark; do
   # Through a file: grep -q stops reading early and, under pipefail, a long help would fail on SIGPIPE.
   "$NHITS" $cmd --help > "$WORK/help.txt"
