@@ -8,6 +8,9 @@
 #include <set>
 
 #include "nhits/batch.h"
+#include "nhits/forecast.h"
+#include "nhits/local_scaler.h"
+#include "nhits/model.h"
 
 namespace nhits {
 namespace {
@@ -227,6 +230,66 @@ TEST(BatchProcessor, DegradesBadSeriesAndTheRestRunsAndAddsUp) {
   ScoreAgainstActuals(actuals, &scored);
   EXPECT_GT(scored.total.scored, 20);
   EXPECT_GT(scored.total.mae, 0);
+}
+
+// A checkpoint with NeuralForecast's local_scaler_type: the engine refuses it for serving, takes
+// it when the caller scales the series; the batch processor then forecasts each asset as
+// `nhits predict` does (whole-history statistics in, every column scaled back), and degrades an
+// asset whose history has a gap (its statistics would be NaN).
+TEST(BatchProcessor, LocalScalerModelsSeeEachSeriesScaledOverItsHistory) {
+  NhitsConfig c;
+  c.h = 3;
+  c.input_size = 10;
+  c.mlp_units = {{16, 16}};
+  c.scaler_type = ScalerType::kStandard;
+  c.loss = LossType::kMQLoss;
+  c.level = {80};
+  c.local_scaler_type = LocalScalerType::kRobustIqr;
+  Model model(c);
+  model.mutable_network().InitParams(7);
+  const std::string path = testing::TempDir() + "/local_batch.safetensors";
+  ASSERT_TRUE(SaveCheckpoint(path, model).ok());
+  Engine engine;
+  ModelOptions o;
+  o.cache = false;
+  const Status refused = engine.LoadModel("serve", 1, path, o);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("local_scaler_type=robust-iqr"), std::string::npos) << refused.message();
+  o.caller_scales_series = true;
+  ASSERT_TRUE(engine.LoadModel("eq", 1, path, o).ok());
+
+  Panel data;
+  Universe u;
+  std::mt19937 rng(5);
+  std::normal_distribution<double> nd(0, 1);
+  for (int i = 0; i < 4; ++i) {
+    Series s;
+    s.unique_id = "L" + std::to_string(i);
+    double level = 50 + 40 * i;
+    for (int t = 0; t < 30 + 5 * i; ++t) s.ds.push_back({t + 20 - 5 * i}), s.y.push_back(level += (1 + i) * nd(rng));
+    data.series.push_back(s);
+    u.assets.push_back({s.unique_id, "equity", {}});
+  }
+  data.series[3].y[2] = std::nan("");  // outside the input window, inside the history
+  BatchProcessor p(engine, Router({}, "eq"), BatchOptions{});
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  for (int i = 0; i < 3; ++i) {
+    const AssetForecast& f = run->forecasts[static_cast<std::size_t>(i)];
+    ASSERT_EQ(f.status, "ok") << f.reason;
+    Panel one;
+    one.series.push_back(data.series[static_cast<std::size_t>(i)]);
+    const LocalScale scale = ApplyLocalScaler(c.local_scaler_type, &one).front();
+    const std::vector<double>& y = one.series[0].y;
+    std::vector<float> x(10), m(10), want(static_cast<std::size_t>(c.h * c.outputs_per_step()));
+    FillInsampleWindow(y, static_cast<int>(y.size()), 10, x.data(), m.data());
+    model.PredictWindows(1, x.data(), m.data(), want.data());
+    ASSERT_EQ(f.forecast.size(), want.size());
+    for (std::size_t k = 0; k < want.size(); ++k)
+      EXPECT_NEAR(f.forecast[k], scale.Invert(want[k]), 1e-4 * std::abs(scale.Invert(want[k]))) << f.unique_id << " " << k;
+  }
+  EXPECT_EQ(run->forecasts[3].status, "degraded");
+  EXPECT_NE(run->forecasts[3].reason.find("local_scaler_type=robust-iqr"), std::string::npos) << run->forecasts[3].reason;
 }
 
 TEST(BatchProcessor, CorrelationGroupsAreWrittenIntoTheGroupName) {

@@ -147,6 +147,7 @@ Action RegisterBatch(CLI::App& app) {
     mo.cache = false;
     mo.threads_per_worker = a->threads;
     mo.max_queue_size = 1 << 20;
+    mo.caller_scales_series = true;  // BatchProcessor scales local_scaler_type models' series itself
     Engine engine(eo);
     serve::ModelRepository repo(engine, a->repository, mo);
     if (!a->repository.empty()) CheckOk(repo.LoadAll());

@@ -89,6 +89,10 @@ struct ModelOptions {
   // Regular workers lower their own OS priority by this much (nice), so under CPU saturation the
   // I/O threads and the priority lane run first. 0: unchanged.
   int worker_nice = 0;
+  // A checkpoint with local_scaler_type (neuralforecast's per-series scaling over each whole
+  // history) is refused, since a request carries one window, unless the caller scales the
+  // series and its forecasts itself, as the batch processor does.
+  bool caller_scales_series = false;
   int max_queue_size = 1024;     // requests per priority level
   // Load shedding under overload: a request below priority 1 is rejected at once (kUnavailable,
   // "shed") when the work queued at its level and above would take longer than this to compute

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 
 #include "nhits/batch.h"
 #include "nhits/forecast.h"
 #include "nhits/inference.h"
+#include "nhits/local_scaler.h"
 
 namespace nhits {
 namespace {
@@ -62,7 +64,18 @@ struct Candidate {
   std::string group;
   int priority = 1;
   ExogColumns exog;  // where the model's exogenous columns sit in the data (empty without)
+  // A model with local_scaler_type sees the series scaled over its whole history (as nhits
+  // predict and neuralforecast's predict(df=...)); its forecasts are scaled back with `local`.
+  std::shared_ptr<const Series> scaled;
+  LocalScale local;
+  const Series& input() const { return scaled ? *scaled : *series; }
 };
+
+// Every column back to the series' units, as neuralforecast scales back every output column.
+void ScaleBack(const Candidate& c, std::vector<float>* forecast) {
+  if (!c.scaled) return;
+  for (float& v : *forecast) v = static_cast<float>(c.local.Invert(v));
+}
 
 }  // namespace
 
@@ -195,7 +208,19 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         continue;
       }
     }
-    Candidate c{i, &s, *ms, a.asset_class, 1, std::move(exog)};
+    Candidate c{i, &s, *ms, a.asset_class, 1, std::move(exog), nullptr, {}};
+    if (const LocalScalerType local = ms->config.local_scaler_type; local != LocalScalerType::kNone) {
+      const auto bad = std::find_if(s.y.begin(), s.y.end(), [](double v) { return !std::isfinite(v); });
+      if (bad != s.y.end()) {
+        degrade("local_scaler_type=" + ToString(local) + " scales by the whole history, which has a missing or "
+                "non-finite value at " + FormatTimestamp(s.ds[static_cast<std::size_t>(bad - s.y.begin())], data.time_kind));
+        continue;
+      }
+      Panel one;
+      one.series.push_back(s);
+      c.local = ApplyLocalScaler(local, &one).front();
+      c.scaled = std::make_shared<const Series>(std::move(one.series.front()));
+    }
     auto p = options_.class_priority.find(a.asset_class);
     c.priority = std::clamp(p == options_.class_priority.end() ? 1 : p->second, 1, std::max(1, ms->priority_levels));
     candidates.push_back(std::move(c));
@@ -284,7 +309,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       ExogWindows exog;
       for (std::size_t m = 0; m < c.members.size(); ++m) {
         const Candidate& cand = candidates[c.members[m]];
-        const Series& s = *cand.series;
+        const Series& s = cand.input();
         FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data() + m * static_cast<std::size_t>(L),
                            r.mask.data() + m * static_cast<std::size_t>(L));
         if (ms.config.has_exog())
@@ -324,6 +349,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       if (r.status.ok()) {
         f.forecast.assign(r.forecast.begin() + static_cast<std::ptrdiff_t>(m * HQ),
                           r.forecast.begin() + static_cast<std::ptrdiff_t>((m + 1) * HQ));
+        ScaleBack(cand, &f.forecast);
         f.output_names = r.output_names;
         f.point_column = r.point_column;
         f.status = "ok";
@@ -348,6 +374,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       f.attempts += tries;
       if (single.status.ok()) {
         f.forecast = single.forecast;
+        ScaleBack(cand, &f.forecast);
         f.output_names = single.output_names;
         f.point_column = single.point_column;
         f.status = "ok";

@@ -107,10 +107,10 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
   Result<Model> model = LoadCheckpoint(checkpoint, &info);
   if (!model.ok()) return model.status();
   // A request carries one window, not the whole history the per-series statistics come from.
-  if (model->config().local_scaler_type != LocalScalerType::kNone)
+  if (model->config().local_scaler_type != LocalScalerType::kNone && !options.caller_scales_series)
     return Status::Unsupported(checkpoint + ": local_scaler_type=" + ToString(model->config().local_scaler_type) +
                                " (NeuralForecast's per-series scaling over each whole history) cannot be served from "
-                               "windows; forecast it with `nhits predict`, which scales each series as neuralforecast does");
+                               "windows; forecast it with `nhits predict` or `nhits batch`, which scale each series as neuralforecast does");
   ModelOptions o = options;
   if (o.use_checkpoint_precision) {
     Result<PrecisionPlan> plan = PrecisionPlanFromMetadata(info);
