@@ -42,6 +42,11 @@ TEST(LocalScaler, ConstantSeriesIsShiftedOnly) {
     EXPECT_DOUBLE_EQ(s.Apply(7), 2.0) << ToString(t);
     EXPECT_DOUBLE_EQ(s.Invert(2), 7.0) << ToString(t);
   }
+  // coreforecast on float32 data (neuralforecast's): a spread below float32's epsilon counts as 0,
+  // stats [2e-8, 8.16e-9] transform 1e-8 to -1e-8
+  const LocalScale tiny = FitLocalScale(LocalScalerType::kStandard, std::vector<double>{1e-8, 2e-8, 3e-8});
+  EXPECT_DOUBLE_EQ(tiny.scale, 1.0);
+  EXPECT_NEAR(tiny.Apply(1e-8), -1e-8, 1e-20);
   const LocalScale none = FitLocalScale(LocalScalerType::kNone, std::vector<double>{1, 2, 3});
   EXPECT_DOUBLE_EQ(none.Apply(42), 42.0);
 }

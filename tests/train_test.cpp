@@ -284,7 +284,10 @@ TEST(Train, ExcludeInsampleYForecastsFromStatisticsAndExogenousAlone) {
   Model excluded(c);
   ASSERT_TRUE(Train(excluded, panel, o, 6).ok());
   c.exclude_insample_y = false;
-  const Model seeing(c);  // untrained: any weights show whether y's pattern reaches the network
+  // Randomly initialised: without the flag y's window reaches the network (and the naive level,
+  // its last value), so reversing the window changes the forecast.
+  Model seeing(c);
+  seeing.mutable_network().InitParams(3);
 
   const int L = c.input_size, H = c.h;
   const Series& s0 = panel.series[0];

@@ -33,14 +33,38 @@ def fail(msg):
 
 
 def load_folder(folder):
-    """The NeuralForecast object saved in `folder` (its settings beside the models), or None."""
+    """The NeuralForecast object saved in `folder`: its settings (local_scaler_type, prediction
+    intervals) change the forecasts, so a folder it cannot load is refused, not half converted."""
     from neuralforecast import NeuralForecast
     try:
         return NeuralForecast.load(folder)
-    except Exception as e:  # an older or partial folder: the model alone still converts
-        print(f"export_neuralforecast: note: {folder}: no NeuralForecast settings (prediction intervals, "
-              f"local_scaler_type) carried over (NeuralForecast.load failed: {e})", file=sys.stderr)
-        return None
+    except Exception as e:
+        fail(f"{folder}: NeuralForecast.load failed ({type(e).__name__}: {e}); without it the folder's settings "
+             "(local_scaler_type, prediction intervals) would be lost. To convert one model file alone, pass the "
+             "file itself (e.g. NHITS_0.safetensors)")
+
+
+def nhits_files(folder, nf):
+    """[(model file, forecast column)] of each NHITS in the folder, in NeuralForecast.load's order
+    (model files by name). save() names a file <alias or class>_<k>, k counting the models of that
+    name, and the forecast column <name><k> (no number for k = 0)."""
+    files = sorted(f for f in os.listdir(folder)
+                   if (f.endswith(".safetensors") and f not in ("dataset.safetensors", "configuration.safetensors"))
+                   or f.endswith(".ckpt"))
+    by_name = {}
+    for f in files:
+        by_name.setdefault(f.rsplit(".", 1)[0].rsplit("_", 1)[0], []).append(f)
+    seen, out = {}, []
+    for m in nf.models:
+        name = str(m.alias) if getattr(m, "alias", None) else type(m).__name__
+        j = seen.get(name, 0)
+        seen[name] = j + 1
+        if type(m).__name__ != "NHITS" or j >= len(by_name.get(name, [])):
+            continue
+        f = by_name[name][j]
+        k = int(f.rsplit(".", 1)[0].rsplit("_", 1)[1])
+        out.append((os.path.join(folder, f), name + (str(k) if k > 0 else "")))
+    return out
 
 
 def conformal_scores(nf, column):
@@ -79,7 +103,7 @@ def main():
     ap.add_argument("saved", help="folder from NeuralForecast.save(), or an NHITS_<i>.safetensors/.ckpt file")
     ap.add_argument("--out", required=True, help="safetensors checkpoint to write")
     ap.add_argument("--model-index", type=int, default=0,
-                    help="which model of the folder: its position in NeuralForecast(models=[...]) (file <alias>_<i>.*)")
+                    help="which NHITS of the folder when it holds several: 0 the first, in the order of their files' names")
     args = ap.parse_args()
 
     import neuralforecast
@@ -88,30 +112,26 @@ def main():
     from safetensors.torch import save_file
 
     path = args.saved
-    nf, local_scaler = None, None
+    nf, local_scaler, column = None, None, None
     if os.path.isdir(path):
         nf = load_folder(path)
-        if nf is not None:
-            local_scaler = getattr(nf, "local_scaler_type", None)
-            if local_scaler not in (None, "standard", "robust", "robust-iqr", "minmax"):
-                fail(f"{path}: NeuralForecast(local_scaler_type={local_scaler!r}): the engine scales series with "
-                     "standard, robust, robust-iqr or minmax only (boxcox is not supported)")
-            if getattr(nf, "local_static_scaler_type", None) is not None:
-                fail(f"{path}: NeuralForecast(local_static_scaler_type={nf.local_static_scaler_type!r}) is not "
-                     "supported by the engine yet")
-        # NeuralForecast.save() names each model's file <alias or class>_<position>: NHITS_0, or
-        # fast_0 for NHITS(alias="fast"); configuration.* and dataset.* are not models.
-        found = sorted(f for f in glob.glob(os.path.join(path, "*_*.safetensors")) + glob.glob(os.path.join(path, "*_*.ckpt"))
-                       if os.path.basename(f).rsplit(".", 1)[0].rsplit("_", 1)[-1].isdigit())
-        if not found:
-            others = sorted(os.path.basename(p) for p in glob.glob(os.path.join(path, "*")))
-            fail(f"{path} holds no model file <alias>_<i>.safetensors or .ckpt, e.g. NHITS_0.safetensors "
-                 f"(found: {', '.join(others) or 'nothing'})")
-        wanted = [f for f in found if os.path.basename(f).rsplit(".", 1)[0].rsplit("_", 1)[-1] == str(args.model_index)]
-        if not wanted:
-            fail(f"no model {args.model_index} (<alias>_{args.model_index}.safetensors) in {path} "
-                 f"(found {', '.join(os.path.basename(c) for c in found)})")
-        path = wanted[0]
+        local_scaler = getattr(nf, "local_scaler_type", None)
+        if local_scaler not in (None, "standard", "robust", "robust-iqr", "minmax"):
+            fail(f"{path}: NeuralForecast(local_scaler_type={local_scaler!r}): the engine scales series with "
+                 "standard, robust, robust-iqr or minmax only (boxcox is not supported)")
+        if getattr(nf, "local_static_scaler_type", None) is not None:
+            fail(f"{path}: NeuralForecast(local_static_scaler_type={nf.local_static_scaler_type!r}) is not "
+                 "supported by the engine yet")
+        nhits = nhits_files(path, nf)
+        if not nhits:
+            fail(f"{path} holds no NHITS model (models: {', '.join(type(m).__name__ for m in nf.models) or 'none'})")
+        if not 0 <= args.model_index < len(nhits):
+            fail(f"--model-index {args.model_index}: {path} holds {len(nhits)} NHITS model(s): "
+                 + ", ".join(f"{i}: {os.path.basename(f)}" for i, (f, _) in enumerate(nhits)))
+        path, column = nhits[args.model_index]
+        if len(nhits) > 1:
+            print(f"export_neuralforecast: converting {os.path.basename(path)} (NHITS {args.model_index} of {len(nhits)})",
+                  file=sys.stderr)
     elif not os.path.isfile(path):
         fail(f"{path}: no such file or folder")
     else:
@@ -122,13 +142,11 @@ def main():
     try:
         model = NHITS.load(path, map_location="cpu")
     except Exception as e:
-        fail(f"{path}: not an NHITS model neuralforecast can load ({type(e).__name__}: {e}); "
-             "--model-index picks another model of the folder")
+        fail(f"{path}: not an NHITS model neuralforecast can load ({type(e).__name__}: {e})")
     hp = dict(model.hparams)
     # neuralforecast names the forecast columns (and the conformity scores) by the model's alias
     alias = hp.get("alias") or None
-    column = alias or ("NHITS" if args.model_index == 0 else f"NHITS{args.model_index}")
-    conformal = conformal_scores(nf, column) if nf is not None else None
+    conformal = conformal_scores(nf, column) if nf is not None else None  # a single file has none
     if local_scaler is not None and conformal is not None:
         fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "
              "the engine yet")

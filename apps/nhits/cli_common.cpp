@@ -226,14 +226,18 @@ Model WithReturnedParams(const Model& model) {
 
 namespace {
 
+// Whether the CSV's header names `column`, read as ReadLongCsv reads it (a UTF-8 BOM, spaces
+// and tabs around names ignored).
 bool HeaderHas(const std::string& path, const std::string& column) {
   std::ifstream in(path);
   std::string header;
   if (!std::getline(in, header)) return false;
-  if (!header.empty() && header.back() == '\r') header.pop_back();
+  if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);
   std::stringstream fields(header);
-  for (std::string f; std::getline(fields, f, ',');)
-    if (f == column) return true;
+  for (std::string f; std::getline(fields, f, ',');) {
+    const std::size_t b = f.find_first_not_of(" \t\r"), e = f.find_last_not_of(" \t\r");
+    if (b != std::string::npos && f.substr(b, e - b + 1) == column) return true;
+  }
   return false;
 }
 
@@ -252,7 +256,6 @@ void TakeSampleWeights(const std::string& path, Panel* panel) {
       if (w < 0) Fail(path + ":" + std::to_string(line) + ": field 'sample_weight': must be >= 0, got " + FormatValue(w));
     }
   }
-  std::fprintf(stderr, "note: weighting the training windows by the sample_weight column (as neuralforecast does)\n");
 }
 
 }  // namespace
@@ -274,6 +277,11 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
     Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
   }
   return panel;
+}
+
+void NoteSampleWeights(const Panel& panel) {
+  if (!panel.series.empty() && !panel.series.front().sample_weight.empty())
+    std::fprintf(stderr, "note: weighting the training windows by the sample_weight column (as neuralforecast does)\n");
 }
 
 void NoteLargeStaticValues(const Panel& panel) {

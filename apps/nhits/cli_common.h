@@ -61,6 +61,8 @@ Model WithReturnedParams(const Model& model);
 // with_sample_weight (training): a sample_weight column in the file goes to Series::sample_weight.
 Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std::string& static_path,
                    bool with_sample_weight = false);
+// Says on stderr that a sample_weight column weighs the training windows.
+void NoteSampleWeights(const Panel& panel);
 // Static exogenous values go into the network unscaled (as in neuralforecast); a column far from
 // unit scale (|value| > 100) makes training ill-conditioned and BF16/INT8 forecasts poor, so say so.
 void NoteLargeStaticValues(const Panel& panel);

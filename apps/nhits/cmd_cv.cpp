@@ -34,6 +34,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     const NhitsConfig config = a->model.Config();
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
+    if (!a->model.quiet) NoteSampleWeights(panel);
     Result<Frequency> freq = a->freq.empty() ? InferFrequency(panel) : ParseFrequency(a->freq, panel.time_kind);
     const int m = a->season_length > 0 ? a->season_length : (freq.ok() ? SeasonLength(*freq) : 1);
     const int test_size = config.h + a->step_size * (a->n_windows - 1);

@@ -1,5 +1,6 @@
 // `nhits export --onnx`: the model as an ONNX graph, and optionally reference windows with this
 // engine's forecasts for them, so another runtime's answers can be checked against ours.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -42,6 +43,11 @@ Action RegisterExport(CLI::App& app) {
     if (!a->reference.empty()) CheckOutputPath(a->reference + ".bin");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    if (model.config().scaler_type == ScalerType::kRevin && !a->with_scaler)
+      std::fprintf(stderr,
+                   "note: %s uses scaler_type revin: without --with-scaler the graph forecasts in the scaled space, and\n"
+                   "      scaling back needs y's learned pair: shift + revin_bias[0], scale * (relu(revin_weight[0]) + 1e-6)\n",
+                   a->model.c_str());
     if (model.config().local_scaler_type != LocalScalerType::kNone)
       std::fprintf(stderr,
                    "note: %s has local_scaler_type=%s: the graph takes each series' values scaled as neuralforecast's\n"

@@ -51,6 +51,7 @@ Action RegisterTrain(CLI::App& app) {
         Fail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
     }
     Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
+    if (!a->model.quiet) NoteSampleWeights(panel);
     ApplyLocalScaler(config.local_scaler_type, &panel);  // as NeuralForecast.fit: statistics over all of --data
     NoteLargeStaticValues(panel);
     Model model(config);

@@ -51,12 +51,13 @@ struct NhitsConfig {
   // scaler's statistics and the mask).
   bool exclude_insample_y = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
-  // The NeuralForecast object's local_scaler_type (not an NHITS argument) for models imported
-  // from neuralforecast: predict scales each series with it and scales the forecasts back.
+  // The NeuralForecast object's local_scaler_type (not an NHITS argument): set by the converter
+  // or `nhits train --local-scaler-type`; predict and batch scale each series with it and scale
+  // the forecasts back.
   LocalScalerType local_scaler_type = LocalScalerType::kNone;
   // scaler_type "revin": TemporalNorm's learned scaler.revin_bias / scaler.revin_weight, one per
-  // scaled channel (y, then the hist and futr columns), from the checkpoint's tensors, not the
-  // JSON. Empty: their initial values (0 and 1). Only y's pair changes a forecast:
+  // scaled channel (y first, then the hist and futr columns in neuralforecast's order), from the
+  // checkpoint's tensors, not the JSON. Empty: their initial values (0 and 1). Only y's pair changes a forecast:
   // shift + bias[0] and scale * (relu(weight[0]) + 1e-6) undo the scaling.
   std::vector<float> revin_bias, revin_weight;
   int revin_channels() const { return 1 + static_cast<int>(hist_exog_list.size() + futr_exog_list.size()); }

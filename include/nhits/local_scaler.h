@@ -14,8 +14,8 @@
 
 namespace nhits {
 
-// z = (x - offset) / scale. A zero spread gives scale 1 (coreforecast leaves such a series
-// shifted only).
+// z = (x - offset) / scale. A spread below float32's epsilon gives scale 1 (coreforecast, on
+// neuralforecast's float32 data, leaves such a series shifted only).
 struct LocalScale {
   double offset = 0.0, scale = 1.0;
   double Apply(double x) const { return (x - offset) / scale; }

@@ -27,7 +27,8 @@ ScaleStats ComputeScaleStatsNoAlloc(ScalerType type, const float* x, const float
 // (it doubles as scratch). No allocation.
 ScaleStats ScaleWindow(ScalerType type, const float* x, const float* mask, int n, float* scaled);
 // y's input window as the network sees it: ScaleWindow with the config's scaler, then zeros in
-// place of the values when the config sets exclude_insample_y. Every forward path scales y here.
+// place of the values when the config sets exclude_insample_y. Every forecasting path scales y
+// here (the trainer scales its batches itself: its targets need the unadjusted statistics).
 // Returns the statistics that undo the scaling (RevinAdjusted).
 ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float* mask, int n, float* scaled);
 // The temporal exogenous columns of one window, scaled as neuralforecast's TemporalNorm scales

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace nhits {
 namespace {
@@ -52,7 +53,8 @@ LocalScale FitLocalScale(LocalScalerType type, std::span<const double> values) {
     }
     case LocalScalerType::kNone: break;
   }
-  s.scale = spread == 0.0 ? 1.0 : spread;
+  // coreforecast keeps a spread below the data type's epsilon as 1; neuralforecast's data are float32
+  s.scale = std::abs(spread) < std::numeric_limits<float>::epsilon() ? 1.0 : spread;
   return s;
 }
 

@@ -115,7 +115,7 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
     if (it == file.tensors.end()) return Status::InvalidArgument(path + ": missing tensor '" + std::string(name) + "' (scaler_type 'revin')");
     if (it->second.shape != want)
       return Status::InvalidArgument(path + ": tensor '" + name + "' has shape " + ShapeString(it->second.shape) + ", expected " +
-                                     ShapeString(want) + " (y and " + std::to_string(want[2] - 1) + " hist/futr columns)");
+                                     ShapeString(want) + " (y first, then " + std::to_string(want[2] - 1) + " hist/futr columns)");
     *dst = it->second.data;
     used.insert(name);
   }
