@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "nhits/forecast.h"
 #include "nhits/inference.h"
+#include "nhits/local_scaler.h"
 #include "nhits/model.h"
 
 namespace nhits::cli {
@@ -145,11 +146,12 @@ Action RegisterQuantize(CLI::App& app) {
     if (a->windows < 1) Fail("--windows: must be >= 1");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
-    RefuseLocalScaler(model.config(), a->model);
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
     const NhitsConfig& c = model.config();
-    const Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
+    Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
+    // local_scaler_type: the windows the model sees at predict time are the locally scaled ones
+    ApplyLocalScaler(c.local_scaler_type, &panel);
     const ExogColumns cols = Unwrap(FindExogColumns(c, panel));
     const int per_series = std::max(1, a->windows / static_cast<int>(panel.series.size()));
     Windows calib, held;

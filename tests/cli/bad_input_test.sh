@@ -105,7 +105,6 @@ expect_error train-local-scaler-with-intervals "--prediction-intervals with --lo
 # checks it); the commands that cannot yet say so instead of forecasting in the wrong units.
 LOCAL=$SRC/tests/fixtures/parity/exog_local_robust_iqr_mqloss
 expect_error plot-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" plot --model "$LOCAL/model.safetensors" --data "$LOCAL/input.csv" --futr-data "$LOCAL/futr.csv" --out "$WORK/out.svg"
-expect_error quantize-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" quantize --model "$LOCAL/model.safetensors" --calibration "$LOCAL/input.csv" --out "$WORK/out.safetensors"
 expect_error serve-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" serve --model "m=$LOCAL/model.safetensors" --port 0
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"

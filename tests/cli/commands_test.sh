@@ -306,6 +306,14 @@ check "train/predict --local-scaler-type minmax == the model of the hand-scaled 
      "NR>1 {want = \$6 * (hi - lo) + lo; d = \$3 - want; if (d < 0) d = -d; if (d > 1e-5 * want || want < 100) bad = 1; n++}
       END {exit bad || n != 12}"'
 
+# An imported local_scaler_type model quantises on locally scaled windows, as predict feeds it:
+# its INT8 forecasts stay next to neuralforecast's own (the parity fixture's expected.csv).
+LOCALFX=$2/tests/fixtures/parity/exog_local_robust_iqr_mqloss
+"$NHITS" quantize --model "$LOCALFX/model.safetensors" --calibration "$LOCALFX/input.csv" --out "$WORK/lq.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/lq.safetensors" --data "$LOCALFX/input.csv" --futr-data "$LOCALFX/futr.csv" --out "$WORK/lq.csv" 2>/dev/null
+check "quantize + predict a local_scaler_type model: INT8 within 0.5% of neuralforecast" \
+  'paste -d, "$WORK/lq.csv" "$LOCALFX/expected.csv" | awk -F, "NR>1 {for (k = 3; k <= 5; k++) {d = \$k - \$(k + 5); if (d < 0) d = -d; if (d > 5e-3 * \$(k + 5)) bad = 1}; n++} END {exit bad || n != 18}"'
+
 # A sample_weight column (neuralforecast's) weighs the training windows: all zero leaves no loss.
 awk -F, 'NR==1 {print $0 ",sample_weight"; next} {print $0 ",0"}' "$AIR" > "$WORK/air_w0.csv"
 "$NHITS" train --data "$WORK/air_w0.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 50 --out "$WORK/w0.safetensors" > "$WORK/w0.txt" 2>&1
