@@ -320,12 +320,6 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   return *inferred;
 }
 
-void RefuseLocalScaler(const NhitsConfig& c, const std::string& path) {
-  if (c.local_scaler_type == LocalScalerType::kNone) return;
-  Fail(path + ": local_scaler_type=" + ToString(c.local_scaler_type) +
-       " (NeuralForecast's per-series scaling) is supported by `nhits predict`, `nhits batch` and `nhits quantize` only so far");
-}
-
 void CheckOutputPath(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path parent = fs::path(path).parent_path();

@@ -75,9 +75,6 @@ void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, co
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // Fails early when the output's directory is missing, before any long work.
 void CheckOutputPath(const std::string& path);
-// Commands that do not yet scale each series as NeuralForecast(local_scaler_type=...) did refuse
-// such a checkpoint (its forecasts would be in the wrong units); `nhits predict` does.
-void RefuseLocalScaler(const NhitsConfig& c, const std::string& path);
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);
 // Comma-separated entries, trimmed; empty entries fail naming --field.
 std::vector<std::string> SplitList(const std::string& text, const std::string& field);

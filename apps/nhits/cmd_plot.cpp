@@ -31,7 +31,6 @@ Action RegisterPlot(CLI::App& app) {
   return [a] {
     CheckOutputPath(a->out);
     const Model model = Unwrap(LoadCheckpoint(a->model));
-    RefuseLocalScaler(model.config(), a->model);
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     // With --holdout the futr values of the forecast steps are in the data itself.

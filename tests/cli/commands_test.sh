@@ -314,6 +314,15 @@ LOCALFX=$2/tests/fixtures/parity/exog_local_robust_iqr_mqloss
 check "quantize + predict a local_scaler_type model: INT8 within 0.5% of neuralforecast" \
   'paste -d, "$WORK/lq.csv" "$LOCALFX/expected.csv" | awk -F, "NR>1 {for (k = 3; k <= 5; k++) {d = \$k - \$(k + 5); if (d < 0) d = -d; if (d > 5e-3 * \$(k + 5)) bad = 1}; n++} END {exit bad || n != 18}"'
 
+# plot scales a local_scaler_type model's series as predict does: the forecast is drawn in the
+# history's units (in the scaled ones it would sit far below the history, near 0).
+"$NHITS" plot --model "$LOCALFX/model.safetensors" --data "$LOCALFX/input.csv" --futr-data "$LOCALFX/futr.csv" \
+  --out "$WORK/local.svg" 2>/dev/null
+svg_y() { grep -o "class=\"$1\" d=\"[^\"]*\"" "$WORK/local.svg" | head -1 | grep -o ",[0-9.]*" | tr -d ,; }
+check "plot a local_scaler_type model: the forecast lies among the history's values" \
+  'awk -v lo="$(svg_y history | sort -n | head -1)" -v hi="$(svg_y history | sort -n | tail -1)" \
+     "{if (\$1 < lo - 0.1 * (hi - lo) || \$1 > hi + 0.1 * (hi - lo)) bad = 1; n++} END {exit bad || n != 6}" <(svg_y forecast)'
+
 # A sample_weight column (neuralforecast's) weighs the training windows: all zero leaves no loss.
 awk -F, 'NR==1 {print $0 ",sample_weight"; next} {print $0 ",0"}' "$AIR" > "$WORK/air_w0.csv"
 "$NHITS" train --data "$WORK/air_w0.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 50 --out "$WORK/w0.safetensors" > "$WORK/w0.txt" 2>&1
