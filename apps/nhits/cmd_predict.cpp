@@ -253,7 +253,8 @@ Action RegisterPredict(CLI::App& app) {
         Fail("--level: conformal intervals are for point losses; " + ToString(config.loss) + " forecasts quantiles itself");
       if (!local.empty())
         Fail("--level: conformal intervals of a model with local_scaler_type=" + ToString(config.local_scaler_type) +
-             " are not supported yet (which scale neuralforecast's scores live in is not settled)");
+             " are not supported: neuralforecast 3.3.0 adds its conformity scores (in the data's units) to the scaled\n"
+             "forecasts and scales both back, which widens the intervals by each series' scale (docs/INTEROP.md)");
       const ConformalScores scores = Unwrap(ConformalFromJson(it->second, a->model));
       if (scores.h != config.h) Fail(a->model + ": its conformity scores are for h=" + std::to_string(scores.h));
       const std::vector<double> levels = Unwrap(ParseLevels(a->level, "level"));
