@@ -95,6 +95,7 @@ Action RegisterServe(CLI::App& app) {
     mo.priority_levels = a->priority_levels;
     mo.max_queue_size = a->max_queue_size;
     mo.shed_after_us = a->shed_after_us;
+    mo.caller_scales_series = true;  // /v1/forecast scales local_scaler_type series; /v2 refuses them
     mo.priority_lane = profile.priority_lane && !a->no_priority_lane;
     mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
     mo.lane_realtime_priority = std::clamp(a->lane_rt_priority, 0, 99);

@@ -109,8 +109,9 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
   // A request carries one window, not the whole history the per-series statistics come from.
   if (model->config().local_scaler_type != LocalScalerType::kNone && !options.caller_scales_series)
     return Status::Unsupported(checkpoint + ": local_scaler_type=" + ToString(model->config().local_scaler_type) +
-                               " (NeuralForecast's per-series scaling over each whole history) cannot be served from "
-                               "windows; forecast it with `nhits predict` or `nhits batch`, which scale each series as neuralforecast does");
+                               " (NeuralForecast's per-series scaling over each whole history) cannot be forecast from "
+                               "windows alone; `nhits predict`, `nhits batch` and `nhits serve`'s /v1/forecast scale each "
+                               "series as neuralforecast does (ModelOptions::caller_scales_series)");
   ModelOptions o = options;
   if (o.use_checkpoint_precision) {
     Result<PrecisionPlan> plan = PrecisionPlanFromMetadata(info);

@@ -101,10 +101,6 @@ write neg_weight.csv "unique_id,ds,y,sample_weight" "a,1,1.0,1" "a,2,1.5,1" "a,3
 expect_error train-negative-sample-weight "neg_weight.csv:4" "field 'sample_weight'" "must be >= 0" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight.csv"
 expect_error train-unknown-local-scaler "local-scaler-type" "unknown value 'boxcox'" "robust-iqr" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type boxcox
 expect_error train-local-scaler-with-intervals "--prediction-intervals with --local-scaler-type" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type standard --prediction-intervals 2
-# NeuralForecast(local_scaler_type=...) checkpoints: predict, batch, quantize and plot scale each
-# series (the parity fixture checks predict); serve, which gets windows, says so instead.
-LOCAL=$SRC/tests/fixtures/parity/exog_local_robust_iqr_mqloss
-expect_error serve-local-scaler "local_scaler_type=robust-iqr" "nhits predict" -- "$NHITS" serve --model "m=$LOCAL/model.safetensors" --port 0
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"
 expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv

@@ -211,13 +211,6 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     r = subprocess.run([sys.executable, TOOL, os.path.join(work, "boxcox"), "--out", os.path.join(work, "boxcox.st")],
                        capture_output=True, text=True)
     check("local_scaler_type='boxcox' refused with the reason", r.returncode != 0 and "boxcox" in r.stderr, r.stderr[-300:])
-    try:
-        p = subprocess.run([NHITS_BIN, "serve", "--model", "m=" + os.path.join(work, "local_standard_mqloss_exog.safetensors"),
-                            "--port", "0"], capture_output=True, text=True, timeout=60)
-        check("serve refuses a local_scaler_type model with the reason",
-              p.returncode != 0 and "local_scaler_type" in p.stderr, p.stderr[-300:])
-    except subprocess.TimeoutExpired:
-        check("serve refuses a local_scaler_type model with the reason", False, "it started serving instead")
 
     # scaler_type="revin": a point loss leaves its parameters at 0 and 1; a distribution learns
     # them (here over y, x and f), and y's pair moves the loc and scale on the way back.

@@ -193,6 +193,26 @@ try:
     check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
     check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
 
+    # ---- NeuralForecast(local_scaler_type="robust-iqr") (parity fixture): /v1/forecast takes each
+    # series' history, scales it and its columns over all of it as predict(df=...) does, and answers
+    # in the series' units, equal to neuralforecast's predict; /v2 infer gets windows: 400 ----
+    ids, series, want = load_fixture("exog_local_robust_iqr_mqloss", "local")
+    lfx = os.path.join(SRC, "tests", "fixtures", "parity", "exog_local_robust_iqr_mqloss")
+    ldata, lfutr = rows(os.path.join(lfx, "input.csv")), rows(os.path.join(lfx, "futr.csv"))
+    for one in series:
+        d = [r for r in ldata if r["unique_id"] == one["id"]]
+        f = [r for r in lfutr if r["unique_id"] == one["id"]]
+        one["hist"] = {"volume": [float(r["volume"]) for r in d]}
+        one["futr"] = {c: [float(r[c]) for r in d + f] for c in ("promo", "holiday")}
+    s, b, _ = post_json("/v1/forecast", {"model": "local", "series": series})
+    cols = ["NHITS-median", "NHITS-lo-80", "NHITS-hi-80"]
+    rel = v1_columns_rel(b, ids, cols, want) if s == 200 else 1.0
+    check(f"/v1/forecast of a local_scaler_type model equals neuralforecast's predict (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, b, _ = post_json("/v2/models/local/infer", {"inputs": [
+        {"name": "insample_y", "datatype": "FP32", "shape": [1, 18], "data": series[0]["values"][-18:]}]})
+    check("infer of a local_scaler_type model -> 400 pointing to /v1/forecast", s == 400 and "/v1/forecast" in b.decode(), b[:300])
+    check("unload the local-scaler model", http("POST", "/v2/repository/models/local/unload")[0] == 200)
+
     # ---- DistributionLoss: a neuralforecast StudentT model (parity fixture); /v1/forecast's mean,
     # quantile and parameter columns and the KServe v2 tensor [B, h, columns] against expected.csv ----
     ids, series, want = load_fixture("distribution_studentt_robust", "dist")

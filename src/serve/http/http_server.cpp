@@ -11,6 +11,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "nhits/local_scaler.h"
 #include "serve/http/event_loop_server.h"
 #include "serve/http/http_parser.h"
 
@@ -339,6 +340,8 @@ struct ForecastCall {
   std::vector<double> levels;                          // "level": conformal intervals to add
   std::shared_ptr<const ConformalScores> conformal;  // the model's scores (checked when levels are asked)
   std::vector<int> padded;  // per series: input points zero-filled because the series was short
+  // local_scaler_type models: each series' scale over its values, to scale the forecast back
+  std::vector<LocalScale> local;
   std::vector<ForecastResult> results;
   std::atomic<int> remaining{0};
   Responder responder;
@@ -353,7 +356,10 @@ struct ForecastCall {
       if (padded[i] > 0) f["padded_inputs"] = padded[i];
       for (int k = 0; k < q; ++k) {
         std::vector<float> col(static_cast<std::size_t>(h));
-        for (int t = 0; t < h; ++t) col[static_cast<std::size_t>(t)] = r.forecast[static_cast<std::size_t>(t * q + k)];
+        for (int t = 0; t < h; ++t) {
+          const float v = r.forecast[static_cast<std::size_t>(t * q + k)];
+          col[static_cast<std::size_t>(t)] = local.empty() ? v : static_cast<float>(local[i].Invert(v));
+        }
         f["NHITS" + names[static_cast<std::size_t>(k)]] = col;
       }
       if (!levels.empty()) {  // neuralforecast's columns around the point forecast
@@ -443,6 +449,10 @@ struct HttpServer::Impl {
   void Infer(HttpRequest& req, Responder responder, const std::string& name, int version) {
     Result<ModelStatus> m = engine.FindModel(name, version);
     if (!m.ok()) return responder.Send(Error(m.status()));
+    if (m->config.local_scaler_type != LocalScalerType::kNone)  // a tensor holds windows, not histories
+      return responder.Send(Error(400, "model '" + m->name + "' has local_scaler_type=" + ToString(m->config.local_scaler_type) +
+                                           ": its statistics come from each series' whole history; send the histories "
+                                           "to /v1/forecast"));
     ParsedInfer p;
     try {
       p = ParseInfer(req, m->config);
@@ -500,6 +510,7 @@ struct HttpServer::Impl {
   // values]}, "futr": {"promo": [n + h values]}, "static": {"size": 2.5}; laid out as the
   // engine takes them, the last input_size steps, left-padded with zeros like y.
   static void ExogenousFromJson(const NhitsConfig& c, const json& s, const std::string& id, int n, ForecastRequest* r) {
+    const LocalScalerType local = c.local_scaler_type;
     const int L = c.input_size, H = c.h;
     auto columns = [&](const char* key, const std::vector<std::string>& names, int extra, std::vector<float>* dst) {
       if (names.empty()) {
@@ -520,6 +531,10 @@ struct HttpServer::Impl {
           throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' has " +
                            std::to_string(v.size()) + " values; it needs " + std::to_string(n + extra) +
                            (extra ? " (len(values) + h)" : " (len(values))")};
+        if (local != LocalScalerType::kNone) {  // the column's own statistics over its n past values
+          const LocalScale ls = FitLocalScale(local, std::vector<double>(v.begin(), v.begin() + n));
+          for (float& x : v) x = static_cast<float>(ls.Apply(x));
+        }
         for (int t = 0; t < steps; ++t) {
           const int src = n - L + t;  // window step t holds value src of the column
           if (src >= 0) (*dst)[static_cast<std::size_t>(t) * C + k] = v[static_cast<std::size_t>(src)];
@@ -587,6 +602,8 @@ struct HttpServer::Impl {
       if (call->q != 1)
         return responder.Send(Error(400, "'level' is for point-loss models; this one forecasts its own quantiles"));
       call->conformal = m->conformal;
+      if (m->config.local_scaler_type != LocalScalerType::kNone)
+        return responder.Send(Error(400, "'level' is not supported for a model with local_scaler_type (see docs/INTEROP.md)"));
     }
     std::vector<ForecastRequest> requests;
     for (const json& s : j["series"]) {
@@ -599,6 +616,17 @@ struct HttpServer::Impl {
         Flatten(s["values"], values, "series " + id);
       } catch (const BadRequest& e) {
         return responder.Send(Error(400, e.message));
+      }
+      // NeuralForecast(local_scaler_type=...): the values are the series' history, scaled over all
+      // of it as neuralforecast's predict(df=...) scales each series; the answer is scaled back.
+      if (m->config.local_scaler_type != LocalScalerType::kNone) {
+        bool finite = true;
+        for (float v : values) finite = finite && std::isfinite(v);
+        if (!finite)
+          return responder.Send(Error(400, "series " + id + ": local_scaler_type=" + ToString(m->config.local_scaler_type) +
+                                               " scales by every value, and one is not finite"));
+        call->local.push_back(FitLocalScale(m->config.local_scaler_type, std::vector<double>(values.begin(), values.end())));
+        for (float& v : values) v = static_cast<float>(call->local.back().Apply(v));
       }
       ForecastRequest r;
       r.model = m->name;
