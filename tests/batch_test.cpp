@@ -257,6 +257,16 @@ TEST(BatchProcessor, LocalScalerModelsSeeEachSeriesScaledOverItsHistory) {
   EXPECT_NE(refused.message().find("local_scaler_type=robust-iqr"), std::string::npos) << refused.message();
   o.caller_scales_series = true;
   ASSERT_TRUE(engine.LoadModel("eq", 1, path, o).ok());
+  // A caller that scaled for another setting (a hot reload in between) is told to retry.
+  ForecastRequest stale;
+  stale.model = "eq";
+  stale.insample.assign(10, 1.0f);
+  stale.expect_local_scaler = LocalScalerType::kNone;
+  const ForecastResult retry = engine.Predict(stale);
+  EXPECT_EQ(retry.status.code(), Status::Code::kUnavailable) << retry.status.ToString();
+  EXPECT_NE(retry.status.message().find("reloaded with local_scaler_type=robust-iqr"), std::string::npos);
+  stale.expect_local_scaler = LocalScalerType::kRobustIqr;
+  EXPECT_TRUE(engine.Predict(stale).status.ok());
 
   Panel data;
   Universe u;

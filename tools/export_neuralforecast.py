@@ -22,7 +22,6 @@ Needs the Python packages neuralforecast (with torch) and safetensors; the engin
 runs Python.
 """
 import argparse
-import glob
 import json
 import os
 import sys
@@ -40,17 +39,23 @@ def load_folder(folder):
         return NeuralForecast.load(folder)
     except Exception as e:
         fail(f"{folder}: NeuralForecast.load failed ({type(e).__name__}: {e}); without it the folder's settings "
-             "(local_scaler_type, prediction intervals) would be lost. To convert one model file alone, pass the "
-             "file itself (e.g. NHITS_0.safetensors)")
+             "(local_scaler_type, prediction intervals) would be lost. An older folder (.ckpt, dataset.pkl) "
+             "converts after `python -m neuralforecast.migrate` rewrites it; or pass one model file itself "
+             "(NHITS_0.safetensors or NHITS_0.ckpt) to convert it without those settings")
 
 
 def nhits_files(folder, nf):
-    """[(model file, forecast column)] of each NHITS in the folder, in NeuralForecast.load's order
-    (model files by name). save() names a file <alias or class>_<k>, k counting the models of that
-    name, and the forecast column <name><k> (no number for k = 0)."""
-    files = sorted(f for f in os.listdir(folder)
-                   if (f.endswith(".safetensors") and f not in ("dataset.safetensors", "configuration.safetensors"))
-                   or f.endswith(".ckpt"))
+    """[(model file, forecast column)] of each NHITS in the folder, by file name. NeuralForecast.load
+    reads a folder with configuration.json as *.safetensors in name order, others as *.ckpt in
+    directory order; its j-th model of a name comes from the j-th file of that name in that order.
+    save() names a file <alias or class>_<k>, k counting the models of that name, and the
+    forecast column <name><k> (no number for k = 0)."""
+    listing = os.listdir(folder)
+    if "configuration.json" in listing:
+        files = sorted(f for f in listing if f.endswith(".safetensors")
+                       and f not in ("dataset.safetensors", "configuration.safetensors"))
+    else:
+        files = [f for f in listing if f.endswith(".ckpt")]
     by_name = {}
     for f in files:
         by_name.setdefault(f.rsplit(".", 1)[0].rsplit("_", 1)[0], []).append(f)
@@ -64,7 +69,7 @@ def nhits_files(folder, nf):
         f = by_name[name][j]
         k = int(f.rsplit(".", 1)[0].rsplit("_", 1)[1])
         out.append((os.path.join(folder, f), name + (str(k) if k > 0 else "")))
-    return out
+    return sorted(out)
 
 
 def conformal_scores(nf, column):
@@ -145,7 +150,8 @@ def main():
         fail(f"{path}: not an NHITS model neuralforecast can load ({type(e).__name__}: {e})")
     hp = dict(model.hparams)
     # neuralforecast names the forecast columns (and the conformity scores) by the model's alias
-    alias = hp.get("alias") or None
+    # (a second un-aliased NHITS answers as NHITS1: that name too)
+    alias = column if column and column != "NHITS" else (hp.get("alias") or None)
     conformal = conformal_scores(nf, column) if nf is not None else None  # a single file has none
     if local_scaler is not None and conformal is not None:
         fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "

@@ -228,6 +228,9 @@ Action RegisterQuantize(CLI::App& app) {
                   a->max_error, bf16_fallback ? "bf16" : "fp32");
     std::printf("held-out MAE         fp32 %.6g  %s %.6g  (%+.3f%%)\n", mae_fp32, ToString(precision), mae_q,
                 mae_fp32 > 0 ? 100 * (mae_q - mae_fp32) / mae_fp32 : 0.0);
+    if (c.local_scaler_type != LocalScalerType::kNone)
+      std::printf("                     (in the units of local_scaler_type=%s, as the model sees the series)\n",
+                  ToString(c.local_scaler_type).c_str());
     std::printf("wrote                %s\n", a->out.c_str());
     if (!a->report.empty()) {
       nlohmann::ordered_json r = {{"model", a->model},

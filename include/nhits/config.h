@@ -52,8 +52,8 @@ struct NhitsConfig {
   bool exclude_insample_y = false;
   ScalerType scaler_type = ScalerType::kIdentity;  // per-window temporal normalisation
   // The NeuralForecast object's local_scaler_type (not an NHITS argument): set by the converter
-  // or `nhits train --local-scaler-type`; predict and batch scale each series with it and scale
-  // the forecasts back.
+  // or `nhits train --local-scaler-type`; predict, batch, plot, quantize and serve's /v1/forecast
+  // scale each series with it and scale the forecasts back.
   LocalScalerType local_scaler_type = LocalScalerType::kNone;
   // scaler_type "revin": TemporalNorm's learned scaler.revin_bias / scaler.revin_weight, one per
   // scaled channel (y first, then the hist and futr columns in neuralforecast's order), from the

@@ -52,6 +52,10 @@ struct ForecastRequest {
   std::vector<float> hist_exog, futr_exog, stat_exog;
   int priority = 1;             // 1 (highest) .. the model's priority_levels
   std::optional<SteadyTime> deadline;  // rejected with kDeadlineExceeded if it passes first
+  // Set by a caller that scaled the inputs for a model's local_scaler_type: a hot reload to a
+  // version with another setting between the caller's look and the run is refused (kUnavailable,
+  // retry) rather than answered in the wrong units.
+  std::optional<LocalScalerType> expect_local_scaler;
 };
 
 struct ForecastResult {
@@ -91,7 +95,7 @@ struct ModelOptions {
   int worker_nice = 0;
   // A checkpoint with local_scaler_type (neuralforecast's per-series scaling over each whole
   // history) is refused, since a request carries one window, unless the caller scales the
-  // series and its forecasts itself, as the batch processor does.
+  // series and its forecasts itself, as the batch processor and the server's /v1/forecast do.
   bool caller_scales_series = false;
   int max_queue_size = 1024;     // requests per priority level
   // Load shedding under overload: a request below priority 1 is rejected at once (kUnavailable,

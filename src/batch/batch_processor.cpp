@@ -304,6 +304,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       r.version = ms.version;
       r.windows = static_cast<int>(c.members.size());
       r.priority = candidates[c.members.front()].priority;
+      r.expect_local_scaler = ms.config.local_scaler_type;  // the members were scaled (or not) for it
       r.insample.resize(static_cast<std::size_t>(r.windows) * L);
       r.mask.resize(r.insample.size());
       ExogWindows exog;

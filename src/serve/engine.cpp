@@ -111,7 +111,7 @@ Status Engine::LoadModel(const std::string& name, int version, const std::string
     return Status::Unsupported(checkpoint + ": local_scaler_type=" + ToString(model->config().local_scaler_type) +
                                " (NeuralForecast's per-series scaling over each whole history) cannot be forecast from "
                                "windows alone; `nhits predict`, `nhits batch` and `nhits serve`'s /v1/forecast scale each "
-                               "series as neuralforecast does (ModelOptions::caller_scales_series)");
+                               "series as neuralforecast does");
   ModelOptions o = options;
   if (o.use_checkpoint_precision) {
     Result<PrecisionPlan> plan = PrecisionPlanFromMetadata(info);
@@ -209,6 +209,9 @@ void Engine::Impl::Submit(Pending pending) {
                                             std::to_string(i / static_cast<std::size_t>(c.input_size)) +
                                             " is not finite (NaN or Inf); mark missing points with mask 0"));
     if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
+    if (request.expect_local_scaler && *request.expect_local_scaler != c.local_scaler_type)
+      return fail(Status::Unavailable("model '" + inst->name() + "' was reloaded with local_scaler_type=" +
+                                      ToString(c.local_scaler_type) + " while the request was prepared; retry"));
     if (request.priority < 1 || request.priority > inst->options().priority_levels)
       return fail(Status::InvalidArgument("priority " + std::to_string(request.priority) + " is outside 1.." +
                                           std::to_string(inst->options().priority_levels)));

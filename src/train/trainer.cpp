@@ -74,12 +74,12 @@ double ValidationLoss(const Model& model, const NhitsConfig& v, const Panel& pan
 Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& o, int test_size) {
   const NhitsConfig& c = model.config();
   NHITS_RETURN_IF_ERROR(o.Validate(c));
-  // A point loss lives in the scaled space, where revin's parameters get no gradient (they stay
-  // as they are, as in neuralforecast); a distribution's loss would learn them, which we do not.
   for (const Series& s : panel.series)
     if (!s.sample_weight.empty() && s.sample_weight.size() != s.y.size())
       return Status::InvalidArgument("series '" + s.unique_id + "': " + std::to_string(s.sample_weight.size()) +
                                      " sample weights for " + std::to_string(s.y.size()) + " points");
+  // A point loss lives in the scaled space, where revin's parameters get no gradient (they stay
+  // as they are, as in neuralforecast); a distribution's loss would learn them, which we do not.
   if (c.scaler_type == ScalerType::kRevin && c.distribution_loss())
     return Status::Unsupported("training scaler_type 'revin' with DistributionLoss is not supported (its learned "
                                "revin_bias/revin_weight): use scaler_type 'standard', or import such a model");

@@ -351,6 +351,8 @@ struct ForecastCall {
     for (std::size_t i = 0; i < results.size(); ++i) {
       const ForecastResult& r = results[i];
       if (!r.status.ok()) return Error(HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
+      if (r.forecast.size() != static_cast<std::size_t>(h) * static_cast<std::size_t>(q))  // reloaded with another h
+        return Error(503, "series '" + ids[i] + "': model '" + model + "' was reloaded with another shape; retry");
       nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
       // A forecast from a short history is legal (neuralforecast pads too) but worth knowing.
       if (padded[i] > 0) f["padded_inputs"] = padded[i];
@@ -478,6 +480,7 @@ struct HttpServer::Impl {
       ForecastRequest r;
       r.model = m->name;
       r.version = version;  // 0 stays "newest ready": a hot reload may retire m->version meanwhile
+      r.expect_local_scaler = LocalScalerType::kNone;  // checked above: windows, not histories
       r.windows = n;
       r.priority = p.priority;
       r.deadline = p.deadline;
@@ -532,6 +535,10 @@ struct HttpServer::Impl {
                            std::to_string(v.size()) + " values; it needs " + std::to_string(n + extra) +
                            (extra ? " (len(values) + h)" : " (len(values))")};
         if (local != LocalScalerType::kNone) {  // the column's own statistics over its n past values
+          for (int t = 0; t < n; ++t)
+            if (!std::isfinite(v[static_cast<std::size_t>(t)]))
+              throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' value " +
+                               std::to_string(t) + " is not finite, and local_scaler_type scales by every value"};
           const LocalScale ls = FitLocalScale(local, std::vector<double>(v.begin(), v.begin() + n));
           for (float& x : v) x = static_cast<float>(ls.Apply(x));
         }
@@ -632,6 +639,7 @@ struct HttpServer::Impl {
       r.model = m->name;
       r.version = version;
       r.series_id = id;
+      r.expect_local_scaler = m->config.local_scaler_type;  // the scaling above holds for this setting only
       r.priority = j.value("priority", 1);
       const long long timeout = j.value("timeout_us", 0LL);
       if (timeout > 0) r.deadline = Clock::now() + std::chrono::microseconds(timeout);
