@@ -296,6 +296,21 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
                         "--model-index", "2"], capture_output=True, text=True)
     check("mixed folder --model-index 2: refused, listing the NHITS models",
           r.returncode != 0 and "a_0" in r.stderr and "b_0" in r.stderr, r.stderr[-300:])
+    # Two un-aliased NHITS: files NHITS_0 and NHITS_1; neuralforecast's columns NHITS and NHITS1.
+    nf = NeuralForecast(models=[NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, **common),
+                                NHITS(h=6, input_size=18, mlp_units=[[8, 8]] * 3, **common)], freq=1)
+    nf.fit(df=df)
+    want = nf.predict(df=df)
+    nf.save(os.path.join(work, "twins"), overwrite=True)
+    out = os.path.join(work, "twins_1.safetensors")
+    r = subprocess.run([sys.executable, TOOL, os.path.join(work, "twins"), "--out", out, "--model-index", "1"],
+                       capture_output=True, text=True)
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "data.csv"),
+                        "--out", os.path.join(work, "twins_1.csv")], capture_output=True, text=True)
+    ok = r.returncode == 0 and p.returncode == 0 and "NHITS1" in open(os.path.join(work, "twins_1.csv")).readline()
+    rel = column_rel(os.path.join(work, "twins_1.csv"), want, "NHITS1") if ok else float("inf")
+    check(f"second un-aliased NHITS: column NHITS1 == neuralforecast (max rel {rel:.1e})", rel <= 1e-5,
+          (r.stderr[-300:], p.stderr[-300:]))
 
     # DistributionLoss(StudentT, return_params): the parameters equal neuralforecast's; its mean and
     # quantiles are 1000-draw estimates of ours, within a few Monte Carlo standard errors.
