@@ -65,6 +65,42 @@ TEST(Windows, SampleWeightScalesTheOutsampleMaskByTheWindowMean) {
   EXPECT_EQ(b.outsample_mask, (std::vector<float>{1, 1, 1}));
 }
 
+// A series whose every weight is 0 adds nothing to any gradient: replacing its values entirely
+// leaves the trained weights bit for bit the same, while with weight 1 it changes them.
+TEST(Train, ZeroSampleWeightSeriesDoesNotMoveTheModel) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.mlp_units = {{16, 16}};
+  TrainOptions o;
+  o.max_steps = 40;
+  o.windows_batch_size = 32;
+  o.verbose = false;
+  o.num_threads = 1;
+  auto panel_with = [](double scale, double weight) {
+    Panel p;
+    for (int s = 0; s < 2; ++s) {
+      Series one;
+      one.unique_id = s == 0 ? "kept" : "weighed";
+      for (int t = 0; t < 60; ++t) {
+        one.ds.push_back({t});
+        one.y.push_back(s == 0 ? 10 + std::sin(t / 3.0) : scale * std::cos(t / 5.0) + t);
+        one.sample_weight.push_back(s == 0 ? 1.0 : weight);
+      }
+      p.series.push_back(one);
+    }
+    return p;
+  };
+  auto trained = [&](const Panel& p) {
+    Model m(c);
+    EXPECT_TRUE(Train(m, p, o).ok());
+    return m.network().params();
+  };
+  const auto zero_a = trained(panel_with(1.0, 0.0)), zero_b = trained(panel_with(-50.0, 0.0));
+  EXPECT_EQ(zero_a, zero_b);
+  EXPECT_NE(trained(panel_with(1.0, 1.0)), trained(panel_with(-50.0, 1.0)));
+}
+
 TEST(LearningRate, StepLrHalvesEveryThirdOfTraining) {
   EXPECT_DOUBLE_EQ(LearningRateAt(1e-3, 332, 1000, 3), 1e-3);
   EXPECT_DOUBLE_EQ(LearningRateAt(1e-3, 333, 1000, 3), 5e-4);
