@@ -266,13 +266,13 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
   temporal.insert(temporal.end(), c.futr_exog_list.begin(), c.futr_exog_list.end());
   const bool weighted = with_sample_weight && HeaderHas(path, "sample_weight");
   if (weighted) temporal.push_back("sample_weight");
-  Panel panel = Unwrap(ReadLongCsv(path, temporal));
+  Panel panel = Unwrap(ReadLongCsv(path, temporal, &c.categorical));
   if (weighted) TakeSampleWeights(path, &panel);
   if (!c.stat_exog_list.empty()) {
     if (static_path.empty())
       Fail("the model takes static exogenous columns (stat_exog_list: " + JoinNames(c.stat_exog_list) +
            "): give them with --static-data FILE (unique_id," + JoinNames(c.stat_exog_list) + ")");
-    CheckOk(AttachStaticCsv(static_path, c.stat_exog_list, &panel));
+    CheckOk(AttachStaticCsv(static_path, c.stat_exog_list, &panel, &c.categorical));
   } else if (!static_path.empty()) {
     Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
   }
@@ -310,7 +310,7 @@ void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const F
     Fail("the model takes future-known exogenous columns (futr_exog_list: " + JoinNames(c.futr_exog_list) +
          "): give each series' next " + std::to_string(need) + " values with --futr-data FILE (unique_id,ds," +
          JoinNames(c.futr_exog_list) + ")");
-  CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, need, panel));
+  CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, need, panel, nullptr, &c.categorical));
 }
 
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {

@@ -184,6 +184,9 @@ Action RegisterBatch(CLI::App& app) {
         if (std::find(to->begin(), to->end(), n) == to->end()) to->push_back(n);
     };
     for (const auto& m : loaded) {
+      if (!m.config.categorical.empty())  // the batch reader would need one vocabulary per model
+        Fail("model '" + m.name + "' has categorical exogenous columns (cat_exog_list: '" + m.config.categorical.front().name +
+             "', ...), which `nhits batch` does not read yet; use `nhits predict` or `nhits serve`");
       add(&temporal, m.config.hist_exog_list);
       add(&temporal, m.config.futr_exog_list);
       add(&futr_columns, m.config.futr_exog_list);

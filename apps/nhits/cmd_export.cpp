@@ -43,6 +43,9 @@ Action RegisterExport(CLI::App& app) {
     if (!a->reference.empty()) CheckOutputPath(a->reference + ".bin");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
+    if (!model.config().categorical.empty())
+      Fail(a->model + " has categorical exogenous columns (cat_exog_list: '" + model.config().categorical.front().name +
+           "', ...): their embedding lookups are not exported to ONNX yet; serve the checkpoint with `nhits serve`");
     if (model.config().scaler_type == ScalerType::kRevin && !a->with_scaler)
       std::fprintf(stderr,
                    "note: %s uses scaler_type revin: without --with-scaler the graph forecasts in the scaled space, and\n"

@@ -197,7 +197,7 @@ Action RegisterPredict(CLI::App& app) {
     // as neuralforecast's predict(df=...) fits them.
     const std::vector<LocalScale> local =
         config.local_scaler_type == LocalScalerType::kNone ? std::vector<LocalScale>{}
-                                                           : ApplyLocalScaler(config.local_scaler_type, &panel);
+                                                           : ApplyLocalScaler(config.local_scaler_type, &panel, &config.categorical);
     std::vector<ForecastOrigin> origins;
     for (std::size_t s = 0; s < panel.series.size(); ++s)
       origins.push_back({static_cast<int>(s), static_cast<int>(panel.series[s].y.size())});

@@ -151,7 +151,7 @@ Action RegisterQuantize(CLI::App& app) {
     const NhitsConfig& c = model.config();
     Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
     // local_scaler_type: the windows the model sees at predict time are the locally scaled ones
-    ApplyLocalScaler(c.local_scaler_type, &panel);
+    ApplyLocalScaler(c.local_scaler_type, &panel, &c.categorical);
     const ExogColumns cols = Unwrap(FindExogColumns(c, panel));
     const int per_series = std::max(1, a->windows / static_cast<int>(panel.series.size()));
     Windows calib, held;

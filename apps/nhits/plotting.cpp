@@ -38,7 +38,7 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
       at.push_back({static_cast<int>(cut.series.size()), o.end});
       cut.series.push_back(std::move(s));
     }
-    const std::vector<LocalScale> scales = ApplyLocalScaler(c.local_scaler_type, &cut);
+    const std::vector<LocalScale> scales = ApplyLocalScaler(c.local_scaler_type, &cut, &c.categorical);
     fc = ForecastFrom(model, cut, at);
     for (std::size_t i = 0; i < at.size(); ++i)
       for (std::size_t k = 0; k < static_cast<std::size_t>(H * Q); ++k)

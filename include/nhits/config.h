@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nhits/categorical.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -60,7 +61,11 @@ struct NhitsConfig {
   // checkpoint's tensors, not the JSON. Empty: their initial values (0 and 1). Only y's pair changes a forecast:
   // shift + bias[0] and scale * (relu(weight[0]) + 1e-6) undo the scaling.
   std::vector<float> revin_bias, revin_weight;
-  int revin_channels() const { return 1 + static_cast<int>(hist_exog_list.size() + futr_exog_list.size()); }
+  // Categorical columns take no scaler channel (neuralforecast's TemporalNorm skips them).
+  int revin_channels() const {
+    return 1 + static_cast<int>(hist_exog_list.size() + futr_exog_list.size()) - CategoricalCount(hist_exog_list) -
+           CategoricalCount(futr_exog_list);
+  }
   LossType loss = LossType::kMAE;
   // MQLoss / HuberMQLoss / DistributionLoss interval levels in (0, 100), e.g. {80, 90} or {97.5}.
   std::vector<double> level;
@@ -79,6 +84,11 @@ struct NhitsConfig {
   // futr are known over input + horizon (calendar, scheduled events), hist only over the input
   // window (volume, other prices), stat one value per series (sector, size).
   std::vector<std::string> futr_exog_list, hist_exog_list, stat_exog_list;
+  // neuralforecast's cat_exog_list with each column's cardinality, embedding size and fit-time
+  // vocabulary (see categorical.h): columns of the lists above that hold labels.
+  std::vector<CategoricalColumn> categorical;
+  const CategoricalColumn* FindCategorical(const std::string& name) const;
+  int CategoricalCount(const std::vector<std::string>& list) const;
 
   // Forecast columns per horizon step (output_names()): 1, the number of quantiles for MQLoss,
   // or mean + quantiles (+ parameters) for DistributionLoss.

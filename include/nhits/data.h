@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "nhits/categorical.h"
 #include "nhits/status.h"
 
 namespace nhits {
@@ -57,18 +58,25 @@ Result<Panel> ReadLongCsv(const std::string& path);
 // Structural errors (columns, ds, order) still fail with file:line.
 Result<Panel> ReadLongCsvLenient(const std::string& path);
 // The same, also reading the named exogenous columns (strictly: a bad value there fails the file).
-Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns);
+Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns,
+                                 const std::vector<CategoricalColumn>* categorical = nullptr);
 // ReadLongCsv, also reading the named exogenous columns (numbers, each value finite) into
 // Series::exog, in the order given; a missing column fails naming the columns found.
-Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns);
+// A column named in `categorical` holds labels instead: each is stored as its code
+// (CategoryCode: 0 for a label the vocabulary lacks, an empty field included).
+Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns,
+                          const std::vector<CategoricalColumn>* categorical = nullptr);
 // A future-values file (neuralforecast's futr_df): unique_id, ds and the named columns, no y.
-Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns);
+Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns,
+                            const std::vector<CategoricalColumn>* categorical = nullptr);
 
 // Static exogenous values (neuralforecast's static_df): a CSV with unique_id and the named columns,
 // one row per series. Attaches them to every series of `panel` (Panel::static_names,
 // Series::static_values). A series without a row, a duplicate id or a bad value fails with
 // file:line:field; rows for ids not in the panel are ignored.
-Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel);
+// Columns named in `categorical` hold labels, stored as their codes (as ReadLongCsv does).
+Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel,
+                       const std::vector<CategoricalColumn>* categorical = nullptr);
 
 // Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
 // kDateTime as YYYY-MM-DD HH:MM:SS.
@@ -115,7 +123,8 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
 // With `skipped`, a series with fewer than h future rows gets the consecutive ones it has and its
 // id appended there instead of failing (batch runs degrade an asset whose model needs more).
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
-                       int h, Panel* panel, std::vector<std::string>* skipped = nullptr);
+                       int h, Panel* panel, std::vector<std::string>* skipped = nullptr,
+                       const std::vector<CategoricalColumn>* categorical = nullptr);
 
 // The number of observations per seasonal cycle for a frequency (12 for monthly, 24 for hourly,
 // 7 for daily, 5 for business days, 52 for weekly, 4 for quarterly, 1 for yearly or integer).

@@ -30,7 +30,9 @@ LocalScale FitLocalScale(LocalScalerType type, std::span<const double> values);
 // Scales every series of `panel` in place: y, and each temporal exogenous column with its own
 // statistics over the series' history (the first y.size() values; the known future of a futr
 // column is scaled with them). Returns each series' target scale, in panel order, to invert its
-// forecasts with. kNone changes nothing and returns identities.
-std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel);
+// forecasts with. kNone changes nothing and returns identities. Columns named in `categorical`
+// hold codes and are left alone.
+std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel,
+                                         const std::vector<CategoricalColumn>* categorical = nullptr);
 
 }  // namespace nhits

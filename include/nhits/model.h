@@ -22,11 +22,22 @@ namespace nhits {
 
 class Model {
  public:
-  explicit Model(const NhitsConfig& config) : network_(config) {}
+  explicit Model(const NhitsConfig& config)
+      : config_(config), network_(EmbeddedConfig(config)), embeddings_(config) {}
 
-  const NhitsConfig& config() const { return network_.config(); }
+  // The model as neuralforecast describes it: one column per exogenous input. The network's own
+  // config (network().config()) differs only with categorical columns: it lists their embeddings.
+  const NhitsConfig& config() const { return config_; }
   const Network<float>& network() const { return network_; }
   Network<float>& mutable_network() { return network_; }
+  const CategoricalEmbeddings& embeddings() const { return embeddings_; }
+  CategoricalEmbeddings& mutable_embeddings() { return embeddings_; }
+
+  // Scaled, coded exogenous inputs of `windows` windows -> the network's inputs: `scaled` itself
+  // without categorical columns, else their embedded copy in `hist`/`futr`/`stat`, which must hold
+  // windows * L * hist_width(), windows * (L + h) * futr_width() and windows * stat_width() floats.
+  ExogBatch<float> NetworkExog(int windows, const ExogBatch<float>& scaled, float* hist, float* futr,
+                               float* stat) const;
 
   std::int64_t ParameterCount() const { return static_cast<std::int64_t>(network_.params().size()); }
   std::int64_t FlopsPerForecast() const { return 2 * network_.MacsPerWindow(); }
@@ -48,7 +59,9 @@ class Model {
                   ScaleStats* window_stats) const;
 
  private:
+  NhitsConfig config_;
   Network<float> network_;
+  CategoricalEmbeddings embeddings_;
 };
 
 // Training metadata kept beside the weights (free-form strings, e.g. data path, steps run).

@@ -35,11 +35,12 @@ ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float
 // its extra channels: each column with its own statistics over the first `L` steps where y's
 // `mask` > 0, applied to all `steps` values of the column (the future part of a futr column too).
 // `x` and `scaled` are time-major [steps, C] and may be the same buffer; `scratch` holds at
-// least 2 * L floats.
+// least 2 * L floats. With `names` (the C columns' names), the config's categorical columns are
+// copied unscaled: they hold codes (categorical.h).
 void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
-                      float* scratch);
+                      float* scratch, const NhitsConfig* config = nullptr, const std::vector<std::string>* names = nullptr);
 // One window's hist [L, X] and futr [L + h, F] columns (the config's lists) through
-// ScaleExogColumns with y's `mask` [L]; outputs may alias inputs.
+// ScaleExogColumns with y's `mask` [L]; outputs may alias inputs; categorical columns stay codes.
 void ScaleExogWindow(const NhitsConfig& config, const float* mask, const float* hist, const float* futr, float* hist_out,
                      float* futr_out, float* scratch);
 // y's statistics for the way back: for scaler_type "revin" the learned bias and weight move them

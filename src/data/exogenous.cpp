@@ -38,9 +38,17 @@ std::string Joined(const std::vector<std::string>& names) {
   return s;
 }
 
+const CategoricalColumn* FindColumn(const std::vector<CategoricalColumn>* categorical, const std::string& name) {
+  if (categorical != nullptr)
+    for (const CategoricalColumn& col : *categorical)
+      if (col.name == name) return &col;
+  return nullptr;
+}
+
 }  // namespace
 
-Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel) {
+Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel,
+                       const std::vector<CategoricalColumn>* categorical) {
   std::ifstream in(path);
   if (!in) return Status::NotFound(path + ":1: field 'unique_id': cannot open the static file");
   std::string line;
@@ -75,6 +83,10 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
     std::vector<double> values;
     for (std::size_t k = 0; k < columns.size(); ++k) {
       const std::string& text = f[static_cast<std::size_t>(at[k])];
+      if (const CategoricalColumn* coded = FindColumn(categorical, columns[k])) {
+        values.push_back(CategoryCode(*coded, text));
+        continue;
+      }
       double v = 0;
       const char* b = text.data() + (!text.empty() && text[0] == '+');
       const auto [ptr, ec] = std::from_chars(b, text.data() + text.size(), v);
@@ -97,8 +109,9 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
 }
 
 Status AttachFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns, const Frequency& freq,
-                       int h, Panel* panel, std::vector<std::string>* skipped) {
-  auto future = ReadFutureCsv(path, futr_columns);
+                       int h, Panel* panel, std::vector<std::string>* skipped,
+                       const std::vector<CategoricalColumn>* categorical) {
+  auto future = ReadFutureCsv(path, futr_columns, categorical);
   if (!future.ok()) return future.status();
   std::vector<int> dst;
   for (const std::string& c : futr_columns) {

@@ -58,7 +58,14 @@ LocalScale FitLocalScale(LocalScalerType type, std::span<const double> values) {
   return s;
 }
 
-std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel) {
+std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel,
+                                         const std::vector<CategoricalColumn>* categorical) {
+  auto coded = [&](std::size_t k) {
+    if (categorical != nullptr)
+      for (const CategoricalColumn& col : *categorical)
+        if (k < panel->exog_names.size() && col.name == panel->exog_names[k]) return true;
+    return false;
+  };
   std::vector<LocalScale> target(panel->series.size());
   if (type == LocalScalerType::kNone) return target;
   for (std::size_t i = 0; i < panel->series.size(); ++i) {
@@ -66,7 +73,9 @@ std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel) {
     const std::size_t history = series.y.size();
     target[i] = FitLocalScale(type, series.y);
     for (double& v : series.y) v = target[i].Apply(v);
-    for (std::vector<double>& column : series.exog) {
+    for (std::size_t k = 0; k < series.exog.size(); ++k) {
+      if (coded(k)) continue;  // codes, not values (neuralforecast skips them too)
+      std::vector<double>& column = series.exog[k];
       const LocalScale s = FitLocalScale(type, std::span<const double>(column.data(), std::min(history, column.size())));
       for (double& v : column) v = s.Apply(v);
     }

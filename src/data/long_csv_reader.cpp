@@ -81,6 +81,7 @@ struct Columns {
   bool want_y = true;
   std::vector<std::string> extra_names;  // exogenous columns to read
   std::vector<int> extra;                // their positions
+  std::vector<const CategoricalColumn*> coded;  // per extra column: its vocabulary, or null (a number)
 };
 
 Status ParseHeader(const std::string& path, std::string_view line, Columns* cols) {
@@ -207,6 +208,10 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
   NHITS_RETURN_IF_ERROR(AddTimestamp(line, fields[1]));
   for (std::size_t k = 0; k < cols_.extra.size(); ++k) {
     double v = 0;
+    if (cols_.coded[k] != nullptr) {  // a label: its code in the fit-time vocabulary
+      current_->exog[k].push_back(CategoryCode(*cols_.coded[k], extra_fields_[k]));
+      continue;
+    }
     if (const char* why = ParseFinite(extra_fields_[k], &v))
       return Bad(path_, line, cols_.extra_names[k],
                  (extra_fields_[k].empty() ? std::string() : Quote(extra_fields_[k]) + " ") + why);
@@ -302,7 +307,8 @@ Status Parser::Finish(std::int64_t next_line) {
 }
 
 Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values, bool want_y,
-                                   const std::vector<std::string>& extra) {
+                                   const std::vector<std::string>& extra,
+                                   const std::vector<CategoricalColumn>* categorical) {
   std::string buffer;
   NHITS_RETURN_IF_ERROR(ReadWholeFile(path, &buffer));
   std::string_view data(buffer);
@@ -323,6 +329,13 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values,
   Columns cols;
   cols.want_y = want_y;
   cols.extra_names = extra;
+  for (const std::string& name : extra) {
+    const CategoricalColumn* coded = nullptr;
+    if (categorical != nullptr)
+      for (const CategoricalColumn& col : *categorical)
+        if (col.name == name) coded = &col;
+    cols.coded.push_back(coded);
+  }
   NHITS_RETURN_IF_ERROR(ParseHeader(path, next_line(), &cols));
   Parser parser(path, cols, lenient_values);
   std::int64_t line_no = 1;
@@ -343,9 +356,10 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values,
 
 // Only allocation can throw in the reader; turn it into a Status instead of letting it escape.
 Result<Panel> ReadGuarded(const std::string& path, bool lenient_values, bool want_y,
-                          const std::vector<std::string>& extra) {
+                          const std::vector<std::string>& extra,
+                          const std::vector<CategoricalColumn>* categorical = nullptr) {
   try {
-    return ReadLongCsvUnchecked(path, lenient_values, want_y, extra);
+    return ReadLongCsvUnchecked(path, lenient_values, want_y, extra, categorical);
   } catch (const std::exception& e) {
     return Status::IoError(path + ":1: field '" + kUniqueId + "': cannot read: " + e.what());
   }
@@ -355,16 +369,19 @@ Result<Panel> ReadGuarded(const std::string& path, bool lenient_values, bool wan
 
 Result<Panel> ReadLongCsv(const std::string& path) { return ReadGuarded(path, false, true, {}); }
 
-Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns) {
-  return ReadGuarded(path, false, true, exog_columns);
+Result<Panel> ReadLongCsv(const std::string& path, const std::vector<std::string>& exog_columns,
+                          const std::vector<CategoricalColumn>* categorical) {
+  return ReadGuarded(path, false, true, exog_columns, categorical);
 }
 
-Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns) {
-  return ReadGuarded(path, false, false, futr_columns);
+Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::string>& futr_columns,
+                            const std::vector<CategoricalColumn>* categorical) {
+  return ReadGuarded(path, false, false, futr_columns, categorical);
 }
 
-Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns) {
-  return ReadGuarded(path, true, true, exog_columns);
+Result<Panel> ReadLongCsvLenient(const std::string& path, const std::vector<std::string>& exog_columns,
+                                 const std::vector<CategoricalColumn>* categorical) {
+  return ReadGuarded(path, true, true, exog_columns, categorical);
 }
 
 Result<Panel> ReadLongCsvLenient(const std::string& path) { return ReadGuarded(path, true, true, {}); }

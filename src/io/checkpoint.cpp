@@ -79,6 +79,8 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
     for (double v : c.quantiles()) q.data.push_back(static_cast<float>(v));
     file.tensors["loss.quantiles"] = q;
   }
+  for (const CategoricalEmbeddings::Table& t : model.embeddings().tables())
+    file.tensors[t.tensor_name] = Tensor{{t.rows, t.dim}, t.weight};
   file.metadata = info;
   file.metadata.erase(kPrecisionKey);
   file.metadata.erase(kFp32LayersKey);
@@ -123,6 +125,19 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   const NhitsConfig& c = model.config();
   const ParamLayout& layout = model.network().layout();
   std::vector<float>& p = model.mutable_network().params();
+  const auto& tables = model.embeddings().tables();
+  for (std::size_t i = 0; i < tables.size(); ++i) {  // categorical columns' embeddings
+    const auto it = file.tensors.find(tables[i].tensor_name);
+    const std::vector<std::int64_t> want{tables[i].rows, tables[i].dim};
+    if (it == file.tensors.end())
+      return Status::InvalidArgument(path + ": missing tensor '" + tables[i].tensor_name + "' " + ShapeString(want) +
+                                     " (the embedding of a cat_exog_list column)");
+    if (it->second.shape != want)
+      return Status::InvalidArgument(path + ": tensor '" + it->first + "' has shape " + ShapeString(it->second.shape) +
+                                     ", expected " + ShapeString(want) + " (categorical_cardinalities + 1, cat_emb_dim)");
+    NHITS_RETURN_IF_ERROR(model.mutable_embeddings().SetWeight(i, it->second.data));
+    used.insert(it->first);
+  }
 
   // Layer indices are read from the file (dropout and PReLU shift them), not assumed.
   static const std::regex kKey(R"(blocks\.(\d+)\.layers\.(\d+)\.(weight|bias|weight_scale))");
@@ -165,7 +180,7 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   for (const auto& [name, tensor] : file.tensors)
     if (!used.count(name))
       return Status::InvalidArgument(path + ": unexpected tensor '" + name + "' " + ShapeString(tensor.shape) +
-                                     " (categorical exogenous embeddings and other losses are not supported yet)");
+                                     " (a tensor of a layer or loss this engine does not support)");
 
   for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
     const BlockLayout& blk = layout.blocks[b];

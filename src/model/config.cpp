@@ -214,6 +214,18 @@ std::vector<std::string> NhitsConfig::output_names() const {
   return names;
 }
 
+const CategoricalColumn* NhitsConfig::FindCategorical(const std::string& name) const {
+  for (const CategoricalColumn& col : categorical)
+    if (col.name == name) return &col;
+  return nullptr;
+}
+
+int NhitsConfig::CategoricalCount(const std::vector<std::string>& list) const {
+  int n = 0;
+  for (const std::string& name : list) n += FindCategorical(name) != nullptr;
+  return n;
+}
+
 int NhitsConfig::total_blocks() const { return std::accumulate(n_blocks.begin(), n_blocks.end(), 0); }
 
 Status NhitsConfig::Validate() const {
@@ -295,11 +307,29 @@ Status NhitsConfig::Validate() const {
       seen.emplace_back(name, field);
     }
   }
+  for (std::size_t i = 0; i < categorical.size(); ++i) {
+    const CategoricalColumn& col = categorical[i];
+    const std::string where = "field 'cat_exog_list': '" + col.name + "'";
+    bool listed = false;
+    for (const auto& [other, other_field] : seen) listed = listed || other == col.name;
+    if (!listed) return bad(where + " must also be in futr_exog_list, hist_exog_list or stat_exog_list");
+    for (std::size_t k = 0; k < i; ++k)
+      if (categorical[k].name == col.name) return bad(where + " appears twice");
+    if (col.cardinality <= 0) return bad(where + ": categorical_cardinalities must be > 0");
+    if (col.emb_dim <= 0) return bad(where + ": cat_emb_dim must be > 0");
+    if (col.vocabulary.size() > static_cast<std::size_t>(col.cardinality))
+      return bad(where + ": its vocabulary has " + std::to_string(col.vocabulary.size()) +
+                 " labels but categorical_cardinalities declares " + std::to_string(col.cardinality));
+  }
   return Status::Ok();
 }
 
 Status TrainOptions::Validate(const NhitsConfig& config) const {
   auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
+  if (!config.categorical.empty())
+    return Status::Unsupported("categorical exogenous columns (cat_exog_list: '" + config.categorical.front().name +
+                               "', ...) are forecast but not trained by this engine yet: fit the model in neuralforecast and "
+                               "convert it with tools/export_neuralforecast.py");
   if (max_steps <= 0) return bad("field 'max_steps': must be > 0");
   if (!(learning_rate > 0)) return bad("field 'learning_rate': must be > 0");
   if (val_check_steps <= 0) return bad("field 'val_check_steps': must be > 0");
@@ -375,6 +405,19 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   if (!c.futr_exog_list.empty()) j["futr_exog_list"] = c.futr_exog_list;
   if (!c.hist_exog_list.empty()) j["hist_exog_list"] = c.hist_exog_list;
   if (!c.stat_exog_list.empty()) j["stat_exog_list"] = c.stat_exog_list;
+  if (!c.categorical.empty()) {  // neuralforecast's names, with the resolved sizes and the fit-time vocabulary
+    nlohmann::ordered_json list = nlohmann::ordered_json::array(), cards, dims, vocab;
+    for (const CategoricalColumn& col : c.categorical) {
+      list.push_back(col.name);
+      cards[col.name] = col.cardinality;
+      dims[col.name] = col.emb_dim;
+      vocab[col.name] = col.vocabulary;
+    }
+    j["cat_exog_list"] = list;
+    j["categorical_cardinalities"] = cards;
+    j["categorical_emb_dims"] = dims;
+    j["categorical_vocab"] = vocab;
+  }
   if (t != nullptr) {
     j["max_steps"] = t->max_steps;
     j["learning_rate"] = t->learning_rate;
@@ -397,6 +440,43 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   }
   return j.dump();
 }
+
+namespace {
+
+// cat_exog_list with categorical_cardinalities, cat_emb_dim (or the resolved categorical_emb_dims
+// this engine writes) and categorical_vocab (the converter's copy of NeuralForecast.categorical_vocab_).
+Status ReadCategorical(const nlohmann::json& j, const std::string& where, std::string* field, NhitsConfig* c) {
+  *field = "cat_exog_list";
+  if (!j.contains("cat_exog_list") || j["cat_exog_list"].is_null() || j["cat_exog_list"].empty()) return Status::Ok();
+  const auto names = j["cat_exog_list"].get<std::vector<std::string>>();
+  for (const std::string& name : names) {
+    CategoricalColumn col;
+    col.name = name;
+    *field = "categorical_cardinalities";
+    if (!j.contains(*field) || !j[*field].contains(name))
+      return Status::InvalidArgument(where + ": field 'categorical_cardinalities': no entry for '" + name + "'");
+    col.cardinality = j[*field][name].get<int>();
+    if (j.contains("categorical_emb_dims") && j["categorical_emb_dims"].contains(name)) {
+      *field = "categorical_emb_dims";
+      col.emb_dim = j[*field][name].get<int>();
+    } else {
+      *field = "cat_emb_dim";
+      const nlohmann::json& s = j.contains(*field) ? j[*field] : nlohmann::json("fastai");
+      Result<int> dim = ResolveCatEmbDim(s.is_number() ? std::to_string(s.get<int>()) : s.get<std::string>(), col.cardinality);
+      if (!dim.ok()) return Status::InvalidArgument(where + ": " + dim.status().message());
+      col.emb_dim = *dim;
+    }
+    *field = "categorical_vocab";
+    if (!j.contains(*field) || !j[*field].contains(name))
+      return Status::InvalidArgument(where + ": field 'categorical_vocab': no vocabulary for '" + name +
+                                     "' (convert the model with tools/export_neuralforecast.py, which copies it)");
+    col.vocabulary = j[*field][name].get<std::vector<std::string>>();
+    c->categorical.push_back(std::move(col));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& where) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -443,6 +523,7 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
     NHITS_RETURN_IF_ERROR(parse("local_scaler_type", ParseLocalScalerType, c.local_scaler_type));
     NHITS_RETURN_IF_ERROR(parse("loss", ParseLossType, c.loss));
     NHITS_RETURN_IF_ERROR(parse("distribution", ParseDistributionType, c.distribution));
+    NHITS_RETURN_IF_ERROR(ReadCategorical(j, where, &field, &c));
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(where + ": nhits_config field '" + field + "': " + e.what());
   }

@@ -22,10 +22,13 @@ struct Buffers {
   ScaleStats* stats;
   float *hist, *futr, *exog_scratch;  // scaled exogenous columns, and ScaleExogColumns' scratch per window
   float* raw;  // DistributionLoss: the network's parameter channels, before DecodeForecast
+  float *embedded_hist, *embedded_futr, *embedded_stat;  // categorical columns: the network's inputs
 };
 
 // The session's own buffers come first in the arena; the network's scratch follows.
-Buffers TakeSessionBuffers(cpu::Arena& arena, const NhitsConfig& c, int batch) {
+Buffers TakeSessionBuffers(cpu::Arena& arena, const Model& model, int batch) {
+  const NhitsConfig& c = model.config();
+  const CategoricalEmbeddings& e = model.embeddings();
   const std::size_t B = static_cast<std::size_t>(batch), L = static_cast<std::size_t>(c.input_size);
   Buffers b;
   b.scaled = arena.Take<float>(B * L);
@@ -34,12 +37,16 @@ Buffers TakeSessionBuffers(cpu::Arena& arena, const NhitsConfig& c, int batch) {
   b.futr = arena.Take<float>(B * (L + c.h) * c.futr_exog_list.size());
   b.exog_scratch = arena.Take<float>(c.hist_exog_list.empty() && c.futr_exog_list.empty() ? 0 : B * 2 * L);
   b.raw = arena.Take<float>(c.distribution_loss() ? B * c.h * c.network_outputs_per_step() : 0);
+  const bool coded = !e.empty();
+  b.embedded_hist = arena.Take<float>(coded ? B * L * e.hist_width() : 0);
+  b.embedded_futr = arena.Take<float>(coded ? B * (L + c.h) * e.futr_width() : 0);
+  b.embedded_stat = arena.Take<float>(coded ? B * e.stat_width() : 0);
   return b;
 }
 
-std::size_t ArenaBytesFor(const PackedNetwork& packed, int batch) {
+std::size_t ArenaBytesFor(const Model& model, const PackedNetwork& packed, int batch) {
   cpu::Arena counting;
-  TakeSessionBuffers(counting, packed.config(), batch);
+  TakeSessionBuffers(counting, model, batch);
   return counting.high_water() + packed.ScratchBytes(batch);
 }
 
@@ -57,7 +64,7 @@ InferenceSession::InferenceSession(const Model& model, int max_batch, int thread
       packed_(std::move(packed)),
       sibling_(sibling),
       pool_(std::make_unique<cpu::ThreadPool>(threads)),
-      arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(*packed_, max_batch_))) {
+      arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(model, *packed_, max_batch_))) {
   Warm();
 }
 
@@ -109,7 +116,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
     return Status::InvalidArgument("the model takes exogenous inputs (futr/hist/stat_exog_list) and not all of them "
                                    "were given");
   arena_->Reset();
-  Buffers buf = TakeSessionBuffers(*arena_, c, batch);
+  Buffers buf = TakeSessionBuffers(*arena_, model_, batch);
   cpu::ForRows(batch, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
       const std::size_t at = static_cast<std::size_t>(b) * L;
@@ -129,6 +136,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
     scaled_exog.hist = buf.hist;
     scaled_exog.futr = buf.futr;
   }
+  scaled_exog = model_.NetworkExog(batch, scaled_exog, buf.embedded_hist, buf.embedded_futr, buf.embedded_stat);
   float* raw = c.distribution_loss() ? buf.raw : out;
   packed_->Forward(batch, buf.scaled, mask, scaled_exog, raw, *arena_, pool);
   if (c.scaler_type != ScalerType::kIdentity || c.distribution_loss())
@@ -150,7 +158,7 @@ SessionMemory InferenceSession::memory() const {
 }
 
 std::size_t InferenceSession::ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
-  return ArenaBytesFor(PackedNetwork(model.network(), precision, max_batch), max_batch);
+  return ArenaBytesFor(model, PackedNetwork(model.network(), precision, max_batch), max_batch);
 }
 
 std::size_t InferenceSession::WeightBytes(const Model& model, const PrecisionPlan& precision, int max_batch) {
@@ -166,7 +174,7 @@ int InferenceSession::MaxBatchForBudget(const Model& model, const PrecisionPlan&
                     large = model.network().params().size() * sizeof(float) + large_packed.OwnedWeightBytes();
   auto total = [&](long long b) {
     const int B = static_cast<int>(b);
-    return b > cpu::kSmallBatchMax ? large + ArenaBytesFor(large_packed, B) : small + ArenaBytesFor(small_packed, B);
+    return b > cpu::kSmallBatchMax ? large + ArenaBytesFor(model, large_packed, B) : small + ArenaBytesFor(model, small_packed, B);
   };
   if (total(1) > budget_bytes) return 0;
   if (total(cpu::kSmallBatchMax + 1) > budget_bytes) {  // no room for the large-batch weight layouts

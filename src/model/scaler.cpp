@@ -105,9 +105,13 @@ ScaleStats ScaleInsampleWindow(const NhitsConfig& c, const float* x, const float
 }
 
 void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L, int steps, int C, float* scaled,
-                      float* scratch) {
+                      float* scratch, const NhitsConfig* config, const std::vector<std::string>* names) {
   float* column = scratch;
   for (int c = 0; c < C; ++c) {
+    if (config != nullptr && config->FindCategorical((*names)[static_cast<std::size_t>(c)]) != nullptr) {
+      for (int t = 0; t < steps; ++t) scaled[static_cast<std::size_t>(t) * C + c] = x[static_cast<std::size_t>(t) * C + c];
+      continue;
+    }
     for (int t = 0; t < L; ++t) column[t] = x[static_cast<std::size_t>(t) * C + c];
     const ScaleStats st = ComputeScaleStatsNoAlloc(type, column, mask, L, scratch + L);
     for (int t = 0; t < steps; ++t) {
@@ -120,8 +124,11 @@ void ScaleExogColumns(ScalerType type, const float* x, const float* mask, int L,
 void ScaleExogWindow(const NhitsConfig& c, const float* mask, const float* hist, const float* futr, float* hist_out,
                      float* futr_out, float* scratch) {
   const int L = c.input_size;
-  ScaleExogColumns(c.scaler_type, hist, mask, L, L, static_cast<int>(c.hist_exog_list.size()), hist_out, scratch);
-  ScaleExogColumns(c.scaler_type, futr, mask, L, L + c.h, static_cast<int>(c.futr_exog_list.size()), futr_out, scratch);
+  const NhitsConfig* coded = c.categorical.empty() ? nullptr : &c;
+  ScaleExogColumns(c.scaler_type, hist, mask, L, L, static_cast<int>(c.hist_exog_list.size()), hist_out, scratch, coded,
+                   &c.hist_exog_list);
+  ScaleExogColumns(c.scaler_type, futr, mask, L, L + c.h, static_cast<int>(c.futr_exog_list.size()), futr_out, scratch,
+                   coded, &c.futr_exog_list);
 }
 
 void UnscaleForecast(ScalerType type, const ScaleStats& s, float* y, std::size_t n) {

@@ -229,6 +229,8 @@ json ModelMetadata(const Engine& engine, const ModelStatus& m) {
   if (!m.config.hist_exog_list.empty()) exog["hist_exog_list"] = m.config.hist_exog_list;
   if (!m.config.futr_exog_list.empty()) exog["futr_exog_list"] = m.config.futr_exog_list;
   if (!m.config.stat_exog_list.empty()) exog["stat_exog_list"] = m.config.stat_exog_list;
+  // A categorical column's tensor values are codes: 1 + the label's position here, 0 for unseen.
+  for (const CategoricalColumn& col : m.config.categorical) exog["categorical_vocab"][col.name] = col.vocabulary;
   return {{"name", m.name},
           {"versions", versions},
           {"platform", "nhits"},
@@ -529,12 +531,16 @@ struct HttpServer::Impl {
         if (!s[key].contains(names[static_cast<std::size_t>(k)]))
           throw BadRequest{"series " + id + ": '" + key + "' lacks column '" + names[static_cast<std::size_t>(k)] + "'"};
         std::vector<float> v;
-        Flatten(s[key][names[static_cast<std::size_t>(k)]], v, "series " + id + " " + key + " " + names[static_cast<std::size_t>(k)]);
+        const CategoricalColumn* coded = c.FindCategorical(names[static_cast<std::size_t>(k)]);
+        if (coded != nullptr)  // labels (or numbers) -> codes; never scaled
+          v = Codes(*coded, s[key][names[static_cast<std::size_t>(k)]], "series " + id + " " + key + " " + coded->name);
+        else
+          Flatten(s[key][names[static_cast<std::size_t>(k)]], v, "series " + id + " " + key + " " + names[static_cast<std::size_t>(k)]);
         if (static_cast<int>(v.size()) != n + extra)
           throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' has " +
                            std::to_string(v.size()) + " values; it needs " + std::to_string(n + extra) +
                            (extra ? " (len(values) + h)" : " (len(values))")};
-        if (local != LocalScalerType::kNone) {  // the column's own statistics over its n past values
+        if (local != LocalScalerType::kNone && coded == nullptr) {  // the column's own statistics over its n past values
           for (int t = 0; t < n; ++t)
             if (!std::isfinite(v[static_cast<std::size_t>(t)]))
               throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' value " +
@@ -557,10 +563,31 @@ struct HttpServer::Impl {
     if (!s.contains("static") || !s["static"].is_object())
       throw BadRequest{"series " + id + ": the model needs 'static': {" + JoinQuoted(c.stat_exog_list) + "}"};
     for (const std::string& col : c.stat_exog_list) {
+      if (const CategoricalColumn* coded = c.FindCategorical(col)) {
+        if (!s["static"].contains(col))
+          throw BadRequest{"series " + id + ": 'static' needs a label for '" + col + "'"};
+        r->stat_exog.push_back(Code(*coded, s["static"][col], "series " + id + " static " + col));
+        continue;
+      }
       if (!s["static"].contains(col) || !s["static"][col].is_number())
         throw BadRequest{"series " + id + ": 'static' needs a number for '" + col + "'"};
       r->stat_exog.push_back(s["static"][col].get<float>());
     }
+  }
+
+  // A categorical column's label (a string, or a number such as 3 for the label "3.0") as its
+  // code in the model's vocabulary: 0, the unseen code, for a label it lacks, as neuralforecast.
+  static float Code(const CategoricalColumn& col, const json& v, const std::string& what) {
+    if (v.is_string()) return static_cast<float>(CategoryCode(col, v.get<std::string>()));
+    if (v.is_number()) return static_cast<float>(CategoryCode(col, PythonFloatRepr(v.get<double>())));
+    if (v.is_null()) return 0.0f;
+    throw BadRequest{what + ": a label must be a string or a number"};
+  }
+  static std::vector<float> Codes(const CategoricalColumn& col, const json& v, const std::string& what) {
+    if (!v.is_array()) throw BadRequest{what + ": expected a list of labels"};
+    std::vector<float> out;
+    for (const json& x : v) out.push_back(Code(col, x, what));
+    return out;
   }
 
   static std::string JoinQuoted(const std::vector<std::string>& names) {

@@ -1,0 +1,147 @@
+#include "nhits/categorical.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "nhits/config.h"
+#include "nhits/network.h"
+
+namespace nhits {
+namespace {
+
+bool ParseNumber(std::string_view text, double* v) {
+  const char* first = text.data() + (!text.empty() && text.front() == '+');
+  const char* last = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(first, last, *v);
+  return first != last && ec == std::errc() && ptr == last;
+}
+
+// The stream's categorical columns in cat_exog_list order (neuralforecast's {hist,futr,stat}_cat_exog_list).
+std::vector<const CategoricalColumn*> StreamColumns(const NhitsConfig& c, const std::vector<std::string>& list) {
+  std::vector<const CategoricalColumn*> out;
+  for (const CategoricalColumn& col : c.categorical)
+    for (const std::string& name : list)
+      if (name == col.name) out.push_back(&col);
+  return out;
+}
+
+std::vector<std::string> EmbeddedList(const NhitsConfig& c, const std::vector<std::string>& list) {
+  std::vector<std::string> out;
+  for (const std::string& name : list)
+    if (c.FindCategorical(name) == nullptr) out.push_back(name);
+  for (const CategoricalColumn* col : StreamColumns(c, list))
+    for (int d = 0; d < col->emb_dim; ++d) out.push_back(col->name + "[" + std::to_string(d) + "]");
+  return out;
+}
+
+int IndexIn(const std::vector<std::string>& list, const std::string& name) {
+  for (std::size_t i = 0; i < list.size(); ++i)
+    if (list[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace
+
+double CategoryCode(const CategoricalColumn& column, std::string_view label) {
+  for (std::size_t i = 0; i < column.vocabulary.size(); ++i)
+    if (column.vocabulary[i] == label) return static_cast<double>(i + 1);
+  double v = 0, w = 0;
+  if (!ParseNumber(label, &v)) return 0;
+  for (std::size_t i = 0; i < column.vocabulary.size(); ++i)
+    if (ParseNumber(column.vocabulary[i], &w) && w == v) return static_cast<double>(i + 1);
+  return 0;
+}
+
+Result<int> ResolveCatEmbDim(const std::string& strategy, int cardinality) {
+  const double n = cardinality;
+  if (strategy == "fastai") return std::min(50, static_cast<int>(std::ceil(1.6 * std::pow(n, 0.56))));
+  if (strategy == "sqrt") return std::min(50, static_cast<int>(std::ceil(std::sqrt(n))));
+  if (strategy == "half") return std::min(50, (cardinality + 1) / 2);
+  int dim = 0;
+  const auto [ptr, ec] = std::from_chars(strategy.data(), strategy.data() + strategy.size(), dim);
+  if (ec == std::errc() && ptr == strategy.data() + strategy.size() && dim > 0) return dim;
+  return Status::InvalidArgument("field 'cat_emb_dim': '" + strategy +
+                                 "' is not a positive integer or one of 'fastai', 'sqrt', 'half'");
+}
+
+NhitsConfig EmbeddedConfig(const NhitsConfig& config) {
+  if (config.categorical.empty()) return config;
+  NhitsConfig e = config;
+  e.hist_exog_list = EmbeddedList(config, config.hist_exog_list);
+  e.futr_exog_list = EmbeddedList(config, config.futr_exog_list);
+  e.stat_exog_list = EmbeddedList(config, config.stat_exog_list);
+  e.categorical.clear();
+  // The network never sees the scaler; its channel count would no longer match the lists.
+  e.revin_bias.clear();
+  e.revin_weight.clear();
+  return e;
+}
+
+CategoricalEmbeddings::CategoricalEmbeddings(const NhitsConfig& c) {
+  const int L = c.input_size;
+  auto build = [&](const std::vector<std::string>& list, const char* prefix, int steps, Stream* s) {
+    s->in_width = static_cast<int>(list.size());
+    s->steps = steps;
+    for (std::size_t k = 0; k < list.size(); ++k)
+      if (c.FindCategorical(list[k]) == nullptr) s->continuous.push_back(static_cast<int>(k));
+    s->width = static_cast<int>(s->continuous.size());
+    int i = 0;
+    for (const CategoricalColumn* col : StreamColumns(c, list)) {
+      Table t;
+      t.tensor_name = std::string(prefix) + "_cat_embeddings." + std::to_string(i++) + ".weight";
+      t.rows = col->cardinality + 1;
+      t.dim = col->emb_dim;
+      t.weight.assign(static_cast<std::size_t>(t.rows) * t.dim, 0.0f);
+      t.unseen.assign(static_cast<std::size_t>(t.dim), 0.0f);
+      s->categorical.emplace_back(IndexIn(list, col->name), tables_.size());
+      s->width += t.dim;
+      tables_.push_back(std::move(t));
+    }
+  };
+  build(c.hist_exog_list, "hist", L, &hist_);
+  build(c.futr_exog_list, "futr", L + c.h, &futr_);
+  build(c.stat_exog_list, "stat", 1, &stat_);
+}
+
+Status CategoricalEmbeddings::SetWeight(std::size_t table, const std::vector<float>& weight) {
+  Table& t = tables_.at(table);
+  if (weight.size() != t.weight.size())
+    return Status::InvalidArgument("tensor '" + t.tensor_name + "' has " + std::to_string(weight.size()) +
+                                   " values, expected " + std::to_string(t.rows) + " x " + std::to_string(t.dim));
+  t.weight = weight;
+  // neuralforecast's _lookup_embedding: an unseen code takes the mean of the learned rows, not row 0.
+  for (int d = 0; d < t.dim; ++d) {
+    double sum = 0;
+    for (int r = 1; r < t.rows; ++r) sum += t.weight[static_cast<std::size_t>(r) * t.dim + d];
+    t.unseen[static_cast<std::size_t>(d)] = t.rows > 1 ? static_cast<float>(sum / (t.rows - 1)) : 0.0f;
+  }
+  return Status::Ok();
+}
+
+const float* CategoricalEmbeddings::Row(const Table& t, float code) const {
+  const float r = std::nearbyint(code);
+  if (!(r == code) || r < 1 || r >= static_cast<float>(t.rows)) return t.unseen.data();
+  return t.weight.data() + static_cast<std::size_t>(r) * t.dim;
+}
+
+void CategoricalEmbeddings::EmbedRows(const Stream& s, std::size_t rows, const float* in, float* out) const {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * s.in_width;
+    float* y = out + r * s.width;
+    for (int k : s.continuous) *y++ = x[k];
+    for (const auto& [column, table] : s.categorical) {
+      const Table& t = tables_[table];
+      const float* row = Row(t, x[column]);
+      y = std::copy(row, row + t.dim, y);
+    }
+  }
+}
+
+void CategoricalEmbeddings::Embed(int windows, const ExogBatch<float>& in, float* hist, float* futr, float* stat) const {
+  const std::size_t n = static_cast<std::size_t>(windows);
+  if (hist_.in_width > 0) EmbedRows(hist_, n * hist_.steps, in.hist, hist);
+  if (futr_.in_width > 0) EmbedRows(futr_, n * futr_.steps, in.futr, futr);
+  if (stat_.in_width > 0) EmbedRows(stat_, n, in.stat, stat);
+}
+
+}  // namespace nhits
