@@ -12,8 +12,9 @@ with the configuration as JSON in __metadata__["nhits_config"], plus where it ca
 
 Conformal prediction intervals (fit(prediction_intervals=...)) carry over as their conformity
 scores (`nhits predict --level`), and NeuralForecast(local_scaler_type=...) as the checkpoint's
-local_scaler_type (`nhits predict` scales each series with it; boxcox is refused). Exogenous inputs (futr/hist/stat_exog_list) carry over; categorical ones (cat_exog_list, with
-embeddings) are refused. Also refused, with the reason: losses other than MAE,
+local_scaler_type (`nhits predict` scales each series with it; boxcox is refused). Exogenous
+inputs (futr/hist/stat_exog_list) carry over, categorical ones (cat_exog_list) with their
+embeddings and the folder's fit-time vocabulary (a single model file lacks it). Also refused, with the reason: losses other than MAE,
 MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss and HuberMQLoss (level=... or quantiles=...,
 in neuralforecast's channel order) and DistributionLoss with the Normal or StudentT distribution, stack types other than identity, and a different valid_loss is
 ignored (it does not change the forecast).
@@ -84,6 +85,37 @@ def conformal_scores(nf, column):
     cs = cs.sort_values(["unique_id", "cutoff", "ds"])
     return {"method": pi.method, "n_windows": int(pi.n_windows), "step_size": int(pi.step_size),
             "scores": {str(u): [float(v) for v in g[column]] for u, g in cs.groupby("unique_id", sort=True)}}
+
+
+def label_text(value):
+    """A vocabulary label as the engine matches it against CSV text: numpy scalars as Python's,
+    whole floats as pandas writes them back ("3.0" matches "3" by value in the engine)."""
+    value = value.item() if hasattr(value, "item") else value
+    return value if isinstance(value, str) else repr(value)
+
+
+def categorical_config(path, hp, model, nf):
+    """cat_exog_list with its cardinalities, resolved embedding sizes and the vocabulary that
+    NeuralForecast built at fit time (label -> code 1..n; the engine codes CSV labels with it)."""
+    cat = [str(c) for c in (hp.get("cat_exog_list") or [])]
+    if not cat:
+        return {}
+    vocab = getattr(nf, "categorical_vocab_", None) if nf is not None else None
+    if not vocab:
+        fail(f"{path}: cat_exog_list={cat}: the labels' vocabulary is kept by the NeuralForecast object, not "
+             "the model file: convert the folder NeuralForecast.save wrote")
+    out = {"cat_exog_list": cat, "categorical_cardinalities": {}, "categorical_emb_dims": {}, "categorical_vocab": {}}
+    for c in cat:
+        if c not in vocab:
+            fail(f"{path}: no vocabulary for categorical column '{c}' in the folder's NeuralForecast object")
+        codes = vocab[c]
+        labels = sorted(codes, key=codes.get)
+        if [codes[v] for v in labels] != list(range(1, len(labels) + 1)):
+            fail(f"{path}: the vocabulary of '{c}' does not code its labels 1..{len(labels)}")
+        out["categorical_cardinalities"][c] = int(hp["categorical_cardinalities"][c])
+        out["categorical_emb_dims"][c] = int(model._cat_emb_dim(c))
+        out["categorical_vocab"][c] = [label_text(v) for v in labels]
+    return out
 
 
 def typed_quantiles(loss):
@@ -157,9 +189,7 @@ def main():
         fail(f"{path}: prediction intervals with local_scaler_type={local_scaler!r} are not supported by "
              "the engine yet")
 
-    if hp.get("cat_exog_list"):
-        fail(f"{path}: cat_exog_list={list(hp['cat_exog_list'])}: categorical exogenous inputs (embeddings) "
-             "are not supported by the engine yet")
+    categorical = categorical_config(path, hp, model, nf)
     stack_types = hp.get("stack_types") or ["identity"] * len(hp.get("n_blocks", [1, 1, 1]))
     if any(s != "identity" for s in stack_types):
         fail(f"{path}: stack_types={stack_types}: only 'identity' stacks are supported")
@@ -186,6 +216,7 @@ def main():
     for key in ("futr_exog_list", "hist_exog_list", "stat_exog_list"):
         if hp.get(key):
             config[key] = [str(v) for v in hp[key]]
+    config.update(categorical)
     if loss_name in ("MAE", "MSE", "RMSE"):
         config["loss"] = loss_name
     elif loss_name == "HuberLoss":

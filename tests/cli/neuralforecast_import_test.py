@@ -147,6 +147,38 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         rel = column_rel(os.path.join(work, "exog.csv"), want)
         check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
 
+    # Categorical columns (cat_exog_list) under NeuralForecast(local_scaler_type="standard"): string
+    # labels in a futr and a static column, float labels in a hist one (pandas writes 1.0 as "1.0"),
+    # a futr label the fit never saw (coded 0: the mean of the learned rows). The local scaler and
+    # TemporalNorm scale x but not the codes.
+    days = np.array(["mon", "tue", "wed", "thu", "fri"])
+    dfc = dfe.assign(day=days[df.ds % 5], tier=((df.ds // 7) % 3).astype(float))
+    futc = futr.assign(day=days[futr.ds % 5])
+    futc.loc[futc.index[4], "day"] = "holiday"
+    statc = static.assign(region=["north", "south", "north"])
+    for path, frame in (("cat_data.csv", dfc), ("cat_futr.csv", futc), ("cat_static.csv", statc)):
+        frame.to_csv(os.path.join(work, path), index=False)
+    model = NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust", hist_exog_list=["x", "tier"],
+                  futr_exog_list=["day", "f"], stat_exog_list=["region", "size"], cat_exog_list=["region", "day", "tier"],
+                  categorical_cardinalities={"day": 5, "tier": 3, "region": 4}, cat_emb_dim=3, **common)
+    nf = NeuralForecast(models=[model], freq=1, local_scaler_type="standard")
+    nf.fit(df=dfc, static_df=statc)
+    want = nf.predict(df=dfc, futr_df=futc, static_df=statc)
+    out = save_and_convert(nf, work, "categorical")
+    p = subprocess.run([NHITS_BIN, "predict", "--model", out, "--data", os.path.join(work, "cat_data.csv"),
+                        "--futr-data", os.path.join(work, "cat_futr.csv"), "--static-data",
+                        os.path.join(work, "cat_static.csv"), "--out", os.path.join(work, "cat.csv")],
+                       capture_output=True, text=True)
+    check("categorical: nhits predict", p.returncode == 0, p.stderr)
+    if p.returncode == 0:
+        rel = column_rel(os.path.join(work, "cat.csv"), want)
+        check(f"categorical: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+    single = [f for f in os.listdir(os.path.join(work, "categorical")) if f.startswith("NHITS")][0]
+    r = subprocess.run([sys.executable, TOOL, os.path.join(work, "categorical", single), "--out",
+                        os.path.join(work, "cat_single.safetensors")], capture_output=True, text=True)
+    check("categorical: a single model file is refused (the vocabulary is in the folder)",
+          r.returncode != 0 and "vocabulary" in r.stderr, r.stderr[-300:])
+
     # A futr-only model over two blocks of its h (predict(h=12) with 12 future values per series).
     futr12 = pd.DataFrame([(u, t, float(t % 5 == 0)) for u in dfe.unique_id.unique() for t in range(97, 109)],
                           columns=["unique_id", "ds", "f"])
