@@ -193,6 +193,32 @@ try:
     check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
     check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
 
+    # ---- categorical columns (parity fixture exog_categorical_standard): /v1/forecast takes labels
+    # (strings, or numbers for the integer-labelled regime), codes them with the model's vocabulary
+    # (the unseen "crash" too) and equals neuralforecast's predict; /v2 metadata lists the vocabulary
+    # and /v2 infer takes the codes ----
+    ids, series, want = load_fixture("exog_categorical_standard", "cat")
+    cfx = os.path.join(SRC, "tests", "fixtures", "parity", "exog_categorical_standard")
+    cdata, cfutr, cstat = (rows(os.path.join(cfx, f)) for f in ("input.csv", "futr.csv", "static.csv"))
+    for one in series:
+        d = [r for r in cdata if r["unique_id"] == one["id"]]
+        f = [r for r in cfutr if r["unique_id"] == one["id"]]
+        st = next(r for r in cstat if r["unique_id"] == one["id"])
+        one["hist"] = {"volume": [float(r["volume"]) for r in d], "regime": [int(r["regime"]) for r in d]}
+        one["futr"] = {"event": [r["event"] for r in d + f], "promo": [float(r["promo"]) for r in d + f]}
+        one["static"] = {"size": float(st["size"]), "region": st["region"]}
+    s, b, _ = post_json("/v1/forecast", {"model": "cat", "series": series})
+    rel = v1_columns_rel(b, ids, ["NHITS"], want) if s == 200 else 1.0
+    check(f"/v1/forecast with categorical labels equals neuralforecast's predict (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    s, b, _ = http("GET", "/v2/models/cat")
+    check("metadata lists the categorical vocabulary",
+          s == 200 and json.loads(b)["parameters"]["exogenous"]["categorical_vocab"]["region"] == ["east", "north", "south"], b[:600])
+    bad = json.loads(json.dumps(series[:1]))
+    bad[0]["futr"]["event"][0] = [1]
+    s, b, _ = post_json("/v1/forecast", {"model": "cat", "series": bad})
+    check("/v1 a label that is a list -> 400", s == 400 and "a label must be a string or a number" in b.decode(), b[:300])
+    check("unload the categorical model", http("POST", "/v2/repository/models/cat/unload")[0] == 200)
+
     # ---- NeuralForecast(local_scaler_type="robust-iqr") (parity fixture): /v1/forecast takes each
     # series' history, scales it and its columns over all of it as predict(df=...) does, and answers
     # in the series' units, equal to neuralforecast's predict; /v2 infer gets windows: 400 ----
