@@ -45,6 +45,9 @@ Action RegisterInfo(CLI::App& app) {
       std::printf("exogenous    futr [%s], hist [%s], stat [%s]: MLP input y | hist | futr | stat\n",
                   JoinNames(c.futr_exog_list).c_str(), JoinNames(c.hist_exog_list).c_str(),
                   JoinNames(c.stat_exog_list).c_str());
+    for (const CategoricalColumn& col : c.categorical)  // labels, embedded after each stream's numbers
+      std::printf("categorical  %s: %zu labels seen in the fit (cardinality %d), embedding of %d\n", col.name.c_str(),
+                  col.vocabulary.size(), col.cardinality, col.emb_dim);
     std::printf("blocks       stack  pool  Lp   in    knots  n_theta  params\n");
     const auto& layout = model.network().layout();
     for (std::size_t b = 0; b < layout.blocks.size(); ++b) {
