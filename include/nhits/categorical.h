@@ -31,6 +31,9 @@ struct CategoricalColumn {
   std::vector<std::string> vocabulary;  // the label of code i + 1 (at most `cardinality` labels)
 };
 
+// The column named `name` among `columns` (which may be null), or null.
+const CategoricalColumn* FindCategoricalColumn(const std::vector<CategoricalColumn>* columns, std::string_view name);
+
 // The code of one label: its position in the vocabulary + 1, matched as text or, when both parse
 // as numbers, by value ("3" is the label 3.0 that pandas wrote); 0 when absent, as neuralforecast
 // codes an unseen or missing value.

@@ -38,13 +38,6 @@ std::string Joined(const std::vector<std::string>& names) {
   return s;
 }
 
-const CategoricalColumn* FindColumn(const std::vector<CategoricalColumn>* categorical, const std::string& name) {
-  if (categorical != nullptr)
-    for (const CategoricalColumn& col : *categorical)
-      if (col.name == name) return &col;
-  return nullptr;
-}
-
 }  // namespace
 
 Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel,
@@ -83,7 +76,7 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
     std::vector<double> values;
     for (std::size_t k = 0; k < columns.size(); ++k) {
       const std::string& text = f[static_cast<std::size_t>(at[k])];
-      if (const CategoricalColumn* coded = FindColumn(categorical, columns[k])) {
+      if (const CategoricalColumn* coded = FindCategoricalColumn(categorical, columns[k])) {
         values.push_back(CategoryCode(*coded, text));
         continue;
       }

@@ -61,10 +61,7 @@ LocalScale FitLocalScale(LocalScalerType type, std::span<const double> values) {
 std::vector<LocalScale> ApplyLocalScaler(LocalScalerType type, Panel* panel,
                                          const std::vector<CategoricalColumn>* categorical) {
   auto coded = [&](std::size_t k) {
-    if (categorical != nullptr)
-      for (const CategoricalColumn& col : *categorical)
-        if (k < panel->exog_names.size() && col.name == panel->exog_names[k]) return true;
-    return false;
+    return k < panel->exog_names.size() && FindCategoricalColumn(categorical, panel->exog_names[k]) != nullptr;
   };
   std::vector<LocalScale> target(panel->series.size());
   if (type == LocalScalerType::kNone) return target;

@@ -329,13 +329,7 @@ Result<Panel> ReadLongCsvUnchecked(const std::string& path, bool lenient_values,
   Columns cols;
   cols.want_y = want_y;
   cols.extra_names = extra;
-  for (const std::string& name : extra) {
-    const CategoricalColumn* coded = nullptr;
-    if (categorical != nullptr)
-      for (const CategoricalColumn& col : *categorical)
-        if (col.name == name) coded = &col;
-    cols.coded.push_back(coded);
-  }
+  for (const std::string& name : extra) cols.coded.push_back(FindCategoricalColumn(categorical, name));
   NHITS_RETURN_IF_ERROR(ParseHeader(path, next_line(), &cols));
   Parser parser(path, cols, lenient_values);
   std::int64_t line_no = 1;

@@ -42,6 +42,13 @@ int IndexIn(const std::vector<std::string>& list, const std::string& name) {
 
 }  // namespace
 
+const CategoricalColumn* FindCategoricalColumn(const std::vector<CategoricalColumn>* columns, std::string_view name) {
+  if (columns != nullptr)
+    for (const CategoricalColumn& col : *columns)
+      if (col.name == name) return &col;
+  return nullptr;
+}
+
 double CategoryCode(const CategoricalColumn& column, std::string_view label) {
   for (std::size_t i = 0; i < column.vocabulary.size(); ++i)
     if (column.vocabulary[i] == label) return static_cast<double>(i + 1);

@@ -215,9 +215,7 @@ std::vector<std::string> NhitsConfig::output_names() const {
 }
 
 const CategoricalColumn* NhitsConfig::FindCategorical(const std::string& name) const {
-  for (const CategoricalColumn& col : categorical)
-    if (col.name == name) return &col;
-  return nullptr;
+  return FindCategoricalColumn(&categorical, name);
 }
 
 int NhitsConfig::CategoricalCount(const std::vector<std::string>& list) const {
