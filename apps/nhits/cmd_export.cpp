@@ -44,8 +44,10 @@ Action RegisterExport(CLI::App& app) {
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
     if (!model.config().categorical.empty())
-      Fail(a->model + " has categorical exogenous columns (cat_exog_list: '" + model.config().categorical.front().name +
-           "', ...): their embedding lookups are not exported to ONNX yet; serve the checkpoint with `nhits serve`");
+      std::fprintf(stderr,
+                   "note: %s has categorical columns (cat_exog_list): their values in hist_exog/futr_exog/stat_exog are\n"
+                   "      codes, 1 + the label's position in the vocabulary (`nhits info`), 0 for a label it lacks\n",
+                   a->model.c_str());
     if (model.config().scaler_type == ScalerType::kRevin && !a->with_scaler)
       std::fprintf(stderr,
                    "note: %s uses scaler_type revin: without --with-scaler the graph forecasts in the scaled space, and\n"
@@ -93,20 +95,31 @@ Action RegisterExport(CLI::App& app) {
         stat(static_cast<std::size_t>(n) * S);
     for (auto* v : {&hist, &futr, &stat})
       for (std::size_t i = 0; i < v->size(); ++i) (*v)[i] = (a->with_scaler ? 20.0f + 5.0f * (i % 7) : 0.0f) + nd(rng);
-    const ExogBatch<float> exog{hist.data(), futr.data(), stat.data()};
+    // Categorical columns: codes 0..cardinality + 1 (the first and the last unseen ones).
+    for (const auto& [v, list] : {std::pair{&hist, &c.hist_exog_list}, {&futr, &c.futr_exog_list}, {&stat, &c.stat_exog_list}})
+      for (std::size_t k = 0; k < list->size(); ++k)
+        if (const CategoricalColumn* col = c.FindCategorical((*list)[k]))
+          for (std::size_t i = k; i < v->size(); i += list->size())
+            (*v)[i] = static_cast<float>(rng() % static_cast<unsigned>(col->cardinality + 2));
+    const ExogBatch<float> raw_exog{hist.data(), futr.data(), stat.data()};
+    // The network's own inputs: the codes' embedding rows (scaled space; PredictWindows embeds itself).
+    const CategoricalEmbeddings& e = model.embeddings();
+    std::vector<float> hist_e(e.empty() ? 0 : n * L * e.hist_width()),
+        futr_e(e.empty() ? 0 : n * (L + c.h) * e.futr_width()), stat_e(e.empty() ? 0 : n * e.stat_width());
+    const ExogBatch<float> net_exog = model.NetworkExog(n, raw_exog, hist_e.data(), futr_e.data(), stat_e.data());
     // In scaled space the network sees what the graph passes it: zeros for y under exclude_insample_y.
     std::vector<float> net_x = x;
     if (c.exclude_insample_y) std::fill(net_x.begin(), net_x.end(), 0.0f);
     if (a->with_scaler) {
-      model.PredictWindows(n, x.data(), m.data(), exog, y.data());
+      model.PredictWindows(n, x.data(), m.data(), raw_exog, y.data());
     } else if (!c.distribution_loss()) {  // the graph's scaled space: the network itself
       Workspace<float> ws;
-      model.network().Forward(n, net_x.data(), m.data(), exog, y.data(), ws, false, nullptr);
+      model.network().Forward(n, net_x.data(), m.data(), net_exog, y.data(), ws, false, nullptr);
     } else {  // the same, its parameters decoded with shift 0 and scale 1
       Workspace<float> ws;
       const std::size_t HP = static_cast<std::size_t>(c.h) * c.network_outputs_per_step();
       std::vector<float> raw(static_cast<std::size_t>(n) * HP);
-      model.network().Forward(n, net_x.data(), m.data(), exog, raw.data(), ws, false, nullptr);
+      model.network().Forward(n, net_x.data(), m.data(), net_exog, raw.data(), ws, false, nullptr);
       for (int b = 0; b < n; ++b)
         DecodeForecast(c, ScaleStats{}, raw.data() + static_cast<std::size_t>(b) * HP, y.data() + static_cast<std::size_t>(b) * HQ);
     }

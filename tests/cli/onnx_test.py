@@ -2,7 +2,7 @@
 """`nhits export --onnx` round trip: every parity fixture's model (all poolings, interpolations,
 activations, scalers, losses) is exported, validated by ONNX's checker, run in ONNX Runtime, and
 compared with this engine's forecasts for the same windows (with hist/futr/stat exogenous inputs
-for the exog_* fixtures, and the mean, quantile and parameter columns of the distribution_* ones): FP32 within 1e-5 relative (absolute
+for the exog_* fixtures, categorical codes looked up in the graph's embedding tables, and the mean, quantile and parameter columns of the distribution_* ones): FP32 within 1e-5 relative (absolute
 below 1), FP16 within 5e-3, the INT8 QDQ graph (static activation scales) within 2e-3 of the
 FP32 forecast; the TensorRT calibration cache names tensors of the graph. Scalers inside the graph where ONNX can express them; robust and
 invariant must be refused with a clear message.
@@ -65,12 +65,6 @@ with tempfile.TemporaryDirectory(prefix="nhits-onnx-") as work:
     names = sorted(d for d in os.listdir(FIXTURES) if os.path.isfile(os.path.join(FIXTURES, d, "model.safetensors")))
     for name in names:
         model = os.path.join(FIXTURES, name, "model.safetensors")
-        if "categorical" in name:  # embedding lookups are not exported: refused, nothing written
-            r = subprocess.run([NHITS, "export", "--model", model, "--onnx", os.path.join(work, "c.onnx")],
-                               capture_output=True, text=True)
-            check(f"{name}: export refused (cat_exog_list)", r.returncode != 0 and "cat_exog_list" in r.stderr, r.stderr)
-            check(f"{name}: nothing written when refused", not os.path.exists(os.path.join(work, "c.onnx")))
-            continue
         run_case(model, name, work, [], 1e-5)
         scaler = json.loads(subprocess.run([NHITS, "info", "--model", model], capture_output=True, text=True)
                             .stdout.split("config       ")[1].split("\n")[0])["scaler_type"]
@@ -86,6 +80,10 @@ with tempfile.TemporaryDirectory(prefix="nhits-onnx-") as work:
     run_case(os.path.join(FIXTURES, "default_relu_maxpool_linear", "model.safetensors"), "default_fp16", work,
              ["--fp16"], 5e-3)
     run_case(os.path.join(FIXTURES, "exog_hist_futr_stat_standard", "model.safetensors"), "exog_fp16_scaler", work,
+             ["--fp16", "--with-scaler"], 5e-3)
+    # Categorical columns: the reference windows carry codes 0..cardinality + 1 (unseen at both ends),
+    # which the graph looks up in its embedding tables (row 0: the unseen mean), in FP16 too.
+    run_case(os.path.join(FIXTURES, "exog_categorical_standard", "model.safetensors"), "categorical_fp16_scaler", work,
              ["--fp16", "--with-scaler"], 5e-3)
 
     # A Student-t model with the scaler inside (no fixture has one: the robust scaler cannot be):

@@ -362,13 +362,92 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     }
     return e;
   };
-  const std::string hist = X > 0 ? exog_ncw("hist_exog", L, "hist") : "";
-  const std::string futr = F > 0 ? exog_ncw("futr_exog", L + H, "futr") : "";
-  std::string stat = S > 0 ? "stat_exog" : "";
-  if (S > 0 && options.fp16) {
-    auto* cs = g.Node("Cast", {stat}, "stat16");
-    Graph::Attr(cs, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
-    stat = cs->output(0);
+  // Categorical columns hold codes: the scaler sees only the continuous columns (gathered on the
+  // feature axis `axis`), and each code becomes its embedding row, appended after them as the
+  // network's layout has it. Row 0 of an exported table is the unseen row (the mean of the
+  // learned rows), which every code outside 1..cardinality takes, as CategoricalEmbeddings does.
+  std::map<std::string, std::size_t> table_of;  // column -> index into the embeddings' tables
+  {
+    std::size_t t = 0;
+    for (const auto* list : {&c.hist_exog_list, &c.futr_exog_list, &c.stat_exog_list})
+      for (const CategoricalColumn& col : c.categorical)
+        if (std::find(list->begin(), list->end(), col.name) != list->end()) table_of[col.name] = t++;
+  }
+  auto continuous = [&](const std::string& input, const std::vector<std::string>& list, int axis, const std::string& hint) {
+    std::vector<std::int64_t> idx;
+    for (std::size_t k = 0; k < list.size(); ++k)
+      if (c.FindCategorical(list[k]) == nullptr) idx.push_back(static_cast<std::int64_t>(k));
+    if (idx.size() == list.size() || idx.empty()) return idx.empty() ? std::string() : input;
+    auto* n = g.Node("Gather", {input, g.Int64(hint + "_continuous_idx", idx)}, hint + "_continuous");
+    Graph::Attr(n, "axis", static_cast<std::int64_t>(axis));
+    return n->output(0);
+  };
+  // [B, (T,) C] codes -> [B, (T,) d] rows per categorical column, in cat_exog_list order.
+  auto embeddings = [&](const std::string& input, const std::vector<std::string>& list, int axis, const std::string& hint) {
+    std::vector<std::string> out;
+    for (const CategoricalColumn& col : c.categorical) {
+      const auto at = std::find(list.begin(), list.end(), col.name);
+      if (at == list.end()) continue;
+      const auto& t = model.embeddings().tables()[table_of.at(col.name)];
+      std::vector<float> table = t.weight;
+      std::copy(t.unseen.begin(), t.unseen.end(), table.begin());
+      auto* pick = g.Node("Gather", {input, g.Int64(hint + "_code_idx", {at - list.begin()})}, hint + "_" + col.name + "_code");
+      Graph::Attr(pick, "axis", static_cast<std::int64_t>(axis));
+      const std::string code = pick->output(0);  // [B, (T,) 1]
+      const std::string valid = g.Op(
+          "And", {g.Op("Equal", {g.Op("Round", {code}, hint + "_round"), code}, hint + "_whole"),
+                  g.Op("And", {g.Op("GreaterOrEqual", {code, g.Float32("one", {}, {1.0f})}, hint + "_ge1"),
+                               g.Op("Less", {code, g.Float32("rows", {}, {static_cast<float>(t.rows)})}, hint + "_lt")},
+                       hint + "_range")},
+          hint + "_valid");
+      auto* as_int = g.Node("Cast", {g.Op("Where", {valid, code, g.Float32("zero", {}, {0.0f})}, hint + "_code_or_0")},
+                            hint + "_row");
+      Graph::Attr(as_int, "to", static_cast<std::int64_t>(onnx::TensorProto::INT64));
+      const std::string rows = g.Op("Gather", {g.Weights(t.tensor_name, {t.rows, t.dim}, table), as_int->output(0)},
+                                    hint + "_" + col.name + "_emb");  // [B, (T,) 1, d]
+      const std::vector<std::int64_t> shape = axis == 2 ? std::vector<std::int64_t>{0, 0, t.dim}
+                                                        : std::vector<std::int64_t>{0, t.dim};
+      out.push_back(g.Op("Reshape", {rows, g.Int64("emb_shape", shape)}, hint + "_" + col.name + "_rows"));
+    }
+    return out;
+  };
+  // A temporal stream as the network takes it: [B, C', T] (scaled continuous columns, then rows).
+  auto temporal_stream = [&](const std::string& input, const std::vector<std::string>& list, int steps,
+                             const std::string& hint) {
+    const std::string cont = continuous(input, list, 2, hint);
+    std::vector<std::string> parts;
+    if (!cont.empty()) parts.push_back(exog_ncw(cont, steps, hint));
+    for (const std::string& e : embeddings(input, list, 2, hint)) {
+      auto* tr = g.Node("Transpose", {e}, hint + "_emb_ncw");
+      Graph::Attr(tr, "perm", std::vector<std::int64_t>{0, 2, 1});
+      parts.push_back(tr->output(0));  // in the compute type already: the table is a Weights initializer
+    }
+    if (parts.size() == 1) return parts.front();
+    auto* cat = g.Node("Concat", parts, hint + "_embedded");
+    Graph::Attr(cat, "axis", static_cast<std::int64_t>(1));
+    return cat->output(0);
+  };
+  const std::string hist = X > 0 ? temporal_stream("hist_exog", c.hist_exog_list, L, "hist") : "";
+  const std::string futr = F > 0 ? temporal_stream("futr_exog", c.futr_exog_list, L + H, "futr") : "";
+  std::string stat;
+  if (S > 0) {
+    std::vector<std::string> parts;
+    if (std::string cont = continuous("stat_exog", c.stat_exog_list, 1, "stat"); !cont.empty()) {
+      if (options.fp16) {
+        auto* cs = g.Node("Cast", {cont}, "stat16");
+        Graph::Attr(cs, "to", static_cast<std::int64_t>(onnx::TensorProto::FLOAT16));
+        cont = cs->output(0);
+      }
+      parts.push_back(cont);
+    }
+    for (const std::string& e : embeddings("stat_exog", c.stat_exog_list, 1, "stat")) parts.push_back(e);
+    if (parts.size() == 1) {
+      stat = parts.front();
+    } else {
+      auto* cat = g.Node("Concat", parts, "stat_embedded");
+      Graph::Attr(cat, "axis", static_cast<std::int64_t>(1));
+      stat = cat->output(0);
+    }
   }
   // A block's pooled exogenous inputs, flattened time-major as neuralforecast does: the same for
   // every block with the same kernel, so built once per kernel.
