@@ -183,10 +183,23 @@ Action RegisterBatch(CLI::App& app) {
       for (const auto& n : names)
         if (std::find(to->begin(), to->end(), n) == to->end()) to->push_back(n);
     };
+    // Categorical columns are read as labels and coded once for every model: models that share a
+    // column must share its vocabulary (and all must read it as labels).
+    std::vector<CategoricalColumn> coded;
+    for (const auto& m : loaded)
+      for (const CategoricalColumn& col : m.config.categorical) {
+        const CategoricalColumn* seen = FindCategoricalColumn(&coded, col.name);
+        if (seen == nullptr) coded.push_back(col);
+        else if (seen->vocabulary != col.vocabulary)
+          Fail("categorical column '" + col.name + "': model '" + m.name +
+               "' codes its labels with another vocabulary than an earlier model; give each its own column");
+      }
+    for (const auto& m : loaded)
+      for (const auto* list : {&m.config.hist_exog_list, &m.config.futr_exog_list, &m.config.stat_exog_list})
+        for (const std::string& name : *list)
+          if (m.config.FindCategorical(name) == nullptr && FindCategoricalColumn(&coded, name) != nullptr)
+            Fail("column '" + name + "' holds labels for one model (cat_exog_list) and numbers for model '" + m.name + "'");
     for (const auto& m : loaded) {
-      if (!m.config.categorical.empty())  // the batch reader would need one vocabulary per model
-        Fail("model '" + m.name + "' has categorical exogenous columns (cat_exog_list: '" + m.config.categorical.front().name +
-             "', ...), which `nhits batch` does not read yet; use `nhits predict` or `nhits serve`");
       add(&temporal, m.config.hist_exog_list);
       add(&temporal, m.config.futr_exog_list);
       add(&futr_columns, m.config.futr_exog_list);
@@ -235,8 +248,8 @@ Action RegisterBatch(CLI::App& app) {
     for (int run_no = 1;; ++run_no) {
       const auto started = std::chrono::system_clock::now();
       const auto t0 = std::chrono::steady_clock::now();
-      Panel data = Unwrap(temporal.empty() ? ReadLongCsvLenient(a->data) : ReadLongCsvLenient(a->data, temporal));
-      if (!stat_columns.empty()) CheckOk(AttachStaticCsv(a->static_data, stat_columns, &data));
+      Panel data = Unwrap(temporal.empty() ? ReadLongCsvLenient(a->data) : ReadLongCsvLenient(a->data, temporal, &coded));
+      if (!stat_columns.empty()) CheckOk(AttachStaticCsv(a->static_data, stat_columns, &data, &coded));
       Panel held_out;
       if (a->holdout > 0) {
         held_out = data;
@@ -249,7 +262,7 @@ Action RegisterBatch(CLI::App& app) {
       const Frequency freq = ResolveFrequency(data, a->freq);
       if (!a->futr_data.empty()) {
         std::vector<std::string> without;  // degraded by the processor, one by one
-        CheckOk(AttachFutureCsv(a->futr_data, futr_columns, freq, futr_h, &data, &without));
+        CheckOk(AttachFutureCsv(a->futr_data, futr_columns, freq, futr_h, &data, &without, &coded));
         if (!without.empty())
           std::fprintf(stderr,
                        "note: %zu series have fewer than %d consecutive future values in %s (first: '%s'); an asset "

@@ -217,8 +217,9 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         continue;
       }
       Panel one;
+      one.exog_names = data.exog_names;
       one.series.push_back(s);
-      c.local = ApplyLocalScaler(local, &one).front();
+      c.local = ApplyLocalScaler(local, &one, &ms->config.categorical).front();
       c.scaled = std::make_shared<const Series>(std::move(one.series.front()));
     }
     auto p = options_.class_priority.find(a.asset_class);

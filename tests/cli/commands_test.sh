@@ -316,7 +316,7 @@ check "quantize + predict a local_scaler_type model: INT8 within 0.5% of neuralf
 
 # Categorical columns (parity fixture from neuralforecast): INT8 calibrates on the coded, embedded
 # windows and stays next to neuralforecast's forecast; export says its inputs hold codes (onnx_test
-# runs the graph); batch refuses with the reason.
+# runs the graph); batch codes the labels as predict does and equals neuralforecast's forecast.
 CATFX=$2/tests/fixtures/parity/exog_categorical_standard
 "$NHITS" quantize --model "$CATFX/model.safetensors" --calibration "$CATFX/input.csv" --static-data "$CATFX/static.csv" \
   --out "$WORK/cq.safetensors" > /dev/null 2>&1
@@ -327,10 +327,12 @@ check "quantize + predict a categorical model: INT8 within 0.5% of neuralforecas
 "$NHITS" export --model "$CATFX/model.safetensors" --onnx "$WORK/cat.onnx" > "$WORK/cat_export.txt" 2>&1
 check "export of a categorical model notes that its inputs are codes" \
   'grep -q "values in hist_exog/futr_exog/stat_exog are" "$WORK/cat_export.txt" && [ -s "$WORK/cat.onnx" ]'
-printf "unique_id,asset_class\ns0,equity\n" > "$WORK/cat_universe.csv"
-"$NHITS" batch --model c="$CATFX/model.safetensors" --data "$CATFX/input.csv" --universe "$WORK/cat_universe.csv" \
-  --out "$WORK/cat_batch.csv" > "$WORK/cat_batch.txt" 2>&1 && exit 1
-check "batch with a categorical model is refused with the reason" 'grep -q "does not read yet" "$WORK/cat_batch.txt"'
+printf "unique_id,asset_class\ns0,equity\ns1,equity\ns2,fx\n" > "$WORK/cat_universe.csv"
+"$NHITS" batch --model c="$CATFX/model.safetensors" --data "$CATFX/input.csv" --futr-data "$CATFX/futr.csv" \
+  --static-data "$CATFX/static.csv" --universe "$WORK/cat_universe.csv" --out "$WORK/cat_batch.csv" > /dev/null 2>&1
+check "batch with a categorical model equals neuralforecast's forecast (1e-5)" \
+  'paste -d, <(tail -n +2 "$WORK/cat_batch.csv" | sort) <(tail -n +2 "$CATFX/expected.csv" | sort) | awk -F, \
+     "{d = \$5 - \$11; if (d < 0) d = -d; if (\$1 != \$9 || \$4 != \$10 || \$6 != \"ok\" || d > 1e-5 * \$11) bad = 1; n++} END {exit bad || n != 18}"'
 
 # plot scales a local_scaler_type model's series as predict does: the forecast is drawn in the
 # history's units (in the scaled ones it would sit far below the history, near 0).
