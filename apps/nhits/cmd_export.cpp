@@ -103,10 +103,8 @@ Action RegisterExport(CLI::App& app) {
             (*v)[i] = static_cast<float>(rng() % static_cast<unsigned>(col->cardinality + 2));
     const ExogBatch<float> raw_exog{hist.data(), futr.data(), stat.data()};
     // The network's own inputs: the codes' embedding rows (scaled space; PredictWindows embeds itself).
-    const CategoricalEmbeddings& e = model.embeddings();
-    std::vector<float> hist_e(e.empty() ? 0 : n * L * e.hist_width()),
-        futr_e(e.empty() ? 0 : n * (L + c.h) * e.futr_width()), stat_e(e.empty() ? 0 : n * e.stat_width());
-    const ExogBatch<float> net_exog = model.NetworkExog(n, raw_exog, hist_e.data(), futr_e.data(), stat_e.data());
+    Model::EmbeddedExog embedded;
+    const ExogBatch<float> net_exog = model.NetworkExog(n, raw_exog, &embedded);
     // In scaled space the network sees what the graph passes it: zeros for y under exclude_insample_y.
     std::vector<float> net_x = x;
     if (c.exclude_insample_y) std::fill(net_x.begin(), net_x.end(), 0.0f);

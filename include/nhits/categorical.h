@@ -57,12 +57,14 @@ class CategoricalEmbeddings {
 
   bool empty() const { return tables_.empty(); }
   struct Table {
+    std::string column;       // the categorical column it embeds
     std::string tensor_name;  // e.g. "futr_cat_embeddings.0.weight"
     int rows = 0, dim = 0;    // rows = cardinality + 1
     std::vector<float> weight;  // [rows, dim]
     std::vector<float> unseen;  // the mean of rows 1.., which code 0 (and any code out of range) takes
   };
   const std::vector<Table>& tables() const { return tables_; }
+  const Table* TableFor(const std::string& column) const;  // null when the column has none
   // Replaces one table's weights (size rows * dim) and recomputes its unseen row.
   Status SetWeight(std::size_t table, const std::vector<float>& weight);
 

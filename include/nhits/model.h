@@ -38,6 +38,11 @@ class Model {
   // windows * L * hist_width(), windows * (L + h) * futr_width() and windows * stat_width() floats.
   ExogBatch<float> NetworkExog(int windows, const ExogBatch<float>& scaled, float* hist, float* futr,
                                float* stat) const;
+  // The same into buffers of its own, resized as needed (reuse one across calls).
+  struct EmbeddedExog {
+    std::vector<float> hist, futr, stat;
+  };
+  ExogBatch<float> NetworkExog(int windows, const ExogBatch<float>& scaled, EmbeddedExog* buffers) const;
 
   std::int64_t ParameterCount() const { return static_cast<std::int64_t>(network_.params().size()); }
   std::int64_t FlopsPerForecast() const { return 2 * network_.MacsPerWindow(); }

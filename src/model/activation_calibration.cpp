@@ -24,11 +24,8 @@ std::vector<std::vector<float>> CalibrateActivationRanges(const Model& model, co
     ScaleExogWindow(c, mask + at, exog.hist + b * L * X, exog.futr + b * (L + c.h) * F, hist.data() + b * L * X,
                     futr.data() + b * (L + c.h) * F, scratch.data());
   }
-  const CategoricalEmbeddings& e = model.embeddings();
-  std::vector<float> embedded_hist(e.empty() ? 0 : W * L * e.hist_width()),
-      embedded_futr(e.empty() ? 0 : W * (L + c.h) * e.futr_width()), embedded_stat(e.empty() ? 0 : W * e.stat_width());
-  const ExogBatch<float> net_exog = model.NetworkExog(windows, {hist.data(), futr.data(), exog.stat}, embedded_hist.data(),
-                                                      embedded_futr.data(), embedded_stat.data());
+  Model::EmbeddedExog embedded;
+  const ExogBatch<float> net_exog = model.NetworkExog(windows, {hist.data(), futr.data(), exog.stat}, &embedded);
   Workspace<float> ws;
   model.network().Forward(windows, scaled.data(), mask, net_exog, out.data(), ws, false, nullptr);
   const auto& blocks = model.network().layout().blocks;

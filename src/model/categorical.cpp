@@ -95,6 +95,7 @@ CategoricalEmbeddings::CategoricalEmbeddings(const NhitsConfig& c) {
     int i = 0;
     for (const CategoricalColumn* col : StreamColumns(c, list)) {
       Table t;
+      t.column = col->name;
       t.tensor_name = std::string(prefix) + "_cat_embeddings." + std::to_string(i++) + ".weight";
       t.rows = col->cardinality + 1;
       t.dim = col->emb_dim;
@@ -108,6 +109,12 @@ CategoricalEmbeddings::CategoricalEmbeddings(const NhitsConfig& c) {
   build(c.hist_exog_list, "hist", L, &hist_);
   build(c.futr_exog_list, "futr", L + c.h, &futr_);
   build(c.stat_exog_list, "stat", 1, &stat_);
+}
+
+const CategoricalEmbeddings::Table* CategoricalEmbeddings::TableFor(const std::string& column) const {
+  for (const Table& t : tables_)
+    if (t.column == column) return &t;
+  return nullptr;
 }
 
 Status CategoricalEmbeddings::SetWeight(std::size_t table, const std::vector<float>& weight) {

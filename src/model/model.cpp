@@ -47,6 +47,15 @@ ExogBatch<float> Model::NetworkExog(int windows, const ExogBatch<float>& scaled,
           n.stat_exog_list.empty() ? nullptr : stat};
 }
 
+ExogBatch<float> Model::NetworkExog(int windows, const ExogBatch<float>& scaled, EmbeddedExog* buffers) const {
+  if (embeddings_.empty()) return scaled;
+  const std::size_t n = static_cast<std::size_t>(windows), L = static_cast<std::size_t>(config_.input_size);
+  buffers->hist.resize(n * L * embeddings_.hist_width());
+  buffers->futr.resize(n * (L + config_.h) * embeddings_.futr_width());
+  buffers->stat.resize(n * embeddings_.stat_width());
+  return NetworkExog(windows, scaled, buffers->hist.data(), buffers->futr.data(), buffers->stat.data());
+}
+
 void Model::ForwardRaw(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* raw,
                        ScaleStats* window_stats) const {
   const NhitsConfig& c = config();
@@ -64,7 +73,8 @@ void Model::ForwardRaw(int batch, const float* insample, const float* mask, cons
   // Reused across calls on the same thread: fresh multi-megabyte buffers would be page-faulted
   // in on every call, which cost more than the GEMMs at large batches.
   thread_local Workspace<float> ws;
-  thread_local std::vector<float> scaled, embedded_hist, embedded_futr, embedded_stat;
+  thread_local std::vector<float> scaled;
+  thread_local EmbeddedExog embedded;
   thread_local std::vector<ScaleStats> stats;
   for (int begin = 0; begin < batch; begin += kChunk) {
     const int n = std::min(kChunk, batch - begin);
@@ -91,12 +101,7 @@ void Model::ForwardRaw(int batch, const float* insample, const float* mask, cons
       scaled_exog.futr = futr.data();
     }
     if (S > 0) scaled_exog.stat = exog.stat + static_cast<std::size_t>(begin) * S;
-    if (!embeddings_.empty()) {
-      embedded_hist.resize(static_cast<std::size_t>(n) * L * embeddings_.hist_width());
-      embedded_futr.resize(static_cast<std::size_t>(n) * (L + c.h) * embeddings_.futr_width());
-      embedded_stat.resize(static_cast<std::size_t>(n) * embeddings_.stat_width());
-      scaled_exog = NetworkExog(n, scaled_exog, embedded_hist.data(), embedded_futr.data(), embedded_stat.data());
-    }
+    scaled_exog = NetworkExog(n, scaled_exog, &embedded);
     network_.Forward(n, scaled.data(), m, scaled_exog, raw + static_cast<std::size_t>(begin) * HQ, ws,
                      /*training=*/false, nullptr);
     std::copy(stats.begin(), stats.end(), window_stats + begin);

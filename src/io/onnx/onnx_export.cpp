@@ -366,13 +366,6 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   // feature axis `axis`), and each code becomes its embedding row, appended after them as the
   // network's layout has it. Row 0 of an exported table is the unseen row (the mean of the
   // learned rows), which every code outside 1..cardinality takes, as CategoricalEmbeddings does.
-  std::map<std::string, std::size_t> table_of;  // column -> index into the embeddings' tables
-  {
-    std::size_t t = 0;
-    for (const auto* list : {&c.hist_exog_list, &c.futr_exog_list, &c.stat_exog_list})
-      for (const CategoricalColumn& col : c.categorical)
-        if (std::find(list->begin(), list->end(), col.name) != list->end()) table_of[col.name] = t++;
-  }
   auto continuous = [&](const std::string& input, const std::vector<std::string>& list, int axis, const std::string& hint) {
     std::vector<std::int64_t> idx;
     for (std::size_t k = 0; k < list.size(); ++k)
@@ -388,7 +381,7 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
     for (const CategoricalColumn& col : c.categorical) {
       const auto at = std::find(list.begin(), list.end(), col.name);
       if (at == list.end()) continue;
-      const auto& t = model.embeddings().tables()[table_of.at(col.name)];
+      const auto& t = *model.embeddings().TableFor(col.name);
       std::vector<float> table = t.weight;
       std::copy(t.unseen.begin(), t.unseen.end(), table.begin());
       auto* pick = g.Node("Gather", {input, g.Int64(hint + "_code_idx", {at - list.begin()})}, hint + "_" + col.name + "_code");
