@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nhits/data.h"
+#include "nhits/forecast.h"
 #include "nhits/inference.h"
 #include "nhits/local_scaler.h"
 #include "nhits/model.h"
@@ -193,7 +194,7 @@ TEST(Categorical, ScalersLeaveCodesAlone) {
   EXPECT_NE(p.series[0].exog[0][0], 10);
 }
 
-TEST(Categorical, ReadersCodeLabelsAndTrainingIsRefused) {
+TEST(Categorical, ReadersCodeLabels) {
   const NhitsConfig c = CategoricalConfig();
   const std::string data = ::testing::TempDir() + "/cat_data.csv", stat = ::testing::TempDir() + "/cat_static.csv";
   std::ofstream(data) << "unique_id,ds,y,volume,regime,event,promo\n"
@@ -211,9 +212,142 @@ TEST(Categorical, ReadersCodeLabelsAndTrainingIsRefused) {
   Result<Panel> plain = ReadLongCsv(data, {"volume", "regime", "event", "promo"});
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.status().message().find(":2: field 'event'"), std::string::npos) << plain.status().message();
-  const Status train = TrainOptions{}.Validate(c);
-  EXPECT_EQ(train.code(), Status::Code::kUnsupported);
-  EXPECT_NE(train.message().find("cat_exog_list"), std::string::npos);
+}
+
+// NeuralForecast._build_categorical_vocab: sorted distinct labels, NaN dropped, numbers by value.
+TEST(Categorical, VocabularyIsBuiltAsNeuralforecastBuildsIt) {
+  const std::string path = ::testing::TempDir() + "/cat_vocab.csv";
+  std::ofstream(path) << "unique_id,ds,y,event,tier,sector\n"
+                         "a,1,1,promo,10,Tech\na,2,1,,9,energy\na,3,1,holiday,3,NaN\n"
+                         "b,1,1,promo,3.0,Energy\nb,2,1,NA,2.5,Tech\n";
+  EXPECT_EQ(*ReadCategoryLabels(path, "event"), (std::vector<std::string>{"holiday", "promo"}));
+  // By value, not as text ("10" after "9"); "3" and "3.0" are the one value pandas reads.
+  EXPECT_EQ(*ReadCategoryLabels(path, "tier"), (std::vector<std::string>{"2.5", "3", "9", "10"}));
+  // Text by code point: upper case first, as Python's sorted().
+  EXPECT_EQ(*ReadCategoryLabels(path, "sector"), (std::vector<std::string>{"Energy", "Tech", "energy"}));
+  Result<std::vector<std::string>> missing = ReadCategoryLabels(path, "store");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(":1: field 'store': missing column"), std::string::npos)
+      << missing.status().message();
+  std::ofstream(path, std::ios::app) << "b,3,1,promo\n";
+  Result<std::vector<std::string>> ragged = ReadCategoryLabels(path, "event");
+  ASSERT_FALSE(ragged.ok());
+  EXPECT_NE(ragged.status().message().find(":7: field 'event': row has 4 fields"), std::string::npos)
+      << ragged.status().message();
+}
+
+// The tables' gradient is checked against the embedding it feeds: Embed is linear in the table
+// weights (the unseen mean included), so for any change D of the tables the change of
+// sum(d_out * Embed(W)) is exactly <gradient, D>. Codes cover seen, unseen (0) and out of range.
+TEST(Categorical, TableGradientMatchesTheEmbeddingItFeeds) {
+  const NhitsConfig c = CategoricalConfig();
+  const int n = 3, L = c.input_size, H = c.h;
+  CategoricalEmbeddings tables(c);
+  tables.InitWeights(4);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> code(0, 4);  // 4 is out of range for every table here
+  std::vector<float> hist(n * L * 2), futr(n * (L + H) * 2), stat(n * 2);
+  for (auto* v : {&hist, &futr, &stat})
+    for (std::size_t i = 0; i < v->size(); ++i) (*v)[i] = i % 2 == 0 ? 0.5f * static_cast<float>(i) : static_cast<float>(code(rng));
+  // hist is (volume, regime), futr (event, promo), stat (region, size): the codes sit at 1, 0, 0.
+  for (std::size_t i = 0; i < hist.size(); i += 2) std::swap(hist[i], hist[i + 1]);
+  const ExogBatch<float> in{hist.data(), futr.data(), stat.data()};
+  const std::size_t nh = static_cast<std::size_t>(n) * L * tables.hist_width(),
+                    nf = static_cast<std::size_t>(n) * (L + H) * tables.futr_width(),
+                    ns = static_cast<std::size_t>(n) * tables.stat_width();
+  const std::vector<float> dh = Random(nh, 1), df = Random(nf, 2), ds = Random(ns, 3);
+  std::vector<float> grad(tables.weight_count(), 0.0f);
+  tables.AccumulateGradient(n, in, {dh.data(), df.data(), ds.data()}, grad.data());
+  auto objective = [&](const CategoricalEmbeddings& t) {
+    std::vector<float> eh(nh), ef(nf), es(ns);
+    t.Embed(n, in, eh.data(), ef.data(), es.data());
+    double sum = 0;
+    for (std::size_t i = 0; i < nh; ++i) sum += double(dh[i]) * eh[i];
+    for (std::size_t i = 0; i < nf; ++i) sum += double(df[i]) * ef[i];
+    for (std::size_t i = 0; i < ns; ++i) sum += double(ds[i]) * es[i];
+    return sum;
+  };
+  const std::vector<float> delta = Random(tables.weight_count(), 7);
+  CategoricalEmbeddings moved = tables;
+  std::vector<float> w = tables.FlatWeights();
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] += delta[i];
+  moved.SetFlatWeights(w);
+  double predicted = 0;
+  for (std::size_t i = 0; i < grad.size(); ++i) predicted += double(grad[i]) * delta[i];
+  EXPECT_NEAR(objective(moved) - objective(tables), predicted, 1e-4 * std::abs(predicted));
+  EXPECT_GT(std::abs(predicted), 1.0);
+  // Row 0 (the untrained unseen slot) takes no gradient; a code that took the mean reached rows 1..
+  for (std::size_t t = 0, offset = 0; t < tables.tables().size(); offset += tables.tables()[t++].weight.size())
+    for (int d = 0; d < tables.tables()[t].dim; ++d) EXPECT_EQ(grad[offset + d], 0.0f) << tables.tables()[t].tensor_name;
+}
+
+// A synthetic panel where only a future-known label says when y spikes: y = 3 on "spike" steps,
+// about 0 otherwise. A model given the label as a categorical column must learn it; the same
+// model without it cannot know the future and scores far worse on the held-out windows.
+TEST(Categorical, TrainingLearnsWhatOnlyTheLabelTells) {
+  std::mt19937 rng(3);
+  std::bernoulli_distribution spike(0.25);
+  std::normal_distribution<double> noise(0, 0.05);
+  Panel panel;
+  panel.exog_names = {"event"};
+  for (int s = 0; s < 8; ++s) {
+    Series series;
+    series.unique_id = "s" + std::to_string(s);
+    std::vector<double> event;
+    for (int t = 0; t < 200; ++t) {
+      const bool up = spike(rng);
+      series.ds.push_back(Timestamp{t});
+      series.y.push_back((up ? 3.0 : 0.0) + noise(rng));
+      event.push_back(up ? 2 : 1);  // codes of the vocabulary {"calm", "spike"}
+    }
+    series.exog.push_back(event);
+    panel.series.push_back(series);
+  }
+  NhitsConfig with = CategoricalConfig();
+  with.hist_exog_list.clear();
+  with.stat_exog_list.clear();
+  with.futr_exog_list = {"event"};
+  with.categorical = {Column("event", 2, 2, {"calm", "spike"})};
+  with.mlp_units = {{32, 32}, {32, 32}};
+  NhitsConfig without = with;
+  without.futr_exog_list.clear();
+  without.categorical.clear();
+  TrainOptions o;
+  o.max_steps = 300;
+  o.windows_batch_size = 64;
+  o.learning_rate = 3e-3;
+  o.val_size = 0;
+  o.num_threads = 1;
+  o.verbose = false;
+  const int test_size = 40;
+  auto heldout_mae = [&](const NhitsConfig& config, Model* model) {
+    Result<TrainReport> r = Train(*model, panel, o, test_size);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    std::vector<ForecastOrigin> origins;
+    for (int s = 0; s < 8; ++s)
+      for (int end = 200 - test_size; end + config.h <= 200; end += config.h) origins.push_back({s, end});
+    const std::vector<float> f = ForecastFrom(*model, panel, origins);
+    double sum = 0;
+    for (std::size_t w = 0; w < origins.size(); ++w)
+      for (int j = 0; j < config.h; ++j)
+        sum += std::abs(f[w * config.h + j] - panel.series[origins[w].series].y[origins[w].end + j]);
+    return sum / (origins.size() * config.h);
+  };
+  Model cat(with), plain(without);
+  const CategoricalEmbeddings initial = [&] {
+    CategoricalEmbeddings t(with);
+    t.InitWeights(static_cast<std::uint64_t>(o.random_seed));
+    return t;
+  }();
+  const double cat_mae = heldout_mae(with, &cat), plain_mae = heldout_mae(without, &plain);
+  EXPECT_LT(cat_mae, 0.4 * plain_mae) << "with the label " << cat_mae << ", without " << plain_mae;
+  EXPECT_LT(cat_mae, 0.3);
+  const auto& learned = cat.embeddings().tables()[0].weight;
+  const auto& start = initial.tables()[0].weight;
+  for (int d = 0; d < 2; ++d) {
+    EXPECT_EQ(learned[d], start[d]) << "row 0 (unseen) is never trained";
+    EXPECT_NE(learned[2 + d], start[2 + d]) << "row 1 (calm) is trained";
+  }
 }
 
 TEST(Categorical, CheckpointKeepsTablesAndVocabularyUnderNeuralforecastsNames) {

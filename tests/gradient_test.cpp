@@ -121,7 +121,23 @@ void CheckNetworkGradient(const NhitsConfig& c, const std::string& what) {
   };
   loss_at(true);
   std::vector<double> grad(net.params().size(), 0.0);
-  net.Backward(df.data(), ws, grad.data());
+  // The exogenous inputs' gradient (what reaches categorical embeddings in training) comes along.
+  std::vector<double> d_hist(hist.size(), 0.0), d_futr(futr.size(), 0.0), d_stat(stat.size(), 0.0);
+  const ExogGrad<double> d_exog{d_hist.data(), d_futr.data(), d_stat.data()};
+  net.Backward(df.data(), ws, grad.data(), &d_exog);
+  double worst_exog = 0;
+  for (auto [values, d] : {std::pair{&hist, &d_hist}, std::pair{&futr, &d_futr}, std::pair{&stat, &d_stat}})
+    for (std::size_t i = 0; i < values->size(); ++i) {
+      const double keep = (*values)[i];
+      (*values)[i] = keep + kStep;
+      const double up = loss_at(false);
+      (*values)[i] = keep - kStep;
+      const double down = loss_at(false);
+      (*values)[i] = keep;
+      worst_exog = std::max(worst_exog, RelErr((*d)[i], (up - down) / (2 * kStep)));
+    }
+  EXPECT_LT(worst_exog, 2e-5) << what << ": worst relative error over " << hist.size() + futr.size() + stat.size()
+                              << " exogenous inputs";
   int checked = 0;
   double worst = 0;
   for (std::size_t i = 0; i < net.params().size(); ++i) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -105,6 +106,17 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "Exogenous columns of --data known only up to the forecast origin (volume, other prices)");
   app.add_option("--stat-exog-list", stat_exog_list,
                  "Static columns, one value per series, read from --static-data FILE (unique_id,<columns>)");
+  app.add_option("--cat-exog-list", cat_exog_list,
+                 "Columns of the lists above that hold labels (store type, weekday, sector) rather than numbers:\n"
+                 "each enters the network as a learned embedding (neuralforecast's cat_exog_list). The labels seen\n"
+                 "in the data become the vocabulary (sorted, coded 1..n); a label not in it, or an empty field, is\n"
+                 "'unseen' and takes the mean of the learned rows");
+  app.add_option("--categorical-cardinalities", categorical_cardinalities,
+                 "name=N,... : the most labels each categorical column may have (its table gets N + 1 rows); default:\n"
+                 "the number of labels in the data");
+  app.add_option("--cat-emb-dim", cat_emb_dim,
+                 "Embedding size of each categorical column: fastai (min(50, ceil(1.6 n^0.56))), sqrt, half or an\n"
+                 "integer")->capture_default_str();
   }
   app.add_option("--max-steps", train.max_steps, "Optimizer steps")->capture_default_str();
   app.add_option("--learning-rate", train.learning_rate, "Adam learning rate")->capture_default_str();
@@ -149,7 +161,63 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return s;
 }
 
-NhitsConfig ModelFlags::Config() const {
+namespace {
+
+// --categorical-cardinalities "store=50,weekday=7" -> {store: 50, weekday: 7}.
+std::map<std::string, int> ParseCardinalities(const std::string& text) {
+  std::map<std::string, int> out;
+  if (text.empty()) return out;
+  for (const std::string& item : SplitList(text, "categorical-cardinalities")) {
+    const std::size_t eq = item.find('=');
+    int n = 0;
+    const char* first = item.data() + (eq == std::string::npos ? 0 : eq + 1);
+    const auto [ptr, ec] = std::from_chars(first, item.data() + item.size(), n);
+    if (eq == std::string::npos || eq == 0 || ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
+      Fail("--categorical-cardinalities: '" + item + "' is not name=N with N > 0 (e.g. store=50,weekday=7)");
+    out[item.substr(0, eq)] = n;
+  }
+  return out;
+}
+
+// The categorical columns of --cat-exog-list, each with the vocabulary of the training data.
+std::vector<CategoricalColumn> LearnCategoricalColumns(const NhitsConfig& c, const std::string& list,
+                                                       const std::string& cardinalities, const std::string& emb_dim,
+                                                       const std::string& data, const std::string& static_data) {
+  std::map<std::string, int> declared = ParseCardinalities(cardinalities);
+  std::vector<CategoricalColumn> out;
+  for (const std::string& name : SplitList(list, "cat-exog-list")) {
+    const bool is_static = std::find(c.stat_exog_list.begin(), c.stat_exog_list.end(), name) != c.stat_exog_list.end();
+    if (!is_static && std::find(c.futr_exog_list.begin(), c.futr_exog_list.end(), name) == c.futr_exog_list.end() &&
+        std::find(c.hist_exog_list.begin(), c.hist_exog_list.end(), name) == c.hist_exog_list.end())
+      Fail("--cat-exog-list: '" + name + "' must also be in --futr-exog-list, --hist-exog-list or --stat-exog-list");
+    const std::string& path = is_static ? static_data : data;
+    if (path.empty())
+      Fail("--cat-exog-list: '" + name + "' is a static column: give --static-data FILE (unique_id," + name + ")");
+    CategoricalColumn col;
+    col.name = name;
+    col.vocabulary = Unwrap(ReadCategoryLabels(path, name));
+    if (col.vocabulary.empty())
+      Fail(path + ": field '" + name + "': the categorical column has no labels (every value is empty or NaN)");
+    const auto it = declared.find(name);
+    col.cardinality = it != declared.end() ? it->second : static_cast<int>(col.vocabulary.size());
+    if (it != declared.end()) declared.erase(it);
+    if (col.vocabulary.size() > static_cast<std::size_t>(col.cardinality))  // neuralforecast's check
+      Fail(path + ": field '" + name + "': the categorical column has " + std::to_string(col.vocabulary.size()) +
+           " distinct values in the training data but --categorical-cardinalities declares only " +
+           std::to_string(col.cardinality) + ". Increase the declared cardinality.");
+    Result<int> dim = ResolveCatEmbDim(emb_dim, col.cardinality);
+    if (!dim.ok()) Fail("--cat-emb-dim: " + dim.status().message());
+    col.emb_dim = *dim;
+    out.push_back(std::move(col));
+  }
+  if (!declared.empty())
+    Fail("--categorical-cardinalities: '" + declared.begin()->first + "' is not in --cat-exog-list");
+  return out;
+}
+
+}  // namespace
+
+NhitsConfig ModelFlags::Config(const std::string& data, const std::string& static_data) const {
   NhitsConfig c;
   c.h = h;
   c.input_size = input_size != 0 ? input_size : 3 * h;
@@ -201,6 +269,10 @@ NhitsConfig ModelFlags::Config() const {
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
   if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");
+  if (!cat_exog_list.empty())
+    c.categorical = LearnCategoricalColumns(c, cat_exog_list, categorical_cardinalities, cat_emb_dim, data, static_data);
+  else if (!categorical_cardinalities.empty())
+    Fail("--categorical-cardinalities applies to --cat-exog-list, which is not given");
   if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
     Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
          " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");

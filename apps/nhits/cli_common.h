@@ -36,6 +36,7 @@ struct ModelFlags {
   std::string scaler_type = "identity", loss = "MAE", level = "80,90", distribution = "Normal";
   std::string quantiles;  // MQLoss(quantiles=...): replaces level
   std::string futr_exog_list, hist_exog_list, stat_exog_list;
+  std::string cat_exog_list, categorical_cardinalities, cat_emb_dim = "fastai";
   double dropout_prob_theta = 0.0, delta = 1.0, q = 0.5;
   bool first_layer_activation = false, return_params = false, exclude_insample_y = false;
   TrainOptions train;
@@ -48,8 +49,10 @@ struct ModelFlags {
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).
   // `with_exog`: whether the --*-exog-list flags apply (the benchmark's univariate channels have none).
   void Register(CLI::App& app, bool with_window_stride, bool with_horizon = true, bool with_exog = true);
-  // Builds and validates the configuration (lists must be comma separated integers).
-  NhitsConfig Config() const;
+  // Builds and validates the configuration (lists must be comma separated integers). With
+  // --cat-exog-list, each categorical column's vocabulary is read from `data` (a stat_exog_list
+  // column from `static_data`), as NeuralForecast.fit builds it.
+  NhitsConfig Config(const std::string& data = {}, const std::string& static_data = {}) const;
 };
 
 Panel LoadPanel(const std::string& path);

@@ -31,7 +31,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     CheckOutputPath(a->out);
     if (a->n_windows <= 0) Fail("--n-windows must be > 0");
     if (a->step_size <= 0) Fail("--step-size must be > 0");
-    const NhitsConfig config = a->model.Config();
+    const NhitsConfig config = a->model.Config(a->data, a->static_data);
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     if (!a->model.quiet) NoteSampleWeights(panel);

@@ -41,10 +41,13 @@ Action RegisterTrain(CLI::App& app) {
       "    --scaler-type robust --out model.safetensors\n"
       "With exogenous inputs (neuralforecast's futr/hist/stat_exog_list):\n"
       "  nhits train --data sales.csv --h 7 --futr-exog-list promo --hist-exog-list traffic \\\n"
-      "    --stat-exog-list store_size --static-data stores.csv --out model.safetensors");
+      "    --stat-exog-list store_size --static-data stores.csv --out model.safetensors\n"
+      "With label columns (cat_exog_list: each a learned embedding; the vocabulary comes from the data):\n"
+      "  nhits train --data sales.csv --h 7 --futr-exog-list promo,weekday --stat-exog-list region \\\n"
+      "    --static-data stores.csv --cat-exog-list weekday,region --out model.safetensors");
   return [a] {
     CheckOutputPath(a->out);
-    NhitsConfig config = a->model.Config();
+    NhitsConfig config = a->model.Config(a->data, a->static_data);
     if (!a->local_scaler_type.empty()) {
       config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "local-scaler-type"));
       if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)

@@ -12,6 +12,7 @@
 // requests, ExogBatch) keeps one value per column, the code.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,18 @@ class CategoricalEmbeddings {
   // Replaces one table's weights (size rows * dim) and recomputes its unseen row.
   Status SetWeight(std::size_t table, const std::vector<float>& weight);
 
+  // Training sees every table as one flat vector: the tables in order, each [rows, dim].
+  std::size_t weight_count() const;
+  std::vector<float> FlatWeights() const;
+  void SetFlatWeights(const std::vector<float>& flat);  // size weight_count(); recomputes the unseen rows
+  // nn.Embedding's default init, N(0, 1) for every row (row 0 too, which training never moves).
+  void InitWeights(std::uint64_t seed);
+  // Adds d(loss)/d(tables) to `grad` (weight_count() floats, FlatWeights' layout), given the coded
+  // inputs `in` Embed was given and d(loss)/d(its outputs) in `d_out` (embedded layout). A code
+  // that took the unseen mean shares its gradient equally among rows 1.. (the mean's gradient);
+  // row 0 gets none, as in neuralforecast's _lookup_embedding.
+  void AccumulateGradient(int windows, const ExogBatch<float>& in, const ExogBatch<float>& d_out, float* grad) const;
+
   // Widths of the embedded streams (EmbeddedConfig's list sizes).
   int hist_width() const { return hist_.width; }
   int futr_width() const { return futr_.width; }
@@ -85,6 +98,9 @@ class CategoricalEmbeddings {
     std::vector<std::pair<int, std::size_t>> categorical;  // (input column, table) in output order
   };
   void EmbedRows(const Stream& s, std::size_t rows, const float* in, float* out) const;
+  void ScatterRows(const Stream& s, std::size_t rows, const float* in, const float* d_out, float* grad,
+                   std::vector<double>* unseen) const;
+  std::size_t Offset(std::size_t table) const;  // of the table in the flat vector
   const float* Row(const Table& t, float code) const;
 
   std::vector<Table> tables_;

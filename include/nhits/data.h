@@ -78,6 +78,13 @@ Result<Panel> ReadFutureCsv(const std::string& path, const std::vector<std::stri
 Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& columns, Panel* panel,
                        const std::vector<CategoricalColumn>* categorical = nullptr);
 
+// The vocabulary neuralforecast builds for a categorical column at fit time
+// (NeuralForecast._build_categorical_vocab): the distinct labels of `column` in the CSV `path`,
+// sorted as Python sorts what pandas read (by value when every label is a number, else by text),
+// missing values (empty, "NaN", "NA", ...: pandas' defaults) left out; label i is coded i + 1.
+// Fails with file:line:field on a missing column or a row with the wrong field count.
+Result<std::vector<std::string>> ReadCategoryLabels(const std::string& path, const std::string& column);
+
 // Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
 // kDateTime as YYYY-MM-DD HH:MM:SS.
 std::string FormatTimestamp(Timestamp t, TimeKind kind);

@@ -44,7 +44,10 @@ class Model {
   };
   ExogBatch<float> NetworkExog(int windows, const ExogBatch<float>& scaled, EmbeddedExog* buffers) const;
 
-  std::int64_t ParameterCount() const { return static_cast<std::int64_t>(network_.params().size()); }
+  // The network's weights plus the embedding tables (neuralforecast counts both).
+  std::int64_t ParameterCount() const {
+    return static_cast<std::int64_t>(network_.params().size() + embeddings_.weight_count());
+  }
   std::int64_t FlopsPerForecast() const { return 2 * network_.MacsPerWindow(); }
 
   // Forecasts from raw windows: insample [B, L] (oldest first, padded slots 0), mask [B, L]

@@ -73,10 +73,20 @@ struct ExogBatch {
   const T* stat = nullptr;
 };
 
+// d(loss)/d(exogenous inputs) in ExogBatch's layout, accumulated by Network::Backward; a null
+// stream is not wanted. Training needs it only to reach categorical embedding tables.
+template <typename T>
+struct ExogGrad {
+  T* hist = nullptr;
+  T* futr = nullptr;
+  T* stat = nullptr;
+};
+
 // Forward activations kept for the backward pass; reused across calls of the same batch size.
 template <typename T>
 struct Workspace {
   int batch = 0;
+  ExogBatch<T> exog;                // the last Forward's exogenous inputs (ExogGrad needs them alive)
   std::vector<T> residual;          // [blocks + 1][B, L] block inputs (time-reversed)
   std::vector<T> mask_rev;          // [B, L]
   std::vector<std::vector<T>> pooled;      // per block: MLP input [B, in_features] (pooled y first)
@@ -111,8 +121,9 @@ class Network {
   void Forward(int batch, const T* insample, const T* mask, const ExogBatch<T>& exog, T* forecast,
                Workspace<T>& ws, bool training, std::mt19937_64* rng, cpu::ThreadPool* pool = nullptr) const;
   // Accumulates d(loss)/d(params) into `grad` (size params().size()) given d(loss)/d(forecast).
-  // Uses the activations Forward left in `ws`.
-  void Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const;
+  // Uses the activations Forward left in `ws`. With `d_exog`, also accumulates the gradient of
+  // the exogenous inputs Forward was given (which must still be alive) into its non-null streams.
+  void Backward(const T* d_forecast, Workspace<T>& ws, T* grad, const ExogGrad<T>* d_exog = nullptr) const;
 
   // Multiply-accumulates per window of the forward pass (x2 for FLOPs).
   std::int64_t MacsPerWindow() const;

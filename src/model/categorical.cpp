@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <random>
 
 #include "nhits/config.h"
 #include "nhits/network.h"
@@ -130,6 +131,76 @@ Status CategoricalEmbeddings::SetWeight(std::size_t table, const std::vector<flo
     t.unseen[static_cast<std::size_t>(d)] = t.rows > 1 ? static_cast<float>(sum / (t.rows - 1)) : 0.0f;
   }
   return Status::Ok();
+}
+
+std::size_t CategoricalEmbeddings::weight_count() const {
+  return tables_.empty() ? 0 : Offset(tables_.size() - 1) + tables_.back().weight.size();
+}
+
+std::size_t CategoricalEmbeddings::Offset(std::size_t table) const {
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < table; ++i) offset += tables_[i].weight.size();
+  return offset;
+}
+
+std::vector<float> CategoricalEmbeddings::FlatWeights() const {
+  std::vector<float> flat;
+  flat.reserve(weight_count());
+  for (const Table& t : tables_) flat.insert(flat.end(), t.weight.begin(), t.weight.end());
+  return flat;
+}
+
+void CategoricalEmbeddings::SetFlatWeights(const std::vector<float>& flat) {
+  for (std::size_t i = 0, offset = 0; i < tables_.size(); offset += tables_[i++].weight.size()) {
+    const auto first = flat.begin() + static_cast<std::ptrdiff_t>(offset);
+    (void)SetWeight(i, std::vector<float>(first, first + static_cast<std::ptrdiff_t>(tables_[i].weight.size())));
+  }
+}
+
+void CategoricalEmbeddings::InitWeights(std::uint64_t seed) {
+  std::mt19937_64 rng(seed ^ 0xC2B2AE3D27D4EB4FULL);  // apart from the network's own init stream
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> flat(weight_count());
+  for (float& w : flat) w = normal(rng);
+  SetFlatWeights(flat);
+}
+
+void CategoricalEmbeddings::ScatterRows(const Stream& s, std::size_t rows, const float* in, const float* d_out,
+                                        float* grad, std::vector<double>* unseen) const {
+  const std::size_t first_embedding = s.continuous.size();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * s.in_width;
+    const float* dy = d_out + r * s.width + first_embedding;
+    for (const auto& [column, table] : s.categorical) {
+      const Table& t = tables_[table];
+      const float* row = Row(t, x[column]);
+      if (row == t.unseen.data()) {
+        double* u = unseen->data() + Offset(table);  // row 0's slot collects the unseen mean's gradient
+        for (int d = 0; d < t.dim; ++d) u[d] += dy[d];
+      } else {
+        float* g = grad + Offset(table) + static_cast<std::size_t>(row - t.weight.data());
+        for (int d = 0; d < t.dim; ++d) g[d] += dy[d];
+      }
+      dy += t.dim;
+    }
+  }
+}
+
+void CategoricalEmbeddings::AccumulateGradient(int windows, const ExogBatch<float>& in, const ExogBatch<float>& d_out,
+                                               float* grad) const {
+  const std::size_t n = static_cast<std::size_t>(windows);
+  std::vector<double> unseen(weight_count(), 0.0);
+  if (hist_.in_width > 0) ScatterRows(hist_, n * hist_.steps, in.hist, d_out.hist, grad, &unseen);
+  if (futr_.in_width > 0) ScatterRows(futr_, n * futr_.steps, in.futr, d_out.futr, grad, &unseen);
+  if (stat_.in_width > 0) ScatterRows(stat_, n, in.stat, d_out.stat, grad, &unseen);
+  for (std::size_t i = 0; i < tables_.size(); ++i) {
+    const Table& t = tables_[i];
+    if (t.rows < 2) continue;
+    const std::size_t offset = Offset(i);
+    for (int r = 1; r < t.rows; ++r)
+      for (int d = 0; d < t.dim; ++d)
+        grad[offset + static_cast<std::size_t>(r) * t.dim + d] += static_cast<float>(unseen[offset + d] / (t.rows - 1));
+  }
 }
 
 const float* CategoricalEmbeddings::Row(const Table& t, float code) const {

@@ -324,10 +324,6 @@ Status NhitsConfig::Validate() const {
 
 Status TrainOptions::Validate(const NhitsConfig& config) const {
   auto bad = [](const std::string& m) { return Status::InvalidArgument(m); };
-  if (!config.categorical.empty())
-    return Status::Unsupported("categorical exogenous columns (cat_exog_list: '" + config.categorical.front().name +
-                               "', ...) are forecast but not trained by this engine yet: fit the model in neuralforecast and "
-                               "convert it with tools/export_neuralforecast.py");
   if (max_steps <= 0) return bad("field 'max_steps': must be > 0");
   if (!(learning_rate > 0)) return bad("field 'learning_rate': must be > 0");
   if (val_check_steps <= 0) return bad("field 'val_check_steps': must be > 0");

@@ -107,6 +107,27 @@ void PoolColumnsTimeMajor(PoolingMode mode, int k, int n, int C, const T* in, T*
   }
 }
 
+// Adds the input gradient of PoolColumnsTimeMajor to `d_in` [n, C]: MaxPool's goes to the first
+// maximum of each window (as PyTorch's), AvgPool's is shared by the window's elements.
+template <typename T>
+void PoolColumnsTimeMajorBackward(PoolingMode mode, int k, int n, int C, const T* in, const T* d_out, T* d_in) {
+  const int np = (n + k - 1) / k;
+  for (int p = 0; p < np; ++p) {
+    const int begin = p * k, end = std::min(begin + k, n);
+    for (int c = 0; c < C; ++c) {
+      const T g = d_out[static_cast<std::size_t>(p) * C + c];
+      if (mode == PoolingMode::kMaxPool1d) {
+        int best = begin;
+        for (int t = begin + 1; t < end; ++t)
+          if (in[static_cast<std::size_t>(t) * C + c] > in[static_cast<std::size_t>(best) * C + c]) best = t;
+        d_in[static_cast<std::size_t>(best) * C + c] += g;
+      } else {
+        for (int t = begin; t < end; ++t) d_in[static_cast<std::size_t>(t) * C + c] += g / T(end - begin);
+      }
+    }
+  }
+}
+
 // One window's MLP input z [in_features] for a block with exogenous inputs (neuralforecast's
 // NHITSBlock.forward): [pool(residual) | pool(hist) | pool(futr) | stat]; the exogenous parts
 // are the same in every block (not residualised). `window` indexes the rows of `exog`.
@@ -124,6 +145,26 @@ void BlockInput(const NhitsConfig& c, const BlockLayout& blk, int window, const 
   if (F > 0) PoolColumnsTimeMajor(c.pooling_mode, k, L + H, F, exog.futr + w * (L + H) * F, z);
   z += static_cast<std::size_t>(F) * blk.futr_pooled_size;
   for (int s = 0; s < S; ++s) z[s] = exog.stat[w * S + s];
+}
+
+// Adds the gradient of BlockInput's exogenous part to `d_exog`, given dz = d(loss)/d(z) [in_features].
+template <typename T>
+void BlockInputBackward(const NhitsConfig& c, const BlockLayout& blk, int window, const ExogBatch<T>& exog,
+                        const T* dz, const ExogGrad<T>& d_exog) {
+  const int L = c.input_size, H = c.h, k = blk.pool_kernel;
+  const int X = static_cast<int>(c.hist_exog_list.size()), F = static_cast<int>(c.futr_exog_list.size()),
+            S = static_cast<int>(c.stat_exog_list.size());
+  const std::size_t w = static_cast<std::size_t>(window);
+  dz += blk.pooled_size;
+  if (X > 0 && d_exog.hist != nullptr)
+    PoolColumnsTimeMajorBackward(c.pooling_mode, k, L, X, exog.hist + w * L * X, dz, d_exog.hist + w * L * X);
+  dz += static_cast<std::size_t>(X) * blk.pooled_size;
+  if (F > 0 && d_exog.futr != nullptr)
+    PoolColumnsTimeMajorBackward(c.pooling_mode, k, L + H, F, exog.futr + w * (L + H) * F, dz,
+                                 d_exog.futr + w * (L + H) * F);
+  dz += static_cast<std::size_t>(F) * blk.futr_pooled_size;
+  if (d_exog.stat != nullptr)
+    for (int s = 0; s < S; ++s) d_exog.stat[w * S + s] += dz[s];
 }
 
 // F.interpolate(knots [.., K], size=h) as fixed taps, computed in float like PyTorch's CPU kernel.

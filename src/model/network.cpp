@@ -143,6 +143,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatc
   const std::size_t nblocks = layout_.blocks.size();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
   ws.batch = B;
+  ws.exog = exog;
   ws.residual.resize((nblocks + 1) * BL);
   ws.mask_rev.resize(BL);
   ws.pooled.resize(nblocks);
@@ -260,7 +261,7 @@ void Network<T>::Forward(int B, const T* insample, const T* mask, const ExogBatc
 }
 
 template <typename T>
-void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const {
+void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad, const ExogGrad<T>* d_exog) const {
   const int B = ws.batch, L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step();
   const std::size_t BL = static_cast<std::size_t>(B) * L;
   const std::size_t nblocks = layout_.blocks.size();
@@ -293,6 +294,7 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
     });
     const T slope = config_.activation == Activation::kPReLU ? params_[blk.prelu] : T(0);
     const bool need_input_grad = bi > 0;
+    const bool need_exog_grad = d_exog != nullptr && blk.in_features != blk.pooled_size;
     for (std::size_t li = nl; li-- > 0;) {
       const LinearSlot& l = blk.layers[li];
       if (l.activated) {
@@ -333,11 +335,18 @@ void Network<T>::Backward(const T* d_forecast, Workspace<T>& ws, T* grad) const 
         for (int b = 0; b < B; ++b)
           for (int o = o0; o < o1; ++o) grad[l.bias + o] += d_out[static_cast<std::size_t>(b) * l.out + o];
       });
-      if (li == 0 && !need_input_grad) break;
+      if (li == 0 && !need_input_grad && !need_exog_grad) break;
       auto& d_in = ws.scratch_b;
       d_in.resize(static_cast<std::size_t>(B) * l.in);
       cpu::GemmNN<T>(B, l.in, l.out, d_out.data(), params_.data() + l.weight, d_in.data(), false);
       std::swap(d_out, d_in);
+    }
+    if (need_exog_grad) {  // disjoint rows of d_exog per window
+      const std::size_t W = static_cast<std::size_t>(blk.in_features);
+      cpu::ForRows(B, [&](int b0, int b1) {
+        for (int b = b0; b < b1; ++b)
+          layers::BlockInputBackward(config_, blk, b, ws.exog, d_out.data() + static_cast<std::size_t>(b) * W, *d_exog);
+      });
     }
     if (need_input_grad) {
       const std::size_t Lp = static_cast<std::size_t>(blk.pooled_size);

@@ -126,7 +126,16 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   std::vector<float> exog_scratch(2 * static_cast<std::size_t>(L));
 
   Network<float>& net = model.mutable_network();
-  if (!o.warm_start) net.InitParams(static_cast<std::uint64_t>(o.random_seed));
+  CategoricalEmbeddings& tables = model.mutable_embeddings();
+  if (!o.warm_start) {
+    net.InitParams(static_cast<std::uint64_t>(o.random_seed));
+    tables.InitWeights(static_cast<std::uint64_t>(o.random_seed));
+  }
+  // Categorical columns: the network sees their embeddings, and the gradient of its exogenous
+  // inputs flows back into the tables, which Adam steps like any other parameter.
+  std::vector<float> table_weights = tables.FlatWeights(), table_grad(table_weights.size()), best_tables;
+  Adam table_adam(table_weights.size());
+  Model::EmbeddedExog embedded, d_embedded;
   std::mt19937_64 rng(static_cast<std::uint64_t>(o.random_seed) * 0x9E3779B97F4A7C15ULL + 1);
   Adam adam(net.params().size());
   std::vector<float> grad(net.params().size());
@@ -190,7 +199,8 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     }
     yhat.resize(static_cast<std::size_t>(B) * H * Q);
     d_yhat.resize(yhat.size());
-    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), exog.batch(), yhat.data(), ws,
+    const ExogBatch<float> net_exog = model.NetworkExog(B, exog.batch(), &embedded);
+    net.Forward(B, batch.insample.data(), batch.insample_mask.data(), net_exog, yhat.data(), ws,
                 /*training=*/true, &rng);
     const double loss = ComputeLoss<float>(c, B, yhat.data(), batch.outsample.data(), batch.outsample_mask.data(),
                                            d_yhat.data(), c.distribution_loss() ? log_scale.data() : nullptr);
@@ -198,8 +208,22 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       return Status::InvalidArgument("training loss is " + std::to_string(loss) + " at step " + std::to_string(step) +
                                      "; lower learning_rate or use a scaler (scaler_type)");
     std::fill(grad.begin(), grad.end(), 0.0f);
-    net.Backward(d_yhat.data(), ws, grad.data());
-    adam.Step(net.params(), grad, LearningRateAt(o.learning_rate, step, o.max_steps, o.num_lr_decays));
+    const double lr = LearningRateAt(o.learning_rate, step, o.max_steps, o.num_lr_decays);
+    if (tables.empty()) {
+      net.Backward(d_yhat.data(), ws, grad.data());
+    } else {
+      for (auto [d, e] : {std::pair{&d_embedded.hist, &embedded.hist}, std::pair{&d_embedded.futr, &embedded.futr},
+                          std::pair{&d_embedded.stat, &embedded.stat}})
+        d->assign(e->size(), 0.0f);
+      const ExogGrad<float> d_exog{d_embedded.hist.data(), d_embedded.futr.data(), d_embedded.stat.data()};
+      net.Backward(d_yhat.data(), ws, grad.data(), &d_exog);
+      std::fill(table_grad.begin(), table_grad.end(), 0.0f);
+      tables.AccumulateGradient(B, exog.batch(), {d_embedded.hist.data(), d_embedded.futr.data(), d_embedded.stat.data()},
+                                table_grad.data());
+      table_adam.Step(table_weights, table_grad, lr);
+      tables.SetFlatWeights(table_weights);
+    }
+    adam.Step(net.params(), grad, lr);
     loss_sum += loss;
     ++loss_count;
     report.steps = step + 1;
@@ -211,7 +235,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
         report.best_val_loss = last_val;
         bad_checks = 0;
-        if (o.restore_best_weights) best_params = net.params();
+        if (o.restore_best_weights) best_params = net.params(), best_tables = table_weights;
       } else if (o.early_stop_patience_steps > 0 && ++bad_checks >= o.early_stop_patience_steps) {
         report.early_stopped = true;
       }
@@ -224,7 +248,10 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     bar.Update(step + 1, loss, last_val);
     if (report.early_stopped) break;
   }
-  if (o.restore_best_weights && !best_params.empty()) net.params() = best_params;
+  if (o.restore_best_weights && !best_params.empty()) {
+    net.params() = best_params;
+    tables.SetFlatWeights(best_tables);
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   bar.Finish(report.early_stopped ? "early stopped at step " + std::to_string(report.steps)
                                   : "trained " + std::to_string(report.steps) + " steps");

@@ -102,6 +102,18 @@ expect_error train-negative-sample-weight "neg_weight.csv:4" "field 'sample_weig
 expect_error train-unknown-local-scaler "local-scaler-type" "unknown value 'boxcox'" "robust-iqr" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type boxcox
 expect_error train-local-scaler-with-intervals "--prediction-intervals with --local-scaler-type" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type standard --prediction-intervals 2
 
+# Training categorical columns: each must be in a list, fit its declared cardinality, and a static
+# one needs the static file its vocabulary comes from.
+C=$SRC/tests/fixtures/parity/exog_categorical_standard
+CAT=("${TRAIN[@]}" --data "$C/input.csv" --futr-exog-list event,promo --hist-exog-list volume,regime)
+expect_error train-cat-not-in-lists "--cat-exog-list: 'region'" "must also be in --futr-exog-list" -- "$NHITS" "${CAT[@]}" --cat-exog-list event,region
+expect_error train-cat-too-many-labels "input.csv: field 'event'" "4 distinct values" "declares only 3" -- "$NHITS" "${CAT[@]}" --cat-exog-list event --categorical-cardinalities event=3
+expect_error train-cat-cardinality-unlisted "--categorical-cardinalities: 'promo' is not in --cat-exog-list" -- "$NHITS" "${CAT[@]}" --cat-exog-list event --categorical-cardinalities promo=4
+expect_error train-cat-bad-cardinality "--categorical-cardinalities: 'event=x'" "name=N" -- "$NHITS" "${CAT[@]}" --cat-exog-list event --categorical-cardinalities event=x
+expect_error train-cat-bad-emb-dim "--cat-emb-dim" "'wide'" "fastai" -- "$NHITS" "${CAT[@]}" --cat-exog-list event --cat-emb-dim wide
+expect_error train-cat-static-without-file "'region' is a static column" "--static-data" -- "$NHITS" "${CAT[@]}" --stat-exog-list region --cat-exog-list region
+expect_error train-cardinality-without-cat "--categorical-cardinalities applies to --cat-exog-list" -- "$NHITS" "${CAT[@]}" --categorical-cardinalities event=4
+
 expect_error no-command "a command is required" "predict" -- "$NHITS"
 expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv
 expect_error unknown-command "unknown command 'frobnicate'" "commands: train, predict" -- "$NHITS" frobnicate

@@ -334,6 +334,30 @@ check "batch with a categorical model equals neuralforecast's forecast (1e-5)" \
   'paste -d, <(tail -n +2 "$WORK/cat_batch.csv" | sort) <(tail -n +2 "$CATFX/expected.csv" | sort) | awk -F, \
      "{d = \$5 - \$11; if (d < 0) d = -d; if (\$1 != \$9 || \$4 != \$10 || \$6 != \"ok\" || d > 1e-5 * \$11) bad = 1; n++} END {exit bad || n != 18}"'
 
+# Training categorical columns on the fixture's data, with the fixture's configuration: the
+# vocabulary built from the file equals the one NeuralForecast.fit built (in the fixture's
+# checkpoint), the parameter count includes the embedding tables as neuralforecast's does, and
+# predict and cv run the trained model, an unseen futr label ("sale") included.
+"$NHITS" train --data "$CATFX/input.csv" --static-data "$CATFX/static.csv" --h 6 --input-size 18 \
+  --mlp-units "32,32;32,32;32,32" --futr-exog-list event,promo --hist-exog-list volume,regime --stat-exog-list size,region \
+  --cat-exog-list event,regime,region --scaler-type standard --max-steps 100 --val-size 6 --quiet \
+  --out "$WORK/ct.safetensors" > /dev/null 2>&1
+"$NHITS" info --model "$WORK/ct.safetensors" > "$WORK/ct_info.txt"
+"$NHITS" info --model "$CATFX/model.safetensors" > "$WORK/cf_info.txt"
+vocab() { grep -o '"categorical_vocab":{[^}]*}' "$1"; }
+check "train --cat-exog-list: the vocabulary equals neuralforecast's" \
+  '[ -n "$(vocab "$WORK/ct_info.txt")" ] && [ "$(vocab "$WORK/ct_info.txt")" = "$(vocab "$WORK/cf_info.txt")" ]'
+check "train --cat-exog-list: the parameter count equals neuralforecast's, tables included" \
+  '[ "$(grep ^parameters "$WORK/ct_info.txt")" = "$(grep ^parameters "$WORK/cf_info.txt")" ]'
+"$NHITS" predict --model "$WORK/ct.safetensors" --data "$CATFX/input.csv" --futr-data "$CATFX/futr.csv" \
+  --static-data "$CATFX/static.csv" --out "$WORK/ct.csv" 2>/dev/null
+check "predict with the trained categorical model: 18 finite forecasts" \
+  'awk -F, "NR>1 {if (\$3 != \$3 + 0 || \$3 == \"nan\") bad = 1; n++} END {exit bad || n != 18}" "$WORK/ct.csv"'
+"$NHITS" cv --data "$CATFX/input.csv" --static-data "$CATFX/static.csv" --h 6 --input-size 18 --mlp-units 32,32 \
+  --futr-exog-list event,promo --hist-exog-list volume,regime --stat-exog-list size,region --cat-exog-list event,region \
+  --max-steps 50 --n-windows 2 --step-size 6 --quiet --out "$WORK/ct_cv.csv" > /dev/null 2>&1
+check "cv --cat-exog-list: 2 windows x 6 steps x 3 series" '[ "$(wc -l < "$WORK/ct_cv.csv")" = 37 ]'
+
 # plot scales a local_scaler_type model's series as predict does: the forecast is drawn in the
 # history's units (in the scaled ones it would sit far below the history, near 0).
 "$NHITS" plot --model "$LOCALFX/model.safetensors" --data "$LOCALFX/input.csv" --futr-data "$LOCALFX/futr.csv" \

@@ -4,7 +4,8 @@ NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits p
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
 with MQLoss(quantiles=...) in any order, with exclude_insample_y, scaler_type="revin" and
 NeuralForecast's local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
-their reason.
+their reason. Training categorical columns here must score, on held-out steps, within 1.3x of
+neuralforecast's own training of the same model.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
 then its parameters must match ours and its sampled quantiles must scatter around our exact ones.
@@ -396,6 +397,52 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     student_t_columns("--quantiles 0.9,0.05,0.5", ["--quantiles", "0.9,0.05,0.5"],
                       nf.predict(df=df, quantiles=[0.9, 0.05, 0.5]).sort_values(["unique_id", "ds"]),
                       tuple((f"NHITS_ql{q}", q) for q in (0.05, 0.5, 0.9)))
+
+    # Training categorical columns, side by side: a futr label ("calm", "news", "spike") moves y
+    # by 0, -3 or +4 on its own step. Fit both trainers on the same file (same configuration,
+    # steps and seeds; their random streams differ, hence three seeds), forecast the last 12
+    # steps with their labels: our held-out MAE must be no worse than 1.3x neuralforecast's, and
+    # both far below what the series alone allows (about 2.1 for either trainer without the label).
+    crng = np.random.default_rng(5)
+    effect = {"calm": 0.0, "news": -3.0, "spike": 4.0}
+    frames = []
+    for i in range(6):
+        ev = np.array(list(effect))[crng.choice(3, 300, p=[0.6, 0.2, 0.2])]
+        t = np.arange(300)
+        y = 50 + 10 * i + 5 * np.sin(2 * np.pi * t / 12) + np.array([effect[e] for e in ev]) + crng.normal(0, 0.5, 300)
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": t + 1, "y": y.round(4), "event": ev}))
+    ev_df = pd.concat(frames, ignore_index=True)
+    ev_train, ev_test = ev_df[ev_df.ds <= 288], ev_df[ev_df.ds > 288]
+    ev_train.to_csv(os.path.join(work, "ev_train.csv"), index=False)
+    ev_test[["unique_id", "ds", "event"]].to_csv(os.path.join(work, "ev_futr.csv"), index=False)
+    truth = ev_test.sort_values(["unique_id", "ds"]).y.to_numpy()
+
+    def heldout_mae(frame):
+        frame = frame.reset_index() if "unique_id" not in frame.columns else frame
+        return float(np.mean(np.abs(frame.sort_values(["unique_id", "ds"]).NHITS.to_numpy() - truth)))
+
+    theirs, ours = [], []
+    for seed in (1, 2, 3):
+        opts = dict(common, max_steps=500, random_seed=seed)
+        nf = NeuralForecast(models=[NHITS(h=12, input_size=24, mlp_units=[[64, 64]] * 3, scaler_type="standard",
+                                          futr_exog_list=["event"], cat_exog_list=["event"],
+                                          categorical_cardinalities={"event": 3}, **opts)], freq=1)
+        nf.fit(df=ev_train)
+        theirs.append(heldout_mae(nf.predict(df=ev_train, futr_df=ev_test[["unique_id", "ds", "event"]])))
+        model_path, csv_path = os.path.join(work, "ev.safetensors"), os.path.join(work, "ev.csv")
+        t = subprocess.run([NHITS_BIN, "train", "--data", os.path.join(work, "ev_train.csv"), "--h", "12", "--input-size", "24",
+                            "--mlp-units", "64,64;64,64;64,64", "--scaler-type", "standard", "--futr-exog-list", "event",
+                            "--cat-exog-list", "event", "--max-steps", "500", "--random-seed", str(seed), "--quiet",
+                            "--out", model_path], capture_output=True, text=True)
+        p = subprocess.run([NHITS_BIN, "predict", "--model", model_path, "--data", os.path.join(work, "ev_train.csv"),
+                            "--futr-data", os.path.join(work, "ev_futr.csv"), "--out", csv_path], capture_output=True, text=True)
+        check(f"categorical training, seed {seed}: nhits train and predict", t.returncode == 0 and p.returncode == 0,
+              t.stderr[-300:] + p.stderr[-300:])
+        ours.append(heldout_mae(pd.read_csv(csv_path)) if p.returncode == 0 else float("inf"))
+    print(f"     categorical training, held-out MAE per seed: ours {np.round(ours, 4)}, neuralforecast {np.round(theirs, 4)}")
+    check(f"categorical training: mean held-out MAE {np.mean(ours):.4f} <= 1.3 x neuralforecast's {np.mean(theirs):.4f}",
+          np.mean(ours) <= 1.3 * np.mean(theirs))
+    check("categorical training: both far below the label-blind error (< 1.0)", max(np.mean(ours), np.mean(theirs)) < 1.0)
 
     refused = {
         "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),

@@ -1,0 +1,89 @@
+// The vocabulary of a categorical column, built from the training data as neuralforecast's
+// NeuralForecast._build_categorical_vocab builds it from the DataFrame pandas read.
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nhits/data.h"
+
+namespace nhits {
+namespace {
+
+// pandas.read_csv's default missing-value spellings: such a label is NaN there, dropped from the
+// vocabulary and coded 0 (unseen) like an empty field.
+bool IsMissing(std::string_view s) {
+  static const std::set<std::string_view> kMissing = {"",     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN",
+                                                      "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL",
+                                                      "NaN",  "None", "n/a",  "nan",  "null"};
+  return kMissing.count(s) > 0;
+}
+
+bool AsNumber(std::string_view s, double* v) {
+  const char* first = s.data() + (!s.empty() && s.front() == '+');
+  const auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), *v);
+  return first != s.data() + s.size() && ec == std::errc() && ptr == s.data() + s.size();
+}
+
+std::vector<std::string_view> Fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = line.find(',', start);
+    out.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ReadCategoryLabels(const std::string& path, const std::string& column) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ":1: field '" + column + "': cannot open the file");
+  std::string line;
+  std::getline(in, line);
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  const std::vector<std::string_view> header = Fields(line);
+  std::size_t at = header.size();
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    std::string_view name = header[i];
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (name == column) at = i;
+  }
+  if (at == header.size())
+    return Status::InvalidArgument(path + ":1: field '" + column +
+                                   "': missing column (cat_exog_list names it); found columns " + line);
+  std::set<std::string> labels;
+  std::int64_t no = 1;
+  while (std::getline(in, line)) {
+    ++no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::vector<std::string_view> f = Fields(line);
+    if (f.size() != header.size())
+      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + column + "': row has " +
+                                     std::to_string(f.size()) + " fields but the header has " +
+                                     std::to_string(header.size()));
+    if (!IsMissing(f[at])) labels.emplace(f[at]);
+  }
+  // pandas reads an all-numeric column as numbers, which Python sorts by value (and "3" and
+  // "3.0" are one value); any other column is text, sorted by code point (UTF-8 byte order).
+  std::vector<std::pair<double, std::string>> numeric;
+  for (const std::string& label : labels) {
+    double v = 0;
+    if (!AsNumber(label, &v)) return std::vector<std::string>(labels.begin(), labels.end());
+    numeric.emplace_back(v, label);
+  }
+  std::stable_sort(numeric.begin(), numeric.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < numeric.size(); ++i)
+    if (i == 0 || numeric[i].first != numeric[i - 1].first) out.push_back(numeric[i].second);
+  return out;
+}
+
+}  // namespace nhits
