@@ -55,7 +55,7 @@ Action RegisterTrain(CLI::App& app) {
     }
     Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     if (!a->model.quiet) NoteSampleWeights(panel);
-    ApplyLocalScaler(config.local_scaler_type, &panel);  // as NeuralForecast.fit: statistics over all of --data
+    ApplyLocalScaler(config.local_scaler_type, &panel, &config.categorical);  // as NeuralForecast.fit: over all of --data, codes left alone
     NoteLargeStaticValues(panel);
     Model model(config);
     TrainOptions options = a->model.train;
