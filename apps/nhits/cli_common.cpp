@@ -330,6 +330,28 @@ void TakeSampleWeights(const std::string& path, Panel* panel) {
   }
 }
 
+// Labels of `path`'s categorical columns that the fit's vocabulary lacks are coded 0 and take the
+// unseen embedding (the mean of the learned rows) silently in neuralforecast; say which ones.
+void NoteUnseenLabels(const NhitsConfig& c, const std::string& path, const std::vector<std::string>& columns) {
+  for (const std::string& name : columns) {
+    const CategoricalColumn* col = c.FindCategorical(name);
+    if (col == nullptr) continue;
+    const Result<std::vector<std::string>> labels = ReadCategoryLabels(path, name);
+    if (!labels.ok()) continue;  // the reader itself reports a bad file
+    std::vector<std::string> unseen;
+    for (const std::string& label : *labels)
+      if (CategoryCode(*col, label) == 0) unseen.push_back("'" + label + "'");
+    if (unseen.empty()) continue;
+    std::string list;
+    for (std::size_t i = 0; i < unseen.size() && i < 5; ++i) list += (i ? ", " : "") + unseen[i];
+    if (unseen.size() > 5) list += ", ... (" + std::to_string(unseen.size()) + " in all)";
+    std::fprintf(stderr,
+                 "note: %s: column '%s' has labels the model's fit never saw (%s); they take the unseen embedding\n"
+                 "      (the mean of the learned rows), as in neuralforecast\n",
+                 path.c_str(), name.c_str(), list.c_str());
+  }
+}
+
 }  // namespace
 
 Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::string& static_path,
@@ -339,12 +361,14 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
   const bool weighted = with_sample_weight && HeaderHas(path, "sample_weight");
   if (weighted) temporal.push_back("sample_weight");
   Panel panel = Unwrap(ReadLongCsv(path, temporal, &c.categorical));
+  NoteUnseenLabels(c, path, temporal);
   if (weighted) TakeSampleWeights(path, &panel);
   if (!c.stat_exog_list.empty()) {
     if (static_path.empty())
       Fail("the model takes static exogenous columns (stat_exog_list: " + JoinNames(c.stat_exog_list) +
            "): give them with --static-data FILE (unique_id," + JoinNames(c.stat_exog_list) + ")");
     CheckOk(AttachStaticCsv(static_path, c.stat_exog_list, &panel, &c.categorical));
+    NoteUnseenLabels(c, static_path, c.stat_exog_list);
   } else if (!static_path.empty()) {
     Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
   }
@@ -383,6 +407,7 @@ void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const F
          "): give each series' next " + std::to_string(need) + " values with --futr-data FILE (unique_id,ds," +
          JoinNames(c.futr_exog_list) + ")");
   CheckOk(AttachFutureCsv(futr_path, c.futr_exog_list, freq, need, panel, nullptr, &c.categorical));
+  NoteUnseenLabels(c, futr_path, c.futr_exog_list);
 }
 
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {

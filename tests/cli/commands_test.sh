@@ -350,7 +350,9 @@ check "train --cat-exog-list: the vocabulary equals neuralforecast's" \
 check "train --cat-exog-list: the parameter count equals neuralforecast's, tables included" \
   '[ "$(grep ^parameters "$WORK/ct_info.txt")" = "$(grep ^parameters "$WORK/cf_info.txt")" ]'
 "$NHITS" predict --model "$WORK/ct.safetensors" --data "$CATFX/input.csv" --futr-data "$CATFX/futr.csv" \
-  --static-data "$CATFX/static.csv" --out "$WORK/ct.csv" 2>/dev/null
+  --static-data "$CATFX/static.csv" --out "$WORK/ct.csv" 2> "$WORK/ct_predict.txt"
+check "predict names the futr label the fit never saw" \
+  'grep -q "futr.csv: column .event. has labels the model.s fit never saw (.crash.)" "$WORK/ct_predict.txt"'
 check "predict with the trained categorical model: 18 finite forecasts" \
   'awk -F, "NR>1 {if (\$3 != \$3 + 0 || \$3 == \"nan\") bad = 1; n++} END {exit bad || n != 18}" "$WORK/ct.csv"'
 "$NHITS" cv --data "$CATFX/input.csv" --static-data "$CATFX/static.csv" --h 6 --input-size 18 --mlp-units 32,32 \
