@@ -10,23 +10,43 @@
 
 namespace nhits::cli {
 
-Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_windows, int step, int m) {
+Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_windows, int step, int m, int refit,
+                                 const std::function<void(int)>& fit) {
   const NhitsConfig& c = model.config();
   const int H = c.h, Q = c.outputs_per_step();
   const int test_size = H + step * (n_windows - 1);
   Evaluation e;
   std::vector<ForecastOrigin> origins;
+  std::vector<int> window;  // of each origin
   for (std::size_t s = 0; s < panel.series.size(); ++s) {
     const int T = static_cast<int>(panel.series[s].y.size());
     for (int i = 0; i < n_windows; ++i) {
       const int end = T - test_size + i * step;
       if (end < 1) continue;
       origins.push_back({static_cast<int>(s), end});
+      window.push_back(i);
       e.series.push_back(static_cast<int>(s));
       e.ends.push_back(end);
     }
   }
-  e.model_forecast = ForecastFrom(model, panel, origins);
+  if (refit <= 0) {
+    e.model_forecast = ForecastFrom(model, panel, origins);
+  } else {  // each group of `refit` windows by the model fitted on the data before it
+    const std::size_t per_window = static_cast<std::size_t>(H) * Q;
+    e.model_forecast.resize(origins.size() * per_window);
+    for (int first = 0; first < n_windows; first += refit) {
+      fit(H + step * (n_windows - 1 - first));
+      std::vector<ForecastOrigin> group;
+      std::vector<std::size_t> at;
+      for (std::size_t k = 0; k < origins.size(); ++k)
+        if (window[k] >= first && window[k] < first + refit) group.push_back(origins[k]), at.push_back(k);
+      if (group.empty()) continue;
+      const std::vector<float> f = ForecastFrom(model, panel, group);
+      for (std::size_t g = 0; g < group.size(); ++g)
+        std::copy_n(f.begin() + static_cast<std::ptrdiff_t>(g * per_window), per_window,
+                    e.model_forecast.begin() + static_cast<std::ptrdiff_t>(at[g] * per_window));
+    }
+  }
   MetricsAccumulator acc_model, acc_naive, acc_snaive;
   std::vector<double> point(static_cast<std::size_t>(H));
   for (std::size_t w = 0; w < origins.size(); ++w) {

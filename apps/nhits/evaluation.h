@@ -2,6 +2,7 @@
 // model and the Naive / SeasonalNaive baselines, and the metrics of each.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,12 @@ struct Evaluation {
 // Evaluates windows ending `n_windows` times every `step` points, the last one ending h points
 // before each series' end (neuralforecast's cross_validation layout). Series too short for a
 // window are skipped.
-Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_windows, int step, int season_length);
+// With `refit` > 0 (neuralforecast's cross_validation(refit=...)), `fit(test_size)` runs before
+// windows 0, refit, 2 * refit, ... with test_size = h + step * (windows left, that one included),
+// so each fit sees only the data before its first window; every window is forecast by the model as
+// last fitted.
+Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_windows, int step, int season_length,
+                                 int refit = 0, const std::function<void(int test_size)>& fit = {});
 
 // "| model | MAE | ... |" markdown rows for the three forecasters.
 std::string MetricsTable(const Evaluation& e, int season_length);

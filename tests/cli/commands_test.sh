@@ -140,6 +140,20 @@ check "cv header" '[ "$(head -1 "$WORK/cv.csv")" = "unique_id,ds,cutoff,NHITS,y"
 check "cv rows" '[ "$(wc -l < "$WORK/cv.csv")" = 37 ]'
 check "cv first cutoff" 'sed -n 2p "$WORK/cv.csv" | grep -q "^AirPassengers,1958-01-31,1957-12-31,"'
 check "cv metrics table" 'grep -q "SeasonalNaive(12)" "$WORK/cv.txt" && grep -q "| MASE |" "$WORK/cv.txt"'
+# cv --refit 1 (neuralforecast's refit=True): a fit before each window on the data before it. The
+# middle window's truths, multiplied by 10, reach only the last window's forecast; --refit 3 (one
+# fit for the 3 windows) is the plain cv; window 0 is the plain cv's (its fit is the same).
+CVR=(cv --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --n-windows 3 --step-size 12 --quiet)
+awk -F, 'NR < 122 || NR > 133 {print; next} {print $1 "," $2 "," $3 * 10}' "$AIR" > "$WORK/air_mid.csv"
+"$NHITS" "${CVR[@]}" --data "$AIR" --refit 1 --out "$WORK/cvr.csv" > "$WORK/cvr.txt"
+"$NHITS" "${CVR[@]}" --data "$WORK/air_mid.csv" --refit 1 --out "$WORK/cvr_mid.csv" > /dev/null
+"$NHITS" "${CVR[@]}" --data "$AIR" --refit 3 --out "$WORK/cvr3.csv" > /dev/null
+close() { paste -d, <(sed -n "$2" "$WORK/$1" | cut -d, -f4) <(sed -n "$2" "$WORK/$3" | cut -d, -f4) |
+          awk -F, '{d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 * $2) bad = 1; n++} END {exit bad || n == 0}'; }
+check "cv --refit 1: 3 fits, and window 0 is the plain cv's" 'grep -q "3 fits, 60 steps" "$WORK/cvr.txt" && close cvr.csv 2,13p cv.csv'
+check "cv --refit 1: windows 0-1 ignore later truths, window 2 sees them" \
+  'close cvr.csv 2,25p cvr_mid.csv && ! close cvr.csv 26,37p cvr_mid.csv'
+check "cv --refit 3 with 3 windows is the plain cv" 'cmp -s "$WORK/cvr3.csv" "$WORK/cv.csv"'
 
 "$NHITS" plot --model "$WORK/m.safetensors" --data "$AIR" --holdout --out "$WORK/p.svg" 2>/dev/null
 check "plot is an SVG" 'head -c 4 "$WORK/p.svg" | grep -q "<svg" && tail -c 6 "$WORK/p.svg" | grep -q "</svg>"'
