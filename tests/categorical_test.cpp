@@ -220,17 +220,19 @@ TEST(Categorical, VocabularyIsBuiltAsNeuralforecastBuildsIt) {
   std::ofstream(path) << "unique_id,ds,y,event,tier,sector\n"
                          "a,1,1,promo,10,Tech\na,2,1,,9,energy\na,3,1,holiday,3,NaN\n"
                          "b,1,1,promo,3.0,Energy\nb,2,1,NA,2.5,Tech\n";
-  EXPECT_EQ(*ReadCategoryLabels(path, "event"), (std::vector<std::string>{"holiday", "promo"}));
+  const auto labels = ReadCategoryLabels(path, {"event", "tier", "sector"});
+  ASSERT_TRUE(labels.ok()) << labels.status().message();
+  EXPECT_EQ((*labels)[0], (std::vector<std::string>{"holiday", "promo"}));
   // By value, not as text ("10" after "9"); "3" and "3.0" are the one value pandas reads.
-  EXPECT_EQ(*ReadCategoryLabels(path, "tier"), (std::vector<std::string>{"2.5", "3", "9", "10"}));
+  EXPECT_EQ((*labels)[1], (std::vector<std::string>{"2.5", "3", "9", "10"}));
   // Text by code point: upper case first, as Python's sorted().
-  EXPECT_EQ(*ReadCategoryLabels(path, "sector"), (std::vector<std::string>{"Energy", "Tech", "energy"}));
-  Result<std::vector<std::string>> missing = ReadCategoryLabels(path, "store");
+  EXPECT_EQ((*labels)[2], (std::vector<std::string>{"Energy", "Tech", "energy"}));
+  const auto missing = ReadCategoryLabels(path, {"event", "store"});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find(":1: field 'store': missing column"), std::string::npos)
       << missing.status().message();
   std::ofstream(path, std::ios::app) << "b,3,1,promo\n";
-  Result<std::vector<std::string>> ragged = ReadCategoryLabels(path, "event");
+  const auto ragged = ReadCategoryLabels(path, {"event"});
   ASSERT_FALSE(ragged.ok());
   EXPECT_NE(ragged.status().message().find(":7: field 'event': row has 4 fields"), std::string::npos)
       << ragged.status().message();

@@ -184,18 +184,30 @@ std::vector<CategoricalColumn> LearnCategoricalColumns(const NhitsConfig& c, con
                                                        const std::string& cardinalities, const std::string& emb_dim,
                                                        const std::string& data, const std::string& static_data) {
   std::map<std::string, int> declared = ParseCardinalities(cardinalities);
-  std::vector<CategoricalColumn> out;
-  for (const std::string& name : SplitList(list, "cat-exog-list")) {
+  const std::vector<std::string> names = SplitList(list, "cat-exog-list");
+  std::vector<std::string> temporal, statics;  // one pass over each file for all its columns
+  for (const std::string& name : names) {
     const bool is_static = std::find(c.stat_exog_list.begin(), c.stat_exog_list.end(), name) != c.stat_exog_list.end();
     if (!is_static && std::find(c.futr_exog_list.begin(), c.futr_exog_list.end(), name) == c.futr_exog_list.end() &&
         std::find(c.hist_exog_list.begin(), c.hist_exog_list.end(), name) == c.hist_exog_list.end())
       Fail("--cat-exog-list: '" + name + "' must also be in --futr-exog-list, --hist-exog-list or --stat-exog-list");
-    const std::string& path = is_static ? static_data : data;
-    if (path.empty())
+    if (is_static && static_data.empty())
       Fail("--cat-exog-list: '" + name + "' is a static column: give --static-data FILE (unique_id," + name + ")");
+    (is_static ? statics : temporal).push_back(name);
+  }
+  std::map<std::string, std::vector<std::string>> vocabulary;
+  for (const auto& [path, columns] : {std::pair{&data, &temporal}, std::pair{&static_data, &statics}}) {
+    if (columns->empty()) continue;
+    const auto labels = Unwrap(ReadCategoryLabels(*path, *columns));
+    for (std::size_t k = 0; k < columns->size(); ++k) vocabulary[(*columns)[k]] = labels[k];
+  }
+  std::vector<CategoricalColumn> out;
+  for (const std::string& name : names) {
+    const bool is_static = std::find(statics.begin(), statics.end(), name) != statics.end();
+    const std::string& path = is_static ? static_data : data;
     CategoricalColumn col;
     col.name = name;
-    col.vocabulary = Unwrap(ReadCategoryLabels(path, name));
+    col.vocabulary = vocabulary[name];
     if (col.vocabulary.empty())
       Fail(path + ": field '" + name + "': the categorical column has no labels (every value is empty or NaN)");
     const auto it = declared.find(name);
@@ -333,14 +345,17 @@ void TakeSampleWeights(const std::string& path, Panel* panel) {
 // Labels of `path`'s categorical columns that the fit's vocabulary lacks are coded 0 and take the
 // unseen embedding (the mean of the learned rows) silently in neuralforecast; say which ones.
 void NoteUnseenLabels(const NhitsConfig& c, const std::string& path, const std::vector<std::string>& columns) {
-  for (const std::string& name : columns) {
-    const CategoricalColumn* col = c.FindCategorical(name);
-    if (col == nullptr) continue;
-    const Result<std::vector<std::string>> labels = ReadCategoryLabels(path, name);
-    if (!labels.ok()) continue;  // the reader itself reports a bad file
+  std::vector<std::string> coded;
+  for (const std::string& name : columns)
+    if (c.FindCategorical(name) != nullptr) coded.push_back(name);
+  if (coded.empty()) return;
+  const auto labels = ReadCategoryLabels(path, coded);
+  if (!labels.ok()) return;  // the data reader itself reports a bad file
+  for (std::size_t k = 0; k < coded.size(); ++k) {
+    const std::string& name = coded[k];
     std::vector<std::string> unseen;
-    for (const std::string& label : *labels)
-      if (CategoryCode(*col, label) == 0) unseen.push_back("'" + label + "'");
+    for (const std::string& label : (*labels)[k])
+      if (CategoryCode(*c.FindCategorical(name), label) == 0) unseen.push_back("'" + label + "'");
     if (unseen.empty()) continue;
     std::string list;
     for (std::size_t i = 0; i < unseen.size() && i < 5; ++i) list += (i ? ", " : "") + unseen[i];

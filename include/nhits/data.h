@@ -79,11 +79,12 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
                        const std::vector<CategoricalColumn>* categorical = nullptr);
 
 // The vocabulary neuralforecast builds for a categorical column at fit time
-// (NeuralForecast._build_categorical_vocab): the distinct labels of `column` in the CSV `path`,
-// sorted as Python sorts what pandas read (by value when every label is a number, else by text),
-// missing values (empty, "NaN", "NA", ...: pandas' defaults) left out; label i is coded i + 1.
-// Fails with file:line:field on a missing column or a row with the wrong field count.
-Result<std::vector<std::string>> ReadCategoryLabels(const std::string& path, const std::string& column);
+// (NeuralForecast._build_categorical_vocab), for each of `columns` of the CSV `path` in one pass:
+// the column's distinct labels, sorted as Python sorts what pandas read (by value when every label
+// is a number, else by text), missing values (empty, "NaN", "NA", ...: pandas' defaults) left out;
+// label i is coded i + 1. Fails with file:line:field on a missing column or a ragged row.
+Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::string& path,
+                                                                  const std::vector<std::string>& columns);
 
 // Formats a timestamp as it should appear in output: integer as is; kDate as YYYY-MM-DD;
 // kDateTime as YYYY-MM-DD HH:MM:SS.

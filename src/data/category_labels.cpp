@@ -38,41 +38,9 @@ std::vector<std::string_view> Fields(std::string_view line) {
   }
 }
 
-}  // namespace
-
-Result<std::vector<std::string>> ReadCategoryLabels(const std::string& path, const std::string& column) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ":1: field '" + column + "': cannot open the file");
-  std::string line;
-  std::getline(in, line);
-  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  const std::vector<std::string_view> header = Fields(line);
-  std::size_t at = header.size();
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    std::string_view name = header[i];
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (name == column) at = i;
-  }
-  if (at == header.size())
-    return Status::InvalidArgument(path + ":1: field '" + column +
-                                   "': missing column (cat_exog_list names it); found columns " + line);
-  std::set<std::string> labels;
-  std::int64_t no = 1;
-  while (std::getline(in, line)) {
-    ++no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const std::vector<std::string_view> f = Fields(line);
-    if (f.size() != header.size())
-      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + column + "': row has " +
-                                     std::to_string(f.size()) + " fields but the header has " +
-                                     std::to_string(header.size()));
-    if (!IsMissing(f[at])) labels.emplace(f[at]);
-  }
-  // pandas reads an all-numeric column as numbers, which Python sorts by value (and "3" and
-  // "3.0" are one value); any other column is text, sorted by code point (UTF-8 byte order).
+// pandas reads an all-numeric column as numbers, which Python sorts by value (and "3" and "3.0"
+// are one value); any other column is text, sorted by code point (UTF-8 byte order, as std::set's).
+std::vector<std::string> Sorted(const std::set<std::string>& labels) {
   std::vector<std::pair<double, std::string>> numeric;
   for (const std::string& label : labels) {
     double v = 0;
@@ -83,6 +51,49 @@ Result<std::vector<std::string>> ReadCategoryLabels(const std::string& path, con
   std::vector<std::string> out;
   for (std::size_t i = 0; i < numeric.size(); ++i)
     if (i == 0 || numeric[i].first != numeric[i - 1].first) out.push_back(numeric[i].second);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::string& path,
+                                                                  const std::vector<std::string>& columns) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ":1: field '" + (columns.empty() ? "" : columns[0]) + "': cannot open the file");
+  std::string line;
+  std::getline(in, line);
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  const std::vector<std::string_view> header = Fields(line);
+  std::vector<std::size_t> at;
+  for (const std::string& column : columns) {
+    at.push_back(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      std::string_view name = header[i];
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      if (name == column) at.back() = i;
+    }
+    if (at.back() == header.size())
+      return Status::InvalidArgument(path + ":1: field '" + column +
+                                     "': missing column (cat_exog_list names it); found columns " + line);
+  }
+  std::vector<std::set<std::string>> labels(columns.size());
+  std::int64_t no = 1;
+  while (std::getline(in, line)) {
+    ++no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::vector<std::string_view> f = Fields(line);
+    if (f.size() != header.size())
+      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + columns[0] + "': row has " +
+                                     std::to_string(f.size()) + " fields but the header has " +
+                                     std::to_string(header.size()));
+    for (std::size_t k = 0; k < columns.size(); ++k)
+      if (!IsMissing(f[at[k]])) labels[k].emplace(f[at[k]]);
+  }
+  std::vector<std::vector<std::string>> out;
+  for (const std::set<std::string>& column : labels) out.push_back(Sorted(column));
   return out;
 }
 
