@@ -210,6 +210,12 @@ try:
     s, b, _ = post_json("/v1/forecast", {"model": "cat", "series": series})
     rel = v1_columns_rel(b, ids, ["NHITS"], want) if s == 200 else 1.0
     check(f"/v1/forecast with categorical labels equals neuralforecast's predict (max rel {rel:.1e})", rel < 1e-5, b[:300])
+    if s == 200:  # "crash" is in one series' future only; the answer says so for that series alone
+        flagged = {f["id"]: f.get("unseen_labels") for f in json.loads(b)["forecasts"]}
+        crashed = {one["id"] for one in series if "crash" in one["futr"]["event"]}
+        check("/v1 names the label the fit never saw, for its series only",
+              len(crashed) == 1 and all(flagged[i] == ({"event": ["crash"]} if i in crashed else None) for i in flagged),
+              flagged)
     s, b, _ = http("GET", "/v2/models/cat")
     check("metadata lists the categorical vocabulary",
           s == 200 and json.loads(b)["parameters"]["exogenous"]["categorical_vocab"]["region"] == ["east", "north", "south"], b[:600])

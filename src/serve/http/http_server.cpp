@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -335,6 +336,9 @@ struct InferCall {
 };
 
 // /v1/forecast: one engine request per series, answered together.
+// Labels of categorical columns that a model's vocabulary lacks, by column (first-seen order).
+using UnseenLabels = std::map<std::string, std::vector<std::string>>;
+
 struct ForecastCall {
   std::string model;
   int version = 0, h = 0, q = 0;
@@ -342,6 +346,7 @@ struct ForecastCall {
   std::vector<double> levels;                          // "level": conformal intervals to add
   std::shared_ptr<const ConformalScores> conformal;  // the model's scores (checked when levels are asked)
   std::vector<int> padded;  // per series: input points zero-filled because the series was short
+  std::vector<UnseenLabels> unseen;  // per series: labels the model's fit never saw, by column
   // local_scaler_type models: each series' scale over its values, to scale the forecast back
   std::vector<LocalScale> local;
   std::vector<ForecastResult> results;
@@ -358,6 +363,8 @@ struct ForecastCall {
       nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
       // A forecast from a short history is legal (neuralforecast pads too) but worth knowing.
       if (padded[i] > 0) f["padded_inputs"] = padded[i];
+      // So is a label the fit never saw: it takes the unseen embedding, as in neuralforecast.
+      if (!unseen[i].empty()) f["unseen_labels"] = unseen[i];
       for (int k = 0; k < q; ++k) {
         std::vector<float> col(static_cast<std::size_t>(h));
         for (int t = 0; t < h; ++t) {
@@ -514,7 +521,8 @@ struct HttpServer::Impl {
   // A /v1 series' exogenous columns by name, aligned with its n values: "hist": {"volume": [n
   // values]}, "futr": {"promo": [n + h values]}, "static": {"size": 2.5}; laid out as the
   // engine takes them, the last input_size steps, left-padded with zeros like y.
-  static void ExogenousFromJson(const NhitsConfig& c, const json& s, const std::string& id, int n, ForecastRequest* r) {
+  static void ExogenousFromJson(const NhitsConfig& c, const json& s, const std::string& id, int n, ForecastRequest* r,
+                                UnseenLabels* unseen) {
     const LocalScalerType local = c.local_scaler_type;
     const int L = c.input_size, H = c.h;
     auto columns = [&](const char* key, const std::vector<std::string>& names, int extra, std::vector<float>* dst) {
@@ -533,7 +541,8 @@ struct HttpServer::Impl {
         std::vector<float> v;
         const CategoricalColumn* coded = c.FindCategorical(names[static_cast<std::size_t>(k)]);
         if (coded != nullptr)  // labels (or numbers) -> codes; never scaled
-          v = Codes(*coded, s[key][names[static_cast<std::size_t>(k)]], "series " + id + " " + key + " " + coded->name);
+          v = Codes(*coded, s[key][names[static_cast<std::size_t>(k)]], "series " + id + " " + key + " " + coded->name,
+                    unseen);
         else
           Flatten(s[key][names[static_cast<std::size_t>(k)]], v, "series " + id + " " + key + " " + names[static_cast<std::size_t>(k)]);
         if (static_cast<int>(v.size()) != n + extra)
@@ -566,7 +575,7 @@ struct HttpServer::Impl {
       if (const CategoricalColumn* coded = c.FindCategorical(col)) {
         if (!s["static"].contains(col))
           throw BadRequest{"series " + id + ": 'static' needs a label for '" + col + "'"};
-        r->stat_exog.push_back(Code(*coded, s["static"][col], "series " + id + " static " + col));
+        r->stat_exog.push_back(Code(*coded, s["static"][col], "series " + id + " static " + col, unseen));
         continue;
       }
       if (!s["static"].contains(col) || !s["static"][col].is_number())
@@ -576,17 +585,24 @@ struct HttpServer::Impl {
   }
 
   // A categorical column's label (a string, or a number such as 3 for the label "3.0") as its
-  // code in the model's vocabulary: 0, the unseen code, for a label it lacks, as neuralforecast.
-  static float Code(const CategoricalColumn& col, const json& v, const std::string& what) {
-    if (v.is_string()) return static_cast<float>(CategoryCode(col, v.get<std::string>()));
-    if (v.is_number()) return static_cast<float>(CategoryCode(col, PythonFloatRepr(v.get<double>())));
+  // code in the model's vocabulary: 0, the unseen code, for a label it lacks, as neuralforecast;
+  // such a label (not a null) is added once to `unseen` under its column.
+  static float Code(const CategoricalColumn& col, const json& v, const std::string& what, UnseenLabels* unseen) {
     if (v.is_null()) return 0.0f;
-    throw BadRequest{what + ": a label must be a string or a number"};
+    if (!v.is_string() && !v.is_number()) throw BadRequest{what + ": a label must be a string or a number"};
+    const std::string label = v.is_string() ? v.get<std::string>() : PythonFloatRepr(v.get<double>());
+    const double code = CategoryCode(col, label);
+    if (code == 0 && !label.empty()) {
+      std::vector<std::string>& seen = (*unseen)[col.name];
+      if (std::find(seen.begin(), seen.end(), label) == seen.end()) seen.push_back(label);
+    }
+    return static_cast<float>(code);
   }
-  static std::vector<float> Codes(const CategoricalColumn& col, const json& v, const std::string& what) {
+  static std::vector<float> Codes(const CategoricalColumn& col, const json& v, const std::string& what,
+                                  UnseenLabels* unseen) {
     if (!v.is_array()) throw BadRequest{what + ": expected a list of labels"};
     std::vector<float> out;
-    for (const json& x : v) out.push_back(Code(col, x, what));
+    for (const json& x : v) out.push_back(Code(col, x, what, unseen));
     return out;
   }
 
@@ -678,11 +694,13 @@ struct HttpServer::Impl {
         const int src = n - L + t;
         if (src >= 0) r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)], r.mask[static_cast<std::size_t>(t)] = 1.0f;
       }
+      UnseenLabels unseen;
       try {
-        ExogenousFromJson(m->config, s, id, n, &r);
+        ExogenousFromJson(m->config, s, id, n, &r, &unseen);
       } catch (const BadRequest& e) {
         return responder.Send(Error(400, e.message));
       }
+      call->unseen.push_back(std::move(unseen));
       call->ids.push_back(id);
       call->padded.push_back(std::max(L - n, 0));
       requests.push_back(std::move(r));
