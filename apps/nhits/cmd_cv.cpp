@@ -1,19 +1,66 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
 #include "cli_common.h"
 #include "commands.h"
 #include "evaluation.h"
+#include "nhits/conformal.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
 
 namespace nhits::cli {
+namespace {
+
+// The data as neuralforecast's cross_validation hands it to a refit: each series without its last
+// `n` points (its exogenous columns keep their values, which only index the points before).
+Panel WithoutLast(const Panel& panel, int n) {
+  Panel out = panel;
+  for (Series& s : out.series) {
+    const std::size_t keep = static_cast<std::size_t>(std::max(static_cast<int>(s.y.size()) - n, 0));
+    s.y.resize(keep);
+    s.ds.resize(keep);
+    if (!s.sample_weight.empty()) s.sample_weight.resize(keep);
+  }
+  return out;
+}
+
+// The share of truths inside each conformal interval and its mean width: "| 80% | 78.5 | 41.2 |".
+std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, const std::vector<double>& given,
+                             const std::vector<float>& bounds) {
+  if (given.empty()) return "";
+  std::vector<double> levels = given;  // ConformalIntervals' order: lo widest..narrowest, hi narrowest..widest
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  const std::size_t n = levels.size(), B = 2 * n;
+  std::string out = "\n| conformal interval | coverage % | mean width |\n|---|---|---|\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    long inside = 0, points = 0;
+    double width = 0;
+    for (std::size_t w = 0; w < e.ends.size(); ++w)
+      for (int j = 0; j < h; ++j, ++points) {
+        const float* b = bounds.data() + (w * h + static_cast<std::size_t>(j)) * B;
+        const double lo = b[n - 1 - i], hi = b[n + i];  // level i (ascending)
+        const double y = panel.series[static_cast<std::size_t>(e.series[w])].y[static_cast<std::size_t>(e.ends[w] + j)];
+        inside += lo <= y && y <= hi;
+        width += hi - lo;
+      }
+    char row[128];
+    std::snprintf(row, sizeof row, "| %g%% | %.1f | %.4g |\n", levels[i], 100.0 * inside / points, width / points);
+    out += row;
+  }
+  return out;
+}
+
+}  // namespace
 
 Action RegisterCrossValidation(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, model_path, freq, static_data;
-    int n_windows = 1, step_size = 1, season_length = 0, refit = 0;
+    std::string data, out, model_path, freq, static_data, pi_method;
+    int n_windows = 1, step_size = 1, season_length = 0, refit = 0, prediction_intervals = 0, pi_step_size = 0;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--data", a->data, "Long-format CSV with unique_id,ds,y (and any exogenous columns)")->required();
@@ -27,6 +74,12 @@ Action RegisterCrossValidation(CLI::App& app) {
                  "Retrain before every N-th window (neuralforecast's cross_validation(refit=N); 1 is refit=True): each\n"
                  "fit holds out its window and all later ones and, as neuralforecast's, continues from the previous\n"
                  "fit's weights for --max-steps more steps. 0 (default): one fit before the first window");
+  app.add_option("--prediction-intervals", a->prediction_intervals,
+                 "With --refit: each fit first calibrates conformal intervals on N windows of its own data, as\n"
+                 "neuralforecast's cross_validation(refit=..., prediction_intervals=PredictionIntervals(n_windows=N)),\n"
+                 "and every window gets NHITS-lo-*/hi-* columns at --level (default 80,90) and their coverage");
+  app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
+  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
   a->model.Register(app, /*with_window_stride=*/false);
   app.footer(
       "Trains once on everything before the first cutoff (minus --val-size), then forecasts every window,\n"
@@ -37,7 +90,21 @@ Action RegisterCrossValidation(CLI::App& app) {
     if (a->n_windows <= 0) Fail("--n-windows must be > 0");
     if (a->step_size <= 0) Fail("--step-size must be > 0");
     if (a->refit < 0) Fail("--refit must be >= 0 (0: train once; N: retrain every N windows)");
+    if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
+      Fail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
+    const std::string pi_method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
+    const int pi_step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
+    std::vector<double> levels;
+    if (a->prediction_intervals != 0) {
+      if (a->refit == 0)  // as neuralforecast, which calibrates inside each fit
+        Fail("--prediction-intervals needs --refit N (neuralforecast: 'only supported with refit=True')");
+      CheckOk(ValidateConformalSettings(pi_method, a->prediction_intervals, pi_step));
+      levels = Unwrap(ParseLevels(a->model.level, "level"));
+    }
     const NhitsConfig config = a->model.Config(a->data, a->static_data);
+    if (!levels.empty() && config.outputs_per_step() != 1)
+      Fail("--prediction-intervals: conformal intervals are for point losses; " + ToString(config.loss) +
+           " forecasts quantiles itself");
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     if (!a->model.quiet) NoteSampleWeights(panel);
@@ -50,9 +117,18 @@ Action RegisterCrossValidation(CLI::App& app) {
     int fits = 0, steps = 0;
     double seconds = 0;
     const int total_fits = a->refit == 0 ? 1 : (a->n_windows + a->refit - 1) / a->refit;
+    std::vector<ConformalScores> scores;  // per fit, with --prediction-intervals
+    double calibration_seconds = 0;
     auto fit = [&](int held_out) {
       if (total_fits > 1 && options.verbose)
         std::fprintf(stderr, "fit %d of %d: on all but the last %d points of each series\n", fits + 1, total_fits, held_out);
+      if (!levels.empty()) {  // neuralforecast's fit(prediction_intervals=...): calibrate, then fit on
+        const auto t0 = std::chrono::steady_clock::now();
+        scores.push_back(Unwrap(ComputeConformalScores(config, options, WithoutLast(panel, held_out), pi_method,
+                                                       a->prediction_intervals, pi_step, &model)));
+        calibration_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        options.warm_start = true;
+      }
       const TrainReport report = Unwrap(Train(model, panel, options, held_out));
       options.warm_start = true;  // neuralforecast's refits continue from the fitted weights
       ++fits, steps += report.steps, seconds += report.seconds;
@@ -60,8 +136,19 @@ Action RegisterCrossValidation(CLI::App& app) {
     if (a->refit == 0) fit(test_size);
     const Evaluation e = EvaluateRollingOrigin(model, panel, a->n_windows, a->step_size, m, a->refit, fit);
     const int H = config.h, Q = config.outputs_per_step();
+    const std::vector<std::string> suffixes = levels.empty() ? std::vector<std::string>{} : ConformalColumnSuffixes(levels);
+    const std::size_t B = suffixes.size();
+    std::vector<float> bounds;  // [windows, h, B]: each window's intervals from the scores of its fit
+    for (std::size_t w = 0; w < e.ends.size() && B > 0; ++w) {
+      const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
+      const int window = (e.ends[w] - (static_cast<int>(s.y.size()) - test_size)) / a->step_size;
+      const std::vector<float> b = Unwrap(ConformalIntervals(scores[static_cast<std::size_t>(window / a->refit)], s.unique_id,
+                                                             e.model_forecast.data() + w * H, levels));
+      bounds.insert(bounds.end(), b.begin(), b.end());
+    }
     std::string csv = "unique_id,ds,cutoff";
     for (const auto& n : config.output_names()) csv += ",NHITS" + n;
+    for (const auto& n : suffixes) csv += ",NHITS" + n;
     csv += ",y\n";
     for (std::size_t w = 0; w < e.ends.size(); ++w) {
       const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
@@ -70,14 +157,18 @@ Action RegisterCrossValidation(CLI::App& app) {
         const std::size_t t = static_cast<std::size_t>(e.ends[w] + j);
         csv += s.unique_id + "," + FormatTimestamp(s.ds[t], panel.time_kind) + "," + cutoff;
         for (int q = 0; q < Q; ++q) csv += "," + FormatValue(e.model_forecast[(w * H + j) * Q + q]);
+        for (std::size_t k = 0; k < B; ++k) csv += "," + FormatValue(bounds[(w * H + j) * B + k]);
         csv += "," + FormatValue(s.y[t]) + "\n";
       }
     }
     WriteTextAtomic(a->out, csv);
-    std::printf("cross-validation: %zu windows (%d per series, step %d), %d fit%s, %d steps in %.1fs\n\n%s%s%s\nwrote %s\n",
-                e.ends.size(), a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps, seconds, MetricsTable(e, m).c_str(),
+    const std::string calibration =
+        scores.empty() ? "" : ", each after a calibration fit (" + FormatValue(std::round(calibration_seconds * 10) / 10) + "s in all)";
+    std::printf("cross-validation: %zu windows (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s%s%s%s\nwrote %s\n",
+                e.ends.size(), a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps, seconds, calibration.c_str(),
+                MetricsTable(e, m).c_str(),
                 QuantileCalibration(config, e, panel).c_str(), DistributionScore(model, e, panel).c_str(),
-                a->out.c_str());
+                IntervalCoverage(e, panel, H, levels, bounds).c_str(), a->out.c_str());
   };
 }
 

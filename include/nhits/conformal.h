@@ -41,7 +41,8 @@ Status ValidateConformalSettings(const std::string& method, int n_windows, int s
 // point-loss model (one output per step, not a quantile loss: neuralforecast cannot predict
 // those either) and series long enough for the windows (else fails naming the shortest).
 // `trained`, when given, receives the cross-validation model: neuralforecast's final fit
-// continues from those weights (TrainOptions::warm_start).
+// continues from those weights (TrainOptions::warm_start). With options.warm_start the
+// cross-validation itself continues from `trained` (a refit in neuralforecast's cross_validation).
 Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const TrainOptions& options, const Panel& panel,
                                                const std::string& method, int n_windows, int step_size,
                                                Model* trained = nullptr);

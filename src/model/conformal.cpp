@@ -98,7 +98,8 @@ Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const 
                                      std::to_string(config.h) + " (step " + std::to_string(step_size) +
                                      ") need series of at least " + std::to_string(need) + " points; '" + s.unique_id +
                                      "' has " + std::to_string(s.y.size()));
-  Model model(config);
+  // A warm start continues from `trained` (neuralforecast's refits calibrate on the fitted model).
+  Model model = options.warm_start && trained != nullptr ? *trained : Model(config);
   TrainOptions o = options;
   const Result<TrainReport> report = Train(model, panel, o, test_size);
   if (!report.ok()) return report.status();

@@ -113,6 +113,9 @@ expect_error train-cat-bad-cardinality "--categorical-cardinalities: 'event=x'" 
 expect_error train-cat-bad-emb-dim "--cat-emb-dim" "'wide'" "fastai" -- "$NHITS" "${CAT[@]}" --cat-exog-list event --cat-emb-dim wide
 expect_error train-cat-static-without-file "'region' is a static column" "--static-data" -- "$NHITS" "${CAT[@]}" --stat-exog-list region --cat-exog-list region
 expect_error train-cardinality-without-cat "--categorical-cardinalities applies to --cat-exog-list" -- "$NHITS" "${CAT[@]}" --categorical-cardinalities event=4
+expect_error cv-intervals-without-refit "--prediction-intervals needs --refit N" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --prediction-intervals 2 --out "$WORK/out.csv"
+expect_error cv-intervals-quantile-loss "conformal intervals are for point losses" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --refit 1 --loss MQLoss --prediction-intervals 2 --out "$WORK/out.csv"
+expect_error cv-pi-method-alone "--pi-method and --pi-step-size apply to --prediction-intervals N" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --pi-method conformal_error --out "$WORK/out.csv"
 expect_error cv-negative-refit "--refit must be >= 0" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --refit -1 --out "$WORK/out.csv"
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"

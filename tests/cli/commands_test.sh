@@ -154,6 +154,21 @@ check "cv --refit 1: 3 fits, and window 0 is the plain cv's" 'grep -q "3 fits, 6
 check "cv --refit 1: windows 0-1 ignore later truths, window 2 sees them" \
   'close cvr.csv 2,25p cvr_mid.csv && ! close cvr.csv 26,37p cvr_mid.csv'
 check "cv --refit 3 with 3 windows is the plain cv" 'cmp -s "$WORK/cvr3.csv" "$WORK/cv.csv"'
+# cv --refit 1 --prediction-intervals 3 (neuralforecast's cross_validation(refit=True,
+# prediction_intervals=...)): each fit calibrates on its own data first, so window 0 equals
+# `train --prediction-intervals 3` on the data before it followed by `predict --level 80,90`.
+"$NHITS" "${CVR[@]}" --data "$AIR" --refit 1 --prediction-intervals 3 --out "$WORK/cvpi.csv" > "$WORK/cvpi.txt"
+head -109 "$AIR" > "$WORK/air_before_cv.csv"
+"$NHITS" train --data "$WORK/air_before_cv.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --quiet \
+  --prediction-intervals 3 --out "$WORK/before_cv.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/before_cv.safetensors" --data "$WORK/air_before_cv.csv" --level 80,90 \
+  --out "$WORK/before_cv.csv" 2>/dev/null
+check "cv --prediction-intervals: interval columns, nested around the forecast, and their coverage" \
+  '[ "$(head -1 "$WORK/cvpi.csv")" = "unique_id,ds,cutoff,NHITS,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90,y" ] &&
+   awk -F, "NR>1 && !(\$5<=\$6 && \$6<=\$4 && \$4<=\$7 && \$7<=\$8) {bad=1} END {exit bad || NR != 37}" "$WORK/cvpi.csv" &&
+   grep -q "^| 80% | " "$WORK/cvpi.txt"'
+check "cv --prediction-intervals: window 0 == train --prediction-intervals + predict --level on the data before it" \
+  '[ "$(sed -n 2,13p "$WORK/cvpi.csv" | cut -d, -f1,2,4-8)" = "$(sed -n 2,13p "$WORK/before_cv.csv")" ]'
 
 "$NHITS" plot --model "$WORK/m.safetensors" --data "$AIR" --holdout --out "$WORK/p.svg" 2>/dev/null
 check "plot is an SVG" 'head -c 4 "$WORK/p.svg" | grep -q "<svg" && tail -c 6 "$WORK/p.svg" | grep -q "</svg>"'
