@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "evaluation.h"
 #include "nhits/conformal.h"
+#include "nhits/local_scaler.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
 
@@ -59,7 +60,7 @@ std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, con
 Action RegisterCrossValidation(CLI::App& app) {
   struct Args {
     ModelFlags model;
-    std::string data, out, model_path, freq, static_data, pi_method;
+    std::string data, out, model_path, freq, static_data, pi_method, local_scaler_type;
     int n_windows = 1, step_size = 1, season_length = 0, refit = 0, prediction_intervals = 0, pi_step_size = 0;
   };
   auto a = std::make_shared<Args>();
@@ -78,6 +79,9 @@ Action RegisterCrossValidation(CLI::App& app) {
                  "With --refit: each fit first calibrates conformal intervals on N windows of its own data, as\n"
                  "neuralforecast's cross_validation(refit=..., prediction_intervals=PredictionIntervals(n_windows=N)),\n"
                  "and every window gets NHITS-lo-*/hi-* columns at --level (default 80,90) and their coverage");
+  app.add_option("--local-scaler-type", a->local_scaler_type,
+                 "NeuralForecast(local_scaler_type=...), with --refit: each fit scales every series over the data\n"
+                 "before its window, and each window's history is scaled over itself as predict(df=...) does");
   app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
   app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
   a->model.Register(app, /*with_window_stride=*/false);
@@ -101,7 +105,16 @@ Action RegisterCrossValidation(CLI::App& app) {
       CheckOk(ValidateConformalSettings(pi_method, a->prediction_intervals, pi_step));
       levels = Unwrap(ParseLevels(a->model.level, "level"));
     }
-    const NhitsConfig config = a->model.Config(a->data, a->static_data);
+    NhitsConfig config = a->model.Config(a->data, a->static_data);
+    if (!a->local_scaler_type.empty()) {
+      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "local-scaler-type"));
+      // A single fit would scale by statistics over the windows it then scores.
+      if (config.local_scaler_type != LocalScalerType::kNone && a->refit == 0)
+        Fail("--local-scaler-type needs --refit N, so that each fit scales by the data before its window only (--refit " +
+             std::to_string(a->n_windows) + " is a single fit)");
+      if (config.local_scaler_type != LocalScalerType::kNone && a->prediction_intervals != 0)
+        Fail("--prediction-intervals with --local-scaler-type is not supported (nhits predict --level refuses the pair)");
+    }
     if (!levels.empty() && config.outputs_per_step() != 1)
       Fail("--prediction-intervals: conformal intervals are for point losses; " + ToString(config.loss) +
            " forecasts quantiles itself");
@@ -129,7 +142,14 @@ Action RegisterCrossValidation(CLI::App& app) {
         calibration_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         options.warm_start = true;
       }
-      const TrainReport report = Unwrap(Train(model, panel, options, held_out));
+      TrainReport report;
+      if (config.local_scaler_type == LocalScalerType::kNone) {
+        report = Unwrap(Train(model, panel, options, held_out));
+      } else {  // neuralforecast's fit(df=train): the scaler's statistics over the training data
+        Panel train = WithoutLast(panel, held_out);
+        ApplyLocalScaler(config.local_scaler_type, &train, &config.categorical);
+        report = Unwrap(Train(model, train, options));
+      }
       options.warm_start = true;  // neuralforecast's refits continue from the fitted weights
       ++fits, steps += report.steps, seconds += report.seconds;
     };

@@ -30,7 +30,7 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
     }
   }
   if (refit <= 0) {
-    e.model_forecast = ForecastFrom(model, panel, origins);
+    e.model_forecast = ForecastFromHistories(model, panel, origins);
   } else {  // each group of `refit` windows by the model fitted on the data before it
     const std::size_t per_window = static_cast<std::size_t>(H) * Q;
     e.model_forecast.resize(origins.size() * per_window);
@@ -41,7 +41,7 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
       for (std::size_t k = 0; k < origins.size(); ++k)
         if (window[k] >= first && window[k] < first + refit) group.push_back(origins[k]), at.push_back(k);
       if (group.empty()) continue;
-      const std::vector<float> f = ForecastFrom(model, panel, group);
+      const std::vector<float> f = ForecastFromHistories(model, panel, group);
       for (std::size_t g = 0; g < group.size(); ++g)
         std::copy_n(f.begin() + static_cast<std::ptrdiff_t>(g * per_window), per_window,
                     e.model_forecast.begin() + static_cast<std::ptrdiff_t>(at[g] * per_window));

@@ -5,7 +5,6 @@
 #include <span>
 
 #include "nhits/forecast.h"
-#include "nhits/local_scaler.h"
 #include "nhits/metrics.h"
 
 namespace nhits::cli {
@@ -19,31 +18,8 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
     const int T = static_cast<int>(panel.series[static_cast<std::size_t>(s)].y.size());
     origins.push_back({s, holdout ? std::max(T - H, 1) : T});
   }
-  std::vector<float> fc;
-  if (c.local_scaler_type == LocalScalerType::kNone) {
-    fc = ForecastFrom(model, panel, origins);
-  } else {
-    // NeuralForecast(local_scaler_type=...): each series scaled over its history up to the
-    // origin (predict(df=history)), its exogenous columns kept whole for their future values;
-    // the forecasts scaled back.
-    Panel cut;
-    cut.time_kind = panel.time_kind;
-    cut.exog_names = panel.exog_names;
-    cut.static_names = panel.static_names;
-    std::vector<ForecastOrigin> at;
-    for (const ForecastOrigin& o : origins) {
-      Series s = panel.series[static_cast<std::size_t>(o.series)];
-      s.y.resize(static_cast<std::size_t>(o.end));
-      s.ds.resize(static_cast<std::size_t>(o.end));
-      at.push_back({static_cast<int>(cut.series.size()), o.end});
-      cut.series.push_back(std::move(s));
-    }
-    const std::vector<LocalScale> scales = ApplyLocalScaler(c.local_scaler_type, &cut, &c.categorical);
-    fc = ForecastFrom(model, cut, at);
-    for (std::size_t i = 0; i < at.size(); ++i)
-      for (std::size_t k = 0; k < static_cast<std::size_t>(H * Q); ++k)
-        fc[i * H * Q + k] = static_cast<float>(scales[i].Invert(fc[i * H * Q + k]));
-  }
+  // NeuralForecast(local_scaler_type=...): each series scaled over its history up to the origin.
+  const std::vector<float> fc = ForecastFromHistories(model, panel, origins);
   const std::vector<double> quantiles = c.quantiles();
   std::vector<PlotSeries> panels;
   for (std::size_t i = 0; i < origins.size(); ++i) {

@@ -45,6 +45,11 @@ void AppendExogWindow(const Series& series, const ExogColumns& cols, int end, in
 std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins,
                                 const PrecisionPlan& precision = {});
 
+// ForecastFrom for any model: with local_scaler_type (NeuralForecast(local_scaler_type=...)) each
+// origin's history, the points before it, is scaled over itself as predict(df=history) scales it,
+// and its forecast scaled back; without one, ForecastFrom itself.
+std::vector<float> ForecastFromHistories(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins);
+
 // Fills one window: the `input_size` points before `end` of `y` (oldest first) and their mask.
 void FillInsampleWindow(const std::vector<double>& y, int end, int input_size, float* insample, float* mask);
 

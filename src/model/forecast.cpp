@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "nhits/inference.h"
+#include "nhits/local_scaler.h"
 
 namespace nhits {
 
@@ -98,6 +99,31 @@ std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const st
     (void)session.Predict(m, insample.data() + b * L, mask.data() + b * L, e, out.data() + b * hq);
   }
   return out;
+}
+
+std::vector<float> ForecastFromHistories(const Model& model, const Panel& panel, const std::vector<ForecastOrigin>& origins) {
+  const NhitsConfig& c = model.config();
+  if (c.local_scaler_type == LocalScalerType::kNone) return ForecastFrom(model, panel, origins);
+  // Each origin's history on its own (exogenous columns kept whole for their future values).
+  Panel cut;
+  cut.time_kind = panel.time_kind;
+  cut.exog_names = panel.exog_names;
+  cut.static_names = panel.static_names;
+  std::vector<ForecastOrigin> at;
+  for (const ForecastOrigin& o : origins) {
+    Series s = panel.series[static_cast<std::size_t>(o.series)];
+    s.y.resize(static_cast<std::size_t>(o.end));
+    s.ds.resize(static_cast<std::size_t>(o.end));
+    at.push_back({static_cast<int>(cut.series.size()), o.end});
+    cut.series.push_back(std::move(s));
+  }
+  const std::vector<LocalScale> scales = ApplyLocalScaler(c.local_scaler_type, &cut, &c.categorical);
+  std::vector<float> fc = ForecastFrom(model, cut, at);
+  const std::size_t per_origin = static_cast<std::size_t>(c.h) * c.outputs_per_step();
+  for (std::size_t i = 0; i < at.size(); ++i)
+    for (std::size_t k = 0; k < per_origin; ++k)
+      fc[i * per_origin + k] = static_cast<float>(scales[i].Invert(fc[i * per_origin + k]));
+  return fc;
 }
 
 }  // namespace nhits

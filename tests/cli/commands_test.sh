@@ -169,6 +169,18 @@ check "cv --prediction-intervals: interval columns, nested around the forecast, 
    grep -q "^| 80% | " "$WORK/cvpi.txt"'
 check "cv --prediction-intervals: window 0 == train --prediction-intervals + predict --level on the data before it" \
   '[ "$(sed -n 2,13p "$WORK/cvpi.csv" | cut -d, -f1,2,4-8)" = "$(sed -n 2,13p "$WORK/before_cv.csv")" ]'
+# cv --local-scaler-type minmax --refit 3 (one fit for 3 windows): the fit scales the data before
+# window 0, each window's history is scaled over itself; so window 0 and window 1 are
+# `train --local-scaler-type minmax` on the data before window 0, predicting from each cutoff.
+"$NHITS" "${CVR[@]}" --data "$AIR" --refit 3 --local-scaler-type minmax --out "$WORK/cvl.csv" > /dev/null
+head -121 "$AIR" > "$WORK/air_before_w1.csv"
+"$NHITS" train --data "$WORK/air_before_cv.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 20 --quiet \
+  --local-scaler-type minmax --out "$WORK/before_cv_minmax.safetensors" > /dev/null 2>&1
+"$NHITS" predict --model "$WORK/before_cv_minmax.safetensors" --data "$WORK/air_before_cv.csv" --out "$WORK/l0.csv" 2>/dev/null
+"$NHITS" predict --model "$WORK/before_cv_minmax.safetensors" --data "$WORK/air_before_w1.csv" --out "$WORK/l1.csv" 2>/dev/null
+check "cv --local-scaler-type: windows 0 and 1 == train --local-scaler-type on the data before window 0 + predict (1e-5)" \
+  'paste -d, <(sed -n 2,25p "$WORK/cvl.csv") <(tail -n +2 "$WORK/l0.csv"; tail -n +2 "$WORK/l1.csv") |
+     awk -F, "{d = \$4 - \$8; if (d < 0) d = -d; if (\$2 != \$7 || d > 1e-5 * \$8) bad = 1; n++} END {exit bad || n != 24}"'
 
 "$NHITS" plot --model "$WORK/m.safetensors" --data "$AIR" --holdout --out "$WORK/p.svg" 2>/dev/null
 check "plot is an SVG" 'head -c 4 "$WORK/p.svg" | grep -q "<svg" && tail -c 6 "$WORK/p.svg" | grep -q "</svg>"'
