@@ -369,6 +369,23 @@ TEST(FutureTimestampsTest, OtherCalendarUnits) {
             (std::vector<std::string>{"2024-02-29", "2024-04-30"}));
 }
 
+// The cutoff before a series' first point: one step back, so that one step forward returns to it.
+TEST(FutureTimestampsTest, PreviousTimestampIsOneStepBack) {
+  using U = Frequency::Unit;
+  const std::pair<const char*, Frequency> cases[] = {
+      {"2024-03-31", {U::kMonthEnd, 1}},  {"2024-03-01", {U::kMonthStart, 1}}, {"2024-03-31", {U::kQuarterEnd, 1}},
+      {"2024-12-31", {U::kYearEnd, 1}},   {"2024-04-30", {U::kMonthEnd, 2}},   {"2024-01-08", {U::kBusinessDay, 1}},
+      {"2024-01-09", {U::kBusinessDay, 2}}, {"2024-01-09", {U::kSecond, 86400}}};
+  for (const auto& [date, freq] : cases) {
+    const Timestamp before = PreviousTimestamp(Date(date), freq);
+    EXPECT_LT(before, Date(date)) << date << " " << freq.ToString();
+    EXPECT_EQ(FutureTimestamps(before, freq, 1).front(), Date(date)) << date << " " << freq.ToString();
+  }
+  EXPECT_EQ(FormatTimestamp(PreviousTimestamp(Date("2024-03-31"), {U::kMonthEnd, 1}), TimeKind::kDate), "2024-02-29");
+  EXPECT_EQ(FormatTimestamp(PreviousTimestamp(Date("2024-01-08"), {U::kBusinessDay, 1}), TimeKind::kDate), "2024-01-05");
+  EXPECT_EQ(PreviousTimestamp(Timestamp{10}, {U::kStep, 3}).value, 7);
+}
+
 TEST(FutureTimestampsTest, BusinessDaysSkipWeekends) {
   const Frequency b{Frequency::Unit::kBusinessDay, 1};
   // Thu 2024-01-04.

@@ -5,6 +5,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "insample.h"
 #include "nhits/conformal.h"
 #include "nhits/distribution.h"
 #include "nhits/forecast.h"
@@ -146,7 +147,8 @@ void WarnAboutShortSeries(const Panel& panel, int input_size) {
 Action RegisterPredict(CLI::App& app) {
   struct Args {
     std::string model, data, out, freq, alias, precision, futr_data, static_data, level, quantiles;
-    int horizon = 0;
+    int horizon = 0, insample_step = 0;
+    bool insample = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (.safetensors)")->required();
@@ -170,6 +172,10 @@ Action RegisterPredict(CLI::App& app) {
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias,
                  "Name of the forecast columns (default: the model's alias in neuralforecast, as converted, else NHITS)");
+  app.add_flag("--insample", a->insample,
+               "neuralforecast's predict_insample(): forecasts over --data itself, a window every --step-size\n"
+               "points, with their cutoff and the truth (unique_id,ds,cutoff,NHITS...,y), for residual checks");
+  app.add_option("--step-size", a->insample_step, "With --insample: points between windows (default 1)");
   app.add_option("--precision", a->precision,
                  "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
   return [a] {
@@ -185,6 +191,22 @@ Action RegisterPredict(CLI::App& app) {
     const NhitsConfig& config = model.config();
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
+    if (a->insample_step != 0 && !a->insample) Fail("--step-size applies to --insample, which is not given");
+    if (a->insample) {
+      if (a->insample_step < 0) Fail("--step-size must be > 0");
+      if (!a->futr_data.empty()) Fail("--insample forecasts inside --data, which holds the futr columns: drop --futr-data");
+      if (a->horizon != 0 || !a->level.empty() || !a->quantiles.empty())
+        Fail("--insample takes the model's own h and outputs (as neuralforecast's predict_insample): drop --h, --level, --quantiles");
+      // NeuralForecast(local_scaler_type=...): the statistics of fit time, over each whole series.
+      const std::vector<LocalScale> local =
+          config.local_scaler_type == LocalScalerType::kNone ? std::vector<LocalScale>{}
+                                                             : ApplyLocalScaler(config.local_scaler_type, &panel, &config.categorical);
+      WriteTextAtomic(a->out, InsampleCsv(model, panel, freq, a->insample_step == 0 ? 1 : a->insample_step, plan,
+                                          a->alias, local));
+      std::fprintf(stderr, "wrote in-sample forecasts of %zu series (freq %s, %s) to %s\n", panel.series.size(),
+                   freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+      return;
+    }
     if (a->horizon < 0) Fail("--h must be > 0");
     const int steps = a->horizon > 0 ? a->horizon : config.h;
     if (!config.hist_exog_list.empty() && steps > config.h)  // their future is unknown

@@ -122,6 +122,9 @@ Result<Frequency> InferFrequency(const Panel& panel);
 
 // The `n` timestamps after `last` at frequency `freq`.
 std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, int n);
+// The timestamp one step before `first` at `freq` (FutureTimestamps(result, freq, 1) is `first`
+// for an on-frequency timestamp): the cutoff of a window that starts a series.
+Timestamp PreviousTimestamp(Timestamp first, const Frequency& freq);
 
 // Appends to every series the futr exogenous values of the h steps after its end, read from a
 // future-values CSV (ReadFutureCsv): the rows of a series must carry the h timestamps after its

@@ -184,6 +184,23 @@ Result<Frequency> InferFrequency(const Panel& panel) {
   return Frequency{Frequency::Unit::kStep, step};
 }
 
+namespace {
+
+// Month-grid frequencies (ME, MS, QE, YE): the timestamp `k` steps from the one on day `day0`,
+// at its time of day (k may be negative).
+Timestamp MonthGridStep(const Frequency& freq, std::int64_t day0, std::int64_t time_of_day, std::int64_t k) {
+  using U = Frequency::Unit;
+  const std::int64_t months_per_step = freq.step * (freq.unit == U::kQuarterEnd ? 3 : freq.unit == U::kYearEnd ? 12 : 1);
+  const civil::Date start = civil::CivilFromDays(day0);
+  const std::int64_t month = start.year * 12 + (start.month - 1) + k * months_per_step;
+  const std::int64_t y = civil::FloorDiv(month, 12);
+  const int m = static_cast<int>(month - y * 12) + 1;
+  const int d = freq.unit == U::kMonthStart ? 1 : civil::DaysInMonth(y, m);
+  return {civil::DaysFromCivil(y, m, d) * kSecondsPerDay + time_of_day};
+}
+
+}  // namespace
+
 std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, int n) {
   std::vector<Timestamp> out;
   if (n <= 0) return out;
@@ -210,23 +227,36 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
     case U::kMonthEnd:
     case U::kMonthStart:
     case U::kQuarterEnd:
-    case U::kYearEnd: {
-      const std::int64_t months_per_step = freq.step * (freq.unit == U::kQuarterEnd ? 3
-                                                        : freq.unit == U::kYearEnd  ? 12
-                                                                                    : 1);
-      const civil::Date start = civil::CivilFromDays(day0);
-      const std::int64_t month0 = start.year * 12 + (start.month - 1);
-      for (int k = 1; k <= n; ++k) {
-        const std::int64_t month = month0 + k * months_per_step;
-        const std::int64_t y = civil::FloorDiv(month, 12);
-        const int m = static_cast<int>(month - y * 12) + 1;
-        const int d = freq.unit == U::kMonthStart ? 1 : civil::DaysInMonth(y, m);
-        out.push_back({civil::DaysFromCivil(y, m, d) * kSecondsPerDay + time_of_day});
-      }
+    case U::kYearEnd:
+      for (int k = 1; k <= n; ++k) out.push_back(MonthGridStep(freq, day0, time_of_day, k));
       return out;
-    }
   }
   return out;
+}
+
+Timestamp PreviousTimestamp(Timestamp first, const Frequency& freq) {
+  using U = Frequency::Unit;
+  const std::int64_t day0 = civil::FloorDiv(first.value, kSecondsPerDay);
+  const std::int64_t time_of_day = first.value - day0 * kSecondsPerDay;
+  switch (freq.unit) {
+    case U::kStep:
+    case U::kSecond:
+      return {first.value - freq.step};
+    case U::kBusinessDay: {
+      std::int64_t day = day0;
+      for (std::int64_t b = 0; b < freq.step; ++b) {
+        do --day;
+        while (civil::Weekday(day) >= 5);
+      }
+      return {day * kSecondsPerDay + time_of_day};
+    }
+    case U::kMonthEnd:
+    case U::kMonthStart:
+    case U::kQuarterEnd:
+    case U::kYearEnd:
+      return MonthGridStep(freq, day0, time_of_day, -1);
+  }
+  return first;
 }
 
 int SeasonLength(const Frequency& freq) {

@@ -117,6 +117,8 @@ expect_error cv-intervals-without-refit "--prediction-intervals needs --refit N"
 expect_error cv-intervals-quantile-loss "conformal intervals are for point losses" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --refit 1 --loss MQLoss --prediction-intervals 2 --out "$WORK/out.csv"
 expect_error cv-pi-method-alone "--pi-method and --pi-step-size apply to --prediction-intervals N" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --pi-method conformal_error --out "$WORK/out.csv"
 expect_error cv-local-scaler-without-refit "--local-scaler-type needs --refit N" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --local-scaler-type standard --out "$WORK/out.csv"
+expect_error insample-with-level "--insample takes the model's own h and outputs" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --level 80 --out "$WORK/out.csv"
+expect_error step-size-without-insample "--step-size applies to --insample" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --step-size 3 --out "$WORK/out.csv"
 expect_error cv-negative-refit "--refit must be >= 0" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --refit -1 --out "$WORK/out.csv"
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"

@@ -129,6 +129,15 @@ PY'
 check "demo reports metrics and interval coverage" 'grep -q "^| SeasonalNaive(12) |" "$WORK/demo.txt" && grep -q "^90% interval: covers [0-9.]*% of 12 points" "$WORK/demo.txt" && grep -q "^80% interval: covers" "$WORK/demo.txt"'
 check "demo writes model and plot" '[ -s "$WORK/demo/model.safetensors" ] && grep -q "</svg>" "$WORK/demo/plot.svg"'
 
+# predict --insample (neuralforecast's predict_insample; the import test compares it with
+# neuralforecast itself): with step 12 on 144 months nothing is trimmed, so 12 windows, the first
+# with cutoff the month before the data and no history, the last ending at the data's end.
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --insample --step-size 12 --out "$WORK/ins.csv" 2>/dev/null
+check "predict --insample: header, 12 windows of 12, first cutoff 1948-12-31, last row 1960-12-31 with its truth" \
+  '[ "$(head -1 "$WORK/ins.csv")" = "unique_id,ds,cutoff,NHITS-median,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90,y" ] &&
+   [ "$(wc -l < "$WORK/ins.csv")" = 145 ] && sed -n 2p "$WORK/ins.csv" | grep -q "^AirPassengers,1949-01-31,1948-12-31," &&
+   tail -1 "$WORK/ins.csv" | grep -q "^AirPassengers,1960-12-31,1959-12-31,.*,432$"'
+
 # A series shorter than input_size is forecast (zero-padded, as neuralforecast does), with a note.
 head -6 "$AIR" > "$WORK/short.csv"
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/short.csv" --out "$WORK/fs.csv" 2> "$WORK/short.txt"

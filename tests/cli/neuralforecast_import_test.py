@@ -4,7 +4,7 @@ NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits p
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
 with MQLoss(quantiles=...) in any order, with exclude_insample_y, scaler_type="revin" and
 NeuralForecast's local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
-their reason. Training categorical columns here must score, on held-out steps, within 1.3x of
+their reason. `nhits predict --insample` must match predict_insample(step_size). Training categorical columns here must score, on held-out steps, within 1.3x of
 neuralforecast's own training of the same model.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
@@ -59,6 +59,27 @@ def column_rel(csv_path, want, col="NHITS"):
     got = pd.read_csv(csv_path).sort_values(["unique_id", "ds"])[col].to_numpy(float)
     ref = want.sort_values(["unique_id", "ds"])[col].to_numpy(float)
     return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1.0))) if got.shape == ref.shape else float("inf")
+
+
+def insample_check(label, nf, args, steps=(1, 5)):
+    """`nhits predict --insample --step-size S` against nf.predict_insample(step_size=S): the same
+    (unique_id, cutoff, ds) rows and forecasts to 1e-5."""
+    for step in steps:
+        want = nf.predict_insample(step_size=step)
+        want = want.reset_index() if "unique_id" not in want.columns else want
+        out = os.path.join(work, "insample.csv")
+        p = subprocess.run([NHITS_BIN, "predict", *args, "--insample", "--step-size", str(step), "--out", out],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            check(f"{label}: predict --insample --step-size {step}", False, p.stderr[-300:])
+            continue
+        key = ["unique_id", "cutoff", "ds"]
+        got = pd.read_csv(out).astype({"unique_id": str}).sort_values(key).reset_index(drop=True)
+        ref = want.astype({"unique_id": str}).sort_values(key).reset_index(drop=True)
+        same = len(got) == len(ref) and (got[key].astype(str).to_numpy() == ref[key].astype(str).to_numpy()).all()
+        rel = float(np.max(np.abs(got.NHITS - ref.NHITS) / np.maximum(np.abs(ref.NHITS), 1.0))) if same else float("inf")
+        check(f"{label}: predict --insample --step-size {step} == predict_insample ({len(got)} rows, max rel {rel:.1e})",
+              same and rel <= 1e-5, (len(got), len(ref)))
 
 
 def series(n=3, length=96):
@@ -124,6 +145,8 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
             b = want.sort_values(["unique_id", "ds"])[cols].to_numpy(float)
             rel = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0))) if a.shape == b.shape else float("inf")
             check(f"{label}: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5, (a.shape, b.shape))
+        if name == "mae_robust":
+            insample_check(name, nf, ["--model", out, "--data", os.path.join(work, "data.csv")])
 
     # Exogenous inputs: hist, futr and static columns, predicted with futr_df and static_df.
     rng = np.random.default_rng(3)
@@ -147,6 +170,8 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     if p.returncode == 0:
         rel = column_rel(os.path.join(work, "exog.csv"), want)
         check(f"exogenous: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+    insample_check("exogenous", nf, ["--model", out, "--data", os.path.join(work, "exog_data.csv"), "--static-data",
+                                     os.path.join(work, "exog_static.csv")], steps=(3,))
 
     # Categorical columns (cat_exog_list) under NeuralForecast(local_scaler_type="standard"): string
     # labels in a futr and a static column, float labels in a hist one (pandas writes 1.0 as "1.0"),
@@ -174,6 +199,9 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     if p.returncode == 0:
         rel = column_rel(os.path.join(work, "cat.csv"), want)
         check(f"categorical: engine == neuralforecast predict (max rel {rel:.1e})", rel <= 1e-5)
+    insample_check("categorical (local_scaler_type standard)", nf,
+                   ["--model", out, "--data", os.path.join(work, "cat_data.csv"), "--static-data",
+                    os.path.join(work, "cat_static.csv")], steps=(4,))
     single = [f for f in os.listdir(os.path.join(work, "categorical")) if f.startswith("NHITS")][0]
     r = subprocess.run([sys.executable, TOOL, os.path.join(work, "categorical", single), "--out",
                         os.path.join(work, "cat_single.safetensors")], capture_output=True, text=True)
