@@ -178,7 +178,8 @@ TEST(NetworkGradient, EveryPoolingAndInterpolation) {
 
 TEST(NetworkGradient, EveryLossAndDropout) {
   for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
-                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss}) {
+                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss, LossType::kMAPE,
+                     LossType::kSMAPE}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {80, 90};
@@ -239,7 +240,8 @@ TEST(NetworkGradient, ExogenousInputs) {
 
 TEST(LossGradient, MatchesFiniteDifferences) {
   for (LossType l : {LossType::kMAE, LossType::kMSE, LossType::kRMSE, LossType::kHuberLoss, LossType::kMQLoss,
-                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss}) {
+                     LossType::kQuantileLoss, LossType::kHuberQLoss, LossType::kHuberMQLoss, LossType::kMAPE,
+                     LossType::kSMAPE}) {
     NhitsConfig c = SmallConfig();
     c.loss = l;
     c.level = {50, 95};
@@ -276,6 +278,17 @@ TEST(LossValue, MatchesHandComputedValues) {
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), std::sqrt(5.0));
   c.loss = LossType::kHuberLoss;
   EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (0.5 + 2.5) / 2);
+  // neuralforecast's MAPE |y - yhat| / |y| and SMAPE 2 |y - yhat| / (|y| + |yhat|); a point whose
+  // denominator is 0 counts 0 but still weighs in the mean (its mask), as _divide_no_nan makes it.
+  c.loss = LossType::kMAPE;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (1.0 / 2 + 3.0 / 1) / 2);
+  c.loss = LossType::kSMAPE;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, y, m, nullptr), (2 * 1.0 / 3 + 2 * 3.0 / 5) / 2);
+  const double zero_y[2] = {0.0, 1.0}, zero_both[2] = {0.0, 4.0};
+  c.loss = LossType::kMAPE;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, yhat, zero_y, m, nullptr), (0.0 + 3.0) / 2);
+  c.loss = LossType::kSMAPE;
+  EXPECT_DOUBLE_EQ(ComputeLoss<double>(c, 1, zero_both, zero_y, m, nullptr), (0.0 + 2 * 3.0 / 5) / 2);
   // neuralforecast's QuantileLoss: max(q (y - yhat), (q - 1)(y - yhat)). Here y - yhat = 1 and -3.
   c.loss = LossType::kQuantileLoss;
   c.quantile_q = 0.9;

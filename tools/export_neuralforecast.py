@@ -217,7 +217,7 @@ def main():
         if hp.get(key):
             config[key] = [str(v) for v in hp[key]]
     config.update(categorical)
-    if loss_name in ("MAE", "MSE", "RMSE"):
+    if loss_name in ("MAE", "MSE", "RMSE", "MAPE", "SMAPE"):
         config["loss"] = loss_name
     elif loss_name == "HuberLoss":
         config["loss"] = "HuberLoss"
@@ -260,7 +260,7 @@ def main():
         config["distribution"] = loss.distribution
         config["return_params"] = bool(loss.return_params)
     else:
-        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, "
+        fail(f"{path}: loss {loss_name} is not supported (MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, HuberQLoss, "
              "MQLoss, HuberMQLoss, DistributionLoss(Normal|StudentT))")
 
     tensors = {k: v.detach().to(torch.float32).cpu().contiguous() for k, v in model.state_dict().items()

@@ -79,7 +79,9 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--scaler-type", scaler_type, "identity, standard, robust, minmax, minmax1, invariant or revin (standard statistics plus\nneuralforecast's learned shift/scale for the way back; point losses leave them at 0 and 1)")
       ->capture_default_str();
   app.add_option("--loss", loss,
-                 "MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss")
+                 "MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss\n"
+                 "(neuralforecast computes every loss on the scaled windows, MAPE and SMAPE too: with a scaler that\n"
+                 "centres y near 0 they weigh small values heavily; identity keeps them in the data's units)")
       ->capture_default_str();
   level_flag = app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
       ->capture_default_str();

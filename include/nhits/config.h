@@ -24,7 +24,9 @@ enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kMinMax1, kInvar
 // before the model (see local_scaler.h). robust is the median and MAD, robust-iqr the median and
 // the interquartile range.
 enum class LocalScalerType { kNone, kStandard, kRobust, kRobustIqr, kMinMax };
-enum class LossType { kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss };
+enum class LossType {
+  kMAE, kMSE, kRMSE, kHuberLoss, kMQLoss, kQuantileLoss, kHuberQLoss, kHuberMQLoss, kDistributionLoss, kMAPE, kSMAPE
+};
 // DistributionLoss's distributions (those whose parameters map one to one onto output channels).
 enum class DistributionType { kNormal, kStudentT };
 // At most this many interval levels (each in (0, 100)).

@@ -46,11 +46,11 @@ constexpr std::array<std::pair<const char*, LocalScalerType>, 5> kLocalScaler{{
     {"none", LocalScalerType::kNone}, {"standard", LocalScalerType::kStandard},
     {"robust", LocalScalerType::kRobust}, {"robust-iqr", LocalScalerType::kRobustIqr},
     {"minmax", LocalScalerType::kMinMax}}};
-constexpr std::array<std::pair<const char*, LossType>, 9> kLoss{{
+constexpr std::array<std::pair<const char*, LossType>, 11> kLoss{{
     {"MAE", LossType::kMAE}, {"MSE", LossType::kMSE}, {"RMSE", LossType::kRMSE},
     {"HuberLoss", LossType::kHuberLoss}, {"MQLoss", LossType::kMQLoss}, {"QuantileLoss", LossType::kQuantileLoss},
     {"HuberQLoss", LossType::kHuberQLoss}, {"HuberMQLoss", LossType::kHuberMQLoss},
-    {"DistributionLoss", LossType::kDistributionLoss}}};
+    {"DistributionLoss", LossType::kDistributionLoss}, {"MAPE", LossType::kMAPE}, {"SMAPE", LossType::kSMAPE}}};
 constexpr std::array<std::pair<const char*, DistributionType>, 2> kDistribution{{
     {"Normal", DistributionType::kNormal}, {"StudentT", DistributionType::kStudentT}}};
 

@@ -91,6 +91,20 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
           value /= Q, grad /= Q;
           break;
         }
+        case LossType::kMAPE: {  // neuralforecast: |y - yhat| / |y|, 0 where y == 0
+          const double ay = std::abs(static_cast<double>(y[i]));
+          if (ay > 0) value = std::abs(e) / ay, grad = ((e > 0) - (e < 0)) / ay;
+          break;
+        }
+        case LossType::kSMAPE: {  // neuralforecast: 2 |y - yhat| / (|y| + |yhat|), 0 where both are 0
+          const double yh = static_cast<double>(yhat[i * Q + q]);
+          const double den = std::abs(static_cast<double>(y[i])) + std::abs(yh);
+          if (den > 0) {
+            value = 2 * std::abs(e) / den;
+            grad = 2 * (((e > 0) - (e < 0)) * den - std::abs(e) * ((yh > 0) - (yh < 0))) / (den * den);
+          }
+          break;
+        }
         case LossType::kDistributionLoss: break;  // handled above
         case LossType::kMQLoss: {
           const double qq = quantiles[static_cast<std::size_t>(q)];

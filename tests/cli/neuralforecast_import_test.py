@@ -3,7 +3,7 @@
 NeuralForecast.save(), convert with tools/export_neuralforecast.py, and `nhits predict` must
 match neuralforecast's own predict() on the same data (1e-5 relative), with exogenous inputs too and
 with MQLoss(quantiles=...) in any order, with exclude_insample_y, scaler_type="revin" and
-NeuralForecast's local_scaler_type; an unsupported loss (MAPE) and local_scaler_type='boxcox' must be refused with
+NeuralForecast's local_scaler_type, MAPE and SMAPE; an unsupported loss (TukeyLoss) and local_scaler_type='boxcox' must be refused with
 their reason. `nhits predict --insample` must match predict_insample(step_size). Training categorical columns here must score, on held-out steps, within 1.3x of
 neuralforecast's own training of the same model.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
@@ -26,8 +26,8 @@ warnings.filterwarnings("ignore")
 logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
 from neuralforecast import NeuralForecast  # noqa: E402
-from neuralforecast.losses.pytorch import (MAE, MAPE, DistributionLoss, HuberMQLoss, HuberQLoss, MQLoss,  # noqa: E402
-                                          QuantileLoss)
+from neuralforecast.losses.pytorch import (MAE, MAPE, SMAPE, DistributionLoss, HuberMQLoss,  # noqa: E402
+                                          HuberQLoss, MQLoss, QuantileLoss, TukeyLoss)
 from neuralforecast.utils import PredictionIntervals  # noqa: E402
 from neuralforecast.models import NHITS  # noqa: E402
 
@@ -116,6 +116,9 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         "huber_qloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, loss=HuberQLoss(0.8, delta=0.5), **common),
         "huber_mqloss": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust",
                               loss=HuberMQLoss(level=[80], delta=0.5), **common),
+        # percentage losses: a point forecast like MAE's, trained on another objective
+        "mape": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, loss=MAPE(), **common),
+        "smape": NHITS(h=6, input_size=18, mlp_units=[[16, 16]] * 3, scaler_type="robust", loss=SMAPE(), **common),
     }
     for name, model in cases.items():
         nf = NeuralForecast(models=[model], freq=1)
@@ -473,7 +476,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     check("categorical training: both far below the label-blind error (< 1.0)", max(np.mean(ours), np.mean(theirs)) < 1.0)
 
     refused = {
-        "mape_loss": NHITS(h=6, input_size=12, loss=MAPE(), **common),
+        "tukey_loss": NHITS(h=6, input_size=12, loss=TukeyLoss(), **common),
     }
     for name, model in refused.items():
         nf = NeuralForecast(models=[model], freq=1)
@@ -482,7 +485,7 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
         nf.save(saved, overwrite=True)
         r = subprocess.run([sys.executable, TOOL, saved, "--out", os.path.join(work, name + ".safetensors")],
                            capture_output=True, text=True)
-        reason = {"mape_loss": "MAPE is not supported"}[name]
+        reason = {"tukey_loss": "TukeyLoss is not supported"}[name]
         check(f"{name}: refused with the reason", r.returncode != 0 and reason in r.stderr, r.stderr[-300:])
         check(f"{name}: nothing written", not os.path.exists(os.path.join(work, name + ".safetensors")))
 
