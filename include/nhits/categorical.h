@@ -98,8 +98,8 @@ class CategoricalEmbeddings {
     std::vector<std::pair<int, std::size_t>> categorical;  // (input column, table) in output order
   };
   void EmbedRows(const Stream& s, std::size_t rows, const float* in, float* out) const;
-  void ScatterRows(const Stream& s, std::size_t rows, const float* in, const float* d_out, float* grad,
-                   std::vector<double>* unseen) const;
+  void ScatterRows(const Stream& s, std::size_t rows, const float* in, const float* d_out,
+                   const std::vector<std::size_t>& offsets, float* grad, std::vector<double>* unseen) const;
   std::size_t Offset(std::size_t table) const;  // of the table in the flat vector
   const float* Row(const Table& t, float code) const;
 

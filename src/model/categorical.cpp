@@ -166,7 +166,8 @@ void CategoricalEmbeddings::InitWeights(std::uint64_t seed) {
 }
 
 void CategoricalEmbeddings::ScatterRows(const Stream& s, std::size_t rows, const float* in, const float* d_out,
-                                        float* grad, std::vector<double>* unseen) const {
+                                        const std::vector<std::size_t>& offsets, float* grad,
+                                        std::vector<double>* unseen) const {
   const std::size_t first_embedding = s.continuous.size();
   for (std::size_t r = 0; r < rows; ++r) {
     const float* x = in + r * s.in_width;
@@ -175,10 +176,10 @@ void CategoricalEmbeddings::ScatterRows(const Stream& s, std::size_t rows, const
       const Table& t = tables_[table];
       const float* row = Row(t, x[column]);
       if (row == t.unseen.data()) {
-        double* u = unseen->data() + Offset(table);  // row 0's slot collects the unseen mean's gradient
+        double* u = unseen->data() + offsets[table];  // row 0's slot collects the unseen mean's gradient
         for (int d = 0; d < t.dim; ++d) u[d] += dy[d];
       } else {
-        float* g = grad + Offset(table) + static_cast<std::size_t>(row - t.weight.data());
+        float* g = grad + offsets[table] + static_cast<std::size_t>(row - t.weight.data());
         for (int d = 0; d < t.dim; ++d) g[d] += dy[d];
       }
       dy += t.dim;
@@ -190,13 +191,15 @@ void CategoricalEmbeddings::AccumulateGradient(int windows, const ExogBatch<floa
                                                float* grad) const {
   const std::size_t n = static_cast<std::size_t>(windows);
   std::vector<double> unseen(weight_count(), 0.0);
-  if (hist_.in_width > 0) ScatterRows(hist_, n * hist_.steps, in.hist, d_out.hist, grad, &unseen);
-  if (futr_.in_width > 0) ScatterRows(futr_, n * futr_.steps, in.futr, d_out.futr, grad, &unseen);
-  if (stat_.in_width > 0) ScatterRows(stat_, n, in.stat, d_out.stat, grad, &unseen);
+  std::vector<std::size_t> offsets;  // of each table in the flat vector, once rather than per row
+  for (std::size_t i = 0; i < tables_.size(); ++i) offsets.push_back(Offset(i));
+  if (hist_.in_width > 0) ScatterRows(hist_, n * hist_.steps, in.hist, d_out.hist, offsets, grad, &unseen);
+  if (futr_.in_width > 0) ScatterRows(futr_, n * futr_.steps, in.futr, d_out.futr, offsets, grad, &unseen);
+  if (stat_.in_width > 0) ScatterRows(stat_, n, in.stat, d_out.stat, offsets, grad, &unseen);
   for (std::size_t i = 0; i < tables_.size(); ++i) {
     const Table& t = tables_[i];
     if (t.rows < 2) continue;
-    const std::size_t offset = Offset(i);
+    const std::size_t offset = offsets[i];
     for (int r = 1; r < t.rows; ++r)
       for (int d = 0; d < t.dim; ++d)
         grad[offset + static_cast<std::size_t>(r) * t.dim + d] += static_cast<float>(unseen[offset + d] / (t.rows - 1));
