@@ -48,6 +48,9 @@ Action RegisterInfo(CLI::App& app) {
     for (const CategoricalColumn& col : c.categorical)  // labels, embedded after each stream's numbers
       std::printf("categorical  %s: %zu labels seen in the fit (cardinality %d), embedding of %d\n", col.name.c_str(),
                   col.vocabulary.size(), col.cardinality, col.emb_dim);
+    if (c.scaler_type == ScalerType::kRevin)  // learned with a DistributionLoss, 0 and 1 with a point loss
+      std::printf("revin        y: shift + %g, scale * (relu(%g) + 1e-6), on the way back only\n",
+                  c.revin_bias.empty() ? 0.0 : c.revin_bias[0], c.revin_weight.empty() ? 1.0 : c.revin_weight[0]);
     std::printf("blocks       stack  pool  Lp   in    knots  n_theta  params\n");
     const auto& layout = model.network().layout();
     for (std::size_t b = 0; b < layout.blocks.size(); ++b) {

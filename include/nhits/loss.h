@@ -18,4 +18,16 @@ template <typename T>
 double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T* y, const T* mask, T* d_yhat,
                    const double* log_scale = nullptr);
 
+// DistributionLoss with scaler_type "revin": y's learned pair (revin_bias[0], revin_weight[0])
+// moves every window's loc and scale, so the likelihood of the original y depends on it, and
+// neuralforecast learns it. With y' = (y - shift - bias) / s' and s' = scale * (relu(weight) +
+// 1e-6), this is d(loss)/d(bias) and d(loss)/d(weight) of one ComputeLoss call, from that call's
+// d_yhat, y' (its `y`), mask and log_scale (log s').
+struct RevinGradient {
+  double bias = 0, weight = 0;
+};
+template <typename T>
+RevinGradient DistributionRevinGradient(const NhitsConfig& config, int batch, const T* d_yhat, const T* y,
+                                        const T* mask, const double* log_scale);
+
 }  // namespace nhits

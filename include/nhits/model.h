@@ -32,6 +32,9 @@ class Model {
   Network<float>& mutable_network() { return network_; }
   const CategoricalEmbeddings& embeddings() const { return embeddings_; }
   CategoricalEmbeddings& mutable_embeddings() { return embeddings_; }
+  // y's learned pair of scaler_type "revin" (revin_bias[0], revin_weight[0]), which training with
+  // a DistributionLoss steps; the exogenous channels' pairs keep their values (0 and 1 if unset).
+  void SetRevinY(float bias, float weight);
 
   // Scaled, coded exogenous inputs of `windows` windows -> the network's inputs: `scaled` itself
   // without categorical columns, else their embedded copy in `hist`/`futr`/`stat`, which must hold

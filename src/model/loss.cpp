@@ -129,6 +129,41 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
   return loss;
 }
 
+template <typename T>
+RevinGradient DistributionRevinGradient(const NhitsConfig& config, int batch, const T* d_yhat, const T* y,
+                                        const T* mask, const double* log_scale) {
+  const int H = config.h, P = config.network_outputs_per_step();
+  const int loc = config.distribution == DistributionType::kStudentT ? 1 : 0;  // raw channel of the location
+  const double weight = config.revin_weight.empty() ? 1.0 : config.revin_weight[0];
+  double total = 0;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(batch) * H; ++i) total += static_cast<double>(mask[i]);
+  RevinGradient g;
+  if (total <= 0) return g;
+  // The NLL sees y only through (y' - loc), so d/dy' = -d/dloc, and log s' adds mask / total per
+  // point: d/dbias = sum d_loc / s', and s' * d/ds' = sum d_loc * y' + (the window's mask) / total.
+  double d_log_scale = 0;
+  for (int b = 0; b < batch; ++b) {
+    double d_loc = 0, d_loc_y = 0, m = 0;
+    for (int t = 0; t < H; ++t) {
+      const std::size_t i = static_cast<std::size_t>(b) * H + t;
+      const double d = static_cast<double>(d_yhat[i * P + loc]);
+      d_loc += d;
+      d_loc_y += d * static_cast<double>(y[i]);
+      m += static_cast<double>(mask[i]);
+    }
+    g.bias += d_loc / std::exp(log_scale[b]);
+    d_log_scale += d_loc_y + m / total;
+  }
+  // d log s' / d weight = relu'(weight) / (relu(weight) + 1e-6); PyTorch's relu' is 0 at 0.
+  g.weight = weight > 0 ? d_log_scale / (weight + 1e-6) : 0.0;
+  return g;
+}
+
+template RevinGradient DistributionRevinGradient<float>(const NhitsConfig&, int, const float*, const float*,
+                                                         const float*, const double*);
+template RevinGradient DistributionRevinGradient<double>(const NhitsConfig&, int, const double*, const double*,
+                                                          const double*, const double*);
+
 template double ComputeLoss<float>(const NhitsConfig&, int, const float*, const float*, const float*, float*,
                                    const double*);
 template double ComputeLoss<double>(const NhitsConfig&, int, const double*, const double*, const double*, double*,

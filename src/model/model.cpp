@@ -10,6 +10,14 @@
 
 namespace nhits {
 
+void Model::SetRevinY(float bias, float weight) {
+  const std::size_t n = static_cast<std::size_t>(config_.revin_channels());
+  if (config_.revin_bias.size() != n) config_.revin_bias.assign(n, 0.0f);
+  if (config_.revin_weight.size() != n) config_.revin_weight.assign(n, 1.0f);
+  config_.revin_bias[0] = bias;
+  config_.revin_weight[0] = weight;
+}
+
 void Model::PredictWindows(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog,
                            float* out) const {
   const NhitsConfig& c = config();

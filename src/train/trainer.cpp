@@ -78,11 +78,6 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     if (!s.sample_weight.empty() && s.sample_weight.size() != s.y.size())
       return Status::InvalidArgument("series '" + s.unique_id + "': " + std::to_string(s.sample_weight.size()) +
                                      " sample weights for " + std::to_string(s.y.size()) + " points");
-  // A point loss lives in the scaled space, where revin's parameters get no gradient (they stay
-  // as they are, as in neuralforecast); a distribution's loss would learn them, which we do not.
-  if (c.scaler_type == ScalerType::kRevin && c.distribution_loss())
-    return Status::Unsupported("training scaler_type 'revin' with DistributionLoss is not supported (its learned "
-                               "revin_bias/revin_weight): use scaler_type 'standard', or import such a model");
   const int L = c.input_size, H = c.h, Q = c.network_outputs_per_step();
   const auto t0 = std::chrono::steady_clock::now();
   cpu::SetBlasThreads(o.num_threads);
@@ -109,9 +104,11 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         "no series has a usable training window: a window needs input_size + h = " + std::to_string(L + H) +
         " points (input_size " + std::to_string(L) + ", h " + std::to_string(H) + ") after holding out val_size " +
         std::to_string(o.val_size) + (test_size ? " + test_size " + std::to_string(test_size) : std::string()) +
-        "; the longest usable series has " +
-        std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points (shortest: '" + id +
-        "'). Use a smaller input_size or h, or start_padding_enabled");
+        "; the longest series keeps " +
+        std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points for training (shortest: '" +
+        id + "'). Use a smaller input_size or h" + (o.val_size > 0 ? ", a smaller val_size" : "") +
+        (test_size ? ", a smaller test_size (cross-validation: fewer windows or a smaller step size)" : "") +
+        ", or start_padding_enabled");
   }
   const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
   const NhitsConfig valid_config = o.ValidationConfig(c);
@@ -127,10 +124,20 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
 
   Network<float>& net = model.mutable_network();
   CategoricalEmbeddings& tables = model.mutable_embeddings();
+  const bool revin = c.scaler_type == ScalerType::kRevin;
   if (!o.warm_start) {
     net.InitParams(static_cast<std::uint64_t>(o.random_seed));
     tables.InitWeights(static_cast<std::uint64_t>(o.random_seed));
+    if (revin) model.SetRevinY(0.0f, 1.0f);  // neuralforecast's zeros / ones
   }
+  // A point loss lives in the scaled space, where y's revin pair gets no gradient (it stays as it
+  // is, as in neuralforecast); a distribution's likelihood of the original y moves with it, so
+  // Adam steps it beside the network.
+  const bool learn_revin = revin && c.distribution_loss();
+  std::vector<float> revin_pair = {c.revin_bias.empty() ? 0.0f : c.revin_bias[0],
+                                   c.revin_weight.empty() ? 1.0f : c.revin_weight[0]},
+                     revin_grad(2), best_revin;
+  Adam revin_adam(2);
   // Categorical columns: the network sees their embeddings, and the gradient of its exogenous
   // inputs flows back into the tables, which Adam steps like any other parameter.
   std::vector<float> table_weights = tables.FlatWeights(), table_grad(table_weights.size()), best_tables;
@@ -184,8 +191,8 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       const ScaleStats st =
           ComputeScaleStats(c.scaler_type, x, batch.insample_mask.data() + static_cast<std::size_t>(b) * L, L);
       for (int t = 0; t < L; ++t) x[t] = c.exclude_insample_y ? 0.0f : static_cast<float>(ScaleValue(c.scaler_type, st, x[t]));
-      if (c.distribution_loss())
-        ToDistributionSpace(st, y, H, &log_scale[static_cast<std::size_t>(b)]);
+      if (c.distribution_loss())  // loc and scale with y's revin pair, the transform above without
+        ToDistributionSpace(RevinAdjusted(c, st), y, H, &log_scale[static_cast<std::size_t>(b)]);
       else
         for (int t = 0; t < H; ++t) y[t] = static_cast<float>(ScaleValue(c.scaler_type, st, y[t]));
     }
@@ -224,6 +231,13 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       tables.SetFlatWeights(table_weights);
     }
     adam.Step(net.params(), grad, lr);
+    if (learn_revin) {
+      const RevinGradient g = DistributionRevinGradient<float>(c, B, d_yhat.data(), batch.outsample.data(),
+                                                               batch.outsample_mask.data(), log_scale.data());
+      revin_grad = {static_cast<float>(g.bias), static_cast<float>(g.weight)};
+      revin_adam.Step(revin_pair, revin_grad, lr);
+      model.SetRevinY(revin_pair[0], revin_pair[1]);
+    }
     loss_sum += loss;
     ++loss_count;
     report.steps = step + 1;
@@ -235,7 +249,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
         report.best_val_loss = last_val;
         bad_checks = 0;
-        if (o.restore_best_weights) best_params = net.params(), best_tables = table_weights;
+        if (o.restore_best_weights) best_params = net.params(), best_tables = table_weights, best_revin = revin_pair;
       } else if (o.early_stop_patience_steps > 0 && ++bad_checks >= o.early_stop_patience_steps) {
         report.early_stopped = true;
       }
@@ -251,6 +265,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   if (o.restore_best_weights && !best_params.empty()) {
     net.params() = best_params;
     tables.SetFlatWeights(best_tables);
+    if (learn_revin) model.SetRevinY(best_revin[0], best_revin[1]);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   bar.Finish(report.early_stopped ? "early stopped at step " + std::to_string(report.steps)

@@ -5,7 +5,8 @@ match neuralforecast's own predict() on the same data (1e-5 relative), with exog
 with MQLoss(quantiles=...) in any order, with exclude_insample_y, scaler_type="revin" and
 NeuralForecast's local_scaler_type, MAPE and SMAPE; an unsupported loss (TukeyLoss) and local_scaler_type='boxcox' must be refused with
 their reason. `nhits predict --insample` must match predict_insample(step_size). Training categorical columns here must score, on held-out steps, within 1.3x of
-neuralforecast's own training of the same model.
+neuralforecast's own training of the same model, and training scaler_type="revin" with a
+DistributionLoss must learn y's pair as neuralforecast does and score alike.
 DistributionLoss: neuralforecast 3.3.0's save() fails on a fitted one (the loss keeps a tensor
 with a graph, `distr_mean`, that deepcopy refuses); dropping that attribute first saves it, and
 then its parameters must match ours and its sampled quantiles must scatter around our exact ones.
@@ -474,6 +475,58 @@ with tempfile.TemporaryDirectory(prefix="nhits-nf-") as work:
     check(f"categorical training: mean held-out MAE {np.mean(ours):.4f} <= 1.3 x neuralforecast's {np.mean(theirs):.4f}",
           np.mean(ours) <= 1.3 * np.mean(theirs))
     check("categorical training: both far below the label-blind error (< 1.0)", max(np.mean(ours), np.mean(theirs)) < 1.0)
+
+    # Training scaler_type="revin" with a DistributionLoss, side by side: the window's standard
+    # deviation (the seasonal swing, ~3.5) is far above the noise (0.3), and the Normal's scale
+    # cannot go below 0.2 window deviations in the scaled space; y's learned pair shrinks the scale
+    # on the way back. Both trainers must learn it (weight well below its initial 1, alike) and
+    # score alike on the held-out steps, and far better than without the pair (scaler standard).
+    rrng = np.random.default_rng(7)
+    rv_df = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(300) + 1,
+                                     "y": (50 + 10 * i + 5 * np.sin(2 * np.pi * np.arange(300) / 12) +
+                                           rrng.normal(0, 0.3, 300)).round(4)}) for i in range(6)], ignore_index=True)
+    rv_train = rv_df[rv_df.ds <= 288]
+    rv_train.to_csv(os.path.join(work, "rv_train.csv"), index=False)
+    rv_truth = rv_df[rv_df.ds > 288].sort_values(["unique_id", "ds"]).y.to_numpy()
+
+    def heldout_nll(frame):
+        frame = (frame.reset_index() if "unique_id" not in frame.columns else frame).sort_values(["unique_id", "ds"])
+        loc, scale = frame["NHITS-loc"].to_numpy(), frame["NHITS-scale"].to_numpy()
+        return float(np.mean(np.log(scale) + 0.5 * np.log(2 * np.pi) + 0.5 * ((rv_truth - loc) / scale) ** 2))
+
+    from safetensors.numpy import load_file
+    rv = {"theirs": [], "ours": [], "ours_standard": [], "w_theirs": [], "w_ours": []}
+    for seed in (1, 2):
+        nf = NeuralForecast(models=[NHITS(h=12, input_size=24, mlp_units=[[64, 64]] * 3, scaler_type="revin",
+                                          loss=DistributionLoss("Normal", level=[80], return_params=True),
+                                          **dict(common, max_steps=500, random_seed=seed))], freq=1)
+        nf.fit(df=rv_train)
+        rv["theirs"].append(heldout_nll(nf.predict(df=rv_train)))
+        rv["w_theirs"].append(float(nf.models[0].scaler.revin_weight.detach().flatten()[0]))
+        for scaler in ("revin", "standard"):
+            model_path, csv_path = os.path.join(work, "rv.safetensors"), os.path.join(work, "rv.csv")
+            t = subprocess.run([NHITS_BIN, "train", "--data", os.path.join(work, "rv_train.csv"), "--h", "12",
+                                "--input-size", "24", "--mlp-units", "64,64;64,64;64,64", "--scaler-type", scaler,
+                                "--loss", "DistributionLoss", "--distribution", "Normal", "--level", "80",
+                                "--return-params", "--max-steps", "500", "--random-seed", str(seed), "--quiet",
+                                "--out", model_path], capture_output=True, text=True)
+            p = subprocess.run([NHITS_BIN, "predict", "--model", model_path, "--data", os.path.join(work, "rv_train.csv"),
+                                "--out", csv_path], capture_output=True, text=True)
+            check(f"revin distribution training, {scaler}, seed {seed}: nhits train and predict",
+                  t.returncode == 0 and p.returncode == 0, t.stderr[-300:] + p.stderr[-300:])
+            ok = p.returncode == 0
+            rv["ours" if scaler == "revin" else "ours_standard"].append(heldout_nll(pd.read_csv(csv_path)) if ok else float("inf"))
+            if scaler == "revin":
+                rv["w_ours"].append(float(load_file(model_path)["scaler.revin_weight"].flatten()[0]) if ok else 1.0)
+    print("     revin distribution training, held-out NLL per seed: ours {}, neuralforecast {}, ours without the pair {};"
+          " learned revin_weight: ours {}, neuralforecast {}".format(*(np.round(rv[k], 4) for k in
+                                                                      ("ours", "theirs", "ours_standard", "w_ours", "w_theirs"))))
+    check(f"revin distribution training: mean held-out NLL {np.mean(rv['ours']):.4f} <= neuralforecast's "
+          f"{np.mean(rv['theirs']):.4f} + 0.1", np.mean(rv["ours"]) <= np.mean(rv["theirs"]) + 0.1)
+    check("revin distribution training: both learn revin_weight < 0.9, within 0.1 of each other",
+          max(rv["w_ours"] + rv["w_theirs"]) < 0.9 and abs(np.mean(rv["w_ours"]) - np.mean(rv["w_theirs"])) < 0.1)
+    check(f"revin distribution training: the pair gains > 0.1 nats (standard scaler {np.mean(rv['ours_standard']):.4f})",
+          np.mean(rv["ours"]) < np.mean(rv["ours_standard"]) - 0.1)
 
     refused = {
         "tukey_loss": NHITS(h=6, input_size=12, loss=TukeyLoss(), **common),
