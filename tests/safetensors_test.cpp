@@ -134,6 +134,15 @@ TEST_F(SafetensorsTest, TruncatedHeader) {
   EXPECT_NE(r.status().message().find("truncated"), std::string::npos);
 }
 
+TEST_F(SafetensorsTest, AnotherKindOfFileIsNamedAsSuch) {
+  const std::string path = Path("data.csv");
+  WriteRaw(path, "unique_id,ds,y\nairline,1949-01-31,112.0\n");
+  auto r = ReadSafetensors(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().message().find(path + ": not a safetensors file"), std::string::npos) << r.status().message();
+}
+
 TEST_F(SafetensorsTest, TruncatedData) {
   const std::string path = Path("short.safetensors");
   WriteRaw(path, Build(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "\0\0\0\0"s));

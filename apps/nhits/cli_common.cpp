@@ -56,9 +56,20 @@ std::vector<int> ParseIntList(const std::string& text, const std::string& field)
   return out;
 }
 
+CLI::Validator AtLeast(int min) {
+  return CLI::Validator(
+      [min](std::string& text) -> std::string {
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size()) return "'" + text + "' is not an integer";
+        return v < min ? "must be >= " + std::to_string(min) + ", got " + text : std::string();
+      },
+      ">=" + std::to_string(min));
+}
+
 void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
   if (with_horizon) app.add_option("--h", h, "Forecast horizon (required)")->required();
-  app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
+  input_size_flag = app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
   app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
   app.add_option("--mlp-units", mlp_units,
                  "Hidden layers of every block: 'in,out' pairs separated by ';', or [[in,out],...]")->capture_default_str();
@@ -83,7 +94,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "(neuralforecast computes every loss on the scaled windows, MAPE and SMAPE too: with a scaler that\n"
                  "centres y near 0 they weigh small values heavily; identity keeps them in the data's units)")
       ->capture_default_str();
-  level_flag = app.add_option("--level", level, "MQLoss / HuberMQLoss / DistributionLoss interval levels, comma separated")
+  level_flag = app.add_option("--level", level, "Interval levels, comma separated: MQLoss / HuberMQLoss / DistributionLoss, or the\n"
+                                               "conformal intervals of --prediction-intervals")
       ->capture_default_str();
   quantiles_flag = app.add_option("--quantiles", quantiles,
                  "MQLoss / HuberMQLoss: one output per quantile in (0, 1), in this order, instead of --level's\n"
@@ -153,7 +165,9 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                "Keep the weights of the best validation check (neuralforecast keeps the last)");
   app.add_option("--random-seed", train.random_seed, "Seed: same seed and threads give the same weights")
       ->capture_default_str();
-  app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")->capture_default_str();
+  app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_flag("--quiet", quiet, "No progress bar");
 }
 
@@ -236,7 +250,7 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   c.h = h;
   c.input_size = input_size != 0 ? input_size : 3 * h;
   if (h <= 0) Fail("--h must be > 0 (got " + std::to_string(h) + ")");
-  if (input_size < 0) Fail("--input-size must be > 0 (got " + std::to_string(input_size) + ")");
+  if (input_size < 0 || (input_size == 0 && input_size_flag != nullptr && input_size_flag->count() > 0)) Fail("--input-size must be > 0 (got " + std::to_string(input_size) + ")");
   c.n_blocks = ParseIntList(n_blocks, "n-blocks");
   c.n_pool_kernel_size = ParseIntList(n_pool_kernel_size, "n-pool-kernel-size");
   c.n_freq_downsample = ParseIntList(n_freq_downsample, "n-freq-downsample");
@@ -283,6 +297,9 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");
   if (!stat_exog_list.empty()) c.stat_exog_list = SplitList(stat_exog_list, "stat-exog-list");
+  if (exclude_insample_y && !c.has_exog())  // allowed, as in neuralforecast, but rarely meant
+    std::fprintf(stderr, "note: --exclude-insample-y without exogenous columns: the network sees only zeros, so every "
+                         "window gets the same forecast shape, moved by its scaler's statistics\n");
   if (!cat_exog_list.empty())
     c.categorical = LearnCategoricalColumns(c, cat_exog_list, categorical_cardinalities, cat_emb_dim, data, static_data);
   else if (!categorical_cardinalities.empty())

@@ -20,6 +20,9 @@ struct CommandError {
   std::string message;
 };
 [[noreturn]] void Fail(const std::string& message);
+// An integer flag's lower bound, as CLI11 checks go ("--threads: must be >= 0, got -2"); CLI11's
+// own NonNegativeNumber prints the largest double in full instead.
+CLI::Validator AtLeast(int min);
 void CheckOk(const Status& status);
 template <typename T>
 T Unwrap(Result<T> r) {
@@ -43,7 +46,8 @@ struct ModelFlags {
   bool quiet = false;
   // Flags that only mean something with another setting: refused without it, not ignored.
   const CLI::Option *distribution_flag = nullptr, *return_params_flag = nullptr, *valid_delta_flag = nullptr,
-                    *valid_q_flag = nullptr, *level_flag = nullptr, *quantiles_flag = nullptr;
+                    *valid_q_flag = nullptr, *level_flag = nullptr, *quantiles_flag = nullptr,
+                    *input_size_flag = nullptr;  // given: 0 is an error, not the default 3*h
 
   // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).

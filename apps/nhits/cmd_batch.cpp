@@ -61,7 +61,13 @@ void PrintTable(const BatchRun& run) {
   std::printf("| class | model | assets | ok | degraded | failed | batches | batch p50 ms | batch p99 ms | assets/s | MAE | Naive MAE | MAPE %% |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   auto row = [](const GroupStats& g) {
-    auto num = [&](double v) { return g.scored ? FormatValue(v) : std::string("-"); };
+    // 4 significant digits: the report JSON keeps full precision, a table is read by eye.
+    auto num = [&](double v) {
+      if (!g.scored) return std::string("-");
+      char text[32];
+      std::snprintf(text, sizeof text, "%.4g", v);
+      return std::string(text);
+    };
     std::printf("| %s | %s | %d | %d | %d | %d | %d | %.2f | %.2f | %.0f | %s | %s | %s |\n", g.key.c_str(), g.model.c_str(),
                 g.assets, g.ok, g.degraded, g.failed, g.batches, g.batch_latency_us.p50 / 1e3,
                 g.batch_latency_us.p99 / 1e3, g.assets_per_s, num(g.mae).c_str(), num(g.naive_mae).c_str(),
@@ -108,18 +114,22 @@ Action RegisterBatch(CLI::App& app) {
   app.add_option("--clusters-out", a->clusters_out, "Write unique_id,asset_class,group");
   app.add_option("--memory-budget-mb", a->memory_budget_mb, "Bounds each group's batch size")->capture_default_str();
   app.add_option("--max-batch-size", a->max_batch_size, "Engine's dynamic batch limit per model")->capture_default_str();
-  app.add_option("--threads", a->threads, "Compute threads (0: all cores)")->capture_default_str();
+  app.add_option("--threads", a->threads, "Compute threads (0: all cores)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--min-points", a->min_points, "Fewer observed points degrade the asset (0: input_size/2)");
   app.add_option("--max-staleness", a->max_staleness, "Bars behind the newest data before an asset is stale")->capture_default_str();
   app.add_option("--season-length", a->season_length, "SeasonalNaive for degraded assets (0: Naive)")->capture_default_str();
   app.add_option("--freq", a->freq, "Frequency of ds for the forecast timestamps (default: inferred), e.g. B, D, h");
   app.add_option("--actuals", a->actuals, "Long CSV of what happened next: adds MAE/MAPE per class and group");
   app.add_option("--holdout", a->holdout,
-                 "Backtest: forecast from all but the last N points of each series and score against them");
+                 "Backtest: forecast from all but the last N points of each series and score against them")
+      ->check(AtLeast(0));
   app.add_option("--out", a->out, "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason")->required();
   app.add_option("--report", a->report, "Run report JSON");
   app.add_option("--every", a->every, "Rerun on a schedule, e.g. 30s, 1m, 1h (reloads the data each run)");
-  app.add_option("--runs", a->runs, "With --every: stop after this many runs (0: until interrupted)");
+  app.add_option("--runs", a->runs, "With --every: stop after this many runs (0: until interrupted)")
+      ->capture_default_str();
   app.add_option("--timing-runs", a->timing_runs,
                  "Benchmark: repeat the forecast stage N more times on the loaded data and print its median and "
                  "best time (windows from memory, forecast, collect)");
@@ -176,6 +186,18 @@ Action RegisterBatch(CLI::App& app) {
     for (const auto& r : a->routes) rules.push_back(parse_target(r, "--route"));
     std::string fallback = a->default_model;
     const auto loaded = engine.Models();
+    // A typo in a rule would otherwise degrade every asset it routes, one "unknown model" at a time.
+    auto check_model = [&](const std::string& flag, const std::string& model, int version) {
+      std::string names;
+      for (const auto& m : loaded) {
+        if (m.name == model && (version == 0 || m.version == version)) return;
+        names += (names.empty() ? "" : ", ") + m.name + "@" + std::to_string(m.version);
+      }
+      Fail(flag + ": no loaded model '" + model + (version ? "@" + std::to_string(version) : "") + "' (loaded: " +
+           names + ")");
+    };
+    for (const RouteRule& r : rules) check_model(r.by_class ? "--route" : "--route-id", r.model, r.version);
+    if (!fallback.empty()) check_model("--default-model", fallback, 0);
     // Exogenous columns of every loaded model: read with the data, static and future values beside it.
     std::vector<std::string> temporal, futr_columns, stat_columns;
     int futr_h = 0;

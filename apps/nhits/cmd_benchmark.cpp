@@ -47,7 +47,7 @@ Action RegisterBenchmark(CLI::App& app) {
   app.add_option("--search", a->search,
                  "Trials of a hyperparameter search (--search-space), each trained and scored on validation;\n"
                  "the one with the lowest validation MAE is scored on test; 0: train the configuration given")
-      ->check(CLI::NonNegativeNumber)
+      ->check(AtLeast(0))
       ->capture_default_str();
   app.add_option("--search-seed", a->search_seed, "Seed of the search's draws")->capture_default_str();
   app.add_option("--search-space", a->search_space,
@@ -149,7 +149,10 @@ Action RegisterBenchmark(CLI::App& app) {
     }
     std::vector<std::pair<std::string, int>> cells;
     for (const LongHorizonDataset& d : datasets)
-      for (int h : horizons_of(d)) cells.emplace_back(d.name, h);
+      for (int h : horizons_of(d)) {
+        if (h <= 0) Fail("--horizons: " + std::to_string(h) + " is not > 0");
+        cells.emplace_back(d.name, h);
+      }
     // A bare `nhits benchmark` trains for minutes; say what and where the rows go before it starts.
     std::string cell_list;
     for (const auto& [name, h] : cells) cell_list += (cell_list.empty() ? "" : ", ") + name + " h=" + std::to_string(h);
@@ -180,6 +183,12 @@ Action RegisterBenchmark(CLI::App& app) {
     }
     const BenchmarkSettings settings{a->protocol, a->search_space, a->search_seed, a->test_stride,
                                      searching,   auto_space,      a->refit_with_val};
+    for (const LongHorizonDataset& d : datasets) {  // before the table's header
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(a->data_dir + "/" + d.file, ec))
+        Fail("--data-dir " + a->data_dir + ": no " + d.file + " (the folder of the long-horizon datasets, with raw/; "
+             "env NHITS_DATA_DIR sets it too)");
+    }
     std::printf("| dataset | h | MSE | MAE | paper MSE | ours/paper | SeasonalNaive MSE | Naive MSE | steps | s | steps/s |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const LongHorizonDataset& d : datasets) {

@@ -69,7 +69,8 @@ Action RegisterCrossValidation(CLI::App& app) {
   app.add_option("--out", a->out, "CSV to write: unique_id,ds,cutoff,NHITS[...],y")->required();
   app.add_option("--n-windows", a->n_windows, "Number of forecast windows per series")->capture_default_str();
   app.add_option("--step-size", a->step_size, "Points between consecutive cutoffs")->capture_default_str();
-  app.add_option("--season-length", a->season_length, "SeasonalNaive/MASE season (default: from the frequency)");
+  app.add_option("--season-length", a->season_length, "SeasonalNaive/MASE season (default: from the frequency)")
+      ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");
   app.add_option("--refit", a->refit,
                  "Retrain before every N-th window (neuralforecast's cross_validation(refit=N); 1 is refit=True): each\n"

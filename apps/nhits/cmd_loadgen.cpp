@@ -100,7 +100,11 @@ Action RegisterLoadgen(CLI::App& app) {
       if (model.empty()) Fail("--model: name the model to load-test");
       httplib::Client probe(a->url);
       auto res = probe.Get("/v2/models/" + model);
-      if (!res) Fail("cannot reach " + a->url + ": " + httplib::to_string(res.error()));
+      if (!res)  // httplib's own text for a refused connection is the single word "Connection"
+        Fail("cannot reach " + a->url + ": " +
+             (res.error() == httplib::Error::Connection ? std::string("connection refused or host unreachable (is `nhits serve` "
+                                                                      "listening there?)")
+                                                        : httplib::to_string(res.error())));
       if (res->status != 200) Fail(a->url + "/v2/models/" + model + " answered " + std::to_string(res->status) + ": " + res->body);
       const nlohmann::json meta = nlohmann::json::parse(res->body);
       L = meta["inputs"][0]["shape"][1].get<int>();

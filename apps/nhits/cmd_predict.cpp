@@ -168,17 +168,19 @@ Action RegisterPredict(CLI::App& app) {
                  "neuralforecast's predict(quantiles=...): columns NHITS, NHITS_ql0.1, NHITS_ql0.5, NHITS_ql0.9");
   app.add_option("--h", a->horizon,
                  "Steps to forecast (default: the model's h). Fewer: the first ones; more: recursively, as\n"
-                 "neuralforecast's predict(h=...): each block of h fed back (its first column) as history");
+                 "neuralforecast's predict(h=...): each block of h fed back (its first column) as history")
+      ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias,
                  "Name of the forecast columns (default: the model's alias in neuralforecast, as converted, else NHITS)");
   app.add_flag("--insample", a->insample,
                "neuralforecast's predict_insample(): forecasts over --data itself, a window every --step-size\n"
                "points, with their cutoff and the truth (unique_id,ds,cutoff,NHITS...,y), for residual checks");
-  app.add_option("--step-size", a->insample_step, "With --insample: points between windows (default 1)");
+  CLI::Option* step_size =
+      app.add_option("--step-size", a->insample_step, "With --insample: points between windows (default 1)");
   app.add_option("--precision", a->precision,
                  "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
-  return [a] {
+  return [a, step_size] {
     CheckOutputPath(a->out);
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
@@ -191,9 +193,9 @@ Action RegisterPredict(CLI::App& app) {
     const NhitsConfig& config = model.config();
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
-    if (a->insample_step != 0 && !a->insample) Fail("--step-size applies to --insample, which is not given");
+    if (step_size->count() > 0 && !a->insample) Fail("--step-size applies to --insample, which is not given");
     if (a->insample) {
-      if (a->insample_step < 0) Fail("--step-size must be > 0");
+      if (step_size->count() > 0 && a->insample_step <= 0) Fail("--step-size must be > 0");
       if (!a->futr_data.empty()) Fail("--insample forecasts inside --data, which holds the futr columns: drop --futr-data");
       if (a->horizon != 0 || !a->level.empty() || !a->quantiles.empty())
         Fail("--insample takes the model's own h and outputs (as neuralforecast's predict_insample): drop --h, --level, --quantiles");
@@ -201,13 +203,26 @@ Action RegisterPredict(CLI::App& app) {
       const std::vector<LocalScale> local =
           config.local_scaler_type == LocalScalerType::kNone ? std::vector<LocalScale>{}
                                                              : ApplyLocalScaler(config.local_scaler_type, &panel, &config.categorical);
-      WriteTextAtomic(a->out, InsampleCsv(model, panel, freq, a->insample_step == 0 ? 1 : a->insample_step, plan,
+      // As neuralforecast, a series shorter than h has no window; say which, and refuse an empty file.
+      std::vector<std::string> short_ids;
+      for (const Series& s : panel.series)
+        if (static_cast<int>(s.y.size()) < config.h) short_ids.push_back(s.unique_id);
+      const std::string h_text = "h=" + std::to_string(config.h);
+      if (short_ids.size() == panel.series.size())
+        Fail("--insample: no series has " + h_text + " points, so none has an in-sample window (longest: " +
+             std::to_string(std::max_element(panel.series.begin(), panel.series.end(), [](const Series& x, const Series& y) {
+                              return x.y.size() < y.y.size();
+                            })->y.size()) + ")");
+      WriteTextAtomic(a->out, InsampleCsv(model, panel, freq, step_size->count() > 0 ? a->insample_step : 1, plan,
                                           a->alias, local));
-      std::fprintf(stderr, "wrote in-sample forecasts of %zu series (freq %s, %s) to %s\n", panel.series.size(),
-                   freq.ToString().c_str(), plan.Describe().c_str(), a->out.c_str());
+      if (!short_ids.empty())
+        std::fprintf(stderr, "note: %zu series shorter than %s have no in-sample window (first: '%s')\n",
+                     short_ids.size(), h_text.c_str(), short_ids.front().c_str());
+      std::fprintf(stderr, "wrote in-sample forecasts of %zu series (freq %s, %s) to %s\n",
+                   panel.series.size() - short_ids.size(), freq.ToString().c_str(), plan.Describe().c_str(),
+                   a->out.c_str());
       return;
     }
-    if (a->horizon < 0) Fail("--h must be > 0");
     const int steps = a->horizon > 0 ? a->horizon : config.h;
     if (!config.hist_exog_list.empty() && steps > config.h)  // their future is unknown
       Fail("--h " + std::to_string(steps) + ": a model with hist exogenous columns forecasts at most its own h=" +

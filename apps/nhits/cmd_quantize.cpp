@@ -159,9 +159,16 @@ Action RegisterQuantize(CLI::App& app) {
       AddWindows(s, cols, c.input_size, c.h, 0.0, 1.0 - a->holdout, per_series, &calib);
       AddWindows(s, cols, c.input_size, c.h, 1.0 - a->holdout, 1.0, per_series, &held);
     }
-    if (calib.count == 0 || held.count == 0)
+    if (calib.count == 0 || held.count == 0) {
+      std::size_t longest = 0;
+      for (const Series& s : panel.series) longest = std::max(longest, s.y.size());
+      // Both windows need h targets of their own: below 2h points no --holdout helps.
       Fail(a->calibration + ": no series is long enough for both a calibration and a held-out window of h=" +
-           std::to_string(c.h) + " points (lower --holdout or give longer series)");
+           std::to_string(c.h) + " points (the longest has " + std::to_string(longest) + ")" +
+           (longest < 2 * static_cast<std::size_t>(c.h) ? "; give series of at least 2h = " + std::to_string(2 * c.h) + " points"
+                                                         : "; change --holdout (now " + std::to_string(a->holdout) +
+                                                               ") or give longer series"));
+    }
     std::fprintf(stderr, "calibrating on %d windows, holding out %d, from %zu series\n", calib.count, held.count,
                  panel.series.size());
 

@@ -36,7 +36,9 @@ Action RegisterServe(CLI::App& app) {
                  "Triton-layout folder: DIR/<model>/<version>/model.safetensors (newest version served)");
   app.add_option("--model", a->models, "NAME=PATH: serve a single checkpoint as NAME version 1 (repeatable)");
   app.add_option("--host", a->http.host, "Address to listen on")->capture_default_str();
-  app.add_option("--port", a->http.port, "Port (0: any free port, printed on start)")->capture_default_str();
+  app.add_option("--port", a->http.port, "Port (0: any free port, printed on start)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   app.add_option("--profile", a->profile,
                  "Runtime profile for batching, cache and threads: ultra-low-latency, low-latency, balanced, "
                  "high-throughput, memory-efficient, production or auto (see `nhits hw`)")

@@ -31,7 +31,7 @@ Action RegisterTrain(CLI::App& app) {
   app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
   app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
   app.add_option("--local-scaler-type", a->local_scaler_type,
-                 "NeuralForecast(local_scaler_type=...): standard, robust, robust-iqr or minmax. Each series (y and its\n"
+                 "NeuralForecast(local_scaler_type=...): standard, robust, robust-iqr or minmax (none: off). Each series (y and its\n"
                  "temporal exogenous columns) is scaled with its own statistics over the whole data before training;\n"
                  "the checkpoint keeps the setting and `nhits predict` scales its input and forecasts the same way");
   app.add_option("--out", a->out, "Checkpoint to write (.safetensors)")->required();
@@ -67,6 +67,7 @@ Action RegisterTrain(CLI::App& app) {
       const std::string method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
       const int step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
       CheckOk(ValidateConformalSettings(method, a->prediction_intervals, step));
+      CheckOk(CheckConformalLoss(config));
       std::fprintf(stderr, "calibrating %s intervals on %d windows per series (a cross-validation fit first)\n",
                    method.c_str(), a->prediction_intervals);
       conformal = ConformalToJson(

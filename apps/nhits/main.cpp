@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
       "nhits: a C++ engine for the NHITS forecasting model (neuralforecast-compatible).\n"
       "Data is long-format CSV (unique_id,ds,y); models are safetensors files with\n"
       "neuralforecast's parameter names. Run `nhits <command> --help` for details."};
+  app.name("nhits");  // the usage line, before argv[0] is known
+  app.set_version_flag("--version", std::string("nhits ") + NHITS_VERSION +
+#ifdef NHITS_WITH_CUDA
+                                        " (CUDA backend compiled in)"
+#else
+                                        " (CPU only: built without nvcc)"
+#endif
+  );
   app.require_subcommand(1);
   std::map<CLI::App*, nhits::cli::Action> actions;
   auto add = [&](const char* name, const char* help, nhits::cli::Action (*reg)(CLI::App&)) {
@@ -100,6 +108,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says "--h: At Most 1 required but received 2" for a repeated flag.
+    const std::string what = e.what(), marker = ": At Most 1 required but received ";
+    if (const std::size_t at = what.find(marker); at != std::string::npos) {
+      std::fprintf(stderr, "%s is given %s times; give it once\n", what.substr(0, at).c_str(),
+                   what.substr(at + marker.size()).c_str());
+      return e.get_exit_code();
+    }
     return app.exit(e);
   }
   for (auto& [sub, action] : actions) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <span>
 
 #include "nhits/forecast.h"
@@ -54,6 +55,9 @@ std::vector<PlotSeries> MakePlotPanels(const Model& model, const Panel& panel, c
             break;
           }
     }
+    if (holdout && end + H > static_cast<int>(s.y.size()))  // too short to hold h points out
+      std::fprintf(stderr, "note: --holdout: series '%s' has %zu points, not more than h=%d: drawn without the truth and "
+                           "the baselines\n", s.unique_id.c_str(), s.y.size(), H);
     if (holdout && end + H <= static_cast<int>(s.y.size())) {
       p.actual.assign(s.y.begin() + end, s.y.begin() + end + H);
       const std::span<const double> history(s.y.data(), static_cast<std::size_t>(end));

@@ -35,6 +35,8 @@ Result<ConformalScores> ConformalFromJson(const std::string& json, const std::st
 
 // Checks the settings (n_windows >= 2, step_size >= 1, a known method), as neuralforecast does.
 Status ValidateConformalSettings(const std::string& method, int n_windows, int step_size);
+// Conformal intervals surround a point forecast: a loss that forecasts quantiles is refused.
+Status CheckConformalLoss(const NhitsConfig& config);
 
 // Scores from a cross-validation: trains a model of `config` with `options` on every series minus
 // its last h + step_size * (n_windows - 1) points and forecasts the n_windows windows. Needs a

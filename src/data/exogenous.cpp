@@ -94,7 +94,8 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   for (Series& s : panel->series) {
     const auto it = rows.find(s.unique_id);
     if (it == rows.end())
-      return Bad(path, no, "unique_id", "no row for series '" + s.unique_id + "' (every series needs its static values)");
+      return Status::InvalidArgument(path + ": no row for series '" + s.unique_id +
+                                     "' (every series needs its static values)");
     s.static_values = it->second.second;
   }
   panel->static_names = columns;

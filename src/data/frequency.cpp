@@ -80,7 +80,7 @@ Result<Frequency> InferDateFrequency(const Panel& panel) {
   const DateFacts f = CollectDateFacts(panel);
   if (f.seconds_gaps.empty()) {
     return Status::InvalidArgument(
-        "cannot infer the frequency: no series has two or more timestamps; pass it explicitly");
+        "cannot infer the frequency: no series has two or more timestamps");
   }
   // Calendar rules first: month lengths vary, so a month-end series has no single gap in seconds.
   if (f.all_midnight && (f.all_month_end || f.all_month_start)) {
@@ -108,7 +108,7 @@ Result<Frequency> InferDateFrequency(const Panel& panel) {
     return Status::InvalidArgument(
         "cannot infer the frequency: the most common ds gap is " + std::to_string(days) +
         " days, which looks monthly/quarterly/yearly, but the dates are neither all month-ends "
-        "(ME/QE/YE) nor all month-starts (MS); pass the frequency explicitly");
+        "(ME/QE/YE) nor all month-starts (MS)");
   }
   return Frequency{Frequency::Unit::kSecond, gap};
 }
@@ -177,7 +177,7 @@ Result<Frequency> InferFrequency(const Panel& panel) {
   }
   if (gaps.empty()) {
     return Status::InvalidArgument(
-        "cannot infer the frequency: no series has two or more timestamps; pass it explicitly");
+        "cannot infer the frequency: no series has two or more timestamps");
   }
   const std::int64_t step = Mode(gaps);
   if (step <= 0) return Status::InvalidArgument("cannot infer the frequency: ds is not increasing");

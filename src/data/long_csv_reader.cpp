@@ -40,15 +40,15 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     const int err = errno;
-    std::string what = std::string("cannot open file: ") + std::strerror(err);
-    std::string msg = path + ":1: field '" + kUniqueId + "': " + what;
+    // No line or field: the file itself is the problem.
+    std::string msg = path + ": cannot open file: " + std::strerror(err);
     return err == ENOENT ? Status::NotFound(msg) : Status::IoError(msg);
   }
   struct stat info {};
   if (fstat(fileno(f), &info) == 0) {
     if (S_ISDIR(info.st_mode)) {
       std::fclose(f);
-      return Status::IoError(path + ":1: field '" + kUniqueId + "': is a directory, not a file");
+      return Status::IoError(path + ": is a directory, not a file");
     }
     if (S_ISREG(info.st_mode)) out->reserve(static_cast<size_t>(info.st_size) + 1);
   }

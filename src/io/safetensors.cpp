@@ -148,6 +148,12 @@ Result<SafetensorsFile> ReadImpl(const std::string& path) {
   const std::uint64_t n = LoadLe(raw, 8);
   const std::uint64_t avail = bytes.size() - 8;
   if (n > avail) {
+    // Every safetensors header is a JSON object: without its '{' the file is something else (a
+    // CSV, a PyTorch .ckpt) rather than a cut-off checkpoint.
+    if (avail > 0 && bytes[8] != '{')
+      return Status::Corruption(path + ": not a safetensors file (it does not start with a header length and a JSON "
+                                       "header; a CSV or a PyTorch .ckpt? neuralforecast folders convert with "
+                                       "tools/export_neuralforecast.py)");
     return Status::Corruption(path + ": truncated: header says " + std::to_string(n) +
                               " bytes, file has " + std::to_string(avail));
   }

@@ -82,13 +82,18 @@ Result<ConformalScores> ConformalFromJson(const std::string& text, const std::st
   return s;
 }
 
+Status CheckConformalLoss(const NhitsConfig& config) {
+  if (config.outputs_per_step() != 1 || config.single_quantile())
+    return Status::InvalidArgument("conformal prediction intervals are for point losses; " + ToString(config.loss) +
+                                   " forecasts quantiles itself");
+  return Status::Ok();
+}
+
 Result<ConformalScores> ComputeConformalScores(const NhitsConfig& config, const TrainOptions& options, const Panel& panel,
                                                const std::string& method, int n_windows, int step_size,
                                                Model* trained) {
   NHITS_RETURN_IF_ERROR(ValidateConformalSettings(method, n_windows, step_size));
-  if (config.outputs_per_step() != 1 || config.single_quantile())
-    return Status::InvalidArgument("conformal prediction intervals are for point losses; " + ToString(config.loss) +
-                                   " forecasts quantiles itself");
+  NHITS_RETURN_IF_ERROR(CheckConformalLoss(config));
   const int test_size = config.h + step_size * (n_windows - 1);
   // neuralforecast's minimum: every window plus one point to train on (and the validation split).
   const int need = test_size + 1 + options.val_size;

@@ -48,7 +48,7 @@ write split.csv "unique_id,ds,y" "a,1,1.0" "b,1,1.5" "a,2,2.0"
 expect_error series-not-contiguous "split.csv:4" "unique_id" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/split.csv"
 write short.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,2.0"
 expect_error no-usable-window "no series has a usable training window" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/short.csv"
-expect_error missing-file "nope.csv" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/nope.csv"
+expect_error missing-file "nope.csv: cannot open file" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/nope.csv"
 
 AIR=$SRC/data/air_passengers.csv
 expect_error h-zero "--h must be > 0" -- "$NHITS" train --data "$AIR" --h 0 --out "$WORK/out.safetensors"
@@ -120,6 +120,24 @@ expect_error cv-local-scaler-without-refit "--local-scaler-type needs --refit N"
 expect_error insample-with-level "--insample takes the model's own h and outputs" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --level 80 --out "$WORK/out.csv"
 expect_error step-size-without-insample "--step-size applies to --insample" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --step-size 3 --out "$WORK/out.csv"
 expect_error cv-negative-refit "--refit must be >= 0" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --refit -1 --out "$WORK/out.csv"
+
+# Values a flag cannot take are refused by name, not wrapped around or replaced by a default.
+expect_error serve-port-out-of-range "--port" "99999" "0 to 65535" -- "$NHITS" serve --model a="$WORK/good.safetensors" --port 99999
+expect_error serve-missing-repository "model repository $WORK/norepo does not exist" -- "$NHITS" serve --model-repository "$WORK/norepo"
+expect_error train-negative-threads "--threads: must be >= 0, got -2" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --threads -2
+expect_error train-input-size-zero "--input-size must be > 0 (got 0)" -- "$NHITS" train --data "$AIR" --h 3 --input-size 0 --out "$WORK/out.safetensors"
+expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
+expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
+expect_error insample-step-size-zero "--step-size must be > 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --step-size 0 --out "$WORK/out.csv"
+write short5.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,1.2" "a,4,1.1" "a,5,1.3"
+expect_error insample-all-short "no series has h=12 points" "longest: 5" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/short5.csv" --insample --out "$WORK/out.csv"
+expect_error info-of-a-csv "air_passengers.csv: not a safetensors file" -- "$NHITS" info --model "$AIR"
+expect_error benchmark-negative-horizon "--horizons: -4 is not > 0" -- "$NHITS" benchmark --dataset ILI --horizons -4
+expect_error train-val-size-too-large "a smaller val_size" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --val-size 200
+expect_error train-intervals-quantile-loss "conformal prediction intervals are for point losses" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --loss MQLoss --prediction-intervals 3
+printf 'unique_id,asset_class\nAirPassengers,equity\n' > "$WORK/universe.csv"
+expect_error batch-route-typo "--route: no loaded model 'nomodel'" "loaded: good@1" -- "$NHITS" batch --universe "$WORK/universe.csv" --data "$AIR" --model good="$WORK/good.safetensors" --route equity=nomodel --out "$WORK/out.csv"
+expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"
 expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv

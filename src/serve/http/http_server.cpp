@@ -646,11 +646,16 @@ struct HttpServer::Impl {
         if (!l.is_number() || !(l.get<double>() > 0 && l.get<double>() < 100)) return responder.Send(Error(400, kBadLevel));
         call->levels.push_back(l.get<double>());
       }
+      if (call->q != 1) {  // checked first: such a model has no scores by design, and says so
+        std::string columns;
+        for (const std::string& n : call->names) columns += (columns.empty() ? "NHITS" : ", NHITS") + n;
+        return responder.Send(Error(400, "'level' asks for conformal intervals around a point forecast; model '" + m->name +
+                                         "' forecasts its own levels, and every answer carries them without 'level': " +
+                                         columns));
+      }
       if (!m->conformal)
         return responder.Send(Error(400, "model '" + m->name + "' has no conformity scores for 'level': train it with "
                                          "`nhits train --prediction-intervals N`"));
-      if (call->q != 1)
-        return responder.Send(Error(400, "'level' is for point-loss models; this one forecasts its own quantiles"));
       call->conformal = m->conformal;
       if (m->config.local_scaler_type != LocalScalerType::kNone)
         return responder.Send(Error(400, "'level' is not supported for a model with local_scaler_type (see docs/INTEROP.md)"));

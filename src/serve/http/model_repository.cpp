@@ -38,6 +38,9 @@ Result<std::pair<int, std::string>> ModelRepository::Latest(const std::string& n
 }
 
 Status ModelRepository::LoadAll() {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir_, ec))
+    return Status::NotFound("model repository " + dir_ + (std::filesystem::exists(dir_, ec) ? " is not a folder" : " does not exist"));
   const auto names = Index();
   if (names.empty()) return Status::NotFound("model repository " + dir_ + " holds no <model>/<version>/model.safetensors");
   for (const std::string& n : names)
