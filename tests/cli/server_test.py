@@ -267,6 +267,9 @@ try:
         if len(out["data"]) == len(ref) else 1.0
     check(f"KServe v2 infer of a DistributionLoss model (max rel {rel:.1e})", out["shape"] == [len(ids), H, C] and rel < 1e-5,
           b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "dist", "level": [80], "series": series[:1]})
+    check("level for a model with its own levels -> 400 naming its columns",
+          s == 400 and "forecasts its own levels" in b.decode() and cols[-1] in b.decode(), b[:300])
     check("unload the DistributionLoss model", http("POST", "/v2/repository/models/dist/unload")[0] == 200)
 
     # ---- bad input: a clear 4xx each, and the server keeps serving ----
