@@ -177,6 +177,24 @@ TEST(InferenceSession, SiblingsShareWeightsAndRunConcurrently) {
   }
 }
 
+// The roofline counts what the kernels run: neuralforecast's FLOPs minus each block's folded
+// 16x16 layer (its linear first layer composed with the next) and the last block's 12 backcast
+// rows of its 16-wide output layer, counted here from the shapes alone.
+TEST(InferenceSession, ExecutedFlopsLeaveOutTheFoldsAndTheLastBackcast) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 12;
+  c.mlp_units = {{16, 16}, {16, 16}};
+  Model model(c);
+  const InferenceSession session(model, 1, 1);
+  const std::int64_t folds = 3 * 16 * 16, last_backcast = 16 * 12;
+  EXPECT_EQ(model.FlopsPerForecast() - session.ExecutedFlopsPerForecast(), 2 * (folds + last_backcast));
+  // A BF16 first layer beside an FP32 second one does not fold: block 0 keeps its 16x16 product.
+  const PrecisionPlan mixed{Precision::kBf16, {{0, 1}}, {}};
+  const InferenceSession partly(model, 1, 1, mixed);
+  EXPECT_EQ(model.FlopsPerForecast() - partly.ExecutedFlopsPerForecast(), 2 * (2 * 16 * 16 + last_backcast));
+}
+
 TEST(InferenceSession, RejectsBatchOutsideItsSize) {
   NhitsConfig c;
   c.h = 4;

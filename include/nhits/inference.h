@@ -68,6 +68,10 @@ class InferenceSession {
   // or the error (EPERM without root or CAP_SYS_NICE).
   int SetHelperThreadsRealtime(int priority);
   SessionMemory memory() const;
+  // FLOPs of the linear layers per forecast as this session runs them: each block's linear first
+  // layer composed with the next and the last block's backcast rows skipped, so fewer than
+  // Model::FlopsPerForecast (neuralforecast's count), which is what a roofline must compare.
+  std::int64_t ExecutedFlopsPerForecast() const;
 
   // Bytes a session of this batch size reserves (arena), computed from the model's shapes.
   static std::size_t ArenaBytes(const Model& model, const PrecisionPlan& precision, int max_batch);

@@ -147,6 +147,13 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   return Status::Ok();
 }
 
+std::int64_t InferenceSession::ExecutedFlopsPerForecast() const {
+  std::int64_t linear = 0;  // the network's linear layers as neuralforecast runs them
+  for (const auto& block : model_.network().layout().blocks)
+    for (const auto& l : block.layers) linear += static_cast<std::int64_t>(l.in) * l.out;
+  return model_.FlopsPerForecast() - 2 * (linear - packed_->MacsPerWindow());
+}
+
 SessionMemory InferenceSession::memory() const {
   SessionMemory m;
   m.reserved_bytes = arena_->capacity();

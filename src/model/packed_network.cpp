@@ -111,6 +111,13 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
   }
 }
 
+std::int64_t PackedNetwork::MacsPerWindow() const {
+  std::int64_t macs = 0;
+  for (const auto& layers : blocks_)
+    for (const Layer& l : layers) macs += static_cast<std::int64_t>(l.slot->in) * l.slot->out;
+  return macs;
+}
+
 std::size_t PackedNetwork::WeightBytes() const {
   std::size_t bytes = 0;
   for (const auto& block : blocks_)

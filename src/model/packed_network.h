@@ -50,6 +50,9 @@ class PackedNetwork {
   std::size_t WeightBytes() const;
   // Bytes of weight copies this object owns (BF16/INT8 packs, oneDNN's packed FP32 layers).
   std::size_t OwnedWeightBytes() const;
+  // Multiply-adds of the linear layers per window as this object runs them: fewer than the
+  // network's (Network::MacsPerWindow) after the folds and the last block's skipped backcast.
+  std::int64_t MacsPerWindow() const;
 
  private:
   struct Layer {
