@@ -142,7 +142,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option_function<std::string>(
       "--valid-loss",
       [this](const std::string& name) {
-        Result<LossType> loss = ParseLossType(name, "valid-loss");
+        Result<LossType> loss = ParseLossType(name, "--valid-loss");
         if (!loss.ok()) throw CLI::ValidationError(loss.status().message());  // CLI11 reports it while parsing
         train.valid_loss = *loss;
       },
@@ -272,11 +272,11 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
     if (units.size() != 2) Fail("--mlp-units: '" + pair + "' is not an 'in,out' pair (e.g. 512,512;512,512)");
     c.mlp_units.push_back(units);
   }
-  c.pooling_mode = Unwrap(ParsePoolingMode(pooling_mode, "pooling-mode"));
-  c.interpolation_mode = Unwrap(ParseInterpolationMode(interpolation_mode, "interpolation-mode"));
-  c.activation = Unwrap(ParseActivation(activation, "activation"));
-  c.scaler_type = Unwrap(ParseScalerType(scaler_type, "scaler-type"));
-  c.loss = Unwrap(ParseLossType(loss, "loss"));
+  c.pooling_mode = Unwrap(ParsePoolingMode(pooling_mode, "--pooling-mode"));
+  c.interpolation_mode = Unwrap(ParseInterpolationMode(interpolation_mode, "--interpolation-mode"));
+  c.activation = Unwrap(ParseActivation(activation, "--activation"));
+  c.scaler_type = Unwrap(ParseScalerType(scaler_type, "--scaler-type"));
+  c.loss = Unwrap(ParseLossType(loss, "--loss"));
   c.dropout_prob_theta = dropout_prob_theta;
   c.first_layer_activation = first_layer_activation;
   c.exclude_insample_y = exclude_insample_y;
@@ -292,7 +292,7 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   } else if (c.multi_quantile() || c.distribution_loss()) {
     c.level = Unwrap(ParseLevels(level, "level"));
   }
-  c.distribution = Unwrap(ParseDistributionType(distribution, "distribution"));
+  c.distribution = Unwrap(ParseDistributionType(distribution, "--distribution"));
   c.return_params = return_params;
   if (!futr_exog_list.empty()) c.futr_exog_list = SplitList(futr_exog_list, "futr-exog-list");
   if (!hist_exog_list.empty()) c.hist_exog_list = SplitList(hist_exog_list, "hist-exog-list");

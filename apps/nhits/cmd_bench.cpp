@@ -144,7 +144,7 @@ Action RegisterBench(CLI::App& app) {
       }
       if (!a->distribution.empty()) {
         c.loss = LossType::kDistributionLoss;
-        c.distribution = Unwrap(ParseDistributionType(a->distribution, "distribution"));
+        c.distribution = Unwrap(ParseDistributionType(a->distribution, "--distribution"));
         c.level = {80, 90};
       }
       CheckOk(c.Validate());

@@ -108,7 +108,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     }
     NhitsConfig config = a->model.Config(a->data, a->static_data);
     if (!a->local_scaler_type.empty()) {
-      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "local-scaler-type"));
+      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       // A single fit would scale by statistics over the windows it then scores.
       if (config.local_scaler_type != LocalScalerType::kNone && a->refit == 0)
         Fail("--local-scaler-type needs --refit N, so that each fit scales by the data before its window only (--refit " +

@@ -49,7 +49,7 @@ Action RegisterTrain(CLI::App& app) {
     CheckOutputPath(a->out);
     NhitsConfig config = a->model.Config(a->data, a->static_data);
     if (!a->local_scaler_type.empty()) {
-      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "local-scaler-type"));
+      config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)
         Fail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <numeric>
@@ -17,9 +18,20 @@ Result<E> ParseEnum(const std::string& s, const std::array<std::pair<const char*
                     const std::string& field) {
   for (const auto& [name, value] : names)
     if (s == name) return value;
-  std::string accepted;
-  for (const auto& [name, value] : names) accepted += (accepted.empty() ? "" : ", ") + std::string(name);
-  return Status::InvalidArgument("field '" + field + "': unknown value '" + s + "' (accepted: " + accepted + ")");
+  std::string accepted, same_letters;
+  auto lower = [](std::string t) {
+    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return t;
+  };
+  for (const auto& [name, value] : names) {
+    accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+    if (lower(name) == lower(s)) same_letters = name;  // names are case-sensitive, as neuralforecast's
+  }
+  // A command-line flag ("--loss") is named as the user typed it; a config field as "field 'loss'".
+  const std::string label = field.rfind("--", 0) == 0 ? field : "field '" + field + "'";
+  return Status::InvalidArgument(label + ": unknown value '" + s + "'" +
+                                 (same_letters.empty() ? "" : " (did you mean '" + same_letters + "'?)") +
+                                 " (accepted: " + accepted + ")");
 }
 
 template <typename E, std::size_t N>

@@ -58,6 +58,7 @@ expect_error bad-list "not an integer" -- "$NHITS" train --data "$AIR" --h 3 --n
 expect_error unknown-activation "activation" "GELU" "ReLU" -- "$NHITS" train --data "$AIR" --h 3 --activation GELU --out "$WORK/out.safetensors"
 expect_error unknown-scaler "scaler-type" "zscore" -- "$NHITS" train --data "$AIR" --h 3 --scaler-type zscore --out "$WORK/out.safetensors"
 expect_error unknown-pooling "pooling-mode" "MinPool1d" -- "$NHITS" train --data "$AIR" --h 3 --pooling-mode MinPool1d --out "$WORK/out.safetensors"
+expect_error loss-wrong-case "--loss: unknown value 'mae' (did you mean 'MAE'?)" -- "$NHITS" train --data "$AIR" --h 3 --loss mae --out "$WORK/out.safetensors"
 expect_error unknown-loss "loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --loss MAPE2 --out "$WORK/out.safetensors"
 expect_error unknown-distribution "distribution" "Poisson" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --distribution Poisson --out "$WORK/out.safetensors"
 expect_error distribution-no-level "--level" "empty list" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --level "" --out "$WORK/out.safetensors"
