@@ -444,6 +444,26 @@ void AttachFutureFor(const NhitsConfig& c, const std::string& futr_path, const F
   NoteUnseenLabels(c, futr_path, c.futr_exog_list);
 }
 
+void NoteGaps(const Panel& panel, const Frequency& freq) {
+  std::size_t gapped = 0;
+  std::string example;
+  for (const Series& s : panel.series)
+    for (std::size_t i = 1; i < s.ds.size(); ++i) {
+      if (FutureTimestamps(s.ds[i - 1], freq, 1).front() == s.ds[i]) continue;
+      if (gapped++ == 0)
+        example = "'" + s.unique_id + "' goes from " + FormatTimestamp(s.ds[i - 1], panel.time_kind) + " to " +
+                  FormatTimestamp(s.ds[i], panel.time_kind);
+      break;
+    }
+  if (gapped == 0) return;
+  std::fprintf(stderr,
+               "note: %zu of %zu series skip timestamps at freq %s (first: %s);\n"
+               "      their rows are read as consecutive steps, as neuralforecast does%s\n",
+               gapped, panel.series.size(), freq.ToString().c_str(), example.c_str(),
+               freq.unit == Frequency::Unit::kBusinessDay ? " (at freq B, exchange holidays are such gaps)"
+                                                          : ": fill the gaps first if they are missing data");
+}
+
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
   Result<Frequency> inferred = InferFrequency(panel);

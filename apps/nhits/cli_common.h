@@ -80,6 +80,10 @@ void AttachFutureFor(const NhitsConfig& config, const std::string& futr_path, co
                      int steps = 0);
 // `freq` as given (--freq), or inferred from the data when empty; fails naming --freq.
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
+// A note on stderr when series skip timestamps at `freq` (a missing bar, a holiday at freq B):
+// the model reads each series' rows as consecutive steps, as neuralforecast does, so a gap inside
+// a window shifts everything before it.
+void NoteGaps(const Panel& panel, const Frequency& freq);
 // Fails early when the output's directory is missing, before any long work.
 void CheckOutputPath(const std::string& path);
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);

@@ -124,6 +124,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     if (!a->model.quiet) NoteSampleWeights(panel);
     Result<Frequency> freq = a->freq.empty() ? InferFrequency(panel) : ParseFrequency(a->freq, panel.time_kind);
     const int m = a->season_length > 0 ? a->season_length : (freq.ok() ? SeasonLength(*freq) : 1);
+    if (freq.ok() && !a->model.quiet) NoteGaps(panel, *freq);
     const int test_size = config.h + a->step_size * (a->n_windows - 1);
     Model model(config);
     TrainOptions options = a->model.train;

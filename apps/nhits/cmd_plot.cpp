@@ -34,6 +34,7 @@ Action RegisterPlot(CLI::App& app) {
     const Model model = Unwrap(LoadCheckpoint(a->model));
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
+    NoteGaps(panel, freq);
     // With --holdout the futr values of the forecast steps are in the data itself.
     if (!a->holdout) {
       AttachFutureFor(model.config(), a->futr_data, freq, &panel);

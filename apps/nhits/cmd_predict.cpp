@@ -193,6 +193,7 @@ Action RegisterPredict(CLI::App& app) {
     const NhitsConfig& config = model.config();
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
+    NoteGaps(panel, freq);
     if (step_size->count() > 0 && !a->insample) Fail("--step-size applies to --insample, which is not given");
     if (a->insample) {
       if (step_size->count() > 0 && a->insample_step <= 0) Fail("--step-size must be > 0");

@@ -22,6 +22,11 @@ check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-media
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --out "$WORK/f.csv" 2> "$WORK/nogap.txt"
+sed '40d' "$AIR" > "$WORK/gap.csv"  # one month missing
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/gap.csv" --out "$WORK/fg.csv" 2> "$WORK/gap.txt"
+check "predict notes a series that skips a month, and only then" \
+  '! grep -q "skip timestamps" "$WORK/nogap.txt" && grep -q "1 of 1 series skip timestamps at freq ME (first: .AirPassengers. goes from 1952-02-29 to 1952-04-30)" "$WORK/gap.txt"'
 # --h 30 with an h=12 model: the first 12 rows are the plain forecast; rows 13-24 are the forecast
 # from the data extended by those 12 medians (as neuralforecast's predict(h=...)); then 6 more.
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --h 30 --out "$WORK/f30.csv" 2>/dev/null
