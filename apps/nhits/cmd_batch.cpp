@@ -186,18 +186,6 @@ Action RegisterBatch(CLI::App& app) {
     for (const auto& r : a->routes) rules.push_back(parse_target(r, "--route"));
     std::string fallback = a->default_model;
     const auto loaded = engine.Models();
-    // A typo in a rule would otherwise degrade every asset it routes, one "unknown model" at a time.
-    auto check_model = [&](const std::string& flag, const std::string& model, int version) {
-      std::string names;
-      for (const auto& m : loaded) {
-        if (m.name == model && (version == 0 || m.version == version)) return;
-        names += (names.empty() ? "" : ", ") + m.name + "@" + std::to_string(m.version);
-      }
-      Fail(flag + ": no loaded model '" + model + (version ? "@" + std::to_string(version) : "") + "' (loaded: " +
-           names + ")");
-    };
-    for (const RouteRule& r : rules) check_model(r.by_class ? "--route" : "--route-id", r.model, r.version);
-    if (!fallback.empty()) check_model("--default-model", fallback, 0);
     // Exogenous columns of every loaded model: read with the data, static and future values beside it.
     std::vector<std::string> temporal, futr_columns, stat_columns;
     int futr_h = 0;
@@ -251,6 +239,27 @@ Action RegisterBatch(CLI::App& app) {
         }
     }
     if (fallback.empty() && loaded.size() == 1) fallback = loaded.front().name;
+    {  // A typo in a rule would degrade every asset it routes, one "unknown model" at a time: refuse
+       // it up front (rules that route no asset of this universe stay allowed).
+      const Router router(rules, fallback);
+      std::size_t stranded = 0;
+      std::string first, names;
+      for (const auto& m : loaded) names += (names.empty() ? "" : ", ") + m.name + "@" + std::to_string(m.version);
+      for (const Asset& asset : universe.assets) {
+        const auto target = router.Route(asset);
+        if (!target.ok()) continue;  // no rule at all: reported per asset, as before
+        const auto& [model, version] = *target;
+        const bool is_loaded = std::any_of(loaded.begin(), loaded.end(), [&](const ModelStatus& m) {
+          return m.name == model && (version == 0 || m.version == version);
+        });
+        if (!is_loaded && stranded++ == 0)
+          first = "'" + asset.unique_id + "' (class " + asset.asset_class + ") routes to '" + model +
+                  (version ? "@" + std::to_string(version) : "") + "'";
+      }
+      if (stranded > 0)
+        Fail(std::to_string(stranded) + " asset(s) route to a model that is not loaded (first: " + first +
+             "); loaded: " + names + " (check --route, --route-id and --default-model)");
+    }
     BatchOptions bo;
     bo.correlation_window = a->correlation_window;
     bo.linkage = Unwrap(ParseLinkage(a->linkage));

@@ -2,7 +2,7 @@
 // machine's roofline measured in the same run (GEMM peak for compute, L3/DRAM read bandwidth
 // for streaming the weights) so every row says how far it is from the limit.
 #include <algorithm>
-#include <barrier>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -59,8 +59,9 @@ double MeasureGemmGflops() {
 // Read bandwidth over a buffer the size of the weights (what a batch-1 forecast must stream),
 // each thread summing its own slice with 64 independent lanes so the loads, not the adds, bound it.
 double MeasureReadGBps(std::size_t bytes, int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  std::vector<float> buf(bytes / sizeof(float), 1.0f);
+  if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<float> buf(std::max<std::size_t>(bytes / sizeof(float), 64), 1.0f);
+  while (threads > 1 && buf.size() / threads < 64) --threads;  // every thread reads whole 64-float rows
   const std::size_t per = buf.size() / threads / 64 * 64;
   std::vector<float> sums(static_cast<std::size_t>(threads) * 64);
   auto slice = [&](int t) {
@@ -70,17 +71,27 @@ double MeasureReadGBps(std::size_t bytes, int threads) {
       for (int j = 0; j < 64; ++j) lanes[j] += p[i + j];
     for (int j = 0; j < 64; ++j) sums[static_cast<std::size_t>(t) * 64 + j] = lanes[j];
   };
-  // The threads start once and meet at a barrier before each pass: creating them per pass would
-  // time thread start-up too, which at 2 threads cost more than a cached 10 MB read.
+  // The threads start once and spin on a shared pass counter, as the engine's pool does between
+  // layers (creating threads per pass timed their start-up; a sleeping barrier timed the wake-up).
+  // A pass runs from the first thread's start to the last one's end.
   constexpr int kReps = 20;
-  std::vector<double> seconds(static_cast<std::size_t>(threads) * kReps);
-  std::barrier sync(threads);
+  std::vector<Clock::time_point> begin(static_cast<std::size_t>(threads) * kReps), end(begin.size());
+  std::atomic<int> pass{-1}, done{0};
   auto run = [&](int t) {
     for (int rep = 0; rep < kReps; ++rep) {
-      sync.arrive_and_wait();
-      const auto t0 = Clock::now();
+      if (t == 0) {
+        while (done.load(std::memory_order_acquire) != rep * threads) {
+        }
+        pass.store(rep, std::memory_order_release);
+      } else {
+        while (pass.load(std::memory_order_acquire) != rep) {
+        }
+      }
+      const std::size_t i = static_cast<std::size_t>(rep) * threads + t;
+      begin[i] = Clock::now();
       slice(t);
-      seconds[static_cast<std::size_t>(rep) * threads + t] = std::chrono::duration<double>(Clock::now() - t0).count();
+      end[i] = Clock::now();
+      done.fetch_add(1, std::memory_order_acq_rel);
     }
   };
   std::vector<std::thread> pool;
@@ -88,9 +99,12 @@ double MeasureReadGBps(std::size_t bytes, int threads) {
   run(0);
   for (auto& th : pool) th.join();
   double best = 0;
-  for (int rep = 0; rep < kReps; ++rep) {  // a pass lasts as long as its slowest thread
-    const auto first = seconds.begin() + static_cast<std::ptrdiff_t>(rep) * threads;
-    best = std::max(best, static_cast<double>(per * threads * sizeof(float)) / *std::max_element(first, first + threads) / 1e9);
+  for (int rep = 0; rep < kReps; ++rep) {
+    const auto at = static_cast<std::ptrdiff_t>(rep) * threads;
+    const double s = std::chrono::duration<double>(*std::max_element(end.begin() + at, end.begin() + at + threads) -
+                                                   *std::min_element(begin.begin() + at, begin.begin() + at + threads))
+                         .count();
+    best = std::max(best, static_cast<double>(per * threads * sizeof(float)) / s / 1e9);
   }
   return best;
 }

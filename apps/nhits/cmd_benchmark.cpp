@@ -174,6 +174,12 @@ Action RegisterBenchmark(CLI::App& app) {
       if (partial != nullptr) all.push_back(*partial);
       WriteTextAtomic(a->out, all.dump(1) + "\n");
     };
+    for (const LongHorizonDataset& d : datasets) {  // before the plot folder and the table's header
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(a->data_dir + "/" + d.file, ec))
+        Fail("--data-dir " + a->data_dir + ": no " + d.file + " (the folder of the long-horizon datasets, with raw/; "
+             "env NHITS_DATA_DIR sets it too)");
+    }
     if (!a->plot_dir.empty()) {
       // A folder of plots, unlike an output file, is made when missing (here: past every check).
       std::error_code ec;
@@ -183,12 +189,6 @@ Action RegisterBenchmark(CLI::App& app) {
     }
     const BenchmarkSettings settings{a->protocol, a->search_space, a->search_seed, a->test_stride,
                                      searching,   auto_space,      a->refit_with_val};
-    for (const LongHorizonDataset& d : datasets) {  // before the table's header
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(a->data_dir + "/" + d.file, ec))
-        Fail("--data-dir " + a->data_dir + ": no " + d.file + " (the folder of the long-horizon datasets, with raw/; "
-             "env NHITS_DATA_DIR sets it too)");
-    }
     std::printf("| dataset | h | MSE | MAE | paper MSE | ours/paper | SeasonalNaive MSE | Naive MSE | steps | s | steps/s |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const LongHorizonDataset& d : datasets) {

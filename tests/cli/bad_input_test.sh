@@ -137,7 +137,7 @@ expect_error benchmark-negative-horizon "--horizons: -4 is not > 0" -- "$NHITS" 
 expect_error train-val-size-too-large "a smaller val_size" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --val-size 200
 expect_error train-intervals-quantile-loss "conformal prediction intervals are for point losses" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --loss MQLoss --prediction-intervals 3
 printf 'unique_id,asset_class\nAirPassengers,equity\n' > "$WORK/universe.csv"
-expect_error batch-route-typo "--route: no loaded model 'nomodel'" "loaded: good@1" -- "$NHITS" batch --universe "$WORK/universe.csv" --data "$AIR" --model good="$WORK/good.safetensors" --route equity=nomodel --out "$WORK/out.csv"
+expect_error batch-route-typo "1 asset(s) route to a model that is not loaded" "'AirPassengers' (class equity) routes to 'nomodel'" "loaded: good@1" -- "$NHITS" batch --universe "$WORK/universe.csv" --data "$AIR" --model good="$WORK/good.safetensors" --route equity=nomodel --out "$WORK/out.csv"
 expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"
