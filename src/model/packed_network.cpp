@@ -82,6 +82,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
       }
       const LinearSlot& s = *slot;
       layer.slot = &s;
+      if (layer.precision == Precision::kFp32) layer.panels = cpu::PackFp32Panels(s.out, s.in, layer.w);
       if (layer.precision == Precision::kBf16) {
         layer.bf16 = cpu::PackBf16(s.out, s.in, layer.w);
         shapes_.max_bf16_weights = std::max(shapes_.max_bf16_weights, static_cast<std::size_t>(s.out) * s.in);
@@ -137,7 +138,7 @@ std::size_t PackedNetwork::OwnedWeightBytes() const {
   std::size_t bytes = 0;
   for (const auto& block : blocks_)
     for (const Layer& l : block) {
-      bytes += l.folded.size() * sizeof(float) + l.bf16.w.size() * sizeof(std::uint16_t) + l.int8.q.size() +
+      bytes += l.folded.size() * sizeof(float) + l.panels.bytes() + l.bf16.w.size() * sizeof(std::uint16_t) + l.int8.q.size() +
                l.int8.scale.size() * (sizeof(float) + sizeof(std::int32_t));
       if (l.matmul) bytes += l.matmul->packed_bytes();
     }
@@ -162,7 +163,12 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
       const int chunks = (l.out + 15) / 16;
       const int begin = std::min(l.out, chunks * t / n * 16), end = std::min(l.out, chunks * (t + 1) / n * 16);
       switch (layer.precision) {
-        case Precision::kFp32: cpu::SmallBatchLinear(B, l.in, x, layer.w, bias, y, l.out, begin, end, e); break;
+        case Precision::kFp32:  // `begin` is a multiple of 16, so whole panels
+          if (B == 1 && !layer.panels.empty())
+            cpu::PanelLinear(x, layer.panels, bias, y, begin, end, e);
+          else
+            cpu::SmallBatchLinear(B, l.in, x, layer.w, bias, y, l.out, begin, end, e);
+          break;
         case Precision::kBf16: cpu::Bf16SmallBatchLinear(B, x, layer.bf16, bias, y, l.out, begin, end, e); break;
         case Precision::kInt8: cpu::Int8SmallBatchLinear(B, xq, layer.int8, bias, y, l.out, begin, end, e); break;
       }

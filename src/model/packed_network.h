@@ -14,6 +14,7 @@
 #include "backend/cpu/arena.h"
 #include "backend/cpu/onednn_matmul.h"
 #include "backend/cpu/quantized_linear.h"
+#include "backend/cpu/small_batch_linear.h"
 #include "nhits/network.h"
 #include "nhits/precision.h"
 
@@ -63,6 +64,7 @@ class PackedNetwork {
     std::unique_ptr<LinearSlot> folded_slot;
     std::vector<float> folded;  // [out, in] weights then [out] bias
     Precision precision = Precision::kFp32;
+    cpu::Fp32Panels panels;  // FP32 layers at batch 1 (empty without AVX-512)
     cpu::Bf16Weights bf16;
     cpu::Int8Weights int8;
     std::unique_ptr<cpu::OnednnMatmul> matmul;  // FP32 layers, large batches only

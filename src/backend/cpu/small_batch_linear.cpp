@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -84,5 +85,58 @@ void SmallBatchLinear(int batch, int in, const float* x, const float* w, const f
 }
 
 const char* SmallBatchLinearIsa() { return kAvx512 ? "avx512" : "portable"; }
+
+namespace {
+
+constexpr int kPanelRows = 8;
+
+int Chunks16(int in) { return (in + 15) / 16; }
+
+__attribute__((target("avx512f,fma"))) void PanelLinearAvx512(const float* x, const Fp32Panels& w, const float* bias,
+                                                              float* y, int o_begin, int o_end, Epilogue e) {
+  const int chunks = Chunks16(w.in), full = w.in / 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (w.in - full * 16)) - 1u);
+  for (int o = o_begin; o < o_end; o += kPanelRows) {
+    const float* p = w.data.get() + static_cast<std::size_t>(o / kPanelRows) * chunks * kPanelRows * 16;
+    __m512 acc[kPanelRows];
+    for (int r = 0; r < kPanelRows; ++r) acc[r] = _mm512_setzero_ps();
+    for (int c = 0; c < chunks; ++c, p += kPanelRows * 16) {
+      // x past `in` may be anything (NaN included): masked, since 0 * NaN is NaN.
+      const __m512 xv = c < full ? _mm512_loadu_ps(x + c * 16) : _mm512_maskz_loadu_ps(tail, x + c * 16);
+      for (int r = 0; r < kPanelRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_load_ps(p + r * 16), xv, acc[r]);
+    }
+    const int rows = o_end - o < kPanelRows ? o_end - o : kPanelRows;
+    for (int r = 0; r < rows; ++r) y[o + r] = Finish(_mm512_reduce_add_ps(acc[r]) + bias[o + r], e);
+  }
+}
+
+std::size_t PanelFloats(int out, int in) {
+  return static_cast<std::size_t>((out + kPanelRows - 1) / kPanelRows) * Chunks16(in) * kPanelRows * 16;
+}
+
+}  // namespace
+
+std::size_t Fp32Panels::bytes() const { return empty() ? 0 : PanelFloats(out, in) * sizeof(float); }
+
+Fp32Panels PackFp32Panels(int out, int in, const float* w) {
+  Fp32Panels p;
+  if (!kAvx512 || out <= 0 || in <= 0) return p;
+  p.out = out;
+  p.in = in;
+  const std::size_t n = PanelFloats(out, in);
+  p.data = std::unique_ptr<float[], void (*)(void*)>(static_cast<float*>(std::aligned_alloc(64, n * sizeof(float))),
+                                                     std::free);
+  std::fill_n(p.data.get(), n, 0.0f);
+  const int chunks = Chunks16(in);
+  for (int o = 0; o < out; ++o)
+    for (int i = 0; i < in; ++i)
+      p.data[(static_cast<std::size_t>(o / kPanelRows) * chunks + i / 16) * kPanelRows * 16 + (o % kPanelRows) * 16 +
+             i % 16] = w[static_cast<std::size_t>(o) * in + i];
+  return p;
+}
+
+void PanelLinear(const float* x, const Fp32Panels& w, const float* bias, float* y, int o_begin, int o_end, Epilogue e) {
+  PanelLinearAvx512(x, w, bias, y, o_begin, o_end, e);
+}
 
 }  // namespace nhits::cpu

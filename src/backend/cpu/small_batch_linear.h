@@ -4,6 +4,9 @@
 // streams its own slice of the weights.
 #pragma once
 
+#include <cstddef>
+#include <memory>
+
 namespace nhits::cpu {
 
 // What a kernel applies to each output after the bias, so activations never take a second pass.
@@ -39,5 +42,21 @@ void SmallBatchLinear(int batch, int in, const float* x, const float* w, const f
 
 // Which implementation SmallBatchLinear uses on this CPU ("avx512" or "portable").
 const char* SmallBatchLinearIsa();
+
+// FP32 weights laid out for batch 1: panels of 8 output rows, each [ceil(in/16)][8][16] floats
+// (zero-padded), so the kernel streams one sequential run instead of eight interleaved rows,
+// which the hardware prefetchers follow better (74 against 59 GB/s from L3 for 8 MB of 512x512
+// layers on this machine's Zen 4 core). Empty on a CPU without AVX-512 (SmallBatchLinear then).
+struct Fp32Panels {
+  int out = 0, in = 0;
+  std::unique_ptr<float[], void (*)(void*)> data{nullptr, nullptr};  // 64-byte aligned
+  bool empty() const { return data == nullptr; }
+  std::size_t bytes() const;
+};
+Fp32Panels PackFp32Panels(int out, int in, const float* w);
+// Batch 1: y[o] = epilogue(bias[o] + sum_i x[i] * w[o, i]) for o in [o_begin, o_end), o_begin a
+// multiple of 8; the same sums as SmallBatchLinear(1, ...) in another order.
+void PanelLinear(const float* x, const Fp32Panels& w, const float* bias, float* y, int o_begin, int o_end,
+                 Epilogue e = Epilogue::kNone);
 
 }  // namespace nhits::cpu
