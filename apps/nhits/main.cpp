@@ -59,6 +59,35 @@ int ExplainMissingOrUnknownCommand(CLI::App& app, int argc, char** argv) {
   return 2;
 }
 
+// CLI11 reports a mistyped flag as "The following arguments were not expected: 3 --horizon" (its
+// value first); name the flag, the closest one the command has, and where the list is.
+// Returns an exit code, or -1 when no argument is an unknown flag of the command.
+int ExplainUnknownOption(CLI::App& app, int argc, char** argv) {
+  if (argc < 2) return -1;
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* s : app.get_subcommands({}))
+    if (s->get_name() == argv[1]) sub = s;
+  if (sub == nullptr) return -1;
+  std::vector<std::string> names;
+  for (const CLI::Option* o : sub->get_options())
+    for (const std::string& n : o->get_lnames()) names.push_back("--" + n);
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag.rfind("--", 0) != 0 || flag.size() == 2) continue;
+    flag = flag.substr(0, flag.find('='));
+    if (std::find(names.begin(), names.end(), flag) != names.end()) continue;
+    std::fprintf(stderr, "nhits %s: unknown option '%s'", argv[1], flag.c_str());
+    const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& x, const auto& y) {
+      return EditDistance(flag, x) < EditDistance(flag, y);
+    });
+    if (closest != names.end() && EditDistance(flag, *closest) <= std::max<std::size_t>(2, flag.size() / 4))
+      std::fprintf(stderr, "; did you mean '%s'?", closest->c_str());
+    std::fprintf(stderr, "\n(`nhits %s --help` lists its options)\n", argv[1]);
+    return 109;  // CLI11's exit code for unexpected arguments
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +144,7 @@ int main(int argc, char** argv) {
                    what.substr(at + marker.size()).c_str());
       return e.get_exit_code();
     }
+    if (const int rc = ExplainUnknownOption(app, argc, argv); rc >= 0) return rc;
     return app.exit(e);
   }
   for (auto& [sub, action] : actions) {

@@ -127,6 +127,8 @@ expect_error serve-port-out-of-range "--port" "99999" "0 to 65535" -- "$NHITS" s
 expect_error serve-missing-repository "model repository $WORK/norepo does not exist" -- "$NHITS" serve --model-repository "$WORK/norepo"
 expect_error train-negative-threads "--threads: must be >= 0, got -2" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --threads -2
 expect_error train-input-size-zero "--input-size must be > 0 (got 0)" -- "$NHITS" train --data "$AIR" --h 3 --input-size 0 --out "$WORK/out.safetensors"
+expect_error unknown-flag "nhits train: unknown option '--horizon'" "nhits train --help" -- "$NHITS" train --data "$AIR" --horizon 3 --out "$WORK/out.safetensors"
+expect_error misspelt-flag "unknown option '--max-step'; did you mean '--max-steps'?" -- "$NHITS" train --data "$AIR" --h 3 --max-step 3 --out "$WORK/out.safetensors"
 expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
 expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
 expect_error insample-step-size-zero "--step-size must be > 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --step-size 0 --out "$WORK/out.csv"
