@@ -210,33 +210,37 @@ TEST(InferenceSession, RejectsBatchOutsideItsSize) {
   EXPECT_GT(session.memory().reserved_bytes, 0u);
 }
 
-// The batch-1 panel layout: odd widths (x past `in` is NaN, which must not leak in), rows that
-// fill no whole panel, and a range that starts inside the matrix as a thread's slice does.
+// The panel layout at every small batch: odd widths (x past `in` is NaN, which must not leak in),
+// rows that fill no whole panel, and a range that starts inside the matrix as a thread's slice does.
 TEST(SmallBatchLinear, PanelsMatchDoubleDotProducts) {
   if (std::string(cpu::SmallBatchLinearIsa()) != "avx512") GTEST_SKIP() << "panels need AVX-512";
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (int in : {1, 15, 16, 17, 84, 168, 512})
-    for (int out : {1, 7, 8, 37, 174}) {
-      std::vector<float> x(in + 16, std::numeric_limits<float>::quiet_NaN()), w(out * in), bias(out),
-          y(out, -7.0f);
-      for (int i = 0; i < in; ++i) x[i] = u(rng);
-      for (auto* v : {&w, &bias})
-        for (auto& e : *v) e = u(rng);
-      const cpu::Fp32Panels panels = cpu::PackFp32Panels(out, in, w.data());
-      ASSERT_FALSE(panels.empty());
-      const int begin = out > 16 ? 16 : 0;
-      cpu::PanelLinear(x.data(), panels, bias.data(), y.data(), begin, out, cpu::Epilogue::kRelu);
-      for (int o = 0; o < out; ++o) {
-        if (o < begin) {
-          EXPECT_EQ(y[o], -7.0f) << "row " << o << " is outside the range and must stay as it was";
-          continue;
-        }
-        double s = bias[o];
-        for (int i = 0; i < in; ++i) s += static_cast<double>(x[i]) * w[o * in + i];
-        EXPECT_NEAR(y[o], std::max(s, 0.0), 1e-5) << "in " << in << " out " << out << " row " << o;
+  for (int batch = 1; batch <= cpu::kSmallBatchMax; ++batch)
+    for (int in : {1, 15, 16, 17, 84, 512})
+      for (int out : {1, 7, 8, 37, 174}) {
+        // x rows are `in` apart; the last row's tail past `in` is NaN
+        std::vector<float> x(batch * in + 16, std::numeric_limits<float>::quiet_NaN()), w(out * in), bias(out),
+            y(batch * out, -7.0f);
+        for (int i = 0; i < batch * in; ++i) x[i] = u(rng);
+        for (auto* v : {&w, &bias})
+          for (auto& e : *v) e = u(rng);
+        const cpu::Fp32Panels panels = cpu::PackFp32Panels(out, in, w.data());
+        ASSERT_FALSE(panels.empty());
+        const int begin = out > 16 ? 16 : 0;
+        cpu::PanelLinear(batch, x.data(), panels, bias.data(), y.data(), out, begin, out, cpu::Epilogue::kRelu);
+        for (int b = 0; b < batch; ++b)
+          for (int o = 0; o < out; ++o) {
+            if (o < begin) {
+              EXPECT_EQ(y[b * out + o], -7.0f) << "row " << o << " is outside the range and must stay as it was";
+              continue;
+            }
+            double s = bias[o];
+            for (int i = 0; i < in; ++i) s += static_cast<double>(x[b * in + i]) * w[o * in + i];
+            EXPECT_NEAR(y[b * out + o], std::max(s, 0.0), 1e-5)
+                << "batch " << batch << " in " << in << " out " << out << " window " << b << " row " << o;
+          }
       }
-    }
 }
 
 TEST(SmallBatchLinear, MatchesDoubleDotProductsForOddShapes) {

@@ -164,8 +164,8 @@ void PackedNetwork::Linear(const Layer& layer, int B, const float* x, float* y, 
       const int begin = std::min(l.out, chunks * t / n * 16), end = std::min(l.out, chunks * (t + 1) / n * 16);
       switch (layer.precision) {
         case Precision::kFp32:  // `begin` is a multiple of 16, so whole panels
-          if (B == 1 && !layer.panels.empty())
-            cpu::PanelLinear(x, layer.panels, bias, y, begin, end, e);
+          if (B <= cpu::kPanelBatchMax && !layer.panels.empty())
+            cpu::PanelLinear(B, x, layer.panels, bias, y, l.out, begin, end, e);
           else
             cpu::SmallBatchLinear(B, l.in, x, layer.w, bias, y, l.out, begin, end, e);
           break;

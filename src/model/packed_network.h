@@ -64,7 +64,7 @@ class PackedNetwork {
     std::unique_ptr<LinearSlot> folded_slot;
     std::vector<float> folded;  // [out, in] weights then [out] bias
     Precision precision = Precision::kFp32;
-    cpu::Fp32Panels panels;  // FP32 layers at batch 1 (empty without AVX-512)
+    cpu::Fp32Panels panels;  // FP32 layers at batches 1-2 (empty without AVX-512)
     cpu::Bf16Weights bf16;
     cpu::Int8Weights int8;
     std::unique_ptr<cpu::OnednnMatmul> matmul;  // FP32 layers, large batches only

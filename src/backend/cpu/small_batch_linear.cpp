@@ -92,21 +92,38 @@ constexpr int kPanelRows = 8;
 
 int Chunks16(int in) { return (in + 15) / 16; }
 
+// R of a panel's 8 rows at a time for B windows (R * B accumulators, at most 16): batch 1 and 2
+// take whole panels, larger batches walk each panel in slices of R rows, which L1 then serves.
+template <int B, int R>
 __attribute__((target("avx512f,fma"))) void PanelLinearAvx512(const float* x, const Fp32Panels& w, const float* bias,
-                                                              float* y, int o_begin, int o_end, Epilogue e) {
+                                                              float* y, int ldy, int o_begin, int o_end, Epilogue e) {
   const int chunks = Chunks16(w.in), full = w.in / 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (w.in - full * 16)) - 1u);
   for (int o = o_begin; o < o_end; o += kPanelRows) {
-    const float* p = w.data.get() + static_cast<std::size_t>(o / kPanelRows) * chunks * kPanelRows * 16;
-    __m512 acc[kPanelRows];
-    for (int r = 0; r < kPanelRows; ++r) acc[r] = _mm512_setzero_ps();
-    for (int c = 0; c < chunks; ++c, p += kPanelRows * 16) {
-      // x past `in` may be anything (NaN included): masked, since 0 * NaN is NaN.
-      const __m512 xv = c < full ? _mm512_loadu_ps(x + c * 16) : _mm512_maskz_loadu_ps(tail, x + c * 16);
-      for (int r = 0; r < kPanelRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_load_ps(p + r * 16), xv, acc[r]);
+    const float* panel = w.data.get() + static_cast<std::size_t>(o / kPanelRows) * chunks * kPanelRows * 16;
+    for (int r0 = 0; r0 < kPanelRows && o + r0 < o_end; r0 += R) {
+      __m512 acc[R][B];
+      for (int r = 0; r < R; ++r)
+        for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_ps();
+      const float* p = panel + r0 * 16;
+      for (int c = 0; c < chunks; ++c, p += kPanelRows * 16) {
+        __m512 xv[B];
+        // x past `in` may be anything (NaN included): masked, since 0 * NaN is NaN.
+        for (int b = 0; b < B; ++b) {
+          const float* xb = x + static_cast<std::size_t>(b) * w.in + c * 16;
+          xv[b] = c < full ? _mm512_loadu_ps(xb) : _mm512_maskz_loadu_ps(tail, xb);
+        }
+        for (int r = 0; r < R; ++r) {
+          const __m512 wv = _mm512_load_ps(p + r * 16);
+          for (int b = 0; b < B; ++b) acc[r][b] = _mm512_fmadd_ps(wv, xv[b], acc[r][b]);
+        }
+      }
+      const int rows = o_end - o - r0 < R ? o_end - o - r0 : R;
+      for (int r = 0; r < rows; ++r)
+        for (int b = 0; b < B; ++b)
+          y[static_cast<std::size_t>(b) * ldy + o + r0 + r] =
+              Finish(_mm512_reduce_add_ps(acc[r][b]) + bias[o + r0 + r], e);
     }
-    const int rows = o_end - o < kPanelRows ? o_end - o : kPanelRows;
-    for (int r = 0; r < rows; ++r) y[o + r] = Finish(_mm512_reduce_add_ps(acc[r]) + bias[o + r], e);
   }
 }
 
@@ -135,8 +152,12 @@ Fp32Panels PackFp32Panels(int out, int in, const float* w) {
   return p;
 }
 
-void PanelLinear(const float* x, const Fp32Panels& w, const float* bias, float* y, int o_begin, int o_end, Epilogue e) {
-  PanelLinearAvx512(x, w, bias, y, o_begin, o_end, e);
+void PanelLinear(int batch, const float* x, const Fp32Panels& w, const float* bias, float* y, int ldy, int o_begin,
+                 int o_end, Epilogue e) {
+  WithSmallBatch(batch, [&]<int B>() {
+    constexpr int R = B <= 2 ? 8 : B <= 4 ? 4 : 2;
+    PanelLinearAvx512<B, R>(x, w, bias, y, ldy, o_begin, o_end, e);
+  });
 }
 
 }  // namespace nhits::cpu
