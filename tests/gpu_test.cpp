@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "backend/cuda/cublaslt_api.h"
 #include "backend/cuda/cuda_forecaster.h"
 #include "backend/cuda/cuda_trainer.h"
 #include "nhits/loss.h"
@@ -42,6 +43,28 @@ double WorstAgainstCpu(const Model& model, CudaForecaster& f, int batch, std::ui
   for (std::size_t i = 0; i < cpu.size(); ++i)
     worst = std::max(worst, std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i]))));
   return worst;
+}
+
+// No GPU needed: cuBLASLt stays out of the process until a CUDA path asks for it (linked, it
+// cost every process ~145 MB resident), and then every entry point resolves. First in this file,
+// so it also holds when the whole binary runs in one process.
+TEST(CublasLtLoader, OpensOnFirstUseAndResolvesEveryEntryPoint) {
+  EXPECT_FALSE(CublasLtIsMapped()) << "libcublasLt is mapped before anything asked for it";
+  Result<const CublasLt*> api = LoadCublasLt();
+  ASSERT_TRUE(api.ok()) << api.status().ToString();
+  const CublasLt& lt = **api;
+  for (const void* fn : {reinterpret_cast<const void*>(lt.Create), reinterpret_cast<const void*>(lt.Destroy),
+                         reinterpret_cast<const void*>(lt.Matmul), reinterpret_cast<const void*>(lt.MatmulAlgoGetHeuristic),
+                         reinterpret_cast<const void*>(lt.MatmulDescCreate), reinterpret_cast<const void*>(lt.MatmulDescDestroy),
+                         reinterpret_cast<const void*>(lt.MatmulDescSetAttribute),
+                         reinterpret_cast<const void*>(lt.MatmulPreferenceCreate),
+                         reinterpret_cast<const void*>(lt.MatmulPreferenceDestroy),
+                         reinterpret_cast<const void*>(lt.MatmulPreferenceSetAttribute),
+                         reinterpret_cast<const void*>(lt.MatrixLayoutCreate),
+                         reinterpret_cast<const void*>(lt.MatrixLayoutDestroy)})
+    EXPECT_NE(fn, nullptr);
+  EXPECT_TRUE(CublasLtIsMapped());
+  EXPECT_EQ(*LoadCublasLt(), *api);  // opened once
 }
 
 TEST(Gpu, EveryPrecisionMatchesTheCpuReference) {

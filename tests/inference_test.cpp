@@ -179,6 +179,30 @@ TEST(InferenceSession, SiblingsShareWeightsAndRunConcurrently) {
   }
 }
 
+// Without the small-batch panels (the memory-efficient profile) a session keeps no second copy
+// of its FP32 weights and still gives the same forecasts, through the row-major kernel.
+TEST(InferenceSession, PanelsOffSaveTheirCopyAndKeepTheForecasts) {
+  const Model model = ThreeBlockModel(12);
+  const NhitsConfig& c = model.config();
+  InferenceSession with(model, 8, 1), without(model, 8, 1, {}, SessionLayout{.small_batch_panels = false});
+  const std::size_t saved = with.memory().owned_weight_bytes - without.memory().owned_weight_bytes;
+  if (std::string(cpu::SmallBatchLinearIsa()) == "avx512") {
+    // The panels hold at least every executed FP32 weight (padded to whole panels).
+    EXPECT_GE(saved, static_cast<std::size_t>(with.ExecutedFlopsPerForecast() / 2) * sizeof(float));
+  } else {
+    EXPECT_EQ(saved, 0u);  // the portable build never packs them
+  }
+  std::mt19937 rng(6);
+  std::normal_distribution<float> nd(0, 1);
+  for (int batch : {1, 2, 3, 8}) {
+    std::vector<float> x(batch * c.input_size), m(x.size(), 1.0f), a(batch * c.h), b(a.size());
+    for (auto& v : x) v = nd(rng);
+    ASSERT_TRUE(with.Predict(batch, x.data(), m.data(), a.data()).ok());
+    ASSERT_TRUE(without.Predict(batch, x.data(), m.data(), b.data()).ok());
+    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1 + std::abs(a[i]))) << "batch " << batch;
+  }
+}
+
 // The roofline counts what the kernels run: neuralforecast's FLOPs minus each block's folded
 // 16x16 layer (its linear first layer composed with the next) and the last block's 12 backcast
 // rows of its 16-wide output layer, counted here from the shapes alone.

@@ -17,6 +17,7 @@
 #include "backend/cpu/onednn_matmul.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "nhits/hw.h"
 #include "nhits/inference.h"
 #include "nhits/model.h"
 #include "nhits/precision.h"
@@ -59,7 +60,7 @@ double MeasureGemmGflops() {
 // Read bandwidth over a buffer the size of the weights (what a batch-1 forecast must stream),
 // each thread summing its own slice with 64 independent lanes so the loads, not the adds, bound it.
 double MeasureReadGBps(std::size_t bytes, int threads) {
-  if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = UsableCores();
   std::vector<float> buf(std::max<std::size_t>(bytes / sizeof(float), 64), 1.0f);
   while (threads > 1 && buf.size() / threads < 64) --threads;  // every thread reads whole 64-float rows
   const std::size_t per = buf.size() / threads / 64 * 64;

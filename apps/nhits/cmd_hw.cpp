@@ -15,7 +15,8 @@ Action RegisterHw(CLI::App& app) {
     const CpuInfo c = DetectCpu();
     const RuntimeProfile p = Unwrap(ResolveProfile(*profile, c));
     auto yn = [](bool b) { return b ? "yes" : "no"; };
-    std::printf("cpu          %s (%s), %d logical cores\n", c.model.c_str(), c.vendor.c_str(), c.logical_cores);
+    std::printf("cpu          %s (%s), %d logical cores, %d usable by this process (affinity, cgroup quota)\n",
+                c.model.c_str(), c.vendor.c_str(), c.logical_cores, c.usable_cores);
     std::printf("caches       L1d %zu KiB, L2 %zu KiB, L3 %zu MiB\n", c.l1d_bytes >> 10, c.l2_bytes >> 10, c.l3_bytes >> 20);
     std::printf("isa          AVX2 %s, FMA %s, AVX-512F %s (BW %s, VL %s), VNNI %s, AVX512-BF16 %s, AMX %s\n",
                 yn(c.avx2), yn(c.fma), yn(c.avx512f), yn(c.avx512bw), yn(c.avx512vl), yn(c.avx512_vnni),
@@ -30,9 +31,10 @@ Action RegisterHw(CLI::App& app) {
     } else {
       std::printf("gpu          none (%s)\n", g.why_absent.c_str());
     }
-    std::printf("profile      %s: workers %d x threads %d, precision %s, max_batch_size %d, max_queue_delay_us %d, cache %s (%zu MiB)\n",
+    std::printf("profile      %s: workers %d x threads %d, precision %s, max_batch_size %d, max_queue_delay_us %d, cache %s (%zu MiB), "
+                "small-batch panels %s\n",
                 p.name.c_str(), p.workers, p.threads, p.precision.c_str(), p.max_batch_size, p.max_queue_delay_us,
-                p.cache_enabled ? "on" : "off", p.cache_bytes >> 20);
+                p.cache_enabled ? "on" : "off", p.cache_bytes >> 20, p.small_batch_panels ? "on" : "off");
     std::printf("             %s\n", p.why.c_str());
   };
 }

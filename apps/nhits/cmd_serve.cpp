@@ -102,6 +102,7 @@ Action RegisterServe(CLI::App& app) {
     mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
     mo.lane_realtime_priority = std::clamp(a->lane_rt_priority, 0, 99);
     mo.cache = profile.cache_enabled && !a->no_cache;
+    mo.layout.small_batch_panels = profile.small_batch_panels;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
       Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");
     EngineOptions eo;

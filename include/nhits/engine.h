@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "nhits/conformal.h"
+#include "nhits/inference.h"
 #include "nhits/model.h"
 #include "nhits/precision.h"
 #include "nhits/status.h"
@@ -108,6 +109,7 @@ struct ModelOptions {
   // on every core, so a lone request gets the whole machine; under load each worker keeps to
   // threads_per_worker and no thread team waits on a core the OS gave to I/O.
   bool lend_idle_cores = true;
+  SessionLayout layout;          // small-batch weight panels (off in the memory-efficient profile)
   PrecisionPlan precision;       // default: the checkpoint's own plan
   std::string device = "cpu";    // "cpu", or "cuda:N" when a CUDA backend is registered
   bool use_checkpoint_precision = true;

@@ -16,7 +16,10 @@ namespace nhits {
 struct CpuInfo {
   std::string vendor;  // "GenuineIntel", "AuthenticAMD", ...
   std::string model;   // brand string
-  int logical_cores = 1;
+  int logical_cores = 1;  // online CPUs
+  // What this process may run on: its affinity mask (taskset, cpusets) capped by a cgroup CPU
+  // quota (docker --cpus), rounded up. Thread counts and profiles follow this, not logical_cores.
+  int usable_cores = 1;
   bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false, amx_tile = false, amx_bf16 = false, amx_int8 = false;
   std::size_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // per cache instance, from sysfs
@@ -25,6 +28,12 @@ struct CpuInfo {
 };
 
 CpuInfo DetectCpu();
+
+// CpuInfo::usable_cores without the rest of the detection (what "all cores" means for threads).
+int UsableCores();
+// Whole cores allowed by a cgroup v2 cpu.max line ("150000 100000" -> 2, rounded up; "max 100000"
+// -> 0, no limit) or by cgroup v1's quota and period joined by a space ("-1 100000" -> 0).
+int CoresFromCgroupCpuMax(const std::string& cpu_max);
 
 struct GpuInfo {
   bool present = false;
@@ -49,6 +58,7 @@ struct RuntimeProfile {
   int max_queue_delay_us = 100;    // how long a batch may wait to grow (latency vs throughput)
   bool cache_enabled = true;       // forecast cache in front of the model
   std::size_t cache_bytes = 64u << 20;  // cache budget
+  bool small_batch_panels = true;  // SessionLayout::small_batch_panels: faster batches 1-2, one more FP32 weight copy
   std::string why;                 // one line on when to choose it
 };
 

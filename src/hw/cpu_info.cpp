@@ -73,6 +73,7 @@ CpuInfo DetectCpu() {
     while (!info.model.empty() && info.model.back() == ' ') info.model.pop_back();
   }
   info.logical_cores = static_cast<int>(std::thread::hardware_concurrency());
+  info.usable_cores = UsableCores();
   for (int i = 0; i < 8; ++i) {
     const int level = ReadCacheLevel(i);
     if (level == 0) break;

@@ -9,7 +9,7 @@ namespace {
 // concurrency 64 on 2 cores). Their lone worker still borrows idle cores
 // (ModelOptions::lend_idle_cores), so a single request keeps the whole machine.
 std::vector<RuntimeProfile> Profiles(const CpuInfo& cpu) {
-  const int cores = cpu.logical_cores > 0 ? cpu.logical_cores : 1;
+  const int cores = cpu.usable_cores > 0 ? cpu.usable_cores : 1;
   auto profile = [](std::string name, int threads, int workers, int max_batch, int delay_us, bool cache,
                     std::size_t cache_bytes, std::string why) {
     RuntimeProfile p;
@@ -34,8 +34,9 @@ std::vector<RuntimeProfile> Profiles(const CpuInfo& cpu) {
               "a worker per core, large batches (GEMM-efficient) within 2 ms: forecasts/s over latency"),
       [&] {
         RuntimeProfile p = profile("memory-efficient", 1, 1, 16, 200, false, 0,
-                                   "one thread, small batches, no cache, no priority lane: smallest footprint");
-        p.priority_lane = false;  // the lane holds a second copy of the session
+                                   "one thread, small batches, no cache, no priority lane, one copy of the weights: smallest footprint");
+        p.priority_lane = false;        // the lane holds a second copy of the session
+        p.small_batch_panels = false;   // the panels are a second copy of the FP32 weights
         return p;
       }(),
       profile("production", 1, cores > 1 ? cores - 1 : 1, 64, 500, true, 128u << 20,
@@ -54,10 +55,10 @@ std::vector<std::string> ProfileNames() {
 
 Result<RuntimeProfile> ResolveProfile(const std::string& name, const CpuInfo& cpu) {
   // auto: few cores cannot overlap batching and I/O well, so favour latency there.
-  const std::string wanted = name == "auto" ? (cpu.logical_cores <= 4 ? "low-latency" : "balanced") : name;
+  const std::string wanted = name == "auto" ? (cpu.usable_cores <= 4 ? "low-latency" : "balanced") : name;
   for (auto& p : Profiles(cpu))
     if (p.name == wanted) {
-      if (name == "auto") p.why = "auto (" + std::to_string(cpu.logical_cores) + " cores): " + p.why;
+      if (name == "auto") p.why = "auto (" + std::to_string(cpu.usable_cores) + " usable cores): " + p.why;
       return p;
     }
   std::string known;

@@ -52,9 +52,11 @@ std::size_t ArenaBytesFor(const Model& model, const PackedNetwork& packed, int b
 
 }  // namespace
 
-InferenceSession::InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision)
+InferenceSession::InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision,
+                                   const SessionLayout& layout)
     : InferenceSession(model, max_batch, threads,
-                       std::make_shared<const PackedNetwork>(model.network(), precision, max_batch < 1 ? 1 : max_batch),
+                       std::make_shared<const PackedNetwork>(model.network(), precision, max_batch < 1 ? 1 : max_batch,
+                                                             layout.small_batch_panels),
                        false) {}
 
 InferenceSession::InferenceSession(const Model& model, int max_batch, int threads,

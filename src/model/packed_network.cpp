@@ -40,7 +40,7 @@ std::vector<float> ComposeLinear(const float* p, const LinearSlot& first, const 
 
 }  // namespace
 
-PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch)
+PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch, bool small_batch_panels)
     : net_(net), plan_(plan) {
   const bool relu = net_.config().activation == Activation::kReLU;
   large_batch_matmuls_ = max_batch > cpu::kSmallBatchMax;
@@ -82,7 +82,7 @@ PackedNetwork::PackedNetwork(const Network<float>& net, const PrecisionPlan& pla
       }
       const LinearSlot& s = *slot;
       layer.slot = &s;
-      if (layer.precision == Precision::kFp32) layer.panels = cpu::PackFp32Panels(s.out, s.in, layer.w);
+      if (layer.precision == Precision::kFp32 && small_batch_panels) layer.panels = cpu::PackFp32Panels(s.out, s.in, layer.w);
       if (layer.precision == Precision::kBf16) {
         layer.bf16 = cpu::PackBf16(s.out, s.in, layer.w);
         shapes_.max_bf16_weights = std::max(shapes_.max_bf16_weights, static_cast<std::size_t>(s.out) * s.in);

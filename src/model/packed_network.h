@@ -34,7 +34,8 @@ class PackedNetwork {
  public:
   // `net` must outlive this object (FP32 layers read its parameters in place). With max_batch
   // above the small-batch regime, FP32 layers also get a oneDNN matmul with packed weights.
-  PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch = 1);
+  // `small_batch_panels`: FP32 layers also keep panel copies for batches 1-2 (SessionLayout).
+  PackedNetwork(const Network<float>& net, const PrecisionPlan& plan, int max_batch = 1, bool small_batch_panels = true);
 
   const NhitsConfig& config() const { return net_.config(); }
   const PrecisionPlan& plan() const { return plan_; }

@@ -1,5 +1,7 @@
 #include "serve/model_instance.h"
 
+#include "nhits/hw.h"
+
 #include <pthread.h>
 #include <sched.h>
 
@@ -24,8 +26,8 @@ double MicrosBetween(SteadyTime a, SteadyTime b) { return std::chrono::duration<
 
 class CpuForecaster final : public WindowForecaster {
  public:
-  CpuForecaster(const Model& model, int max_batch, int threads, const PrecisionPlan& plan)
-      : session_(std::make_unique<InferenceSession>(model, max_batch, threads, plan)) {}
+  CpuForecaster(const Model& model, int max_batch, int threads, const PrecisionPlan& plan, const SessionLayout& layout)
+      : session_(std::make_unique<InferenceSession>(model, max_batch, threads, plan, layout)) {}
   explicit CpuForecaster(std::unique_ptr<InferenceSession> session) : session_(std::move(session)) {}
   Status Predict(int batch, const float* x, const float* m, float* out) override { return session_->Predict(batch, x, m, out); }
   Status Predict(int batch, const float* x, const float* m, float* out, int threads) override {
@@ -63,7 +65,7 @@ Result<std::unique_ptr<WindowForecaster>> MakeForecaster(const Model& model, con
   if (o.device.empty() || o.device == "cpu") {
     if (const auto* cpu = dynamic_cast<const CpuForecaster*>(first))
       return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(cpu->session().Sibling(threads)));
-    return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(model, o.max_batch_size, threads, plan));
+    return std::unique_ptr<WindowForecaster>(std::make_unique<CpuForecaster>(model, o.max_batch_size, threads, plan, o.layout));
   }
   const std::string prefix = o.device.substr(0, o.device.find(':'));
   DeviceBackendFactory factory;
@@ -111,7 +113,7 @@ ModelInstance::~ModelInstance() { Drain(); }
 
 Status ModelInstance::Start() {
   const NhitsConfig& c = model_->config();
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int cores = UsableCores();
   threads_ = options_.threads_per_worker > 0 ? options_.threads_per_worker : std::max(1, cores / options_.workers);
   lend_ = options_.lend_idle_cores && options_.workers > 1 && cores > threads_;
   const int threads = lend_ ? cores : threads_;  // sessions can use every core; calls choose

@@ -439,4 +439,15 @@ done
 "$NHITS" benchmark --help > "$WORK/benchmark_help.txt"
 check "benchmark --help states its own input-size default" \
   'grep -F -- "--input-size INT" "$WORK/benchmark_help.txt" | grep -qF "default: --input-size-multiplier * h"'
+# hw: the cores a pinned process may use, and the profile sized to them.
+if command -v taskset > /dev/null; then
+  taskset -c 0 "$NHITS" hw --profile balanced > "$WORK/hw1.txt"
+  check "hw under taskset -c 0: 1 usable core, balanced gets 1 worker" \
+    'grep -q "1 usable by this process" "$WORK/hw1.txt" && grep -q "profile      balanced: workers 1 x threads 1" "$WORK/hw1.txt"'
+fi
+"$NHITS" hw --profile memory-efficient > "$WORK/hw_me.txt"
+check "hw: the memory-efficient profile keeps no cache and no panels" \
+  'grep -q "cache off (0 MiB), small-batch panels off" "$WORK/hw_me.txt"'
+# cuBLASLt is opened only when a CUDA path starts: a CPU process must not load it (~145 MB).
+check "the CLI does not link cuBLASLt" '! ldd "$NHITS" | grep -q libcublasLt'
 echo "all CLI checks passed"

@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "nhits/hw.h"
+
 namespace nhits::cpu {
 
 // float goes to oneDNN's row-major sgemm: with it, end-to-end training ran 1.2-1.3x faster than
@@ -37,7 +39,7 @@ void GemmTNAccumulate<double>(int m, int n, int k, const double* a, const double
 }
 
 void SetBlasThreads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = UsableCores();
   threads = threads > 0 ? threads : 1;
   openblas_set_num_threads(threads);
   omp_set_num_threads(threads);  // oneDNN's OpenMP runtime

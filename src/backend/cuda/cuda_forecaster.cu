@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/cuda/caching_allocator.h"
+#include "backend/cuda/cublaslt_api.h"
 #include "backend/cuda/cuda_common.cuh"
 #include "nhits/distribution.h"
 #include "nhits/scaler.h"
@@ -72,12 +73,14 @@ class Forecaster final : public CudaForecaster {
       : model_(model), max_batch_(max_batch), precision_(precision), alloc_(raw_, SIZE_MAX) {}
   ~Forecaster() override {
     for (auto& [b, g] : graphs_) cudaGraphExecDestroy(g);
-    for (auto& l : layers_) {
-      cublasLtMatmulDescDestroy(l.desc);
-      cublasLtMatrixLayoutDestroy(l.a);
+    if (lt_api_) {  // null when Init failed before loading cuBLASLt: nothing of it was created
+      for (auto& l : layers_) {
+        lt_api_->MatmulDescDestroy(l.desc);
+        lt_api_->MatrixLayoutDestroy(l.a);
+      }
+      for (auto& [key, lay] : layouts_) lt_api_->MatrixLayoutDestroy(lay);
+      if (lt_) lt_api_->Destroy(lt_);
     }
-    for (auto& [key, lay] : layouts_) cublasLtMatrixLayoutDestroy(lay);
-    if (lt_) cublasLtDestroy(lt_);
     if (host_x_) cudaFreeHost(host_x_);
     if (host_m_) cudaFreeHost(host_m_);
     if (host_f_) cudaFreeHost(host_f_);
@@ -91,7 +94,10 @@ class Forecaster final : public CudaForecaster {
     HQ_ = c.h * c.network_outputs_per_step();  // the network's channels; DecodeForecast makes the columns
     HC_ = c.h * c.outputs_per_step();
     NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    NHITS_LT_TRY(cublasLtCreate(&lt_));
+    Result<const CublasLt*> api = LoadCublasLt();
+    if (!api.ok()) return api.status();
+    lt_api_ = *api;
+    NHITS_LT_TRY(lt_api_->Create(&lt_));
     const std::size_t xs = static_cast<std::size_t>(max_batch_) * L_;
     NHITS_CUDA_TRY(cudaMallocHost(&host_x_, xs * sizeof(float)));
     NHITS_CUDA_TRY(cudaMallocHost(&host_m_, xs * sizeof(float)));
@@ -123,15 +129,15 @@ class Forecaster final : public CudaForecaster {
         NHITS_RETURN_IF_ERROR(Upload(bt.data(), bt.size() * sizeof(T), &l.b));
         const cublasComputeType_t compute =
             precision_ == GpuPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-        NHITS_LT_TRY(cublasLtMatmulDescCreate(&l.desc, compute, CUDA_R_32F));
+        NHITS_LT_TRY(lt_api_->MatmulDescCreate(&l.desc, compute, CUDA_R_32F));
         const cublasOperation_t transa = CUBLAS_OP_T;
-        NHITS_LT_TRY(cublasLtMatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof(transa)));
+        NHITS_LT_TRY(lt_api_->MatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof(transa)));
         const bool relu = l.hidden && model_.config().activation == Activation::kReLU;
         const cublasLtEpilogue_t epi = relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
-        NHITS_LT_TRY(cublasLtMatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
-        NHITS_LT_TRY(cublasLtMatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &l.b, sizeof(l.b)));
+        NHITS_LT_TRY(lt_api_->MatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+        NHITS_LT_TRY(lt_api_->MatmulDescSetAttribute(l.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &l.b, sizeof(l.b)));
         // W is [out, in] row-major = column-major in x out; op T makes it out x in.
-        NHITS_LT_TRY(cublasLtMatrixLayoutCreate(&l.a, DataType<T>(), s.in, s.out, s.in));
+        NHITS_LT_TRY(lt_api_->MatrixLayoutCreate(&l.a, DataType<T>(), s.in, s.out, s.in));
         layers_.push_back(l);
       }
     }
@@ -226,7 +232,7 @@ class Forecaster final : public CudaForecaster {
     auto it = layouts_.find(key);
     if (it != layouts_.end()) return it->second;
     cublasLtMatrixLayout_t l = nullptr;
-    NHITS_LT_TRY(cublasLtMatrixLayoutCreate(&l, DataType<T>(), rows, cols, rows));
+    NHITS_LT_TRY(lt_api_->MatrixLayoutCreate(&l, DataType<T>(), rows, cols, rows));
     layouts_[key] = l;
     return l;
   }
@@ -283,19 +289,19 @@ class Forecaster final : public CudaForecaster {
     auto it = algos_.find(key);
     if (it == algos_.end()) {
       cublasLtMatmulPreference_t pref = nullptr;
-      NHITS_LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
-      NHITS_LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
+      NHITS_LT_TRY(lt_api_->MatmulPreferenceCreate(&pref));
+      NHITS_LT_TRY(lt_api_->MatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace,
                                                         sizeof(kWorkspace)));
       cublasLtMatmulHeuristicResult_t result{};
       int found = 0;
-      const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(lt_, l.desc, l.a, xl, yl, yl, pref, 1, &result, &found);
-      cublasLtMatmulPreferenceDestroy(pref);
+      const cublasStatus_t s = lt_api_->MatmulAlgoGetHeuristic(lt_, l.desc, l.a, xl, yl, yl, pref, 1, &result, &found);
+      lt_api_->MatmulPreferenceDestroy(pref);
       if (s != CUBLAS_STATUS_SUCCESS || found == 0)
         return Status::Unsupported("cuBLASLt has no algorithm for a " + std::to_string(l.slot->out) + "x" +
                                    std::to_string(l.slot->in) + " layer in " + ToString(precision_));
       it = algos_.emplace(key, result.algo).first;
     }
-    NHITS_LT_TRY(cublasLtMatmul(lt_, l.desc, &alpha, l.w, l.a, x, xl, &beta, y, yl, y, yl, &it->second, d_workspace_,
+    NHITS_LT_TRY(lt_api_->Matmul(lt_, l.desc, &alpha, l.w, l.a, x, xl, &beta, y, yl, y, yl, &it->second, d_workspace_,
                                 kWorkspace, stream_));
     return Status::Ok();
   }
@@ -307,6 +313,7 @@ class Forecaster final : public CudaForecaster {
   CachingAllocator alloc_;
   std::vector<void*> owned_;
   cudaStream_t stream_ = nullptr;
+  const CublasLt* lt_api_ = nullptr;  // set by Init; every cuBLASLt call goes through it
   cublasLtHandle_t lt_ = nullptr;
   int L_ = 0, HQ_ = 0, HC_ = 0;  // input size; raw channels and forecast columns per window
   float *host_x_ = nullptr, *host_m_ = nullptr, *host_f_ = nullptr;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cuda/cublaslt_api.h"
 #include "backend/cuda/cuda_common.cuh"
 #include "nhits/loss.h"
 
@@ -92,13 +93,16 @@ class Trainer final : public CudaTrainer {
   }
   ~Trainer() override {
     for (void* p : owned_) cudaFree(p);
-    if (lt_) cublasLtDestroy(lt_);
+    if (lt_) lt_api_->Destroy(lt_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
   Status Init(const Model& model) {
     NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    NHITS_LT_TRY(cublasLtCreate(&lt_));
+    Result<const CublasLt*> api = LoadCublasLt();
+    if (!api.ok()) return api.status();
+    lt_api_ = *api;
+    NHITS_LT_TRY(lt_api_->Create(&lt_));
     const std::size_t B = static_cast<std::size_t>(max_batch_), L = config_.input_size,
                       HQ = static_cast<std::size_t>(config_.h) * config_.network_outputs_per_step();
     NHITS_RETURN_IF_ERROR(Alloc(P_ * sizeof(float), &master_));
@@ -217,31 +221,31 @@ class Trainer final : public CudaTrainer {
     auto check = [&](cublasStatus_t c, const char* what) {
       if (s.ok() && c != CUBLAS_STATUS_SUCCESS) s = Status::Internal(std::string(what) + " failed: " + std::to_string(int(c)));
     };
-    check(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
-    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)), "TRANSA");
-    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)), "TRANSB");
-    if (s.ok()) check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "EPILOGUE");
+    check(lt_api_->MatmulDescCreate(&desc, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    if (s.ok()) check(lt_api_->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)), "TRANSA");
+    if (s.ok()) check(lt_api_->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)), "TRANSB");
+    if (s.ok()) check(lt_api_->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "EPILOGUE");
     if (s.ok() && bias != nullptr)
-      check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "BIAS");
-    if (s.ok()) check(cublasLtMatrixLayoutCreate(&al, at, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda), "A layout");
-    if (s.ok()) check(cublasLtMatrixLayoutCreate(&bl, at, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb), "B layout");
-    if (s.ok()) check(cublasLtMatrixLayoutCreate(&dl, dt, m, n, ldd), "D layout");
-    if (s.ok()) check(cublasLtMatmulPreferenceCreate(&pref), "preference");
+      check(lt_api_->MatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), "BIAS");
+    if (s.ok()) check(lt_api_->MatrixLayoutCreate(&al, at, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda), "A layout");
+    if (s.ok()) check(lt_api_->MatrixLayoutCreate(&bl, at, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb), "B layout");
+    if (s.ok()) check(lt_api_->MatrixLayoutCreate(&dl, dt, m, n, ldd), "D layout");
+    if (s.ok()) check(lt_api_->MatmulPreferenceCreate(&pref), "preference");
     if (s.ok())
-      check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace, sizeof(kWorkspace)),
+      check(lt_api_->MatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace, sizeof(kWorkspace)),
             "workspace");
     cublasLtMatmulHeuristicResult_t h{};
     int found = 0;
-    if (s.ok()) check(cublasLtMatmulAlgoGetHeuristic(lt_, desc, al, bl, dl, dl, pref, 1, &h, &found), "heuristic");
+    if (s.ok()) check(lt_api_->MatmulAlgoGetHeuristic(lt_, desc, al, bl, dl, dl, pref, 1, &h, &found), "heuristic");
     if (s.ok() && found == 0) s = Status::Unsupported("cuBLASLt has no algorithm for this training GEMM");
     const float alpha = 1.0f, beta = 0.0f;
-    if (s.ok()) check(cublasLtMatmul(lt_, desc, &alpha, a, al, b, bl, &beta, d, dl, d, dl, &h.algo, workspace_, kWorkspace, stream_),
+    if (s.ok()) check(lt_api_->Matmul(lt_, desc, &alpha, a, al, b, bl, &beta, d, dl, d, dl, &h.algo, workspace_, kWorkspace, stream_),
                       "cublasLtMatmul");
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (dl) cublasLtMatrixLayoutDestroy(dl);
-    if (bl) cublasLtMatrixLayoutDestroy(bl);
-    if (al) cublasLtMatrixLayoutDestroy(al);
-    if (desc) cublasLtMatmulDescDestroy(desc);
+    if (pref) lt_api_->MatmulPreferenceDestroy(pref);
+    if (dl) lt_api_->MatrixLayoutDestroy(dl);
+    if (bl) lt_api_->MatrixLayoutDestroy(bl);
+    if (al) lt_api_->MatrixLayoutDestroy(al);
+    if (desc) lt_api_->MatmulDescDestroy(desc);
     return s;
   }
 
@@ -323,6 +327,7 @@ class Trainer final : public CudaTrainer {
   std::size_t P_ = 0;
   int t_ = 0;
   cudaStream_t stream_ = nullptr;
+  const CublasLt* lt_api_ = nullptr;  // set by Init; every cuBLASLt call goes through it
   cublasLtHandle_t lt_ = nullptr;
   std::vector<void*> owned_;
   void *master_ = nullptr, *m_ = nullptr, *v_ = nullptr, *grad_ = nullptr, *work_ = nullptr;
