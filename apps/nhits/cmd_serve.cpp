@@ -146,7 +146,8 @@ Action RegisterServe(CLI::App& app) {
       }
       std::printf("nhits serve: listening on http://%s:%d (profile %s, %d worker(s) x %d thread(s), max batch %d, "
                   "delay %d us; priority lane: %s; models:%s)\n",
-                  a->http.host.c_str(), port, profile.name.c_str(), mo.workers, mo.threads_per_worker,
+                  a->http.host.c_str(), port, profile.name.c_str(), mo.workers,
+                  mo.threads_per_worker > 0 ? mo.threads_per_worker : std::max(1, UsableCores() / mo.workers),
                   mo.max_batch_size, mo.max_queue_delay_us, lane.c_str(), models.c_str());
       std::fflush(stdout);
     });
@@ -156,8 +157,11 @@ Action RegisterServe(CLI::App& app) {
     engine.Shutdown();
     CheckOk(st);
     const PerformanceStats ps = engine.GetPerformanceStats();
-    std::fprintf(stderr, "nhits serve: stopped after %llu successful requests\n",
-                 static_cast<unsigned long long>(ps.success));
+    std::uint64_t failed = 0;
+    for (const auto& [reason, n] : ps.failures) failed += n;
+    // Engine requests: a /v2 infer call is one, a /v1 call one per max_batch_size series.
+    std::fprintf(stderr, "nhits serve: stopped after %llu forecast requests answered and %llu failed\n",
+                 static_cast<unsigned long long>(ps.success), static_cast<unsigned long long>(failed));
   };
 }
 

@@ -58,7 +58,8 @@ Status CheckExogenous(const NhitsConfig& c, const ForecastRequest& r) {
     }
     for (std::size_t i = 0; i < want; ++i)
       if (!std::isfinite(p.values[i]))
-        return Status::InvalidArgument(std::string(p.name) + " value " + std::to_string(i) + " is not finite");
+        return Status::InvalidArgument(std::string(p.name) + " value " + std::to_string(i) +
+                                       " (flat index) is not finite (NaN, Inf, or beyond the float range)");
   }
   return Status::Ok();
 }
@@ -205,9 +206,10 @@ void Engine::Impl::Submit(Pending pending) {
                                           std::to_string(n)));
     for (std::size_t i = 0; i < n; ++i)
       if (!std::isfinite(request.insample[i]) || (!request.mask.empty() && !std::isfinite(request.mask[i])))
-        return fail(Status::InvalidArgument("value " + std::to_string(i) + " of window " +
-                                            std::to_string(i / static_cast<std::size_t>(c.input_size)) +
-                                            " is not finite (NaN or Inf); mark missing points with mask 0"));
+        return fail(Status::InvalidArgument(
+            "insample value " + std::to_string(i % static_cast<std::size_t>(c.input_size)) + " of window " +
+            std::to_string(i / static_cast<std::size_t>(c.input_size)) + " (of " + std::to_string(c.input_size) +
+            ", oldest first) is not finite (NaN, Inf, or beyond the float range); mark missing points with mask 0"));
     if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
     if (request.expect_local_scaler && *request.expect_local_scaler != c.local_scaler_type)
       return fail(Status::Unavailable("model '" + inst->name() + "' was reloaded with local_scaler_type=" +

@@ -102,6 +102,30 @@ try:
     check("/v1/forecast: a short history says how many inputs were padded (24 - 5)",
           s == 200 and json.loads(b)["forecasts"][0].get("padded_inputs") == 19, b[:200])
     check("infer equals nhits predict", max(abs(a - c) / abs(c) for a, c in zip(json_forecast, cli)) < 1e-5)
+    # More series in one call than a priority level queues (1024): they travel as requests of up
+    # to max_batch_size (8) windows, and each answer is that series' own forecast.
+    many = [{"id": f"s{i}", "values": [v * (1 + i / 3000) for v in y[-24:]]} for i in range(2000)]
+    s, b, _ = post_json("/v1/forecast", {"series": many})
+    got = json.loads(b)["forecasts"] if s == 200 else []
+    alone = [json.loads(post_json("/v1/forecast", {"series": [many[i]]})[1])["forecasts"][0]["NHITS"] for i in (0, 7, 8, 1999)]
+    check("/v1/forecast: 2000 series in one call (over max_queue_size 1024), each its own forecast",
+          len(got) == 2000 and [f["id"] for f in got[:3]] == ["s0", "s1", "s2"] and
+          all(max(abs(a - c) / abs(c) for a, c in zip(got[i]["NHITS"], want)) < 1e-5
+              for i, want in zip((0, 7, 8, 1999), alone)), f"{s} {b[:200]!r}")
+    # null marks a missing point: the same forecast as /v2 with that point masked.
+    holed = list(y[-24:])
+    holed[5] = None
+    s, b, _ = post_json("/v1/forecast", {"series": [{"id": "h", "values": holed}]})
+    v1_holed = json.loads(b)["forecasts"][0]["NHITS"] if s == 200 else []
+    mask = [1.0] * 24
+    mask[5] = 0.0
+    s2, b2, _ = post_json("/v2/models/air/infer", {"inputs": [
+        {"name": "insample_y", "datatype": "FP32", "shape": [1, 24], "data": [0.0 if v is None else v for v in holed]},
+        {"name": "insample_mask", "datatype": "FP32", "shape": [1, 24], "data": mask}]})
+    v2_holed = json.loads(b2)["outputs"][0]["data"] if s2 == 200 else []
+    check("/v1/forecast: null is a missing point, as /v2's insample_mask 0",
+          v1_holed and v2_holed and max(abs(a - c) / abs(c) for a, c in zip(v1_holed, v2_holed)) < 1e-6 and v1_holed != fc,
+          f"{s} {b[:200]!r} {s2} {b2[:200]!r}")
 
     # ---- exogenous inputs: a model trained in neuralforecast (parity fixture) against its own
     # predict, through /v2 infer (hist_exog, futr_exog, stat_exog tensors) and /v1 (named columns) ----
@@ -298,6 +322,16 @@ try:
         ("huge body", infer_raw(b"[" + b"1," * 700000 + b"1]"), 413, "larger than"),
         ("unknown route", http("GET", "/v3/whatever"), 404, "no route"),
         ("empty series", post_json("/v1/forecast", {"series": []}), 400, "series"),
+        ("number beyond double (infer)", infer_raw(b'{"inputs": [1e400]}'), 400, "malformed JSON"),
+        ("number beyond double (/v1)", http("POST", "/v1/forecast", b'{"series": [{"values": [1e400]}]}'), 400, "malformed JSON"),
+        ("/v1 unknown key", post_json("/v1/forecast", {"horizon": 3, "series": [{"values": y}]}), 400, "unknown key 'horizon'"),
+        ("/v1 unknown series key", post_json("/v1/forecast", {"series": [{"id": "a", "value": y}]}), 400, "series"),
+        ("/v1 value beyond float", post_json("/v1/forecast", {"series": [{"id": "a", "values": [1e39] + y}]}), 400,
+         "series 'a': values[0] = 1e+39 is beyond the float range"),
+        ("/v1 text value", post_json("/v1/forecast", {"series": [{"id": "a", "values": [1, "x"]}]}), 400,
+         "values[1] is \"x\", not a number"),
+        ("/v1 every value null", post_json("/v1/forecast", {"series": [{"id": "a", "values": [None, None]}]}), 400,
+         "every value is null"),
     ]
     for name, (s, b, _), want, text in bad:
         ok = s == want and text in json.loads(b or b"{}").get("error", "")
@@ -441,6 +475,16 @@ try:
     check("old version unloaded", json.loads(b)["versions"] == ["2"], b)
     s, b, _ = http("POST", "/v2/repository/index")
     check("repository index", s == 200 and json.loads(b)[0]["name"] == "air", b)
+    os.makedirs(os.path.join(work, "repo", "broken", "1"))
+    with open(os.path.join(work, "repo", "broken", "1", "model.safetensors"), "wb") as f:
+        f.write(b"unique_id,ds,y\n")
+    s, b, _ = http("POST", "/v2/repository/models/broken/load")
+    check("loading a corrupt checkpoint fails with its reason", s != 200 and "safetensors" in b.decode(), b[:300])
+    s, b, _ = http("POST", "/v2/repository/index")
+    entry = [e for e in json.loads(b) if e["name"] == "broken"]
+    check("the index says why a model is not served", entry and entry[0]["reason"].startswith("load failed: "), b[:400])
+    check("model ready: unknown model -> 404, as KServe's 4xx for false",
+          http("GET", "/v2/models/nope/ready")[0] == 404 and http("GET", "/v2/models/air/versions/9/ready")[0] == 404)
 
     # ---- a slow client is cut off; others are served meanwhile ----
     slow = socket.create_connection(("127.0.0.1", port))
@@ -461,6 +505,39 @@ try:
     server.send_signal(signal.SIGTERM)
     rc = server.wait(timeout=10)
     check("SIGTERM exits 0", rc == 0, server.stderr.read())
+    server = None
+
+    # ---- single files (--model NAME=PATH): unloaded, they load again from their path ----
+    dup = subprocess.run([NHITS, "serve", "--model", f"a={ckpt}", "--model", f"a={ckpt}", "--port", "0"],
+                         capture_output=True, text=True, timeout=30)
+    check("serve refuses a model name given twice", dup.returncode != 0 and "already served" in dup.stderr, dup.stderr)
+    server = subprocess.Popen([NHITS, "serve", "--model", f"a={ckpt}", "--port", "0", "--workers", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    check("the start-up line gives the resolved threads per worker", "1 worker(s) x 0 thread(s)" not in line, line)
+    BASE = f"http://127.0.0.1:{int(line.split('127.0.0.1:')[1].split()[0])}"
+    check("unload a --model file", http("POST", "/v2/repository/models/a/unload")[0] == 200)
+    s, b, _ = http("POST", "/v2/repository/models/a/load")
+    check("load it again from its path", s == 200 and http("GET", "/v2/models/a/ready")[0] == 200, b[:300])
+    s, b, _ = http("POST", "/v2/repository/models/zz/load")
+    check("load of an unknown name says there is no repository", s == 404 and "no --model-repository" in b.decode(), b[:300])
+    # FP64 (numpy's default) is read and narrowed; gzip bodies are refused by name.
+    f32 = post_json("/v2/models/a/infer", {"inputs": [dict(good_input, datatype="FP32")]})
+    f64 = post_json("/v2/models/a/infer", {"inputs": [dict(good_input, datatype="FP64")]})
+    header64 = json.dumps({"inputs": [{"name": "insample_y", "datatype": "FP64", "shape": [1, 24],
+                                       "parameters": {"binary_data_size": 192}}]}).encode()
+    b64 = http("POST", "/v2/models/a/infer", header64 + struct.pack("<24d", *window),
+               {"Inference-Header-Content-Length": str(len(header64))})
+    check("FP64 inputs (JSON and binary) give the FP32 answer",
+          f32[0] == 200 and f64[0] == 200 and b64[0] == 200 and
+          json.loads(f32[1])["outputs"][0]["data"] == json.loads(f64[1])["outputs"][0]["data"] ==
+          json.loads(b64[1])["outputs"][0]["data"], (f32[1][:200], f64[1][:200], b64[1][:200]))
+    s, b, _ = http("POST", "/v2/models/a/infer", b"\x1f\x8b", {"Content-Encoding": "gzip"})
+    check("a gzip body -> 415 naming the encoding", s == 415 and "Content-Encoding 'gzip'" in b.decode(), b[:300])
+    s, b, _ = post_json("/v2/models/a/infer", {"inputs": [dict(good_input, shape=[1.5, 24])]})
+    check("a fractional dimension -> 400 'positive integers'", s == 400 and "positive integers" in b.decode(), b[:300])
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=10)
     server = None
 finally:
     if server is not None:

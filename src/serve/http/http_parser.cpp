@@ -103,6 +103,10 @@ HeadParse ParseRequestHead(std::string_view buffer, std::size_t max_head_bytes, 
     } else if (name == "transfer-encoding") {
       return Error(501, "Transfer-Encoding '" + std::string(value.substr(0, 40)) +
                             "' is not supported for requests; send the body with Content-Length");
+    } else if (name == "content-encoding" && Lower(value) != "identity") {
+      // tritonclient's request_compression_algorithm: say so rather than fail on a binary body.
+      return Error(415, "Content-Encoding '" + std::string(value.substr(0, 40)) +
+                            "' is not supported; send the body uncompressed (tritonclient: no request_compression_algorithm)");
     } else if (name == "connection") {
       if (HasToken(value, "close")) out.keep_alive = false;
       if (HasToken(value, "keep-alive")) out.keep_alive = true;

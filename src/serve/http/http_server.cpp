@@ -1,6 +1,7 @@
 #include "serve/http/http_server.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -118,7 +119,7 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
   json j;
   try {
     j = json::parse(req.body.begin(), req.body.begin() + static_cast<std::ptrdiff_t>(header_len));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers beyond double (1e400)
     throw BadRequest{std::string("malformed JSON: ") + e.what()};
   }
   if (!j.is_object()) throw BadRequest{"the request body must be a JSON object"};
@@ -156,14 +157,17 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
     if (seen[k]) throw BadRequest{"input '" + name + "' appears twice"};
     seen[k] = true;
     const InputSpec& spec = specs[k];
-    if (!in.contains("datatype") || in["datatype"] != "FP32")
+    // FP64 too (numpy's default dtype): read as doubles and narrowed, as a client's astype would.
+    if (!in.contains("datatype") || (in["datatype"] != "FP32" && in["datatype"] != "FP64"))
       throw BadRequest{"input '" + name + "' has datatype " + (in.contains("datatype") ? in["datatype"].dump() : "none") +
-                       "; only FP32 is accepted"};
+                       "; FP32 or FP64 is accepted"};
+    const std::size_t element = in["datatype"] == "FP64" ? sizeof(double) : sizeof(float);
     if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].size() != spec.dims.size() + 1)
       throw BadRequest{"input '" + name + "' needs shape " + ShapeText(spec.dims)};
     std::vector<std::int64_t> shape;
     for (const json& d : in["shape"]) {
-      if (!d.is_number_integer() || d.get<long long>() < 1) throw BadRequest{"input '" + name + "': shape " + in["shape"].dump() + " has a non-positive dimension"};
+      if (!d.is_number_integer() || d.get<long long>() < 1)
+        throw BadRequest{"input '" + name + "': shape " + in["shape"].dump() + " must hold positive integers"};
       shape.push_back(d.get<std::int64_t>());
     }
     if (!std::equal(spec.dims.begin(), spec.dims.end(), shape.begin() + 1))
@@ -180,14 +184,22 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
     dst.clear();
     if (in.contains("parameters") && in["parameters"].is_object() && in["parameters"].contains("binary_data_size")) {
       const json& sz = in["parameters"]["binary_data_size"];
-      if (!sz.is_number_integer() || sz.get<long long>() != static_cast<long long>(numel * sizeof(float)))
-        throw BadRequest{"input '" + name + "': binary_data_size must be " + std::to_string(numel * sizeof(float)) +
-                         " for shape " + in["shape"].dump() + " FP32"};
-      if (binary_at + numel * sizeof(float) > req.body.size())
+      if (!sz.is_number_integer() || sz.get<long long>() != static_cast<long long>(numel * element))
+        throw BadRequest{"input '" + name + "': binary_data_size must be " + std::to_string(numel * element) +
+                         " for shape " + in["shape"].dump() + " " + in["datatype"].get<std::string>()};
+      if (binary_at + numel * element > req.body.size())
         throw BadRequest{"input '" + name + "': the body ends before its binary data"};
       dst.resize(numel);
-      std::memcpy(dst.data(), req.body.data() + binary_at, numel * sizeof(float));
-      binary_at += numel * sizeof(float);
+      if (element == sizeof(float)) {
+        std::memcpy(dst.data(), req.body.data() + binary_at, numel * sizeof(float));
+      } else {
+        for (std::size_t i = 0; i < numel; ++i) {
+          double v;
+          std::memcpy(&v, req.body.data() + binary_at + i * sizeof(double), sizeof(double));
+          dst[i] = static_cast<float>(v);
+        }
+      }
+      binary_at += numel * element;
     } else {
       if (!in.contains("data")) throw BadRequest{"input '" + name + "' has neither 'data' nor binary_data_size"};
       Flatten(in["data"], dst, name);
@@ -197,7 +209,8 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
     }
     for (std::size_t i = 0; i < dst.size(); ++i)
       if (!std::isfinite(dst[i]))
-        throw BadRequest{"input '" + name + "' value " + std::to_string(i) + " is not finite" +
+        throw BadRequest{"input '" + name + "': data[" + std::to_string(i) + "] (flat, row-major) is not finite" +
+                         std::string(in.contains("data") ? " (beyond the float range of FP32)" : " (NaN or Inf)") +
                          (name == "insample_y" ? "; mark missing points in insample_mask" : "")};
   }
   for (std::size_t k = 0; k < specs.size(); ++k)
@@ -349,17 +362,26 @@ struct ForecastCall {
   std::vector<UnseenLabels> unseen;  // per series: labels the model's fit never saw, by column
   // local_scaler_type models: each series' scale over its values, to scale the forecast back
   std::vector<LocalScale> local;
-  std::vector<ForecastResult> results;
+  // The series go to the engine in requests of up to max_batch_size windows (a call of 5000
+  // series is 79 queue entries at batch 64, not 5000): series i is window where[i].second of
+  // request where[i].first.
+  std::vector<std::pair<std::size_t, std::size_t>> where;
+  std::vector<ForecastResult> results;  // per request
   std::atomic<int> remaining{0};
   Responder responder;
 
   HttpResponse Answer() {
     nlohmann::ordered_json forecasts = nlohmann::ordered_json::array();  // columns in output order
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const ForecastResult& r = results[i];
-      if (!r.status.ok()) return Error(HttpStatusOf(r.status), "series '" + ids[i] + "': " + r.status.ToString());
-      if (r.forecast.size() != static_cast<std::size_t>(h) * static_cast<std::size_t>(q))  // reloaded with another h
+    const std::size_t per_window = static_cast<std::size_t>(h) * static_cast<std::size_t>(q);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const ForecastResult& whole = results[where[i].first];
+      if (!whole.status.ok()) return Error(HttpStatusOf(whole.status), "series '" + ids[i] + "': " + whole.status.ToString());
+      if (whole.forecast.size() < (where[i].second + 1) * per_window || whole.h != h || whole.outputs != q)  // reloaded with another h
         return Error(503, "series '" + ids[i] + "': model '" + model + "' was reloaded with another shape; retry");
+      ForecastResult r;
+      r.cache_hit = whole.cache_hit;
+      r.forecast.assign(whole.forecast.begin() + static_cast<std::ptrdiff_t>(where[i].second * per_window),
+                        whole.forecast.begin() + static_cast<std::ptrdiff_t>((where[i].second + 1) * per_window));
       nlohmann::ordered_json f = {{"id", ids[i]}, {"cache_hit", r.cache_hit}};
       // A forecast from a short history is legal (neuralforecast pads too) but worth knowing.
       if (padded[i] > 0) f["padded_inputs"] = padded[i];
@@ -617,11 +639,16 @@ struct HttpServer::Impl {
     json j;
     try {
       j = json::parse(req.body);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers beyond double (1e400)
       return responder.Send(Error(400, std::string("malformed JSON: ") + e.what()));
     }
     if (!j.is_object() || !j.contains("series") || !j["series"].is_array() || j["series"].empty())
       return responder.Send(Error(400, "expected {\"series\": [{\"id\": ..., \"values\": [...]}, ...]}"));
+    // A misspelt or unsupported key would otherwise be ignored and answered as if absent.
+    for (const auto& [key, value] : j.items())
+      if (key != "model" && key != "version" && key != "series" && key != "level" && key != "priority" && key != "timeout_us")
+        return responder.Send(Error(400, "unknown key '" + key + "' (/v1/forecast takes model, version, series, level, priority, "
+                                         "timeout_us; the horizon is the model's h)"));
     if ((j.contains("priority") && !j["priority"].is_number_integer()) ||
         (j.contains("timeout_us") && !j["timeout_us"].is_number_integer()) ||
         (j.contains("version") && !j["version"].is_number_integer()) || (j.contains("model") && !j["model"].is_string()))
@@ -666,22 +693,26 @@ struct HttpServer::Impl {
         return responder.Send(Error(400, "every series needs a non-empty 'values' list"));
       const std::string id = s.contains("id") ? (s["id"].is_string() ? s["id"].get<std::string>() : s["id"].dump())
                                               : std::to_string(call->ids.size());
-      std::vector<float> values;
+      for (const auto& [key, value] : s.items())
+        if (key != "id" && key != "values" && key != "hist" && key != "futr" && key != "static")
+          return responder.Send(Error(400, "series '" + id + "': unknown key '" + key + "' (a series takes id, values, "
+                                           "and the model's hist, futr and static columns)"));
+      std::vector<float> values, observed;
       try {
-        Flatten(s["values"], values, "series " + id);
+        SeriesValues(s["values"], id, &values, &observed);
       } catch (const BadRequest& e) {
         return responder.Send(Error(400, e.message));
       }
       // NeuralForecast(local_scaler_type=...): the values are the series' history, scaled over all
-      // of it as neuralforecast's predict(df=...) scales each series; the answer is scaled back.
+      // of it (its observed points) as neuralforecast's predict(df=...) scales each series; the
+      // answer is scaled back.
       if (m->config.local_scaler_type != LocalScalerType::kNone) {
-        bool finite = true;
-        for (float v : values) finite = finite && std::isfinite(v);
-        if (!finite)
-          return responder.Send(Error(400, "series " + id + ": local_scaler_type=" + ToString(m->config.local_scaler_type) +
-                                               " scales by every value, and one is not finite"));
-        call->local.push_back(FitLocalScale(m->config.local_scaler_type, std::vector<double>(values.begin(), values.end())));
-        for (float& v : values) v = static_cast<float>(call->local.back().Apply(v));
+        std::vector<double> seen;
+        for (std::size_t t = 0; t < values.size(); ++t)
+          if (observed[t] != 0) seen.push_back(values[t]);
+        call->local.push_back(FitLocalScale(m->config.local_scaler_type, seen));
+        for (std::size_t t = 0; t < values.size(); ++t)
+          if (observed[t] != 0) values[t] = static_cast<float>(call->local.back().Apply(values[t]));
       }
       ForecastRequest r;
       r.model = m->name;
@@ -697,7 +728,9 @@ struct HttpServer::Impl {
       r.mask.assign(static_cast<std::size_t>(L), 0.0f);
       for (int t = 0; t < L; ++t) {
         const int src = n - L + t;
-        if (src >= 0) r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)], r.mask[static_cast<std::size_t>(t)] = 1.0f;
+        if (src >= 0)
+          r.insample[static_cast<std::size_t>(t)] = values[static_cast<std::size_t>(src)],
+          r.mask[static_cast<std::size_t>(t)] = observed[static_cast<std::size_t>(src)];
       }
       UnseenLabels unseen;
       try {
@@ -710,14 +743,64 @@ struct HttpServer::Impl {
       call->padded.push_back(std::max(L - n, 0));
       requests.push_back(std::move(r));
     }
-    call->results.resize(requests.size());
-    call->remaining = static_cast<int>(requests.size());
+    std::vector<ForecastRequest> grouped = GroupWindows(std::move(requests), std::max(1, m->max_batch_size), &call->where);
+    call->results.resize(grouped.size());
+    call->remaining = static_cast<int>(grouped.size());
     call->responder = std::move(responder);
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      engine.Submit(std::move(requests[i]), [call, i](ForecastResult result) {
+    for (std::size_t i = 0; i < grouped.size(); ++i)
+      engine.Submit(std::move(grouped[i]), [call, i](ForecastResult result) {
         call->results[i] = std::move(result);
         if (call->remaining.fetch_sub(1) == 1) call->responder.SendLater([call] { return call->Answer(); });
       });
+  }
+
+  // A /v1 series' values: numbers, or null for a missing point (observed 0: masked, as
+  // neuralforecast's available_mask). Positions in messages are the caller's.
+  static void SeriesValues(const json& v, const std::string& id, std::vector<float>* values, std::vector<float>* observed) {
+    for (std::size_t t = 0; t < v.size(); ++t) {
+      const json& x = v[t];
+      if (x.is_null()) {
+        values->push_back(0.0f);
+        observed->push_back(0.0f);
+        continue;
+      }
+      if (!x.is_number())
+        throw BadRequest{"series '" + id + "': values[" + std::to_string(t) + "] is " + x.dump() +
+                         ", not a number (null marks a missing point)"};
+      const double d = x.get<double>();
+      if (!std::isfinite(static_cast<float>(d)))
+        throw BadRequest{"series '" + id + "': values[" + std::to_string(t) + "] = " + x.dump() +
+                         " is beyond the float range (about 3.4e38)"};
+      values->push_back(static_cast<float>(d));
+      observed->push_back(1.0f);
+    }
+    if (std::all_of(observed->begin(), observed->end(), [](float o) { return o == 0; }))
+      throw BadRequest{"series '" + id + "': every value is null"};
+  }
+
+  // Consecutive single-window requests merged into requests of up to `max_windows` windows (the
+  // same model, priority and deadline); where[i] = (request, window) of input i.
+  static std::vector<ForecastRequest> GroupWindows(std::vector<ForecastRequest> singles, int max_windows,
+                                                   std::vector<std::pair<std::size_t, std::size_t>>* where) {
+    std::vector<ForecastRequest> out;
+    for (std::size_t i = 0; i < singles.size(); ++i) {
+      ForecastRequest& one = singles[i];
+      if (out.empty() || out.back().windows >= max_windows) {
+        out.push_back(std::move(one));
+        where->emplace_back(out.size() - 1, 0);
+        continue;
+      }
+      ForecastRequest& g = out.back();
+      where->emplace_back(out.size() - 1, static_cast<std::size_t>(g.windows));
+      g.windows += 1;
+      if (!g.series_id.empty()) g.series_id += ",";
+      g.series_id += one.series_id;
+      for (auto [to, from] : {std::pair{&g.insample, &one.insample}, std::pair{&g.mask, &one.mask},
+                              std::pair{&g.hist_exog, &one.hist_exog}, std::pair{&g.futr_exog, &one.futr_exog},
+                              std::pair{&g.stat_exog, &one.stat_exog}})
+        to->insert(to->end(), from->begin(), from->end());
+    }
+    return out;
   }
 
   HttpResponse Stats() {
@@ -751,7 +834,10 @@ struct HttpServer::Impl {
     for (const std::string& n : repo.Index()) {
       bool loaded = false;
       for (const auto& e : out) loaded = loaded || e["name"] == n;
-      if (!loaded) out.push_back({{"name", n}, {"state", "UNAVAILABLE"}, {"reason", "unloaded"}});
+      if (!loaded) {
+        const std::string error = repo.LoadError(n);
+        out.push_back({{"name", n}, {"state", "UNAVAILABLE"}, {"reason", error.empty() ? "unloaded" : "load failed: " + error}});
+      }
     }
     return Json(out);
   }
@@ -811,7 +897,9 @@ struct HttpServer::Impl {
         }
         if (n == at + 1 && p[at] == "ready" && route(get)) {
           const bool ready = engine.ModelReady(model, version);
-          return responder.Send(Json({{"name", model}, {"ready", ready}}, ready ? 200 : 503));
+          // KServe v2: false is a 4xx. 404 when no such model (or version) is served at all.
+          const bool known = ready || engine.FindModel(model, version).ok();
+          return responder.Send(Json({{"name", model}, {"ready", ready}}, ready ? 200 : known ? 400 : 404));
         }
         if (n == at + 1 && p[at] == "infer" && route(post)) return Infer(req, std::move(responder), model, version);
       }
@@ -851,10 +939,14 @@ HttpServer::HttpServer(Engine& engine, ModelRepository& repository, HttpOptions 
   e.keep_alive_timeout = std::chrono::milliseconds(static_cast<long long>(o.keep_alive_timeout_s * 1000));
   Impl* impl = impl_.get();
   impl_->server = std::make_unique<EventLoopServer>(e, [impl](HttpRequest& req, Responder responder) {
+    // Unanswered Responders answer 500 themselves; this keeps the loop alive and leaves a trace
+    // for the operator (the client only sees "not answered").
     try {
       impl->Handle(req, std::move(responder));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "nhits serve: internal error in %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
     } catch (...) {
-      // Unanswered Responders answer 500 themselves; this only keeps the loop alive.
+      std::fprintf(stderr, "nhits serve: internal error in %s %s (unknown exception)\n", req.method.c_str(), req.path.c_str());
     }
   });
 }

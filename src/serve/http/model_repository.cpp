@@ -14,15 +14,32 @@ bool IsVersion(const std::string& s) {
 
 std::vector<std::string> ModelRepository::Index() const {
   std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, path] : files_) names.push_back(name);
+  }
   std::error_code ec;
-  if (dir_.empty() || !fs::is_directory(dir_, ec)) return names;
-  for (const auto& entry : fs::directory_iterator(dir_, ec))
-    if (entry.is_directory() && Latest(entry.path().filename().string()).ok()) names.push_back(entry.path().filename().string());
+  if (!dir_.empty() && fs::is_directory(dir_, ec))
+    for (const auto& entry : fs::directory_iterator(dir_, ec))
+      if (entry.is_directory() && Latest(entry.path().filename().string()).ok()) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
+std::string ModelRepository::LoadError(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = load_errors_.find(name);
+  return it == load_errors_.end() ? std::string() : it->second;
+}
+
 Result<std::pair<int, std::string>> ModelRepository::Latest(const std::string& name) const {
+  if (dir_.empty()) {
+    std::string files;
+    for (const auto& [n, path] : files_) files += (files.empty() ? "" : ", ") + n;
+    return Status::NotFound("no model '" + name + "': the server has no --model-repository, and its --model files are " +
+                            (files.empty() ? "none" : files));
+  }
   const fs::path model_dir = fs::path(dir_) / name;
   std::error_code ec;
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." || !fs::is_directory(model_dir, ec))
@@ -50,7 +67,21 @@ Status ModelRepository::LoadAll() {
 
 Status ModelRepository::Load(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto f = files_.find(name); f != files_.end()) return engine_.LoadModel(name, 1, f->second, options_);
+  Status s = LoadLocked(name);
+  if (s.ok()) {
+    load_errors_.erase(name);
+  } else if (s.code() != Status::Code::kNotFound) {
+    load_errors_[name] = s.message();  // the index says why the model is not served
+  }
+  return s;
+}
+
+Status ModelRepository::LoadLocked(const std::string& name) {
+  if (auto f = files_.find(name); f != files_.end()) {
+    if (Status s = engine_.LoadModel(name, 1, f->second, options_); !s.ok()) return s;
+    served_[name] = 1;
+    return Status::Ok();
+  }
   Result<std::pair<int, std::string>> latest = Latest(name);
   if (!latest.ok()) return latest.status();
   const auto [version, path] = *latest;
@@ -64,12 +95,16 @@ Status ModelRepository::Load(const std::string& name) {
 Status ModelRepository::Unload(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   served_.erase(name);
-  files_.erase(name);
+  load_errors_.erase(name);
+  // A --model file stays known, so a later load serves it again from its path.
   return engine_.UnloadModel(name, 0);
 }
 
 Status ModelRepository::LoadFile(const std::string& name, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (files_.count(name) != 0 || served_.count(name) != 0)
+    return Status::InvalidArgument("--model " + name + "=" + path + ": a model '" + name + "' is already served" +
+                                   (files_.count(name) != 0 ? " (from " + files_[name] + ")" : " (from the repository)"));
   if (Status s = engine_.LoadModel(name, 1, path, options_); !s.ok()) return s;
   served_[name] = 1;
   files_[name] = path;

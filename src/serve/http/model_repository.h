@@ -19,23 +19,29 @@ class ModelRepository {
   ModelRepository(Engine& engine, std::string dir, ModelOptions options)
       : engine_(engine), dir_(std::move(dir)), options_(std::move(options)) {}
 
-  // Model names found on disk (folders holding at least one numeric version with a checkpoint).
+  // Model names found on disk (folders holding at least one numeric version with a checkpoint)
+  // and the `--model NAME=PATH` files, loaded or not.
   std::vector<std::string> Index() const;
   Status LoadAll();
   Status Load(const std::string& name);
   Status Unload(const std::string& name);
   // A single file outside the repository, served as name version 1 (`--model NAME=PATH`).
+  // InvalidArgument if `name` is served already.
   Status LoadFile(const std::string& name, const std::string& path);
+  // Why the last load of `name` failed ("" when it did not): the index reports it.
+  std::string LoadError(const std::string& name) const;
   const std::string& dir() const { return dir_; }
 
  private:
   Result<std::pair<int, std::string>> Latest(const std::string& name) const;
+  Status LoadLocked(const std::string& name);
   Engine& engine_;
   std::string dir_;
   ModelOptions options_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, int> served_;           // name -> version
   std::map<std::string, std::string> files_;  // `--model NAME=PATH` models: reloaded from PATH
+  std::map<std::string, std::string> load_errors_;  // name -> why its last load failed
 };
 
 }  // namespace nhits::serve
