@@ -122,7 +122,7 @@ TEST(LenientCsv, BadValuesBecomeNaNStructureStillFails) {
   ASSERT_EQ(p->series[0].y.size(), 5u);
   EXPECT_EQ(p->series[0].y[0], 1.5);
   for (int i = 1; i < 5; ++i) EXPECT_TRUE(std::isnan(p->series[0].y[i])) << i;
-  EXPECT_FALSE(ReadLongCsvLenient(WriteTemp("l2.csv", "unique_id,ds,y\nA,2,1\nA,1,1\n")).ok()) << "unsorted ds";
+  EXPECT_FALSE(ReadLongCsvLenient(WriteTemp("l2.csv", "unique_id,ds,y\nA,2,1\nA,1,1\nA,2,3\n")).ok()) << "duplicate ds";
   EXPECT_FALSE(ReadLongCsv(WriteTemp("l3.csv", "unique_id,ds,y\nA,1,NaN\n")).ok()) << "the strict reader still refuses";
 }
 

@@ -599,17 +599,53 @@ TEST(ReadLongCsvTest, MixedTimestampKinds) {
   EXPECT_EQ(r->time_kind, TimeKind::kDateTime);
 }
 
-TEST(ReadLongCsvTest, DuplicateAndUnsorted) {
+TEST(ReadLongCsvTest, DuplicatesNameBothLines) {
   ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n", 3, "ds", "duplicate");
-  ExpectCsvError("unique_id,ds,y\na,2020-01-02,1\na,2020-01-01,2\n", 3, "ds", "not sorted");
+  // Found after sorting too: the later line is at fault, the message names the earlier one.
+  ExpectCsvError("unique_id,ds,y\na,3,1\nb,1,1\na,1,2\na,3,5\n", 5, "ds", "the same ds is on line 2");
   // The same ds in different series is fine.
   TempCsv file("unique_id,ds,y\na,1,1\nb,1,2\n");
   EXPECT_TRUE(ReadLongCsv(file.path()).ok());
 }
 
-TEST(ReadLongCsvTest, NonContiguousSeries) {
-  ExpectCsvError("unique_id,ds,y\na,1,1\nb,1,1\na,2,1\n", 4, "unique_id",
-                 "rows of series 'a' must be contiguous");
+// neuralforecast sorts the frame by (unique_id, ds): a file by date across tickers (the usual
+// market-data export) or shuffled reads as the sorted one, each series' columns moved together.
+TEST(ReadLongCsvTest, RowsInAnyOrderAreSortedPerSeries) {
+  TempCsv sorted("unique_id,ds,y,x\na,2020-01-01,1,10\na,2020-01-02,2,20\na,2020-01-03,3,30\nb,2020-01-01,7,70\nb,2020-01-02,8,80\n");
+  TempCsv by_date("unique_id,ds,y,x\na,2020-01-01,1,10\nb,2020-01-01,7,70\na,2020-01-02,2,20\nb,2020-01-02,8,80\na,2020-01-03,3,30\n");
+  TempCsv shuffled("unique_id,ds,y,x\na,2020-01-03,3,30\nb,2020-01-02,8,80\na,2020-01-01,1,10\nb,2020-01-01,7,70\na,2020-01-02,2,20\n");
+  Result<Panel> want = ReadLongCsv(sorted.path(), {"x"});
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  for (const TempCsv* f : {&by_date, &shuffled}) {
+    Result<Panel> got = ReadLongCsv(f->path(), {"x"});
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    ASSERT_EQ(got->series.size(), 2u);
+    for (std::size_t s = 0; s < 2; ++s) {
+      EXPECT_EQ(got->series[s].unique_id, want->series[s].unique_id);  // order of first appearance
+      EXPECT_EQ(got->series[s].ds, want->series[s].ds);
+      EXPECT_EQ(got->series[s].y, want->series[s].y);
+      EXPECT_EQ(got->series[s].exog, want->series[s].exog);
+    }
+  }
+}
+
+// RFC 4180 quoting, as pandas and spreadsheets write it: quoted names and values, a comma or a
+// doubled quote inside a field, spaces around values.
+TEST(ReadLongCsvTest, QuotedFields) {
+  TempCsv file("\"unique_id\",\"ds\",\"y\"\n\"AAPL\",2020-01-01, 1.5\n\"Acme, Inc.\", 2020-01-01 ,\"2\"\n"
+               "\"say \"\"hi\"\"\",2020-01-01,3\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->series.size(), 3u);
+  EXPECT_EQ(r->series[0].unique_id, "AAPL");  // the quotes are not part of the id
+  EXPECT_EQ(r->series[0].y, std::vector<double>{1.5});
+  EXPECT_EQ(r->series[1].unique_id, "Acme, Inc.");
+  EXPECT_EQ(r->series[1].y, std::vector<double>{2});
+  EXPECT_EQ(r->series[2].unique_id, "say \"hi\"");
+  ExpectCsvError("unique_id,ds,y\n\"AAPL,2020-01-01,1\n", 2, "unique_id", "no closing quote");
+  ExpectCsvError("unique_id,ds,y\n\"AA\"PL,2020-01-01,1\n", 2, "unique_id", "text after a closing quote");
+  ExpectCsvError("unique_id,ds,y\nAA\"PL,2020-01-01,1\n", 2, "unique_id", "a quote inside an unquoted field");
+  ExpectCsvError("unique_id,ds,y\nAcme, Inc.,2020-01-01,1\n", 2, "y", "must be quoted");
 }
 
 TEST(ReadLongCsvTest, BlankLineInsideData) {

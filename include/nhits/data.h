@@ -47,11 +47,12 @@ struct Panel {
 };
 
 // Parses a long-format CSV. Columns are found by header name (`unique_id`, `ds`, `y`), extra
-// columns are ignored, quoting is not supported (as in neuralforecast's exports).
+// columns are ignored, fields may be quoted (RFC 4180: "a,b", "say ""hi"""; not across lines),
+// and spaces around ds/y/exogenous values are ignored. Rows may come in any order: series keep
+// the order of their first row and each is sorted by ds, as neuralforecast sorts the frame.
 // Errors (Status::InvalidArgument, message "FILE:LINE: field 'NAME': what is wrong"):
-// missing file, missing/misnamed columns, wrong field count, empty/non-numeric/NaN/inf `y`,
-// unparsable or mixed-type `ds`, duplicate or unsorted (unique_id, ds), a unique_id that
-// reappears after another series.
+// missing file, missing/misnamed columns, wrong field count, an unclosed quote,
+// empty/non-numeric/NaN/inf `y`, unparsable or mixed-type `ds`, duplicate (unique_id, ds).
 Result<Panel> ReadLongCsv(const std::string& path);
 // The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
 // the file: batch runs over many assets validate each series on its own (see batch.h).

@@ -6,21 +6,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/csv_fields.h"
 #include "nhits/batch.h"
 
 namespace nhits {
 namespace {
 
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string field;
-  std::istringstream is(line);
-  while (std::getline(is, field, ',')) {
+// Fields of one line, with spaces (and a CRLF's '\r') around each removed.
+Result<std::vector<std::string>> SplitCsv(const std::string& path, int line_no, const std::string& line) {
+  std::string why;
+  std::vector<std::string> out = csv::SplitLineCopy(line, &why);
+  if (!why.empty()) return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": " + why);
+  for (std::string& field : out) {
     while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
     while (!field.empty() && field.front() == ' ') field.erase(field.begin());
-    out.push_back(field);
   }
-  if (!line.empty() && line.back() == ',') out.emplace_back();
   return out;
 }
 
@@ -67,7 +67,9 @@ Result<Universe> ReadUniverse(const std::string& path) {
     std::istringstream lines(text);
     std::string line;
     std::getline(lines, line);
-    const std::vector<std::string> header = SplitCsv(line);
+    Result<std::vector<std::string>> split_header = SplitCsv(path, 1, line);
+    if (!split_header.ok()) return split_header.status();
+    const std::vector<std::string> header = std::move(*split_header);
     int id_col = -1, class_col = -1;
     for (std::size_t c = 0; c < header.size(); ++c) {
       if (header[c] == "unique_id") id_col = static_cast<int>(c);
@@ -79,7 +81,9 @@ Result<Universe> ReadUniverse(const std::string& path) {
     while (std::getline(lines, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const std::vector<std::string> f = SplitCsv(line);
+      Result<std::vector<std::string>> split = SplitCsv(path, line_no, line);
+      if (!split.ok()) return split.status();
+      const std::vector<std::string> f = std::move(*split);
       if (f.size() != header.size())
         return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": " + std::to_string(f.size()) +
                                        " fields, the header has " + std::to_string(header.size()));

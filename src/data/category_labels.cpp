@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "csv_fields.h"
 #include "nhits/data.h"
 
 namespace nhits {
@@ -26,16 +27,6 @@ bool AsNumber(std::string_view s, double* v) {
   const char* first = s.data() + (!s.empty() && s.front() == '+');
   const auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), *v);
   return first != s.data() + s.size() && ec == std::errc() && ptr == s.data() + s.size();
-}
-
-std::vector<std::string_view> Fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  for (std::size_t start = 0;;) {
-    const std::size_t comma = line.find(',', start);
-    out.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
-  }
 }
 
 // pandas reads an all-numeric column as numbers, which Python sorts by value (and "3" and "3.0"
@@ -64,12 +55,14 @@ Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::stri
   std::getline(in, line);
   if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const std::vector<std::string_view> header = Fields(line);
+  std::string why;
+  const std::vector<std::string> header = csv::SplitLineCopy(line, &why);
+  if (!why.empty()) return Status::InvalidArgument(path + ":1: header: " + why);
   std::vector<std::size_t> at;
   for (const std::string& column : columns) {
     at.push_back(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) {
-      std::string_view name = header[i];
+      std::string_view name = header[i];  // spaces around names, as ReadLongCsv allows
       while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
       while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
       if (name == column) at.back() = i;
@@ -79,12 +72,15 @@ Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::stri
                                      "': missing column (cat_exog_list names it); found columns " + line);
   }
   std::vector<std::set<std::string>> labels(columns.size());
+  std::vector<std::string_view> f;
+  std::deque<std::string> storage;
   std::int64_t no = 1;
   while (std::getline(in, line)) {
     ++no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const std::vector<std::string_view> f = Fields(line);
+    if (const char* reason = csv::SplitLine(line, &f, &storage))
+      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + columns[0] + "': " + reason);
     if (f.size() != header.size())
       return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + columns[0] + "': row has " +
                                      std::to_string(f.size()) + " fields but the header has " +

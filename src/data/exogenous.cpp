@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "csv_fields.h"
 #include "nhits/data.h"
 
 namespace nhits {
@@ -15,15 +16,6 @@ namespace {
 
 Status Bad(const std::string& path, std::int64_t line, const std::string& field, const std::string& what) {
   return Status::InvalidArgument(path + ":" + std::to_string(line) + ": field '" + field + "': " + what);
-}
-
-std::vector<std::string> SplitFields(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  std::string f;
-  while (std::getline(ss, f, ',')) out.push_back(f);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
 }
 
 int IndexOf(const std::vector<std::string>& names, const std::string& name) {
@@ -48,7 +40,9 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   if (!std::getline(in, line)) return Bad(path, 1, "unique_id", "file is empty; expected a header 'unique_id,...'");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM from spreadsheets
-  std::vector<std::string> header = SplitFields(line);
+  std::string why;
+  std::vector<std::string> header = csv::SplitLineCopy(line, &why);
+  if (!why.empty()) return Bad(path, 1, "unique_id", "header: " + why);
   for (std::string& name : header) {  // spaces around names, as ReadLongCsv allows
     while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
@@ -69,7 +63,8 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   for (; std::getline(in, line); ++no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const std::vector<std::string> f = SplitFields(line);
+    const std::vector<std::string> f = csv::SplitLineCopy(line, &why);
+    if (!why.empty()) return Bad(path, no, "unique_id", why);
     if (f.size() != header.size())
       return Bad(path, no, header[std::min(f.size(), header.size() - 1)],
                  "row has " + std::to_string(f.size()) + " fields but the header has " + std::to_string(header.size()));

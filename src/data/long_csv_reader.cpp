@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <numeric>
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "civil.h"
+#include "csv_fields.h"
 #include "nhits/data.h"
 
 namespace nhits {
@@ -85,14 +89,10 @@ struct Columns {
 };
 
 Status ParseHeader(const std::string& path, std::string_view line, Columns* cols) {
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    const std::string_view name = TrimSpaces(line.substr(start, comma - start));
-    cols->names.emplace_back(name);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+  std::vector<std::string_view> fields;
+  std::deque<std::string> storage;
+  if (const char* why = csv::SplitLine(line, &fields, &storage)) return Bad(path, 1, kUniqueId, std::string("header: ") + why);
+  for (std::string_view name : fields) cols->names.emplace_back(TrimSpaces(name));
   std::string found;
   for (size_t i = 0; i < cols->names.size(); ++i) {
     found += (i ? ", " : "") + Quote(cols->names[i]);
@@ -148,7 +148,10 @@ bool OnlyBlankLines(std::string_view rest) {
   return rest.find_first_not_of("\r\n") == std::string_view::npos;
 }
 
-// Per-file parsing state; one object per call keeps ReadLongCsv reentrant.
+// Per-file parsing state; one object per call keeps ReadLongCsv reentrant. Rows may come in any
+// order, as neuralforecast sorts by (unique_id, ds) itself: a market-data export is usually by
+// date across tickers. Series keep the order of their first row; a series whose rows were out of
+// order is sorted by ds at the end, and duplicates are found then.
 class Parser {
  public:
   Parser(const std::string& path, const Columns& cols, bool lenient_values)
@@ -159,81 +162,69 @@ class Parser {
   Panel TakePanel() { return std::move(panel_); }
 
  private:
-  Status StartSeries(std::int64_t line, std::string_view id);
+  Status FindSeries(std::int64_t line, std::string_view id);
   Status AddTimestamp(std::int64_t line, std::string_view text);
   Status AddValue(std::int64_t line, std::string_view text);
+  Status SortSeries(std::size_t s);
+  Series& current() { return panel_.series[current_]; }
 
   const std::string& path_;
   const Columns& cols_;
   bool lenient_values_;  // bad y -> NaN (batch runs validate per series)
   Panel panel_;
-  std::unordered_map<std::string, std::int64_t> first_line_;  // unique_id -> its first line
-  Series* current_ = nullptr;
-  std::vector<std::string_view> extra_fields_;
+  std::unordered_map<std::string, std::size_t> index_;  // unique_id -> its series
+  std::vector<std::vector<std::int64_t>> lines_;        // per series: each row's line, for messages
+  std::vector<char> unsorted_;                           // per series: a row came before an earlier ds
+  std::size_t current_ = 0;
+  bool have_current_ = false;
+  std::vector<std::string_view> fields_;
+  std::deque<std::string> storage_;
   std::int64_t kind_line_ = 0;  // first row, which fixed integer vs date
   std::int64_t rows_ = 0;
 };
 
 Status Parser::Row(std::int64_t line, std::string_view text) {
-  std::string_view fields[3];
-  const int wanted[3] = {cols_.unique_id, cols_.ds, cols_.y};
+  if (const char* why = csv::SplitLine(text, &fields_, &storage_)) return Bad(path_, line, kUniqueId, why);
   const int n_cols = static_cast<int>(cols_.names.size());
-  extra_fields_.resize(cols_.extra.size());
-  int n = 0;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  for (;;) {
-    const char* comma = static_cast<const char*>(std::memchr(p, ',', end - p));
-    const char* field_end = comma ? comma : end;
-    for (int k = 0; k < 3; ++k) {
-      if (wanted[k] == n) fields[k] = std::string_view(p, field_end - p);
-    }
-    for (std::size_t k = 0; k < cols_.extra.size(); ++k)
-      if (cols_.extra[k] == n) extra_fields_[k] = std::string_view(p, field_end - p);
-    ++n;
-    if (comma == nullptr) break;
-    p = comma + 1;
-  }
+  const int n = static_cast<int>(fields_.size());
   if (n != n_cols) {
     const std::string& field = cols_.names[n < n_cols ? n : n_cols - 1];
     return Bad(path_, line, field,
-               "row has " + std::to_string(n) + " fields but the header has " +
-                   std::to_string(n_cols) +
-                   (n > n_cols ? " (quoted commas are not supported)" : ""));
+               "row has " + std::to_string(n) + " fields but the header has " + std::to_string(n_cols) +
+                   (n > n_cols ? " (a field holding a comma must be quoted: \"a,b\")" : ""));
   }
   ++rows_;
-  if (current_ == nullptr || fields[0] != current_->unique_id) {
-    NHITS_RETURN_IF_ERROR(StartSeries(line, fields[0]));
-  }
-  NHITS_RETURN_IF_ERROR(AddTimestamp(line, fields[1]));
+  const std::string_view id = fields_[static_cast<std::size_t>(cols_.unique_id)];
+  if (!have_current_ || id != current().unique_id) NHITS_RETURN_IF_ERROR(FindSeries(line, id));
+  lines_[current_].push_back(line);
+  // Spaces around a value are padding (pandas parses " 112" too); an id keeps its own.
+  NHITS_RETURN_IF_ERROR(AddTimestamp(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.ds)])));
   for (std::size_t k = 0; k < cols_.extra.size(); ++k) {
+    const std::string_view field = TrimSpaces(fields_[static_cast<std::size_t>(cols_.extra[k])]);
     double v = 0;
     if (cols_.coded[k] != nullptr) {  // a label: its code in the fit-time vocabulary
-      current_->exog[k].push_back(CategoryCode(*cols_.coded[k], extra_fields_[k]));
+      current().exog[k].push_back(CategoryCode(*cols_.coded[k], field));
       continue;
     }
-    if (const char* why = ParseFinite(extra_fields_[k], &v))
-      return Bad(path_, line, cols_.extra_names[k],
-                 (extra_fields_[k].empty() ? std::string() : Quote(extra_fields_[k]) + " ") + why);
-    current_->exog[k].push_back(v);
+    if (const char* why = ParseFinite(field, &v))
+      return Bad(path_, line, cols_.extra_names[k], (field.empty() ? std::string() : Quote(field) + " ") + why);
+    current().exog[k].push_back(v);
   }
   if (!cols_.want_y) return Status::Ok();
-  return AddValue(line, fields[2]);
+  return AddValue(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]));
 }
 
-Status Parser::StartSeries(std::int64_t line, std::string_view id) {
+Status Parser::FindSeries(std::int64_t line, std::string_view id) {
   if (id.empty()) return Bad(path_, line, kUniqueId, "empty value");
-  const auto [it, inserted] = first_line_.emplace(std::string(id), line);
-  if (!inserted) {
-    return Bad(path_, line, kUniqueId,
-               "rows of series " + Quote(id) + " must be contiguous: it first appears on line " +
-                   std::to_string(it->second) + ", then series " + Quote(current_->unique_id) +
-                   " comes between");
-  }
+  const auto [it, inserted] = index_.emplace(std::string(id), panel_.series.size());
+  have_current_ = true;
+  current_ = it->second;
+  if (!inserted) return Status::Ok();
   panel_.series.emplace_back();
-  current_ = &panel_.series.back();
-  current_->unique_id = std::string(id);
-  current_->exog.resize(cols_.extra.size());
+  lines_.emplace_back();
+  unsorted_.push_back(0);
+  current().unique_id = std::string(id);
+  current().exog.resize(cols_.extra.size());
   return Status::Ok();
 }
 
@@ -257,19 +248,40 @@ Status Parser::AddTimestamp(std::int64_t line, std::string_view text) {
   } else if (kind == TimeKind::kDateTime) {
     panel_.time_kind = TimeKind::kDateTime;  // a date is midnight, so dates widen to date-times
   }
-  std::vector<Timestamp>& ds = current_->ds;
-  if (!ds.empty() && t <= ds.back()) {
-    const std::string prev = FormatTimestamp(ds.back(), kind);
-    if (t == ds.back()) {
-      return Bad(path_, line, kDs,
-                 "duplicate (unique_id, ds) = (" + Quote(current_->unique_id) + ", " + Quote(text) +
-                     "): the same ds is on line " + std::to_string(line - 1));
-    }
+  std::vector<Timestamp>& ds = current().ds;
+  if (!ds.empty() && t == ds.back()) {
+    const std::vector<std::int64_t>& lines = lines_[current_];
     return Bad(path_, line, kDs,
-               "ds is not sorted inside series " + Quote(current_->unique_id) + ": " + Quote(text) +
-                   " comes after " + Quote(prev) + " on line " + std::to_string(line - 1));
+               "duplicate (unique_id, ds) = (" + Quote(current().unique_id) + ", " + Quote(text) +
+                   "): the same ds is on line " + std::to_string(lines[lines.size() - 2]));
   }
+  if (!ds.empty() && t < ds.back()) unsorted_[current_] = 1;
   ds.push_back(t);
+  return Status::Ok();
+}
+
+Status Parser::SortSeries(std::size_t s) {
+  Series& series = panel_.series[s];
+  std::vector<std::size_t> order(series.ds.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return series.ds[a] < series.ds[b]; });
+  auto permute = [&](auto& v) {
+    if (v.size() != order.size()) return;
+    std::remove_reference_t<decltype(v)> sorted;
+    sorted.reserve(v.size());
+    for (std::size_t i : order) sorted.push_back(v[i]);
+    v = std::move(sorted);
+  };
+  permute(series.ds);
+  permute(series.y);
+  for (auto& column : series.exog) permute(column);
+  permute(lines_[s]);
+  for (std::size_t i = 1; i < series.ds.size(); ++i)
+    if (series.ds[i] == series.ds[i - 1])
+      return Bad(path_, lines_[s][i], kDs,
+                 "duplicate (unique_id, ds) = (" + Quote(series.unique_id) + ", " +
+                     Quote(FormatTimestamp(series.ds[i], panel_.time_kind)) + "): the same ds is on line " +
+                     std::to_string(lines_[s][i - 1]));
   return Status::Ok();
 }
 
@@ -281,7 +293,7 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
     if (first != last && *first == '+') ++first;
     const auto [ptr, ec] = std::from_chars(first, last, v);
     if (ec != std::errc() || ptr != last || first == last || !std::isfinite(v)) v = std::nan("");
-    current_->y.push_back(v);
+    current().y.push_back(v);
     return Status::Ok();
   }
   if (text.empty())
@@ -297,12 +309,14 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
     return Bad(path_, line, kY, Quote(text) + " is not a number");
   }
   if (!std::isfinite(v)) return Bad(path_, line, kY, Quote(text) + " is not a finite number");
-  current_->y.push_back(v);
+  current().y.push_back(v);
   return Status::Ok();
 }
 
 Status Parser::Finish(std::int64_t next_line) {
   if (rows_ == 0) return Bad(path_, next_line, kUniqueId, "no data rows after the header");
+  for (std::size_t s = 0; s < panel_.series.size(); ++s)
+    if (unsorted_[s]) NHITS_RETURN_IF_ERROR(SortSeries(s));
   return Status::Ok();
 }
 

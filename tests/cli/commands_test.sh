@@ -22,6 +22,11 @@ check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-media
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
+# Rows in reverse order and quoted ids (as pandas' to_csv(quoting=QUOTE_NONNUMERIC) writes them):
+# read as the plain file, as neuralforecast sorts the frame itself.
+{ head -1 "$AIR"; tail -n +2 "$AIR" | tac | sed 's/^AirPassengers,/"AirPassengers",/'; } > "$WORK/air_rev.csv"
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/air_rev.csv" --out "$WORK/f_rev.csv" 2>/dev/null
+check "predict: rows in reverse order with quoted ids give the same forecast" 'cmp -s "$WORK/f.csv" "$WORK/f_rev.csv"'
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --out "$WORK/f.csv" 2> "$WORK/nogap.txt"
 sed '40d' "$AIR" > "$WORK/gap.csv"  # one month missing
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/gap.csv" --out "$WORK/fg.csv" 2> "$WORK/gap.txt"
