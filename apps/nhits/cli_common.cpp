@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -65,6 +66,17 @@ CLI::Validator AtLeast(int min) {
         return v < min ? "must be >= " + std::to_string(min) + ", got " + text : std::string();
       },
       ">=" + std::to_string(min));
+}
+
+CLI::Validator PositiveNumber() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
+        return v > 0 ? std::string() : "must be > 0, got " + text;
+      },
+      ">0");
 }
 
 void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
@@ -158,7 +170,10 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   if (with_window_stride)
     app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
   app.add_option("--val-step-size", train.val_step_size,
-                 "Stride between validation windows (0: --step-size); larger is cheaper")->capture_default_str();
+                 std::string("Stride between validation windows (0: ") +
+                     (with_window_stride ? "--step-size" : "the training windows' stride, 1") + "); larger is cheaper")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,
                "Left-pad input_size-1 zeros so the first points are forecast targets too");
   app.add_flag("--restore-best-weights", train.restore_best_weights,

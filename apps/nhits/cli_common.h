@@ -23,6 +23,8 @@ struct CommandError {
 // An integer flag's lower bound, as CLI11 checks go ("--threads: must be >= 0, got -2"); CLI11's
 // own NonNegativeNumber prints the largest double in full instead.
 CLI::Validator AtLeast(int min);
+// A number > 0 (a size or a budget), with the same one-line message as AtLeast.
+CLI::Validator PositiveNumber();
 void CheckOk(const Status& status);
 template <typename T>
 T Unwrap(Result<T> r) {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -91,7 +92,8 @@ Action RegisterBatch(CLI::App& app) {
     std::string linkage = "average";
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--universe", a->universe, "Assets: CSV with unique_id,asset_class[,...] or a JSON list")->required();
+  app.add_option("--universe", a->universe, "Assets: CSV with unique_id,asset_class[,...] or a JSON list of\n"
+                 "{\"unique_id\": ..., \"asset_class\": ...} objects (other fields are attributes)")->required();
   app.add_option("--data", a->data,
                  "Long-format CSV (unique_id,ds,y[,exogenous columns]); a bad y degrades its series only, a bad\n"
                  "exogenous value stops the run with its file:line")->required();
@@ -105,38 +107,65 @@ Action RegisterBatch(CLI::App& app) {
   app.add_option("--route-id", a->id_routes, "GLOB=MODEL[@VERSION]: the model for ids matching a glob, before classes");
   app.add_option("--default-model", a->default_model, "Model for assets no rule routes (default: a model named like the class, "
                                                       "else the only model)");
-  app.add_option("--priority", a->priorities, "CLASS=N: the class's request priority, 1 highest (repeatable)");
+  app.add_option("--priority", a->priorities,
+                 "CLASS=N: the class's request priority, 1 highest to 3 (repeatable; default: 1 for every class)");
   app.add_option("--correlation-window", a->correlation_window,
-                 "Also group each class by the correlation of its last N returns (0: off)")->capture_default_str();
+                 "Also group each class by the correlation of its last N returns (0: off)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--linkage", a->linkage, "Clustering linkage: single, complete or average")->capture_default_str();
-  app.add_option("--cluster-threshold", a->threshold, "Stop merging above this 1 - correlation")->capture_default_str();
-  app.add_option("--clusters", a->clusters, "Or: this many clusters per class")->capture_default_str();
+  auto* threshold = app.add_option("--cluster-threshold", a->threshold,
+                                   "With --correlation-window: stop merging above this 1 - correlation (0 to 2)")
+                        ->check(CLI::Range(0.0, 2.0))
+                        ->capture_default_str();
+  auto* clusters = app.add_option("--clusters", a->clusters, "With --correlation-window, instead of --cluster-threshold: this many "
+                                            "clusters per class (0: use the threshold)")
+      ->check(AtLeast(0))
+      ->excludes(threshold)
+      ->capture_default_str();
   app.add_option("--clusters-out", a->clusters_out, "Write unique_id,asset_class,group");
-  app.add_option("--memory-budget-mb", a->memory_budget_mb, "Bounds each group's batch size")->capture_default_str();
-  app.add_option("--max-batch-size", a->max_batch_size, "Engine's dynamic batch limit per model")->capture_default_str();
+  app.add_option("--memory-budget-mb", a->memory_budget_mb, "Bounds each group's batch size")
+      ->check(PositiveNumber())
+      ->capture_default_str();
+  app.add_option("--max-batch-size", a->max_batch_size, "Engine's dynamic batch limit per model")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   app.add_option("--threads", a->threads, "Compute threads (0: all cores)")
       ->check(AtLeast(0))
       ->capture_default_str();
-  app.add_option("--min-points", a->min_points, "Fewer observed points degrade the asset (0: input_size/2)");
-  app.add_option("--max-staleness", a->max_staleness, "Bars behind the newest data before an asset is stale")->capture_default_str();
-  app.add_option("--season-length", a->season_length, "SeasonalNaive for degraded assets (0: Naive)")->capture_default_str();
+  app.add_option("--min-points", a->min_points,
+                 "Fewer observed points in the model's input window degrade the asset (0: input_size/2)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
+  app.add_option("--max-staleness", a->max_staleness, "Bars behind the newest data before an asset is stale")
+      ->check(AtLeast(0))
+      ->capture_default_str();
+  app.add_option("--season-length", a->season_length, "SeasonalNaive for degraded assets (0: Naive)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--freq", a->freq, "Frequency of ds for the forecast timestamps (default: inferred), e.g. B, D, h");
   app.add_option("--actuals", a->actuals, "Long CSV of what happened next: adds MAE/MAPE per class and group");
   app.add_option("--holdout", a->holdout,
-                 "Backtest: forecast from all but the last N points of each series and score against them")
-      ->check(AtLeast(0));
+                 "Backtest: forecast from all but the last N points of each series and score against them (0: off)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--out", a->out, "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason")->required();
   app.add_option("--report", a->report, "Run report JSON");
   app.add_option("--every", a->every, "Rerun on a schedule, e.g. 30s, 1m, 1h (reloads the data each run)");
+  auto* every = app.get_option("--every");
   app.add_option("--runs", a->runs, "With --every: stop after this many runs (0: until interrupted)")
+      ->check(AtLeast(0))
+      ->needs(every)
       ->capture_default_str();
   app.add_option("--timing-runs", a->timing_runs,
                  "Benchmark: repeat the forecast stage N more times on the loaded data and print its median and "
-                 "best time (windows from memory, forecast, collect)");
+                 "best time (windows from memory, forecast, collect)")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--device", a->device,
                  "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
       ->capture_default_str();
-  return [a] {
+  return [a, threshold, clusters] {
     CheckOutputPath(a->out);
     if (!a->report.empty()) CheckOutputPath(a->report);
     if (a->repository.empty() && a->models.empty()) Fail("give --model-repository DIR or --model NAME=PATH");
@@ -239,6 +268,13 @@ Action RegisterBatch(CLI::App& app) {
         }
     }
     if (fallback.empty() && loaded.size() == 1) fallback = loaded.front().name;
+    for (const auto& m : loaded)
+      if (a->min_points > m.config.input_size)
+        Fail("--min-points " + std::to_string(a->min_points) + " is more than model '" + m.name + "''s input_size " +
+             std::to_string(m.config.input_size) + ": only the points in the input window count, so every asset would "
+             "be degraded");
+    if (a->correlation_window == 0 && (clusters->count() > 0 || threshold->count() > 0))
+      Fail("--clusters and --cluster-threshold group by correlation: give --correlation-window N as well");
     {  // A typo in a rule would degrade every asset it routes, one "unknown model" at a time: refuse
        // it up front (rules that route no asset of this universe stay allowed).
       const Router router(rules, fallback);
@@ -271,8 +307,12 @@ Action RegisterBatch(CLI::App& app) {
     bo.season_length = a->season_length;
     for (const auto& p : a->priorities) {
       const auto eq = p.find('=');
-      if (eq == std::string::npos) Fail("--priority: '" + p + "' is not CLASS=N");
-      bo.class_priority[p.substr(0, eq)] = std::atoi(p.c_str() + eq + 1);
+      const std::string cls = eq == std::string::npos ? p : p.substr(0, eq), level = eq == std::string::npos ? "" : p.substr(eq + 1);
+      if (eq == std::string::npos || level.size() != 1 || level[0] < '1' || level[0] > '0' + mo.priority_levels)
+        Fail("--priority: '" + p + "' is not CLASS=N with N from 1 (highest) to " + std::to_string(mo.priority_levels));
+      if (std::none_of(universe.assets.begin(), universe.assets.end(), [&](const Asset& x) { return x.asset_class == cls; }))
+        Fail("--priority " + p + ": no asset of class '" + cls + "' in " + a->universe);
+      bo.class_priority[cls] = level[0] - '0';
     }
     BatchProcessor processor(engine, Router(rules, fallback), bo);
 
@@ -289,6 +329,18 @@ Action RegisterBatch(CLI::App& app) {
           s.y.resize(keep);
           s.ds.resize(keep);
         }
+        std::size_t longest = 0;
+        for (const Series& s : held_out.series) longest = std::max(longest, s.y.size());
+        if (longest <= static_cast<std::size_t>(a->holdout))
+          Fail("--holdout " + std::to_string(a->holdout) + " leaves no history: the longest series in " + a->data + " has " +
+               std::to_string(longest) + " points");
+      }
+      if (a->correlation_window > 0 && run_no == 1) {
+        std::size_t longest = 0;
+        for (const Series& s : data.series) longest = std::max(longest, s.y.size());
+        if (longest <= static_cast<std::size_t>(a->correlation_window))
+          std::fprintf(stderr, "note: --correlation-window %d needs %d points and the longest series has %zu: no "
+                       "asset is grouped by correlation\n", a->correlation_window, a->correlation_window + 1, longest);
       }
       const Frequency freq = ResolveFrequency(data, a->freq);
       if (!a->futr_data.empty()) {
@@ -302,7 +354,15 @@ Action RegisterBatch(CLI::App& app) {
       }
       const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       BatchRun run = Unwrap(processor.Run(universe, data));
-      if (!a->actuals.empty()) ScoreAgainstActuals(Unwrap(ReadLongCsvLenient(a->actuals)), &run);
+      if (!a->actuals.empty()) {
+        const Panel actuals = Unwrap(ReadLongCsvLenient(a->actuals));
+        std::set<std::string> ids;
+        for (const Series& s : actuals.series) ids.insert(s.unique_id);
+        if (std::none_of(run.forecasts.begin(), run.forecasts.end(), [&](const AssetForecast& f) { return ids.count(f.unique_id) > 0; }))
+          std::fprintf(stderr, "note: --actuals %s has no rows for any asset of the run (its first id: '%s'): nothing is scored\n",
+                       a->actuals.c_str(), actuals.series.empty() ? "" : actuals.series.front().unique_id.c_str());
+        ScoreAgainstActuals(actuals, &run);
+      }
       if (a->holdout > 0) ScoreAgainstActuals(held_out, &run);
       run.stage_seconds["load"] = load_s;
       WriteTextAtomic(a->out, ForecastsCsv(run, data, freq));

@@ -24,8 +24,12 @@ Action RegisterPlot(CLI::App& app) {
   app.add_flag("--holdout", a->holdout,
                "Forecast the last h points of each series from before them and draw the truth and baselines");
   app.add_option("--series", a->series, "Comma-separated unique_ids to draw (default: the first --max-series)");
-  app.add_option("--max-series", a->max_series, "Panels to draw when --series is not given")->capture_default_str();
-  app.add_option("--history", a->history, "History points to draw (default: max(3*input_size, 4*h))");
+  app.add_option("--max-series", a->max_series, "Panels to draw when --series is not given")
+      ->check(AtLeast(1))
+      ->capture_default_str();
+  app.add_option("--history", a->history, "History points to draw (0: max(3*input_size, 4*h))")
+      ->check(AtLeast(0))
+      ->capture_default_str();
   app.add_option("--season-length", a->season_length, "SeasonalNaive season (default: from the frequency)")
       ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");

@@ -52,6 +52,10 @@ Action RegisterServe(CLI::App& app) {
                  "Compute threads per worker while others are busy; a lone busy worker uses every core "
                  "(default: the profile's)");
   app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")->capture_default_str();
+  app.add_option("--default-priority", a->http.default_priority,
+                 "Level of requests that give none (or 0, as Triton); 1, the default, shares the priority lane")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   app.add_option("--max-queue-size", a->max_queue_size, "Requests queued per level before 503 'queue full'")
       ->capture_default_str();
   app.add_option("--shed-after-us", a->shed_after_us,
@@ -105,6 +109,9 @@ Action RegisterServe(CLI::App& app) {
     mo.layout.small_batch_panels = profile.small_batch_panels;
     if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
       Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");
+    if (a->http.default_priority > mo.priority_levels)
+      Fail("--default-priority " + std::to_string(a->http.default_priority) + " is outside 1.." +
+           std::to_string(mo.priority_levels) + " (--priority-levels)");
     EngineOptions eo;
     eo.cache.max_bytes = a->cache_mb >= 0 ? static_cast<std::size_t>(a->cache_mb * (1 << 20)) : profile.cache_bytes;
     eo.cache.ttl = std::chrono::microseconds(static_cast<long long>(a->cache_ttl_s * 1e6));

@@ -180,7 +180,9 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       continue;
     }
     if (finite < min_points) {
-      degrade("too short: " + std::to_string(finite) + " points, the model needs at least " + std::to_string(min_points));
+      degrade("too short: " + std::to_string(finite) + " observed points in the input window of " + std::to_string(L) +
+              "; at least " + std::to_string(min_points) +
+              (options_.min_points > 0 ? " wanted (--min-points)" : " wanted (half the input size)"));
       continue;
     }
     if (longest != nullptr && options_.max_staleness >= 0) {

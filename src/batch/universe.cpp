@@ -36,7 +36,10 @@ Result<Universe> ReadJsonUniverse(const std::string& path, const std::string& te
   for (std::size_t i = 0; i < j.size(); ++i) {
     const auto& a = j[i];
     const std::string where = path + ": entry " + std::to_string(i);
-    if (!a.is_object() || !a.contains("unique_id") || !a["unique_id"].is_string() || a["unique_id"].get<std::string>().empty())
+    if (!a.is_object())
+      return Status::InvalidArgument(where + ": " + a.dump().substr(0, 40) +
+                                     " is not an object; each entry is {\"unique_id\": ..., \"asset_class\": ...}");
+    if (!a.contains("unique_id") || !a["unique_id"].is_string() || a["unique_id"].get<std::string>().empty())
       return Status::InvalidArgument(where + ": field 'unique_id': missing or not a non-empty string");
     if (!a.contains("asset_class") || !a["asset_class"].is_string() || a["asset_class"].get<std::string>().empty())
       return Status::InvalidArgument(where + ": field 'asset_class': missing or not a non-empty string");
@@ -59,6 +62,9 @@ Result<Universe> ReadUniverse(const std::string& path) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return Status::InvalidArgument(path + ":1: the universe file is empty");
   Universe u;
+  if (text[first] == '{')
+    return Status::InvalidArgument(path + ": a JSON universe is a list [{\"unique_id\": ..., \"asset_class\": ...}, ...], "
+                                          "not an object");
   if (text[first] == '[') {
     Result<Universe> j = ReadJsonUniverse(path, text);
     if (!j.ok()) return j.status();

@@ -140,6 +140,24 @@ expect_error train-val-size-too-large "a smaller val_size" -- "$NHITS" "${TRAIN[
 expect_error train-intervals-quantile-loss "conformal prediction intervals are for point losses" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --loss MQLoss --prediction-intervals 3
 printf 'unique_id,asset_class\nAirPassengers,equity\n' > "$WORK/universe.csv"
 expect_error batch-route-typo "1 asset(s) route to a model that is not loaded" "'AirPassengers' (class equity) routes to 'nomodel'" "loaded: good@1" -- "$NHITS" batch --universe "$WORK/universe.csv" --data "$AIR" --model good="$WORK/good.safetensors" --route equity=nomodel --out "$WORK/out.csv"
+BATCH=(batch --universe "$WORK/universe.csv" --data "$AIR" --model good="$WORK/good.safetensors" --out "$WORK/out.csv")
+expect_error batch-negative-threshold "--cluster-threshold" -- "$NHITS" "${BATCH[@]}" --correlation-window 20 --cluster-threshold -3
+expect_error batch-clusters-and-threshold "excludes" -- "$NHITS" "${BATCH[@]}" --correlation-window 20 --clusters 3 --cluster-threshold 0.2
+expect_error batch-clusters-without-window "give --correlation-window N as well" -- "$NHITS" "${BATCH[@]}" --clusters 3
+expect_error batch-negative-budget "--memory-budget-mb: must be > 0, got -1" -- "$NHITS" "${BATCH[@]}" --memory-budget-mb -1
+expect_error batch-negative-staleness "--max-staleness: must be >= 0" -- "$NHITS" "${BATCH[@]}" --max-staleness -1
+expect_error batch-priority-level "is not CLASS=N with N from 1 (highest) to 3" -- "$NHITS" "${BATCH[@]}" --priority equity=9
+expect_error batch-priority-class "no asset of class 'bonds'" -- "$NHITS" "${BATCH[@]}" --priority bonds=2
+expect_error batch-runs-without-every "--runs requires --every" -- "$NHITS" "${BATCH[@]}" --runs 2
+expect_error batch-min-points-past-window "--min-points 100000 is more than model 'good''s input_size" -- "$NHITS" "${BATCH[@]}" --min-points 100000
+expect_error batch-holdout-too-long "--holdout 5000 leaves no history: the longest series" "has 144 points" -- "$NHITS" "${BATCH[@]}" --holdout 5000
+printf '["AirPassengers"]\n' > "$WORK/universe_ids.json"
+expect_error batch-universe-list-of-ids "entry 0: \"AirPassengers\" is not an object" -- "$NHITS" batch --universe "$WORK/universe_ids.json" --data "$AIR" --model good="$WORK/good.safetensors" --out "$WORK/out.csv"
+printf '{"AirPassengers": "equity"}\n' > "$WORK/universe_obj.json"
+expect_error batch-universe-object "a JSON universe is a list" -- "$NHITS" batch --universe "$WORK/universe_obj.json" --data "$AIR" --model good="$WORK/good.safetensors" --out "$WORK/out.csv"
+expect_error plot-negative-history "--history: must be >= 0" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --history -5 --out "$WORK/out.svg"
+expect_error plot-no-series "--max-series: must be >= 1" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --max-series 0 --out "$WORK/out.svg"
+expect_error serve-default-priority "--default-priority 4 is outside 1..3" -- "$NHITS" serve --model a="$WORK/good.safetensors" --default-priority 4 --port 0
 expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"

@@ -511,11 +511,18 @@ try:
     dup = subprocess.run([NHITS, "serve", "--model", f"a={ckpt}", "--model", f"a={ckpt}", "--port", "0"],
                          capture_output=True, text=True, timeout=30)
     check("serve refuses a model name given twice", dup.returncode != 0 and "already served" in dup.stderr, dup.stderr)
-    server = subprocess.Popen([NHITS, "serve", "--model", f"a={ckpt}", "--port", "0", "--workers", "1"],
+    server = subprocess.Popen([NHITS, "serve", "--model", f"a={ckpt}", "--port", "0", "--workers", "1",
+                               "--default-priority", "2"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     check("the start-up line gives the resolved threads per worker", "1 worker(s) x 0 thread(s)" not in line, line)
     BASE = f"http://127.0.0.1:{int(line.split('127.0.0.1:')[1].split()[0])}"
+    s, b, _ = post_json("/v1/forecast", {"series": [{"values": window}], "priority": 0})
+    cfg = json.loads(http("GET", "/v2/models/a/config")[1])
+    by_priority = json.loads(http("GET", "/v2/stats")[1])["end_to_end_us_by_priority"]
+    check("--default-priority 2: priority 0 and no priority run at level 2, and the config says so",
+          s == 200 and cfg["dynamic_batching"]["default_priority_level"] == 2 and list(by_priority) == ["2"],
+          (s, b[:200], by_priority))
     check("unload a --model file", http("POST", "/v2/repository/models/a/unload")[0] == 200)
     s, b, _ = http("POST", "/v2/repository/models/a/load")
     check("load it again from its path", s == 200 and http("GET", "/v2/models/a/ready")[0] == 200, b[:300])

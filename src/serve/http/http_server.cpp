@@ -102,7 +102,7 @@ std::string ShapeText(const std::vector<std::int64_t>& dims) {
   return s + "]";
 }
 
-ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
+ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config, int default_priority) {
   const std::vector<InputSpec> specs = ModelInputs(config);
   std::string names;
   for (const InputSpec& s : specs) names += (names.empty() ? "" : ", ") + std::string(s.name) + (s.required ? "" : " (optional)");
@@ -124,6 +124,7 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
   }
   if (!j.is_object()) throw BadRequest{"the request body must be a JSON object"};
   ParsedInfer p;
+  p.priority = default_priority;
   if (j.contains("id")) p.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
   if (j.contains("parameters")) {
     const json& params = j["parameters"];
@@ -131,7 +132,7 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config) {
     if (params.contains("priority")) {
       if (!params["priority"].is_number_integer()) throw BadRequest{"parameter 'priority' must be an integer"};
       p.priority = params["priority"].get<int>();
-      if (p.priority == 0) p.priority = 1;  // Triton: 0 means the default level
+      if (p.priority == 0) p.priority = default_priority;  // Triton: 0 means the default level
     }
     if (params.contains("timeout")) {
       if (!params["timeout"].is_number_integer() || params["timeout"].get<long long>() < 0)
@@ -258,7 +259,7 @@ json ModelMetadata(const Engine& engine, const ModelStatus& m) {
 // Triton's model configuration (GET .../config), which Triton's clients and perf_analyzer read
 // for the batch limit and tensor shapes. Dims exclude the batch dimension, as with Triton's
 // max_batch_size > 0.
-json ModelConfig(const ModelStatus& m) {
+json ModelConfig(const ModelStatus& m, int default_priority) {
   const int H = m.config.h, Q = m.config.outputs_per_step();
   json input = json::array();
   for (const InputSpec& s : ModelInputs(m.config))
@@ -274,7 +275,7 @@ json ModelConfig(const ModelStatus& m) {
            {{"preferred_batch_size", m.preferred_batch_sizes},
             {"max_queue_delay_microseconds", m.max_queue_delay_us},
             {"priority_levels", m.priority_levels},
-            {"default_priority_level", 1},
+            {"default_priority_level", default_priority},
             {"default_queue_policy", {{"max_queue_size", m.max_queue_size}, {"timeout_action", "REJECT"}}}}},
           {"instance_group", {{{"name", m.name}, {"count", m.workers}, {"kind", m.device.rfind("cuda", 0) == 0 ? "KIND_GPU" : "KIND_CPU"}}}},
           {"parameters", {{"precision", {{"string_value", m.precision}}}}}};
@@ -488,7 +489,7 @@ struct HttpServer::Impl {
                                            "to /v1/forecast"));
     ParsedInfer p;
     try {
-      p = ParseInfer(req, m->config);
+      p = ParseInfer(req, m->config, options.default_priority);
     } catch (const BadRequest& e) {
       return responder.Send(Error(400, e.message));
     }
@@ -719,7 +720,8 @@ struct HttpServer::Impl {
       r.version = version;
       r.series_id = id;
       r.expect_local_scaler = m->config.local_scaler_type;  // the scaling above holds for this setting only
-      r.priority = j.value("priority", 1);
+      r.priority = j.value("priority", 0);
+      if (r.priority == 0) r.priority = options.default_priority;  // none, or 0: the default level
       const long long timeout = j.value("timeout_us", 0LL);
       if (timeout > 0) r.deadline = Clock::now() + std::chrono::microseconds(timeout);
       // The last input_size values; shorter series are left-padded and masked, as neuralforecast does.
@@ -893,7 +895,7 @@ struct HttpServer::Impl {
         if (n == at + 1 && p[at] == "config" && route(get)) {
           Result<ModelStatus> m = engine.FindModel(model, version);
           if (!m.ok()) return responder.Send(Error(m.status()));
-          return responder.Send(Json(ModelConfig(*m)));
+          return responder.Send(Json(ModelConfig(*m, options.default_priority)));
         }
         if (n == at + 1 && p[at] == "ready" && route(get)) {
           const bool ready = engine.ModelReady(model, version);

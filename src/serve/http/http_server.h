@@ -24,6 +24,8 @@ struct HttpOptions {
   std::size_t max_body_bytes = 16u << 20;  // larger requests get 413
   int read_timeout_s = 5, write_timeout_s = 5;  // slow clients are cut off
   int keep_alive_timeout_s = 5;
+  // The level of a request that names none, or 0 (Triton's "the default"); 1 is the highest.
+  int default_priority = 1;
 };
 
 class HttpServer {
