@@ -606,6 +606,14 @@ TEST(Engine, StatisticsAndPrometheusText) {
   EXPECT_LE(st.end_to_end_us.p50, st.end_to_end_us.p99);
   EXPECT_GT(st.memory_bytes, 0u);
   ASSERT_EQ(st.alerts.size(), 4u);
+  EXPECT_EQ(st.alerts[1].name, "error_rate");
+  EXPECT_EQ(st.alerts[1].value, 0.0) << "a client's invalid request is not a server error";
+  // Triton's per-model statistics: the same cache lookups, and when it last answered.
+  const ModelStatus m = *engine.FindModel("m", 0);
+  EXPECT_EQ(m.cache_hits, 20u);
+  EXPECT_EQ(m.cache_misses, 15u);
+  EXPECT_GT(m.cache_hit_us, 0.0);
+  EXPECT_GT(m.last_success_ms, 1'700'000'000'000);  // after 2023, in ms
   const std::string text = engine.PrometheusMetrics();
   for (const char* name : {"nhits_inference_request_success{model=\"m\",version=\"1\"} 35",
                            "nhits_request_duration_us_bucket{le=\"+Inf\"} 35",
@@ -620,6 +628,25 @@ TEST(Engine, StatisticsAndPrometheusText) {
   std::string line;
   while (std::getline(lines, line))
     if (line.rfind("# ", 0) != 0) EXPECT_TRUE(std::regex_match(line, sample)) << line;
+}
+
+// The p95 is cumulative: after a slow spell an idle server still shows it above the threshold,
+// and more workers would change nothing, so the scaling signal must not say "up".
+TEST(Engine, NoScaleUpWhileIdleOnAnOldLatencyAlert) {
+  EngineOptions eo;
+  eo.alerts.p95_latency_us_warning = 1e-3;  // every request is "slow"
+  eo.alerts.p95_latency_us_critical = 1e-3;
+  Engine engine(eo);
+  ModelOptions o;
+  o.cache = false;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(engine.Predict(Request("s", static_cast<float>(i))).status.ok());
+  (void)engine.GetPerformanceStats();  // the busy interval
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const PerformanceStats idle = engine.GetPerformanceStats();
+  EXPECT_GT(idle.alerts[0].level, 0);
+  EXPECT_LT(idle.utilisation, 0.5);
+  EXPECT_NE(idle.scaling, 1) << idle.scaling_reason;
 }
 
 TEST(Engine, ShutdownAnswersEverythingItAccepted) {

@@ -130,7 +130,8 @@ struct CacheOptions {
 // Warning/critical levels; state 0 ok, 1 warning, 2 critical.
 struct AlertThresholds {
   double p95_latency_us_warning = 5'000, p95_latency_us_critical = 20'000;
-  double error_rate_warning = 0.01, error_rate_critical = 0.05;  // failures / requests
+  // Server-side failures / requests (a client's invalid request or unknown model is not counted).
+  double error_rate_warning = 0.01, error_rate_critical = 0.05;
   double memory_bytes_warning = 512e6, memory_bytes_critical = 1e9;
   double cache_hit_rate_warning = 0.0, cache_hit_rate_critical = 0.0;  // below these (0: off)
 };
@@ -181,6 +182,9 @@ struct ModelStatus {
   // Cumulative counters of this version (Triton's per-model statistics).
   std::uint64_t success = 0, failures = 0, windows = 0, batches = 0;
   double success_us = 0, queue_us = 0, compute_us = 0;  // summed over requests (compute: over batches)
+  std::uint64_t cache_hits = 0, cache_misses = 0;         // this version's cache lookups
+  double cache_hit_us = 0, cache_miss_us = 0;             // summed time of those lookups
+  std::int64_t last_success_ms = 0;                       // ms since the epoch of the last answer (0: none)
   PrecisionPlan precision_plan;
   std::shared_ptr<const Model> model;  // the weights this version serves
   std::shared_ptr<const ConformalScores> conformal;  // its prediction-interval scores, if any

@@ -221,8 +221,14 @@ void Engine::Impl::Submit(Pending pending) {
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
     if (inst->options().cache) {
       ForecastResult hit;
-      if (cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
-                       serve::CacheKeyExtra(request))) {
+      const bool found = cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
+                                      serve::CacheKeyExtra(request));
+      const double lookup_us = std::chrono::duration<double, std::micro>(Clock::now() - arrived).count();
+      serve::ModelCounters& k = inst->counters();
+      (found ? k.cache_hits : k.cache_misses).fetch_add(1, std::memory_order_relaxed);
+      (found ? k.cache_hit_us : k.cache_miss_us).fetch_add(lookup_us, std::memory_order_relaxed);
+      if (found) {
+        k.last_success_ms.store(serve::WallClockMs(), std::memory_order_relaxed);
         hit.model = inst->name();
         hit.version = inst->version();
         hit.series_id = request.series_id;
@@ -314,6 +320,11 @@ ModelStatus StatusOf(const ModelInstance& inst) {
   m.success_us = k.success_us.load();
   m.queue_us = k.queue_us.load();
   m.compute_us = k.compute_us.load();
+  m.cache_hits = k.cache_hits.load();
+  m.cache_misses = k.cache_misses.load();
+  m.cache_hit_us = k.cache_hit_us.load();
+  m.cache_miss_us = k.cache_miss_us.load();
+  m.last_success_ms = k.last_success_ms.load();
   m.precision_plan = inst.precision();
   m.model = inst.shared_model();
   m.conformal = inst.options().conformal;
@@ -393,8 +404,12 @@ PerformanceStats Engine::GetPerformanceStats() const {
     im.util_since = now;
     im.util_busy = busy;
   }
+  // The error-rate alert counts what the server could have avoided (compute, internal, deadline,
+  // queue_full, shed, unavailable), not a client's bad request or unknown model: those still
+  // appear in failures by reason.
   std::uint64_t failed = 0;
-  for (const auto& [reason, n] : st.failures) failed += n;
+  for (const auto& [reason, n] : st.failures)
+    if (reason != "invalid" && reason != "not_found") failed += n;
   const double requests = static_cast<double>(st.success + failed);
   const AlertThresholds& a = im.options.alerts;
   auto level = [](double v, double warn, double crit, bool below = false) {
@@ -412,8 +427,11 @@ PerformanceStats Engine::GetPerformanceStats() const {
                {"cache_hit_rate", hit_rate, level(hit_rate, a.cache_hit_rate_warning, a.cache_hit_rate_critical, true)}};
   // Scaling signal: up when the workers are saturated, requests wait for more than a full batch
   // or latency alerts fire; down when mostly idle with empty queues.
+  // A latency alert only argues for more workers while they are busy: the p95 is cumulative and
+  // stays high on an idle server after a slow spell, where more workers would change nothing.
+  const bool latency_under_load = st.alerts[0].level > 0 && (st.utilisation > 0.5 || st.queue_depth > 0);
   if (st.utilisation > 0.85 || st.queue_depth > static_cast<std::size_t>(2 * std::max(max_batch, 1)) ||
-      st.alerts[0].level > 0) {
+      latency_under_load) {
     st.scaling = 1;
     st.scaling_reason = st.utilisation > 0.85 ? "workers over 85% busy"
                         : st.alerts[0].level > 0 ? "p95 latency above its threshold"

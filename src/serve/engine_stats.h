@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -14,9 +15,17 @@
 
 namespace nhits::serve {
 
+inline std::int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 struct ModelCounters {
   std::atomic<std::uint64_t> success{0}, batches{0}, windows{0};
   std::atomic<double> queue_us{0}, compute_us{0}, success_us{0};
+  // Triton's per-model cache statistics: lookups that hit / missed and their time.
+  std::atomic<std::uint64_t> cache_hits{0}, cache_misses{0};
+  std::atomic<double> cache_hit_us{0}, cache_miss_us{0};
+  std::atomic<std::int64_t> last_success_ms{0};  // wall clock (ms since the epoch) of the last answer
   mutable std::mutex mu;
   std::map<std::string, std::uint64_t> failures;  // reason -> count
   std::uint64_t FailureCount() const {

@@ -490,6 +490,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
         if (cache_ != nullptr)
           cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, CacheKeyExtra(p.request));
         counters_.success.fetch_add(1, std::memory_order_relaxed);
+        counters_.last_success_ms.store(WallClockMs(), std::memory_order_relaxed);
         engine_->success.fetch_add(1, std::memory_order_relaxed);
       } else {
         counters_.Fail("compute");

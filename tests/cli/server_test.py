@@ -341,6 +341,9 @@ try:
     # ---- metrics and stats ----
     s, b, h = http("GET", "/metrics")
     text = b.decode()
+    check("metrics count HTTP responses by status, client errors included",
+          'nhits_http_responses_total{code="400"}' in http("GET", "/metrics")[1].decode() and
+          'nhits_http_responses_total{code="404"}' in http("GET", "/metrics")[1].decode())
     check("metrics text format", s == 200 and h.get("Content-Type", "").startswith("text/plain") and
           'nhits_inference_request_success{model="air",version="1"}' in text and "nhits_request_duration_us_bucket" in text, text[:300])
     s, b, _ = http("GET", "/v2/stats")

@@ -423,6 +423,7 @@ void EventLoop::Deliver(Letter& letter) {
 }
 
 void EventLoop::Respond(Connection& c, const HttpResponse& r, bool close) {
+  if (r.status >= 100 && r.status < 600) server_.responses_[static_cast<std::size_t>(r.status)].fetch_add(1, std::memory_order_relaxed);
   std::string& o = c.out;
   o += "HTTP/1.1 ";
   o += std::to_string(r.status);
@@ -536,6 +537,13 @@ EventLoopServer::~EventLoopServer() {
     loops_.clear();
   }
   if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+std::vector<std::pair<int, std::uint64_t>> EventLoopServer::ResponsesByStatus() const {
+  std::vector<std::pair<int, std::uint64_t>> out;
+  for (std::size_t code = 100; code < responses_.size(); ++code)
+    if (const std::uint64_t n = responses_[code].load(std::memory_order_relaxed)) out.emplace_back(static_cast<int>(code), n);
+  return out;
 }
 
 Status EventLoopServer::Bind() {

@@ -11,6 +11,7 @@
 // Thread safety: Run on one thread; Stop and Responder::Send from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nhits/status.h"
@@ -78,6 +80,8 @@ class EventLoopServer {
 
   // Open connections across all loops.
   int Connections() const { return connections_.load(); }
+  // Responses sent so far, by HTTP status code (codes with none left out), for /metrics.
+  std::vector<std::pair<int, std::uint64_t>> ResponsesByStatus() const;
 
  private:
   friend class EventLoop;
@@ -86,6 +90,7 @@ class EventLoopServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<int> connections_{0};
+  std::array<std::atomic<std::uint64_t>, 600> responses_{};  // by status code
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // guards loops_ between Bind and Stop
   std::vector<std::unique_ptr<EventLoop>> loops_;

@@ -290,7 +290,7 @@ json ModelStatistics(const std::vector<ModelStatus>& models) {
   for (const ModelStatus& m : models)
     out.push_back({{"name", m.name},
                    {"version", std::to_string(m.version)},
-                   {"last_inference", 0},
+                   {"last_inference", m.last_success_ms},
                    {"inference_count", m.windows},
                    {"execution_count", m.batches},
                    {"inference_stats",
@@ -300,8 +300,8 @@ json ModelStatistics(const std::vector<ModelStatus>& models) {
                      {"compute_input", stat(m.batches, 0)},
                      {"compute_infer", stat(m.batches, m.compute_us)},
                      {"compute_output", stat(m.batches, 0)},
-                     {"cache_hit", stat(0, 0)},
-                     {"cache_miss", stat(0, 0)}}},
+                     {"cache_hit", stat(m.cache_hits, m.cache_hit_us)},
+                     {"cache_miss", stat(m.cache_misses, m.cache_miss_us)}}},
                    {"batch_stats", json::array()}});
   return {{"model_stats", out}};
 }
@@ -920,6 +920,11 @@ struct HttpServer::Impl {
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = engine.PrometheusMetrics();
+      // What clients saw, client errors included (the engine counts only the requests it got).
+      r.body += "# HELP nhits_http_responses_total HTTP responses sent, by status code\n"
+                "# TYPE nhits_http_responses_total counter\n";
+      for (const auto& [code, count] : server->ResponsesByStatus())
+        r.body += "nhits_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(count) + "\n";
       return responder.Send(std::move(r));
     }
     if (known_path) return responder.Send(Error(405, "method " + req.method + " is not allowed on " + req.path));
