@@ -630,6 +630,51 @@ TEST(Engine, StatisticsAndPrometheusText) {
     if (line.rfind("# ", 0) != 0) EXPECT_TRUE(std::regex_match(line, sample)) << line;
 }
 
+// A DistributionLoss model answers other levels from the same parameters: the columns of the
+// model trained at those levels (its forward is the same), with the cache left out of it.
+TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
+  NhitsConfig c = SmallModel()->config();
+  c.loss = LossType::kDistributionLoss;
+  c.distribution = DistributionType::kStudentT;
+  c.level = {80, 90};
+  auto model = std::make_shared<Model>(c);
+  model->mutable_network().InitParams(4);
+  NhitsConfig at = c;
+  at.level = {50, 97.5};
+  Model relevelled(at);
+  relevelled.mutable_network().params() = model->network().params();
+
+  Engine engine;
+  ModelOptions o;
+  o.cache = true;
+  ASSERT_TRUE(engine.LoadModel("m", 1, model, o).ok());
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass would hit the cache if levels were cached
+    ForecastRequest r = Request("s");
+    r.levels = {97.5, 50, 97.5};  // sorted and de-duplicated, as neuralforecast's predict(level=...)
+    const ForecastResult got = engine.Predict(r);
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    EXPECT_FALSE(got.cache_hit);
+    EXPECT_EQ(got.output_names, at.output_names());
+    std::vector<float> mask(12, 1.0f), want(static_cast<std::size_t>(at.h) * at.outputs_per_step());
+    relevelled.PredictWindows(1, r.insample.data(), mask.data(), want.data());
+    ASSERT_EQ(got.forecast.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got.forecast[i], want[i], 1e-5f * (1 + std::abs(want[i])));
+  }
+  const ForecastResult own = engine.Predict(Request("s"));  // no levels: the trained columns
+  EXPECT_EQ(own.output_names, c.output_names());
+  ForecastRequest bad = Request("s");
+  bad.levels = {100};
+  EXPECT_EQ(engine.Predict(bad).status.code(), Status::Code::kInvalidArgument);
+
+  Engine point_engine;
+  ASSERT_TRUE(point_engine.LoadModel("m", 1, SmallModel(), o).ok());
+  ForecastRequest point = Request("s");
+  point.levels = {80};
+  const ForecastResult refused = point_engine.Predict(point);
+  EXPECT_EQ(refused.status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
+}
+
 // The p95 is cumulative: after a slow spell an idle server still shows it above the threshold,
 // and more workers would change nothing, so the scaling signal must not say "up".
 TEST(Engine, NoScaleUpWhileIdleOnAnOldLatencyAlert) {

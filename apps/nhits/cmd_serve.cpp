@@ -56,7 +56,9 @@ Action RegisterServe(CLI::App& app) {
                  "Level of requests that give none (or 0, as Triton); 1, the default, shares the priority lane")
       ->check(AtLeast(1))
       ->capture_default_str();
-  app.add_option("--max-queue-size", a->max_queue_size, "Requests queued per level before 503 'queue full'")
+  app.add_option("--max-queue-size", a->max_queue_size,
+                 "Requests queued per level before 503 'queue full' (a /v2 infer call is one request; a /v1\n"
+                 "call one per --max-batch-size series)")
       ->capture_default_str();
   app.add_option("--shed-after-us", a->shed_after_us,
                  "Under overload, reject requests below priority 1 at once (503 'shed') when the queued work at "

@@ -57,6 +57,10 @@ struct ForecastRequest {
   // version with another setting between the caller's look and the run is refused (kUnavailable,
   // retry) rather than answered in the wrong units.
   std::optional<LocalScalerType> expect_local_scaler;
+  // DistributionLoss models: answer with the columns of these levels (the mean, the median and
+  // -lo-/-hi- per level, as NhitsConfig::output_names) instead of the trained ones, from the same
+  // parameters. Such answers bypass the cache. Empty: the model's own levels.
+  std::vector<double> levels;
 };
 
 struct ForecastResult {
@@ -208,6 +212,12 @@ class WindowForecaster {
     if (exog.hist == nullptr && exog.futr == nullptr && exog.stat == nullptr)
       return Predict(batch, insample, mask, out, threads);
     return Status::Unsupported(Describe() + " does not take exogenous inputs");
+  }
+  // A DistributionLoss model: window `window` of the last Predict decoded at other levels
+  // (InferenceSession::DecodeLast). Backends that keep no parameters say so.
+  virtual Status DecodeLast(int window, const NhitsConfig& as, float* out) const {
+    (void)window, (void)as, (void)out;
+    return Status::Unsupported(Describe() + " decodes a DistributionLoss model at its own levels only");
   }
   virtual std::size_t MemoryBytes() const = 0;
   virtual std::string Describe() const = 0;  // e.g. "cpu fp32", "cuda:0 bf16"

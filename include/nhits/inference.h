@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "nhits/model.h"
+#include "nhits/scaler.h"
 #include "nhits/precision.h"
 
 namespace nhits {
@@ -71,6 +72,10 @@ class InferenceSession {
   // a pointer is null.
   Status Predict(int batch, const float* insample, const float* mask, const ExogBatch<float>& exog, float* out,
                  int threads = 0);
+  // A DistributionLoss model: window `window` of the last Predict call decoded again under `as`
+  // (the same model at other levels: as.level differs, nothing else), into
+  // [h, as.outputs_per_step()]. Valid until the next Predict; InvalidArgument otherwise.
+  Status DecodeLast(int window, const NhitsConfig& as, float* out) const;
   int threads() const;
   // Runs the session's helper threads under SCHED_FIFO at `priority` (a serving worker that is
   // itself real-time needs its helpers to be, or they wait behind everything else). Returns 0
@@ -101,6 +106,10 @@ class InferenceSession {
   bool sibling_ = false;  // shares packed_ with the session it came from
   std::unique_ptr<cpu::ThreadPool> pool_;
   std::unique_ptr<cpu::Arena> arena_;
+  // The last Predict's scaler statistics and raw distribution channels (in the arena), for DecodeLast.
+  const ScaleStats* last_stats_ = nullptr;
+  const float* last_raw_ = nullptr;
+  int last_batch_ = 0;
 };
 
 }  // namespace nhits

@@ -140,12 +140,29 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   }
   scaled_exog = model_.NetworkExog(batch, scaled_exog, buf.embedded_hist, buf.embedded_futr, buf.embedded_stat);
   float* raw = c.distribution_loss() ? buf.raw : out;
+  last_batch_ = 0;  // until this call's forward has run
   packed_->Forward(batch, buf.scaled, mask, scaled_exog, raw, *arena_, pool);
+  last_stats_ = buf.stats;
+  last_raw_ = buf.raw;
+  last_batch_ = batch;
   if (c.scaler_type != ScalerType::kIdentity || c.distribution_loss())
     cpu::ForRows(batch, [&](int b0, int b1) {
       for (int b = b0; b < b1; ++b)
         DecodeForecast(c, buf.stats[b], raw + static_cast<std::size_t>(b) * HP, out + static_cast<std::size_t>(b) * HQ);
     });
+  return Status::Ok();
+}
+
+Status InferenceSession::DecodeLast(int window, const NhitsConfig& as, float* out) const {
+  const NhitsConfig& c = model_.config();
+  if (!c.distribution_loss() || !as.distribution_loss() || as.distribution != c.distribution || as.h != c.h ||
+      as.network_outputs_per_step() != c.network_outputs_per_step())
+    return Status::InvalidArgument("DecodeLast: only a DistributionLoss model's own distribution decodes at other levels");
+  if (window < 0 || window >= last_batch_)
+    return Status::InvalidArgument("DecodeLast: window " + std::to_string(window) + " is not in the last batch of " +
+                                   std::to_string(last_batch_));
+  DecodeForecast(as, last_stats_[window], last_raw_ + static_cast<std::size_t>(window) * c.h * c.network_outputs_per_step(),
+                 out);
   return Status::Ok();
 }
 

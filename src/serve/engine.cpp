@@ -211,6 +211,14 @@ void Engine::Impl::Submit(Pending pending) {
             std::to_string(i / static_cast<std::size_t>(c.input_size)) + " (of " + std::to_string(c.input_size) +
             ", oldest first) is not finite (NaN, Inf, or beyond the float range); mark missing points with mask 0"));
     if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
+    if (!request.levels.empty()) {
+      if (!c.distribution_loss())
+        return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
+                                            "; other levels come from a DistributionLoss model's parameters"));
+      NhitsConfig as = c;
+      as.level = serve::SortedLevels(request.levels);
+      if (Status v = as.Validate(); !v.ok()) return fail(Status::InvalidArgument("levels: " + v.message()));
+    }
     if (request.expect_local_scaler && *request.expect_local_scaler != c.local_scaler_type)
       return fail(Status::Unavailable("model '" + inst->name() + "' was reloaded with local_scaler_type=" +
                                       ToString(c.local_scaler_type) + " while the request was prepared; retry"));
@@ -219,7 +227,7 @@ void Engine::Impl::Submit(Pending pending) {
                                           std::to_string(inst->options().priority_levels)));
     if (request.deadline && arrived >= *request.deadline)
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
-    if (inst->options().cache) {
+    if (inst->options().cache && request.levels.empty()) {
       ForecastResult hit;
       const bool found = cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
                                       serve::CacheKeyExtra(request));

@@ -37,6 +37,9 @@ class CpuForecaster final : public WindowForecaster {
                  int threads) override {
     return session_->Predict(batch, x, m, exog, out, threads);
   }
+  Status DecodeLast(int window, const NhitsConfig& as, float* out) const override {
+    return session_->DecodeLast(window, as, out);
+  }
   std::size_t MemoryBytes() const override {
     const SessionMemory m = session_->memory();
     return m.reserved_bytes + m.owned_weight_bytes;  // shared weights count once, at the first session
@@ -480,14 +483,25 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     r.queue_us = MicrosBetween(p.enqueued, start);
     r.compute_us = compute_us;
     r.batch_size = windows;
-    if (s.ok()) {
+    if (s.ok() && p.request.levels.empty()) {
       r.forecast.assign(w.out.begin() + static_cast<std::ptrdiff_t>(at * HQ),
                         w.out.begin() + static_cast<std::ptrdiff_t>((at + p.request.windows) * HQ));
+    } else if (s.ok()) {  // the same parameters decoded at the request's levels (checked at submission)
+      NhitsConfig as = c;
+      as.level = SortedLevels(p.request.levels);
+      const std::size_t HA = static_cast<std::size_t>(c.h) * as.outputs_per_step();
+      r.forecast.resize(static_cast<std::size_t>(p.request.windows) * HA);
+      for (int k = 0; k < p.request.windows && r.status.ok(); ++k)
+        r.status = w.session->DecodeLast(at + k, as, r.forecast.data() + static_cast<std::size_t>(k) * HA);
+      if (!r.status.ok()) r.forecast.clear();
+      r.outputs = as.outputs_per_step();
+      r.output_names = as.output_names();
+      r.point_column = as.point_column();
     }
     at += p.request.windows;
     if (!p.internal) {
-      if (s.ok()) {
-        if (cache_ != nullptr)
+      if (r.status.ok()) {
+        if (cache_ != nullptr && p.request.levels.empty())
           cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, CacheKeyExtra(p.request));
         counters_.success.fetch_add(1, std::memory_order_relaxed);
         counters_.last_success_ms.store(WallClockMs(), std::memory_order_relaxed);

@@ -280,7 +280,8 @@ try:
     meta = json.loads(meta) if s == 200 else {}
     L, H, C = meta["parameters"]["input_size"], meta["parameters"]["h"], len(cols)
     check("KServe metadata: forecast [-1, h, columns] and the column names",
-          meta["outputs"][0]["shape"] == [-1, H, C] and ["NHITS" + n for n in meta["parameters"]["output_names"]] == cols,
+          meta["outputs"][0]["shape"] == [-1, H, C] and ["NHITS" + n for n in meta["parameters"]["output_names"]] == cols
+          and meta["parameters"]["column_names"] == cols,
           meta)
     last = [srs["values"][-L:] for srs in series]
     s, b, _ = post_json("/v2/models/dist/infer", {"inputs": [
@@ -291,9 +292,23 @@ try:
         if len(out["data"]) == len(ref) else 1.0
     check(f"KServe v2 infer of a DistributionLoss model (max rel {rel:.1e})", out["shape"] == [len(ids), H, C] and rel < 1e-5,
           b[:300])
-    s, b, _ = post_json("/v1/forecast", {"model": "dist", "level": [80], "series": series[:1]})
-    check("level for a model with its own levels -> 400 naming its columns",
-          s == 400 and "forecasts its own levels" in b.decode() and cols[-1] in b.decode(), b[:300])
+    # Other levels from the same parameters, as `nhits predict --level` (neuralforecast's
+    # predict(level=...)) gives them.
+    s, b, _ = post_json("/v1/forecast", {"model": "dist", "level": [97.5, 50], "series": series})
+    fdir = os.path.join(SRC, "tests", "fixtures", "parity", "distribution_studentt_robust")
+    subprocess.run([NHITS, "predict", "--model", os.path.join(fdir, "model.safetensors"), "--data",
+                    os.path.join(fdir, "input.csv"), "--level", "97.5,50", "--out", os.path.join(work, "dist_levels.csv")],
+                   check=True, capture_output=True)
+    cli_rows = rows(os.path.join(work, "dist_levels.csv"))
+    level_cols = ["NHITS", "NHITS-lo-97.5", "NHITS-lo-50", "NHITS-hi-50", "NHITS-hi-97.5"]
+    rel = v1_columns_rel(b, ids, level_cols, cli_rows) if s == 200 else 1.0
+    got_cols = [k for k in json.loads(b)["forecasts"][0] if k.startswith("NHITS")] if s == 200 else []
+    check(f"/v1 level [97.5, 50] on a DistributionLoss model equals `nhits predict --level 97.5,50` (max rel {rel:.1e})",
+          rel < 1e-5 and got_cols[:6] == ["NHITS", "NHITS-median", "NHITS-lo-97.5", "NHITS-lo-50", "NHITS-hi-50", "NHITS-hi-97.5"]
+          and got_cols[6:] == cols[len(cols) - len(got_cols) + 6:],  # then the parameters, as the model returns them
+          (got_cols, b[:300]))
+    s, b, _ = post_json("/v1/forecast", {"model": "dist", "level": [100], "series": series[:1]})
+    check("level 100 on a DistributionLoss model -> 400", s == 400 and "(0, 100)" in b.decode(), b[:300])
     check("unload the DistributionLoss model", http("POST", "/v2/repository/models/dist/unload")[0] == 200)
 
     # ---- bad input: a clear 4xx each, and the server keeps serving ----

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nhits/local_scaler.h"
+#include "serve/engine_stats.h"
 #include "serve/http/event_loop_server.h"
 #include "serve/http/http_parser.h"
 
@@ -246,13 +247,18 @@ json ModelMetadata(const Engine& engine, const ModelStatus& m) {
   if (!m.config.stat_exog_list.empty()) exog["stat_exog_list"] = m.config.stat_exog_list;
   // A categorical column's tensor values are codes: 1 + the label's position here, 0 for unseen.
   for (const CategoricalColumn& col : m.config.categorical) exog["categorical_vocab"][col.name] = col.vocabulary;
+  // The forecast's last dimension as neuralforecast names its columns ("NHITS", "NHITS-median",
+  // "NHITS-lo-90", ...); output_names keeps the bare suffixes.
+  std::vector<std::string> columns;
+  for (const std::string& suffix : m.config.output_names()) columns.push_back("NHITS" + suffix);
   return {{"name", m.name},
           {"versions", versions},
           {"platform", "nhits"},
           {"inputs", inputs},
           {"outputs", {{{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {-1, H, Q}}}}},
           {"parameters",
-           {{"h", H}, {"input_size", L}, {"output_names", m.config.output_names()}, {"precision", m.precision},
+           {{"h", H}, {"input_size", L}, {"output_names", m.config.output_names()}, {"column_names", columns},
+            {"precision", m.precision},
             {"max_batch_size", m.max_batch_size}, {"priority_levels", m.priority_levels}, {"exogenous", exog}}}};
 }
 
@@ -667,6 +673,7 @@ struct HttpServer::Impl {
     call->h = m->config.h;
     call->q = m->config.outputs_per_step();
     call->names = m->config.output_names();
+    std::vector<double> distribution_levels;  // a DistributionLoss model decoded at other levels
     if (j.contains("level")) {
       constexpr const char* kBadLevel = "'level' must be a non-empty list of numbers in (0, 100), e.g. [80, 90] or [97.5]";
       if (!j["level"].is_array() || j["level"].empty()) return responder.Send(Error(400, kBadLevel));
@@ -674,19 +681,31 @@ struct HttpServer::Impl {
         if (!l.is_number() || !(l.get<double>() > 0 && l.get<double>() < 100)) return responder.Send(Error(400, kBadLevel));
         call->levels.push_back(l.get<double>());
       }
-      if (call->q != 1) {  // checked first: such a model has no scores by design, and says so
+      if (m->config.distribution_loss()) {
+        // The distribution has every quantile: the same parameters at these levels, with the
+        // columns of the model trained at them (the mean, the median, -lo-/-hi- per level).
+        NhitsConfig as = m->config;
+        as.level = SortedLevels(call->levels);
+        if (Status v = as.Validate(); !v.ok()) return responder.Send(Error(400, "'level': " + v.message()));
+        distribution_levels = as.level;
+        call->levels.clear();  // not conformal intervals
+        call->q = as.outputs_per_step();
+        call->names = as.output_names();
+      } else if (call->q != 1) {  // checked first: such a model has no scores by design, and says so
         std::string columns;
         for (const std::string& n : call->names) columns += (columns.empty() ? "NHITS" : ", NHITS") + n;
         return responder.Send(Error(400, "'level' asks for conformal intervals around a point forecast; model '" + m->name +
                                          "' forecasts its own levels, and every answer carries them without 'level': " +
                                          columns));
       }
-      if (!m->conformal)
-        return responder.Send(Error(400, "model '" + m->name + "' has no conformity scores for 'level': train it with "
-                                         "`nhits train --prediction-intervals N`"));
-      call->conformal = m->conformal;
-      if (m->config.local_scaler_type != LocalScalerType::kNone)
-        return responder.Send(Error(400, "'level' is not supported for a model with local_scaler_type (see docs/INTEROP.md)"));
+      if (distribution_levels.empty()) {
+        if (!m->conformal)
+          return responder.Send(Error(400, "model '" + m->name + "' has no conformity scores for 'level': train it with "
+                                           "`nhits train --prediction-intervals N`"));
+        call->conformal = m->conformal;
+        if (m->config.local_scaler_type != LocalScalerType::kNone)
+          return responder.Send(Error(400, "'level' is not supported for a model with local_scaler_type (see docs/INTEROP.md)"));
+      }
     }
     std::vector<ForecastRequest> requests;
     for (const json& s : j["series"]) {
@@ -720,6 +739,7 @@ struct HttpServer::Impl {
       r.version = version;
       r.series_id = id;
       r.expect_local_scaler = m->config.local_scaler_type;  // the scaling above holds for this setting only
+      r.levels = distribution_levels;
       r.priority = j.value("priority", 0);
       if (r.priority == 0) r.priority = options.default_priority;  // none, or 0: the default level
       const long long timeout = j.value("timeout_us", 0LL);
