@@ -21,6 +21,15 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
   return path;
 }
 
+// As pandas writes it with quoting=QUOTE_ALL on Windows: quoted fields and CRLF line ends.
+TEST(Universe, ReadsQuotedCrlfCsv) {
+  auto u = ReadUniverse(WriteTemp("uq.csv", "\"unique_id\",\"asset_class\"\r\n\"AAPL\",\"equity\"\r\n\"Acme, Inc.\",\"equity\"\r\n"));
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  ASSERT_EQ(u->assets.size(), 2u);
+  EXPECT_EQ(u->assets[1].unique_id, "Acme, Inc.");
+  EXPECT_EQ(u->assets[1].asset_class, "equity");
+}
+
 TEST(Universe, ReadsCsvAndJsonAndRejectsBadFiles) {
   auto csv = ReadUniverse(WriteTemp("u.csv", "unique_id,asset_class,sector\nAAPL,equity,tech\nEURUSD,fx,\n"));
   ASSERT_TRUE(csv.ok()) << csv.status().message();

@@ -644,7 +644,21 @@ TEST(ReadLongCsvTest, QuotedFields) {
   EXPECT_EQ(r->series[2].unique_id, "say \"hi\"");
   ExpectCsvError("unique_id,ds,y\n\"AAPL,2020-01-01,1\n", 2, "unique_id", "no closing quote");
   ExpectCsvError("unique_id,ds,y\n\"AA\"PL,2020-01-01,1\n", 2, "unique_id", "text after a closing quote");
-  ExpectCsvError("unique_id,ds,y\nAA\"PL,2020-01-01,1\n", 2, "unique_id", "a quote inside an unquoted field");
+  TempCsv literal("unique_id,ds,y\nAA\"PL,2020-01-01,1\n");  // a quote inside an unquoted field is text, as in pandas
+  Result<Panel> lit = ReadLongCsv(literal.path());
+  ASSERT_TRUE(lit.ok()) << lit.status().message();
+  EXPECT_EQ(lit->series[0].unique_id, "AA\"PL");
+  // A categorical label keeps its spaces (pandas does), numbers around it lose theirs.
+  CategoricalColumn color;
+  color.name = "color";
+  color.cardinality = 2;
+  color.vocabulary = {" red", "blue"};
+  const std::vector<CategoricalColumn> vocab = {color};
+  TempCsv labels("unique_id,ds,y,color\na,1, 5, red\na,2,6,blue\n");
+  Result<Panel> coded = ReadLongCsv(labels.path(), {"color"}, &vocab);
+  ASSERT_TRUE(coded.ok()) << coded.status().message();
+  EXPECT_EQ(coded->series[0].exog[0], (std::vector<double>{1, 2}));
+  EXPECT_EQ(coded->series[0].y, (std::vector<double>{5, 6}));
   ExpectCsvError("unique_id,ds,y\nAcme, Inc.,2020-01-01,1\n", 2, "y", "must be quoted");
 }
 

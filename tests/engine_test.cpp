@@ -662,6 +662,33 @@ TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
   }
   const ForecastResult own = engine.Predict(Request("s"));  // no levels: the trained columns
   EXPECT_EQ(own.output_names, c.output_names());
+  {  // One batch of two requests of two windows: the levels request decodes windows 2 and 3.
+    Engine batched;
+    ModelOptions wait = o;
+    wait.cache = false;
+    wait.max_queue_delay_us = 200'000;  // both arrive well within it
+    wait.max_batch_size = 4;
+    ASSERT_TRUE(batched.LoadModel("m", 1, model, wait).ok());
+    ForecastRequest plain = Request("p"), at_levels = Request("q", 20);
+    for (ForecastRequest* r : {&plain, &at_levels}) {
+      const std::vector<float> one = r->insample;
+      for (float v : one) r->insample.push_back(v + 3);
+      r->windows = 2;
+    }
+    at_levels.levels = {50, 97.5};
+    std::future<ForecastResult> fp = batched.Submit(plain), fq = batched.Submit(at_levels);
+    const ForecastResult rp = fp.get(), rq = fq.get();
+    ASSERT_TRUE(rp.status.ok() && rq.status.ok()) << rp.status.ToString() << rq.status.ToString();
+    EXPECT_EQ(rq.batch_size, 4) << "the two requests ran in one batch";
+    std::vector<float> mask(24, 1.0f), want_p(2 * static_cast<std::size_t>(c.h) * c.outputs_per_step()),
+        want_q(2 * static_cast<std::size_t>(at.h) * at.outputs_per_step());
+    model->PredictWindows(2, plain.insample.data(), mask.data(), want_p.data());
+    relevelled.PredictWindows(2, at_levels.insample.data(), mask.data(), want_q.data());
+    ASSERT_EQ(rp.forecast.size(), want_p.size());
+    ASSERT_EQ(rq.forecast.size(), want_q.size());
+    for (std::size_t i = 0; i < want_p.size(); ++i) EXPECT_NEAR(rp.forecast[i], want_p[i], 1e-5f * (1 + std::abs(want_p[i])));
+    for (std::size_t i = 0; i < want_q.size(); ++i) EXPECT_NEAR(rq.forecast[i], want_q[i], 1e-5f * (1 + std::abs(want_q[i])));
+  }
   ForecastRequest bad = Request("s");
   bad.levels = {100};
   EXPECT_EQ(engine.Predict(bad).status.code(), Status::Code::kInvalidArgument);

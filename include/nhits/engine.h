@@ -219,6 +219,7 @@ class WindowForecaster {
     (void)window, (void)as, (void)out;
     return Status::Unsupported(Describe() + " decodes a DistributionLoss model at its own levels only");
   }
+  virtual bool DecodesOtherLevels() const { return false; }  // whether DecodeLast works
   virtual std::size_t MemoryBytes() const = 0;
   virtual std::string Describe() const = 0;  // e.g. "cpu fp32", "cuda:0 bf16"
 };

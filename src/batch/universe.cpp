@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,8 @@ namespace nhits {
 namespace {
 
 // Fields of one line, with spaces (and a CRLF's '\r') around each removed.
-Result<std::vector<std::string>> SplitCsv(const std::string& path, int line_no, const std::string& line) {
+Result<std::vector<std::string>> SplitCsv(const std::string& path, int line_no, std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF: before the quotes are matched
   std::string why;
   std::vector<std::string> out = csv::SplitLineCopy(line, &why);
   if (!why.empty()) return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": " + why);

@@ -173,7 +173,7 @@ class Parser {
   bool lenient_values_;  // bad y -> NaN (batch runs validate per series)
   Panel panel_;
   std::unordered_map<std::string, std::size_t> index_;  // unique_id -> its series
-  std::vector<std::vector<std::int64_t>> lines_;        // per series: each row's line, for messages
+  std::vector<std::vector<std::uint32_t>> lines_;       // per series: each row's line, for messages
   std::vector<char> unsorted_;                           // per series: a row came before an earlier ds
   std::size_t current_ = 0;
   bool have_current_ = false;
@@ -196,16 +196,17 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
   ++rows_;
   const std::string_view id = fields_[static_cast<std::size_t>(cols_.unique_id)];
   if (!have_current_ || id != current().unique_id) NHITS_RETURN_IF_ERROR(FindSeries(line, id));
-  lines_[current_].push_back(line);
+  lines_[current_].push_back(static_cast<std::uint32_t>(line));
   // Spaces around a value are padding (pandas parses " 112" too); an id keeps its own.
   NHITS_RETURN_IF_ERROR(AddTimestamp(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.ds)])));
   for (std::size_t k = 0; k < cols_.extra.size(); ++k) {
-    const std::string_view field = TrimSpaces(fields_[static_cast<std::size_t>(cols_.extra[k])]);
-    double v = 0;
-    if (cols_.coded[k] != nullptr) {  // a label: its code in the fit-time vocabulary
-      current().exog[k].push_back(CategoryCode(*cols_.coded[k], field));
+    const std::string_view raw = fields_[static_cast<std::size_t>(cols_.extra[k])];
+    if (cols_.coded[k] != nullptr) {  // a label, as written (pandas keeps its spaces): its code in the fit-time vocabulary
+      current().exog[k].push_back(CategoryCode(*cols_.coded[k], raw));
       continue;
     }
+    const std::string_view field = TrimSpaces(raw);
+    double v = 0;
     if (const char* why = ParseFinite(field, &v))
       return Bad(path_, line, cols_.extra_names[k], (field.empty() ? std::string() : Quote(field) + " ") + why);
     current().exog[k].push_back(v);
@@ -250,7 +251,7 @@ Status Parser::AddTimestamp(std::int64_t line, std::string_view text) {
   }
   std::vector<Timestamp>& ds = current().ds;
   if (!ds.empty() && t == ds.back()) {
-    const std::vector<std::int64_t>& lines = lines_[current_];
+    const std::vector<std::uint32_t>& lines = lines_[current_];
     return Bad(path_, line, kDs,
                "duplicate (unique_id, ds) = (" + Quote(current().unique_id) + ", " + Quote(text) +
                    "): the same ds is on line " + std::to_string(lines[lines.size() - 2]));

@@ -106,6 +106,22 @@ QuantileSeries FitQuantileSeries(double level) {
 
 // Whole levels 1..99 from a table filled once each; others (97.5, ...) from a cache that only
 // grows, so the references stay valid. Decoding looks a level up once per call, not per step.
+// The series of fractional levels, fitted on first use. A server takes levels from its clients,
+// so with `bounded` at most kMaxFractionalSeries are fitted (each fit costs time under the lock
+// and memory for good) and null means "past the bound".
+constexpr std::size_t kMaxFractionalSeries = 64;
+const QuantileSeries* FractionalSeries(double level, bool bounded) {
+  static std::mutex mu;
+  static std::map<double, QuantileSeries> fractional;  // nodes never move: pointers stay valid
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = fractional.find(level);
+  if (it == fractional.end()) {
+    if (bounded && fractional.size() >= kMaxFractionalSeries) return nullptr;
+    it = fractional.emplace(level, FitQuantileSeries(level)).first;
+  }
+  return &it->second;
+}
+
 const QuantileSeries& StudentTQuantileSeries(double level) {
   if (!(level > 0 && level < 100)) {  // config validation prevents it: a caller bug, not bad data
     std::fprintf(stderr, "nhits: Student-t quantile series for level %g: the level is outside (0, 100)\n", level);
@@ -118,17 +134,18 @@ const QuantileSeries& StudentTQuantileSeries(double level) {
     std::call_once(once[l], [l] { table[l] = FitQuantileSeries(static_cast<double>(l)); });
     return table[l];
   }
-  static std::mutex mu;
-  static std::map<double, QuantileSeries> fractional;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = fractional.find(level);
-  if (it == fractional.end()) it = fractional.emplace(level, FitQuantileSeries(level)).first;
-  return it->second;
+  return *FractionalSeries(level, false);
 }
 
 }  // namespace
 
-double StudentTQuantileForLevel(double level, double df) { return StudentTQuantileSeries(level)(df); }
+double StudentTQuantileForLevel(double level, double df) {
+  if (level > 0 && level < 100 && level != std::floor(level)) {
+    const QuantileSeries* s = FractionalSeries(level, true);
+    return s != nullptr ? (*s)(df) : StudentTQuantile(0.5 + level / 200.0, df);  // past the bound: exact, uncached
+  }
+  return StudentTQuantileSeries(level)(df);
+}
 
 std::vector<double> StudentTQuantileSeriesCoefficients(double level) {
   const auto& c = StudentTQuantileSeries(level).c;

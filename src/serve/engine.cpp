@@ -215,6 +215,9 @@ void Engine::Impl::Submit(Pending pending) {
       if (!c.distribution_loss())
         return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
                                             "; other levels come from a DistributionLoss model's parameters"));
+      if (!inst->DecodesOtherLevels())
+        return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' runs on " + inst->options().device +
+                                            ", which answers its own levels only; serve it on cpu for other levels"));
       NhitsConfig as = c;
       as.level = serve::SortedLevels(request.levels);
       if (Status v = as.Validate(); !v.ok()) return fail(Status::InvalidArgument("levels: " + v.message()));
@@ -229,9 +232,10 @@ void Engine::Impl::Submit(Pending pending) {
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
     if (inst->options().cache && request.levels.empty()) {
       ForecastResult hit;
+      const auto lookup_start = Clock::now();
       const bool found = cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
                                       serve::CacheKeyExtra(request));
-      const double lookup_us = std::chrono::duration<double, std::micro>(Clock::now() - arrived).count();
+      const double lookup_us = std::chrono::duration<double, std::micro>(Clock::now() - lookup_start).count();
       serve::ModelCounters& k = inst->counters();
       (found ? k.cache_hits : k.cache_misses).fetch_add(1, std::memory_order_relaxed);
       (found ? k.cache_hit_us : k.cache_miss_us).fetch_add(lookup_us, std::memory_order_relaxed);

@@ -40,6 +40,7 @@ class CpuForecaster final : public WindowForecaster {
   Status DecodeLast(int window, const NhitsConfig& as, float* out) const override {
     return session_->DecodeLast(window, as, out);
   }
+  bool DecodesOtherLevels() const override { return true; }
   std::size_t MemoryBytes() const override {
     const SessionMemory m = session_->memory();
     return m.reserved_bytes + m.owned_weight_bytes;  // shared weights count once, at the first session
@@ -514,7 +515,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
       counters_.queue_us.fetch_add(r.queue_us, std::memory_order_relaxed);
       const double us = MicrosBetween(p.enqueued, end);
       engine_->RecordEndToEnd(us, p.request.priority);
-      if (s.ok()) counters_.success_us.fetch_add(us, std::memory_order_relaxed);
+      if (r.status.ok()) counters_.success_us.fetch_add(us, std::memory_order_relaxed);
     }
     p.Finish(std::move(r));
   }

@@ -64,6 +64,8 @@ class ModelInstance {
   std::size_t QueueDepth() const;
   std::vector<std::size_t> QueueDepthByLevel() const;
   std::size_t MemoryBytes() const;
+  // Whether its forecasters decode a DistributionLoss model at a request's levels (CPU: yes).
+  bool DecodesOtherLevels() const { return FirstForecaster() != nullptr && FirstForecaster()->DecodesOtherLevels(); }
   ModelCounters& counters() { return counters_; }
   const ModelCounters& counters() const { return counters_; }
 

@@ -530,7 +530,7 @@ try:
                          capture_output=True, text=True, timeout=30)
     check("serve refuses a model name given twice", dup.returncode != 0 and "already served" in dup.stderr, dup.stderr)
     server = subprocess.Popen([NHITS, "serve", "--model", f"a={ckpt}", "--port", "0", "--workers", "1",
-                               "--default-priority", "2"],
+                               "--default-priority", "2", "--max-batch-size", "2", "--max-queue-size", "2"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     check("the start-up line gives the resolved threads per worker", "1 worker(s) x 0 thread(s)" not in line, line)
@@ -541,6 +541,9 @@ try:
     check("--default-priority 2: priority 0 and no priority run at level 2, and the config says so",
           s == 200 and cfg["dynamic_batching"]["default_priority_level"] == 2 and list(by_priority) == ["2"],
           (s, b[:200], by_priority))
+    s, b, _ = post_json("/v1/forecast", {"series": [{"values": window}] * 5})
+    check("a /v1 call larger than the queue can hold -> 400 saying how many series fit",
+          s == 400 and "5 series in one call" in b.decode() and "at most 4" in b.decode(), b[:300])
     check("unload a --model file", http("POST", "/v2/repository/models/a/unload")[0] == 200)
     s, b, _ = http("POST", "/v2/repository/models/a/load")
     check("load it again from its path", s == 200 and http("GET", "/v2/models/a/ready")[0] == 200, b[:300])

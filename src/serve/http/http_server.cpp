@@ -212,7 +212,7 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config, int de
     for (std::size_t i = 0; i < dst.size(); ++i)
       if (!std::isfinite(dst[i]))
         throw BadRequest{"input '" + name + "': data[" + std::to_string(i) + "] (flat, row-major) is not finite" +
-                         std::string(in.contains("data") ? " (beyond the float range of FP32)" : " (NaN or Inf)") +
+                         std::string(in.contains("data") || element == sizeof(double) ? " (NaN, Inf, or beyond the float range)" : " (NaN or Inf)") +
                          (name == "insample_y" ? "; mark missing points in insample_mask" : "")};
   }
   for (std::size_t k = 0; k < specs.size(); ++k)
@@ -578,11 +578,12 @@ struct HttpServer::Impl {
           throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' has " +
                            std::to_string(v.size()) + " values; it needs " + std::to_string(n + extra) +
                            (extra ? " (len(values) + h)" : " (len(values))")};
+        // Checked here, per series: the engine sees a whole group of series and could not name it.
+        for (std::size_t t = 0; t < v.size(); ++t)
+          if (!std::isfinite(v[t]))
+            throw BadRequest{"series '" + id + "': " + key + " column '" + names[static_cast<std::size_t>(k)] + "' value " +
+                             std::to_string(t) + " is beyond the float range"};
         if (local != LocalScalerType::kNone && coded == nullptr) {  // the column's own statistics over its n past values
-          for (int t = 0; t < n; ++t)
-            if (!std::isfinite(v[static_cast<std::size_t>(t)]))
-              throw BadRequest{"series " + id + ": " + key + " column '" + names[static_cast<std::size_t>(k)] + "' value " +
-                               std::to_string(t) + " is not finite, and local_scaler_type scales by every value"};
           const LocalScale ls = FitLocalScale(local, std::vector<double>(v.begin(), v.begin() + n));
           for (float& x : v) x = static_cast<float>(ls.Apply(x));
         }
@@ -610,6 +611,8 @@ struct HttpServer::Impl {
       if (!s["static"].contains(col) || !s["static"][col].is_number())
         throw BadRequest{"series " + id + ": 'static' needs a number for '" + col + "'"};
       r->stat_exog.push_back(s["static"][col].get<float>());
+      if (!std::isfinite(r->stat_exog.back()))
+        throw BadRequest{"series '" + id + "': static '" + col + "' is beyond the float range"};
     }
   }
 
@@ -766,6 +769,13 @@ struct HttpServer::Impl {
       requests.push_back(std::move(r));
     }
     std::vector<ForecastRequest> grouped = GroupWindows(std::move(requests), std::max(1, m->max_batch_size), &call->where);
+    // Every part of a call must fit the level's queue at once, or the call could never succeed.
+    if (m->max_queue_size > 0 && grouped.size() > static_cast<std::size_t>(m->max_queue_size))
+      return responder.Send(Error(
+          400, std::to_string(call->ids.size()) + " series in one call: model '" + m->name + "' takes at most " +
+                   std::to_string(static_cast<long long>(m->max_queue_size) * std::max(1, m->max_batch_size)) +
+                   " (max_queue_size " + std::to_string(m->max_queue_size) + " x max_batch_size " +
+                   std::to_string(m->max_batch_size) + " windows); split the call"));
     call->results.resize(grouped.size());
     call->remaining = static_cast<int>(grouped.size());
     call->responder = std::move(responder);

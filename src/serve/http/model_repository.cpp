@@ -15,7 +15,7 @@ bool IsVersion(const std::string& s) {
 std::vector<std::string> ModelRepository::Index() const {
   std::vector<std::string> names;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(names_mu_);
     for (const auto& [name, path] : files_) names.push_back(name);
   }
   std::error_code ec;
@@ -28,7 +28,7 @@ std::vector<std::string> ModelRepository::Index() const {
 }
 
 std::string ModelRepository::LoadError(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(names_mu_);
   const auto it = load_errors_.find(name);
   return it == load_errors_.end() ? std::string() : it->second;
 }
@@ -36,6 +36,7 @@ std::string ModelRepository::LoadError(const std::string& name) const {
 Result<std::pair<int, std::string>> ModelRepository::Latest(const std::string& name) const {
   if (dir_.empty()) {
     std::string files;
+    std::lock_guard<std::mutex> lock(names_mu_);
     for (const auto& [n, path] : files_) files += (files.empty() ? "" : ", ") + n;
     return Status::NotFound("no model '" + name + "': the server has no --model-repository, and its --model files are " +
                             (files.empty() ? "none" : files));
@@ -68,6 +69,7 @@ Status ModelRepository::LoadAll() {
 Status ModelRepository::Load(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   Status s = LoadLocked(name);
+  std::lock_guard<std::mutex> names_lock(names_mu_);
   if (s.ok()) {
     load_errors_.erase(name);
   } else if (s.code() != Status::Code::kNotFound) {
@@ -77,8 +79,13 @@ Status ModelRepository::Load(const std::string& name) {
 }
 
 Status ModelRepository::LoadLocked(const std::string& name) {
-  if (auto f = files_.find(name); f != files_.end()) {
-    if (Status s = engine_.LoadModel(name, 1, f->second, options_); !s.ok()) return s;
+  std::string file;
+  {
+    std::lock_guard<std::mutex> lock(names_mu_);
+    if (auto f = files_.find(name); f != files_.end()) file = f->second;
+  }
+  if (!file.empty()) {
+    if (Status s = engine_.LoadModel(name, 1, file, options_); !s.ok()) return s;
     served_[name] = 1;
     return Status::Ok();
   }
@@ -95,18 +102,25 @@ Status ModelRepository::LoadLocked(const std::string& name) {
 Status ModelRepository::Unload(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   served_.erase(name);
-  load_errors_.erase(name);
+  {
+    std::lock_guard<std::mutex> names_lock(names_mu_);
+    load_errors_.erase(name);
+  }
   // A --model file stays known, so a later load serves it again from its path.
   return engine_.UnloadModel(name, 0);
 }
 
 Status ModelRepository::LoadFile(const std::string& name, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (files_.count(name) != 0 || served_.count(name) != 0)
-    return Status::InvalidArgument("--model " + name + "=" + path + ": a model '" + name + "' is already served" +
-                                   (files_.count(name) != 0 ? " (from " + files_[name] + ")" : " (from the repository)"));
+  {
+    std::lock_guard<std::mutex> names_lock(names_mu_);
+    if (files_.count(name) != 0 || served_.count(name) != 0)
+      return Status::InvalidArgument("--model " + name + "=" + path + ": a model '" + name + "' is already served" +
+                                     (files_.count(name) != 0 ? " (from " + files_[name] + ")" : " (from the repository)"));
+  }
   if (Status s = engine_.LoadModel(name, 1, path, options_); !s.ok()) return s;
   served_[name] = 1;
+  std::lock_guard<std::mutex> names_lock(names_mu_);
   files_[name] = path;
   return Status::Ok();
 }

@@ -38,10 +38,13 @@ class ModelRepository {
   Engine& engine_;
   std::string dir_;
   ModelOptions options_;
-  mutable std::mutex mu_;
-  std::map<std::string, int> served_;           // name -> version
-  std::map<std::string, std::string> files_;  // `--model NAME=PATH` models: reloaded from PATH
-  std::map<std::string, std::string> load_errors_;  // name -> why its last load failed
+  // mu_ serialises loads and unloads (held across the engine's slow calls); names_mu_ guards the
+  // maps the index reads, so GET/POST index on an I/O thread never waits for a load.
+  std::mutex mu_;
+  mutable std::mutex names_mu_;
+  std::map<std::string, int> served_;               // name -> version (under mu_)
+  std::map<std::string, std::string> files_;        // `--model NAME=PATH` models: reloaded from PATH (names_mu_)
+  std::map<std::string, std::string> load_errors_;  // name -> why its last load failed (names_mu_)
 };
 
 }  // namespace nhits::serve
