@@ -81,7 +81,7 @@ CLI::Validator PositiveNumber() {
 
 void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
   if (with_horizon) app.add_option("--h", h, "Forecast horizon (required)")->required();
-  input_size_flag = app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, as neuralforecast)");
+  input_size_flag = app.add_option("--input-size", input_size, "Lookback window L (default: 3*h, the multiplier of neuralforecast's AutoNHITS search)");
   app.add_option("--n-blocks", n_blocks, "Blocks per stack, comma separated")->capture_default_str();
   app.add_option("--mlp-units", mlp_units,
                  "Hidden layers of every block: 'in,out' pairs separated by ';', or [[in,out],...]")->capture_default_str();
@@ -120,8 +120,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str();
   return_params_flag = app.add_flag("--return-params", return_params,
                "DistributionLoss: add the parameters as columns (NHITS-loc, NHITS-scale; StudentT also NHITS-df)");
-  app.add_option("--delta", delta, "HuberLoss / HuberQLoss / HuberMQLoss delta")->capture_default_str();
-  app.add_option("--q", q,
+  delta_flag = app.add_option("--delta", delta, "HuberLoss / HuberQLoss / HuberMQLoss delta")->capture_default_str();
+  q_flag = app.add_option("--q", q,
                  "QuantileLoss / HuberQLoss quantile in (0, 1); the forecast column is NHITS_ql<q> / NHITS_q<q>_d<delta>")
       ->capture_default_str();
   if (with_exog) {
@@ -149,9 +149,9 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
   app.add_option("--early-stop-patience-steps", train.early_stop_patience_steps,
                  "Validation checks without improvement before stopping (-1: off)")->capture_default_str();
-  app.add_option("--val-check-steps", train.val_check_steps, "Steps between validations")->capture_default_str();
-  app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
-  app.add_option_function<std::string>(
+  val_flags.push_back(app.add_option("--val-check-steps", train.val_check_steps, "Steps between validations")->capture_default_str());
+  val_size_flag = app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
+  val_flags.push_back(app.add_option_function<std::string>(
       "--valid-loss",
       [this](const std::string& name) {
         Result<LossType> loss = ParseLossType(name, "--valid-loss");
@@ -160,7 +160,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       },
       "What validation scores (early stopping, --restore-best-weights), as neuralforecast's valid_loss:\n"
                  "a point loss (MAE, MSE, RMSE, HuberLoss, QuantileLoss, HuberQLoss), or MQLoss/HuberMQLoss over\n"
-                 "the model's levels; default: the training loss. A point loss scores a DistributionLoss model's mean");
+                 "the model's levels; default: the training loss. A point loss scores a DistributionLoss model's mean"));
   valid_delta_flag = app.add_option("--valid-delta", train.valid_delta, "--valid-loss HuberLoss/HuberQLoss/HuberMQLoss delta")
                          ->capture_default_str();
   valid_q_flag =
@@ -169,15 +169,15 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
   if (with_window_stride)
     app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
-  app.add_option("--val-step-size", train.val_step_size,
+  val_flags.push_back(app.add_option("--val-step-size", train.val_step_size,
                  std::string("Stride between validation windows (0: ") +
                      (with_window_stride ? "--step-size" : "the training windows' stride, 1") + "); larger is cheaper")
       ->check(AtLeast(0))
-      ->capture_default_str();
+      ->capture_default_str());
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,
                "Left-pad input_size-1 zeros so the first points are forecast targets too");
-  app.add_flag("--restore-best-weights", train.restore_best_weights,
-               "Keep the weights of the best validation check (neuralforecast keeps the last)");
+  val_flags.push_back(app.add_flag("--restore-best-weights", train.restore_best_weights,
+                                   "Keep the weights of the best validation check (neuralforecast keeps the last)"));
   app.add_option("--random-seed", train.random_seed, "Seed: same seed and threads give the same weights")
       ->capture_default_str();
   app.add_option("--threads", train.num_threads, "CPU threads (0: all cores)")
@@ -319,6 +319,10 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
     c.categorical = LearnCategoricalColumns(c, cat_exog_list, categorical_cardinalities, cat_emb_dim, data, static_data);
   else if (!categorical_cardinalities.empty())
     Fail("--categorical-cardinalities applies to --cat-exog-list, which is not given");
+  if (given(q_flag) && !c.single_quantile())
+    Fail("--q applies to --loss QuantileLoss or HuberQLoss (the loss is " + ToString(c.loss) + ")");
+  if (given(delta_flag) && !c.uses_delta())
+    Fail("--delta applies to --loss HuberLoss, HuberQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")");
   if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
     Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
          " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");
@@ -330,6 +334,13 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   CheckOk(c.Validate());
   CheckOk(train.Validate(c));
   return c;
+}
+
+void ModelFlags::RequireValSizeForValidationFlags() const {
+  if (val_size_flag != nullptr && val_size_flag->count() > 0) return;
+  for (const CLI::Option* flag : val_flags)
+    if (flag != nullptr && flag->count() > 0)
+      Fail(flag->get_name() + " applies to validation, which needs --val-size N (the last N points of each series)");
 }
 
 Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }
@@ -480,8 +491,15 @@ void NoteGaps(const Panel& panel, const Frequency& freq) {
 }
 
 Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
-  if (!freq.empty()) return Unwrap(ParseFrequency(freq, panel.time_kind));
   Result<Frequency> inferred = InferFrequency(panel);
+  if (!freq.empty()) {
+    const Frequency given = Unwrap(ParseFrequency(freq, panel.time_kind));
+    // Legal (business days in daily-looking data, say), but usually a slip: say what it changes.
+    if (inferred.ok() && inferred->ToString() != given.ToString())
+      std::fprintf(stderr, "note: --freq %s differs from the %s the timestamps show: forecast timestamps and the season "
+                   "length of SeasonalNaive/MASE follow --freq\n", given.ToString().c_str(), inferred->ToString().c_str());
+    return given;
+  }
   if (!inferred.ok()) Fail(inferred.status().message() + " (pass --freq to set it)");
   return *inferred;
 }

@@ -49,7 +49,12 @@ struct ModelFlags {
   // Flags that only mean something with another setting: refused without it, not ignored.
   const CLI::Option *distribution_flag = nullptr, *return_params_flag = nullptr, *valid_delta_flag = nullptr,
                     *valid_q_flag = nullptr, *level_flag = nullptr, *quantiles_flag = nullptr,
-                    *input_size_flag = nullptr;  // given: 0 is an error, not the default 3*h
+                    *input_size_flag = nullptr,  // given: 0 is an error, not the default 3*h
+                    *q_flag = nullptr, *delta_flag = nullptr, *val_size_flag = nullptr;
+  std::vector<const CLI::Option*> val_flags;  // meaningful only with validation (--val-size)
+  // train and cv: the validation flags without --val-size are refused, not ignored (the benchmark
+  // sets its validation split itself).
+  void RequireValSizeForValidationFlags() const;
 
   // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).

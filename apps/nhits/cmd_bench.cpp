@@ -168,6 +168,15 @@ Action RegisterBench(CLI::App& app) {
     }
     const std::vector<Precision> precisions = ParsePrecisionList(a->precision, "precision");
     const std::vector<int> batches = ParseIntList(a->batch_sizes, "batch-sizes");
+    for (int b : batches)
+      if (b < 1) Fail("--batch-sizes: " + std::to_string(b) + " is not >= 1");
+    const std::vector<int> thread_counts = ParseIntList(a->threads, "threads");
+    for (int t : thread_counts) {
+      if (t < 0) Fail("--threads: " + std::to_string(t) + " is not >= 0 (0: all cores)");
+      if (t > UsableCores())
+        std::fprintf(stderr, "note: --threads %d is more than the %d cores this process may use: its rows measure "
+                     "oversubscription\n", t, UsableCores());
+    }
     const int max_batch = *std::max_element(batches.begin(), batches.end());
     const NhitsConfig& c = model->config();
     const double flops = static_cast<double>(model->FlopsPerForecast());
@@ -183,7 +192,7 @@ Action RegisterBench(CLI::App& app) {
     }
     std::printf("| threads | precision | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% GEMM peak | "
                 "weight-stream floor us |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int threads : ParseIntList(a->threads, "threads")) {
+    for (int threads : thread_counts) {
       cpu::SetBlasThreads(threads);
       const double peak = MeasureGemmGflops();
       const double gbps = MeasureReadGBps(fp32_bytes, threads);

@@ -93,6 +93,9 @@ Action RegisterBenchmark(CLI::App& app) {
   return [a, self] {
     if (!a->out.empty()) CheckOutputPath(a->out);
     if (a->resume && a->out.empty()) Fail("--resume continues from the file given by --out; add --out FILE");
+    // Its rows may be hours of search: never replace them by accident.
+    if (!a->resume && !a->out.empty() && std::filesystem::exists(a->out))
+      Fail("--out " + a->out + " exists: add --resume to keep its rows and add these, or remove the file to start over");
     if (a->test_stride <= 0) Fail("--test-stride must be > 0");
     const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett",
                auto_space = a->search_space == "neuralforecast-auto";

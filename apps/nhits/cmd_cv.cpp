@@ -107,6 +107,7 @@ Action RegisterCrossValidation(CLI::App& app) {
       levels = Unwrap(ParseLevels(a->model.level, "level"));
     }
     NhitsConfig config = a->model.Config(a->data, a->static_data);
+    a->model.RequireValSizeForValidationFlags();
     if (!a->local_scaler_type.empty()) {
       config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       // A single fit would scale by statistics over the windows it then scores.

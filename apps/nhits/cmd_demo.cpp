@@ -20,7 +20,7 @@ Action RegisterDemo(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("--data", a->data, "AirPassengers in long format")->capture_default_str();
-  app.add_option("--out-dir", a->out_dir, "Where to write model, forecasts and plot")->capture_default_str();
+  app.add_option("--out-dir", a->out_dir, "Where to write the model and the plot of its forecasts")->capture_default_str();
   app.add_option("--max-steps", a->max_steps, "Training steps")->capture_default_str();
   app.add_option("--random-seed", a->seed, "Seed")->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();

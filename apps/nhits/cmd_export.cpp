@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "io/onnx/onnx_export.h"
+#include "nhits/conformal.h"
 #include "nhits/distribution.h"
 #include "nhits/model.h"
 #include "nhits/safetensors.h"
@@ -58,6 +59,11 @@ Action RegisterExport(CLI::App& app) {
                    "note: %s has local_scaler_type=%s: the graph takes each series' values scaled as neuralforecast's\n"
                    "      local scaler does (statistics over the series' whole history) and forecasts in those units\n",
                    a->model.c_str(), ToString(model.config().local_scaler_type).c_str());
+    if (info.count(kConformalKey) != 0)
+      std::fprintf(stderr,
+                   "note: %s carries conformity scores (--prediction-intervals); the graph forecasts the point only:\n"
+                   "      the intervals come from `nhits predict --level` or the server's /v1/forecast \"level\"\n",
+                   a->model.c_str());
     OnnxExportOptions eo;
     eo.with_scaler = a->with_scaler;
     eo.fp16 = a->fp16;

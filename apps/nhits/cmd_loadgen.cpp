@@ -68,17 +68,22 @@ Action RegisterLoadgen(CLI::App& app) {
   app.add_option("--url", a->url, "Server, e.g. http://127.0.0.1:8000 (omit for in-process with --checkpoint)");
   app.add_option("--checkpoint", a->checkpoint, "In-process: load this checkpoint into an engine in this process");
   app.add_option("--model", a->model, "Model name (HTTP: required; in-process: default 'm')");
-  app.add_option("--mode", a->mode, "HTTP body: binary (Triton's binary tensors) or json")->capture_default_str();
+  auto* mode = app.add_option("--mode", a->mode, "HTTP body: binary (Triton's binary tensors) or json")->capture_default_str();
   app.add_option("--concurrency", a->concurrency, "Clients (closed loop) or senders (open loop)")->capture_default_str();
-  app.add_option("--rate", a->rate, "Open loop: requests per second in total (0: closed loop)")->capture_default_str();
+  app.add_option("--rate", a->rate, "Open loop: requests per second in total (0: closed loop)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--seconds", a->seconds, "Duration")->capture_default_str();
-  app.add_option("--priority", a->priority, "Request priority (1 = highest)")->capture_default_str();
+  app.add_option("--priority", a->priority, "Request priority (1 = highest; the in-process engine has 3 levels)")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   app.add_flag("--repeat", a->repeat, "Send one window over and over (cache hits) instead of distinct ones");
   app.add_option("--max-batch-size", a->max_batch_size, "In-process engine: dynamic batch limit")->capture_default_str();
   app.add_option("--max-queue-delay-us", a->max_queue_delay_us, "In-process engine: batching delay")->capture_default_str();
   app.add_option("--threads", a->threads, "In-process engine: compute threads (0: all cores)")->capture_default_str();
-  return [a] {
+  return [a, mode] {
     if (a->url.empty() == a->checkpoint.empty()) Fail("give either --url (HTTP) or --checkpoint (in-process)");
+    if (!a->checkpoint.empty() && mode->count() > 0) Fail("--mode is the HTTP body format; an in-process run (--checkpoint) has none");
     if (a->mode != "binary" && a->mode != "json") Fail("--mode: binary or json");
     if (a->concurrency < 1 || a->seconds <= 0) Fail("--concurrency and --seconds must be positive");
     std::unique_ptr<Engine> engine;
@@ -92,6 +97,8 @@ Action RegisterLoadgen(CLI::App& app) {
       o.threads_per_worker = a->threads;
       o.cache = a->repeat;
       if (model.empty()) model = "m";
+      if (a->priority > o.priority_levels)
+        Fail("--priority " + std::to_string(a->priority) + " is outside 1.." + std::to_string(o.priority_levels));
       CheckOk(engine->LoadModel(model, 1, a->checkpoint, o));
       L = engine->Models().front().config.input_size;
       if (engine->Models().front().config.has_exog())
@@ -142,7 +149,7 @@ Action RegisterLoadgen(CLI::App& app) {
           r.insample = w;
           r.priority = a->priority;
           const ForecastResult f = engine->Predict(std::move(r));
-          if (!f.status.ok()) error = f.status.ToString().substr(0, 40);
+          if (!f.status.ok()) error = f.status.ToString();
         } else {
           nlohmann::json in = {{"name", "insample_y"}, {"datatype", "FP32"}, {"shape", {1, L}}};
           nlohmann::json req = {{"parameters", {{"priority", a->priority}}}};
@@ -186,12 +193,17 @@ Action RegisterLoadgen(CLI::App& app) {
                 tally.latency_us.size() / wall);
     std::printf("latency us: p50 %.0f  p95 %.0f  p99 %.0f  max %.0f\n", Pct(tally.latency_us, 0.5),
                 Pct(tally.latency_us, 0.95), Pct(tally.latency_us, 0.99), Pct(tally.latency_us, 1.0));
-    for (const auto& [k, n] : tally.errors) std::printf("  error %-40s %d\n", k.c_str(), n);
+    for (const auto& [k, n] : tally.errors) std::printf("  %8d x error: %s\n", n, k.c_str());
     if (engine) {
       const PerformanceStats st = engine->GetPerformanceStats();
-      std::printf("engine: queue p50 %.0f us, compute p50 %.0f us per batch, mean batch %.1f windows\n", st.queue_us.p50,
-                  st.compute_us.p50, st.compute_us.count ? static_cast<double>(tally.latency_us.size()) / st.compute_us.count : 0.0);
+      // Cache hits never reach a batch: the mean counts the computed windows only.
+      std::uint64_t computed = 0, batches = 0;
+      for (const auto& [size, n] : st.batch_sizes) computed += static_cast<std::uint64_t>(size) * n, batches += n;
+      std::printf("engine: queue p50 %.0f us, compute p50 %.0f us per batch, mean batch %.1f windows, cache hits %llu\n",
+                  st.queue_us.p50, st.compute_us.p50, batches ? static_cast<double>(computed) / batches : 0.0,
+                  static_cast<unsigned long long>(st.cache_hits));
     }
+    if (errors > 0 && tally.latency_us.empty()) Fail("every request failed (first reason above)");
   };
 }
 

@@ -207,6 +207,10 @@ Action RegisterQuantize(CLI::App& app) {
     }
     std::sort(plan.fp32_layers.begin(), plan.fp32_layers.end());
     std::sort(plan.bf16_layers.begin(), plan.bf16_layers.end());
+    if (plan.fp32_layers.size() == all.size())  // a file tagged with the precision but FP32 throughout would mislead
+      Fail("--max-error " + std::to_string(a->max_error) + " keeps every layer in fp32, so there is nothing quantised to "
+           "write; the least sensitive layer alone gives " + std::to_string(ranked.back().first) + " of the series' std: "
+           "raise --max-error above that");
 
     const std::vector<float> held_fp32 = Run(model, {}, held), held_q = Run(model, plan, held);
     const Error held_error = Compare(held_q, held_fp32, held, c);
@@ -235,6 +239,9 @@ Action RegisterQuantize(CLI::App& app) {
                   a->max_error, bf16_fallback ? "bf16" : "fp32");
     std::printf("held-out MAE         fp32 %.6g  %s %.6g  (%+.3f%%)\n", mae_fp32, ToString(precision), mae_q,
                 mae_fp32 > 0 ? 100 * (mae_q - mae_fp32) / mae_fp32 : 0.0);
+    std::printf("                     (held out from calibration: the last %.0f%% of each series; if the model trained on\n"
+                "                     them, this MAE is in-sample: calibrate on data it has not seen for out-of-sample)\n",
+                100 * a->holdout);
     if (c.local_scaler_type != LocalScalerType::kNone)
       std::printf("                     (in the units of local_scaler_type=%s, as the model sees the series)\n",
                   ToString(c.local_scaler_type).c_str());

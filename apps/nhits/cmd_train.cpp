@@ -48,6 +48,11 @@ Action RegisterTrain(CLI::App& app) {
   return [a] {
     CheckOutputPath(a->out);
     NhitsConfig config = a->model.Config(a->data, a->static_data);
+    a->model.RequireValSizeForValidationFlags();
+    if (a->model.level_flag->count() > 0 && !config.multi_quantile() && !config.distribution_loss())
+      Fail("--level sets the levels an MQLoss, HuberMQLoss or DistributionLoss model trains (the loss is " +
+           ToString(config.loss) + "); conformal intervals take theirs at predict time: nhits predict --level " +
+           a->model.level);
     if (!a->local_scaler_type.empty()) {
       config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)
@@ -84,6 +89,7 @@ Action RegisterTrain(CLI::App& app) {
     if (!std::isnan(report.best_val_loss)) info["best_val_loss"] = FormatValue(report.best_val_loss);
     if (!conformal.empty()) info[kConformalKey] = conformal;
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
+    // train_loss: the mean over the steps since the last validation check (scaled windows).
     std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);
     if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,

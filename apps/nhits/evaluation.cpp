@@ -65,7 +65,7 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
 }
 
 std::string MetricsTable(const Evaluation& e, int m) {
-  std::string out = "| forecaster | MAE | MSE | RMSE | MAPE % | sMAPE % | MASE |\n|---|---|---|---|---|---|---|\n";
+  std::string out = "| forecaster | MAE | MSE | RMSE | MAPE % | sMAPE % (0-200) | MASE |\n|---|---|---|---|---|---|---|\n";
   auto row = [&out](const std::string& name, const Metrics& x) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "| %s | %.4g | %.4g | %.4g | %.3f | %.3f | %.4g |\n", name.c_str(), x.mae, x.mse,

@@ -31,7 +31,9 @@ void ProgressBar::Update(int step, double loss, double val_loss) {
   bar.resize(kWidth, '.');
   char val[32] = "-";
   if (!std::isnan(val_loss)) std::snprintf(val, sizeof val, "%.4g", val_loss);
-  std::fprintf(stderr, "%sstep %d/%d [%s] loss %.4g  val %s  %.1f steps/s  ETA %dm%02ds%s", tty_ ? "\r" : "", step,
+  // As neuralforecast logs them: the step's training loss on scaled windows, the validation loss
+  // in the data's units.
+  std::fprintf(stderr, "%sstep %d/%d [%s] loss %.4g (scaled)  val %s  %.1f steps/s  ETA %dm%02ds%s", tty_ ? "\r" : "", step,
                total_, bar.c_str(), loss, val, rate, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60,
                tty_ ? "\033[K" : "\n");
   std::fflush(stderr);

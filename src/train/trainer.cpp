@@ -101,8 +101,9 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       if (panel.series[s].y.size() < panel.series[shortest].y.size()) shortest = s;
     const std::string id = panel.series.empty() ? "" : panel.series[shortest].unique_id;
     return Status::InvalidArgument(
-        "no series has a usable training window: a window needs input_size + h = " + std::to_string(L + H) +
-        " points (input_size " + std::to_string(L) + ", h " + std::to_string(H) + ") after holding out val_size " +
+        "no series has a usable training window: a window needs input_size + 1 = " + std::to_string(L + 1) +
+        " points (input_size " + std::to_string(L) + " inputs and at least one of its h=" + std::to_string(H) +
+        " targets, as in neuralforecast) after holding out val_size " +
         std::to_string(o.val_size) + (test_size ? " + test_size " + std::to_string(test_size) : std::string()) +
         "; the longest series keeps " +
         std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points for training (shortest: '" +

@@ -12,13 +12,16 @@ if [ ! -f "$DATA/raw/national_illness.csv" ]; then
   echo "SKIP: $DATA/raw/national_illness.csv not found (shared data is not beside the repository)"
   exit 77
 fi
-OUT=$(mktemp)
 PLOTS=$(mktemp -d)
-trap 'rm -f "$OUT"; rm -rf "$PLOTS"' EXIT
+OUT=$PLOTS/rows.json  # benchmark refuses to replace an existing --out without --resume
+trap 'rm -rf "$PLOTS"' EXIT
 # --plot-dir is made when missing, nested folders too
 "$NHITS" benchmark --dataset ILI --horizons 24 --max-steps 200 --random-seed 1 --quiet --data-dir "$DATA" --out "$OUT" \
   --plot-dir "$PLOTS/a/b"
 grep -q "</svg>" "$PLOTS/a/b/ILI_24.svg" || { echo "no plot in the --plot-dir made for it"; exit 1; }
+if "$NHITS" benchmark --dataset ILI --horizons 24 --max-steps 1 --quiet --data-dir "$DATA" --out "$OUT" 2>/dev/null; then
+  echo "benchmark replaced an existing --out without --resume"; exit 1
+fi
 field() { grep -m1 "\"$1\":" "$OUT" | sed 's/.*: *\([-0-9.eE+]*\).*/\1/'; }
 mse=$(field mse)
 snaive=$(field seasonal_naive_mse)
@@ -27,6 +30,7 @@ awk -v m="$mse" -v b="$BOUND" -v s="$snaive" 'BEGIN { exit !(m < b && m < s) }'
 
 # The search: every trial recorded, the row is the one with the lowest validation MAE; the refit on
 # train+validation is reported beside the row and leaves the row itself as it was.
+rm -f "$OUT"  # a fresh file: without --resume, benchmark will not replace one
 "$NHITS" benchmark --dataset ILI --horizons 24 --max-steps 30 --search 2 --refit-with-val --quiet --data-dir "$DATA" \
   --out "$OUT" 2>/dev/null
 python3 - "$OUT" <<'PY'
@@ -49,7 +53,7 @@ PY
 # --resume: a search extended from 2 to 3 trials retrains only the third; an interrupted search
 # (its row marked incomplete) continues; a changed configuration reuses nothing; other cells' rows stay.
 RESUME=$(mktemp)
-trap 'rm -f "$OUT" "$RESUME"; rm -rf "$PLOTS"' EXIT
+trap 'rm -f "$RESUME"; rm -rf "$PLOTS"' EXIT
 cp "$OUT" "$RESUME"
 run() { "$NHITS" benchmark --dataset ILI --max-steps 30 --quiet --data-dir "$DATA" --out "$RESUME" --resume "$@" 2>&1 >/dev/null; }
 reused() { grep -c 'reused from --out' <<<"$1" || true; }

@@ -82,6 +82,15 @@ expect_error predict-bad-data "nan.csv:4" -- "$NHITS" predict --model "$WORK/goo
 expect_error predict-unknown-precision "--precision" "unknown precision 'fp16'" "fp32, bf16 or int8" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --precision fp16 --out "$WORK/out.csv"
 expect_error quantize-fp32 "choose int8 or bf16" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --precision fp32 --out "$WORK/out.safetensors"
 expect_error quantize-bad-holdout "--holdout" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --holdout 1.5 --out "$WORK/out.safetensors"
+expect_error quantize-nothing-quantised "keeps every layer in fp32" "raise --max-error" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --max-error 1e-12 --out "$WORK/out.safetensors"
+expect_error train-q-with-mae "--q applies to --loss QuantileLoss or HuberQLoss (the loss is MAE)" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --q 0.9
+expect_error train-delta-with-mae "--delta applies to --loss HuberLoss" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --delta 3
+expect_error train-restore-without-val "--restore-best-weights applies to validation, which needs --val-size N" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --restore-best-weights
+expect_error train-val-check-without-val "--val-check-steps applies to validation" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --val-check-steps 5
+expect_error train-level-point-loss "--level sets the levels an MQLoss" "nhits predict --level 50,99" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --prediction-intervals 3 --level 50,99
+expect_error loadgen-priority-out-of-range "--priority 5 is outside 1..3" -- "$NHITS" loadgen --checkpoint "$WORK/good.safetensors" --seconds 1 --priority 5
+expect_error loadgen-mode-in-process "--mode is the HTTP body format" -- "$NHITS" loadgen --checkpoint "$WORK/good.safetensors" --seconds 1 --mode json
+expect_error bench-negative-batch "--batch-sizes: -4 is not >= 1" -- "$NHITS" bench --batch-sizes -4
 expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$WORK/nan.csv" --out "$WORK/out.safetensors"
 expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
 expect_error serve-unknown-device "device 'tpu:0'" "backend" -- "$NHITS" serve --model "m=$WORK/good.safetensors" --device tpu:0 --port 0

@@ -39,6 +39,11 @@ def run_case(model, name, work, extra, tol):
     onnx.checker.check_model(onnx.load(onnx_path), full_check=True)
     meta = json.load(open(ref + ".json"))
     n, L, h, q = meta["windows"], meta["input_size"], meta["h"], meta["outputs"]
+    props = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    info = subprocess.run([NHITS, "info", "--model", model], capture_output=True, text=True).stdout
+    columns = json.loads(props.get("forecast_columns", "[]"))
+    check(f"{name}: metadata forecast_columns names the {q} channels as nhits info does",
+          len(columns) == q and all(c in info for c in columns), (columns, info[:300]))
     raw = np.fromfile(ref + ".bin", dtype="<f4")
     feeds, at = {}, 0
     # insample, mask, then the exogenous inputs the model has (hist [L, X], futr [L + h, F], stat [S])

@@ -318,6 +318,12 @@ Status ExportOnnx(const Model& model, const std::string& path, const OnnxExportO
   auto* meta = proto.add_metadata_props();
   meta->set_key("nhits_config");
   meta->set_value(ConfigToJson(c));
+  // The forecast's last dimension by name, as neuralforecast's columns ("NHITS", "NHITS-lo-90", ...).
+  std::string columns = "[";
+  for (const std::string& suffix : c.output_names()) columns += (columns.size() > 1 ? ",\"NHITS" : "\"NHITS") + suffix + "\"";
+  auto* names = proto.add_metadata_props();
+  names->set_key("forecast_columns");
+  names->set_value(columns + "]");
   onnx::GraphProto* graph = proto.mutable_graph();
   graph->set_name("nhits");
   AddIo(graph->add_input(), "insample_y", {L});
