@@ -1,10 +1,14 @@
 #include <cstdio>
+#include <map>
 #include <memory>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "nhits/conformal.h"
 #include "commands.h"
 #include "nhits/model.h"
+#include "nhits/safetensors.h"
 #include "serve/hash128.h"
 
 namespace nhits::cli {
@@ -18,6 +22,19 @@ Action RegisterInfo(CLI::App& app) {
     const NhitsConfig& c = model.config();
     std::printf("model        %s\n", path->c_str());
     std::printf("config       %s\n", ConfigToJson(c).c_str());
+    // The training settings this engine stored beside the architecture (neuralforecast's names).
+    const Result<SafetensorsFile> file = ReadSafetensors(*path);  // LoadCheckpoint keeps only the architecture
+    const std::map<std::string, std::string> none;
+    const std::map<std::string, std::string>& metadata = file.ok() ? file->metadata : none;
+    if (auto it = metadata.find("nhits_config"); it != metadata.end()) {
+      const nlohmann::ordered_json stored = nlohmann::ordered_json::parse(it->second, nullptr, false);
+      nlohmann::ordered_json training = nlohmann::ordered_json::object();
+      for (const char* key : {"max_steps", "learning_rate", "num_lr_decays", "batch_size", "windows_batch_size", "step_size",
+                              "val_size", "val_check_steps", "val_step_size", "early_stop_patience_steps", "valid_loss",
+                              "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled", "random_seed"})
+        if (stored.is_object() && stored.contains(key)) training[key] = stored[key];
+      if (!training.empty()) std::printf("training     %s\n", training.dump().c_str());
+    }
     std::printf("parameters   %lld (%.2f MB as float32)\n", static_cast<long long>(model.ParameterCount()),
                 model.ParameterCount() * 4.0 / 1e6);
     std::printf("FLOPs        %lld per forecast (%.3f MFLOP)\n", static_cast<long long>(model.FlopsPerForecast()),

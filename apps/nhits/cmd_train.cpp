@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -88,6 +89,8 @@ Action RegisterTrain(CLI::App& app) {
                         {"seconds", FormatValue(report.seconds)}};
     if (!std::isnan(report.best_val_loss)) info["best_val_loss"] = FormatValue(report.best_val_loss);
     if (!conformal.empty()) info[kConformalKey] = conformal;
+    if (std::any_of(panel.series.begin(), panel.series.end(), [](const Series& s) { return !s.sample_weight.empty(); }))
+      info["sample_weight"] = "the sample_weight column of " + a->data;  // it changed the weights: say so in `nhits info`
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
     // train_loss: the mean over the steps since the last validation check (scaled windows).
     std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);

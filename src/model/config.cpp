@@ -430,6 +430,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["num_lr_decays"] = t->num_lr_decays;
     j["early_stop_patience_steps"] = t->early_stop_patience_steps;
     j["val_check_steps"] = t->val_check_steps;
+    j["val_size"] = t->val_size;
     j["batch_size"] = t->batch_size;
     j["windows_batch_size"] = t->windows_batch_size;
     j["step_size"] = t->step_size;

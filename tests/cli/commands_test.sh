@@ -15,6 +15,7 @@ check "train reports validation loss" 'grep -q best_val_loss "$WORK/train.txt"'
 
 "$NHITS" info --model "$WORK/m.safetensors" > "$WORK/info.txt"
 check "info shows parameters and FLOPs" 'grep -q "^parameters" "$WORK/info.txt" && grep -q "^FLOPs" "$WORK/info.txt"'
+check "info shows the training settings" 'grep -q "^training .*\"val_size\":12" "$WORK/info.txt" && grep -q "\"max_steps\":300" "$WORK/info.txt"'
 check "info lists MQLoss outputs" 'grep -q "NHITS-median, NHITS-lo-90, NHITS-lo-80, NHITS-hi-80, NHITS-hi-90" "$WORK/info.txt"'
 
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --out "$WORK/f.csv" 2>/dev/null
@@ -434,6 +435,8 @@ awk -F, 'NR==1 {print $0 ",sample_weight"; next} {print $0 ",0"}' "$AIR" > "$WOR
 "$NHITS" train --data "$WORK/air_w0.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 50 --out "$WORK/w0.safetensors" > "$WORK/w0.txt" 2>&1
 check "train: a sample_weight column is used (all zero: no loss)" \
   'grep -q "weighting the training windows by the sample_weight column" "$WORK/w0.txt" && grep -q "train_loss 0 " "$WORK/w0.txt"'
+"$NHITS" info --model "$WORK/w0.safetensors" > "$WORK/w0info.txt"
+check "info says the weights were trained with sample_weight" 'grep -q "^sample_weight .*the sample_weight column of" "$WORK/w0info.txt"'
 
 for cmd in train predict cv info plot demo quantize bench serve loadgen batch benchmark; do
   # Through a file: grep -q stops reading early and, under pipefail, a long help would fail on SIGPIPE.
