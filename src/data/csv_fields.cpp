@@ -57,7 +57,6 @@ const char* SplitLine(std::string_view line, std::vector<std::string_view>* fiel
   }
 }
 
-
 std::vector<std::string> SplitLineCopy(std::string_view line, std::string* why) {
   std::vector<std::string_view> fields;
   std::deque<std::string> storage;
