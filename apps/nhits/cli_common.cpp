@@ -22,6 +22,27 @@ void CheckOk(const Status& status) {
   if (!status.ok()) Fail(status.message());
 }
 
+namespace {
+
+// The configuration was built from flags: name the flag the user typed ("--early-stop-patience-steps")
+// where the validator names its field ("field 'early_stop_patience_steps'"); the names are
+// neuralforecast's in both spellings.
+void CheckFlagsOk(const Status& status) {
+  if (status.ok()) return;
+  std::string m = status.message();
+  if (m.rfind("field '", 0) == 0) {
+    const std::size_t end = m.find('\'', 7);
+    if (end != std::string::npos) {
+      std::string flag = "--" + m.substr(7, end - 7);
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      m = flag + m.substr(end + 1);
+    }
+  }
+  Fail(m);
+}
+
+}  // namespace
+
 std::vector<std::string> SplitList(const std::string& text, const std::string& field) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -331,8 +352,8 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
     Fail("--valid-delta applies to --valid-loss HuberLoss, HuberQLoss or HuberMQLoss");
   if (given(valid_q_flag) && !(train.valid_loss && v.single_quantile()))
     Fail("--valid-q applies to --valid-loss QuantileLoss or HuberQLoss");
-  CheckOk(c.Validate());
-  CheckOk(train.Validate(c));
+  CheckFlagsOk(c.Validate());
+  CheckFlagsOk(train.Validate(c));
   return c;
 }
 

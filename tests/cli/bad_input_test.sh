@@ -62,7 +62,7 @@ expect_error loss-wrong-case "--loss: unknown value 'mae' (did you mean 'MAE'?)"
 expect_error unknown-loss "loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --loss MAPE2 --out "$WORK/out.safetensors"
 expect_error unknown-distribution "distribution" "Poisson" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --distribution Poisson --out "$WORK/out.safetensors"
 expect_error distribution-no-level "--level" "empty list" -- "$NHITS" train --data "$AIR" --h 3 --loss DistributionLoss --level "" --out "$WORK/out.safetensors"
-expect_error mqloss-valid-mae "valid_loss" "validates with MQLoss or HuberMQLoss" -- "$NHITS" train --data "$AIR" --h 3 --loss MQLoss --valid-loss MAE --val-size 3 --out "$WORK/out.safetensors"
+expect_error mqloss-valid-mae "--valid-loss:" "validates with MQLoss or HuberMQLoss" -- "$NHITS" train --data "$AIR" --h 3 --loss MQLoss --valid-loss MAE --val-size 3 --out "$WORK/out.safetensors"
 X=$SRC/tests/fixtures/parity/exog_hist_futr_stat_standard
 expect_error exog-longer-h "--h 24" "forecasts at most its own h=12" -- "$NHITS" predict --model "$X/model.safetensors" --data "$X/input.csv" --futr-data "$X/futr.csv" --static-data "$X/static.csv" --h 24 --out "$WORK/out.csv"
 expect_error unknown-valid-loss "valid-loss" "MAPE2" -- "$NHITS" train --data "$AIR" --h 3 --valid-loss MAPE2 --out "$WORK/out.safetensors"
@@ -83,6 +83,7 @@ expect_error predict-unknown-precision "--precision" "unknown precision 'fp16'" 
 expect_error quantize-fp32 "choose int8 or bf16" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --precision fp32 --out "$WORK/out.safetensors"
 expect_error quantize-bad-holdout "--holdout" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --holdout 1.5 --out "$WORK/out.safetensors"
 expect_error quantize-nothing-quantised "keeps every layer in fp32" "raise --max-error" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --max-error 1e-12 --out "$WORK/out.safetensors"
+expect_error train-early-stop-without-val "--early-stop-patience-steps:" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --early-stop-patience-steps 3
 expect_error train-q-with-mae "--q applies to --loss QuantileLoss or HuberQLoss (the loss is MAE)" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --q 0.9
 expect_error train-delta-with-mae "--delta applies to --loss HuberLoss" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --delta 3
 expect_error train-restore-without-val "--restore-best-weights applies to validation, which needs --val-size N" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --restore-best-weights
