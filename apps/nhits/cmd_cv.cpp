@@ -32,9 +32,7 @@ Panel WithoutLast(const Panel& panel, int n) {
 std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, const std::vector<double>& given,
                              const std::vector<float>& bounds) {
   if (given.empty()) return "";
-  std::vector<double> levels = given;  // ConformalIntervals' order: lo widest..narrowest, hi narrowest..widest
-  std::sort(levels.begin(), levels.end());
-  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  const std::vector<double> levels = SortedLevels(given);  // ConformalIntervals' order: lo widest..narrowest, hi narrowest..widest
   const std::size_t n = levels.size(), B = 2 * n;
   std::string out = "\n| conformal interval | coverage % | mean width |\n|---|---|---|\n";
   for (std::size_t i = 0; i < n; ++i) {

@@ -265,11 +265,8 @@ Action RegisterPredict(CLI::App& app) {
     if (config.distribution_loss() && !a->level.empty()) {
       // The distribution has every quantile: the same weights, decoded at the asked levels. As
       // neuralforecast's predict(level=...), sorted and de-duplicated, without the median column.
-      std::vector<double> levels = Unwrap(ParseLevels(a->level, "level"));
-      std::sort(levels.begin(), levels.end());
-      levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
       NhitsConfig at_levels = config;
-      at_levels.level = levels;
+      at_levels.level = SortedLevels(Unwrap(ParseLevels(a->level, "level")));
       if (Status st = at_levels.Validate(); !st.ok()) Fail("--level: " + st.message());
       Model relevelled(at_levels);
       relevelled.mutable_network().params() = model.network().params();

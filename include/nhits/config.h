@@ -201,4 +201,7 @@ std::string ConfigToJson(const NhitsConfig& config, const TrainOptions* train = 
 // `where` prefixes error messages (e.g. the checkpoint path).
 Result<NhitsConfig> ConfigFromJson(const std::string& json, const std::string& where);
 
+// Levels as neuralforecast's predict(level=...) takes them: sorted(set(level)).
+std::vector<double> SortedLevels(std::vector<double> levels);
+
 }  // namespace nhits

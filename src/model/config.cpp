@@ -377,6 +377,12 @@ NhitsConfig TrainOptions::ValidationConfig(const NhitsConfig& config) const {
   return v;
 }
 
+std::vector<double> SortedLevels(std::vector<double> levels) {
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  return levels;
+}
+
 std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
   nlohmann::ordered_json j;
   j["h"] = c.h;

@@ -22,13 +22,6 @@ double Quantile(std::vector<double> v, double q) {
   return t >= 0.5 ? v[hi] - (v[hi] - v[lo]) * (1 - t) : v[lo] + (v[hi] - v[lo]) * t;
 }
 
-// neuralforecast's predict: sorted(set(level)).
-std::vector<double> SortedLevels(std::vector<double> levels) {
-  std::sort(levels.begin(), levels.end());
-  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-  return levels;
-}
-
 // neuralforecast's cuts: alpha/200 for the levels reversed, then 1 - alpha/200 in level order.
 std::vector<double> Cuts(const std::vector<double>& levels) {
   std::vector<double> cuts;

@@ -219,7 +219,7 @@ void Engine::Impl::Submit(Pending pending) {
         return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' runs on " + inst->options().device +
                                             ", which answers its own levels only; serve it on cpu for other levels"));
       NhitsConfig as = c;
-      as.level = serve::SortedLevels(request.levels);
+      as.level = SortedLevels(request.levels);
       if (Status v = as.Validate(); !v.ok()) return fail(Status::InvalidArgument("levels: " + v.message()));
     }
     if (request.expect_local_scaler && *request.expect_local_scaler != c.local_scaler_type)

@@ -10,18 +10,10 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "serve/latency_histogram.h"
 
 namespace nhits::serve {
-
-// Levels as neuralforecast's predict(level=...) takes them: sorted, each once.
-inline std::vector<double> SortedLevels(std::vector<double> levels) {
-  std::sort(levels.begin(), levels.end());
-  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-  return levels;
-}
 
 inline std::int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include "nhits/local_scaler.h"
-#include "serve/engine_stats.h"
 #include "serve/http/event_loop_server.h"
 #include "serve/http/http_parser.h"
 
