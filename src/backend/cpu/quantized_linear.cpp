@@ -29,6 +29,14 @@ int RoundUp(int v, int m) { return (v + m - 1) / m * m; }
 
 // ---- BF16 ----
 
+// BF16 is the top half of an FP32: widening is a shift. A named function, not a lambda: a lambda
+// does not inherit its enclosing function's target attribute, so on a compiler targeting a CPU
+// without AVX-512 (-march=native on an AVX2 machine) the intrinsics inside it would not compile.
+__attribute__((target("avx512f,avx512bw"))) inline __m512 WidenBf16(const std::uint16_t* p) {
+  const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
 // R rows x B windows of independent accumulators, as in the FP32 kernel (small_batch_linear.cpp).
 template <int B, int R>
 __attribute__((target("avx512f,avx512bw,fma"))) inline void Bf16Rows(const float* x, const Bf16Weights& w,
@@ -37,11 +45,6 @@ __attribute__((target("avx512f,avx512bw,fma"))) inline void Bf16Rows(const float
   const int in = w.in, full = in & ~15;
   const __mmask16 tail = static_cast<__mmask16>((1u << (in - full)) - 1u);
   const std::uint16_t* wr = w.w.data() + static_cast<std::size_t>(o) * w.ld;
-  auto widen = [](const std::uint16_t* p) {
-    // BF16 is the top half of an FP32: widening is a shift.
-    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-  };
   __m512 acc[R][B];
   for (int r = 0; r < R; ++r)
     for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_ps();
@@ -49,7 +52,7 @@ __attribute__((target("avx512f,avx512bw,fma"))) inline void Bf16Rows(const float
     __m512 xv[B];
     for (int b = 0; b < B; ++b) xv[b] = _mm512_loadu_ps(x + static_cast<std::size_t>(b) * in + i);
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = widen(wr + static_cast<std::size_t>(r) * w.ld + i);
+      const __m512 wv = WidenBf16(wr + static_cast<std::size_t>(r) * w.ld + i);
       for (int b = 0; b < B; ++b) acc[r][b] = _mm512_fmadd_ps(wv, xv[b], acc[r][b]);
     }
   }
@@ -57,7 +60,7 @@ __attribute__((target("avx512f,avx512bw,fma"))) inline void Bf16Rows(const float
     __m512 xv[B];
     for (int b = 0; b < B; ++b) xv[b] = _mm512_maskz_loadu_ps(tail, x + static_cast<std::size_t>(b) * in + full);
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = widen(wr + static_cast<std::size_t>(r) * w.ld + full);  // zero padded up to ld
+      const __m512 wv = WidenBf16(wr + static_cast<std::size_t>(r) * w.ld + full);  // zero padded up to ld
       for (int b = 0; b < B; ++b) acc[r][b] = _mm512_fmadd_ps(wv, xv[b], acc[r][b]);
     }
   }
