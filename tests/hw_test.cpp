@@ -50,6 +50,7 @@ TEST(DetectCpu, KernelIsaAgreesWithTheFeatures) {
   const CpuInfo c = DetectCpu();
   EXPECT_FALSE(c.kernel_isa.empty());
   if (c.kernel_isa == "avx512") EXPECT_TRUE(c.avx512f);
+  if (c.kernel_isa == "avx2") EXPECT_TRUE(c.avx2 && c.fma);
   if (c.avx512bw || c.avx512vl || c.avx512_vnni || c.avx512_bf16) EXPECT_TRUE(c.avx512f);
   if (c.avx512f) EXPECT_TRUE(c.avx2);
 }

@@ -1,5 +1,7 @@
 #include "backend/cpu/quantized_linear.h"
 
+#include "backend/cpu/avx2_kernels.h"
+#include "backend/cpu/kernel_isa.h"
 #include "backend/cpu/parallel_rows.h"
 
 #include <dnnl.h>
@@ -15,12 +17,8 @@
 namespace nhits::cpu {
 namespace {
 
-bool IsaAllowed() {
-  // NHITS_MAX_CPU_ISA=portable caps the ISA for tests, as for the FP32 small-batch kernels.
-  const char* cap = std::getenv("NHITS_MAX_CPU_ISA");
-  return cap == nullptr || std::strcmp(cap, "portable") != 0;
-}
-const bool kAvx512 = IsaAllowed() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+const bool kAvx512 = MaxKernelIsa() == KernelIsa::kAvx512;
+const bool kAvx2 = MaxKernelIsa() == KernelIsa::kAvx2;
 const bool kVnni = kAvx512 && __builtin_cpu_supports("avx512vnni");
 
 inline float ApplyEpilogue(float v, Epilogue e) { return e == Epilogue::kRelu && !(v > 0.0f) ? 0.0f : v; }
@@ -219,6 +217,7 @@ Bf16Weights PackBf16(int out, int in, const float* w) {
 
 void Bf16SmallBatchLinear(int batch, const float* x, const Bf16Weights& w, const float* bias, float* y, int ldy,
                           int o_begin, int o_end, Epilogue e) {
+  if (kAvx2) return avx2::Bf16Linear(batch, x, w, bias, y, ldy, o_begin, o_end, e);
   if (!kAvx512) return Bf16Portable(batch, x, w, bias, y, ldy, o_begin, o_end, e);
   WithSmallBatch(batch, [&]<int B>() { Bf16Avx512<B>(x, w, bias, y, ldy, o_begin, o_end, e); });
 }
@@ -274,6 +273,8 @@ void QuantizeRowsU8(int batch, int in, const float* x, int ld, const QuantizedRo
 
 void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
                           int ldy, int o_begin, int o_end, Epilogue e) {
+  // An AVX-512 CPU without VNNI has AVX2 too, and its 16-bit multiply-adds beat scalar code.
+  if (!kVnni && (kAvx2 || kAvx512)) return avx2::Int8Linear(batch, xq, w, bias, y, ldy, o_begin, o_end, e);
   if (!kVnni) return Int8Portable(batch, xq, w, bias, y, ldy, o_begin, o_end, e);
   WithSmallBatch(batch, [&]<int B>() { Int8Vnni<B>(xq, w, bias, y, ldy, o_begin, o_end, e); });
 }
@@ -281,11 +282,15 @@ void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights&
 void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
                     std::int32_t* acc, Epilogue e) {
   if (!kVnni) {
-    // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead.
-    for (int b0 = 0; b0 < batch; b0 += 8) {
-      const QuantizedRows part{xq.q + static_cast<std::size_t>(b0) * w.ld, xq.scale + b0, xq.zero + b0};
-      Int8Portable(std::min(8, batch - b0), part, w, bias, y + static_cast<std::size_t>(b0) * w.out, w.out, 0, w.out, e);
-    }
+    // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead, with
+    // the small-batch kernel on blocks of 8 windows, the threads splitting the windows.
+    ForRows(batch, [&](int r0, int r1) {
+      for (int b0 = r0; b0 < r1; b0 += kSmallBatchMax) {
+        const QuantizedRows part{xq.q + static_cast<std::size_t>(b0) * w.ld, xq.scale + b0, xq.zero + b0};
+        Int8SmallBatchLinear(std::min(kSmallBatchMax, r1 - b0), part, w, bias, y + static_cast<std::size_t>(b0) * w.out,
+                             w.out, 0, w.out, e);
+      }
+    });
     return;
   }
   const std::int32_t zero = 0;
@@ -308,7 +313,8 @@ void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, co
 
 const char* QuantizedLinearIsa() {
   if (kVnni) return "bf16:avx512 int8:avx512-vnni";
-  if (kAvx512) return "bf16:avx512 int8:portable";
+  if (kAvx512) return "bf16:avx512 int8:avx2";
+  if (kAvx2) return "bf16:avx2 int8:avx2";
   return "bf16:portable int8:portable";
 }
 

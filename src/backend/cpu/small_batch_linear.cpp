@@ -1,5 +1,8 @@
 #include "backend/cpu/small_batch_linear.h"
 
+#include "backend/cpu/avx2_kernels.h"
+#include "backend/cpu/kernel_isa.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -67,24 +70,19 @@ void LinearPortable(int batch, int in, const float* x, const float* w, const flo
     }
 }
 
-bool HasAvx512() {
-  // NHITS_MAX_CPU_ISA=portable caps the ISA for tests, like oneDNN's ONEDNN_MAX_CPU_ISA.
-  const char* cap = std::getenv("NHITS_MAX_CPU_ISA");
-  if (cap != nullptr && std::strcmp(cap, "portable") == 0) return false;
-  return __builtin_cpu_supports("avx512f");
-}
-
-const bool kAvx512 = HasAvx512();
+const bool kAvx512 = MaxKernelIsa() == KernelIsa::kAvx512;
+const bool kAvx2 = MaxKernelIsa() == KernelIsa::kAvx2;
 
 }  // namespace
 
 void SmallBatchLinear(int batch, int in, const float* x, const float* w, const float* bias, float* y, int ldy,
                       int o_begin, int o_end, Epilogue e) {
+  if (kAvx2) return avx2::Linear(batch, in, x, w, bias, y, ldy, o_begin, o_end, e);
   if (!kAvx512) return LinearPortable(batch, in, x, w, bias, y, ldy, o_begin, o_end, e);
   WithSmallBatch(batch, [&]<int B>() { LinearAvx512<B>(in, x, w, bias, y, ldy, o_begin, o_end, e); });
 }
 
-const char* SmallBatchLinearIsa() { return kAvx512 ? "avx512" : "portable"; }
+const char* SmallBatchLinearIsa() { return ToString(MaxKernelIsa()); }
 
 namespace {
 
@@ -137,7 +135,7 @@ std::size_t Fp32Panels::bytes() const { return empty() ? 0 : PanelFloats(out, in
 
 Fp32Panels PackFp32Panels(int out, int in, const float* w) {
   Fp32Panels p;
-  if (!kAvx512 || out <= 0 || in <= 0) return p;
+  if (!(kAvx512 || kAvx2) || out <= 0 || in <= 0) return p;
   p.out = out;
   p.in = in;
   const std::size_t n = PanelFloats(out, in);
@@ -154,6 +152,7 @@ Fp32Panels PackFp32Panels(int out, int in, const float* w) {
 
 void PanelLinear(int batch, const float* x, const Fp32Panels& w, const float* bias, float* y, int ldy, int o_begin,
                  int o_end, Epilogue e) {
+  if (kAvx2) return avx2::PanelLinear(batch, x, w, bias, y, ldy, o_begin, o_end, e);
   WithSmallBatch(batch, [&]<int B>() {
     constexpr int R = B <= 2 ? 8 : B <= 4 ? 4 : 2;
     PanelLinearAvx512<B, R>(x, w, bias, y, ldy, o_begin, o_end, e);

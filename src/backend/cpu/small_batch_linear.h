@@ -36,17 +36,17 @@ void WithSmallBatch(int batch, F&& f) {
 }
 
 // y[b, o] = epilogue(bias[o] + sum_i x[b, i] * w[o, i]) for o in [o_begin, o_end), b < batch <= 8.
-// Uses AVX-512 when the CPU has it, else portable code with the same summation shape.
+// Uses AVX-512 or AVX2 + FMA when the CPU has it (kernel_isa.h), else portable code.
 void SmallBatchLinear(int batch, int in, const float* x, const float* w, const float* bias, float* y, int ldy,
                       int o_begin, int o_end, Epilogue e = Epilogue::kNone);
 
-// Which implementation SmallBatchLinear uses on this CPU ("avx512" or "portable").
+// Which implementation SmallBatchLinear uses on this CPU ("avx512", "avx2" or "portable").
 const char* SmallBatchLinearIsa();
 
 // FP32 weights laid out for small batches: panels of 8 output rows, each [ceil(in/16)][8][16] floats
 // (zero-padded), so the kernel streams one sequential run instead of eight interleaved rows,
 // which the hardware prefetchers follow better (74 against 59 GB/s from L3 for 8 MB of 512x512
-// layers at batch 1 on this machine's Zen 4 core). Empty on a CPU without AVX-512 (SmallBatchLinear then).
+// layers at batch 1 on this machine's Zen 4 core). Empty on a CPU without AVX2 (SmallBatchLinear then).
 struct Fp32Panels {
   int out = 0, in = 0;
   std::unique_ptr<float[], void (*)(void*)> data{nullptr, nullptr};  // 64-byte aligned
