@@ -702,6 +702,57 @@ TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
   EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
 }
 
+// Any quantiles from the same parameters, as neuralforecast's predict(quantiles=...): the mean,
+// then the quantiles sorted. The 0.05/0.1/0.5/0.9/0.95 ones must equal the trained -lo-90/-lo-80/
+// -median/-hi-80/-hi-90 columns, which come through another route (the level's fitted Student-t
+// quantile series, not StudentTQuantile).
+TEST(Engine, DistributionQuantilesPerRequestMatchTheLevelColumns) {
+  NhitsConfig c = SmallModel()->config();
+  c.loss = LossType::kDistributionLoss;
+  c.distribution = DistributionType::kStudentT;
+  c.level = {80, 90};
+  auto model = std::make_shared<Model>(c);
+  model->mutable_network().InitParams(5);
+  Engine engine;
+  ModelOptions o;
+  o.cache = true;
+  ASSERT_TRUE(engine.LoadModel("m", 1, model, o).ok());
+  const std::vector<std::string> trained = c.output_names();  // "", -median, -lo-90, -lo-80, -hi-80, -hi-90
+  ASSERT_EQ(trained, (std::vector<std::string>{"", "-median", "-lo-90", "-lo-80", "-hi-80", "-hi-90"}));
+  const ForecastResult own = engine.Predict(Request("s"));
+  ASSERT_TRUE(own.status.ok()) << own.status.ToString();
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass would hit the cache if quantiles were cached
+    ForecastRequest r = Request("s");
+    r.quantiles = {0.95, 0.05, 0.5, 0.1, 0.9, 0.05};
+    const ForecastResult got = engine.Predict(r);
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    EXPECT_FALSE(got.cache_hit);
+    ASSERT_EQ(got.output_names, (std::vector<std::string>{"", "_ql0.05", "_ql0.1", "_ql0.5", "_ql0.9", "_ql0.95"}));
+    const int want_column[] = {0, 2, 3, 1, 4, 5};  // the trained column each answer column equals
+    ASSERT_EQ(got.forecast.size(), static_cast<std::size_t>(c.h) * 6);
+    for (int t = 0; t < c.h; ++t)
+      for (int k = 0; k < 6; ++k) {
+        const float want = own.forecast[static_cast<std::size_t>(t) * 6 + want_column[k]];
+        EXPECT_NEAR(got.forecast[static_cast<std::size_t>(t) * 6 + k], want, 1e-4f * (1 + std::abs(want)))
+            << "step " << t << " column " << got.output_names[k];
+      }
+  }
+  ForecastRequest both = Request("s");
+  both.quantiles = {0.5};
+  both.levels = {80};
+  EXPECT_EQ(engine.Predict(both).status.code(), Status::Code::kInvalidArgument);
+  ForecastRequest outside = Request("s");
+  outside.quantiles = {1.0};
+  EXPECT_EQ(engine.Predict(outside).status.code(), Status::Code::kInvalidArgument);
+  Engine point_engine;
+  ASSERT_TRUE(point_engine.LoadModel("m", 1, SmallModel(), o).ok());
+  ForecastRequest point = Request("s");
+  point.quantiles = {0.9};
+  const ForecastResult refused = point_engine.Predict(point);
+  EXPECT_EQ(refused.status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
+}
+
 // The p95 is cumulative: after a slow spell an idle server still shows it above the threshold,
 // and more workers would change nothing, so the scaling signal must not say "up".
 TEST(Engine, NoScaleUpWhileIdleOnAnOldLatencyAlert) {

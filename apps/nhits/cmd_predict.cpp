@@ -97,29 +97,15 @@ std::string RecursiveForecastCsv(const Model& model, Panel panel, const Frequenc
 // works; the Student-t's through StudentTQuantile.
 std::string QuantilesCsv(const Model& model, const Panel& panel, const Frequency& freq,
                          const std::vector<ForecastOrigin>& origins, const PrecisionPlan& plan,
-                         std::vector<double> quantiles, const std::string& alias,
+                         const std::vector<double>& quantiles, const std::string& alias,
                          const std::vector<LocalScale>& local) {
   const NhitsConfig& c = model.config();
-  std::sort(quantiles.begin(), quantiles.end());
-  quantiles.erase(std::unique(quantiles.begin(), quantiles.end()), quantiles.end());
   const Model decoded = WithReturnedParams(model);
   const std::vector<float> fc = ForecastFrom(decoded, panel, origins, plan);
-  const std::size_t C = static_cast<std::size_t>(decoded.config().outputs_per_step()),
-                    P = static_cast<std::size_t>(c.distribution_param_count());
-  const bool student = c.distribution == DistributionType::kStudentT;
-  std::vector<std::string> suffixes{""};
-  for (double q : quantiles) suffixes.push_back("_ql" + PythonFloatRepr(q));
-  if (c.return_params)
-    for (const std::string& p : c.distribution_param_names()) suffixes.push_back("-" + p);
-  std::vector<float> values;
-  for (std::size_t r = 0; r < fc.size() / C; ++r) {
-    const float* row = &fc[r * C];
-    const DistributionParams p = ReturnedParams(decoded.config(), row);
-    values.push_back(row[0]);
-    for (double q : quantiles)
-      values.push_back(static_cast<float>(p.loc + p.scale * (student ? StudentTQuantile(q, p.df) : NormalQuantile(q))));
-    if (c.return_params) values.insert(values.end(), row + C - P, row + C);
-  }
+  const std::vector<std::string> suffixes = QuantileColumnSuffixes(c, quantiles);
+  const std::size_t rows = fc.size() / static_cast<std::size_t>(decoded.config().outputs_per_step());
+  std::vector<float> values(rows * suffixes.size());
+  QuantileColumns(c, quantiles, fc.data(), rows, values.data());
   return ColumnsCsv(panel, freq, c.h, alias, suffixes, values, local);
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "nhits/config.h"
@@ -60,6 +61,17 @@ double StudentTQuantileForLevel(double level, double df);
 // That series' coefficients: the quantile is sum_k c[k] T_k(x) with x = 6 / df - 1 (Chebyshev
 // polynomials of the first kind), for graphs that evaluate it themselves (ONNX export).
 std::vector<double> StudentTQuantileSeriesCoefficients(double level);
+
+// neuralforecast's predict(quantiles=...) of a DistributionLoss model `c`: the mean, then each
+// quantile (sorted, de-duplicated: SortedLevels) as "_ql<q>", then the parameters when
+// c.return_params. The quantiles come from each point's parameters, so decode with
+// QuantileDecodeConfig(c) first (c with return_params set), then QuantileColumns.
+NhitsConfig QuantileDecodeConfig(const NhitsConfig& c);
+std::vector<std::string> QuantileColumnSuffixes(const NhitsConfig& c, const std::vector<double>& quantiles);
+// rows x QuantileDecodeConfig(c).outputs_per_step() decoded values to rows x
+// QuantileColumnSuffixes(c, quantiles).size() columns.
+void QuantileColumns(const NhitsConfig& c, const std::vector<double>& quantiles, const float* decoded,
+                     std::size_t rows, float* out);
 
 // One window's raw network output [h, network_outputs_per_step()] to its forecast columns
 // [h, outputs_per_step()] in the original scale (output_names() order). For every loss but

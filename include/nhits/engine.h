@@ -61,6 +61,10 @@ struct ForecastRequest {
   // -lo-/-hi- per level, as NhitsConfig::output_names) instead of the trained ones, from the same
   // parameters. Such answers bypass the cache. Empty: the model's own levels.
   std::vector<double> levels;
+  // DistributionLoss models: answer with the mean and these quantiles in (0, 1) instead, as
+  // neuralforecast's predict(quantiles=...) (columns QuantileColumnSuffixes: "", "_ql0.1", ...,
+  // then the parameters if the model returns them). Not with `levels`; bypasses the cache too.
+  std::vector<double> quantiles;
 };
 
 struct ForecastResult {

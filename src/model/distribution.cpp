@@ -294,4 +294,35 @@ void DecodeForecast(const NhitsConfig& c, const ScaleStats& stats, const float* 
   }
 }
 
+NhitsConfig QuantileDecodeConfig(const NhitsConfig& c) {
+  NhitsConfig as = c;
+  as.return_params = true;
+  return as;
+}
+
+std::vector<std::string> QuantileColumnSuffixes(const NhitsConfig& c, const std::vector<double>& quantiles) {
+  std::vector<std::string> suffixes{""};
+  for (double q : SortedLevels(quantiles)) suffixes.push_back("_ql" + PythonFloatRepr(q));
+  if (c.return_params)
+    for (const std::string& p : c.distribution_param_names()) suffixes.push_back("-" + p);
+  return suffixes;
+}
+
+void QuantileColumns(const NhitsConfig& c, const std::vector<double>& quantiles, const float* decoded,
+                     std::size_t rows, float* out) {
+  const NhitsConfig as = QuantileDecodeConfig(c);
+  const std::vector<double> qs = SortedLevels(quantiles);
+  const std::size_t C = static_cast<std::size_t>(as.outputs_per_step()),
+                    P = static_cast<std::size_t>(c.distribution_param_count());
+  const bool student = c.distribution == DistributionType::kStudentT;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = decoded + r * C;
+    const DistributionParams p = ReturnedParams(as, row);
+    *out++ = row[0];  // the mean
+    for (double q : qs)
+      *out++ = static_cast<float>(p.loc + p.scale * (student ? StudentTQuantile(q, p.df) : NormalQuantile(q)));
+    if (c.return_params) out = std::copy(row + C - P, row + C, out);
+  }
+}
+
 }  // namespace nhits

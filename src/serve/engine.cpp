@@ -211,6 +211,19 @@ void Engine::Impl::Submit(Pending pending) {
             std::to_string(i / static_cast<std::size_t>(c.input_size)) + " (of " + std::to_string(c.input_size) +
             ", oldest first) is not finite (NaN, Inf, or beyond the float range); mark missing points with mask 0"));
     if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
+    if (!request.quantiles.empty()) {
+      if (!request.levels.empty())
+        return fail(Status::InvalidArgument("levels and quantiles cannot be combined (as in neuralforecast)"));
+      if (!c.distribution_loss())
+        return fail(Status::InvalidArgument("quantiles: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
+                                            "; any quantile comes from a DistributionLoss model's parameters"));
+      if (!inst->DecodesOtherLevels())
+        return fail(Status::InvalidArgument("quantiles: model '" + inst->name() + "' runs on " + inst->options().device +
+                                            ", which answers its own levels only; serve it on cpu for quantiles"));
+      for (double q : request.quantiles)
+        if (!(q > 0 && q < 1))
+          return fail(Status::InvalidArgument("quantiles: " + PythonFloatRepr(q) + " is not in (0, 1)"));
+    }
     if (!request.levels.empty()) {
       if (!c.distribution_loss())
         return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
@@ -230,7 +243,7 @@ void Engine::Impl::Submit(Pending pending) {
                                           std::to_string(inst->options().priority_levels)));
     if (request.deadline && arrived >= *request.deadline)
       return fail(Status::DeadlineExceeded("the deadline had passed on arrival"));
-    if (inst->options().cache && request.levels.empty()) {
+    if (inst->options().cache && request.levels.empty() && request.quantiles.empty()) {
       ForecastResult hit;
       const auto lookup_start = Clock::now();
       const bool found = cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,

@@ -1,5 +1,6 @@
 #include "serve/model_instance.h"
 
+#include "nhits/distribution.h"
 #include "nhits/hw.h"
 
 #include <pthread.h>
@@ -484,7 +485,24 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     r.queue_us = MicrosBetween(p.enqueued, start);
     r.compute_us = compute_us;
     r.batch_size = windows;
-    if (s.ok() && p.request.levels.empty()) {
+    if (s.ok() && !p.request.quantiles.empty()) {  // the mean and any quantiles, from the parameters
+      const NhitsConfig as = QuantileDecodeConfig(c);
+      const std::vector<std::string> suffixes = QuantileColumnSuffixes(c, p.request.quantiles);
+      const std::size_t HA = static_cast<std::size_t>(c.h) * as.outputs_per_step(),
+                        HS = static_cast<std::size_t>(c.h) * suffixes.size();
+      std::vector<float> decoded(HA);
+      r.forecast.resize(static_cast<std::size_t>(p.request.windows) * HS);
+      for (int k = 0; k < p.request.windows && r.status.ok(); ++k) {
+        r.status = w.session->DecodeLast(at + k, as, decoded.data());
+        if (r.status.ok())
+          QuantileColumns(c, p.request.quantiles, decoded.data(), static_cast<std::size_t>(c.h),
+                          r.forecast.data() + static_cast<std::size_t>(k) * HS);
+      }
+      if (!r.status.ok()) r.forecast.clear();
+      r.outputs = static_cast<int>(suffixes.size());
+      r.output_names = suffixes;
+      r.point_column = 0;
+    } else if (s.ok() && p.request.levels.empty()) {
       r.forecast.assign(w.out.begin() + static_cast<std::ptrdiff_t>(at * HQ),
                         w.out.begin() + static_cast<std::ptrdiff_t>((at + p.request.windows) * HQ));
     } else if (s.ok()) {  // the same parameters decoded at the request's levels (checked at submission)
@@ -502,7 +520,7 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     at += p.request.windows;
     if (!p.internal) {
       if (r.status.ok()) {
-        if (cache_ != nullptr && p.request.levels.empty())
+        if (cache_ != nullptr && p.request.levels.empty() && p.request.quantiles.empty())
           cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, CacheKeyExtra(p.request));
         counters_.success.fetch_add(1, std::memory_order_relaxed);
         counters_.last_success_ms.store(WallClockMs(), std::memory_order_relaxed);

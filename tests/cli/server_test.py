@@ -213,6 +213,8 @@ try:
     check("level 100 -> 400", s == 400 and "(0, 100)" in b.decode(), b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "air", "level": [80], "series": [{"id": "AirPassengers", "values": y}]})
     check("level for a model without scores -> 400 naming how to get them", s == 400 and "--prediction-intervals" in b.decode(), b[:300])
+    s, b, _ = post_json("/v1/forecast", {"model": "air", "quantiles": [0.9], "series": [{"id": "AirPassengers", "values": y}]})
+    check("quantiles for a model that is not a DistributionLoss one -> 400 naming the need", s == 400 and "DistributionLoss" in b.decode(), b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [80], "series": [{"id": "unknown", "values": series[0]["values"]}]})
     check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
     check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
@@ -309,6 +311,24 @@ try:
           (got_cols, b[:300]))
     s, b, _ = post_json("/v1/forecast", {"model": "dist", "level": [100], "series": series[:1]})
     check("level 100 on a DistributionLoss model -> 400", s == 400 and "(0, 100)" in b.decode(), b[:300])
+    # Any quantiles, as `nhits predict --quantiles` (neuralforecast's predict(quantiles=...)):
+    # the mean, each quantile in order, then the parameters.
+    s, b, _ = post_json("/v1/forecast", {"model": "dist", "quantiles": [0.95, 0.05, 0.5], "series": series})
+    subprocess.run([NHITS, "predict", "--model", os.path.join(fdir, "model.safetensors"), "--data",
+                    os.path.join(fdir, "input.csv"), "--quantiles", "0.05,0.5,0.95", "--out",
+                    os.path.join(work, "dist_quantiles.csv")], check=True, capture_output=True)
+    cli_rows = rows(os.path.join(work, "dist_quantiles.csv"))
+    q_cols = [c for c in cli_rows[0] if c.startswith("NHITS")]
+    rel = v1_columns_rel(b, ids, q_cols, cli_rows) if s == 200 else 1.0
+    got_cols = [k for k in json.loads(b)["forecasts"][0] if k.startswith("NHITS")] if s == 200 else []
+    check(f"/v1 quantiles [0.95, 0.05, 0.5] on a DistributionLoss model equal `nhits predict --quantiles` (max rel {rel:.1e})",
+          rel < 1e-5 and got_cols == q_cols and q_cols[:4] == ["NHITS", "NHITS_ql0.05", "NHITS_ql0.5", "NHITS_ql0.95"],
+          (got_cols, q_cols, b[:300]))
+    for body, why, needle in [({"quantiles": [1.5]}, "quantile 1.5 -> 400", "(0, 1)"),
+                              ({"quantiles": []}, "empty quantiles -> 400", "(0, 1)"),
+                              ({"quantiles": [0.5], "level": [80]}, "quantiles with level -> 400", "cannot be combined")]:
+        s, b, _ = post_json("/v1/forecast", {"model": "dist", "series": series[:1], **body})
+        check(why, s == 400 and needle in b.decode(), b[:300])
     check("unload the DistributionLoss model", http("POST", "/v2/repository/models/dist/unload")[0] == 200)
 
     # ---- bad input: a clear 4xx each, and the server keeps serving ----

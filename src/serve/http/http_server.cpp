@@ -13,6 +13,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "nhits/distribution.h"
 #include "nhits/local_scaler.h"
 #include "serve/http/event_loop_server.h"
 #include "serve/http/http_parser.h"
@@ -655,9 +656,10 @@ struct HttpServer::Impl {
       return responder.Send(Error(400, "expected {\"series\": [{\"id\": ..., \"values\": [...]}, ...]}"));
     // A misspelt or unsupported key would otherwise be ignored and answered as if absent.
     for (const auto& [key, value] : j.items())
-      if (key != "model" && key != "version" && key != "series" && key != "level" && key != "priority" && key != "timeout_us")
-        return responder.Send(Error(400, "unknown key '" + key + "' (/v1/forecast takes model, version, series, level, priority, "
-                                         "timeout_us; the horizon is the model's h)"));
+      if (key != "model" && key != "version" && key != "series" && key != "level" && key != "quantiles" &&
+          key != "priority" && key != "timeout_us")
+        return responder.Send(Error(400, "unknown key '" + key + "' (/v1/forecast takes model, version, series, level, "
+                                         "quantiles, priority, timeout_us; the horizon is the model's h)"));
     if ((j.contains("priority") && !j["priority"].is_number_integer()) ||
         (j.contains("timeout_us") && !j["timeout_us"].is_number_integer()) ||
         (j.contains("version") && !j["version"].is_number_integer()) || (j.contains("model") && !j["model"].is_string()))
@@ -676,6 +678,24 @@ struct HttpServer::Impl {
     call->q = m->config.outputs_per_step();
     call->names = m->config.output_names();
     std::vector<double> distribution_levels;  // a DistributionLoss model decoded at other levels
+    std::vector<double> quantiles;            // ... or at any quantiles
+    if (j.contains("quantiles")) {
+      // neuralforecast's predict(quantiles=...): the mean, then each quantile as "_ql<q>".
+      constexpr const char* kBadQuantiles = "'quantiles' must be a non-empty list of numbers in (0, 1), e.g. [0.05, 0.5, 0.95]";
+      if (!j["quantiles"].is_array() || j["quantiles"].empty()) return responder.Send(Error(400, kBadQuantiles));
+      for (const json& q : j["quantiles"]) {
+        if (!q.is_number() || !(q.get<double>() > 0 && q.get<double>() < 1)) return responder.Send(Error(400, kBadQuantiles));
+        quantiles.push_back(q.get<double>());
+      }
+      if (j.contains("level")) return responder.Send(Error(400, "'level' and 'quantiles' cannot be combined (as in neuralforecast)"));
+      if (!m->config.distribution_loss())
+        return responder.Send(Error(400, "'quantiles' needs a DistributionLoss model; model '" + m->name + "' is trained with " +
+                                         ToString(m->config.loss) +
+                                         (m->config.outputs_per_step() > 1 ? " and answers its own quantiles without it"
+                                                                           : " (for intervals around its forecast: 'level' with conformity scores)")));
+      call->names = QuantileColumnSuffixes(m->config, quantiles);
+      call->q = static_cast<int>(call->names.size());
+    }
     if (j.contains("level")) {
       constexpr const char* kBadLevel = "'level' must be a non-empty list of numbers in (0, 100), e.g. [80, 90] or [97.5]";
       if (!j["level"].is_array() || j["level"].empty()) return responder.Send(Error(400, kBadLevel));
@@ -742,6 +762,7 @@ struct HttpServer::Impl {
       r.series_id = id;
       r.expect_local_scaler = m->config.local_scaler_type;  // the scaling above holds for this setting only
       r.levels = distribution_levels;
+      r.quantiles = quantiles;
       r.priority = j.value("priority", 0);
       if (r.priority == 0) r.priority = options.default_priority;  // none, or 0: the default level
       const long long timeout = j.value("timeout_us", 0LL);
