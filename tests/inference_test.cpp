@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <random>
 #include <thread>
 
+#include "backend/cpu/quantized_linear.h"
 #include "backend/cpu/small_batch_linear.h"
 #include "nhits/inference.h"
 #include "nhits/scaler.h"
@@ -241,7 +243,7 @@ TEST(SmallBatchLinear, PanelsMatchDoubleDotProducts) {
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1, 1);
   for (int batch = 1; batch <= cpu::kSmallBatchMax; ++batch)
-    for (int in : {1, 15, 16, 17, 84, 512})
+    for (int in : {1, 15, 16, 17, 24, 25, 84, 512})
       for (int out : {1, 7, 8, 37, 174}) {
         // x rows are `in` apart; the last row's tail past `in` is NaN
         std::vector<float> x(batch * in + 16, std::numeric_limits<float>::quiet_NaN()), w(out * in), bias(out),
@@ -265,6 +267,21 @@ TEST(SmallBatchLinear, PanelsMatchDoubleDotProducts) {
                 << "batch " << batch << " in " << in << " out " << out << " window " << b << " row " << o;
           }
       }
+}
+
+// NHITS_MAX_CPU_ISA must select the kernels it names, or kernels_avx2_isa would test the AVX-512
+// ones a second time and the AVX2 ones never (ctest runs this under each cap).
+TEST(SmallBatchLinear, IsaCapSelectsTheKernels) {
+  const char* cap = std::getenv("NHITS_MAX_CPU_ISA");
+  if (cap == nullptr) GTEST_SKIP() << "no NHITS_MAX_CPU_ISA cap in this run";
+  if (std::string(cap) == "portable") {
+    EXPECT_STREQ(cpu::SmallBatchLinearIsa(), "portable");
+    EXPECT_STREQ(cpu::QuantizedLinearIsa(), "bf16:portable int8:portable");
+  } else if (std::string(cap) == "avx2") {
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "this CPU has no AVX2 + FMA";
+    EXPECT_STREQ(cpu::SmallBatchLinearIsa(), "avx2");
+    EXPECT_STREQ(cpu::QuantizedLinearIsa(), "bf16:avx2 int8:avx2");
+  }
 }
 
 // Every batch the kernel specialises (1..8), widths around the 8- and 16-lane vectors, and two

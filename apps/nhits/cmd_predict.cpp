@@ -244,6 +244,7 @@ Action RegisterPredict(CLI::App& app) {
              (config.multi_quantile() ? ", whose quantiles are fixed at training)" : "; use --level with conformal scores)"));
       if (!a->level.empty()) Fail("--level and --quantiles cannot be combined (as in neuralforecast)");
       const std::vector<double> qs = Unwrap(ParseQuantiles(a->quantiles, "quantiles"));
+      if (Status st = ValidateQuantiles(qs); !st.ok()) Fail("--quantiles: " + st.message());
       WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias, local));
       report();
       return;

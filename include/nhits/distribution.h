@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "nhits/config.h"
+#include "nhits/status.h"
 #include "nhits/scaler.h"
 
 namespace nhits {
@@ -67,6 +68,11 @@ std::vector<double> StudentTQuantileSeriesCoefficients(double level);
 // c.return_params. The quantiles come from each point's parameters, so decode with
 // QuantileDecodeConfig(c) first (c with return_params set), then QuantileColumns.
 NhitsConfig QuantileDecodeConfig(const NhitsConfig& c);
+// Quantiles a forecast may ask for: within [kMinQuantile, 1 - kMinQuantile] (further out the
+// float64 tail loses its digits, and 1 - q rounds to 1 below ~1e-16), at most 2 * kMaxLevels + 1
+// distinct ones (as a trained quantile list), so a request cannot make a worker compute millions.
+inline constexpr double kMinQuantile = 1e-9;
+Status ValidateQuantiles(const std::vector<double>& quantiles);
 std::vector<std::string> QuantileColumnSuffixes(const NhitsConfig& c, const std::vector<double>& quantiles);
 // rows x QuantileDecodeConfig(c).outputs_per_step() decoded values to rows x
 // QuantileColumnSuffixes(c, quantiles).size() columns.

@@ -308,6 +308,18 @@ std::vector<std::string> QuantileColumnSuffixes(const NhitsConfig& c, const std:
   return suffixes;
 }
 
+Status ValidateQuantiles(const std::vector<double>& quantiles) {
+  if (quantiles.empty()) return Status::InvalidArgument("no quantiles asked for");
+  for (double q : quantiles)
+    if (!(q >= kMinQuantile && q <= 1 - kMinQuantile))
+      return Status::InvalidArgument("quantile " + PythonFloatRepr(q) + " is outside [1e-09, 1 - 1e-09]");
+  const std::size_t n = SortedLevels(quantiles).size(), most = 2 * kMaxLevels + 1;
+  if (n > most)
+    return Status::InvalidArgument(std::to_string(n) + " distinct quantiles: at most " + std::to_string(most) +
+                                   " per forecast");
+  return Status::Ok();
+}
+
 void QuantileColumns(const NhitsConfig& c, const std::vector<double>& quantiles, const float* decoded,
                      std::size_t rows, float* out) {
   const NhitsConfig as = QuantileDecodeConfig(c);
@@ -315,12 +327,23 @@ void QuantileColumns(const NhitsConfig& c, const std::vector<double>& quantiles,
   const std::size_t C = static_cast<std::size_t>(as.outputs_per_step()),
                     P = static_cast<std::size_t>(c.distribution_param_count());
   const bool student = c.distribution == DistributionType::kStudentT;
+  // Per quantile, what does not depend on the point: the Normal's z, or the Student-t's level
+  // and side, so each point evaluates the level's fitted series (as decoding the trained levels
+  // does) instead of solving for the quantile.
+  std::vector<double> normal_z(qs.size()), level(qs.size()), side(qs.size());
+  for (std::size_t k = 0; k < qs.size(); ++k) {
+    normal_z[k] = NormalQuantile(qs[k]);
+    level[k] = std::abs(2 * qs[k] - 1) * 100;
+    side[k] = qs[k] < 0.5 ? -1.0 : 1.0;
+  }
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = decoded + r * C;
     const DistributionParams p = ReturnedParams(as, row);
     *out++ = row[0];  // the mean
-    for (double q : qs)
-      *out++ = static_cast<float>(p.loc + p.scale * (student ? StudentTQuantile(q, p.df) : NormalQuantile(q)));
+    for (std::size_t k = 0; k < qs.size(); ++k) {
+      const double z = !student ? normal_z[k] : level[k] == 0 ? 0.0 : side[k] * StudentTQuantileForLevel(level[k], p.df);
+      *out++ = static_cast<float>(p.loc + p.scale * z);
+    }
     if (c.return_params) out = std::copy(row + C - P, row + C, out);
   }
 }

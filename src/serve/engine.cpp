@@ -1,5 +1,7 @@
 #include "nhits/engine.h"
 
+#include "nhits/distribution.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -220,9 +222,8 @@ void Engine::Impl::Submit(Pending pending) {
       if (!inst->DecodesOtherLevels())
         return fail(Status::InvalidArgument("quantiles: model '" + inst->name() + "' runs on " + inst->options().device +
                                             ", which answers its own levels only; serve it on cpu for quantiles"));
-      for (double q : request.quantiles)
-        if (!(q > 0 && q < 1))
-          return fail(Status::InvalidArgument("quantiles: " + PythonFloatRepr(q) + " is not in (0, 1)"));
+      if (Status v = ValidateQuantiles(request.quantiles); !v.ok())
+        return fail(Status::InvalidArgument("quantiles: " + v.message()));
     }
     if (!request.levels.empty()) {
       if (!c.distribution_loss())

@@ -324,7 +324,10 @@ try:
     check(f"/v1 quantiles [0.95, 0.05, 0.5] on a DistributionLoss model equal `nhits predict --quantiles` (max rel {rel:.1e})",
           rel < 1e-5 and got_cols == q_cols and q_cols[:4] == ["NHITS", "NHITS_ql0.05", "NHITS_ql0.5", "NHITS_ql0.95"],
           (got_cols, q_cols, b[:300]))
-    for body, why, needle in [({"quantiles": [1.5]}, "quantile 1.5 -> 400", "(0, 1)"),
+    for body, why, needle in [({"quantiles": [1.5]}, "quantile 1.5 -> 400", "outside [1e-09"),
+                              ({"quantiles": [1e-300]}, "quantile 1e-300 (its tail has no digits left) -> 400", "outside [1e-09"),
+                              ({"quantiles": [i / 1000 for i in range(1, 1000)]}, "999 quantiles -> 400", "at most 199"),
+                              ({"quantiles": ["0.5"]}, "a quantile as a string -> 400 showing it", '; got \\"0.5\\"'),
                               ({"quantiles": []}, "empty quantiles -> 400", "(0, 1)"),
                               ({"quantiles": [0.5], "level": [80]}, "quantiles with level -> 400", "cannot be combined")]:
         s, b, _ = post_json("/v1/forecast", {"model": "dist", "series": series[:1], **body})

@@ -8,9 +8,13 @@ namespace nhits::cpu {
 namespace {
 
 KernelIsa Detect() {
+  __builtin_cpu_init();  // this may run from another file's static initialiser, before libgcc's
   KernelIsa isa = KernelIsa::kPortable;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = KernelIsa::kAvx2;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) isa = KernelIsa::kAvx512;
+  // The AVX-512 tier falls back to AVX2 kernels where it lacks VNNI: it needs both (a VM may
+  // mask features a real chip would have).
+  if (isa == KernelIsa::kAvx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+    isa = KernelIsa::kAvx512;
   const char* cap = std::getenv("NHITS_MAX_CPU_ISA");
   if (cap == nullptr || *cap == '\0') return isa;
   KernelIsa limit;

@@ -2,7 +2,8 @@
 // keeps an ordered list, widest first (AVX-512, then AVX2 + FMA, then portable C++), and runs
 // the widest this CPU has and the cap allows. NHITS_MAX_CPU_ISA=portable|avx2 caps it, as
 // oneDNN's ONEDNN_MAX_CPU_ISA does, so tests hold every fallback to the same references on a
-// machine that would never run it otherwise.
+// machine that would never run it otherwise. It caps our kernels only: oneDNN's large-batch
+// GEMMs follow ONEDNN_MAX_CPU_ISA.
 #pragma once
 
 namespace nhits::cpu {

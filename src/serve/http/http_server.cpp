@@ -684,9 +684,10 @@ struct HttpServer::Impl {
       constexpr const char* kBadQuantiles = "'quantiles' must be a non-empty list of numbers in (0, 1), e.g. [0.05, 0.5, 0.95]";
       if (!j["quantiles"].is_array() || j["quantiles"].empty()) return responder.Send(Error(400, kBadQuantiles));
       for (const json& q : j["quantiles"]) {
-        if (!q.is_number() || !(q.get<double>() > 0 && q.get<double>() < 1)) return responder.Send(Error(400, kBadQuantiles));
+        if (!q.is_number()) return responder.Send(Error(400, std::string(kBadQuantiles) + "; got " + q.dump()));
         quantiles.push_back(q.get<double>());
       }
+      if (Status v = ValidateQuantiles(quantiles); !v.ok()) return responder.Send(Error(400, "'quantiles': " + v.message()));
       if (j.contains("level")) return responder.Send(Error(400, "'level' and 'quantiles' cannot be combined (as in neuralforecast)"));
       if (!m->config.distribution_loss())
         return responder.Send(Error(400, "'quantiles' needs a DistributionLoss model; model '" + m->name + "' is trained with " +
