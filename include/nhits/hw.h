@@ -25,6 +25,7 @@ struct CpuInfo {
   std::size_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // per cache instance, from sysfs
   // ISA the engine's own kernels use on this CPU.
   std::string kernel_isa;
+  std::string quantized_kernels;  // the BF16 and INT8 kernels, e.g. "bf16:avx2 int8:avx2"
 };
 
 CpuInfo DetectCpu();

@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "backend/cpu/quantized_linear.h"
 #include "backend/cpu/small_batch_linear.h"
 #include "nhits/hw.h"
 
@@ -83,6 +84,7 @@ CpuInfo DetectCpu() {
     if (level == 3) info.l3_bytes = ReadCacheSize(i);
   }
   info.kernel_isa = cpu::SmallBatchLinearIsa();
+  info.quantized_kernels = cpu::QuantizedLinearIsa();
   return info;
 }
 
