@@ -188,11 +188,16 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       app.add_option("--valid-q", train.valid_q, "--valid-loss QuantileLoss/HuberQLoss quantile")->capture_default_str();
   app.add_option("--batch-size", train.batch_size, "Series per step")->capture_default_str();
   app.add_option("--windows-batch-size", train.windows_batch_size, "Windows per step")->capture_default_str();
-  if (with_window_stride)
-    app.add_option("--step-size", train.step_size, "Stride between training windows")->capture_default_str();
+  // cv's --step-size is neuralforecast's cross_validation(step_size=...), between cutoffs; the
+  // model's own step_size (between training windows) is --train-step-size there.
+  const std::string stride_flag = with_window_stride ? "--step-size" : "--train-step-size";
+  app.add_option(stride_flag, train.step_size,
+                 with_window_stride ? "Stride between training windows"
+                                    : "Stride between training windows (the model's step_size; --step-size is between cutoffs)")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   val_flags.push_back(app.add_option("--val-step-size", train.val_step_size,
-                 std::string("Stride between validation windows (0: ") +
-                     (with_window_stride ? "--step-size" : "the training windows' stride, 1") + "); larger is cheaper")
+                 "Stride between validation windows (0: " + stride_flag + "); larger is cheaper")
       ->check(AtLeast(0))
       ->capture_default_str());
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,

@@ -56,7 +56,8 @@ struct ModelFlags {
   // sets its validation split itself).
   void RequireValSizeForValidationFlags() const;
 
-  // `with_window_stride`: whether to expose --step-size (cv uses that name for its windows);
+  // `with_window_stride`: the training windows' stride is --step-size, else --train-step-size (cv
+  // uses --step-size for its cutoffs, as neuralforecast's cross_validation does);
   // `with_horizon`: whether --h is a flag (the benchmark sets it per horizon).
   // `with_exog`: whether the --*-exog-list flags apply (the benchmark's univariate channels have none).
   void Register(CLI::App& app, bool with_window_stride, bool with_horizon = true, bool with_exog = true);

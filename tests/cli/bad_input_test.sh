@@ -141,6 +141,7 @@ expect_error unknown-flag "nhits train: unknown option '--horizon'" "nhits train
 expect_error misspelt-flag "unknown option '--max-step'; did you mean '--max-steps'?" -- "$NHITS" train --data "$AIR" --h 3 --max-step 3 --out "$WORK/out.safetensors"
 expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
 expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
+expect_error cv-train-step-size-zero "--train-step-size" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --train-step-size 0 --out "$WORK/out.csv"
 expect_error insample-step-size-zero "--step-size must be > 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --step-size 0 --out "$WORK/out.csv"
 write short5.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,1.2" "a,4,1.1" "a,5,1.3"
 expect_error insample-all-short "no series has h=12 points" "longest: 5" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/short5.csv" --insample --out "$WORK/out.csv"

@@ -60,6 +60,15 @@ coverage() { sed -n "s/^quantile $1: the truth is at or below the forecast at \(
 check "cv reports quantile coverage, higher for q=0.9 than q=0.1" \
   'c1=$(coverage 0.1); c9=$(coverage 0.9); [ -n "$c1" ] && [ -n "$c9" ] && awk -v a="$c1" -v b="$c9" "BEGIN {exit !(b > a)}"'
 
+# cv's --step-size spaces the cutoffs; the model's own stride between training windows is
+# --train-step-size there, and it must reach the fit (other windows, other forecasts).
+for stride in 1 5; do
+  "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 30 --windows-batch-size 64 \
+    --n-windows 1 --train-step-size $stride --random-seed 1 --quiet --out "$WORK/stride$stride.csv" > /dev/null 2>&1
+done
+check "cv --train-step-size reaches the fit" \
+  '[ -s "$WORK/stride1.csv" ] && [ -s "$WORK/stride5.csv" ] && ! cmp -s "$WORK/stride1.csv" "$WORK/stride5.csv"'
+
 # HuberMQLoss: MQLoss's columns, the interval around the median; HuberQLoss: f"_q{q}_d{delta}".
 "$NHITS" train --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 300 --windows-batch-size 64 --scaler-type robust \
   --loss HuberMQLoss --level 80 --delta 0.5 --quiet --out "$WORK/hmq.safetensors" > /dev/null 2>&1
