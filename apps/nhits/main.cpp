@@ -76,14 +76,14 @@ int ExplainUnknownOption(CLI::App& app, int argc, char** argv) {
     if (flag.rfind("--", 0) != 0 || flag.size() == 2) continue;
     flag = flag.substr(0, flag.find('='));
     if (std::find(names.begin(), names.end(), flag) != names.end()) continue;
-    std::fprintf(stderr, "nhits %s: unknown option '%s'", argv[1], flag.c_str());
+    std::fprintf(stderr, "nhits %s: error: unknown option '%s'", argv[1], flag.c_str());
     const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& x, const auto& y) {
       return EditDistance(flag, x) < EditDistance(flag, y);
     });
     if (closest != names.end() && EditDistance(flag, *closest) <= std::max<std::size_t>(2, flag.size() / 4))
       std::fprintf(stderr, "; did you mean '%s'?", closest->c_str());
     std::fprintf(stderr, "\n(`nhits %s --help` lists its options)\n", argv[1]);
-    return 109;  // CLI11's exit code for unexpected arguments
+    return 2;  // a usage error, as every other one (main)
   }
   return -1;
 }
@@ -137,15 +137,22 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every usage error the same way, as the commands' own errors ("nhits train: error: ..."),
+    // with exit status 2 (a usage error, as getopt tools use it; 1 is a failed command), so a
+    // script can tell them apart without CLI11's internal codes (105, 109, 114, ...).
+    const std::string sub = argc >= 2 && argv[1][0] != '-' ? std::string(" ") + argv[1] : std::string();
     // CLI11 says "--h: At Most 1 required but received 2" for a repeated flag.
     const std::string what = e.what(), marker = ": At Most 1 required but received ";
     if (const std::size_t at = what.find(marker); at != std::string::npos) {
-      std::fprintf(stderr, "%s is given %s times; give it once\n", what.substr(0, at).c_str(),
+      std::fprintf(stderr, "nhits%s: error: %s is given %s times; give it once\n", sub.c_str(), what.substr(0, at).c_str(),
                    what.substr(at + marker.size()).c_str());
-      return e.get_exit_code();
+      return 2;
     }
     if (const int rc = ExplainUnknownOption(app, argc, argv); rc >= 0) return rc;
-    return app.exit(e);
+    std::fprintf(stderr, "nhits%s: error: %s\n(`nhits%s --help` lists its options)\n", sub.c_str(), what.c_str(),
+                 sub.c_str());
+    return 2;
   }
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

@@ -137,10 +137,13 @@ expect_error serve-port-out-of-range "--port" "99999" "0 to 65535" -- "$NHITS" s
 expect_error serve-missing-repository "model repository $WORK/norepo does not exist" -- "$NHITS" serve --model-repository "$WORK/norepo"
 expect_error train-negative-threads "--threads: must be >= 0, got -2" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --threads -2
 expect_error train-input-size-zero "--input-size must be > 0 (got 0)" -- "$NHITS" train --data "$AIR" --h 3 --input-size 0 --out "$WORK/out.safetensors"
-expect_error unknown-flag "nhits train: unknown option '--horizon'" "nhits train --help" -- "$NHITS" train --data "$AIR" --horizon 3 --out "$WORK/out.safetensors"
+expect_error unknown-flag "nhits train: error: unknown option '--horizon'" "nhits train --help" -- "$NHITS" train --data "$AIR" --horizon 3 --out "$WORK/out.safetensors"
 expect_error misspelt-flag "unknown option '--max-step'; did you mean '--max-steps'?" -- "$NHITS" train --data "$AIR" --h 3 --max-step 3 --out "$WORK/out.safetensors"
 expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
 expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
+# Usage errors (CLI11's parse errors) exit with 2, as the commands' own failures exit with 1.
+rc=0; "$NHITS" predict --model x --data "$AIR" --h 0 --out "$WORK/out.csv" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || { echo "FAIL usage-error-exit-code: got $rc, want 2"; fail=$((fail + 1)); }
 expect_error cv-train-step-size-zero "--train-step-size" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --train-step-size 0 --out "$WORK/out.csv"
 expect_error insample-step-size-zero "--step-size must be > 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --step-size 0 --out "$WORK/out.csv"
 write short5.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,1.2" "a,4,1.1" "a,5,1.3"
