@@ -530,11 +530,16 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   return *inferred;
 }
 
-void CheckOutputPath(const std::string& path) {
+void CheckOutputPath(const std::string& path, std::initializer_list<std::string> inputs) {
   namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) Fail("an output path is empty");
+  if (fs::is_directory(path, ec)) Fail(path + ": is a directory; name a file to write");
+  for (const std::string& input : inputs)
+    if (!input.empty() && fs::equivalent(path, input, ec))
+      Fail(path + " is also an input (" + input + "); writing it would destroy that input: choose another output file");
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) return;
-  std::error_code ec;
   if (!fs::is_directory(parent, ec)) Fail(path + ": output directory '" + parent.string() + "' does not exist");
 }
 

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,9 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 // a window shifts everything before it.
 void NoteGaps(const Panel& panel, const Frequency& freq);
 // Fails early when the output's directory is missing, before any long work.
-void CheckOutputPath(const std::string& path);
+// Also refuses a path that is an existing directory, or the same file as one of `inputs` (a
+// command's --data, --model, ...: writing the forecast over its own history loses the data).
+void CheckOutputPath(const std::string& path, std::initializer_list<std::string> inputs = {});
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);
 // Comma-separated entries, trimmed; empty entries fail naming --field.
 std::vector<std::string> SplitList(const std::string& text, const std::string& field);

@@ -166,8 +166,8 @@ Action RegisterBatch(CLI::App& app) {
                  "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
       ->capture_default_str();
   return [a, threshold, clusters] {
-    CheckOutputPath(a->out);
-    if (!a->report.empty()) CheckOutputPath(a->report);
+    CheckOutputPath(a->out, {a->data, a->universe, a->actuals, a->futr_data, a->static_data});
+    if (!a->report.empty()) CheckOutputPath(a->report, {a->data, a->universe, a->actuals, a->out});
     if (a->repository.empty() && a->models.empty()) Fail("give --model-repository DIR or --model NAME=PATH");
     std::chrono::seconds every{0};
     if (!a->every.empty()) {

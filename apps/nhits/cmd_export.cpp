@@ -40,7 +40,7 @@ Action RegisterExport(CLI::App& app) {
                  "random windows and this engine's forecasts for them, to check another runtime against");
   app.add_option("--reference-windows", a->windows, "Windows in the reference")->capture_default_str();
   return [a] {
-    CheckOutputPath(a->onnx);
+    CheckOutputPath(a->onnx, {a->model});
     if (!a->reference.empty()) CheckOutputPath(a->reference + ".bin");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));

@@ -34,7 +34,7 @@ Action RegisterPlot(CLI::App& app) {
       ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");
   return [a] {
-    CheckOutputPath(a->out);
+    CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
     const Model model = Unwrap(LoadCheckpoint(a->model));
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);

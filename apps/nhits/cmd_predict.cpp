@@ -167,7 +167,7 @@ Action RegisterPredict(CLI::App& app) {
   app.add_option("--precision", a->precision,
                  "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
   return [a, step_size] {
-    CheckOutputPath(a->out);
+    CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
     if (a->alias.empty()) a->alias = info.count("alias") ? info.at("alias") : "NHITS";

@@ -135,7 +135,7 @@ Action RegisterQuantize(CLI::App& app) {
   app.add_option("--windows", a->windows, "Calibration windows (as many again are held out)")->capture_default_str();
   app.add_option("--report", a->report, "Also write the report as JSON");
   return [a] {
-    CheckOutputPath(a->out);
+    CheckOutputPath(a->out, {a->model, a->calibration, a->static_data});
     if (!a->report.empty()) CheckOutputPath(a->report);
     const Precision precision = Unwrap(ParsePrecision(a->precision));
     if (precision == Precision::kFp32) Fail("--precision: fp32 is the model as it is; choose int8 or bf16");

@@ -141,6 +141,11 @@ expect_error unknown-flag "nhits train: error: unknown option '--horizon'" "nhit
 expect_error misspelt-flag "unknown option '--max-step'; did you mean '--max-steps'?" -- "$NHITS" train --data "$AIR" --h 3 --max-step 3 --out "$WORK/out.safetensors"
 expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
 expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
+cp "$AIR" "$WORK/history.csv"
+expect_error out-is-the-data "is also an input" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/history.csv" --out "$WORK/history.csv"
+cmp -s "$AIR" "$WORK/history.csv" || { echo "FAIL out-is-the-data: the input was changed"; fail=$((fail + 1)); }
+mkdir -p "$WORK/a_dir"
+expect_error out-is-a-directory "is a directory" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --out "$WORK/a_dir"
 # Usage errors (CLI11's parse errors) exit with 2, as the commands' own failures exit with 1.
 rc=0; "$NHITS" predict --model x --data "$AIR" --h 0 --out "$WORK/out.csv" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || { echo "FAIL usage-error-exit-code: got $rc, want 2"; fail=$((fail + 1)); }
