@@ -93,7 +93,9 @@ Action RegisterTrain(CLI::App& app) {
       info["sample_weight"] = "the sample_weight column of " + a->data;  // it changed the weights: say so in `nhits info`
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
     // train_loss: the mean over the steps since the last validation check (scaled windows).
-    std::printf("steps %d  train_loss %.6g", report.steps, report.train_loss);
+    // The trainer averages the loss between validation checks (every val_check_steps steps).
+    const int averaged = report.steps - (report.steps - 1) / options.val_check_steps * options.val_check_steps;
+    std::printf("steps %d  train_loss %.6g (mean of the last %d steps)", report.steps, report.train_loss, averaged);
     if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
                 report.early_stopped ? "  early stopped" : "", a->out.c_str());

@@ -155,7 +155,11 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   std::vector<int> order(trainable);
   std::size_t cursor = order.size();  // forces a shuffle on the first step
 
-  ProgressBar bar(o.max_steps, o.verbose);
+  // The training loss is on scaled windows only when something scales them; validation reports
+  // its own loss (valid_loss) in the data's units.
+  const bool scaled = c.scaler_type != ScalerType::kIdentity || c.local_scaler_type != LocalScalerType::kNone;
+  ProgressBar bar(o.max_steps, o.verbose, ToString(c.loss) + (scaled ? " (scaled)" : ""),
+                  "val " + ToString(valid_config.loss));
   double loss_sum = 0;
   int loss_count = 0, bad_checks = 0;
   double last_val = std::numeric_limits<double>::quiet_NaN();  // no validation yet
