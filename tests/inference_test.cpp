@@ -11,6 +11,7 @@
 
 #include "backend/cpu/quantized_linear.h"
 #include "backend/cpu/small_batch_linear.h"
+#include "nhits/hw.h"
 #include "nhits/inference.h"
 #include "nhits/scaler.h"
 
@@ -221,6 +222,18 @@ TEST(InferenceSession, ExecutedFlopsLeaveOutTheFoldsAndTheLastBackcast) {
   const PrecisionPlan mixed{Precision::kBf16, {{0, 1}}, {}};
   const InferenceSession partly(model, 1, 1, mixed);
   EXPECT_EQ(model.FlopsPerForecast() - partly.ExecutedFlopsPerForecast(), 2 * (2 * 16 * 16 + last_backcast));
+}
+
+// 0 threads means every usable core (predict's and quantize's sessions ask for 0): the thread
+// pool alone clamped it to one, and BF16/INT8 predictions ran on a single core.
+TEST(InferenceSession, ZeroThreadsMeansEveryUsableCore) {
+  NhitsConfig c;
+  c.h = 4;
+  c.input_size = 8;
+  c.mlp_units = {{8, 8}};
+  Model model(c);
+  EXPECT_EQ(InferenceSession(model, 2, 0).threads(), UsableCores());
+  EXPECT_EQ(InferenceSession(model, 2, 1).threads(), 1);
 }
 
 TEST(InferenceSession, RejectsBatchOutsideItsSize) {

@@ -192,7 +192,10 @@ Action RegisterBench(CLI::App& app) {
     }
     std::printf("| threads | precision | batch | p50 us | p95 us | p99 us | max us | forecasts/s | GFLOP/s | %% GEMM peak | "
                 "weight-stream floor us |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int threads : thread_counts) {
+    for (const int asked : thread_counts) {
+      // 0 means every usable core; a session given 0 would run on one (ThreadPool clamps to 1),
+      // so the rows would have measured one thread against an all-core GEMM peak.
+      const int threads = asked > 0 ? asked : UsableCores();
       cpu::SetBlasThreads(threads);
       const double peak = MeasureGemmGflops();
       const double gbps = MeasureReadGBps(fp32_bytes, threads);

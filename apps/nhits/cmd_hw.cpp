@@ -39,6 +39,9 @@ Action RegisterHw(CLI::App& app) {
                 p.name.c_str(), p.workers, p.threads, p.precision.c_str(), p.max_batch_size, p.max_queue_delay_us,
                 p.cache_enabled ? "on" : "off", p.cache_bytes >> 20, p.small_batch_panels ? "on" : "off");
     std::printf("             %s\n", p.why.c_str());
+    // What this line resolves is not necessarily what runs: serve has its own default.
+    if (*profile == "auto")
+      std::printf("             (`nhits serve` uses balanced unless given --profile auto or another profile)\n");
   };
 }
 

@@ -48,6 +48,7 @@ struct SessionLayout {
 
 class InferenceSession {
  public:
+  // threads: the session's threads; 0 means every core this process may use (UsableCores).
   InferenceSession(const Model& model, int max_batch, int threads, const PrecisionPlan& precision = {},
                    const SessionLayout& layout = {});
   ~InferenceSession();

@@ -5,6 +5,9 @@
 #include <cuda_runtime.h>
 #endif
 
+#include <filesystem>
+#include <system_error>
+
 namespace nhits {
 
 GpuInfo DetectGpu(int device) {
@@ -13,7 +16,12 @@ GpuInfo DetectGpu(int device) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
-    g.why_absent = std::string("CUDA runtime: ") + cudaGetErrorString(e);
+    // Without any NVIDIA driver the runtime says the driver is "insufficient", which reads as
+    // "upgrade it" on a machine that has no GPU at all.
+    std::error_code ec;
+    g.why_absent = !std::filesystem::exists("/proc/driver/nvidia", ec)
+                       ? std::string("no NVIDIA driver loaded (no GPU visible to this machine)")
+                       : std::string("CUDA runtime: ") + cudaGetErrorString(e);
     return g;
   }
   if (device >= count) {

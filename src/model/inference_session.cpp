@@ -12,6 +12,7 @@
 #include "backend/cpu/thread_pool.h"
 #include "model/packed_network.h"
 #include "nhits/distribution.h"
+#include "nhits/hw.h"
 #include "nhits/scaler.h"
 
 namespace nhits {
@@ -65,7 +66,8 @@ InferenceSession::InferenceSession(const Model& model, int max_batch, int thread
       max_batch_(max_batch < 1 ? 1 : max_batch),
       packed_(std::move(packed)),
       sibling_(sibling),
-      pool_(std::make_unique<cpu::ThreadPool>(threads)),
+      // 0 (or less): every core this process may use; the pool alone would clamp it to one.
+      pool_(std::make_unique<cpu::ThreadPool>(threads > 0 ? threads : UsableCores())),
       arena_(std::make_unique<cpu::Arena>(ArenaBytesFor(model, *packed_, max_batch_))) {
   Warm();
 }
