@@ -149,7 +149,10 @@ Action RegisterBatch(CLI::App& app) {
                  "Backtest: forecast from all but the last N points of each series and score against them (0: off)")
       ->check(AtLeast(0))
       ->capture_default_str();
-  app.add_option("--out", a->out, "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason")->required();
+  app.add_option("--out", a->out,
+                 "Forecast CSV: unique_id,asset_class,group,ds,forecast,status,source,reason ('forecast' is the model's\n"
+                 "point column: NHITS, or NHITS-median for MQLoss; intervals come from `nhits predict`)")
+      ->required();
   app.add_option("--report", a->report, "Run report JSON");
   app.add_option("--every", a->every, "Rerun on a schedule, e.g. 30s, 1m, 1h (reloads the data each run)");
   auto* every = app.get_option("--every");
@@ -366,6 +369,17 @@ Action RegisterBatch(CLI::App& app) {
       if (a->holdout > 0) ScoreAgainstActuals(held_out, &run);
       run.stage_seconds["load"] = load_s;
       WriteTextAtomic(a->out, ForecastsCsv(run, data, freq));
+      // A model with several outputs (MQLoss, DistributionLoss, ...) contributes its point column
+      // only; say which, so nobody takes a median for a mean or looks for intervals here.
+      std::set<std::string> point_columns;
+      for (const AssetForecast& f : run.forecasts)
+        if (f.output_names.size() > 1) point_columns.insert("NHITS" + f.output_names[static_cast<std::size_t>(f.point_column)]);
+      if (!point_columns.empty()) {
+        std::string names;
+        for (const std::string& n : point_columns) names += (names.empty() ? "" : ", ") + n;
+        std::fprintf(stderr, "note: 'forecast' is each model's point column (%s); the other columns (intervals, "
+                     "quantiles) are not written by batch: `nhits predict` gives them\n", names.c_str());
+      }
       if (!a->clusters_out.empty()) {
         std::string text = "unique_id,asset_class,group\n";
         for (const AssetForecast& f : run.forecasts) text += f.unique_id + "," + f.asset_class + "," + f.group + "\n";
