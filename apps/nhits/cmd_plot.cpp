@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli_common.h"
@@ -35,6 +36,11 @@ Action RegisterPlot(CLI::App& app) {
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");
   return [a] {
     CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
+    // The file is SVG whatever its name; a .png that no image viewer opens would be a surprise.
+    const std::string ext = std::filesystem::path(a->out).extension().string();
+    if (ext != ".svg" && ext != ".SVG")
+      Fail(a->out + ": plot writes SVG; name the file *.svg (e.g. " +
+           std::filesystem::path(a->out).replace_extension(".svg").string() + ")");
     const Model model = Unwrap(LoadCheckpoint(a->model));
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
