@@ -28,7 +28,7 @@ Action RegisterExport(CLI::App& app) {
   app.add_option("--onnx", a->onnx, "ONNX file to write (opset 17, dynamic batch)")->required();
   app.add_flag("--with-scaler", a->with_scaler,
                "Put the model's temporal scaler in the graph: raw values in, original scale out "
-               "(identity, standard, minmax, minmax1)");
+               "(identity, standard, minmax, minmax1, revin; robust and invariant need a median, which ONNX lacks)");
   app.add_flag("--fp16", a->fp16, "FP16 weights and activations inside the graph (float32 inputs/outputs)");
   app.add_flag("--int8", a->int8,
                "INT8 QDQ graph from the calibration `nhits quantize` recorded (static activation scales, the "
@@ -77,10 +77,14 @@ Action RegisterExport(CLI::App& app) {
     if (!a->tensorrt_cache.empty()) CheckOutputPath(a->tensorrt_cache);
     CheckOk(ExportOnnx(model, a->onnx, eo));
     const NhitsConfig& c = model.config();
-    std::fprintf(stderr, "wrote %s: insample_y/insample_mask [batch, %d]%s -> forecast [batch, %d, %d]%s%s\n",
+    std::string columns;  // the last axis, as the graph's forecast_columns metadata names it
+    for (const std::string& n : c.output_names()) columns += (columns.empty() ? "NHITS" : ", NHITS") + n;
+    std::fprintf(stderr, "wrote %s: insample_y/insample_mask [batch, %d]%s -> forecast [batch, %d, %d]%s%s\n"
+                 "forecast columns (last axis, also in the graph's forecast_columns metadata): %s\n",
                  a->onnx.c_str(), c.input_size, c.has_exog() ? " (+ hist_exog/futr_exog/stat_exog)" : "", c.h,
                  c.outputs_per_step(),
-                 a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "");
+                 a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "",
+                 columns.c_str());
     if (a->reference.empty()) return;
     if (a->windows < 1) Fail("--reference-windows must be >= 1");
     const int n = a->windows, L = c.input_size, HQ = c.h * c.outputs_per_step();

@@ -115,7 +115,12 @@ Status ParseHeader(const std::string& path, std::string_view line, Columns* cols
     }
   }
   if (first_missing != nullptr) {
-    return Bad(path, 1, first_missing, "missing column(s) " + missing + "; found columns " + found);
+    // One column whose name holds a ';' or a tab is a file in another delimiter, not a file
+    // without the columns: say so.
+    const bool other_delimiter = cols->names.size() == 1 && cols->names[0].find_first_of(";\t") != std::string::npos;
+    return Bad(path, 1, first_missing,
+               "missing column(s) " + missing + "; found columns " + found +
+                   (other_delimiter ? " (the file looks ';'- or tab-separated: columns must be separated by commas)" : ""));
   }
   for (const std::string& name : cols->extra_names) {
     int at = -1;
