@@ -530,13 +530,19 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   return *inferred;
 }
 
-void CheckOutputPath(const std::string& path, std::initializer_list<std::string> inputs) {
+void CheckOutputPath(const std::string& path, const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (path.empty()) Fail("an output path is empty");
   if (fs::is_directory(path, ec)) Fail(path + ": is a directory; name a file to write");
+  const auto same = [&](const std::string& other) {
+    std::error_code e1, e2;
+    if (fs::equivalent(path, other, e1)) return true;  // links included; false if either is missing
+    const fs::path a = fs::weakly_canonical(path, e1), b = fs::weakly_canonical(other, e2);
+    return !e1 && !e2 && a == b;  // two outputs that do not exist yet
+  };
   for (const std::string& input : inputs)
-    if (!input.empty() && fs::equivalent(path, input, ec))
+    if (!input.empty() && same(input))
       Fail(path + " is also an input (" + input + "); writing it would destroy that input: choose another output file");
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) return;

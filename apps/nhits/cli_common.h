@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -95,8 +94,9 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq);
 void NoteGaps(const Panel& panel, const Frequency& freq);
 // Fails early when the output's directory is missing, before any long work.
 // Also refuses a path that is an existing directory, or the same file as one of `inputs` (a
-// command's --data, --model, ...: writing the forecast over its own history loses the data).
-void CheckOutputPath(const std::string& path, std::initializer_list<std::string> inputs = {});
+// command's --data, --model, ... or its other outputs: writing the forecast over its own history
+// loses the data). Paths that do not exist yet compare by their canonical form.
+void CheckOutputPath(const std::string& path, const std::vector<std::string>& inputs = {});
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);
 // Comma-separated entries, trimmed; empty entries fail naming --field.
 std::vector<std::string> SplitList(const std::string& text, const std::string& field);

@@ -169,8 +169,14 @@ Action RegisterBatch(CLI::App& app) {
                  "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
       ->capture_default_str();
   return [a, threshold, clusters] {
-    CheckOutputPath(a->out, {a->data, a->universe, a->actuals, a->futr_data, a->static_data});
-    if (!a->report.empty()) CheckOutputPath(a->report, {a->data, a->universe, a->actuals, a->out});
+    std::vector<std::string> inputs{a->data, a->universe, a->actuals, a->futr_data, a->static_data};
+    for (const std::string& spec : a->models)  // NAME=PATH: the checkpoints are inputs too
+      if (const std::size_t eq = spec.find('='); eq != std::string::npos) inputs.push_back(spec.substr(eq + 1));
+    CheckOutputPath(a->out, inputs);
+    inputs.push_back(a->out);
+    if (!a->report.empty()) CheckOutputPath(a->report, inputs);
+    inputs.push_back(a->report);
+    if (!a->clusters_out.empty()) CheckOutputPath(a->clusters_out, inputs);
     if (a->repository.empty() && a->models.empty()) Fail("give --model-repository DIR or --model NAME=PATH");
     std::chrono::seconds every{0};
     if (!a->every.empty()) {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -37,8 +38,9 @@ Action RegisterPlot(CLI::App& app) {
   return [a] {
     CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
     // The file is SVG whatever its name; a .png that no image viewer opens would be a surprise.
-    const std::string ext = std::filesystem::path(a->out).extension().string();
-    if (ext != ".svg" && ext != ".SVG")
+    std::string ext = std::filesystem::path(a->out).extension().string();
+    for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (ext != ".svg")
       Fail(a->out + ": plot writes SVG; name the file *.svg (e.g. " +
            std::filesystem::path(a->out).replace_extension(".svg").string() + ")");
     const Model model = Unwrap(LoadCheckpoint(a->model));

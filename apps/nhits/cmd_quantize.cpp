@@ -136,7 +136,7 @@ Action RegisterQuantize(CLI::App& app) {
   app.add_option("--report", a->report, "Also write the report as JSON");
   return [a] {
     CheckOutputPath(a->out, {a->model, a->calibration, a->static_data});
-    if (!a->report.empty()) CheckOutputPath(a->report);
+    if (!a->report.empty()) CheckOutputPath(a->report, {a->model, a->calibration, a->static_data, a->out});
     const Precision precision = Unwrap(ParsePrecision(a->precision));
     if (precision == Precision::kFp32) Fail("--precision: fp32 is the model as it is; choose int8 or bf16");
     if (a->fallback != "bf16" && a->fallback != "fp32") Fail("--fallback: choose bf16 or fp32, not '" + a->fallback + "'");

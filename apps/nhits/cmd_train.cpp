@@ -92,7 +92,8 @@ Action RegisterTrain(CLI::App& app) {
     if (std::any_of(panel.series.begin(), panel.series.end(), [](const Series& s) { return !s.sample_weight.empty(); }))
       info["sample_weight"] = "the sample_weight column of " + a->data;  // it changed the weights: say so in `nhits info`
     CheckOk(SaveCheckpoint(a->out, model, &options, info));
-    // train_loss: the mean over the steps since the last validation check (scaled windows).
+    // train_loss: the mean over the steps since the last validation check (in the loss's units:
+    // scaled windows when a scaler is set).
     // The trainer averages the loss between validation checks (every val_check_steps steps).
     const int averaged = report.steps - (report.steps - 1) / options.val_check_steps * options.val_check_steps;
     std::printf("steps %d  train_loss %.6g (mean of the last %d steps)", report.steps, report.train_loss, averaged);

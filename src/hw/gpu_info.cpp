@@ -19,7 +19,8 @@ GpuInfo DetectGpu(int device) {
     // Without any NVIDIA driver the runtime says the driver is "insufficient", which reads as
     // "upgrade it" on a machine that has no GPU at all.
     std::error_code ec;
-    g.why_absent = !std::filesystem::exists("/proc/driver/nvidia", ec)
+    const bool no_driver_error = e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice;
+    g.why_absent = no_driver_error && !std::filesystem::exists("/proc/driver/nvidia", ec)
                        ? std::string("no NVIDIA driver loaded (no GPU visible to this machine)")
                        : std::string("CUDA runtime: ") + cudaGetErrorString(e);
     return g;

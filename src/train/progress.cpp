@@ -33,7 +33,7 @@ void ProgressBar::Update(int step, double loss, double val_loss) {
   char val[32] = "-";
   if (!std::isnan(val_loss)) std::snprintf(val, sizeof val, "%.4g", val_loss);
   // As neuralforecast logs them: the step's training loss (on scaled windows when a scaler is
-  // set), the validation loss in the data's units.
+  // set), the validation loss in the data's units (a local scaler's units, with one).
   std::fprintf(stderr, "%sstep %d/%d [%s] %s %.4g  %s %s  %.1f steps/s  ETA %dm%02ds%s", tty_ ? "\r" : "", step, total_,
                bar.c_str(), loss_label_.c_str(), loss, val_label_.c_str(), val, rate, static_cast<int>(eta) / 60,
                static_cast<int>(eta) % 60, tty_ ? "\033[K" : "\n");

@@ -149,7 +149,7 @@ expect_error out-is-a-directory "is a directory" -- "$NHITS" cv --data "$AIR" --
 # Usage errors (CLI11's parse errors) exit with 2, as the commands' own failures exit with 1.
 rc=0; "$NHITS" predict --model x --data "$AIR" --h 0 --out "$WORK/out.csv" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || { echo "FAIL usage-error-exit-code: got $rc, want 2"; fail=$((fail + 1)); }
-expect_error cv-train-step-size-zero "--train-step-size" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --train-step-size 0 --out "$WORK/out.csv"
+expect_error cv-train-step-size-zero "--train-step-size: must be >= 1, got 0" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --train-step-size 0 --out "$WORK/out.csv"
 expect_error insample-step-size-zero "--step-size must be > 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --insample --step-size 0 --out "$WORK/out.csv"
 write short5.csv "unique_id,ds,y" "a,1,1.0" "a,2,1.5" "a,3,1.2" "a,4,1.1" "a,5,1.3"
 expect_error insample-all-short "no series has h=12 points" "longest: 5" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/short5.csv" --insample --out "$WORK/out.csv"
@@ -175,6 +175,10 @@ expect_error batch-universe-list-of-ids "entry 0: \"AirPassengers\" is not an ob
 printf '{"AirPassengers": "equity"}\n' > "$WORK/universe_obj.json"
 expect_error batch-universe-object "a JSON universe is a list" -- "$NHITS" batch --universe "$WORK/universe_obj.json" --data "$AIR" --model good="$WORK/good.safetensors" --out "$WORK/out.csv"
 expect_error plot-negative-history "--history: must be >= 0" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --history -5 --out "$WORK/out.svg"
+expect_error plot-not-svg "plot writes SVG; name the file *.svg" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/out.png"
+printf 'unique_id;ds;y\na;2020-01-01;1\n' > "$WORK/semicolons.csv"
+expect_error csv-semicolons "';'- or tab-separated" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/semicolons.csv" --out "$WORK/out.csv"
+expect_error quantize-report-is-out "is also an input" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/q.safetensors" --report "$WORK/q.safetensors"
 expect_error plot-no-series "--max-series: must be >= 1" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --max-series 0 --out "$WORK/out.svg"
 expect_error serve-default-priority "--default-priority 4 is outside 1..3" -- "$NHITS" serve --model a="$WORK/good.safetensors" --default-priority 4 --port 0
 expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1

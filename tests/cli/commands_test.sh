@@ -64,7 +64,8 @@ check "cv reports quantile coverage, higher for q=0.9 than q=0.1" \
 # --train-step-size there, and it must reach the fit (other windows, other forecasts).
 for stride in 1 5; do
   "$NHITS" cv --data "$AIR" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 30 --windows-batch-size 64 \
-    --n-windows 1 --train-step-size $stride --random-seed 1 --quiet --out "$WORK/stride$stride.csv" > /dev/null 2>&1
+    --n-windows 1 --train-step-size $stride --random-seed 1 --quiet --out "$WORK/stride$stride.csv" > "$WORK/stride$stride.log" 2>&1 \
+    || { echo "FAIL cv --train-step-size $stride:"; cat "$WORK/stride$stride.log"; }
 done
 check "cv --train-step-size reaches the fit" \
   '[ -s "$WORK/stride1.csv" ] && [ -s "$WORK/stride5.csv" ] && ! cmp -s "$WORK/stride1.csv" "$WORK/stride5.csv"'
