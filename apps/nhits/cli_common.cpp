@@ -543,7 +543,8 @@ void CheckOutputPath(const std::string& path, const std::vector<std::string>& in
   };
   for (const std::string& input : inputs)
     if (!input.empty() && same(input))
-      Fail(path + " is also an input (" + input + "); writing it would destroy that input: choose another output file");
+      Fail(path + " is the same file as " + input + ", an input or another output of this command; writing it would "
+           "destroy that file: choose another output file");
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) return;
   if (!fs::is_directory(parent, ec)) Fail(path + ": output directory '" + parent.string() + "' does not exist");
