@@ -490,15 +490,15 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
       const std::vector<std::string> suffixes = QuantileColumnSuffixes(c, p.request.quantiles);
       const std::size_t HA = static_cast<std::size_t>(c.h) * as.outputs_per_step(),
                         HS = static_cast<std::size_t>(c.h) * suffixes.size();
-      std::vector<float> decoded(HA);
-      r.forecast.resize(static_cast<std::size_t>(p.request.windows) * HS);
-      for (int k = 0; k < p.request.windows && r.status.ok(); ++k) {
-        r.status = w.session->DecodeLast(at + k, as, decoded.data());
-        if (r.status.ok())
-          QuantileColumns(c, p.request.quantiles, decoded.data(), static_cast<std::size_t>(c.h),
-                          r.forecast.data() + static_cast<std::size_t>(k) * HS);
+      const std::size_t windows_here = static_cast<std::size_t>(p.request.windows);
+      std::vector<float> decoded(windows_here * HA);
+      for (std::size_t k = 0; k < windows_here && r.status.ok(); ++k)
+        r.status = w.session->DecodeLast(at + static_cast<int>(k), as, decoded.data() + k * HA);
+      if (r.status.ok()) {  // every window's rows at once: the per-quantile set-up once per request
+        r.forecast.resize(windows_here * HS);
+        QuantileColumns(c, p.request.quantiles, decoded.data(), windows_here * static_cast<std::size_t>(c.h),
+                        r.forecast.data());
       }
-      if (!r.status.ok()) r.forecast.clear();
       r.outputs = static_cast<int>(suffixes.size());
       r.output_names = suffixes;
       r.point_column = 0;
