@@ -213,28 +213,27 @@ void Engine::Impl::Submit(Pending pending) {
             std::to_string(i / static_cast<std::size_t>(c.input_size)) + " (of " + std::to_string(c.input_size) +
             ", oldest first) is not finite (NaN, Inf, or beyond the float range); mark missing points with mask 0"));
     if (Status s = CheckExogenous(c, request); !s.ok()) return fail(std::move(s));
-    if (!request.quantiles.empty()) {
-      if (!request.levels.empty())
+    if (!request.quantiles.empty() || !request.levels.empty()) {
+      // Other levels and any quantiles both decode a DistributionLoss model's parameters again.
+      const bool quantiles = !request.quantiles.empty();
+      const std::string what = quantiles ? "quantiles" : "levels";
+      if (quantiles && !request.levels.empty())
         return fail(Status::InvalidArgument("levels and quantiles cannot be combined (as in neuralforecast)"));
       if (!c.distribution_loss())
-        return fail(Status::InvalidArgument("quantiles: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
-                                            "; any quantile comes from a DistributionLoss model's parameters"));
+        return fail(Status::InvalidArgument(what + ": model '" + inst->name() + "' is trained with " + ToString(c.loss) +
+                                            "; other levels and quantiles come from a DistributionLoss model's parameters"));
       if (!inst->DecodesOtherLevels())
-        return fail(Status::InvalidArgument("quantiles: model '" + inst->name() + "' runs on " + inst->options().device +
-                                            ", which answers its own levels only; serve it on cpu for quantiles"));
-      if (Status v = ValidateQuantiles(request.quantiles); !v.ok())
-        return fail(Status::InvalidArgument("quantiles: " + v.message()));
-    }
-    if (!request.levels.empty()) {
-      if (!c.distribution_loss())
-        return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' is trained with " + ToString(c.loss) +
-                                            "; other levels come from a DistributionLoss model's parameters"));
-      if (!inst->DecodesOtherLevels())
-        return fail(Status::InvalidArgument("levels: model '" + inst->name() + "' runs on " + inst->options().device +
-                                            ", which answers its own levels only; serve it on cpu for other levels"));
-      NhitsConfig as = c;
-      as.level = SortedLevels(request.levels);
-      if (Status v = as.Validate(); !v.ok()) return fail(Status::InvalidArgument("levels: " + v.message()));
+        return fail(Status::InvalidArgument(what + ": model '" + inst->name() + "' runs on " + inst->options().device +
+                                            ", which answers its own levels only; serve it on cpu for " + what));
+      Status v = Status::Ok();
+      if (quantiles) {
+        v = ValidateQuantiles(request.quantiles);
+      } else {
+        NhitsConfig as = c;
+        as.level = SortedLevels(request.levels);
+        v = as.Validate();
+      }
+      if (!v.ok()) return fail(Status::InvalidArgument(what + ": " + v.message()));
     }
     if (request.expect_local_scaler && *request.expect_local_scaler != c.local_scaler_type)
       return fail(Status::Unavailable("model '" + inst->name() + "' was reloaded with local_scaler_type=" +
