@@ -630,15 +630,31 @@ TEST(Engine, StatisticsAndPrometheusText) {
     if (line.rfind("# ", 0) != 0) EXPECT_TRUE(std::regex_match(line, sample)) << line;
 }
 
-// A DistributionLoss model answers other levels from the same parameters: the columns of the
-// model trained at those levels (its forward is the same), with the cache left out of it.
-TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
+// The small model as a StudentT DistributionLoss model at levels 80 and 90.
+std::shared_ptr<Model> StudentTModel(int seed) {
   NhitsConfig c = SmallModel()->config();
   c.loss = LossType::kDistributionLoss;
   c.distribution = DistributionType::kStudentT;
   c.level = {80, 90};
   auto model = std::make_shared<Model>(c);
-  model->mutable_network().InitParams(4);
+  model->mutable_network().InitParams(seed);
+  return model;
+}
+
+// A point-loss model refuses other levels and quantiles, naming DistributionLoss.
+void ExpectAPointModelRefuses(const ForecastRequest& request, const ModelOptions& o) {
+  Engine point_engine;
+  ASSERT_TRUE(point_engine.LoadModel("m", 1, SmallModel(), o).ok());
+  const ForecastResult refused = point_engine.Predict(request);
+  EXPECT_EQ(refused.status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
+}
+
+// A DistributionLoss model answers other levels from the same parameters: the columns of the
+// model trained at those levels (its forward is the same), with the cache left out of it.
+TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
+  const std::shared_ptr<Model> model = StudentTModel(4);
+  const NhitsConfig& c = model->config();
   NhitsConfig at = c;
   at.level = {50, 97.5};
   Model relevelled(at);
@@ -693,13 +709,9 @@ TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
   bad.levels = {100};
   EXPECT_EQ(engine.Predict(bad).status.code(), Status::Code::kInvalidArgument);
 
-  Engine point_engine;
-  ASSERT_TRUE(point_engine.LoadModel("m", 1, SmallModel(), o).ok());
   ForecastRequest point = Request("s");
   point.levels = {80};
-  const ForecastResult refused = point_engine.Predict(point);
-  EXPECT_EQ(refused.status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
+  ExpectAPointModelRefuses(point, o);
 }
 
 // Any quantiles from the same parameters, as neuralforecast's predict(quantiles=...): the mean,
@@ -707,12 +719,8 @@ TEST(Engine, DistributionLevelsPerRequestEqualTheModelAtThoseLevels) {
 // -median/-hi-80/-hi-90 columns, which come through another route (the level's fitted Student-t
 // quantile series, not StudentTQuantile).
 TEST(Engine, DistributionQuantilesPerRequestMatchTheLevelColumns) {
-  NhitsConfig c = SmallModel()->config();
-  c.loss = LossType::kDistributionLoss;
-  c.distribution = DistributionType::kStudentT;
-  c.level = {80, 90};
-  auto model = std::make_shared<Model>(c);
-  model->mutable_network().InitParams(5);
+  const std::shared_ptr<Model> model = StudentTModel(5);
+  const NhitsConfig& c = model->config();
   Engine engine;
   ModelOptions o;
   o.cache = true;
@@ -744,13 +752,9 @@ TEST(Engine, DistributionQuantilesPerRequestMatchTheLevelColumns) {
   ForecastRequest outside = Request("s");
   outside.quantiles = {1.0};
   EXPECT_EQ(engine.Predict(outside).status.code(), Status::Code::kInvalidArgument);
-  Engine point_engine;
-  ASSERT_TRUE(point_engine.LoadModel("m", 1, SmallModel(), o).ok());
   ForecastRequest point = Request("s");
   point.quantiles = {0.9};
-  const ForecastResult refused = point_engine.Predict(point);
-  EXPECT_EQ(refused.status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(refused.status.message().find("DistributionLoss"), std::string::npos) << refused.status.message();
+  ExpectAPointModelRefuses(point, o);
 }
 
 // The p95 is cumulative: after a slow spell an idle server still shows it above the threshold,
