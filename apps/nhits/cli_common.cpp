@@ -558,4 +558,20 @@ std::string FormatValue(double v) {
 
 void WriteTextAtomic(const std::string& path, const std::string& text) { CheckOk(WriteFileAtomic(path, text)); }
 
+std::string StoredTrainingSettings(const std::string& checkpoint_path) {
+  const Result<SafetensorsFile> file = ReadSafetensors(checkpoint_path);
+  if (!file.ok()) return "";
+  if (auto it = file->metadata.find("nhits_config"); it != file->metadata.end()) {
+    const nlohmann::ordered_json stored = nlohmann::ordered_json::parse(it->second, nullptr, false);
+    nlohmann::ordered_json training = nlohmann::ordered_json::object();
+    for (const char* key : {"max_steps", "learning_rate", "num_lr_decays", "batch_size", "windows_batch_size", "step_size",
+                            "val_size", "val_check_steps", "val_step_size", "early_stop_patience_steps", "valid_loss",
+                            "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled", "random_seed"})
+      if (stored.is_object() && stored.contains(key)) training[key] = stored[key];
+    if (!training.empty()) return training.dump();
+  }
+  const auto copied = file->metadata.find("training");
+  return copied == file->metadata.end() ? "" : copied->second;
+}
+
 }  // namespace nhits::cli

@@ -105,5 +105,8 @@ std::vector<Precision> ParsePrecisionList(const std::string& text, const std::st
 std::string FormatValue(double v);
 std::string JoinNames(const std::vector<std::string>& names);  // "a,b,c"
 void WriteTextAtomic(const std::string& path, const std::string& text);
+// The training settings a checkpoint recorded (neuralforecast's names) as a JSON object, "" if none:
+// from its configuration, or, for a quantised checkpoint, the copy of its source's ("training").
+std::string StoredTrainingSettings(const std::string& checkpoint_path);
 
 }  // namespace nhits::cli

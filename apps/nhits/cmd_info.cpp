@@ -2,13 +2,11 @@
 #include <map>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "cli_common.h"
-#include "nhits/conformal.h"
 #include "commands.h"
+#include "nhits/conformal.h"
 #include "nhits/model.h"
-#include "nhits/safetensors.h"
+#include "nhits/precision.h"
 #include "serve/hash128.h"
 
 namespace nhits::cli {
@@ -23,18 +21,8 @@ Action RegisterInfo(CLI::App& app) {
     std::printf("model        %s\n", path->c_str());
     std::printf("config       %s\n", ConfigToJson(c).c_str());
     // The training settings this engine stored beside the architecture (neuralforecast's names).
-    const Result<SafetensorsFile> file = ReadSafetensors(*path);  // LoadCheckpoint keeps only the architecture
-    const std::map<std::string, std::string> none;
-    const std::map<std::string, std::string>& metadata = file.ok() ? file->metadata : none;
-    if (auto it = metadata.find("nhits_config"); it != metadata.end()) {
-      const nlohmann::ordered_json stored = nlohmann::ordered_json::parse(it->second, nullptr, false);
-      nlohmann::ordered_json training = nlohmann::ordered_json::object();
-      for (const char* key : {"max_steps", "learning_rate", "num_lr_decays", "batch_size", "windows_batch_size", "step_size",
-                              "val_size", "val_check_steps", "val_step_size", "early_stop_patience_steps", "valid_loss",
-                              "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled", "random_seed"})
-        if (stored.is_object() && stored.contains(key)) training[key] = stored[key];
-      if (!training.empty()) std::printf("training     %s\n", training.dump().c_str());
-    }
+    if (const std::string training = StoredTrainingSettings(*path); !training.empty())
+      std::printf("training     %s\n", training.c_str());
     std::printf("parameters   %lld (%.2f MB as float32)\n", static_cast<long long>(model.ParameterCount()),
                 model.ParameterCount() * 4.0 / 1e6);
     std::printf("FLOPs        %lld per forecast (%.3f MFLOP)\n", static_cast<long long>(model.FlopsPerForecast()),
@@ -53,8 +41,9 @@ Action RegisterInfo(CLI::App& app) {
     std::printf("origin       %s\n", origin.c_str());
     const auto& params = model.network().params();
     const serve::Hash128 hash = serve::HashBytes(params.data(), params.size() * sizeof(float));
-    std::printf("weights hash %016llx%016llx (128-bit, of the FP32 parameters)\n", static_cast<unsigned long long>(hash.hi),
-                static_cast<unsigned long long>(hash.lo));
+    std::printf("weights hash %016llx%016llx (128-bit, of the %s, not of the file)\n",
+                static_cast<unsigned long long>(hash.hi), static_cast<unsigned long long>(hash.lo),
+                plan.precision == Precision::kFp32 ? "float32 parameters" : "dequantised parameters: differs from the source's");
     std::string outputs;
     for (const auto& n : c.output_names()) outputs += (outputs.empty() ? "" : ", ") + ("NHITS" + n);
     std::printf("outputs      %s\n", outputs.c_str());
@@ -78,7 +67,25 @@ Action RegisterInfo(CLI::App& app) {
                   blk.in_features, blk.knots, blk.n_theta, params);
     }
     for (const auto& [k, v] : info) {
-      if (k == "format") continue;
+      // Said above (precision, origin, training) or internal to the file format.
+      if (k == "format" || k == "training" || k == "quantized_from" || k == kPrecisionKey || k == kFp32LayersKey ||
+          k == kBf16LayersKey)
+        continue;
+      if (k == kActivationAmaxKey) {  // numbers for QDQ export, not for reading
+        const auto ranges = ActivationRangesFromJson(v);
+        std::size_t layers = 0;
+        if (ranges.ok())
+          for (const auto& block : *ranges) layers += block.size();
+        std::printf("activations  %s\n", ranges.ok() ? ("calibrated ranges of " + std::to_string(layers) + " layer inputs in " +
+                                                         std::to_string(ranges->size()) + " blocks (`nhits export --int8` uses them)")
+                                                            .c_str()
+                                                      : ("unreadable: " + ranges.status().message()).c_str());
+        continue;
+      }
+      if (k == "quantization_calibration") {
+        std::printf("calibrated   on %s\n", v.c_str());
+        continue;
+      }
       if (k == kConformalKey) {  // thousands of scores: say what they are instead
         const Result<ConformalScores> s = ConformalFromJson(v, *path);
         if (s.ok())

@@ -222,6 +222,8 @@ Action RegisterQuantize(CLI::App& app) {
                                                          calib.exog.batch()));
     out_info["quantized_from"] = a->model;
     out_info["quantization_calibration"] = a->calibration;
+    // SaveCheckpoint records no training settings without TrainOptions: keep the source's for `nhits info`.
+    if (const std::string training = StoredTrainingSettings(a->model); !training.empty()) out_info["training"] = training;
     CheckOk(SaveCheckpoint(a->out, model, nullptr, out_info, plan));
     const InferenceSession probe(model, 1, 1, plan);
 

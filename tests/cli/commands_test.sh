@@ -221,6 +221,9 @@ check "quantize writes a smaller checkpoint" '[ "$(stat -c %s "$WORK/m8.safetens
 check "quantize reports held-out MAE for both" 'grep -q "held-out MAE *fp32 .* int8 " "$WORK/q.txt" && grep -q heldout_mae_quantized "$WORK/q.json"'
 "$NHITS" info --model "$WORK/m8.safetensors" > "$WORK/info8.txt"
 check "info shows the precision" 'grep -q "^precision *int8" "$WORK/info8.txt"'
+check "info keeps the source's training settings through quantize" 'grep -q "^training .*\"max_steps\":300" "$WORK/info8.txt"'
+check "info summarises the activation ranges instead of dumping them" \
+  'grep -q "^activations *calibrated ranges of" "$WORK/info8.txt" && ! grep -q "nhits_activation_amax\|^nhits_" "$WORK/info8.txt"'
 "$NHITS" predict --model "$WORK/m8.safetensors" --data "$AIR" --out "$WORK/f8.csv" 2> "$WORK/p8.txt"
 check "predict uses the checkpoint's precision" 'grep -q "int8" "$WORK/p8.txt" && [ "$(wc -l < "$WORK/f8.csv")" = 13 ]'
 check "predict: no short-series note for a full series" '[ -s "$WORK/p8.txt" ] && ! grep -q "zero-padded" "$WORK/p8.txt"'
