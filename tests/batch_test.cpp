@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -96,6 +97,33 @@ TEST(Clustering, RecoversKnownCorrelationClusters) {
   // A threshold below every distance leaves each asset alone.
   const auto alone = ClusterByCorrelation(returns, Linkage::kAverage, 0.0);
   EXPECT_EQ(std::set<int>(alone.begin(), alone.end()).size(), returns.size());
+}
+
+// A gap in one asset's history (a NaN return) must not turn every distance into NaN: the
+// clusters by count stay the true ones, and no cluster is merged with itself.
+TEST(Clustering, AGapInTheReturnsKeepsTheClusters) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> nd(0, 1);
+  const int T = 200;
+  std::vector<std::vector<double>> factor(2, std::vector<double>(T));
+  for (auto& f : factor)
+    for (double& v : f) v = nd(rng);
+  std::vector<std::vector<double>> returns;
+  for (int i = 0; i < 8; ++i) {
+    std::vector<double> r(T);
+    for (int t = 0; t < T; ++t) r[t] = factor[i % 2][t] + 0.3 * nd(rng);
+    returns.push_back(r);
+  }
+  returns[3][17] = std::nan("");
+  returns[6][0] = std::numeric_limits<double>::infinity();
+  for (Linkage l : {Linkage::kAverage, Linkage::kComplete, Linkage::kSingle}) {
+    const std::vector<int> labels = ClusterByCorrelation(returns, l, 0, 2);
+    for (int i = 0; i < 8; ++i)
+      for (int j = 0; j < 8; ++j) ASSERT_EQ(labels[i] == labels[j], i % 2 == j % 2) << "assets " << i << ", " << j;
+  }
+  // Every return missing: nothing to compare, each asset alone, and no endless loop.
+  const std::vector<std::vector<double>> blank(3, std::vector<double>(5, std::nan("")));
+  EXPECT_EQ(ClusterByCorrelation(blank, Linkage::kAverage, 0.5).size(), 3u);
 }
 
 TEST(Retry, RetriesOnlyWhatWaitingCanFix) {
@@ -239,6 +267,95 @@ TEST(BatchProcessor, DegradesBadSeriesAndTheRestRunsAndAddsUp) {
   ScoreAgainstActuals(actuals, &scored);
   EXPECT_GT(scored.total.scored, 20);
   EXPECT_GT(scored.total.mae, 0);
+}
+
+// Two models with different horizons in one run: the report's h is the longest, and scoring
+// reads each asset's own forecast length (the shorter one must not be read past its end).
+TEST(BatchProcessor, ScoresAssetsOfModelsWithDifferentHorizons) {
+  Engine engine;
+  ASSERT_TRUE(engine.LoadModel("short", 1, SmallModel(3), {}).ok());
+  ASSERT_TRUE(engine.LoadModel("long", 1, SmallModel(8), {}).ok());
+  Panel data;
+  data.time_kind = TimeKind::kInteger;
+  Universe u;
+  for (int i = 0; i < 4; ++i) {
+    Series s;
+    s.unique_id = "A" + std::to_string(i);
+    for (int t = 0; t < 30; ++t) s.ds.push_back({t}), s.y.push_back(10 + i + 0.1 * t);
+    data.series.push_back(s);
+    u.assets.push_back({s.unique_id, i < 2 ? "fx" : "equity", {}});
+  }
+  BatchProcessor p(engine, Router({{"fx", true, "short", 0}, {"equity", true, "long", 0}}), {});
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  EXPECT_EQ(run->h, 8);
+  EXPECT_EQ(run->forecasts[0].forecast.size(), 3u);
+  EXPECT_EQ(run->forecasts[3].forecast.size(), 8u);
+  Panel actuals = data;
+  for (auto& s : actuals.series)
+    for (int j = 0; j < 8; ++j) s.ds.push_back({s.ds.back().value + 1}), s.y.push_back(1000.0);
+  BatchRun scored = *run;
+  ScoreAgainstActuals(actuals, &scored);
+  EXPECT_EQ(scored.total.scored, 4);
+  // The MAE over the forecast points alone: each |forecast - 1000| counted once.
+  double sum = 0;
+  int n = 0;
+  for (const auto& f : run->forecasts)
+    for (float v : f.forecast) sum += std::abs(v - 1000.0), ++n;
+  EXPECT_EQ(n, 2 * 3 + 2 * 8);
+  EXPECT_NEAR(scored.total.mae, sum / n, 1e-9 * sum);
+}
+
+// An engine that cannot keep up (a queue of 1 request per level, one window per batch) and no
+// retries allowed (max_attempts 1): refused chunks degrade to a baseline at once, without one
+// more request per asset (that would only add load), and every forecast asset is counted in its
+// group, degraded ones included.
+TEST(BatchProcessor, AnOverloadedEngineDegradesWithoutPerAssetRetries) {
+  Engine engine;
+  ModelOptions o;
+  o.max_batch_size = 1;
+  o.max_queue_size = 1;
+  o.cache = false;
+  NhitsConfig c;  // wide enough that a window takes about a millisecond: the burst outruns it
+  c.h = 3;
+  c.input_size = 10;
+  c.mlp_units = {{1024, 1024}, {1024, 1024}};
+  auto slow = std::make_shared<Model>(c);
+  slow->mutable_network().InitParams(3);
+  ASSERT_TRUE(engine.LoadModel("eq", 1, slow, o).ok());
+  Panel data;
+  data.time_kind = TimeKind::kInteger;
+  Universe u;
+  for (int i = 0; i < 40; ++i) {
+    Series s;
+    s.unique_id = "A" + std::to_string(i);
+    for (int t = 0; t < 30; ++t) s.ds.push_back({t}), s.y.push_back(10 + i + std::sin(t));
+    data.series.push_back(s);
+    u.assets.push_back({s.unique_id, "equity", {}});
+  }
+  BatchOptions bo;
+  bo.max_attempts = 1;  // no retry: a refused chunk degrades at once
+  bo.season_length = 5;
+  BatchProcessor p(engine, Router({}, "eq"), bo);
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  int degraded = 0;
+  for (const auto& f : run->forecasts) {
+    EXPECT_TRUE(f.status == "ok" || f.status == "degraded") << f.unique_id << " " << f.status;
+    EXPECT_GE(f.attempts, 1);
+    EXPECT_LE(f.attempts, bo.max_attempts) << f.unique_id << ": " << f.reason;
+    if (f.status == "degraded") {
+      ++degraded;
+      EXPECT_NE(f.reason.find("attempts"), std::string::npos) << f.reason;
+      EXPECT_EQ(f.source, "seasonal_naive");
+    }
+  }
+  EXPECT_GT(degraded, 0) << "a burst of 40 into a queue of 1 refuses most of them";
+  int in_groups = 0, group_degraded = 0;
+  for (const auto& g : run->groups) in_groups += g.assets, group_degraded += g.degraded;
+  EXPECT_EQ(in_groups, 40);
+  EXPECT_EQ(group_degraded, degraded);
+  EXPECT_EQ(run->total.degraded, degraded);
 }
 
 // A checkpoint with NeuralForecast's local_scaler_type: the engine refuses it for serving, takes

@@ -334,11 +334,14 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
   for (Chunk& c : chunks) {
     ForecastResult r = c.future.get();
     int attempts = 1;
-    if (!r.status.ok() && Retryable(r.status)) {
+    if (!r.status.ok() && Retryable(r.status) && options_.max_attempts > 1) {
+      std::this_thread::sleep_for(options_.backoff);  // the first retry waits too: an overloaded queue needs time
       int more = 0;
-      r = SubmitWithRetry([&] { return engine_.Predict(c.request); }, options_.max_attempts - 1, options_.backoff, &more);
+      r = SubmitWithRetry([&] { return engine_.Predict(c.request); }, options_.max_attempts - 1, 2 * options_.backoff, &more);
       attempts += more;
     }
+    // Retries spent on an overloaded engine: one request per asset would only add load.
+    const bool overloaded = !r.status.ok() && Retryable(r.status);
     const auto done = Clock::now();
     latencies[c.group_key].push_back(std::chrono::duration<double, std::micro>(done - c.submitted).count());
     auto& span = spans[c.group_key];
@@ -360,7 +363,13 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         f.source = r.model + "@" + std::to_string(r.version);
         continue;
       }
-      // The batch failed for good: give each asset its own chance before degrading it.
+      if (overloaded) {
+        f.status = "degraded";
+        f.reason = "forecast failed after " + std::to_string(f.attempts) + " attempts: " + r.status.ToString();
+        continue;
+      }
+      // The batch failed for good on its content: give each asset its own chance, so one bad
+      // window does not degrade the others.
       ForecastRequest alone = c.request;
       alone.windows = 1;
       const std::size_t L = static_cast<std::size_t>(cand.model.config.input_size);
@@ -421,7 +430,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
     count(c, f);
     count(run.total, f);
     const std::string key = f.model + "@" + std::to_string(f.version) + "|" + f.group;
-    if (f.status == "ok" && group_stats.count(key)) count(group_stats[key], f);
+    if (f.attempts > 0 && group_stats.count(key)) count(group_stats[key], f);  // forecast in that group
   }
   std::vector<double> all_latency;
   for (auto& [key, g] : group_stats) {
@@ -479,7 +488,9 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
         break;
       }
     Acc one;
-    for (std::size_t j = 0; j < static_cast<std::size_t>(run->h) && start + j < s.y.size(); ++j) {
+    // run->h is the longest horizon of the run: a model with a shorter one forecast fewer steps.
+    const std::size_t steps = std::min(static_cast<std::size_t>(run->h), f.forecast.size() / q);
+    for (std::size_t j = 0; j < steps && start + j < s.y.size(); ++j) {
       const double truth = s.y[start + j], pred = f.forecast[j * q + static_cast<std::size_t>(f.point_column)];
       if (!std::isfinite(truth)) continue;
       one.abs += std::abs(pred - truth);

@@ -21,7 +21,9 @@ std::vector<int> ClusterByCorrelation(const std::vector<std::vector<double>>& re
   // Standardise each row once: correlation is then a dot product / length.
   std::vector<std::vector<double>> z(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& r = returns[i];
+    std::vector<double> r = returns[i];
+    for (double& v : r)
+      if (!std::isfinite(v)) v = 0.0;  // a gap in the history: no move, rather than NaN distances to everything
     double mean = 0, var = 0;
     for (double v : r) mean += v / static_cast<double>(r.size());
     for (double v : r) var += (v - mean) * (v - mean);
@@ -49,6 +51,7 @@ std::vector<int> ClusterByCorrelation(const std::vector<std::vector<double>>& re
       if (alive[i])
         for (std::size_t j = i + 1; j < n; ++j)
           if (alive[j] && d[i][j] < best) best = d[i][j], a = i, b = j;  // ties: lowest indices, deterministic
+    if (!(best < std::numeric_limits<double>::infinity())) break;  // no pair left to compare
     if (clusters <= 0 && best > threshold) break;
     for (std::size_t k = 0; k < n; ++k) {
       if (!alive[k] || k == a || k == b) continue;
