@@ -485,6 +485,26 @@ TEST(ForecastCache, ForcedHashCollisionNeverReturnsAWrongForecast) {
   EXPECT_FALSE(cache.Lookup("m", 1, a, std::vector<float>{1, 1, 1}, &out)) << "explicit mask is another input";
 }
 
+// A same-version reload gets a new instance generation: the old weights' answers must not hit,
+// and erasing the old generation after its drain keeps the new one's.
+TEST(ForecastCache, AnotherGenerationOfTheSameVersionNeverHits) {
+  serve::ForecastCache cache(CacheOptions{}, serve::HashBytes);
+  const std::vector<float> a{1, 2, 3}, none;
+  std::vector<float> out;
+  cache.Insert("m", 1, a, none, {10}, {}, /*generation=*/7);
+  EXPECT_FALSE(cache.Lookup("m", 1, a, none, &out, {}, 8)) << "the replacing instance";
+  cache.Insert("m", 1, a, none, {20}, {}, 8);
+  ASSERT_TRUE(cache.Lookup("m", 1, a, none, &out, {}, 8));
+  EXPECT_EQ(out, std::vector<float>{20});
+  ASSERT_TRUE(cache.Lookup("m", 1, a, none, &out, {}, 7));
+  EXPECT_EQ(out, std::vector<float>{10}) << "each generation keeps its own answer";
+  cache.EraseModel("m", 1, 7);
+  EXPECT_FALSE(cache.Lookup("m", 1, a, none, &out, {}, 7));
+  EXPECT_TRUE(cache.Lookup("m", 1, a, none, &out, {}, 8)) << "only the old generation was erased";
+  cache.EraseModel("m", 1);
+  EXPECT_EQ(cache.stats().entries, 0u);
+}
+
 TEST(ForecastCache, EvictionKeepsTheBudgetAndPopularEntries) {
   const std::vector<float> none;
   auto key = [](int i) { return std::vector<float>(100, static_cast<float>(i)); };
@@ -545,6 +565,26 @@ TEST(Engine, HotReloadUnderLoadDropsNothing) {
   EXPECT_GT(ok.load(), 100);
   EXPECT_TRUE(versions.count(1) && versions.count(2));
   EXPECT_EQ(engine.Models().size(), 1u);
+}
+
+// Shutdown and an unload drain the same instance at once (as `nhits serve` can when a stop
+// arrives during a repository unload); both must return, and a load racing the shutdown must
+// not leave an instance running on a shut-down engine.
+TEST(Engine, ShutdownBesideAnUnloadOrALoadIsSafe) {
+  for (int round = 0; round < 20; ++round) {
+    Engine engine;
+    ModelOptions o;
+    o.workers = 2;
+    ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(1), o).ok());
+    std::thread unload([&] { (void)engine.UnloadModel("m", 1); });
+    std::thread load([&] { (void)engine.LoadModel("n", 1, SmallModel(2), o); });
+    engine.Shutdown();
+    unload.join();
+    load.join();
+    EXPECT_EQ(engine.Predict(Request("a")).status.code(), Status::Code::kUnavailable);
+    for (const ModelStatus& m : engine.Models())
+      EXPECT_NE(m.state, "ready") << m.name << " still serving after Shutdown";
+  }
 }
 
 TEST(Engine, BadRequestsGetClearErrors) {

@@ -146,13 +146,20 @@ Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<c
   std::shared_ptr<ModelInstance> replaced;
   {
     std::unique_lock<std::shared_mutex> lock(impl_->mu);
+    // Checked again under the lock: a Shutdown that began meanwhile has listed the instances
+    // already (or waits for this lock to list them), so an instance added after it would run on.
+    if (impl_->shut_down) {
+      lock.unlock();
+      fresh->Drain();
+      return Status::Unavailable("the engine is shutting down");
+    }
     auto& slot = impl_->models[name][version];
     replaced = std::move(slot);
     slot = fresh;
   }
   if (replaced) {
     replaced->Drain();  // everything it accepted is answered; new requests already go to `fresh`
-    impl_->cache.EraseModel(name, version);
+    impl_->cache.EraseModel(name, version, replaced->generation());  // `fresh`'s answers stay
   }
   return Status::Ok();
 }
@@ -247,7 +254,7 @@ void Engine::Impl::Submit(Pending pending) {
       ForecastResult hit;
       const auto lookup_start = Clock::now();
       const bool found = cache.Lookup(inst->name(), inst->version(), request.insample, request.mask, &hit.forecast,
-                                      serve::CacheKeyExtra(request));
+                                      serve::CacheKeyExtra(request), inst->generation());
       const double lookup_us = std::chrono::duration<double, std::micro>(Clock::now() - lookup_start).count();
       serve::ModelCounters& k = inst->counters();
       (found ? k.cache_hits : k.cache_misses).fetch_add(1, std::memory_order_relaxed);

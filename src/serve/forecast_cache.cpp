@@ -42,7 +42,7 @@ std::uint64_t ForecastCache::KeyOf(const std::string& model, int version, const 
 
 bool ForecastCache::Lookup(const std::string& model, int version, const std::vector<float>& insample,
                            const std::vector<float>& mask, std::vector<float>* forecast,
-                           const std::vector<float>& exog) {
+                           const std::vector<float>& exog, std::uint64_t generation) {
   const std::vector<float> input = Concat(insample, mask, exog);
   const std::uint64_t key = KeyOf(model, version, input);
   const auto now = Clock::now();
@@ -50,7 +50,8 @@ bool ForecastCache::Lookup(const std::string& model, int version, const std::vec
   auto [it, end] = index_.equal_range(key);
   for (; it != end; ++it) {
     Entry& e = entries_[it->second];
-    if (e.version != version || e.model != model || !SameBytes(e.input, input)) continue;  // a collision
+    if (e.version != version || e.generation != generation || e.model != model || !SameBytes(e.input, input))
+      continue;  // a collision, or an answer of the instance a reload replaced
     if (now >= e.expires) {
       RemoveAt(it->second);
       ++expired_;
@@ -68,10 +69,11 @@ bool ForecastCache::Lookup(const std::string& model, int version, const std::vec
 
 void ForecastCache::Insert(const std::string& model, int version, const std::vector<float>& insample,
                            const std::vector<float>& mask, const std::vector<float>& forecast,
-                           const std::vector<float>& exog) {
+                           const std::vector<float>& exog, std::uint64_t generation) {
   Entry e;
   e.model = model;
   e.version = version;
+  e.generation = generation;
   e.input = Concat(insample, mask, exog);
   e.key = KeyOf(model, version, e.input);
   e.forecast = forecast;
@@ -83,7 +85,7 @@ void ForecastCache::Insert(const std::string& model, int version, const std::vec
   auto [it, end] = index_.equal_range(e.key);
   for (; it != end; ++it) {
     Entry& old = entries_[it->second];
-    if (old.version == version && old.model == model && SameBytes(old.input, e.input)) {
+    if (old.version == version && old.generation == generation && old.model == model && SameBytes(old.input, e.input)) {
       bytes_ -= old.bytes();
       old.forecast = e.forecast;
       old.expires = e.expires;
@@ -140,10 +142,12 @@ void ForecastCache::EvictOne(Clock::time_point now) {
   ++(expired ? expired_ : evictions_);
 }
 
-void ForecastCache::EraseModel(const std::string& model, int version) {
+void ForecastCache::EraseModel(const std::string& model, int version, std::uint64_t generation) {
   std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t i = entries_.size(); i-- > 0;)
-    if (entries_[i].model == model && (version == 0 || entries_[i].version == version)) RemoveAt(i);
+    if (entries_[i].model == model && (version == 0 || entries_[i].version == version) &&
+        (generation == 0 || entries_[i].generation == generation))
+      RemoveAt(i);
 }
 
 ForecastCache::Stats ForecastCache::stats() const {

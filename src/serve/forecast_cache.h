@@ -32,12 +32,14 @@ class ForecastCache {
   explicit ForecastCache(CacheOptions options, HashFn hash = HashBytes);
 
   // True and fills `forecast` on a verified, unexpired hit.
-  // `extra`: the rest of the request's key (CacheKeyExtra).
+  // `extra`: the rest of the request's key (CacheKeyExtra). `generation`: the loaded instance's
+  // (ModelInstance::generation): a same-version reload must not hit the old weights' answers.
   bool Lookup(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              std::vector<float>* forecast, const std::vector<float>& extra = {});
+              std::vector<float>* forecast, const std::vector<float>& extra = {}, std::uint64_t generation = 0);
   void Insert(const std::string& model, int version, const std::vector<float>& insample, const std::vector<float>& mask,
-              const std::vector<float>& forecast, const std::vector<float>& extra = {});
-  void EraseModel(const std::string& model, int version);
+              const std::vector<float>& forecast, const std::vector<float>& extra = {}, std::uint64_t generation = 0);
+  // version 0: every version; generation 0: every instance of it.
+  void EraseModel(const std::string& model, int version, std::uint64_t generation = 0);
 
   struct Stats {
     std::uint64_t hits = 0, misses = 0, evictions = 0, expired = 0;
@@ -49,6 +51,7 @@ class ForecastCache {
   struct Entry {
     std::string model;
     int version = 0;
+    std::uint64_t generation = 0;
     std::uint64_t key = 0;
     std::vector<float> input;  // insample then mask, compared on every hit
     std::vector<float> forecast;

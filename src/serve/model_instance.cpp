@@ -98,11 +98,19 @@ void RegisterDeviceBackend(const std::string& prefix, DeviceBackendFactory facto
 
 namespace nhits::serve {
 
+namespace {
+std::uint64_t NextGeneration() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 ModelInstance::ModelInstance(std::string name, int version, std::shared_ptr<const Model> model,
                              const ModelOptions& options, PrecisionPlan precision, EngineCounters* engine_counters,
                              ForecastCache* cache)
     : name_(std::move(name)),
       version_(version),
+      generation_(NextGeneration()),
       model_(std::move(model)),
       options_(options),
       precision_(std::move(precision)),
@@ -521,7 +529,8 @@ void ModelInstance::RunBatch(Worker& w, std::vector<Pending>& batch, int threads
     if (!p.internal) {
       if (r.status.ok()) {
         if (cache_ != nullptr && p.request.levels.empty() && p.request.quantiles.empty())
-          cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, CacheKeyExtra(p.request));
+          cache_->Insert(name_, version_, p.request.insample, p.request.mask, r.forecast, CacheKeyExtra(p.request),
+                         generation_);
         counters_.success.fetch_add(1, std::memory_order_relaxed);
         counters_.last_success_ms.store(WallClockMs(), std::memory_order_relaxed);
         engine_->success.fetch_add(1, std::memory_order_relaxed);
@@ -547,6 +556,7 @@ void ModelInstance::Drain() {
   idle_cv_.wait(lock, [&] { return queued_ == 0 && busy_ == 0; });
   lock.unlock();
   for (auto& w : workers_) w->cv.notify_all();
+  std::lock_guard<std::mutex> joining(join_mu_);
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
 }

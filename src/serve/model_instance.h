@@ -54,6 +54,8 @@ class ModelInstance {
 
   const std::string& name() const { return name_; }
   int version() const { return version_; }
+  // Unique per instance in this process: a reload of the same version gets a new one.
+  std::uint64_t generation() const { return generation_; }
   const Model& model() const { return *model_; }
   std::shared_ptr<const Model> shared_model() const { return model_; }
   const ModelOptions& options() const { return options_; }
@@ -101,6 +103,8 @@ class ModelInstance {
 
   std::string name_;
   int version_;
+  std::uint64_t generation_;
+  std::mutex join_mu_;  // Drain may run on two threads at once (Shutdown beside an unload): one joins
   std::shared_ptr<const Model> model_;
   ModelOptions options_;
   PrecisionPlan precision_;
