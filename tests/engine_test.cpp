@@ -662,9 +662,16 @@ TEST(Engine, StatisticsAndPrometheusText) {
                            "nhits_alert_level{alert=\"error_rate\"}", "nhits_scaling_recommendation",
                            "nhits_inference_pending_request_count{model=\"m\",version=\"1\",priority=\"1\"} 0"})
     EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
-  // Every sample line is `name{labels} value` (the exposition format Prometheus parses).
-  const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.e+-]+(Inf)?$)");
-  std::istringstream lines(text);
+  // A model name with a quote, a backslash and a newline is escaped, not left to break the scrape.
+  ASSERT_TRUE(engine.LoadModel("we\"ird\\na\nme", 1, SmallModel(), o).ok());
+  const std::string escaped = engine.PrometheusMetrics();
+  EXPECT_NE(escaped.find(R"(nhits_inference_request_success{model="we\"ird\\na\nme",version="1"} 0)"), std::string::npos)
+      << escaped;
+  // Every sample line is `name{labels} value` (the exposition format Prometheus parses; label
+  // values hold any character but backslash, quote and newline, which come escaped).
+  const std::regex sample(
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? -?[0-9.e+-]+(Inf)?$)");
+  std::istringstream lines(escaped);
   std::string line;
   while (std::getline(lines, line))
     if (line.rfind("# ", 0) != 0) EXPECT_TRUE(std::regex_match(line, sample)) << line;

@@ -40,6 +40,8 @@ TEST(HttpParser, ParsesAHeadOnlyOnceItIsComplete) {
   EXPECT_EQ(decoded, "m x");
   EXPECT_FALSE(PercentDecode("bad%2", &decoded));
   EXPECT_FALSE(PercentDecode("bad%zz", &decoded));
+  EXPECT_FALSE(PercentDecode("bad%-1", &decoded)) << "a sign is not a hex digit";
+  EXPECT_FALSE(PercentDecode("bad%+1", &decoded));
 }
 
 TEST(HttpParser, ConnectionRulesFollowTheVersion) {

@@ -15,8 +15,23 @@ std::string Num(double v) {
   return buf;
 }
 
+// Label values escape backslash, double quote and newline (exposition format 0.0.4): a model name from a
+// repository folder could otherwise break every line after it in the scrape.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 std::string Labels(const serve::ModelInstance& m) {
-  return "model=\"" + m.name() + "\",version=\"" + std::to_string(m.version()) + "\"";
+  return "model=\"" + LabelValue(m.name()) + "\",version=\"" + std::to_string(m.version()) + "\"";
 }
 
 void Header(std::ostringstream& os, const char* name, const char* type, const char* help) {
@@ -31,7 +46,8 @@ void HistogramSamples(std::ostringstream& os, const char* name, const std::strin
     os << name << "_bucket{" << labels << "le=\"" << Num(bounds[i]) << "\"} " << cum[i] << '\n';
   os << name << "_bucket{" << labels << "le=\"+Inf\"} " << cum.back() << '\n';
   const std::string braces = labels.empty() ? "" : "{" + labels.substr(0, labels.size() - 1) + "}";
-  os << name << "_sum" << braces << ' ' << Num(h.sum()) << '\n' << name << "_count" << braces << ' ' << h.count() << '\n';
+  // _count from the same snapshot as the buckets: under load h.count() may already be ahead of +Inf.
+  os << name << "_sum" << braces << ' ' << Num(h.sum()) << '\n' << name << "_count" << braces << ' ' << cum.back() << '\n';
 }
 
 // A metric with one unlabelled sample.

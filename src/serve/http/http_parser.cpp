@@ -130,7 +130,7 @@ bool PercentDecode(std::string_view in, std::string* out) {
       continue;
     }
     if (i + 2 >= in.size()) return false;
-    int v = 0;
+    unsigned v = 0;  // unsigned: from_chars takes a '-' sign for int, so "%-1" would decode
     const auto [ptr, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
     if (ec != std::errc() || ptr != in.data() + i + 3) return false;
     out->push_back(static_cast<char>(v));

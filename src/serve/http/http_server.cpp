@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -97,6 +98,23 @@ std::vector<InputSpec> ModelInputs(const NhitsConfig& c) {
   return in;
 }
 
+// Request timeouts beyond a day are a mistake (and beyond ~2.9e5 years overflow the clock into a
+// deadline in the past); priorities must fit an int, not wrap into another level.
+constexpr long long kMaxTimeoutUs = 86'400'000'000LL;
+
+bool IntegerWithin(const json& v, long long lo, long long hi) {
+  if (!v.is_number_integer()) return false;
+  if (v.is_number_unsigned()) return v.get<unsigned long long>() <= static_cast<unsigned long long>(hi);
+  const long long x = v.get<long long>();
+  return x >= lo && x <= hi;
+}
+
+bool PriorityValue(const json& v) {
+  return IntegerWithin(v, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+}
+
+bool TimeoutValue(const json& v) { return IntegerWithin(v, 0, kMaxTimeoutUs); }
+
 std::string ShapeText(const std::vector<std::int64_t>& dims) {
   std::string s = "[batch";
   for (std::int64_t d : dims) s += ", " + std::to_string(d);
@@ -131,13 +149,14 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config, int de
     const json& params = j["parameters"];
     if (!params.is_object()) throw BadRequest{"'parameters' must be an object"};
     if (params.contains("priority")) {
-      if (!params["priority"].is_number_integer()) throw BadRequest{"parameter 'priority' must be an integer"};
+      if (!PriorityValue(params["priority"])) throw BadRequest{"parameter 'priority' must be an integer (a level, 1 first)"};
       p.priority = params["priority"].get<int>();
       if (p.priority == 0) p.priority = default_priority;  // Triton: 0 means the default level
     }
     if (params.contains("timeout")) {
-      if (!params["timeout"].is_number_integer() || params["timeout"].get<long long>() < 0)
-        throw BadRequest{"parameter 'timeout' must be a non-negative integer (microseconds)"};
+      if (!TimeoutValue(params["timeout"]))
+        throw BadRequest{"parameter 'timeout' must be an integer from 0 to " + std::to_string(kMaxTimeoutUs) +
+                         " (microseconds, at most a day; 0: none)"};
       const long long us = params["timeout"].get<long long>();
       if (us > 0) p.deadline = Clock::now() + std::chrono::microseconds(us);
     }
@@ -331,12 +350,19 @@ struct InferCall {
   HttpResponse Answer() {
     std::vector<float> out;
     out.reserve(static_cast<std::size_t>(windows) * h * q);
+    const int answered = parts.empty() ? version : parts.front().version;  // the version that ran it
     for (ForecastResult& r : parts) {
       if (!r.status.ok()) return Error(r.status);
+      // The parts of a split call route on their own: a hot reload between them can answer
+      // some with another version, or another shape than the one this answer declares.
+      if (r.version != answered || r.h != h || r.outputs != q)
+        return Error(503, "model '" + model + "' was reloaded while this call ran (its parts were answered by "
+                          "different versions or shapes); retry");
       out.insert(out.end(), r.forecast.begin(), r.forecast.end());
     }
+    if (out.size() != static_cast<std::size_t>(windows) * h * q)
+      return Error(503, "model '" + model + "' was reloaded with another shape while this call ran; retry");
     json output = {{"name", "forecast"}, {"datatype", "FP32"}, {"shape", {windows, h, q}}};
-    const int answered = parts.empty() ? version : parts.front().version;  // the version that ran it
     json body = {{"model_name", model}, {"model_version", std::to_string(answered)}};
     if (!id.empty()) body["id"] = id;
     if (!binary_output) {
@@ -660,10 +686,12 @@ struct HttpServer::Impl {
           key != "priority" && key != "timeout_us")
         return responder.Send(Error(400, "unknown key '" + key + "' (/v1/forecast takes model, version, series, level, "
                                          "quantiles, priority, timeout_us; the horizon is the model's h)"));
-    if ((j.contains("priority") && !j["priority"].is_number_integer()) ||
-        (j.contains("timeout_us") && !j["timeout_us"].is_number_integer()) ||
-        (j.contains("version") && !j["version"].is_number_integer()) || (j.contains("model") && !j["model"].is_string()))
-      return responder.Send(Error(400, "'model' must be a string; 'version', 'priority' and 'timeout_us' integers"));
+    if ((j.contains("priority") && !PriorityValue(j["priority"])) ||
+        (j.contains("version") && !PriorityValue(j["version"])) || (j.contains("model") && !j["model"].is_string()))
+      return responder.Send(Error(400, "'model' must be a string; 'version' and 'priority' integers"));
+    if (j.contains("timeout_us") && !TimeoutValue(j["timeout_us"]))
+      return responder.Send(Error(400, "'timeout_us' must be an integer from 0 to " + std::to_string(kMaxTimeoutUs) +
+                                           " (microseconds, at most a day; 0: none)"));
     const std::string name = j.value("model", std::string());
     const int version = j.value("version", 0);
     const std::vector<ModelStatus> models = engine.Models();
