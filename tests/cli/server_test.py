@@ -215,8 +215,20 @@ try:
     check("level for a model without scores -> 400 naming how to get them", s == 400 and "--prediction-intervals" in b.decode(), b[:300])
     s, b, _ = post_json("/v1/forecast", {"model": "air", "quantiles": [0.9], "series": [{"id": "AirPassengers", "values": y}]})
     check("quantiles for a model that is not a DistributionLoss one -> 400 naming the need", s == 400 and "DistributionLoss" in b.decode(), b[:300])
+    def pi_served():
+        text = http("GET", "/metrics")[1].decode()
+        line = [l for l in text.splitlines() if l.startswith('nhits_inference_request_success{model="pi"')]
+        return float(line[0].split()[-1]) if line else 0.0
+    served = pi_served()
     s, b, _ = post_json("/v1/forecast", {"model": "pi", "level": [80], "series": [{"id": "unknown", "values": series[0]["values"]}]})
-    check("level for a series without scores -> 400 naming it", s == 400 and "series 'unknown'" in b.decode(), b[:300])
+    check("level for a series without scores -> 400 naming it once and a training id",
+          s == 400 and b.decode().count("series 'unknown'") == 1 and f"e.g. '{ids[0]}'" in b.decode(), b[:300])
+    check("that refused request is not counted as served", pi_served() == served, (served, pi_served()))
+    s, b, _ = http("POST", "/v2/repository/models/pi/load", b"{bad")
+    check("repository load with a malformed body -> 400", s == 400 and "JSON object" in b.decode(), b[:300])
+    s, b, _ = post_json("/v2/repository/models/pi/load", {"parameters": {"config": "{}"}})
+    check("repository load with a config override -> 400 (not ignored)", s == 400 and "'config' is not supported" in b.decode(), b[:300])
+    check("repository load with an empty JSON body -> 200", post_json("/v2/repository/models/pi/load", {})[0] == 200)
     check("unload the conformal model", http("POST", "/v2/repository/models/pi/unload")[0] == 200)
 
     # ---- categorical columns (parity fixture exog_categorical_standard): /v1/forecast takes labels

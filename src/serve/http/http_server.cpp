@@ -115,6 +115,22 @@ bool PriorityValue(const json& v) {
 
 bool TimeoutValue(const json& v) { return IntegerWithin(v, 0, kMaxTimeoutUs); }
 
+// A repository load/unload body: empty, or {"parameters": {}}. Triton's config and file overrides
+// are not supported; a body that asks for them, or is not JSON, is refused rather than ignored.
+std::string RepositoryBodyError(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return "";
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "the body must be a JSON object (or empty)";
+  for (const auto& [key, value] : j.items()) {
+    if (key != "parameters") return "unknown key '" + key + "' (a load or unload takes only 'parameters')";
+    if (!value.is_object()) return "'parameters' must be an object";
+    if (!value.empty())
+      return "parameter '" + value.begin().key() + "' is not supported: models load from the repository's files as they "
+             "are (no config or file overrides)";
+  }
+  return "";
+}
+
 std::string ShapeText(const std::vector<std::int64_t>& dims) {
   std::string s = "[batch";
   for (std::int64_t d : dims) s += ", " + std::to_string(d);
@@ -430,7 +446,7 @@ struct ForecastCall {
       }
       if (!levels.empty()) {  // neuralforecast's columns around the point forecast
         Result<std::vector<float>> bounds = ConformalIntervals(*conformal, ids[i], r.forecast.data(), levels);
-        if (!bounds.ok()) return Error(400, "series '" + ids[i] + "': " + bounds.status().message());
+        if (!bounds.ok()) return Error(400, bounds.status().message());  // it names the series
         const std::vector<std::string> suffixes = ConformalColumnSuffixes(levels);
         for (std::size_t c = 0; c < suffixes.size(); ++c) {
           std::vector<float> col(static_cast<std::size_t>(h));
@@ -768,6 +784,11 @@ struct HttpServer::Impl {
         if (key != "id" && key != "values" && key != "hist" && key != "futr" && key != "static")
           return responder.Send(Error(400, "series '" + id + "': unknown key '" + key + "' (a series takes id, values, "
                                            "and the model's hist, futr and static columns)"));
+      // Checked before any compute: a request refused after its forecast ran would count as served.
+      if (call->conformal && !call->conformal->by_series.empty() && !call->conformal->by_series.count(id))
+        return responder.Send(Error(400, "series '" + id + "' has no conformity scores for 'level': they were calibrated "
+                                         "per training series, so 'id' must be one of its unique_id values (e.g. '" +
+                                         call->conformal->by_series.begin()->first + "')"));
       std::vector<float> values, observed;
       try {
         SeriesValues(s["values"], id, &values, &observed);
@@ -986,6 +1007,7 @@ struct HttpServer::Impl {
       }
       if (n == 3 && p[1] == "repository" && p[2] == "index" && route(post)) return responder.Send(RepositoryIndex());
       if (n == 5 && p[1] == "repository" && p[2] == "models" && (p[4] == "load" || p[4] == "unload") && route(post)) {
+        if (const std::string why = RepositoryBodyError(req.body); !why.empty()) return responder.Send(Error(400, why));
         auto shared = std::make_shared<Responder>(std::move(responder));
         control.Post([this, shared, model = p[3], load = p[4] == "load"] {
           const Status st = load ? repo.Load(model) : repo.Unload(model);
