@@ -1,6 +1,7 @@
 #include "cli_common.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -16,7 +17,8 @@
 
 namespace nhits::cli {
 
-void Fail(const std::string& message) { throw CommandError{message}; }
+void Fail(const std::string& message) { throw CommandError{message, 1}; }
+void UsageFail(const std::string& message) { throw CommandError{message, 2}; }
 
 void CheckOk(const Status& status) {
   if (!status.ok()) Fail(status.message());
@@ -49,10 +51,10 @@ std::vector<std::string> SplitList(const std::string& text, const std::string& f
   std::string item;
   while (std::getline(ss, item, ',')) {
     const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    if (b == std::string::npos) Fail("--" + field + ": empty entry in '" + text + "'");
+    if (b == std::string::npos) UsageFail("--" + field + ": empty entry in '" + text + "'");
     out.push_back(item.substr(b, e - b + 1));
   }
-  if (out.empty()) Fail("--" + field + ": empty list");
+  if (out.empty()) UsageFail("--" + field + ": empty list");
   return out;
 }
 
@@ -72,21 +74,40 @@ std::vector<int> ParseIntList(const std::string& text, const std::string& field)
     int v = 0;
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (ec != std::errc() || p != item.data() + item.size())
-      Fail("--" + field + ": '" + item + "' is not an integer (expected a comma-separated list like 2,2,1)");
+      UsageFail("--" + field + ": '" + item + "' is not an integer (expected comma-separated integers, e.g. 1,2,4)");
     out.push_back(v);
   }
   return out;
 }
 
-CLI::Validator AtLeast(int min) {
+CLI::Validator AtLeast(int min, const std::string& why) {
   return CLI::Validator(
-      [min](std::string& text) -> std::string {
+      [min, why](std::string& text) -> std::string {
         long long v = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || end != text.data() + text.size()) return "'" + text + "' is not an integer";
-        return v < min ? "must be >= " + std::to_string(min) + ", got " + text : std::string();
+        if (v >= min) return std::string();
+        return "must be >= " + std::to_string(min) + ", got " + text + (why.empty() ? "" : " (" + why + ")");
       },
       ">=" + std::to_string(min));
+}
+
+CLI::Validator OneOf(const std::vector<std::string>& choices, const std::string& what) {
+  std::string list;
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  return CLI::Validator(
+      [choices, what, list](std::string& text) -> std::string {
+        std::string lower = text;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string& c : choices)
+          if (lower == c) {
+            text = c;  // INT8 -> int8
+            return std::string();
+          }
+        return "unknown " + what + " '" + text + "' (choose " + list + ")";
+      },
+      list);
 }
 
 CLI::Validator PositiveNumber() {
@@ -95,9 +116,22 @@ CLI::Validator PositiveNumber() {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
         if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
         return v > 0 ? std::string() : "must be > 0, got " + text;
       },
       ">0");
+}
+
+CLI::Validator NonNegativeNumber() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
+        return v >= 0 ? std::string() : "must be >= 0, got " + text;
+      },
+      ">=0");
 }
 
 void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
@@ -126,9 +160,18 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                  "MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, HuberQLoss, MQLoss, HuberMQLoss or DistributionLoss\n"
                  "(neuralforecast computes every loss on the scaled windows, MAPE and SMAPE too: with a scaler that\n"
                  "centres y near 0 they weigh small values heavily; identity keeps them in the data's units)")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            const Result<LossType> parsed = ParseLossType(name, "--loss");
+            if (parsed.ok()) return std::string();
+            const std::string why = parsed.status().message(), prefix = "--loss: ";  // CLI11 names the flag itself
+            return why.rfind(prefix, 0) == 0 ? why.substr(prefix.size()) : why;
+          },
+          "LOSS"))
       ->capture_default_str();
-  level_flag = app.add_option("--level", level, "Interval levels, comma separated: MQLoss / HuberMQLoss / DistributionLoss, or the\n"
-                                               "conformal intervals of --prediction-intervals")
+  level_flag = app.add_option("--level", level, "Interval levels, comma separated, that an MQLoss / HuberMQLoss / DistributionLoss\n"
+                                               "model trains (cv: also the conformal intervals of --prediction-intervals; a\n"
+                                               "model trained with --prediction-intervals takes them at predict time)")
       ->capture_default_str();
   quantiles_flag = app.add_option("--quantiles", quantiles,
                  "MQLoss / HuberMQLoss: one output per quantile in (0, 1), in this order, instead of --level's\n"
@@ -230,7 +273,7 @@ std::map<std::string, int> ParseCardinalities(const std::string& text) {
     const char* first = item.data() + (eq == std::string::npos ? 0 : eq + 1);
     const auto [ptr, ec] = std::from_chars(first, item.data() + item.size(), n);
     if (eq == std::string::npos || eq == 0 || ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
-      Fail("--categorical-cardinalities: '" + item + "' is not name=N with N > 0 (e.g. store=50,weekday=7)");
+      UsageFail("--categorical-cardinalities: '" + item + "' is not name=N with N > 0 (e.g. store=50,weekday=7)");
     out[item.substr(0, eq)] = n;
   }
   return out;
@@ -290,8 +333,8 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   NhitsConfig c;
   c.h = h;
   c.input_size = input_size != 0 ? input_size : 3 * h;
-  if (h <= 0) Fail("--h must be > 0 (got " + std::to_string(h) + ")");
-  if (input_size < 0 || (input_size == 0 && input_size_flag != nullptr && input_size_flag->count() > 0)) Fail("--input-size must be > 0 (got " + std::to_string(input_size) + ")");
+  if (h <= 0) UsageFail("--h must be > 0 (got " + std::to_string(h) + ")");
+  if (input_size < 0 || (input_size == 0 && input_size_flag != nullptr && input_size_flag->count() > 0)) UsageFail("--input-size must be > 0 (got " + std::to_string(input_size) + ")");
   c.n_blocks = ParseIntList(n_blocks, "n-blocks");
   c.n_pool_kernel_size = ParseIntList(n_pool_kernel_size, "n-pool-kernel-size");
   c.n_freq_downsample = ParseIntList(n_freq_downsample, "n-freq-downsample");
@@ -299,10 +342,10 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   // Also accept neuralforecast's own spelling, a list of lists: [[512,512],[512,512]].
   if (!mlp_units.empty() && mlp_units.front() == '[') {
     const auto j = nlohmann::json::parse(mlp_units, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_array()) Fail("--mlp-units: '" + mlp_units + "' is not a list of [in,out] pairs");
+    if (j.is_discarded() || !j.is_array()) UsageFail("--mlp-units: '" + mlp_units + "' is not a list of [in,out] pairs");
     for (const auto& pair : j) {
       if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_integer() || !pair[1].is_number_integer())
-        Fail("--mlp-units: '" + pair.dump() + "' is not an [in,out] pair of integers");
+        UsageFail("--mlp-units: '" + pair.dump() + "' is not an [in,out] pair of integers");
       c.mlp_units.push_back({pair[0].get<int>(), pair[1].get<int>()});
     }
   }
@@ -310,7 +353,7 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   std::string pair;
   while (std::getline(ss, pair, ';')) {
     std::vector<int> units = ParseIntList(pair, "mlp-units");
-    if (units.size() != 2) Fail("--mlp-units: '" + pair + "' is not an 'in,out' pair (e.g. 512,512;512,512)");
+    if (units.size() != 2) UsageFail("--mlp-units: '" + pair + "' is not an 'in,out' pair (e.g. 512,512;512,512)");
     c.mlp_units.push_back(units);
   }
   c.pooling_mode = Unwrap(ParsePoolingMode(pooling_mode, "--pooling-mode"));
@@ -326,9 +369,9 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   auto given = [](const CLI::Option* flag) { return flag != nullptr && flag->count() > 0; };
   if (given(quantiles_flag)) {
     if (!c.multi_quantile())
-      Fail("--quantiles applies to --loss MQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")" +
+      UsageFail("--quantiles applies to --loss MQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")" +
            (c.distribution_loss() ? "; a DistributionLoss model forecasts any quantile: nhits predict --quantiles" : ""));
-    if (given(level_flag)) Fail("--level and --quantiles cannot be combined: a model trains one or the other");
+    if (given(level_flag)) UsageFail("--level and --quantiles cannot be combined: a model trains one or the other");
     c.quantile_list = Unwrap(ParseQuantiles(quantiles, "quantiles"));
   } else if (c.multi_quantile() || c.distribution_loss()) {
     c.level = Unwrap(ParseLevels(level, "level"));
@@ -344,19 +387,19 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   if (!cat_exog_list.empty())
     c.categorical = LearnCategoricalColumns(c, cat_exog_list, categorical_cardinalities, cat_emb_dim, data, static_data);
   else if (!categorical_cardinalities.empty())
-    Fail("--categorical-cardinalities applies to --cat-exog-list, which is not given");
+    UsageFail("--categorical-cardinalities applies to --cat-exog-list, which is not given");
   if (given(q_flag) && !c.single_quantile())
-    Fail("--q applies to --loss QuantileLoss or HuberQLoss (the loss is " + ToString(c.loss) + ")");
+    UsageFail("--q applies to --loss QuantileLoss or HuberQLoss (the loss is " + ToString(c.loss) + ")");
   if (given(delta_flag) && !c.uses_delta())
-    Fail("--delta applies to --loss HuberLoss, HuberQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")");
+    UsageFail("--delta applies to --loss HuberLoss, HuberQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")");
   if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
     Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
          " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");
   const NhitsConfig v = train.ValidationConfig(c);
   if (given(valid_delta_flag) && !(train.valid_loss && v.uses_delta()))
-    Fail("--valid-delta applies to --valid-loss HuberLoss, HuberQLoss or HuberMQLoss");
+    UsageFail("--valid-delta applies to --valid-loss HuberLoss, HuberQLoss or HuberMQLoss");
   if (given(valid_q_flag) && !(train.valid_loss && v.single_quantile()))
-    Fail("--valid-q applies to --valid-loss QuantileLoss or HuberQLoss");
+    UsageFail("--valid-q applies to --valid-loss QuantileLoss or HuberQLoss");
   CheckFlagsOk(c.Validate());
   CheckFlagsOk(train.Validate(c));
   return c;

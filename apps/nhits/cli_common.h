@@ -18,13 +18,22 @@ namespace nhits::cli {
 // Raised by commands to stop with a message; main prints "nhits <cmd>: error: <msg>", exits 1.
 struct CommandError {
   std::string message;
+  int exit_code = 1;
 };
+// A failed command: exit status 1.
 [[noreturn]] void Fail(const std::string& message);
+// A command line wrong on its face (a flag's value, or flags that do not go together), whatever
+// the files say: exit status 2, as CLI11's own parse errors.
+[[noreturn]] void UsageFail(const std::string& message);
 // An integer flag's lower bound, as CLI11 checks go ("--threads: must be >= 0, got -2"); CLI11's
 // own NonNegativeNumber prints the largest double in full instead.
-CLI::Validator AtLeast(int min);
+CLI::Validator AtLeast(int min, const std::string& why = "");
+// A word from a fixed set, case-insensitive, normalised to the set's spelling:
+// "unknown precision 'fp16' (choose fp32, bf16 or int8)".
+CLI::Validator OneOf(const std::vector<std::string>& choices, const std::string& what);
 // A number > 0 (a size or a budget), with the same one-line message as AtLeast.
 CLI::Validator PositiveNumber();
+CLI::Validator NonNegativeNumber();
 void CheckOk(const Status& status);
 template <typename T>
 T Unwrap(Result<T> r) {

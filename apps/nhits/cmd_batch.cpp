@@ -177,13 +177,16 @@ Action RegisterBatch(CLI::App& app) {
     if (!a->report.empty()) CheckOutputPath(a->report, inputs);
     inputs.push_back(a->report);
     if (!a->clusters_out.empty()) CheckOutputPath(a->clusters_out, inputs);
-    if (a->repository.empty() && a->models.empty()) Fail("give --model-repository DIR or --model NAME=PATH");
+    if (a->repository.empty() && a->models.empty()) UsageFail("give --model-repository DIR or --model NAME=PATH");
     std::chrono::seconds every{0};
     if (!a->every.empty()) {
       char unit = a->every.back();
-      const long n = std::strtol(a->every.c_str(), nullptr, 10);
+      char* end = nullptr;
+      const long n = std::strtol(a->every.c_str(), &end, 10);
       const long mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 0;
-      if (n <= 0 || mult == 0) Fail("--every: '" + a->every + "' is not like 30s, 5m or 1h");
+      if (mult == 0 || end != a->every.c_str() + a->every.size() - 1)
+        UsageFail("--every: '" + a->every + "' is not a whole number of seconds, minutes or hours, like 30s, 5m or 1h");
+      if (n <= 0) UsageFail("--every: '" + a->every + "' must be positive");
       every = std::chrono::seconds(n * mult);
     }
     const Universe universe = Unwrap(ReadUniverse(a->universe));
@@ -201,12 +204,13 @@ Action RegisterBatch(CLI::App& app) {
     if (!a->repository.empty()) CheckOk(repo.LoadAll());
     for (const std::string& spec : a->models) {
       const auto eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) Fail("--model: '" + spec + "' is not NAME=PATH");
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) UsageFail("--model: '" + spec + "' is not NAME=PATH");
       CheckOk(repo.LoadFile(spec.substr(0, eq), spec.substr(eq + 1)));
     }
     auto parse_target = [](const std::string& spec, const std::string& flag) {
       const auto eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) Fail(flag + ": '" + spec + "' is not KEY=MODEL[@VERSION]");
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        UsageFail(flag + ": '" + spec + "' is not " + (flag == "--route" ? "CLASS" : "GLOB") + "=MODEL[@VERSION]");
       std::string model = spec.substr(eq + 1);
       int version = 0;
       if (const auto at = model.find('@'); at != std::string::npos) {
@@ -283,7 +287,7 @@ Action RegisterBatch(CLI::App& app) {
              std::to_string(m.config.input_size) + ": only the points in the input window count, so every asset would "
              "be degraded");
     if (a->correlation_window == 0 && (clusters->count() > 0 || threshold->count() > 0))
-      Fail("--clusters and --cluster-threshold group by correlation: give --correlation-window N as well");
+      UsageFail("--clusters and --cluster-threshold group by correlation: give --correlation-window N as well");
     {  // A typo in a rule would degrade every asset it routes, one "unknown model" at a time: refuse
        // it up front (rules that route no asset of this universe stay allowed).
       const Router router(rules, fallback);
@@ -318,7 +322,7 @@ Action RegisterBatch(CLI::App& app) {
       const auto eq = p.find('=');
       const std::string cls = eq == std::string::npos ? p : p.substr(0, eq), level = eq == std::string::npos ? "" : p.substr(eq + 1);
       if (eq == std::string::npos || level.size() != 1 || level[0] < '1' || level[0] > '0' + mo.priority_levels)
-        Fail("--priority: '" + p + "' is not CLASS=N with N from 1 (highest) to " + std::to_string(mo.priority_levels));
+        UsageFail("--priority: '" + p + "' is not CLASS=N with N from 1 (highest) to " + std::to_string(mo.priority_levels));
       if (std::none_of(universe.assets.begin(), universe.assets.end(), [&](const Asset& x) { return x.asset_class == cls; }))
         Fail("--priority " + p + ": no asset of class '" + cls + "' in " + a->universe);
       bo.class_priority[cls] = level[0] - '0';

@@ -120,8 +120,8 @@ Action RegisterBench(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (default: random weights, neuralforecast's default NHITS)");
-  app.add_option("--h", a->h, "Horizon of the random-weight model")->capture_default_str();
-  app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->capture_default_str();
+  app.add_option("--h", a->h, "Horizon of the random-weight model")->check(AtLeast(1))->capture_default_str();
+  app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->check(AtLeast(1))->capture_default_str();
   app.add_option("--exog", a->exog,
                  "Random-weight model with exogenous inputs: HIST,FUTR,STAT column counts (e.g. 4,2,8), fed random values");
   app.add_option("--distribution", a->distribution,
@@ -133,8 +133,8 @@ Action RegisterBench(CLI::App& app) {
                  "Comma-separated precisions: fp32, bf16 (BF16 weights), int8 (INT8 weights and activations); "
                  "a quantised checkpoint's own plan is used for its precision")
       ->capture_default_str();
-  app.add_option("--seconds", a->seconds, "Timed seconds per row (after warm-up)")->capture_default_str();
-  app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->capture_default_str();
+  app.add_option("--seconds", a->seconds, "Timed seconds per row (after warm-up)")->check(PositiveNumber())->capture_default_str();
+  app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->check(AtLeast(1))->capture_default_str();
   app.add_option("--json", a->json, "Also write the rows as JSON");
   return [a] {
     if (!a->json.empty()) CheckOutputPath(a->json, {a->model});
@@ -142,7 +142,7 @@ Action RegisterBench(CLI::App& app) {
     PrecisionPlan file_plan;
     if (!a->model.empty()) {
       if (!a->exog.empty() || !a->distribution.empty())
-        Fail("--exog and --distribution shape the random-weight model; a checkpoint (--model) has its own");
+        UsageFail("--exog and --distribution shape the random-weight model; a checkpoint (--model) has its own");
       CheckpointInfo info;
       model = std::make_unique<Model>(Unwrap(LoadCheckpoint(a->model, &info)));
       file_plan = Unwrap(PrecisionPlanFromMetadata(info));
@@ -152,7 +152,7 @@ Action RegisterBench(CLI::App& app) {
       c.input_size = a->input_size;
       if (!a->exog.empty()) {
         const std::vector<int> n = ParseIntList(a->exog, "exog");
-        if (n.size() != 3 || *std::min_element(n.begin(), n.end()) < 0) Fail("--exog: give HIST,FUTR,STAT counts, e.g. 4,2,8");
+        if (n.size() != 3 || *std::min_element(n.begin(), n.end()) < 0) UsageFail("--exog: give HIST,FUTR,STAT counts, e.g. 4,2,8");
         for (int i = 0; i < n[0]; ++i) c.hist_exog_list.push_back("hist" + std::to_string(i));
         for (int i = 0; i < n[1]; ++i) c.futr_exog_list.push_back("futr" + std::to_string(i));
         for (int i = 0; i < n[2]; ++i) c.stat_exog_list.push_back("stat" + std::to_string(i));
@@ -169,10 +169,10 @@ Action RegisterBench(CLI::App& app) {
     const std::vector<Precision> precisions = ParsePrecisionList(a->precision, "precision");
     const std::vector<int> batches = ParseIntList(a->batch_sizes, "batch-sizes");
     for (int b : batches)
-      if (b < 1) Fail("--batch-sizes: " + std::to_string(b) + " is not >= 1");
+      if (b < 1) UsageFail("--batch-sizes: " + std::to_string(b) + " is not >= 1");
     const std::vector<int> thread_counts = ParseIntList(a->threads, "threads");
     for (int t : thread_counts) {
-      if (t < 0) Fail("--threads: " + std::to_string(t) + " is not >= 0 (0: all cores)");
+      if (t < 0) UsageFail("--threads: " + std::to_string(t) + " is not >= 0 (0: all cores)");
       if (t > UsableCores())
         std::fprintf(stderr, "note: --threads %d is more than the %d cores this process may use: its rows measure "
                      "oversubscription\n", t, UsableCores());

@@ -33,7 +33,15 @@ Action RegisterBenchmark(CLI::App& app) {
   a->model.train.early_stop_patience_steps = 10;
   const char* env_dir = std::getenv("NHITS_DATA_DIR");
   a->data_dir = env_dir != nullptr ? env_dir : "../shared/data/long_horizon";
-  app.add_option("--dataset", a->dataset, "ETTh1, ETTh2, ETTm2, Exchange, ILI, Weather or all")->capture_default_str();
+  app.add_option("--dataset", a->dataset, "ETTh1, ETTh2, ETTm2, Exchange, ILI, Weather or all")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            if (name == "all") return std::string();
+            const auto found = FindLongHorizonDataset(name);
+            return found.ok() ? std::string() : found.status().message() + ", or all";
+          },
+          "DATASET"))
+      ->capture_default_str();
   app.add_option("--data-dir", a->data_dir, "Folder holding raw/*.csv[.gz] (env NHITS_DATA_DIR)")->capture_default_str();
   app.add_option("--horizons", a->horizons, "Comma-separated horizons (default: the dataset's four)");
   app.add_option("--protocol", a->protocol,
@@ -92,11 +100,11 @@ Action RegisterBenchmark(CLI::App& app) {
   const CLI::App* self = &app;
   return [a, self] {
     if (!a->out.empty()) CheckOutputPath(a->out);
-    if (a->resume && a->out.empty()) Fail("--resume continues from the file given by --out; add --out FILE");
+    if (a->resume && a->out.empty()) UsageFail("--resume continues from the file given by --out; add --out FILE");
     // Its rows may be hours of search: never replace them by accident.
     if (!a->resume && !a->out.empty() && std::filesystem::exists(a->out))
       Fail("--out " + a->out + " exists: add --resume to keep its rows and add these, or remove the file to start over");
-    if (a->test_stride <= 0) Fail("--test-stride must be > 0");
+    if (a->test_stride <= 0) UsageFail("--test-stride must be > 0");
     const bool searching = a->search > 0, nf_space = a->search_space == "neuralforecast-ett",
                auto_space = a->search_space == "neuralforecast-auto";
     if (nf_space || auto_space) {
@@ -115,9 +123,9 @@ Action RegisterBenchmark(CLI::App& app) {
     if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model);
     if (searching && (self->count("--n-pool-kernel-size") || self->count("--n-freq-downsample") ||
                       self->count("--random-seed")))
-      Fail("--search draws --n-pool-kernel-size, --n-freq-downsample and --random-seed itself; drop them");
+      UsageFail("--search draws --n-pool-kernel-size, --n-freq-downsample and --random-seed itself; drop them");
     if (nf_space && (self->count("--learning-rate") || self->count("--max-steps")))
-      Fail("--search-space neuralforecast-ett draws --learning-rate and --max-steps itself; drop them");
+      UsageFail("--search-space neuralforecast-ett draws --learning-rate and --max-steps itself; drop them");
     std::vector<LongHorizonDataset> datasets;
     if (a->dataset == "all") datasets = LongHorizonDatasets();
     else datasets.push_back(Unwrap(FindLongHorizonDataset(a->dataset)));
@@ -131,7 +139,7 @@ Action RegisterBenchmark(CLI::App& app) {
       return a->horizons.empty() ? d.horizons : ParseIntList(a->horizons, "horizons");
     };
     if (a->list_trials) {
-      if (!searching) Fail("--list-trials lists the trials of a search; add --search N");
+      if (!searching) UsageFail("--list-trials lists the trials of a search; add --search N");
       for (const LongHorizonDataset& d : datasets)
         for (int h : horizons_of(d)) {
           int i = 0;
@@ -153,7 +161,7 @@ Action RegisterBenchmark(CLI::App& app) {
     std::vector<std::pair<std::string, int>> cells;
     for (const LongHorizonDataset& d : datasets)
       for (int h : horizons_of(d)) {
-        if (h <= 0) Fail("--horizons: " + std::to_string(h) + " is not > 0");
+        if (h <= 0) UsageFail("--horizons: " + std::to_string(h) + " is not > 0");
         cells.emplace_back(d.name, h);
       }
     // A bare `nhits benchmark` trains for minutes; say what and where the rows go before it starts.

@@ -77,12 +77,14 @@ Action RegisterCrossValidation(CLI::App& app) {
   app.add_option("--prediction-intervals", a->prediction_intervals,
                  "With --refit: each fit first calibrates conformal intervals on N windows of its own data, as\n"
                  "neuralforecast's cross_validation(refit=..., prediction_intervals=PredictionIntervals(n_windows=N)),\n"
-                 "and every window gets NHITS-lo-*/hi-* columns at --level (default 80,90) and their coverage");
+                 "and every window gets NHITS-lo-*/hi-* columns at --level (default 80,90) and their coverage")
+      ->check(AtLeast(2, "prediction intervals need at least 2 windows of conformity scores"));
   app.add_option("--local-scaler-type", a->local_scaler_type,
                  "NeuralForecast(local_scaler_type=...), with --refit: each fit scales every series over the data\n"
                  "before its window, and each window's history is scaled over itself as predict(df=...) does");
   app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
-  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
+  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)")
+      ->check(AtLeast(1));
   a->model.Register(app, /*with_window_stride=*/false);
   app.footer(
       "Trains once on everything before the first cutoff (minus --val-size), then forecasts every window,\n"
@@ -90,17 +92,17 @@ Action RegisterCrossValidation(CLI::App& app) {
       "With --refit N it retrains before windows 0, N, 2N, ... on everything before that window.");
   return [a] {
     CheckOutputPath(a->out, {a->data, a->static_data});
-    if (a->n_windows <= 0) Fail("--n-windows must be > 0");
-    if (a->step_size <= 0) Fail("--step-size must be > 0");
-    if (a->refit < 0) Fail("--refit must be >= 0 (0: train once; N: retrain every N windows)");
+    if (a->n_windows <= 0) UsageFail("--n-windows must be > 0");
+    if (a->step_size <= 0) UsageFail("--step-size must be > 0");
+    if (a->refit < 0) UsageFail("--refit must be >= 0 (0: train once; N: retrain every N windows)");
     if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
-      Fail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
+      UsageFail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
     const std::string pi_method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
     const int pi_step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
     std::vector<double> levels;
     if (a->prediction_intervals != 0) {
       if (a->refit == 0)  // as neuralforecast, which calibrates inside each fit
-        Fail("--prediction-intervals needs --refit N (neuralforecast: 'only supported with refit=True')");
+        UsageFail("--prediction-intervals needs --refit N (neuralforecast: 'only supported with refit=True')");
       CheckOk(ValidateConformalSettings(pi_method, a->prediction_intervals, pi_step));
       levels = Unwrap(ParseLevels(a->model.level, "level"));
     }
@@ -110,11 +112,15 @@ Action RegisterCrossValidation(CLI::App& app) {
       config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       // A single fit would scale by statistics over the windows it then scores.
       if (config.local_scaler_type != LocalScalerType::kNone && a->refit == 0)
-        Fail("--local-scaler-type needs --refit N, so that each fit scales by the data before its window only (--refit " +
+        UsageFail("--local-scaler-type needs --refit N, so that each fit scales by the data before its window only (--refit " +
              std::to_string(a->n_windows) + " is a single fit)");
       if (config.local_scaler_type != LocalScalerType::kNone && a->prediction_intervals != 0)
         Fail("--prediction-intervals with --local-scaler-type is not supported (nhits predict --level refuses the pair)");
     }
+    if (a->prediction_intervals == 0 && a->model.level_flag->count() > 0 && !config.multi_quantile() &&
+        !config.distribution_loss())
+      UsageFail("--level sets the levels of an MQLoss, HuberMQLoss or DistributionLoss model, or of conformal intervals "
+           "(--prediction-intervals N with --refit M); the loss is " + ToString(config.loss) + " and neither is given");
     if (!levels.empty() && config.outputs_per_step() != 1)
       Fail("--prediction-intervals: conformal intervals are for point losses; " + ToString(config.loss) +
            " forecasts quantiles itself");

@@ -89,7 +89,7 @@ Action RegisterExport(CLI::App& app) {
                  a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "",
                  columns.c_str());
     if (a->reference.empty()) return;
-    if (a->windows < 1) Fail("--reference-windows must be >= 1");
+    if (a->windows < 1) UsageFail("--reference-windows must be >= 1");
     const int n = a->windows, L = c.input_size, HQ = c.h * c.outputs_per_step();
     std::mt19937 rng(17);
     std::normal_distribution<float> nd(0, 1);

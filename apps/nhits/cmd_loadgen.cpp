@@ -82,10 +82,12 @@ Action RegisterLoadgen(CLI::App& app) {
   app.add_option("--max-queue-delay-us", a->max_queue_delay_us, "In-process engine: batching delay")->capture_default_str();
   app.add_option("--threads", a->threads, "In-process engine: compute threads (0: all cores)")->capture_default_str();
   return [a, mode] {
-    if (a->url.empty() == a->checkpoint.empty()) Fail("give either --url (HTTP) or --checkpoint (in-process)");
-    if (!a->checkpoint.empty() && mode->count() > 0) Fail("--mode is the HTTP body format; an in-process run (--checkpoint) has none");
-    if (a->mode != "binary" && a->mode != "json") Fail("--mode: binary or json");
-    if (a->concurrency < 1 || a->seconds <= 0) Fail("--concurrency and --seconds must be positive");
+    if (a->url.empty() && a->checkpoint.empty()) UsageFail("give --url (a running server, over HTTP) or --checkpoint (in-process)");
+    if (!a->url.empty() && !a->checkpoint.empty())
+      UsageFail("--url and --checkpoint load-test different things (a server over HTTP, or the engine in-process): give one");
+    if (!a->checkpoint.empty() && mode->count() > 0) UsageFail("--mode is the HTTP body format; an in-process run (--checkpoint) has none");
+    if (a->mode != "binary" && a->mode != "json") UsageFail("--mode: binary or json");
+    if (a->concurrency < 1 || a->seconds <= 0) UsageFail("--concurrency and --seconds must be positive");
     std::unique_ptr<Engine> engine;
     int L = 0;
     std::string model = a->model;
@@ -104,7 +106,7 @@ Action RegisterLoadgen(CLI::App& app) {
       if (engine->Models().front().config.has_exog())
         Fail(a->checkpoint + ": the model takes exogenous inputs, which loadgen's requests (insample_y only) do not carry");
     } else {
-      if (model.empty()) Fail("--model: name the model to load-test");
+      if (model.empty()) UsageFail("--model: name the model to load-test");
       httplib::Client probe(a->url);
       auto res = probe.Get("/v2/models/" + model);
       if (!res)  // httplib's own text for a refused connection is the single word "Connection"

@@ -165,7 +165,8 @@ Action RegisterPredict(CLI::App& app) {
   CLI::Option* step_size =
       app.add_option("--step-size", a->insample_step, "With --insample: points between windows (default 1)");
   app.add_option("--precision", a->precision,
-                 "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)");
+                 "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)")
+      ->transform(OneOf({"fp32", "bf16", "int8"}, "precision"));
   return [a, step_size] {
     CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
     CheckpointInfo info;
@@ -180,12 +181,12 @@ Action RegisterPredict(CLI::App& app) {
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     NoteGaps(panel, freq);
-    if (step_size->count() > 0 && !a->insample) Fail("--step-size applies to --insample, which is not given");
+    if (step_size->count() > 0 && !a->insample) UsageFail("--step-size applies to --insample, which is not given");
     if (a->insample) {
-      if (step_size->count() > 0 && a->insample_step <= 0) Fail("--step-size must be > 0");
-      if (!a->futr_data.empty()) Fail("--insample forecasts inside --data, which holds the futr columns: drop --futr-data");
+      if (step_size->count() > 0 && a->insample_step <= 0) UsageFail("--step-size must be > 0");
+      if (!a->futr_data.empty()) UsageFail("--insample forecasts inside --data, which holds the futr columns: drop --futr-data");
       if (a->horizon != 0 || !a->level.empty() || !a->quantiles.empty())
-        Fail("--insample takes the model's own h and outputs (as neuralforecast's predict_insample): drop --h, --level, --quantiles");
+        UsageFail("--insample takes the model's own h and outputs (as neuralforecast's predict_insample): drop --h, --level, --quantiles");
       // NeuralForecast(local_scaler_type=...): the statistics of fit time, over each whole series.
       const std::vector<LocalScale> local =
           config.local_scaler_type == LocalScalerType::kNone ? std::vector<LocalScale>{}
@@ -242,7 +243,7 @@ Action RegisterPredict(CLI::App& app) {
       if (!config.distribution_loss())
         Fail("--quantiles: for DistributionLoss models (this one is trained with " + ToString(config.loss) +
              (config.multi_quantile() ? ", whose quantiles are fixed at training)" : "; use --level with conformal scores)"));
-      if (!a->level.empty()) Fail("--level and --quantiles cannot be combined (as in neuralforecast)");
+      if (!a->level.empty()) UsageFail("--level and --quantiles cannot be combined (as in neuralforecast)");
       const std::vector<double> qs = Unwrap(ParseQuantiles(a->quantiles, "quantiles"));
       if (Status st = ValidateQuantiles(qs); !st.ok()) Fail("--quantiles: " + st.message());
       WriteTextAtomic(a->out, QuantilesCsv(model, panel, freq, origins, plan, qs, a->alias, local));

@@ -122,24 +122,29 @@ Action RegisterQuantize(CLI::App& app) {
   app.add_option("--out", a->out, "Quantised checkpoint to write (.safetensors)")->required();
   app.add_option("--static-data", a->static_data,
                  "Models with stat_exog_list: CSV unique_id,<static columns> (hist/futr columns come from --calibration)");
-  app.add_option("--precision", a->precision, "int8 or bf16")->capture_default_str();
+  app.add_option("--precision", a->precision, "int8 or bf16")
+      ->transform(OneOf({"int8", "bf16", "fp32"}, "precision"))  // fp32: refused below, saying why
+      ->capture_default_str();
   app.add_option("--max-error", a->max_error,
                  "Largest calibration error allowed, as max |quantised - fp32| / the series' std; the most "
                  "sensitive layers move to --fallback until it holds")
       ->capture_default_str();
-  app.add_option("--fallback", a->fallback,
+  CLI::Option* fallback_flag = app.add_option("--fallback", a->fallback,
                  "INT8 only: where a sensitive layer goes, bf16 (half the bytes of fp32, ~0.2% error) or fp32; with "
-                 "bf16, layers move on to fp32 only if every layer in bf16 still misses --max-error")
+                 "bf16, layers move on to fp32 only if every layer in bf16 still misses --max-error (a BF16 checkpoint's "
+                 "sensitive layers always go to fp32)")
+      ->transform(OneOf({"bf16", "fp32"}, "fallback"))
       ->capture_default_str();
   app.add_option("--holdout", a->holdout, "Fraction of each series held out for the report")->capture_default_str();
   app.add_option("--windows", a->windows, "Calibration windows (as many again are held out)")->capture_default_str();
   app.add_option("--report", a->report, "Also write the report as JSON");
-  return [a] {
+  return [a, fallback_flag] {
     CheckOutputPath(a->out, {a->model, a->calibration, a->static_data});
     if (!a->report.empty()) CheckOutputPath(a->report, {a->model, a->calibration, a->static_data, a->out});
     const Precision precision = Unwrap(ParsePrecision(a->precision));
-    if (precision == Precision::kFp32) Fail("--precision: fp32 is the model as it is; choose int8 or bf16");
-    if (a->fallback != "bf16" && a->fallback != "fp32") Fail("--fallback: choose bf16 or fp32, not '" + a->fallback + "'");
+    if (precision == Precision::kFp32) UsageFail("--precision: fp32 is the model as it is; choose int8 or bf16");
+    if (precision == Precision::kBf16 && a->fallback == "bf16" && fallback_flag->count() > 0)
+      UsageFail("--fallback bf16 with --precision bf16: a BF16 checkpoint's sensitive layers go to fp32");
     const bool bf16_fallback = precision == Precision::kInt8 && a->fallback == "bf16";
     if (!(a->holdout > 0 && a->holdout < 1)) Fail("--holdout: must be between 0 and 1 (exclusive)");
     if (!(a->max_error > 0)) Fail("--max-error: must be > 0");

@@ -43,15 +43,21 @@ Action RegisterServe(CLI::App& app) {
                  "Runtime profile for batching, cache and threads: ultra-low-latency, low-latency, balanced, "
                  "high-throughput, memory-efficient, production or auto (see `nhits hw`)")
       ->capture_default_str();
-  app.add_option("--max-batch-size", a->max_batch_size, "Largest dynamic batch in windows (default: the profile's)");
+  app.add_option("--max-batch-size", a->max_batch_size, "Largest dynamic batch in windows (default: the profile's)")
+      ->check(AtLeast(1));
   app.add_option("--max-queue-delay-us", a->max_queue_delay_us,
-                 "Longest wait for a batch to grow after its oldest request (default: the profile's)");
+                 "Longest wait for a batch to grow after its oldest request (default: the profile's)")
+      ->check(AtLeast(0));
   app.add_option("--workers", a->workers,
-                 "Workers per model, each running its own batches (default: the profile's; balanced: one per core)");
+                 "Workers per model, each running its own batches (default: the profile's; balanced: one per core)")
+      ->check(AtLeast(1));
   app.add_option("--threads-per-worker", a->threads,
                  "Compute threads per worker while others are busy; a lone busy worker uses every core "
-                 "(default: the profile's)");
-  app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")->capture_default_str();
+                 "(default: the profile's)")
+      ->check(AtLeast(1));
+  app.add_option("--priority-levels", a->priority_levels, "Priority levels (1 = highest)")
+      ->check(AtLeast(1))
+      ->capture_default_str();
   app.add_option("--default-priority", a->http.default_priority,
                  "Level of requests that give none (or 0, as Triton); 1, the default, shares the priority lane")
       ->check(AtLeast(1))
@@ -59,10 +65,12 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--max-queue-size", a->max_queue_size,
                  "Requests queued per level before 503 'queue full' (a /v2 infer call is one request; a /v1\n"
                  "call one per --max-batch-size series)")
+      ->check(AtLeast(1))
       ->capture_default_str();
   app.add_option("--shed-after-us", a->shed_after_us,
                  "Under overload, reject requests below priority 1 at once (503 'shed') when the queued work at "
                  "their level and above would take longer than this (0: off)")
+      ->check(AtLeast(0))
       ->capture_default_str();
   app.add_flag("--no-priority-lane", a->no_priority_lane,
                "No extra worker reserved for priority-1 requests while lower levels are busy (saves one session's memory)");
@@ -70,21 +78,31 @@ Action RegisterServe(CLI::App& app) {
                  "Run the priority lane under SCHED_FIFO at this real-time priority (1-99), so priority-1 requests "
                  "get a core at once under CPU saturation; needs root or CAP_SYS_NICE, else the lane keeps normal "
                  "scheduling and the start-up line says so (0: normal scheduling)")
+      ->check(CLI::Range(0, 99))
       ->capture_default_str();
   app.add_option("--worker-nice", a->worker_nice,
                  "Batch workers lower their OS priority by this much, so I/O and the priority lane run first under "
                  "CPU saturation (0: off)")
+      ->check(CLI::Range(0, 19))
       ->capture_default_str();
-  app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)");
-  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")->capture_default_str();
+  app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)")
+      ->check(NonNegativeNumber());
+  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")
+      ->check(PositiveNumber())
+      ->capture_default_str();
   app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache");
   app.add_option("--io-threads", a->http.io_threads,
                  "HTTP event-loop threads (each serves many keep-alive connections; parsing happens here)")
+      ->check(AtLeast(1))
       ->capture_default_str();
   app.add_option("--max-connections", a->http.max_connections, "Open connections allowed at once (503 beyond)")
+      ->check(AtLeast(1))
       ->capture_default_str();
-  app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")->capture_default_str();
+  app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")
+      ->check(PositiveNumber())
+      ->capture_default_str();
   app.add_option("--read-timeout-s", a->http.read_timeout_s, "Cut off clients that send slower than this")
+      ->check(AtLeast(1))
       ->capture_default_str();
   app.add_option("--device", a->device,
                  "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
@@ -105,12 +123,10 @@ Action RegisterServe(CLI::App& app) {
     mo.shed_after_us = a->shed_after_us;
     mo.caller_scales_series = true;  // /v1/forecast scales local_scaler_type series; /v2 refuses them
     mo.priority_lane = profile.priority_lane && !a->no_priority_lane;
-    mo.worker_nice = std::clamp(a->worker_nice, 0, 19);
-    mo.lane_realtime_priority = std::clamp(a->lane_rt_priority, 0, 99);
+    mo.worker_nice = a->worker_nice;  // ranges checked by the options
+    mo.lane_realtime_priority = a->lane_rt_priority;
     mo.cache = profile.cache_enabled && !a->no_cache;
     mo.layout.small_batch_panels = profile.small_batch_panels;
-    if (mo.workers < 1 || mo.priority_levels < 1 || mo.max_queue_size < 1 || mo.max_batch_size < 1)
-      Fail("--workers, --priority-levels, --max-queue-size and --max-batch-size must be >= 1");
     if (a->http.default_priority > mo.priority_levels)
       Fail("--default-priority " + std::to_string(a->http.default_priority) + " is outside 1.." +
            std::to_string(mo.priority_levels) + " (--priority-levels)");

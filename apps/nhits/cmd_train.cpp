@@ -28,9 +28,11 @@ Action RegisterTrain(CLI::App& app) {
                  "Calibrate conformal prediction intervals on N cross-validation windows (neuralforecast's\n"
                  "PredictionIntervals(n_windows=N); N >= 2, point losses): a model is first trained without\n"
                  "each series' last h + step*(N-1) points, and the final fit continues from it, as neuralforecast's\n"
-                 "does; then `nhits predict --level 80,90` adds the intervals");
+                 "does; then `nhits predict --level 80,90` adds the intervals")
+      ->check(AtLeast(2, "prediction intervals need at least 2 windows of conformity scores"));
   app.add_option("--pi-method", a->pi_method, "conformal_distribution (default) or conformal_error");
-  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)");
+  app.add_option("--pi-step-size", a->pi_step_size, "Points between the calibration windows (default 1)")
+      ->check(AtLeast(1));
   app.add_option("--local-scaler-type", a->local_scaler_type,
                  "NeuralForecast(local_scaler_type=...): standard, robust, robust-iqr or minmax (none: off). Each series (y and its\n"
                  "temporal exogenous columns) is scaled with its own statistics over the whole data before training;\n"
@@ -51,7 +53,7 @@ Action RegisterTrain(CLI::App& app) {
     NhitsConfig config = a->model.Config(a->data, a->static_data);
     a->model.RequireValSizeForValidationFlags();
     if (a->model.level_flag->count() > 0 && !config.multi_quantile() && !config.distribution_loss())
-      Fail("--level sets the levels an MQLoss, HuberMQLoss or DistributionLoss model trains (the loss is " +
+      UsageFail("--level sets the levels an MQLoss, HuberMQLoss or DistributionLoss model trains (the loss is " +
            ToString(config.loss) + "); conformal intervals take theirs at predict time: nhits predict --level " +
            a->model.level);
     if (!a->local_scaler_type.empty()) {

@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
 #endif
   );
   app.require_subcommand(1);
+  app.footer("Exit status: 0 done; 1 the command failed (a file, the data or the model); 2 the command line\n"
+             "is wrong (an unknown flag, a flag's value, flags that do not go together); 3 an internal error.");
   std::map<CLI::App*, nhits::cli::Action> actions;
   auto add = [&](const char* name, const char* help, nhits::cli::Action (*reg)(CLI::App&)) {
     CLI::App* sub = app.add_subcommand(name, help);
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
       return 0;
     } catch (const nhits::cli::CommandError& e) {
       std::fprintf(stderr, "nhits %s: error: %s\n", sub->get_name().c_str(), e.message.c_str());
-      return 1;
+      return e.exit_code;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "nhits %s: internal error: %s\n", sub->get_name().c_str(), e.what());
       return 3;

@@ -79,9 +79,15 @@ Result<std::unique_ptr<WindowForecaster>> MakeForecaster(const Model& model, con
     auto it = Backends().find(prefix);
     if (it != Backends().end()) factory = it->second;
   }
-  if (!factory)
-    return Status::Unavailable("device '" + o.device + "': no '" + prefix +
-                               "' backend in this build (built without CUDA, or not registered); use cpu");
+  if (!factory) {
+    std::string known = "cpu";
+    {
+      std::lock_guard<std::mutex> lock(BackendMutex());
+      for (const auto& [name, f] : Backends()) known += ", " + name + ":N";
+    }
+    return Status::Unavailable("device '" + o.device + "': no '" + prefix + "' backend in this build; devices: " + known +
+                               (known == "cpu" ? " (built without CUDA)" : ""));
+  }
   return factory(model, o.max_batch_size, o.device, o);
 }
 

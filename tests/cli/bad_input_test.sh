@@ -183,6 +183,27 @@ expect_error plot-no-series "--max-series: must be >= 1" -- "$NHITS" plot --mode
 expect_error serve-default-priority "--default-priority 4 is outside 1..3" -- "$NHITS" serve --model a="$WORK/good.safetensors" --default-priority 4 --port 0
 expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1
 
+# A flag's value, or flags that do not go together, is a usage error (2) whether CLI11 or the
+# command finds it; a command that fails on its files or data exits 1.
+expect_rc() {
+  local name=$1 want=$2; shift 2
+  local rc=0
+  "$@" > /dev/null 2>&1 || rc=$?
+  if [ $rc -eq "$want" ]; then pass=$((pass + 1)); echo "ok   $name: exit $rc"; else echo "FAIL $name: exit $rc, want $want"; fail=$((fail + 1)); fi
+}
+expect_rc train-h-zero-exits-2 2 "$NHITS" train --data "$AIR" --h 0 --out "$WORK/out.safetensors"
+expect_rc train-unknown-loss-exits-2 2 "$NHITS" "${TRAIN[@]}" --data "$AIR" --loss Bogus
+expect_rc cv-step-size-zero-exits-2 2 "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --step-size 0 --out "$WORK/out.csv"
+expect_rc serve-zero-workers-exits-2 2 "$NHITS" serve --model a="$WORK/good.safetensors" --workers 0 --port 0
+expect_rc bench-zero-seconds-exits-2 2 "$NHITS" bench --seconds 0
+expect_rc benchmark-unknown-dataset-exits-2 2 "$NHITS" benchmark --dataset Bogus
+expect_rc loadgen-url-and-checkpoint-exits-2 2 "$NHITS" loadgen --url http://127.0.0.1:9 --checkpoint "$WORK/good.safetensors"
+expect_rc missing-data-file-exits-1 1 "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/nope.csv" --out "$WORK/out.csv"
+expect_error cv-level-with-a-point-loss "--level sets the levels" "the loss is MAE and neither is given" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --level 50 --out "$WORK/out.csv"
+expect_error serve-lane-priority-range "--lane-rt-priority" "not in range 0 to 99" -- "$NHITS" serve --model a="$WORK/good.safetensors" --lane-rt-priority 200 --port 0
+expect_error quantize-unknown-precision "unknown precision 'fp16' (choose int8, bf16 or fp32)" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/out.safetensors" --precision fp16
+expect_error batch-every-zero "--every: '0s' must be positive" -- "$NHITS" "${BATCH[@]}" --every 0s
+
 expect_error no-command "a command is required" "predict" -- "$NHITS"
 expect_error misspelt-command "unknown command 'trian'" "did you mean 'train'" -- "$NHITS" trian --data x.csv
 expect_error unknown-command "unknown command 'frobnicate'" "commands: train, predict" -- "$NHITS" frobnicate
