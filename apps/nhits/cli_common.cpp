@@ -110,29 +110,25 @@ CLI::Validator OneOf(const std::vector<std::string>& choices, const std::string&
       list);
 }
 
-CLI::Validator PositiveNumber() {
+namespace {
+// A finite number above zero (or at least zero), as CLI11 checks go.
+CLI::Validator FiniteNumberFromZero(bool zero_allowed) {
+  const std::string bound = zero_allowed ? ">=0" : ">0";
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [zero_allowed](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
         if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
         if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
-        return v > 0 ? std::string() : "must be > 0, got " + text;
+        if (v > 0 || (zero_allowed && v == 0)) return std::string();
+        return std::string("must be ") + (zero_allowed ? ">= 0" : "> 0") + ", got " + text;
       },
-      ">0");
+      bound);
 }
+}  // namespace
 
-CLI::Validator NonNegativeNumber() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        char* end = nullptr;
-        const double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || *end != '\0') return "'" + text + "' is not a number";
-        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
-        return v >= 0 ? std::string() : "must be >= 0, got " + text;
-      },
-      ">=0");
-}
+CLI::Validator PositiveNumber() { return FiniteNumberFromZero(false); }
+CLI::Validator NonNegativeNumber() { return FiniteNumberFromZero(true); }
 
 void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_horizon, bool with_exog) {
   if (with_horizon) app.add_option("--h", h, "Forecast horizon (required)")->required();
