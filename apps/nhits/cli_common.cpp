@@ -569,24 +569,25 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   return *inferred;
 }
 
-void CheckOutputPath(const std::string& path, const std::vector<std::string>& inputs) {
+void CheckOutputPath(const FlagPath& out, const std::vector<FlagPath>& inputs) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (path.empty()) Fail("an output path is empty");
-  if (fs::is_directory(path, ec)) Fail(path + ": is a directory; name a file to write");
+  const std::string& path = out.path;
+  if (path.empty()) UsageFail(out.flag + ": the path is empty; name a file to write");
+  if (fs::is_directory(path, ec)) Fail(out.flag + " " + path + ": is a directory; name a file to write");
   const auto same = [&](const std::string& other) {
     std::error_code e1, e2;
     if (fs::equivalent(path, other, e1)) return true;  // links included; false if either is missing
     const fs::path a = fs::weakly_canonical(path, e1), b = fs::weakly_canonical(other, e2);
     return !e1 && !e2 && a == b;  // two outputs that do not exist yet
   };
-  for (const std::string& input : inputs)
-    if (!input.empty() && same(input))
-      Fail(path + " is the same file as " + input + ", an input or another output of this command; writing it would "
-           "destroy that file: choose another output file");
+  for (const FlagPath& input : inputs)
+    if (!input.path.empty() && same(input.path))
+      UsageFail(out.flag + " " + path + " is the same file as " + input.flag + " " + input.path +
+                ": writing it would destroy that file; choose another output file");
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) return;
-  if (!fs::is_directory(parent, ec)) Fail(path + ": output directory '" + parent.string() + "' does not exist");
+  if (!fs::is_directory(parent, ec)) Fail(out.flag + " " + path + ": output directory '" + parent.string() + "' does not exist");
 }
 
 std::string FormatValue(double v) {

@@ -105,7 +105,11 @@ void NoteGaps(const Panel& panel, const Frequency& freq);
 // Also refuses a path that is an existing directory, or the same file as one of `inputs` (a
 // command's --data, --model, ... or its other outputs: writing the forecast over its own history
 // loses the data). Paths that do not exist yet compare by their canonical form.
-void CheckOutputPath(const std::string& path, const std::vector<std::string>& inputs = {});
+// A path with the flag that gave it, for messages that say which flag to change.
+struct FlagPath {
+  std::string flag, path;
+};
+void CheckOutputPath(const FlagPath& out, const std::vector<FlagPath>& inputs = {});
 std::vector<int> ParseIntList(const std::string& text, const std::string& field);
 // Comma-separated entries, trimmed; empty entries fail naming --field.
 std::vector<std::string> SplitList(const std::string& text, const std::string& field);

@@ -169,14 +169,15 @@ Action RegisterBatch(CLI::App& app) {
                  "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
       ->capture_default_str();
   return [a, threshold, clusters] {
-    std::vector<std::string> inputs{a->data, a->universe, a->actuals, a->futr_data, a->static_data};
+    std::vector<FlagPath> inputs{{"--data", a->data}, {"--universe", a->universe}, {"--actuals", a->actuals},
+                                 {"--futr-data", a->futr_data}, {"--static-data", a->static_data}};
     for (const std::string& spec : a->models)  // NAME=PATH: the checkpoints are inputs too
-      if (const std::size_t eq = spec.find('='); eq != std::string::npos) inputs.push_back(spec.substr(eq + 1));
-    CheckOutputPath(a->out, inputs);
-    inputs.push_back(a->out);
-    if (!a->report.empty()) CheckOutputPath(a->report, inputs);
-    inputs.push_back(a->report);
-    if (!a->clusters_out.empty()) CheckOutputPath(a->clusters_out, inputs);
+      if (const std::size_t eq = spec.find('='); eq != std::string::npos) inputs.push_back({"--model", spec.substr(eq + 1)});
+    CheckOutputPath({"--out", a->out}, inputs);
+    inputs.push_back({"--out", a->out});
+    if (!a->report.empty()) CheckOutputPath({"--report", a->report}, inputs);
+    inputs.push_back({"--report", a->report});
+    if (!a->clusters_out.empty()) CheckOutputPath({"--clusters-out", a->clusters_out}, inputs);
     if (a->repository.empty() && a->models.empty()) UsageFail("give --model-repository DIR or --model NAME=PATH");
     std::chrono::seconds every{0};
     if (!a->every.empty()) {

@@ -137,7 +137,7 @@ Action RegisterBench(CLI::App& app) {
   app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->check(AtLeast(1))->capture_default_str();
   app.add_option("--json", a->json, "Also write the rows as JSON");
   return [a] {
-    if (!a->json.empty()) CheckOutputPath(a->json, {a->model});
+    if (!a->json.empty()) CheckOutputPath({"--json", a->json}, {{"--model", a->model}});
     std::unique_ptr<Model> model;
     PrecisionPlan file_plan;
     if (!a->model.empty()) {

@@ -99,7 +99,7 @@ Action RegisterBenchmark(CLI::App& app) {
       "per step, MAE.");
   const CLI::App* self = &app;
   return [a, self] {
-    if (!a->out.empty()) CheckOutputPath(a->out);
+    if (!a->out.empty()) CheckOutputPath({"--out", a->out});
     if (a->resume && a->out.empty()) UsageFail("--resume continues from the file given by --out; add --out FILE");
     // Its rows may be hours of search: never replace them by accident.
     if (!a->resume && !a->out.empty() && std::filesystem::exists(a->out))
@@ -196,7 +196,7 @@ Action RegisterBenchmark(CLI::App& app) {
       std::error_code ec;
       std::filesystem::create_directories(a->plot_dir, ec);
       if (ec) Fail("--plot-dir " + a->plot_dir + ": cannot create the folder: " + ec.message());
-      CheckOutputPath(a->plot_dir + "/x.svg");
+      CheckOutputPath({"--plot-dir", a->plot_dir + "/x.svg"});
     }
     const BenchmarkSettings settings{a->protocol, a->search_space, a->search_seed, a->test_stride,
                                      searching,   auto_space,      a->refit_with_val};

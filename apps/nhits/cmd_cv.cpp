@@ -91,7 +91,7 @@ Action RegisterCrossValidation(CLI::App& app) {
       "like neuralforecast's cross_validation(refit=False). test_size = h + step_size*(n_windows-1).\n"
       "With --refit N it retrains before windows 0, N, 2N, ... on everything before that window.");
   return [a] {
-    CheckOutputPath(a->out, {a->data, a->static_data});
+    CheckOutputPath({"--out", a->out}, {{"--data", a->data}, {"--static-data", a->static_data}});
     if (a->n_windows <= 0) UsageFail("--n-windows must be > 0");
     if (a->step_size <= 0) UsageFail("--step-size must be > 0");
     if (a->refit < 0) UsageFail("--refit must be >= 0 (0: train once; N: retrain every N windows)");

@@ -40,10 +40,10 @@ Action RegisterExport(CLI::App& app) {
                  "random windows and this engine's forecasts for them, to check another runtime against");
   app.add_option("--reference-windows", a->windows, "Windows in the reference")->capture_default_str();
   return [a] {
-    CheckOutputPath(a->onnx, {a->model});
+    CheckOutputPath({"--onnx", a->onnx}, {{"--model", a->model}});
     if (!a->reference.empty()) {
-      CheckOutputPath(a->reference + ".bin", {a->model, a->onnx});
-      CheckOutputPath(a->reference + ".json", {a->model, a->onnx});
+      CheckOutputPath({"--reference", a->reference + ".bin"}, {{"--model", a->model}, {"--onnx", a->onnx}});
+      CheckOutputPath({"--reference", a->reference + ".json"}, {{"--model", a->model}, {"--onnx", a->onnx}});
     }
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
@@ -77,7 +77,7 @@ Action RegisterExport(CLI::App& app) {
     if (eo.plan.precision != Precision::kFp32 && !a->int8)
       std::fprintf(stderr, "note: %s is quantised; the graph carries its dequantised weights in %s (--int8 for QDQ)\n",
                    a->model.c_str(), a->fp16 ? "FP16" : "FP32");
-    if (!a->tensorrt_cache.empty()) CheckOutputPath(a->tensorrt_cache, {a->model, a->onnx});
+    if (!a->tensorrt_cache.empty()) CheckOutputPath({"--tensorrt-cache", a->tensorrt_cache}, {{"--model", a->model}, {"--onnx", a->onnx}});
     CheckOk(ExportOnnx(model, a->onnx, eo));
     const NhitsConfig& c = model.config();
     std::string columns;  // the last axis, as the graph's forecast_columns metadata names it

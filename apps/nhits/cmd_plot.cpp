@@ -36,7 +36,8 @@ Action RegisterPlot(CLI::App& app) {
       ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred)");
   return [a] {
-    CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
+    CheckOutputPath({"--out", a->out},
+                    {{"--data", a->data}, {"--model", a->model}, {"--futr-data", a->futr_data}, {"--static-data", a->static_data}});
     // The file is SVG whatever its name; a .png that no image viewer opens would be a surprise.
     std::string ext = std::filesystem::path(a->out).extension().string();
     for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

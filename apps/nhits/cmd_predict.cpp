@@ -168,7 +168,8 @@ Action RegisterPredict(CLI::App& app) {
                  "fp32, bf16 or int8 (default: the checkpoint's own; a quantised checkpoint keeps its FP32 layers)")
       ->transform(OneOf({"fp32", "bf16", "int8"}, "precision"));
   return [a, step_size] {
-    CheckOutputPath(a->out, {a->data, a->model, a->futr_data, a->static_data});
+    CheckOutputPath({"--out", a->out},
+                    {{"--data", a->data}, {"--model", a->model}, {"--futr-data", a->futr_data}, {"--static-data", a->static_data}});
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
     if (a->alias.empty()) a->alias = info.count("alias") ? info.at("alias") : "NHITS";

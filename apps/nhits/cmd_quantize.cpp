@@ -139,8 +139,13 @@ Action RegisterQuantize(CLI::App& app) {
   app.add_option("--windows", a->windows, "Calibration windows (as many again are held out)")->capture_default_str();
   app.add_option("--report", a->report, "Also write the report as JSON");
   return [a, fallback_flag] {
-    CheckOutputPath(a->out, {a->model, a->calibration, a->static_data});
-    if (!a->report.empty()) CheckOutputPath(a->report, {a->model, a->calibration, a->static_data, a->out});
+    const std::vector<FlagPath> inputs{{"--model", a->model}, {"--calibration", a->calibration}, {"--static-data", a->static_data}};
+    CheckOutputPath({"--out", a->out}, inputs);
+    if (!a->report.empty()) {
+      std::vector<FlagPath> taken = inputs;
+      taken.push_back({"--out", a->out});
+      CheckOutputPath({"--report", a->report}, taken);
+    }
     const Precision precision = Unwrap(ParsePrecision(a->precision));
     if (precision == Precision::kFp32) UsageFail("--precision: fp32 is the model as it is; choose int8 or bf16");
     if (precision == Precision::kBf16 && a->fallback == "bf16" && fallback_flag->count() > 0)

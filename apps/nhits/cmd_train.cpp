@@ -49,7 +49,7 @@ Action RegisterTrain(CLI::App& app) {
       "  nhits train --data sales.csv --h 7 --futr-exog-list promo,weekday --stat-exog-list region \\\n"
       "    --static-data stores.csv --cat-exog-list weekday,region --out model.safetensors");
   return [a] {
-    CheckOutputPath(a->out, {a->data, a->static_data});
+    CheckOutputPath({"--out", a->out}, {{"--data", a->data}, {"--static-data", a->static_data}});
     NhitsConfig config = a->model.Config(a->data, a->static_data);
     a->model.RequireValSizeForValidationFlags();
     if (a->model.level_flag->count() > 0 && !config.multi_quantile() && !config.distribution_loss())

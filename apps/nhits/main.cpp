@@ -80,10 +80,34 @@ int ExplainUnknownOption(CLI::App& app, int argc, char** argv) {
     const auto closest = std::min_element(names.begin(), names.end(), [&](const auto& x, const auto& y) {
       return EditDistance(flag, x) < EditDistance(flag, y);
     });
-    if (closest != names.end() && EditDistance(flag, *closest) <= std::max<std::size_t>(2, flag.size() / 4))
+    // neuralforecast's and other tools' names for the horizon, which is --h here as in neuralforecast's h=.
+    const bool horizon = (flag == "--horizon" || flag == "--H" || flag == "--fh") &&
+                         std::find(names.begin(), names.end(), "--h") != names.end();
+    if (horizon)
+      std::fprintf(stderr, "; the horizon is --h (neuralforecast's h)");
+    else if (closest != names.end() && EditDistance(flag, *closest) <= std::max<std::size_t>(2, flag.size() / 4))
       std::fprintf(stderr, "; did you mean '%s'?", closest->c_str());
     std::fprintf(stderr, "\n(`nhits %s --help` lists its options)\n", argv[1]);
     return 2;  // a usage error, as every other one (main)
+  }
+  return -1;
+}
+
+// `-h 12` reads like the horizon, but -h is help: CLI11 would print the help and exit 0 with
+// nothing forecast, which a script takes for success. Returns an exit code, or -1.
+int RefuseShortHWithAValue(CLI::App& app, int argc, char** argv) {
+  if (argc < 3) return -1;
+  bool has_h = false;
+  for (const CLI::App* s : app.get_subcommands({}))
+    if (s->get_name() == argv[1]) has_h = s->get_option_no_throw("--h") != nullptr;
+  if (!has_h) return -1;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != "-h") continue;
+    const std::string value = argv[i + 1];
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::fprintf(stderr, "nhits %s: error: '-h %s' asks for help; the horizon is --h %s\n", argv[1], value.c_str(),
+                 value.c_str());
+    return 2;
   }
   return -1;
 }
@@ -136,6 +160,7 @@ int main(int argc, char** argv) {
   add("hw", "Detected CPU features and the resolved runtime profile", nhits::cli::RegisterHw);
   add("demo", "Train on AirPassengers, forecast the last 12 months, compare, plot", nhits::cli::RegisterDemo);
   if (const int rc = ExplainMissingOrUnknownCommand(app, argc, argv); rc >= 0) return rc;
+  if (const int rc = RefuseShortHWithAValue(app, argc, argv); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -142,7 +142,7 @@ expect_error misspelt-flag "unknown option '--max-step'; did you mean '--max-ste
 expect_error flag-given-twice "--h is given 2 times" -- "$NHITS" train --data "$AIR" --h 3 --h 4 --out "$WORK/out.safetensors"
 expect_error predict-h-zero "--h: must be >= 1, got 0" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --h 0 --out "$WORK/out.csv"
 cp "$AIR" "$WORK/history.csv"
-expect_error out-is-the-data "is the same file as" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/history.csv" --out "$WORK/history.csv"
+expect_error out-is-the-data "--out" "is the same file as --data" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/history.csv" --out "$WORK/history.csv"
 cmp -s "$AIR" "$WORK/history.csv" || { echo "FAIL out-is-the-data: the input was changed"; fail=$((fail + 1)); }
 mkdir -p "$WORK/a_dir"
 expect_error out-is-a-directory "is a directory" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --max-steps 2 --out "$WORK/a_dir"
@@ -178,7 +178,7 @@ expect_error plot-negative-history "--history: must be >= 0" -- "$NHITS" plot --
 expect_error plot-not-svg "plot writes SVG; name the file *.svg" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/out.png"
 printf 'unique_id;ds;y\na;2020-01-01;1\n' > "$WORK/semicolons.csv"
 expect_error csv-semicolons "';'- or tab-separated" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/semicolons.csv" --out "$WORK/out.csv"
-expect_error quantize-report-is-out "is the same file as" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/q.safetensors" --report "$WORK/q.safetensors"
+expect_error quantize-report-is-out "--report" "is the same file as --out" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/q.safetensors" --report "$WORK/q.safetensors"
 expect_error plot-no-series "--max-series: must be >= 1" -- "$NHITS" plot --model "$WORK/good.safetensors" --data "$AIR" --max-series 0 --out "$WORK/out.svg"
 expect_error serve-default-priority "--default-priority 4 is outside 1..3" -- "$NHITS" serve --model a="$WORK/good.safetensors" --default-priority 4 --port 0
 expect_error loadgen-nobody-listening "connection refused or host unreachable" -- "$NHITS" loadgen --url http://127.0.0.1:9 --model air --seconds 1
@@ -202,6 +202,8 @@ expect_rc missing-data-file-exits-1 1 "$NHITS" predict --model "$WORK/good.safet
 expect_error cv-level-with-a-point-loss "--level sets the levels" "the loss is MAE and neither is given" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --level 50 --out "$WORK/out.csv"
 expect_error serve-lane-priority-range "--lane-rt-priority" "not in range 0 to 99" -- "$NHITS" serve --model a="$WORK/good.safetensors" --lane-rt-priority 200 --port 0
 expect_error quantize-unknown-precision "unknown precision 'fp16' (choose int8, bf16 or fp32)" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/out.safetensors" --precision fp16
+expect_error short-h-with-a-value "'-h 5' asks for help; the horizon is --h 5" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/out.csv" -h 5
+expect_error horizon-flag "unknown option '--horizon'; the horizon is --h" -- "$NHITS" train --data "$AIR" --horizon 5 --out "$WORK/out.safetensors"
 expect_error batch-every-zero "--every: '0s' must be positive" -- "$NHITS" "${BATCH[@]}" --every 0s
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"
