@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nhits/hw.h"
 #include "nhits/safetensors.h"
 
 namespace nhits::cli {
@@ -567,6 +568,13 @@ Frequency ResolveFrequency(const Panel& panel, const std::string& freq) {
   }
   if (!inferred.ok()) Fail(inferred.status().message() + " (pass --freq to set it)");
   return *inferred;
+}
+
+void NoteOversubscribedThreads(int threads) {
+  const int cores = UsableCores();
+  if (threads > cores)
+    std::fprintf(stderr, "note: --threads %d is more than the %d core%s this process may use; the threads will wait on each "
+                 "other and run slower than --threads 0 (every usable core)\n", threads, cores, cores == 1 ? "" : "s");
 }
 
 void CheckOutputPath(const FlagPath& out, const std::vector<FlagPath>& inputs) {

@@ -87,6 +87,9 @@ Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std
                    bool with_sample_weight = false);
 // Says on stderr that a sample_weight column weighs the training windows.
 void NoteSampleWeights(const Panel& panel);
+// More threads than usable cores make them wait on each other (a step can take many times longer):
+// says so on stderr, with the count that would run at full speed.
+void NoteOversubscribedThreads(int threads);
 // Static exogenous values go into the network unscaled (as in neuralforecast); a column far from
 // unit scale (|value| > 100) makes training ill-conditioned and BF16/INT8 forecasts poor, so say so.
 void NoteLargeStaticValues(const Panel& panel);

@@ -133,6 +133,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     const int test_size = config.h + a->step_size * (a->n_windows - 1);
     Model model(config);
     TrainOptions options = a->model.train;
+    NoteOversubscribedThreads(options.num_threads);
     options.verbose = !a->model.quiet;
     int fits = 0, steps = 0;
     double seconds = 0;
@@ -191,8 +192,8 @@ Action RegisterCrossValidation(CLI::App& app) {
     WriteTextAtomic(a->out, csv);
     const std::string calibration =
         scores.empty() ? "" : ", each after a calibration fit (" + FormatValue(std::round(calibration_seconds * 10) / 10) + "s in all)";
-    std::printf("cross-validation: %zu windows (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s%s%s%s\nwrote %s\n",
-                e.ends.size(), a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps, seconds, calibration.c_str(),
+    std::printf("cross-validation: %zu window%s (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s%s%s%s\nwrote %s\n",
+                e.ends.size(), e.ends.size() == 1 ? "" : "s", a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps, seconds, calibration.c_str(),
                 MetricsTable(e, m).c_str(),
                 QuantileCalibration(config, e, panel).c_str(), DistributionScore(model, e, panel).c_str(),
                 IntervalCoverage(e, panel, H, levels, bounds).c_str(), a->out.c_str());

@@ -73,7 +73,7 @@ Action RegisterPlot(CLI::App& app) {
     const int m = a->season_length > 0 ? a->season_length : SeasonLength(freq);
     const auto panels = MakePlotPanels(model, panel, chosen, a->holdout, freq, m, history);
     WriteTextAtomic(a->out, RenderForecastSvg(panels, "NHITS"));
-    std::fprintf(stderr, "wrote %zu panels to %s\n", panels.size(), a->out.c_str());
+    std::fprintf(stderr, "wrote %zu panel%s to %s\n", panels.size(), panels.size() == 1 ? "" : "s", a->out.c_str());
   };
 }
 

@@ -67,6 +67,7 @@ Action RegisterTrain(CLI::App& app) {
     NoteLargeStaticValues(panel);
     Model model(config);
     TrainOptions options = a->model.train;
+    NoteOversubscribedThreads(options.num_threads);
     options.verbose = !a->model.quiet;
     std::string conformal;
     if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
