@@ -18,6 +18,26 @@
 
 namespace nhits::cli {
 
+namespace {
+
+// ../shared/data/long_horizon from the current folder (the README runs from the repository root),
+// else from the repository of this binary (build/<preset>/bin/nhits), so that `nhits benchmark`
+// finds the data from any folder.
+std::string DefaultLongHorizonDir() {
+  if (const char* env = std::getenv("NHITS_DATA_DIR")) return env;
+  const std::string relative = "../shared/data/long_horizon";
+  std::error_code ec;
+  if (std::filesystem::is_directory(relative, ec)) return relative;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path beside = exe.parent_path().parent_path().parent_path().parent_path() / relative;
+    if (std::filesystem::is_directory(beside, ec)) return beside.lexically_normal().string();
+  }
+  return relative;
+}
+
+}  // namespace
+
 Action RegisterBenchmark(CLI::App& app) {
   struct Args {
     ModelFlags model;
@@ -31,8 +51,7 @@ Action RegisterBenchmark(CLI::App& app) {
   a->model.train.windows_batch_size = 256;
   a->model.train.val_check_steps = 50;
   a->model.train.early_stop_patience_steps = 10;
-  const char* env_dir = std::getenv("NHITS_DATA_DIR");
-  a->data_dir = env_dir != nullptr ? env_dir : "../shared/data/long_horizon";
+  a->data_dir = DefaultLongHorizonDir();
   app.add_option("--dataset", a->dataset, "ETTh1, ETTh2, ETTm2, Exchange, ILI, Weather or all")
       ->check(CLI::Validator(
           [](std::string& name) {
@@ -42,7 +61,10 @@ Action RegisterBenchmark(CLI::App& app) {
           },
           "DATASET"))
       ->capture_default_str();
-  app.add_option("--data-dir", a->data_dir, "Folder holding raw/*.csv[.gz] (env NHITS_DATA_DIR)")->capture_default_str();
+  app.add_option("--data-dir", a->data_dir,
+                 "Folder of the long-horizon CSVs (default: env NHITS_DATA_DIR, else ../shared/data/long_horizon from\n"
+                 "the current folder or, failing that, from the repository this binary was built in)")
+      ->capture_default_str();
   app.add_option("--horizons", a->horizons, "Comma-separated horizons (default: the dataset's four)");
   app.add_option("--protocol", a->protocol,
                  "paper: the model and training loop of the paper's code (two ReLU layers of 512, 1 series per\n"

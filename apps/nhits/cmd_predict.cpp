@@ -158,7 +158,16 @@ Action RegisterPredict(CLI::App& app) {
       ->check(AtLeast(1));
   app.add_option("--freq", a->freq, "Frequency of ds (default: inferred), e.g. D, B, W, ME, MS, h, 15min, 1");
   app.add_option("--alias", a->alias,
-                 "Name of the forecast columns (default: the model's alias in neuralforecast, as converted, else NHITS)");
+                 "Name of the forecast columns (default: the model's alias in neuralforecast, as converted, else NHITS)")
+      ->check(CLI::Validator(
+          [](std::string& alias) {
+            // The header is unquoted CSV: an empty name, a comma or a quote would shift or split columns.
+            if (alias.empty()) return std::string("an empty alias leaves the forecast columns unnamed");
+            return alias.find_first_of(",\"\r\n") == std::string::npos
+                       ? std::string()
+                       : "'" + alias + "' holds a comma, quote or line break, which the CSV header cannot carry";
+          },
+          "NAME"));
   app.add_flag("--insample", a->insample,
                "neuralforecast's predict_insample(): forecasts over --data itself, a window every --step-size\n"
                "points, with their cutoff and the truth (unique_id,ds,cutoff,NHITS...,y), for residual checks");

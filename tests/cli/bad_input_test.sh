@@ -204,6 +204,7 @@ expect_error serve-lane-priority-range "--lane-rt-priority" "not in range 0 to 9
 expect_error quantize-unknown-precision "unknown precision 'fp16' (choose int8, bf16 or fp32)" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$AIR" --out "$WORK/out.safetensors" --precision fp16
 expect_error short-h-with-a-value "'-h 5' asks for help; the horizon is --h 5" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/out.csv" -h 5
 expect_error horizon-flag "unknown option '--horizon'; the horizon is --h" -- "$NHITS" train --data "$AIR" --horizon 5 --out "$WORK/out.safetensors"
+expect_error predict-empty-alias "--alias: an empty alias" -- "$NHITS" predict --model "$WORK/good.safetensors" --data "$AIR" --out "$WORK/out.csv" --alias ""
 expect_error batch-every-zero "--every: '0s' must be positive" -- "$NHITS" "${BATCH[@]}" --every 0s
 
 expect_error no-command "a command is required" "predict" -- "$NHITS"
