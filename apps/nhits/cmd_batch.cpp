@@ -27,12 +27,16 @@ json PercentilesJson(const Percentiles& p) {
   return {{"count", p.count}, {"p50", p.p50}, {"p95", p.p95}, {"p99", p.p99}, {"max", p.max}};
 }
 
+// batch_latency_us: from a batch's submission to its answer (queueing included), one sample per
+// batch; seconds: first submission to last answer. A group has one batch size (the most windows
+// per batch); classes and the total mix groups, so they have none.
 json GroupJson(const GroupStats& g) {
   json j = {{"group", g.key},         {"asset_class", g.asset_class}, {"model", g.model},
             {"assets", g.assets},      {"ok", g.ok},                   {"degraded", g.degraded},
-            {"failed", g.failed},      {"batch_size", g.batch_size},   {"batches", g.batches},
+            {"failed", g.failed},      {"batches", g.batches},
             {"batch_latency_us", PercentilesJson(g.batch_latency_us)}, {"seconds", g.seconds},
             {"assets_per_s", g.assets_per_s}};
+  if (g.batch_size > 0) j["batch_size"] = g.batch_size;
   if (g.scored > 0)
     j["accuracy"] = {{"assets_scored", g.scored}, {"mae", g.mae}, {"mape_percent", g.mape}, {"naive_mae", g.naive_mae}};
   return j;
@@ -76,6 +80,8 @@ void PrintTable(const BatchRun& run) {
   };
   for (const GroupStats& c : run.classes) row(c);
   row(run.total);
+  std::printf("(batch p50/p99: one batch from submission to answer, queueing included; assets/s: a class over the span "
+              "of its batches, the total over the whole forecast stage)\n");
 }
 
 }  // namespace
