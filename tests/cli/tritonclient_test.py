@@ -63,6 +63,21 @@ try:
         check("unknown model raises", False)
     except Exception as e:  # tritonclient's InferenceServerException
         check("unknown model raises with the server's message", "unknown model" in str(e), e)
+    # The repository extension as tritonclient drives it: its unload sends unload_dependents,
+    # and a config override on load is refused, not ignored.
+    client.unload_model("air")
+    check("unload_model", not client.is_model_ready("air"))
+    client.load_model("air")
+    check("load_model", client.is_model_ready("air"))
+    client.unload_model("air", unload_dependents=True)
+    check("unload_model(unload_dependents=True)", not client.is_model_ready("air"))
+    try:
+        client.load_model("air", config="{}")
+        check("load_model(config=...) is refused", False)
+    except Exception as e:
+        check("load_model(config=...) is refused with a reason", "'config' is not supported" in str(e), e)
+    client.load_model("air")
+    check("load_model again", client.is_model_ready("air"))
 finally:
     if server is not None:
         server.terminate()

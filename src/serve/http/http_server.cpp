@@ -115,18 +115,23 @@ bool PriorityValue(const json& v) {
 
 bool TimeoutValue(const json& v) { return IntegerWithin(v, 0, kMaxTimeoutUs); }
 
-// A repository load/unload body: empty, or {"parameters": {}}. Triton's config and file overrides
-// are not supported; a body that asks for them, or is not JSON, is refused rather than ignored.
-std::string RepositoryBodyError(const std::string& body) {
+// A repository load/unload body: empty, or {"parameters": {...}}. An unload's unload_dependents
+// (tritonclient always sends it) is accepted: no model here has dependents. Triton's config and
+// file overrides on a load are not supported; a body that asks for them, or is not JSON, is
+// refused rather than ignored.
+std::string RepositoryBodyError(const std::string& body, bool load) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return "";
   const json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return "the body must be a JSON object (or empty)";
   for (const auto& [key, value] : j.items()) {
     if (key != "parameters") return "unknown key '" + key + "' (a load or unload takes only 'parameters')";
     if (!value.is_object()) return "'parameters' must be an object";
-    if (!value.empty())
-      return "parameter '" + value.begin().key() + "' is not supported: models load from the repository's files as they "
-             "are (no config or file overrides)";
+    for (const auto& [name, v] : value.items()) {
+      if (!load && name == "unload_dependents" && v.is_boolean()) continue;
+      return "parameter '" + name + "' is not supported: " +
+             (load ? "models load from the repository's files as they are (no config or file overrides)"
+                   : "an unload takes only unload_dependents (true or false)");
+    }
   }
   return "";
 }
@@ -1007,7 +1012,8 @@ struct HttpServer::Impl {
       }
       if (n == 3 && p[1] == "repository" && p[2] == "index" && route(post)) return responder.Send(RepositoryIndex());
       if (n == 5 && p[1] == "repository" && p[2] == "models" && (p[4] == "load" || p[4] == "unload") && route(post)) {
-        if (const std::string why = RepositoryBodyError(req.body); !why.empty()) return responder.Send(Error(400, why));
+        if (const std::string why = RepositoryBodyError(req.body, p[4] == "load"); !why.empty())
+          return responder.Send(Error(400, why));
         auto shared = std::make_shared<Responder>(std::move(responder));
         control.Post([this, shared, model = p[3], load = p[4] == "load"] {
           const Status st = load ? repo.Load(model) : repo.Unload(model);
