@@ -165,6 +165,24 @@ TEST(Train, ValidationAndEarlyStoppingRun) {
   EXPECT_GE(r->best_val_loss, 0.0);
 }
 
+// neuralforecast validates every min(val_check_steps, max_steps) steps: a run shorter than
+// val_check_steps still validates once, at its last step, and reports a best loss.
+TEST(Train, ValidationRunsOnceWhenValCheckStepsExceedsMaxSteps) {
+  const Panel panel = AirPassengers();
+  TrainOptions o;
+  o.max_steps = 7;
+  o.val_size = 12;
+  o.val_check_steps = 100;
+  o.windows_batch_size = 16;
+  o.verbose = false;
+  Model m(SmallAirConfig());
+  Result<TrainReport> r = Train(m, panel, o, 12);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->val_history.size(), 1u);
+  EXPECT_EQ(r->val_history.front().first, 7);
+  EXPECT_TRUE(std::isfinite(r->best_val_loss));
+}
+
 // The acceptance check: h=12, input_size=24, 500 steps, robust scaler beats SeasonalNaive(12)
 // on the last 12 months with the default architecture.
 TEST(Train, AirPassengersBeatsSeasonalNaive) {

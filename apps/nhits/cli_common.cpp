@@ -210,7 +210,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
   app.add_option("--early-stop-patience-steps", train.early_stop_patience_steps,
                  "Validation checks without improvement before stopping (-1: off)")->capture_default_str();
-  val_flags.push_back(app.add_option("--val-check-steps", train.val_check_steps, "Steps between validations")->capture_default_str());
+  val_flags.push_back(app.add_option("--val-check-steps", train.val_check_steps,
+                                     "Steps between validations (at most --max-steps, as in neuralforecast)")->capture_default_str());
   val_size_flag = app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
   val_flags.push_back(app.add_option_function<std::string>(
       "--valid-loss",

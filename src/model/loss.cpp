@@ -54,7 +54,10 @@ double ComputeLoss(const NhitsConfig& config, int batch, const T* yhat, const T*
   for (std::size_t i = 0; i < n; ++i) weight += static_cast<double>(mask[i]);
   if (d_yhat != nullptr) std::fill_n(d_yhat, n * Q, T(0));
   if (weight <= 0) return 0.0;
-  if (config.distribution_loss()) return DistributionLoss(config, batch, weight, yhat, y, mask, d_yhat, log_scale);
+  // neuralforecast's weighted_average divides by clamp(sum(weights), min=1): only fractional
+  // sample weights summing below 1 tell the two apart.
+  if (config.distribution_loss())
+    return DistributionLoss(config, batch, std::max(weight, 1.0), yhat, y, mask, d_yhat, log_scale);
   const std::vector<double> quantiles = config.quantiles();
   const double delta = config.huber_delta;
   double sum = 0;

@@ -114,6 +114,9 @@ Result<PreparedData> PrepareLongHorizon(const WideTable& table, const LongHorizo
     out.split.test = static_cast<int>(n * 0.2);
     out.split.val = n - out.split.train - out.split.test;
   }
+  if (out.split.train < 1 || out.split.val < 1 || out.split.test < 1)
+    return Status::InvalidArgument(d.name + ": " + std::to_string(n) + " rows are too few to split into train, validation "
+                                   "and test");
   const int used = out.split.train + out.split.val + out.split.test;
   if (used > n)
     return Status::InvalidArgument(d.name + ": the split needs " + std::to_string(used) + " rows, the file has " +

@@ -163,6 +163,9 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   double loss_sum = 0;
   int loss_count = 0, bad_checks = 0;
   double last_val = std::numeric_limits<double>::quiet_NaN();  // no validation yet
+  // neuralforecast: val_check_interval = min(val_check_steps, max_steps), so a short run still
+  // validates (once, at its end) instead of never.
+  const int val_every = std::max(1, std::min(o.val_check_steps, o.max_steps));
   for (int step = 0; step < o.max_steps; ++step) {
     // A step sees batch_size series (an epoch walks a shuffled order), then samples windows.
     candidates.clear();
@@ -247,8 +250,11 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     ++loss_count;
     report.steps = step + 1;
 
-    if (!val_refs.empty() && (step + 1) % o.val_check_steps == 0) {
+    if (!val_refs.empty() && (step + 1) % val_every == 0) {
       last_val = ValidationLoss(model, valid_config, panel, exog_cols, val_refs, usable_val);
+      if (!std::isfinite(last_val))  // neuralforecast's validation_step raises on NaN; never a "best"
+        return Status::InvalidArgument("validation loss is " + std::to_string(last_val) + " at step " +
+                                       std::to_string(step + 1) + "; lower learning_rate or use a scaler (scaler_type)");
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
       if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
@@ -259,7 +265,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         report.early_stopped = true;
       }
     }
-    if ((step + 1) % o.val_check_steps == 0 || step + 1 == o.max_steps || report.early_stopped) {
+    if ((step + 1) % val_every == 0 || step + 1 == o.max_steps || report.early_stopped) {
       report.train_loss = loss_sum / loss_count;
       loss_sum = 0;
       loss_count = 0;
