@@ -1,5 +1,7 @@
 #include "nhits/safetensors.h"
 
+#include "nhits/model.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -246,6 +248,37 @@ TEST_F(SafetensorsTest, DecodesF16BF16F64) {
   EXPECT_TRUE(std::isinf(h[5]) && h[5] > 0);
   EXPECT_EQ(r->tensors.at("b").data, (std::vector<float>{1.0f, -2.0f, 3.140625f}));
   EXPECT_EQ(r->tensors.at("d").data, (std::vector<float>{0.1f}));
+}
+
+// Hostile files end in errors naming the file, never in a crash: a 100 000-digit layer index
+// overflowed std::regex's recursion, a deeply nested shape overflowed the error message's dump,
+// and out-of-range sizes in the configuration allocated without bound or wrapped.
+TEST_F(SafetensorsTest, HostileCheckpointsFailCleanly) {
+  const std::string path = Path("hostile.safetensors");
+  auto with_config = [&](const std::string& config, const std::string& tensors, const std::string& data) {
+    std::string escaped;
+    for (char c : config) escaped += c == '"' ? std::string("\\\"") : std::string(1, c);
+    WriteRaw(path, Build(R"({"__metadata__":{"nhits_config":")" + escaped + R"("})" + tensors + "}", data));
+    return LoadCheckpoint(path);
+  };
+  const std::string small = R"({"h":2,"input_size":4,"mlp_units":[[4,4]]})";
+  const std::string long_name = "blocks.0.layers." + std::string(100000, '7') + ".weight";
+  Result<Model> r = with_config(small, R"(,")" + long_name + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})",
+                                "\0\0\0\0"s);
+  EXPECT_FALSE(r.ok());
+  r = with_config(R"({"h":1e12,"input_size":4})", "", "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'h'"), std::string::npos) << r.status().message();
+  r = with_config(R"({"h":1.5,"input_size":4})", "", "");
+  EXPECT_FALSE(r.ok()) << "1.5 is not a horizon";
+  r = with_config(R"({"h":2,"input_size":4,"n_blocks":[1000000000,1,1]})", "", "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("too large"), std::string::npos) << r.status().message();
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  WriteRaw(path, Build(R"({"a":{"dtype":"F32","shape":[)" + nested + R"(],"data_offsets":[0,4]}})", "\0\0\0\0"s));
+  const Result<SafetensorsFile> deep = ReadSafetensors(path);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("shape entry 0"), std::string::npos) << deep.status().message();
 }
 
 TEST_F(SafetensorsTest, WriterRejectsShapeDataMismatch) {

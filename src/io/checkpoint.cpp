@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <regex>
+#include <charconv>
+#include <optional>
+#include <string_view>
 #include <set>
 #include <sstream>
 
@@ -26,6 +28,32 @@ std::string ShapeString(const std::vector<std::int64_t>& shape) {
 
 std::string LayerKey(std::size_t block, int layer, const char* what) {
   return "blocks." + std::to_string(block) + ".layers." + std::to_string(layer) + "." + what;
+}
+
+// "blocks.<b>.layers.<i>.<weight|bias|weight_scale>", parsed by hand: std::regex recursed once per
+// character and overflowed the stack on a 100 000-digit name in a hostile file.
+struct LayerKeyParts {
+  std::size_t block = 0;
+  int layer = 0;
+  std::string_view kind;
+};
+
+std::optional<LayerKeyParts> ParseLayerKey(std::string_view name) {
+  auto number = [&](std::string_view prefix, auto* out) {
+    if (name.substr(0, prefix.size()) != prefix) return false;
+    name.remove_prefix(prefix.size());
+    const std::size_t digits = name.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || digits > 9) return false;  // 9 digits fit an int
+    std::from_chars(name.data(), name.data() + digits, *out);
+    name.remove_prefix(digits);
+    return true;
+  };
+  LayerKeyParts k;
+  if (!number("blocks.", &k.block) || !number(".layers.", &k.layer) || name.empty() || name[0] != '.') return std::nullopt;
+  name.remove_prefix(1);
+  if (name != "weight" && name != "bias" && name != "weight_scale") return std::nullopt;
+  k.kind = name;
+  return k;
 }
 
 }  // namespace
@@ -91,7 +119,9 @@ Status SaveCheckpoint(const std::string& path, const Model& model, const TrainOp
   return WriteSafetensors(path, file);
 }
 
-Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
+namespace {
+
+Result<Model> LoadCheckpointUnguarded(const std::string& path, CheckpointInfo* info) {
   Result<SafetensorsFile> read = ReadSafetensors(path);
   if (!read.ok()) return read.status();
   SafetensorsFile& file = *read;
@@ -140,24 +170,25 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
   }
 
   // Layer indices are read from the file (dropout and PReLU shift them), not assumed.
-  static const std::regex kKey(R"(blocks\.(\d+)\.layers\.(\d+)\.(weight|bias|weight_scale))");
   std::map<std::size_t, std::map<int, std::pair<const Tensor*, const Tensor*>>> linear;  // block -> idx -> (w, b)
   std::map<std::size_t, std::map<int, const Tensor*>> scales;  // INT8 layers' per-row scales
   std::map<std::size_t, std::vector<const Tensor*>> prelu;
   for (const auto& [name, tensor] : file.tensors) {
-    std::smatch m;
-    if (std::regex_match(name, m, kKey)) {
-      const std::size_t b = std::stoul(m[1]);
-      const int idx = std::stoi(m[2]);
+    if (const std::optional<LayerKeyParts> m = ParseLayerKey(name)) {
+      const std::size_t b = m->block;
+      const int idx = m->layer;
       if (b >= layout.blocks.size())
         return Status::InvalidArgument(path + ": tensor '" + name + "' belongs to block " + std::to_string(b) +
                                        " but the configuration has " + std::to_string(layout.blocks.size()) +
                                        " blocks (n_blocks)");
-      if (m[3] == "weight_scale") {
+      if (m->kind == "weight_scale") {
         scales[b][idx] = &tensor;
-      } else if (m[3] == "weight" && tensor.shape.size() == 1 && c.activation == Activation::kPReLU) {
+      } else if (m->kind == "weight" && tensor.shape.size() == 1 && c.activation == Activation::kPReLU) {
+        if (tensor.data.size() != 1)
+          return Status::InvalidArgument(path + ": PReLU slope '" + name + "' has " + std::to_string(tensor.data.size()) +
+                                         " values; NHITS shares one slope per block (nn.PReLU())");
         prelu[b].push_back(&tensor);
-      } else if (m[3] == "weight") {
+      } else if (m->kind == "weight") {
         linear[b][idx].first = &tensor;
       } else {
         linear[b][idx].second = &tensor;
@@ -228,6 +259,21 @@ Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
     info->erase(kConfigKey);
   }
   return model;
+}
+
+}  // namespace
+
+// A file is untrusted input: whatever it makes a library call throw (an allocation it asks for,
+// a container's bounds) comes back as an error naming the file, never as a crash of `nhits
+// serve`, which loads repository models on a worker thread.
+Result<Model> LoadCheckpoint(const std::string& path, CheckpointInfo* info) {
+  try {
+    return LoadCheckpointUnguarded(path, info);
+  } catch (const std::bad_alloc&) {
+    return Status::Corruption(path + ": the checkpoint asks for more memory than this machine has");
+  } catch (const std::exception& e) {
+    return Status::Corruption(path + ": unreadable checkpoint (" + std::string(e.what()) + ")");
+  }
 }
 
 }  // namespace nhits

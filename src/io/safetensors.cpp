@@ -113,14 +113,15 @@ Result<Entry> ParseEntry(const std::string& path, const std::string& name, const
   }
   const auto sh = v.find("shape");
   if (sh == v.end() || !sh->is_array()) return Status::Corruption(where + "missing array 'shape'");
-  for (const json& d : *sh) {
+  // No sh->dump() in these messages: dumping a deeply nested value recurses once per level.
+  for (std::size_t i = 0; i < sh->size(); ++i) {
+    const json& d = (*sh)[i];
     if (!d.is_number_unsigned())
-      return Status::Corruption(where + "shape " + sh->dump() +
-                                " is not a list of non-negative integers");
+      return Status::Corruption(where + "shape entry " + std::to_string(i) + " is not a non-negative integer");
     const auto dim = d.get<std::uint64_t>();
     if (dim > static_cast<std::uint64_t>(INT64_MAX) ||
         __builtin_mul_overflow(e.numel, dim, &e.numel)) {
-      return Status::Corruption(where + "shape " + sh->dump() + " is too large");
+      return Status::Corruption(where + "shape is too large (its element count overflows 64 bits)");
     }
     e.shape.push_back(static_cast<std::int64_t>(dim));
   }

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numeric>
 #include <utility>
 
@@ -272,6 +274,15 @@ Status NhitsConfig::Validate() const {
                  std::to_string(mlp_units[i][0]) + " inputs but the previous layer gives " +
                  std::to_string(mlp_units[i - 1][1]));
   }
+  // A size no machine could hold is a corrupt or hostile file, refused before anything allocates.
+  double params = 0, blocks = 0;
+  const double units_in = static_cast<double>(mlp_units.front()[0]), units_out = static_cast<double>(mlp_units.back()[1]);
+  for (int n : n_blocks) blocks += n;
+  for (const auto& u : mlp_units) params += static_cast<double>(u[0]) * u[1];
+  params = blocks * (params + static_cast<double>(input_size) * units_in + units_out * (static_cast<double>(input_size) + h));
+  if (blocks > 65536 || params > 4e9)
+    return bad("sizes too large to build: " + std::to_string(static_cast<long long>(blocks)) + " blocks, ~" +
+               std::to_string(static_cast<long long>(params)) + " parameters (n_blocks, mlp_units, input_size, h)");
   if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
   if (!quantile_list.empty()) {
@@ -489,6 +500,21 @@ Status ReadCategorical(const nlohmann::json& j, const std::string& where, std::s
   return Status::Ok();
 }
 
+// An integer field, or a list (of lists) of them, each within int: nlohmann's get<int>() would
+// truncate 1.5 to 1 and wrap 1e12 to a negative size.
+bool IntegersWithinInt(const nlohmann::json& v, int depth = 0) {
+  if (v.is_array()) {
+    if (depth >= 2) return false;
+    for (const auto& e : v)
+      if (!IntegersWithinInt(e, depth + 1)) return false;
+    return true;
+  }
+  if (!v.is_number_integer()) return false;
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+  const std::int64_t x = v.get<std::int64_t>();
+  return x >= std::numeric_limits<int>::min() && x <= std::numeric_limits<int>::max();
+}
+
 }  // namespace
 
 Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& where) {
@@ -496,6 +522,10 @@ Result<NhitsConfig> ConfigFromJson(const std::string& text, const std::string& w
   if (j.is_discarded() || !j.is_object())
     return Status::Corruption(where + ": nhits_config is not a JSON object");
   NhitsConfig c;
+  for (const char* name : {"h", "input_size", "n_blocks", "mlp_units", "n_pool_kernel_size", "n_freq_downsample"})
+    if (j.contains(name) && !j[name].is_null() && !IntegersWithinInt(j[name]))
+      return Status::Corruption(where + ": nhits_config field '" + name + "': " + j[name].dump().substr(0, 80) +
+                                " is not an integer (or a list of integers) within the int range");
   std::string field;
   try {
     field = "h";

@@ -497,7 +497,12 @@ class ControlWorker {
       std::function<void()> job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
-      job();
+      try {  // a load that throws must not end the server; its responder, dropped unanswered, sends 500
+        job();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "nhits serve: repository job failed: %s\n", e.what());
+      }
+      job = nullptr;
       lock.lock();
     }
   }
