@@ -3,6 +3,7 @@
 #include "nhits/model.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 namespace nhits {
 namespace {
@@ -323,6 +325,31 @@ TEST_F(SafetensorsTest, AtomicWriteOntoDirectoryFailsCleanly) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
   EXPECT_EQ(entries, 1);  // only "sub": the temp file was removed
+}
+
+// A symbolic link is written through: its target gets the bytes, the link stays a link. The
+// replaced file keeps its permissions. A FIFO is written into, not replaced by a regular file.
+TEST_F(SafetensorsTest, AtomicWriteThroughLinksKeepsModesAndFifos) {
+  const std::string real = Path("real.csv"), link = Path("link.csv");
+  WriteRaw(real, "old");
+  fs::permissions(real, fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink("real.csv", link);
+  ASSERT_TRUE(WriteFileAtomic(link, "new").ok());
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(ReadRaw(real), "new");
+  EXPECT_EQ(fs::status(real).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  const std::string fifo = Path("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string got;
+  std::thread reader([&] { got = ReadRaw(fifo); });
+  const Status st = WriteFileAtomic(fifo, "through the pipe");
+  reader.join();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(got, "through the pipe");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
+  EXPECT_EQ(entries, 3) << "real.csv, link.csv and pipe: no temp file left";
 }
 
 }  // namespace

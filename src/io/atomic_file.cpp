@@ -1,11 +1,15 @@
 // WriteFileAtomic: temp file + fsync + rename + directory fsync, so readers (and a crash) only
-// ever see the old file or the complete new one.
+// ever see the old file or the complete new one. A symbolic link is written through (its target
+// is replaced, the link stays), and a target that is not a regular file (a FIFO, /dev/stdout) is
+// written in place: renaming over those would replace the link or the device node itself.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "nhits/safetensors.h"
@@ -40,17 +44,45 @@ Status WriteAll(int fd, const std::string& bytes) {
   return Status::Ok();
 }
 
+// Writes straight into an existing non-regular file (no temp file, no rename).
+Status WriteInPlace(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return Status::IoError(path + ": cannot open for writing: " + Errno(errno));
+  Status st = WriteAll(fd, bytes);
+  ::close(fd);
+  return st.ok() ? st : Status::IoError(path + ": cannot write: " + st.message());
+}
+
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
+Status WriteFileAtomic(const std::string& given, const std::string& bytes) {
+  std::string path = given;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {  // write through to the link's target
+    std::error_code ec;
+    const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
+    if (ec) return Status::IoError(given + ": cannot resolve the symbolic link: " + ec.message());
+    path = target.string();
+  }
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) return Status::IoError(given + ": is a directory; a file cannot replace it");
+  if (exists && !S_ISREG(st.st_mode)) return WriteInPlace(path, bytes);
   std::string dir, base;
   SplitPath(path, &dir, &base);
   if (base.empty()) return Status::InvalidArgument(path + ": not a file name");
-  // Same directory as the target so that rename() stays within one file system.
-  const std::string tmp =
-      (dir == "/" ? "" : dir) + "/." + base + ".tmp." + std::to_string(::getpid());
-
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  // Same directory as the target so that rename() stays within one file system. O_EXCL and
+  // O_NOFOLLOW: a name planted in a shared folder (a link to another file) is never written.
+  static std::atomic<unsigned> counter{0};
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+    tmp = (dir == "/" ? "" : dir) + "/." + base + ".tmp." + std::to_string(::getpid()) + "." +
+          std::to_string(counter.fetch_add(1));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  // The replaced file keeps its permissions (a 0600 secret stays 0600).
+  if (fd >= 0 && exists) (void)::fchmod(fd, st.st_mode & 07777);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) {
