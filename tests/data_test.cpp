@@ -489,6 +489,14 @@ TEST(ReadLongCsvTest, BadValues) {
   ExpectCsvError("unique_id,ds,y\na,1,inf\n", 2, "y", "not a finite number");
   ExpectCsvError("unique_id,ds,y\na,1,-Infinity\n", 2, "y", "not a finite number");
   ExpectCsvError("unique_id,ds,y\na,1,1e999\n", 2, "y", "out of range");
+  // One '+' is a sign pandas reads; a second sign after it is not a number (it read as -5).
+  ExpectCsvError("unique_id,ds,y\na,1,+-5\n", 2, "y", "not a number");
+  ExpectCsvError("unique_id,ds,y\na,1,++5\n", 2, "y", "not a number");
+  ExpectCsvError("unique_id,ds,y\na,+-1,5\n", 2, "ds", "not a valid timestamp");
+  TempCsv plus("unique_id,ds,y\na,+1,+5\n");
+  const Result<Panel> p = ReadLongCsv(plus.path());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->series[0].y, std::vector<double>{5});
 }
 
 // Asserts that `status` is "PATH:LINE: field 'FIELD': ..." containing `part`.
@@ -541,6 +549,11 @@ TEST(ExogenousCsvTest, StaticValuesAttachByIdAndFailClearly) {
   ExpectFieldError(AttachStaticCsv(dup.path(), {"size"}, &panel), dup.path(), 1, "size", "twice");
   TempCsv twice("unique_id,size\na,1\nb,2\na,3\n");
   ExpectFieldError(AttachStaticCsv(twice.path(), {"size"}, &panel), twice.path(), 4, "unique_id", "line 2");
+  TempCsv spaced("unique_id,size\na, 1.5\nb,2 \n");  // spaces around values, as --data takes them
+  ASSERT_TRUE(AttachStaticCsv(spaced.path(), {"size"}, &panel).ok());
+  EXPECT_EQ(panel.series[0].static_values, (std::vector<double>{1.5}));
+  TempCsv signs("unique_id,size\na,+-1\nb,2\n");
+  ExpectFieldError(AttachStaticCsv(signs.path(), {"size"}, &panel), signs.path(), 2, "size", "'+-1' is not a finite number");
   TempCsv bad("unique_id,size\na,1\nb,big\n");
   ExpectFieldError(AttachStaticCsv(bad.path(), {"size"}, &panel), bad.path(), 3, "size", "'big' is not a finite number");
   ExpectFieldError(AttachStaticCsv(bad.path(), {"beta"}, &panel), bad.path(), 1, "beta", "missing static column");

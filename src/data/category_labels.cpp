@@ -24,7 +24,7 @@ bool IsMissing(std::string_view s) {
 }
 
 bool AsNumber(std::string_view s, double* v) {
-  const char* first = s.data() + (!s.empty() && s.front() == '+');
+  const char* first = csv::SkipPlusSign(s.data(), s.data() + s.size());
   const auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), *v);
   return first != s.data() + s.size() && ec == std::errc() && ptr == s.data() + s.size();
 }

@@ -68,4 +68,16 @@ std::vector<std::string> SplitLineCopy(std::string_view line, std::string* why) 
   return std::vector<std::string>(fields.begin(), fields.end());
 }
 
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+const char* SkipPlusSign(const char* first, const char* last) {
+  if (last - first >= 2 && *first == '+' && first[1] != '+' && first[1] != '-') return first + 1;
+  if (last - first == 1 && *first == '+') return last;  // a lone '+': nothing left, which fails as "not a number"
+  return first;
+}
+
 }  // namespace nhits::csv

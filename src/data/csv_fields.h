@@ -17,4 +17,11 @@ const char* SplitLine(std::string_view line, std::vector<std::string_view>* fiel
 // The same as owned strings; `*why` is set (and the fields are empty) when the line cannot be split.
 std::vector<std::string> SplitLineCopy(std::string_view line, std::string* why);
 
+// Without leading and trailing spaces and tabs ("a, b" as pandas' skipinitialspace reads it).
+std::string_view TrimSpaces(std::string_view s);
+
+// Past one leading '+', which std::from_chars rejects, unless a sign follows it: "+5" reads as
+// 5, but "+-5" and "++5" stay malformed instead of reading as -5 and 5.
+const char* SkipPlusSign(const char* first, const char* last);
+
 }  // namespace nhits::csv

@@ -70,16 +70,16 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
                  "row has " + std::to_string(f.size()) + " fields but the header has " + std::to_string(header.size()));
     std::vector<double> values;
     for (std::size_t k = 0; k < columns.size(); ++k) {
-      const std::string& text = f[static_cast<std::size_t>(at[k])];
+      const std::string_view text = csv::TrimSpaces(f[static_cast<std::size_t>(at[k])]);  // as --data's values
       if (const CategoricalColumn* coded = FindCategoricalColumn(categorical, columns[k])) {
-        values.push_back(CategoryCode(*coded, text));
+        values.push_back(CategoryCode(*coded, std::string(text)));
         continue;
       }
       double v = 0;
-      const char* b = text.data() + (!text.empty() && text[0] == '+');
+      const char* b = csv::SkipPlusSign(text.data(), text.data() + text.size());
       const auto [ptr, ec] = std::from_chars(b, text.data() + text.size(), v);
       if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(v))
-        return Bad(path, no, columns[k], "'" + text + "' is not a finite number");
+        return Bad(path, no, columns[k], "'" + std::string(text) + "' is not a finite number");
       values.push_back(v);
     }
     const auto [it, inserted] = rows.emplace(f[static_cast<std::size_t>(id_col)], std::pair{no, values});

@@ -73,11 +73,7 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
   return Status::Ok();
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using csv::TrimSpaces;
 
 struct Columns {
   std::vector<std::string> names;
@@ -141,7 +137,7 @@ const char* ParseFinite(std::string_view text, double* v) {
   if (text.empty()) return "empty value (missing observations are not supported)";
   const char* first = text.data();
   const char* last = first + text.size();
-  if (*first == '+') ++first;  // from_chars rejects '+'
+  first = csv::SkipPlusSign(first, last);
   const auto [ptr, ec] = std::from_chars(first, last, *v);
   if (ec == std::errc::result_out_of_range) return "is out of range";
   if (ec != std::errc() || ptr != last || first == last) return "is not a number";
@@ -296,7 +292,7 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
     double v = std::nan("");
     const char* first = text.data();
     const char* last = first + text.size();
-    if (first != last && *first == '+') ++first;
+    first = csv::SkipPlusSign(first, last);
     const auto [ptr, ec] = std::from_chars(first, last, v);
     if (ec != std::errc() || ptr != last || first == last || !std::isfinite(v)) v = std::nan("");
     current().y.push_back(v);
@@ -306,7 +302,7 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
     return Bad(path_, line, kY, "empty value (missing observations are not supported)");
   const char* first = text.data();
   const char* last = first + text.size();
-  if (*first == '+') ++first;  // from_chars rejects '+'
+  first = csv::SkipPlusSign(first, last);
   double v = 0;
   const auto [ptr, ec] = std::from_chars(first, last, v);
   if (ec == std::errc::result_out_of_range)

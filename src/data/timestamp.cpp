@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "civil.h"
+#include "csv_fields.h"
 #include "nhits/data.h"
 
 namespace nhits {
@@ -27,7 +28,7 @@ constexpr const char* kShapeError =
 bool ParseInteger(std::string_view text, Timestamp* out, const char** why) {
   const char* first = text.data();
   const char* last = first + text.size();
-  if (first != last && *first == '+') ++first;  // from_chars rejects '+'
+  first = csv::SkipPlusSign(first, last);
   std::int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(first, last, v);
   if (ec == std::errc::result_out_of_range) {
