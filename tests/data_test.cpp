@@ -289,6 +289,18 @@ TEST(InferFrequencyTest, BusinessDays) {
   // Weekdays that never straddle a weekend are plain daily data.
   p.series[0] = MakeSeries("a", {"2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11"});
   EXPECT_EQ(InferredAlias(p), "D");
+  // Daily closes stamped with their time are trading days too (they were read as D, and the
+  // forecast fell on a Saturday); the future keeps the time of day.
+  Panel closes = DatePanel({Regular("a", "2024-01-04 16:00:00", {Frequency::Unit::kBusinessDay, 1}, 25)},
+                           TimeKind::kDateTime);
+  EXPECT_EQ(InferredAlias(closes), "B");
+  const Series& s = closes.series[0];
+  const std::vector<Timestamp> next = FutureTimestamps(s.ds.back(), *InferFrequency(closes), 3);
+  for (const Timestamp& t : next) {
+    const std::int64_t day = t.value / 86400;
+    EXPECT_LT((day + 3) % 7, 5) << "a weekday (1970-01-01 was a Thursday)";
+    EXPECT_EQ(t.value - day * 86400, 16 * 3600);
+  }
 }
 
 TEST(InferFrequencyTest, MonthEndQuarterEndYearEnd) {
@@ -352,6 +364,14 @@ TEST(FutureTimestampsTest, MonthEndAcrossLeapFebruary) {
   // Stepping from a short month must not carry the 28th/29th forward.
   EXPECT_EQ(Format(FutureTimestamps(Date("2023-11-30"), me, 4), TimeKind::kDate),
             (std::vector<std::string>{"2023-12-31", "2024-01-31", "2024-02-29", "2024-03-31"}));
+  // A mid-month last date (--freq given for irregular data): the first step ends the current
+  // period, as pandas' date_range(start, periods, freq) rolls forward; it skipped it.
+  EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), me, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2020-02-29", "2020-03-31"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), {Frequency::Unit::kQuarterEnd, 1}, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2020-03-31", "2020-06-30"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), {Frequency::Unit::kYearEnd, 1}, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2020-12-31", "2021-12-31"}));
 }
 
 TEST(FutureTimestampsTest, OtherCalendarUnits) {
@@ -600,6 +620,20 @@ TEST(ReadLongCsvTest, BadTimestamps) {
   ExpectCsvError("unique_id,ds,y\na,2020-01-01,1\na,2020-02-30,2\n", 3, "ds", "'2020-02-30'");
   ExpectCsvError("unique_id,ds,y\na,yesterday,1\n", 2, "ds", "not a valid timestamp");
   ExpectCsvError("unique_id,ds,y\na,,1\n", 2, "ds", "empty");
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01 10:00:00+02:00,1\n", 2, "ds", "other than UTC");
+  ExpectCsvError("unique_id,ds,y\na,2020-01-01 10:00:00.250,1\n", 2, "ds", "fractional seconds");
+  ExpectCsvError("unique_id,ds,y\na,9223372036854775807,1\n", 2, "ds", "out of range");
+}
+
+// pandas writes UTC columns as "...+00:00" and to_csv of datetimes may carry ".000": the same instants.
+TEST(ReadLongCsvTest, UtcSuffixesAndWholeSecondFractions) {
+  TempCsv utc("unique_id,ds,y\na,2020-01-01 10:00:00+00:00,1\na,2020-01-01T11:00:00Z,2\na,2020-01-01 12:00:00.000,3\n");
+  const Result<Panel> p = ReadLongCsv(utc.path());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->series[0].ds.size(), 3u);
+  EXPECT_EQ(p->series[0].ds[1].value - p->series[0].ds[0].value, 3600);
+  EXPECT_EQ(p->series[0].ds[2].value - p->series[0].ds[1].value, 3600);
+  EXPECT_EQ(FormatTimestamp(p->series[0].ds[0], p->time_kind), "2020-01-01 10:00:00");
 }
 
 TEST(ReadLongCsvTest, MixedTimestampKinds) {

@@ -150,5 +150,20 @@ TEST(PlotTest, NonFiniteValuesAndDegenerateInputs) {
   ExpectClean(RenderForecastSvg({single}, "m"));
 }
 
+// Titles come from series ids: UTF-8 passes through, bytes that are not UTF-8 (a Latin-1
+// "caf\xe9") become U+FFFD, so the file stays well-formed XML for any id.
+TEST(PlotTest, NonUtf8TitlesBecomeReplacementCharacters) {
+  PlotSeries s;
+  s.title = "caf\xe9 | caf\xc3\xa9 | \xed\xa0\x80 | \xf4\x90\x80\x80 | \xc3";
+  s.history_y = {1, 2, 3};
+  s.forecast = {4};
+  const std::string svg = RenderForecastSvg({s}, "m");
+  ExpectClean(svg);
+  EXPECT_NE(svg.find("caf\xef\xbf\xbd | caf\xc3\xa9 | "), std::string::npos) << "Latin-1 byte replaced, UTF-8 kept";
+  EXPECT_EQ(svg.find("\xe9 |"), std::string::npos);
+  EXPECT_EQ(svg.find("\xed\xa0"), std::string::npos) << "a UTF-16 surrogate is not UTF-8";
+  EXPECT_EQ(svg.find("\xf4\x90"), std::string::npos) << "past U+10FFFF";
+}
+
 }  // namespace
 }  // namespace nhits

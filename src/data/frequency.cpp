@@ -44,6 +44,8 @@ std::int64_t BusinessDayIndex(std::int64_t day) {
 
 struct DateFacts {
   bool all_midnight = true;
+  bool one_time_of_day = true;  // every timestamp at the same clock time (daily closes at 16:00)
+  std::int64_t time_of_day = -1;
   bool all_month_end = true;
   bool all_month_start = true;
   bool any_weekend = false;
@@ -59,6 +61,8 @@ DateFacts CollectDateFacts(const Panel& panel) {
       const std::int64_t day = civil::FloorDiv(v, kSecondsPerDay);
       const civil::Date date = civil::CivilFromDays(day);
       f.all_midnight &= v == day * kSecondsPerDay;
+      if (f.time_of_day < 0) f.time_of_day = v - day * kSecondsPerDay;
+      f.one_time_of_day &= v - day * kSecondsPerDay == f.time_of_day;
       f.all_month_end &= date.day == civil::DaysInMonth(date.year, date.month);
       f.all_month_start &= date.day == 1;
       f.any_weekend |= civil::Weekday(day) >= 5;
@@ -95,8 +99,9 @@ Result<Frequency> InferDateFrequency(const Panel& panel) {
   const std::int64_t gap = Mode(f.seconds_gaps);
   // Weekly data anchored on any weekday (ILI uses Tuesdays) is a plain 7-day step.
   if (gap % kWeek == 0) return Frequency{Frequency::Unit::kSecond, gap};
-  // Trading days: weekdays only, weekends skipped; holidays are just missing observations.
-  if (f.all_midnight && !f.any_weekend && f.crosses_weekend) {
+  // Trading days: weekdays only, weekends skipped; holidays are just missing observations. At
+  // midnight or at one clock time (closes at 16:00), as pandas' infer_freq reads them.
+  if (f.one_time_of_day && !f.any_weekend && f.crosses_weekend) {
     const std::int64_t business = Mode(f.business_gaps);
     if (business > 0) return Frequency{Frequency::Unit::kBusinessDay, business};
   }
@@ -227,9 +232,23 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
     case U::kMonthEnd:
     case U::kMonthStart:
     case U::kQuarterEnd:
-    case U::kYearEnd:
+    case U::kYearEnd: {
+      const civil::Date d = civil::CivilFromDays(day0);
+      if (freq.unit != U::kMonthStart && d.day != civil::DaysInMonth(d.year, d.month)) {
+        // Off the grid (a mid-month last date with --freq ME/QE/YE): as pandas' offsets roll, the
+        // first step ends the current period (Feb 9 -> Feb 29 for ME, Mar 31 for QE, Dec 31 for
+        // YE), instead of skipping it.
+        const int to_end = freq.unit == U::kQuarterEnd ? (3 - d.month % 3) % 3 : freq.unit == U::kYearEnd ? 12 - d.month : 0;
+        const std::int64_t month = d.year * 12 + (d.month - 1) + to_end;
+        const std::int64_t y = civil::FloorDiv(month, 12);
+        const int m = static_cast<int>(month - y * 12) + 1;
+        const std::int64_t end = civil::DaysFromCivil(y, m, civil::DaysInMonth(y, m));
+        for (int k = 0; k < n; ++k) out.push_back(MonthGridStep(freq, end, time_of_day, k));
+        return out;
+      }
       for (int k = 1; k <= n; ++k) out.push_back(MonthGridStep(freq, day0, time_of_day, k));
       return out;
+    }
   }
   return out;
 }

@@ -31,8 +31,9 @@ bool ParseInteger(std::string_view text, Timestamp* out, const char** why) {
   first = csv::SkipPlusSign(first, last);
   std::int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(first, last, v);
-  if (ec == std::errc::result_out_of_range) {
-    *why = "integer out of range";
+  // Within +-2^53: far from int64's ends, so h steps ahead cannot overflow (it wrapped negative).
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && (v > (1LL << 53) || v < -(1LL << 53)))) {
+    *why = "integer out of range (+-2^53)";
     return false;
   }
   if (ec != std::errc() || ptr != last || first == last) {
@@ -46,6 +47,27 @@ bool ParseInteger(std::string_view text, Timestamp* out, const char** why) {
 }  // namespace
 
 bool ParseTimestampView(std::string_view text, Timestamp* out, TimeKind* kind, const char** why) {
+  // What pandas writes for UTC timestamps ("...+00:00", "...Z") and whole-second fractions
+  // (".000") reads as the plain time; another offset or a real fraction is refused, not dropped.
+  if (text.size() > 19) {
+    if (text.back() == 'Z') {
+      text.remove_suffix(1);
+    } else if (text.size() >= 25 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-') &&
+               text[text.size() - 3] == ':') {
+      if (text.substr(text.size() - 5) != "00:00") {
+        *why = "a time zone offset other than UTC (+00:00) is not supported: convert ds to UTC first";
+        return false;
+      }
+      text.remove_suffix(6);
+    }
+    if (text.size() > 20 && text[19] == '.') {
+      if (text.substr(20).find_first_not_of('0') != std::string_view::npos) {
+        *why = "fractional seconds are not supported (ds is kept in whole seconds)";
+        return false;
+      }
+      text = text.substr(0, 19);
+    }
+  }
   const size_t n = text.size();
   const bool date_shaped = n >= 10 && text[4] == '-' && text[7] == '-';
   if (!date_shaped) {
