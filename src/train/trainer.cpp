@@ -252,12 +252,15 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
 
     if (!val_refs.empty() && (step + 1) % val_every == 0) {
       last_val = ValidationLoss(model, valid_config, panel, exog_cols, val_refs, usable_val);
-      if (!std::isfinite(last_val))  // neuralforecast's validation_step raises on NaN; never a "best"
-        return Status::InvalidArgument("validation loss is " + std::to_string(last_val) + " at step " +
-                                       std::to_string(step + 1) + "; lower learning_rate or use a scaler (scaler_type)");
+      // neuralforecast 3.3 reports a diverged validation as +inf (a search ranks it last), and
+      // Lightning's EarlyStopping(check_finite=True) then stops; it is never the best.
+      const bool diverged = !std::isfinite(last_val);
+      if (diverged) last_val = std::numeric_limits<double>::infinity();
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
-      if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
+      if (diverged) {
+        if (o.early_stop_patience_steps > 0) report.early_stopped = true;
+      } else if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
         report.best_val_loss = last_val;
         bad_checks = 0;
         if (o.restore_best_weights) best_params = net.params(), best_tables = table_weights, best_revin = revin_pair;
