@@ -372,6 +372,11 @@ TEST(FutureTimestampsTest, MonthEndAcrossLeapFebruary) {
             (std::vector<std::string>{"2020-03-31", "2020-06-30"}));
   EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), {Frequency::Unit::kYearEnd, 1}, 2), TimeKind::kDate),
             (std::vector<std::string>{"2020-12-31", "2021-12-31"}));
+  // Multiples count the roll to the period end as one period: Feb 9 + 2ME = Mar 31.
+  EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), {Frequency::Unit::kMonthEnd, 2}, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2020-03-31", "2020-05-31"}));
+  EXPECT_EQ(Format(FutureTimestamps(Date("2020-02-09"), {Frequency::Unit::kQuarterEnd, 2}, 2), TimeKind::kDate),
+            (std::vector<std::string>{"2020-06-30", "2020-12-31"}));
 }
 
 TEST(FutureTimestampsTest, OtherCalendarUnits) {

@@ -2,6 +2,7 @@
 
 #include "nhits/model.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -338,18 +339,24 @@ TEST_F(SafetensorsTest, AtomicWriteThroughLinksKeepsModesAndFifos) {
   EXPECT_TRUE(fs::is_symlink(link));
   EXPECT_EQ(ReadRaw(real), "new");
   EXPECT_EQ(fs::status(real).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  const std::string dangling = Path("dangling.csv");  // a link to a file not written yet
+  fs::create_symlink("later.csv", dangling);
+  ASSERT_TRUE(WriteFileAtomic(dangling, "created").ok());
+  EXPECT_TRUE(fs::is_symlink(dangling));
+  EXPECT_EQ(ReadRaw(Path("later.csv")), "created");
   const std::string fifo = Path("pipe");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::string got;
   std::thread reader([&] { got = ReadRaw(fifo); });
   const Status st = WriteFileAtomic(fifo, "through the pipe");
+  if (!st.ok()) ::close(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK));  // release the reader, then fail
   reader.join();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(got, "through the pipe");
   EXPECT_TRUE(fs::is_fifo(fifo));
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
-  EXPECT_EQ(entries, 3) << "real.csv, link.csv and pipe: no temp file left";
+  EXPECT_EQ(entries, 5) << "real.csv, link.csv, dangling.csv, later.csv and pipe: no temp file left";
 }
 
 }  // namespace

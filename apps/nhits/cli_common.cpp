@@ -41,7 +41,7 @@ void CheckFlagsOk(const Status& status) {
       m = flag + m.substr(end + 1);
     }
   }
-  Fail(m);
+  UsageFail(m);  // a configuration from flags alone: the flags are wrong
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ std::vector<Precision> ParsePrecisionList(const std::string& text, const std::st
   std::vector<Precision> out;
   for (const std::string& item : SplitList(text, field)) {
     Result<Precision> p = ParsePrecision(item);
-    if (!p.ok()) Fail("--" + field + ": " + p.status().message());
+    if (!p.ok()) UsageFail("--" + field + ": " + p.status().message());
     out.push_back(*p);
   }
   return out;
@@ -391,7 +391,7 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
   if (given(delta_flag) && !c.uses_delta())
     UsageFail("--delta applies to --loss HuberLoss, HuberQLoss or HuberMQLoss (the loss is " + ToString(c.loss) + ")");
   if ((given(distribution_flag) || given(return_params_flag)) && !c.distribution_loss())
-    Fail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
+    UsageFail(std::string(given(distribution_flag) ? "--distribution" : "--return-params") +
          " applies to --loss DistributionLoss (the loss is " + ToString(c.loss) + ")");
   const NhitsConfig v = train.ValidationConfig(c);
   if (given(valid_delta_flag) && !(train.valid_loss && v.uses_delta()))
@@ -407,7 +407,7 @@ void ModelFlags::RequireValSizeForValidationFlags() const {
   if (val_size_flag != nullptr && val_size_flag->count() > 0) return;
   for (const CLI::Option* flag : val_flags)
     if (flag != nullptr && flag->count() > 0)
-      Fail(flag->get_name() + " applies to validation, which needs --val-size N (the last N points of each series)");
+      UsageFail(flag->get_name() + " applies to validation, which needs --val-size N (the last N points of each series)");
 }
 
 Panel LoadPanel(const std::string& path) { return Unwrap(ReadLongCsv(path)); }

@@ -15,7 +15,8 @@
 
 namespace nhits::cli {
 
-// Raised by commands to stop with a message; main prints "nhits <cmd>: error: <msg>", exits 1.
+// Raised by commands to stop with a message; main prints "nhits <cmd>: error: <msg>" and exits
+// with exit_code.
 struct CommandError {
   std::string message;
   int exit_code = 1;

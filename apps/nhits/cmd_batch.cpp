@@ -194,6 +194,7 @@ Action RegisterBatch(CLI::App& app) {
       if (mult == 0 || end != a->every.c_str() + a->every.size() - 1)
         UsageFail("--every: '" + a->every + "' is not a whole number of seconds, minutes or hours, like 30s, 5m or 1h");
       if (n <= 0) UsageFail("--every: '" + a->every + "' must be positive");
+      if (n > 366L * 86400 / mult) UsageFail("--every: '" + a->every + "' is more than a year");
       every = std::chrono::seconds(n * mult);
     }
     const Universe universe = Unwrap(ReadUniverse(a->universe));

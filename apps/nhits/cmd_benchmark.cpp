@@ -131,9 +131,9 @@ Action RegisterBenchmark(CLI::App& app) {
                auto_space = a->search_space == "neuralforecast-auto";
     if (nf_space || auto_space) {
       const std::string space = "--search-space " + a->search_space;
-      if (!searching) Fail(space + " needs --search N (N > 0)");
+      if (!searching) UsageFail(space + " needs --search N (N > 0)");
       if (self->count("--protocol") && a->protocol == "paper")
-        Fail(space + " runs neuralforecast's loop; drop --protocol paper");
+        UsageFail(space + " runs neuralforecast's loop; drop --protocol paper");
       a->protocol = "neuralforecast";
       if (nf_space) ApplyNeuralforecastEttRerun(*self, a->model, a->input_size_multiplier);
       else ApplyNeuralforecastAuto(*self, a->model);
@@ -141,7 +141,7 @@ Action RegisterBenchmark(CLI::App& app) {
     if (auto_space)
       for (const char* drawn : {"--input-size", "--input-size-multiplier", "--step-size", "--batch-size",
                                 "--windows-batch-size", "--scaler-type", "--learning-rate", "--max-steps"})
-        if (self->count(drawn)) Fail(std::string("--search-space neuralforecast-auto draws ") + drawn + " itself; drop it");
+        if (self->count(drawn)) UsageFail(std::string("--search-space neuralforecast-auto draws ") + drawn + " itself; drop it");
     if (a->protocol == "paper") ApplyPaperProtocol(*self, a->model);
     if (searching && (self->count("--n-pool-kernel-size") || self->count("--n-freq-downsample") ||
                       self->count("--random-seed")))

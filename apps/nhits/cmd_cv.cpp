@@ -115,14 +115,14 @@ Action RegisterCrossValidation(CLI::App& app) {
         UsageFail("--local-scaler-type needs --refit N, so that each fit scales by the data before its window only (--refit " +
              std::to_string(a->n_windows) + " is a single fit)");
       if (config.local_scaler_type != LocalScalerType::kNone && a->prediction_intervals != 0)
-        Fail("--prediction-intervals with --local-scaler-type is not supported (nhits predict --level refuses the pair)");
+        UsageFail("--prediction-intervals with --local-scaler-type is not supported (nhits predict --level refuses the pair)");
     }
     if (a->prediction_intervals == 0 && a->model.level_flag->count() > 0 && !config.multi_quantile() &&
         !config.distribution_loss())
       UsageFail("--level sets the levels of an MQLoss, HuberMQLoss or DistributionLoss model, or of conformal intervals "
            "(--prediction-intervals N with --refit M); the loss is " + ToString(config.loss) + " and neither is given");
     if (!levels.empty() && config.outputs_per_step() != 1)
-      Fail("--prediction-intervals: conformal intervals are for point losses; " + ToString(config.loss) +
+      UsageFail("--prediction-intervals: conformal intervals are for point losses; " + ToString(config.loss) +
            " forecasts quantiles itself");
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);

@@ -71,7 +71,7 @@ Action RegisterLoadgen(CLI::App& app) {
   auto* mode = app.add_option("--mode", a->mode, "HTTP body: binary (Triton's binary tensors) or json")->capture_default_str();
   app.add_option("--concurrency", a->concurrency, "Clients (closed loop) or senders (open loop)")->capture_default_str();
   app.add_option("--rate", a->rate, "Open loop: requests per second in total (0: closed loop)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(NonNegativeNumber())
       ->capture_default_str();
   app.add_option("--seconds", a->seconds, "Duration")->capture_default_str();
   app.add_option("--priority", a->priority, "Request priority (1 = highest; the in-process engine has 3 levels)")
@@ -100,7 +100,7 @@ Action RegisterLoadgen(CLI::App& app) {
       o.cache = a->repeat;
       if (model.empty()) model = "m";
       if (a->priority > o.priority_levels)
-        Fail("--priority " + std::to_string(a->priority) + " is outside 1.." + std::to_string(o.priority_levels));
+        UsageFail("--priority " + std::to_string(a->priority) + " is outside 1.." + std::to_string(o.priority_levels));
       CheckOk(engine->LoadModel(model, 1, a->checkpoint, o));
       L = engine->Models().front().config.input_size;
       if (engine->Models().front().config.has_exog())

@@ -151,9 +151,9 @@ Action RegisterQuantize(CLI::App& app) {
     if (precision == Precision::kBf16 && a->fallback == "bf16" && fallback_flag->count() > 0)
       UsageFail("--fallback bf16 with --precision bf16: a BF16 checkpoint's sensitive layers go to fp32");
     const bool bf16_fallback = precision == Precision::kInt8 && a->fallback == "bf16";
-    if (!(a->holdout > 0 && a->holdout < 1)) Fail("--holdout: must be between 0 and 1 (exclusive)");
-    if (!(a->max_error > 0)) Fail("--max-error: must be > 0");
-    if (a->windows < 1) Fail("--windows: must be >= 1");
+    if (!(a->holdout > 0 && a->holdout < 1)) UsageFail("--holdout: must be between 0 and 1 (exclusive)");
+    if (!(a->max_error > 0)) UsageFail("--max-error: must be > 0");
+    if (a->windows < 1) UsageFail("--windows: must be >= 1");
     CheckpointInfo info;
     const Model model = Unwrap(LoadCheckpoint(a->model, &info));
     if (Unwrap(PrecisionPlanFromMetadata(info)).precision != Precision::kFp32)

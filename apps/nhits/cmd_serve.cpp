@@ -86,9 +86,9 @@ Action RegisterServe(CLI::App& app) {
       ->check(CLI::Range(0, 19))
       ->capture_default_str();
   app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)")
-      ->check(NonNegativeNumber());
-  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds")
-      ->check(PositiveNumber())
+      ->check(NonNegativeNumber() & CLI::Range(0.0, 1048576.0));
+  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds (at most 30 days)")
+      ->check(PositiveNumber() & CLI::Range(0.0, 30 * 86400.0))  // beyond, the clock overflows
       ->capture_default_str();
   app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache");
   app.add_option("--io-threads", a->http.io_threads,
@@ -98,8 +98,8 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--max-connections", a->http.max_connections, "Open connections allowed at once (503 beyond)")
       ->check(AtLeast(1))
       ->capture_default_str();
-  app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above)")
-      ->check(PositiveNumber())
+  app.add_option("--max-body-mb", a->max_body_mb, "Largest request body (413 above; at most 65536)")
+      ->check(PositiveNumber() & CLI::Range(0.0, 65536.0))
       ->capture_default_str();
   app.add_option("--read-timeout-s", a->http.read_timeout_s, "Cut off clients that send slower than this")
       ->check(AtLeast(1))
@@ -109,7 +109,7 @@ Action RegisterServe(CLI::App& app) {
       ->capture_default_str();
   return [a] {
     if (a->repository.empty() && a->models.empty())
-      Fail("give --model-repository DIR (DIR/<model>/<version>/model.safetensors) or --model NAME=PATH");
+      UsageFail("give --model-repository DIR (DIR/<model>/<version>/model.safetensors) or --model NAME=PATH");
     const RuntimeProfile profile = Unwrap(ResolveProfile(a->profile, DetectCpu()));
     ModelOptions mo;
     mo.device = a->device;
@@ -128,7 +128,7 @@ Action RegisterServe(CLI::App& app) {
     mo.cache = profile.cache_enabled && !a->no_cache;
     mo.layout.small_batch_panels = profile.small_batch_panels;
     if (a->http.default_priority > mo.priority_levels)
-      Fail("--default-priority " + std::to_string(a->http.default_priority) + " is outside 1.." +
+      UsageFail("--default-priority " + std::to_string(a->http.default_priority) + " is outside 1.." +
            std::to_string(mo.priority_levels) + " (--priority-levels)");
     EngineOptions eo;
     eo.cache.max_bytes = a->cache_mb >= 0 ? static_cast<std::size_t>(a->cache_mb * (1 << 20)) : profile.cache_bytes;
@@ -152,7 +152,7 @@ Action RegisterServe(CLI::App& app) {
     for (const std::string& spec : a->models) {
       const auto eq = spec.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-        Fail("--model: '" + spec + "' is not NAME=PATH");
+        UsageFail("--model: '" + spec + "' is not NAME=PATH");
       CheckOk(repo.LoadFile(spec.substr(0, eq), spec.substr(eq + 1)));
     }
     serve::HttpServer server(engine, repo, a->http);

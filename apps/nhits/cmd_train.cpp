@@ -59,7 +59,7 @@ Action RegisterTrain(CLI::App& app) {
     if (!a->local_scaler_type.empty()) {
       config.local_scaler_type = Unwrap(ParseLocalScalerType(a->local_scaler_type, "--local-scaler-type"));
       if (a->prediction_intervals != 0 && config.local_scaler_type != LocalScalerType::kNone)
-        Fail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
+        UsageFail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
     }
     Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     if (!a->model.quiet) NoteSampleWeights(panel);
@@ -71,7 +71,7 @@ Action RegisterTrain(CLI::App& app) {
     options.verbose = !a->model.quiet;
     std::string conformal;
     if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
-      Fail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
+      UsageFail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
     if (a->prediction_intervals != 0) {
       const std::string method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
       const int step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
@@ -103,6 +103,9 @@ Action RegisterTrain(CLI::App& app) {
     if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
                 report.early_stopped ? "  early stopped" : "", a->out.c_str());
+    if (report.diverged_at_step > 0)
+      std::fprintf(stderr, "warning: the validation loss was not finite at step %d (the model diverged); lower "
+                   "--learning-rate or use a --scaler-type\n", report.diverged_at_step);
   };
 }
 

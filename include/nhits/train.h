@@ -23,6 +23,7 @@ struct TrainReport {
   double best_val_loss = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<int, double>> val_history;  // (step, validation loss)
   bool early_stopped = false;
+  int diverged_at_step = 0;      // the first validation check whose loss was not finite (0: none)
   double seconds = 0;
   long windows_available = 0;    // training windows over all series
 };

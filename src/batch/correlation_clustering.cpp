@@ -51,7 +51,6 @@ std::vector<int> ClusterByCorrelation(const std::vector<std::vector<double>>& re
       if (alive[i])
         for (std::size_t j = i + 1; j < n; ++j)
           if (alive[j] && d[i][j] < best) best = d[i][j], a = i, b = j;  // ties: lowest indices, deterministic
-    if (!(best < std::numeric_limits<double>::infinity())) break;  // no pair left to compare
     if (clusters <= 0 && best > threshold) break;
     for (std::size_t k = 0; k < n; ++k) {
       if (!alive[k] || k == a || k == b) continue;

@@ -43,10 +43,7 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
   std::string why;
   std::vector<std::string> header = csv::SplitLineCopy(line, &why);
   if (!why.empty()) return Bad(path, 1, "unique_id", "header: " + why);
-  for (std::string& name : header) {  // spaces around names, as ReadLongCsv allows
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-  }
+  for (std::string& name : header) name = std::string(csv::TrimSpaces(name));  // as ReadLongCsv allows
   for (std::size_t i = 0; i < header.size(); ++i)
     for (std::size_t j = i + 1; j < header.size(); ++j)
       if (header[i] == header[j]) return Bad(path, 1, header[i], "column appears twice in the header (" + Joined(header) + ")");
@@ -70,11 +67,12 @@ Status AttachStaticCsv(const std::string& path, const std::vector<std::string>& 
                  "row has " + std::to_string(f.size()) + " fields but the header has " + std::to_string(header.size()));
     std::vector<double> values;
     for (std::size_t k = 0; k < columns.size(); ++k) {
-      const std::string_view text = csv::TrimSpaces(f[static_cast<std::size_t>(at[k])]);  // as --data's values
+      const std::string& field = f[static_cast<std::size_t>(at[k])];
       if (const CategoricalColumn* coded = FindCategoricalColumn(categorical, columns[k])) {
-        values.push_back(CategoryCode(*coded, std::string(text)));
+        values.push_back(CategoryCode(*coded, field));  // a label keeps its spaces, as in --data (and pandas)
         continue;
       }
+      const std::string_view text = csv::TrimSpaces(field);  // a number does not, as --data's values
       double v = 0;
       const char* b = csv::SkipPlusSign(text.data(), text.data() + text.size());
       const auto [ptr, ec] = std::from_chars(b, text.data() + text.size(), v);

@@ -186,6 +186,8 @@ Result<Frequency> InferFrequency(const Panel& panel) {
   }
   const std::int64_t step = Mode(gaps);
   if (step <= 0) return Status::InvalidArgument("cannot infer the frequency: ds is not increasing");
+  // Bounded so that h steps past a ds within +-2^53 stay far from int64's ends.
+  if (step > (1LL << 31)) return Status::InvalidArgument("integer ds steps of " + std::to_string(step) + " (over 2^31) are not supported");
   return Frequency{Frequency::Unit::kStep, step};
 }
 
@@ -235,15 +237,17 @@ std::vector<Timestamp> FutureTimestamps(Timestamp last, const Frequency& freq, i
     case U::kYearEnd: {
       const civil::Date d = civil::CivilFromDays(day0);
       if (freq.unit != U::kMonthStart && d.day != civil::DaysInMonth(d.year, d.month)) {
-        // Off the grid (a mid-month last date with --freq ME/QE/YE): as pandas' offsets roll, the
-        // first step ends the current period (Feb 9 -> Feb 29 for ME, Mar 31 for QE, Dec 31 for
-        // YE), instead of skipping it.
+        // Off the grid (a mid-month last date with --freq ME/QE/YE): as pandas' offsets roll,
+        // rolling to the end of the current period is the first of the n periods (Feb 9 + ME ->
+        // Feb 29, + 2ME -> Mar 31; QE -> Mar 31; YE -> Dec 31), instead of being skipped.
+        // (A month-end date keeps its own anchor: the data's quarters may end in Feb, May, ...)
         const int to_end = freq.unit == U::kQuarterEnd ? (3 - d.month % 3) % 3 : freq.unit == U::kYearEnd ? 12 - d.month : 0;
         const std::int64_t month = d.year * 12 + (d.month - 1) + to_end;
         const std::int64_t y = civil::FloorDiv(month, 12);
         const int m = static_cast<int>(month - y * 12) + 1;
         const std::int64_t end = civil::DaysFromCivil(y, m, civil::DaysInMonth(y, m));
-        for (int k = 0; k < n; ++k) out.push_back(MonthGridStep(freq, end, time_of_day, k));
+        const Frequency one{freq.unit, 1};  // MonthGridStep in single periods of the unit
+        for (int k = 1; k <= n; ++k) out.push_back(MonthGridStep(one, end, time_of_day, k * freq.step - 1));
         return out;
       }
       for (int k = 1; k <= n; ++k) out.push_back(MonthGridStep(freq, day0, time_of_day, k));

@@ -31,7 +31,8 @@ bool ParseInteger(std::string_view text, Timestamp* out, const char** why) {
   first = csv::SkipPlusSign(first, last);
   std::int64_t v = 0;
   const auto [ptr, ec] = std::from_chars(first, last, v);
-  // Within +-2^53: far from int64's ends, so h steps ahead cannot overflow (it wrapped negative).
+  // Within +-2^53 (and integer steps within 2^31, InferFrequency): h steps ahead stay far from
+  // int64's ends (they wrapped negative).
   if (ec == std::errc::result_out_of_range || (ec == std::errc() && (v > (1LL << 53) || v < -(1LL << 53)))) {
     *why = "integer out of range (+-2^53)";
     return false;

@@ -56,17 +56,22 @@ Status WriteInPlace(const std::string& path, const std::string& bytes) {
 }  // namespace
 
 Status WriteFileAtomic(const std::string& given, const std::string& bytes) {
-  std::string path = given;
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {  // write through to the link's target
-    std::error_code ec;
-    const std::filesystem::path target = std::filesystem::weakly_canonical(path, ec);
-    if (ec) return Status::IoError(given + ": cannot resolve the symbolic link: " + ec.message());
-    path = target.string();
-  }
-  const bool exists = ::stat(path.c_str(), &st) == 0;
+  // What the name reaches, links followed: a FIFO, a terminal or /dev/stdout (which may be a pipe
+  // or a file opened for appending) is written as it is, never replaced.
+  const bool exists = ::stat(given.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) return Status::IoError(given + ": is a directory; a file cannot replace it");
-  if (exists && !S_ISREG(st.st_mode)) return WriteInPlace(path, bytes);
+  if (exists && !S_ISREG(st.st_mode)) return WriteInPlace(given, bytes);
+  // A regular file (or nothing yet) behind links: replace the final target, so the links stay.
+  std::filesystem::path resolved = given;
+  for (int depth = 0; ::lstat(resolved.c_str(), &st) == 0 && S_ISLNK(st.st_mode); ++depth) {
+    std::error_code ec;
+    const std::filesystem::path next = std::filesystem::read_symlink(resolved, ec);
+    if (ec || depth == 40)
+      return Status::IoError(given + ": cannot follow the symbolic link" + (ec ? ": " + ec.message() : std::string(" (a loop?)")));
+    resolved = next.is_absolute() ? next : resolved.parent_path() / next;
+  }
+  const std::string path = resolved.string();
   std::string dir, base;
   SplitPath(path, &dir, &base);
   if (base.empty()) return Status::InvalidArgument(path + ": not a file name");
@@ -82,7 +87,7 @@ Status WriteFileAtomic(const std::string& given, const std::string& bytes) {
     if (fd < 0 && errno != EEXIST) break;
   }
   // The replaced file keeps its permissions (a 0600 secret stays 0600).
-  if (fd >= 0 && exists) (void)::fchmod(fd, st.st_mode & 07777);
+  if (fd >= 0 && exists && ::stat(path.c_str(), &st) == 0) (void)::fchmod(fd, st.st_mode & 0777);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) {

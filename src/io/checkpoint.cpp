@@ -210,7 +210,8 @@ Result<Model> LoadCheckpointUnguarded(const std::string& path, CheckpointInfo* i
   }
   for (const auto& [name, tensor] : file.tensors)
     if (!used.count(name))
-      return Status::InvalidArgument(path + ": unexpected tensor '" + name + "' " + ShapeString(tensor.shape) +
+      return Status::InvalidArgument(path + ": unexpected tensor '" + (name.size() > 120 ? name.substr(0, 120) + "..." : name) +
+                                     "' " + ShapeString(tensor.shape) +
                                      " (a tensor of a layer or loss this engine does not support)");
 
   for (std::size_t b = 0; b < layout.blocks.size(); ++b) {

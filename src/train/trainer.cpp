@@ -255,7 +255,10 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
       // neuralforecast 3.3 reports a diverged validation as +inf (a search ranks it last), and
       // Lightning's EarlyStopping(check_finite=True) then stops; it is never the best.
       const bool diverged = !std::isfinite(last_val);
-      if (diverged) last_val = std::numeric_limits<double>::infinity();
+      if (diverged) {
+        last_val = std::numeric_limits<double>::infinity();
+        if (report.diverged_at_step == 0) report.diverged_at_step = step + 1;
+      }
       report.val_history.emplace_back(step + 1, last_val);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
       if (diverged) {

@@ -185,6 +185,7 @@ void Bf16Linear(int batch, const float* x, const Bf16Weights& w, const float* bi
 
 void Int8Linear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y, int ldy,
                 int o_begin, int o_end, Epilogue e) {
+  if (o_begin >= o_end) return;  // a thread given no rows of a small layer
   // The windows' bytes widened to 16 bits once per call, not once per block of rows: the
   // widening cost as much as the multiply-adds. Grown once per thread, then reused.
   thread_local std::vector<std::int16_t> x16;

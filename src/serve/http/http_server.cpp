@@ -109,7 +109,7 @@ bool IntegerWithin(const json& v, long long lo, long long hi) {
   return x >= lo && x <= hi;
 }
 
-bool PriorityValue(const json& v) {
+bool IntValue(const json& v) {  // any int: a priority or a version
   return IntegerWithin(v, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
 }
 
@@ -170,7 +170,7 @@ ParsedInfer ParseInfer(const HttpRequest& req, const NhitsConfig& config, int de
     const json& params = j["parameters"];
     if (!params.is_object()) throw BadRequest{"'parameters' must be an object"};
     if (params.contains("priority")) {
-      if (!PriorityValue(params["priority"])) throw BadRequest{"parameter 'priority' must be an integer (a level, 1 first)"};
+      if (!IntValue(params["priority"])) throw BadRequest{"parameter 'priority' must be an integer (a level, 1 first)"};
       p.priority = params["priority"].get<int>();
       if (p.priority == 0) p.priority = default_priority;  // Triton: 0 means the default level
     }
@@ -712,9 +712,9 @@ struct HttpServer::Impl {
           key != "priority" && key != "timeout_us")
         return responder.Send(Error(400, "unknown key '" + key + "' (/v1/forecast takes model, version, series, level, "
                                          "quantiles, priority, timeout_us; the horizon is the model's h)"));
-    if ((j.contains("priority") && !PriorityValue(j["priority"])) ||
-        (j.contains("version") && !PriorityValue(j["version"])) || (j.contains("model") && !j["model"].is_string()))
-      return responder.Send(Error(400, "'model' must be a string; 'version' and 'priority' integers"));
+    if ((j.contains("priority") && !IntValue(j["priority"])) ||
+        (j.contains("version") && !IntValue(j["version"])) || (j.contains("model") && !j["model"].is_string()))
+      return responder.Send(Error(400, "'model' must be a string; 'version' and 'priority' integers within the int range"));
     if (j.contains("timeout_us") && !TimeoutValue(j["timeout_us"]))
       return responder.Send(Error(400, "'timeout_us' must be an integer from 0 to " + std::to_string(kMaxTimeoutUs) +
                                            " (microseconds, at most a day; 0: none)"));
@@ -795,10 +795,12 @@ struct HttpServer::Impl {
           return responder.Send(Error(400, "series '" + id + "': unknown key '" + key + "' (a series takes id, values, "
                                            "and the model's hist, futr and static columns)"));
       // Checked before any compute: a request refused after its forecast ran would count as served.
-      if (call->conformal && !call->conformal->by_series.empty() && !call->conformal->by_series.count(id))
+      if (call->conformal && !call->conformal->by_series.count(id))
         return responder.Send(Error(400, "series '" + id + "' has no conformity scores for 'level': they were calibrated "
-                                         "per training series, so 'id' must be one of its unique_id values (e.g. '" +
-                                         call->conformal->by_series.begin()->first + "')"));
+                                         "per training series, so 'id' must be one of its unique_id values" +
+                                         (call->conformal->by_series.empty()
+                                              ? std::string(" (this model's scores hold none)")
+                                              : " (e.g. '" + call->conformal->by_series.begin()->first + "')")));
       std::vector<float> values, observed;
       try {
         SeriesValues(s["values"], id, &values, &observed);
