@@ -587,6 +587,27 @@ TEST(Engine, ShutdownBesideAnUnloadOrALoadIsSafe) {
   }
 }
 
+// The same (model, version) reloaded keeps its totals: /metrics counters do not go back to 0
+// under unchanged labels, and the statistics count what the version answered before the reload.
+TEST(Engine, SameVersionReloadKeepsTheVersionsTotals) {
+  Engine engine;
+  ModelOptions o;
+  o.cache = false;
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(1), o).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(engine.Predict(Request("a", static_cast<float>(i))).status.ok());
+  ForecastRequest bad = Request("a");
+  bad.insample.pop_back();
+  EXPECT_FALSE(engine.Predict(bad).status.ok());
+  const ModelStatus before = *engine.FindModel("m", 1);
+  ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(2), o).ok());
+  ASSERT_TRUE(engine.Predict(Request("a", 9)).status.ok());
+  const ModelStatus after = *engine.FindModel("m", 1);
+  EXPECT_EQ(after.success, before.success + 1);
+  EXPECT_GE(after.windows, before.windows + 1);
+  EXPECT_EQ(after.failures, before.failures);
+  EXPECT_GE(after.last_success_ms, before.last_success_ms);
+}
+
 TEST(Engine, BadRequestsGetClearErrors) {
   Engine engine;
   EXPECT_FALSE(engine.Ready());

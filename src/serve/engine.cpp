@@ -160,6 +160,7 @@ Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<c
   if (replaced) {
     replaced->Drain();  // everything it accepted is answered; new requests already go to `fresh`
     impl_->cache.EraseModel(name, version, replaced->generation());  // `fresh`'s answers stay
+    fresh->counters().AddFrom(replaced->counters());
   }
   return Status::Ok();
 }

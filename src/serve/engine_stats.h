@@ -38,6 +38,22 @@ struct ModelCounters {
     std::lock_guard<std::mutex> lock(mu);
     ++failures[reason];
   }
+  // A same-version reload carries the old instance's totals over: Prometheus counters must not
+  // go down while the labels (model, version) stay the same.
+  void AddFrom(const ModelCounters& o) {
+    for (auto [dst, src] : {std::pair{&success, &o.success}, std::pair{&batches, &o.batches}, std::pair{&windows, &o.windows},
+                            std::pair{&cache_hits, &o.cache_hits}, std::pair{&cache_misses, &o.cache_misses}})
+      dst->fetch_add(src->load());
+    for (auto [dst, src] : {std::pair{&queue_us, &o.queue_us}, std::pair{&compute_us, &o.compute_us},
+                            std::pair{&success_us, &o.success_us}, std::pair{&cache_hit_us, &o.cache_hit_us},
+                            std::pair{&cache_miss_us, &o.cache_miss_us}})
+      dst->fetch_add(src->load());
+    std::int64_t last = last_success_ms.load();
+    while (last < o.last_success_ms.load() && !last_success_ms.compare_exchange_weak(last, o.last_success_ms.load())) {
+    }
+    std::scoped_lock lock(mu, o.mu);
+    for (const auto& [reason, n] : o.failures) failures[reason] += n;
+  }
 };
 
 struct EngineCounters {
