@@ -599,6 +599,13 @@ void CheckOutputPath(const FlagPath& out, const std::vector<FlagPath>& inputs) {
   if (!fs::is_directory(parent, ec)) Fail(out.flag + " " + path + ": output directory '" + parent.string() + "' does not exist");
 }
 
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string FormatValue(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);

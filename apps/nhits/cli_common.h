@@ -121,6 +121,9 @@ std::vector<std::string> SplitList(const std::string& text, const std::string& f
 std::vector<Precision> ParsePrecisionList(const std::string& text, const std::string& field);
 std::string FormatValue(double v);
 std::string JoinNames(const std::vector<std::string>& names);  // "a,b,c"
+// A CSV field as pandas' to_csv writes it: quoted (quotes doubled) when it holds a comma, a quote
+// or a line break, so an id like "Acme, Inc." reads back as one field.
+std::string CsvField(const std::string& text);
 void WriteTextAtomic(const std::string& path, const std::string& text);
 // The training settings a checkpoint recorded (neuralforecast's names) as a JSON object, "" if none:
 // from its configuration, or, for a quantised checkpoint, the copy of its source's ("training").

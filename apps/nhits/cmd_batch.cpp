@@ -45,19 +45,18 @@ json GroupJson(const GroupStats& g) {
 std::string ForecastsCsv(const BatchRun& run, const Panel& data, const Frequency& freq) {
   std::string out = "unique_id,asset_class,group,ds,forecast,status,source,reason\n";
   for (const AssetForecast& f : run.forecasts) {
-    std::string reason = f.reason;
-    for (char& c : reason)
-      if (c == ',' || c == '\n') c = ';';  // keep the CSV one field per column without quoting
+    const std::string reason = CsvField(f.reason);
+    const std::string who = CsvField(f.unique_id) + "," + CsvField(f.asset_class) + "," + CsvField(f.group);
     if (f.forecast.empty()) {
-      out += f.unique_id + "," + f.asset_class + "," + f.group + ",,," + f.status + "," + f.source + "," + reason + "\n";
+      out += who + ",,," + f.status + "," + CsvField(f.source) + "," + reason + "\n";
       continue;
     }
     const std::size_t q = f.output_names.empty() ? 1 : f.output_names.size();
     const auto future = FutureTimestamps(f.last, freq, run.h);
     for (int j = 0; j < run.h && static_cast<std::size_t>(j) * q < f.forecast.size(); ++j)
-      out += f.unique_id + "," + f.asset_class + "," + f.group + "," +
+      out += who + "," +
              FormatTimestamp(future[static_cast<std::size_t>(j)], data.time_kind) + "," +
-             FormatValue(f.forecast[static_cast<std::size_t>(j) * q + static_cast<std::size_t>(f.point_column)]) + "," + f.status + "," + f.source + "," + reason + "\n";
+             FormatValue(f.forecast[static_cast<std::size_t>(j) * q + static_cast<std::size_t>(f.point_column)]) + "," + f.status + "," + CsvField(f.source) + "," + reason + "\n";
   }
   return out;
 }
@@ -400,7 +399,8 @@ Action RegisterBatch(CLI::App& app) {
       }
       if (!a->clusters_out.empty()) {
         std::string text = "unique_id,asset_class,group\n";
-        for (const AssetForecast& f : run.forecasts) text += f.unique_id + "," + f.asset_class + "," + f.group + "\n";
+        for (const AssetForecast& f : run.forecasts)
+          text += CsvField(f.unique_id) + "," + CsvField(f.asset_class) + "," + CsvField(f.group) + "\n";
         WriteTextAtomic(a->clusters_out, text);
       }
       if (!a->report.empty()) {

@@ -183,7 +183,7 @@ Action RegisterCrossValidation(CLI::App& app) {
       const std::string cutoff = FormatTimestamp(s.ds[static_cast<std::size_t>(e.ends[w] - 1)], panel.time_kind);
       for (int j = 0; j < H; ++j) {
         const std::size_t t = static_cast<std::size_t>(e.ends[w] + j);
-        csv += s.unique_id + "," + FormatTimestamp(s.ds[t], panel.time_kind) + "," + cutoff;
+        csv += CsvField(s.unique_id) + "," + FormatTimestamp(s.ds[t], panel.time_kind) + "," + cutoff;
         for (int q = 0; q < Q; ++q) csv += "," + FormatValue(e.model_forecast[(w * H + j) * Q + q]);
         for (std::size_t k = 0; k < B; ++k) csv += "," + FormatValue(bounds[(w * H + j) * B + k]);
         csv += "," + FormatValue(s.y[t]) + "\n";

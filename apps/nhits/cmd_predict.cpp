@@ -28,7 +28,7 @@ std::string ColumnsCsv(const Panel& panel, const Frequency& freq, int h, const s
     const Series& series = panel.series[s];
     const auto future = FutureTimestamps(series.ds.back(), freq, h);
     for (int j = 0; j < h; ++j) {
-      out += series.unique_id + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
+      out += CsvField(series.unique_id) + "," + FormatTimestamp(future[static_cast<std::size_t>(j)], panel.time_kind);
       for (std::size_t k = 0; k < K; ++k) {
         const double v = values[(s * h + j) * K + k];
         out += "," + FormatValue(local.empty() ? v : static_cast<float>(local[s].Invert(v)));

@@ -34,7 +34,7 @@ std::string InsampleCsv(const Model& model, const Panel& panel, const Frequency&
     const Timestamp cutoff = end > 0   ? t.ds[static_cast<std::size_t>(end - 1)]
                              : off > 0 ? whole.ds[static_cast<std::size_t>(off - 1)]
                                        : PreviousTimestamp(whole.ds.front(), freq);
-    const std::string prefix = t.unique_id + ",";
+    const std::string prefix = CsvField(t.unique_id) + ",";
     const std::string suffix = "," + FormatTimestamp(cutoff, panel.time_kind);
     for (int j = 0; j < H; ++j) {
       const std::size_t at = static_cast<std::size_t>(end + j);

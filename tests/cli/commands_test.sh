@@ -21,6 +21,11 @@ check "info lists MQLoss outputs" 'grep -q "NHITS-median, NHITS-lo-90, NHITS-lo-
 "$NHITS" predict --model "$WORK/m.safetensors" --data "$AIR" --out "$WORK/f.csv" 2>/dev/null
 check "predict header" '[ "$(head -1 "$WORK/f.csv")" = "unique_id,ds,NHITS-median,NHITS-lo-90,NHITS-lo-80,NHITS-hi-80,NHITS-hi-90" ]'
 check "predict has h rows" '[ "$(wc -l < "$WORK/f.csv")" = 13 ]'
+# An id with a comma and a quote is read quoted and written quoted, as pandas does both.
+sed 's/^AirPassengers,/"Air, ""Inc.""",/' "$AIR" > "$WORK/quoted_id.csv"
+"$NHITS" predict --model "$WORK/m.safetensors" --data "$WORK/quoted_id.csv" --out "$WORK/fq.csv" 2>/dev/null
+check "predict quotes an id with a comma or a quote" \
+  'python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1]))); sys.exit(not (len(r)==13 and all(len(x)==len(r[0]) for x in r) and r[1][0]==\"Air, \\\"Inc.\\\"\"))" "$WORK/fq.csv"'
 check "predict continues month ends" 'sed -n 2p "$WORK/f.csv" | grep -q "^AirPassengers,1961-01-31," && sed -n 3p "$WORK/f.csv" | grep -q ",1961-02-28,"'
 check "90% interval brackets the median" 'awk -F, "NR>1 && !(\$4<\$3 && \$3<\$7) {bad=1} END {exit bad}" "$WORK/f.csv"'
 # Rows in reverse order and quoted ids (as pandas' to_csv(quoting=QUOTE_NONNUMERIC) writes them):
