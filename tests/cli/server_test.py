@@ -585,6 +585,10 @@ try:
     s, b, _ = post_json("/v1/forecast", {"series": [{"values": window}] * 5})
     check("a /v1 call larger than the queue can hold -> 400 saying how many series fit",
           s == 400 and "5 series in one call" in b.decode() and "at most 4" in b.decode(), b[:300])
+    s, b, _ = post_json("/v2/models/a/infer", {"inputs": [{"name": "insample_y", "datatype": "FP32", "shape": [5, 24],
+                                                           "data": window * 5}]})
+    check("a /v2 infer larger than the queue can hold -> 400 before any compute",
+          s == 400 and "5 windows in one call" in b.decode() and "at most 4" in b.decode(), b[:300])
     check("unload a --model file", http("POST", "/v2/repository/models/a/unload")[0] == 200)
     s, b, _ = http("POST", "/v2/repository/models/a/load")
     check("load it again from its path", s == 200 and http("GET", "/v2/models/a/ready")[0] == 200, b[:300])

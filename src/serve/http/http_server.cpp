@@ -136,6 +136,16 @@ std::string RepositoryBodyError(const std::string& body, bool load) {
   return "";
 }
 
+// Every part of a call must fit the level's queue at once, or the call could never succeed: ""
+// when it fits, else why not ("5 series in one call: model 'a' takes at most 4 ...").
+std::string CallTooLarge(const ModelStatus& m, std::size_t parts, const std::string& what) {
+  if (m.max_queue_size <= 0 || parts <= static_cast<std::size_t>(m.max_queue_size)) return "";
+  return what + " in one call: model '" + m.name + "' takes at most " +
+         std::to_string(static_cast<long long>(m.max_queue_size) * std::max(1, m.max_batch_size)) + " (max_queue_size " +
+         std::to_string(m.max_queue_size) + " x max_batch_size " + std::to_string(m.max_batch_size) +
+         " windows); split the call";
+}
+
 std::string ShapeText(const std::vector<std::int64_t>& dims) {
   std::string s = "[batch";
   for (std::int64_t d : dims) s += ", " + std::to_string(d);
@@ -552,6 +562,10 @@ struct HttpServer::Impl {
       return responder.Send(Error(400, e.message));
     }
     req.priority = p.priority;
+    const std::size_t parts = (static_cast<std::size_t>(p.windows) + std::max(1, m->max_batch_size) - 1) /
+                              static_cast<std::size_t>(std::max(1, m->max_batch_size));
+    if (const std::string why = CallTooLarge(*m, parts, std::to_string(p.windows) + " windows"); !why.empty())
+      return responder.Send(Error(400, why));
     auto call = std::make_shared<InferCall>();
     call->id = std::move(p.id);
     call->model = m->name;
@@ -851,13 +865,9 @@ struct HttpServer::Impl {
       requests.push_back(std::move(r));
     }
     std::vector<ForecastRequest> grouped = GroupWindows(std::move(requests), std::max(1, m->max_batch_size), &call->where);
-    // Every part of a call must fit the level's queue at once, or the call could never succeed.
-    if (m->max_queue_size > 0 && grouped.size() > static_cast<std::size_t>(m->max_queue_size))
-      return responder.Send(Error(
-          400, std::to_string(call->ids.size()) + " series in one call: model '" + m->name + "' takes at most " +
-                   std::to_string(static_cast<long long>(m->max_queue_size) * std::max(1, m->max_batch_size)) +
-                   " (max_queue_size " + std::to_string(m->max_queue_size) + " x max_batch_size " +
-                   std::to_string(m->max_batch_size) + " windows); split the call"));
+    if (const std::string why = CallTooLarge(*m, grouped.size(), std::to_string(call->ids.size()) + " series");
+        !why.empty())
+      return responder.Send(Error(400, why));
     call->results.resize(grouped.size());
     call->remaining = static_cast<int>(grouped.size());
     call->responder = std::move(responder);
