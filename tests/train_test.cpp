@@ -40,6 +40,12 @@ TEST(Windows, CountsFollowNeuralforecast) {
   EXPECT_EQ(mixed[1].size(), 30u - 1u);  // starts -23 .. 5: insample and outsample see data
   o.val_size = 24;
   EXPECT_EQ(ValidationWindows(c, o, {132}).size(), 13u);  // val_size - h + 1
+  // A series of 20 points, shorter than val_size 24: its 13 windows (first target at -4 .. 8),
+  // the first 4 partly before the series, as neuralforecast's left-padded validation batch has
+  // them (only the 9 from 0 were kept).
+  const std::vector<WindowRef> short_val = ValidationWindows(c, o, {132, 20});
+  EXPECT_EQ(short_val.size(), 13u + 13u);
+  EXPECT_EQ(short_val[13].start, -4 - 24);
 }
 
 // neuralforecast's sample_weight: a window's outsample mask times the mean weight of its h target

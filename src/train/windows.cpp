@@ -31,8 +31,10 @@ std::vector<WindowRef> ValidationWindows(const NhitsConfig& c, const TrainOption
   const int L = c.input_size, H = c.h;
   for (std::size_t s = 0; s < usable.size(); ++s) {
     const int T = usable[s];
+    // A series shorter than val_size is left-padded, as neuralforecast pads its validation batch:
+    // a window whose horizon reaches its data counts those points (GatherWindows masks the rest).
     for (int first = T - o.val_size; first + H <= T; first += o.val_step_size > 0 ? o.val_step_size : o.step_size)
-      if (first >= 0) refs.push_back({static_cast<int>(s), first - L});
+      if (first + H > 0) refs.push_back({static_cast<int>(s), first - L});
   }
   return refs;
 }
