@@ -269,6 +269,16 @@ TEST(BatchProcessor, DegradesBadSeriesAndTheRestRunsAndAddsUp) {
   EXPECT_GT(scored.total.mae, 0);
 }
 
+// An asset of `points` integer-stamped values y(t), in the panel and the universe.
+template <typename F>
+void AddAsset(Panel& data, Universe& u, const std::string& id, const std::string& asset_class, int points, F y) {
+  Series s;
+  s.unique_id = id;
+  for (int t = 0; t < points; ++t) s.ds.push_back({t}), s.y.push_back(y(t));
+  data.series.push_back(s);
+  u.assets.push_back({id, asset_class, {}});
+}
+
 // Two models with different horizons in one run: the report's h is the longest, and scoring
 // reads each asset's own forecast length (the shorter one must not be read past its end).
 TEST(BatchProcessor, ScoresAssetsOfModelsWithDifferentHorizons) {
@@ -278,13 +288,8 @@ TEST(BatchProcessor, ScoresAssetsOfModelsWithDifferentHorizons) {
   Panel data;
   data.time_kind = TimeKind::kInteger;
   Universe u;
-  for (int i = 0; i < 4; ++i) {
-    Series s;
-    s.unique_id = "A" + std::to_string(i);
-    for (int t = 0; t < 30; ++t) s.ds.push_back({t}), s.y.push_back(10 + i + 0.1 * t);
-    data.series.push_back(s);
-    u.assets.push_back({s.unique_id, i < 2 ? "fx" : "equity", {}});
-  }
+  for (int i = 0; i < 4; ++i)
+    AddAsset(data, u, "A" + std::to_string(i), i < 2 ? "fx" : "equity", 30, [i](int t) { return 10 + i + 0.1 * t; });
   BatchProcessor p(engine, Router({{"fx", true, "short", 0}, {"equity", true, "long", 0}}), {});
   auto run = p.Run(u, data);
   ASSERT_TRUE(run.ok()) << run.status().message();
@@ -326,13 +331,8 @@ TEST(BatchProcessor, AnOverloadedEngineDegradesWithoutPerAssetRetries) {
   Panel data;
   data.time_kind = TimeKind::kInteger;
   Universe u;
-  for (int i = 0; i < 40; ++i) {
-    Series s;
-    s.unique_id = "A" + std::to_string(i);
-    for (int t = 0; t < 30; ++t) s.ds.push_back({t}), s.y.push_back(10 + i + std::sin(t));
-    data.series.push_back(s);
-    u.assets.push_back({s.unique_id, "equity", {}});
-  }
+  for (int i = 0; i < 40; ++i)
+    AddAsset(data, u, "A" + std::to_string(i), "equity", 30, [i](int t) { return 10 + i + std::sin(t); });
   BatchOptions bo;
   bo.max_attempts = 1;  // no retry: a refused chunk degrades at once
   bo.season_length = 5;
