@@ -681,6 +681,39 @@ TEST(ReadLongCsvTest, RowsInAnyOrderAreSortedPerSeries) {
   }
 }
 
+// neuralforecast's available_mask: 0 marks a missing point, whose y may be left empty or NaN and
+// is then filled from the last observed value (the first observed one at a series' start), after
+// the rows are sorted; a number given at a missing point is kept.
+TEST(ReadLongCsvTest, AvailableMaskMarksMissingPointsAndFillsTheirPlaceholders) {
+  TempCsv file("unique_id,ds,y,available_mask\n"
+               "a,3,,0\na,1,,0\na,2,5,1\na,4,NaN,false\na,5,7,True\na,6,99,0.0\n"
+               "b,1,,0\nb,2,,0\n");
+  Result<Panel> r = ReadLongCsv(file.path());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->series.size(), 2u);
+  EXPECT_EQ(r->series[0].available, (std::vector<std::uint8_t>{0, 1, 0, 0, 1, 0}));
+  EXPECT_EQ(r->series[0].y, (std::vector<double>{5, 5, 5, 5, 7, 99}));
+  EXPECT_FALSE(r->series[0].observed(0));
+  EXPECT_TRUE(r->series[0].observed(1));
+  EXPECT_EQ(r->series[1].y, (std::vector<double>{0, 0}));  // nothing observed: 0
+  TempCsv plain("unique_id,ds,y\na,1,1\n");
+  Result<Panel> without = ReadLongCsv(plain.path());
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->series[0].available.empty());
+  EXPECT_TRUE(without->series[0].observed(0));
+}
+
+TEST(ReadLongCsvTest, AvailableMaskErrorsNameTheLineAndField) {
+  ExpectCsvError("unique_id,ds,y,available_mask\na,1,1,1\na,2,1,2\n", 3, "available_mask", "'2' must be 1 (observed) or 0");
+  ExpectCsvError("unique_id,ds,y,available_mask\na,1,1,\n", 2, "available_mask", "empty value must be 1");
+  ExpectCsvError("unique_id,ds,y,available_mask\na,1,,1\n", 2, "y", "empty value at an observed point");
+  ExpectCsvError("unique_id,ds,y,available_mask\na,1,NaN,1\n", 2, "y", "at an observed point");
+  ExpectCsvError("unique_id,ds,y,available_mask,available_mask\na,1,1,1,1\n", 1, "available_mask", "twice");
+  // Without the column, an empty y says how to mark a missing observation.
+  ExpectCsvError("unique_id,ds,y\na,1,\n", 2, "y", "available_mask column");
+  ExpectCsvError("unique_id,ds,y\na,1,NaN\n", 2, "y", "available_mask column");
+}
+
 // RFC 4180 quoting, as pandas and spreadsheets write it: quoted names and values, a comma or a
 // doubled quote inside a field, spaces around values.
 TEST(ReadLongCsvTest, QuotedFields) {

@@ -48,6 +48,56 @@ TEST(Windows, CountsFollowNeuralforecast) {
   EXPECT_EQ(short_val[13].start, -4 - 24);
 }
 
+// neuralforecast's training_data_availability_threshold: max(1, int(L * f_in)) observed inputs and
+// max(1, int(h * f_out)) observed targets, padding and available_mask 0 counting as not observed.
+TEST(Windows, AvailabilityThresholdCountsObservedPoints) {
+  NhitsConfig c;
+  c.h = 12;
+  c.input_size = 24;
+  TrainOptions o;
+  o.min_outsample_fraction = 1.0;  // whole horizons only: starts 0 .. 132 - 36
+  EXPECT_EQ(TrainingWindows(c, o, {132})[0].size(), 97u);
+  o.min_outsample_fraction = 0.5;  // 6 targets: starts 0 .. 132 - 24 - 6
+  EXPECT_EQ(TrainingWindows(c, o, {132})[0].size(), 103u);
+  o.min_outsample_fraction = 0.0;
+  o.start_padding_enabled = true;
+  o.min_insample_fraction = 0.5;  // 12 inputs: starts -12 .. 107 instead of -23 .. 107
+  auto padded = TrainingWindows(c, o, {132});
+  EXPECT_EQ(padded[0].size(), 120u);
+  EXPECT_EQ(padded[0].front().start, -12);
+  o.min_insample_fraction = 0.05;  // int(24 * 0.05) = 1: the default's one point
+  EXPECT_EQ(TrainingWindows(c, o, {132})[0].size(), 131u);
+  // Missing points: a series of 40 with points 10 .. 29 masked, L 4, h 2.
+  Panel p;
+  Series s;
+  for (int t = 0; t < 40; ++t) {
+    s.ds.push_back({t});
+    s.y.push_back(t);
+    s.available.push_back(t >= 10 && t < 30 ? 0 : 1);
+  }
+  p.series.push_back(s);
+  c.h = 2;
+  c.input_size = 4;
+  o = TrainOptions{};
+  o.min_insample_fraction = 1.0;
+  std::vector<int> starts;
+  const auto kept = TrainingWindows(c, o, {40}, &p);
+  for (const WindowRef& w : kept[0]) starts.push_back(w.start);
+  // Before the gap: inputs 0..9 observed -> starts 0..6, targets need one observed (start + 4 <= 9).
+  // After: starts 30 .. 35 (targets from 34; start 35's second target is padding).
+  EXPECT_EQ(starts, (std::vector<int>{0, 1, 2, 3, 4, 5, 30, 31, 32, 33, 34, 35}));
+  // One observed input and one observed target: starts 0 .. 5 and 27 .. 35 (6 .. 24 see no
+  // observed target, 10 .. 26 no observed input, 36 only padding as targets).
+  o.min_insample_fraction = 0.0;
+  EXPECT_EQ(TrainingWindows(c, o, {40}, &p)[0].size(), 15u);
+  // GatherWindows keeps a missing point's value but masks it.
+  WindowBatch b;
+  GatherWindows(p, {{0, 8}}, {40}, 4, 2, &b);
+  EXPECT_EQ(b.insample, (std::vector<float>{8, 9, 10, 11}));
+  EXPECT_EQ(b.insample_mask, (std::vector<float>{1, 1, 0, 0}));
+  EXPECT_EQ(b.outsample_mask, (std::vector<float>{0, 0}));
+}
+
 // neuralforecast's sample_weight: a window's outsample mask times the mean weight of its h target
 // steps, steps past the usable data counting 0 (its padding).
 TEST(Windows, SampleWeightScalesTheOutsampleMaskByTheWindowMean) {
@@ -71,18 +121,33 @@ TEST(Windows, SampleWeightScalesTheOutsampleMaskByTheWindowMean) {
   EXPECT_EQ(b.outsample_mask, (std::vector<float>{1, 1, 1}));
 }
 
-// A series whose every weight is 0 adds nothing to any gradient: replacing its values entirely
-// leaves the trained weights bit for bit the same, while with weight 1 it changes them.
-TEST(Train, ZeroSampleWeightSeriesDoesNotMoveTheModel) {
+// A small network and a short single-threaded run, for tests that compare trained weights.
+NhitsConfig TinyConfig() {
   NhitsConfig c;
   c.h = 4;
   c.input_size = 8;
   c.mlp_units = {{16, 16}};
+  return c;
+}
+TrainOptions QuickOptions() {
   TrainOptions o;
   o.max_steps = 40;
   o.windows_batch_size = 32;
   o.verbose = false;
   o.num_threads = 1;
+  return o;
+}
+std::vector<float> TrainedParams(const NhitsConfig& c, const TrainOptions& o, const Panel& p) {
+  Model m(c);
+  EXPECT_TRUE(Train(m, p, o).ok());
+  return m.network().params();
+}
+
+// A series whose every weight is 0 adds nothing to any gradient: replacing its values entirely
+// leaves the trained weights bit for bit the same, while with weight 1 it changes them.
+TEST(Train, ZeroSampleWeightSeriesDoesNotMoveTheModel) {
+  NhitsConfig c = TinyConfig();
+  TrainOptions o = QuickOptions();
   auto panel_with = [](double scale, double weight) {
     Panel p;
     for (int s = 0; s < 2; ++s) {
@@ -97,14 +162,41 @@ TEST(Train, ZeroSampleWeightSeriesDoesNotMoveTheModel) {
     }
     return p;
   };
-  auto trained = [&](const Panel& p) {
-    Model m(c);
-    EXPECT_TRUE(Train(m, p, o).ok());
-    return m.network().params();
-  };
+  auto trained = [&](const Panel& p) { return TrainedParams(c, o, p); };
   const auto zero_a = trained(panel_with(1.0, 0.0)), zero_b = trained(panel_with(-50.0, 0.0));
   EXPECT_EQ(zero_a, zero_b);
   EXPECT_NE(trained(panel_with(1.0, 1.0)), trained(panel_with(-50.0, 1.0)));
+}
+
+// A target the available_mask marks missing adds nothing to the loss: the last point of a series
+// is only ever a target, so with it masked its value cannot move the model; observed, it does.
+TEST(Train, MaskedTargetsDoNotMoveTheModel) {
+  NhitsConfig c = TinyConfig();
+  TrainOptions o = QuickOptions();
+  auto panel_with = [](double last, bool masked) {
+    Panel p;
+    Series one;
+    one.unique_id = "a";
+    for (int t = 0; t < 60; ++t) {
+      one.ds.push_back({t});
+      one.y.push_back(t == 59 ? last : 10 + std::sin(t / 3.0));
+      one.available.push_back(masked && t == 59 ? 0 : 1);
+    }
+    p.series.push_back(one);
+    return p;
+  };
+  auto trained = [&](const Panel& p) { return TrainedParams(c, o, p); };
+  EXPECT_EQ(trained(panel_with(10.0, true)), trained(panel_with(-500.0, true)));
+  EXPECT_NE(trained(panel_with(10.0, false)), trained(panel_with(-500.0, false)));
+  // A threshold no window meets fails naming it.
+  o.min_outsample_fraction = 1.0;
+  c.h = 80;
+  c.input_size = 8;
+  Model m(c);
+  const Result<TrainReport> none = Train(m, panel_with(1.0, true), o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("training_data_availability_threshold"), std::string::npos)
+      << none.status().message();
 }
 
 TEST(LearningRate, StepLrHalvesEveryThirdOfTraining) {

@@ -243,6 +243,29 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
       ->capture_default_str());
   app.add_flag("--start-padding-enabled", train.start_padding_enabled,
                "Left-pad input_size-1 zeros so the first points are forecast targets too");
+  app.add_option_function<std::string>(
+         "--training-data-availability-threshold",
+         [this](const std::string& text) {
+           // neuralforecast's training_data_availability_threshold: one fraction for both parts, or two
+           std::vector<double> f;
+           for (const std::string& item : SplitList(text, "training-data-availability-threshold")) {
+             double v = 0;
+             const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+             if (ec != std::errc() || ptr != item.data() + item.size() || !(v >= 0.0 && v <= 1.0))
+               throw CLI::ValidationError("--training-data-availability-threshold: '" + item +
+                                          "' is not a fraction within [0, 1]");
+             f.push_back(v);
+           }
+           if (f.size() != 1 && f.size() != 2)
+             throw CLI::ValidationError("--training-data-availability-threshold: give one fraction or two "
+                                        "(insample,outsample), not " + std::to_string(f.size()));
+           train.min_insample_fraction = f.front();
+           train.min_outsample_fraction = f.back();
+         },
+         "F or F_IN,F_OUT: keep a training window only when at least max(1, int(input_size * F_IN)) of its\n"
+         "inputs and max(1, int(h * F_OUT)) of its targets are observed (padding and available_mask 0 are not);\n"
+         "neuralforecast's training_data_availability_threshold. Default 0: one of each")
+      ->type_name("F[,F]");
   val_flags.push_back(app.add_flag("--restore-best-weights", train.restore_best_weights,
                                    "Keep the weights of the best validation check (neuralforecast keeps the last)"));
   app.add_option("--random-seed", train.random_seed, "Seed: same seed and threads give the same weights")
@@ -488,6 +511,11 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
   const bool weighted = with_sample_weight && HeaderHas(path, "sample_weight");
   if (weighted) temporal.push_back("sample_weight");
   Panel panel = Unwrap(ReadLongCsv(path, temporal, &c.categorical));
+  if (c.local_scaler_type != LocalScalerType::kNone)
+    RefuseMissingPoints(panel, path,
+                        "local_scaler_type " + ToString(c.local_scaler_type) +
+                            " would fit its statistics over the placeholder values too (as neuralforecast's does); "
+                            "use the model's scaler_type, whose window statistics skip missing points");
   NoteUnseenLabels(c, path, temporal);
   if (weighted) TakeSampleWeights(path, &panel);
   if (!c.stat_exog_list.empty()) {
@@ -500,6 +528,27 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
     Fail("--static-data " + static_path + ": the model has no stat_exog_list, so static values would be ignored");
   }
   return panel;
+}
+
+void RefuseMissingPoints(const Panel& panel, const std::string& path, const std::string& why) {
+  for (const Series& s : panel.series)
+    for (std::size_t t = 0; t < s.available.size(); ++t)
+      if (s.available[t] == 0)
+        Fail(path + ": series '" + s.unique_id + "' has a missing point (available_mask 0) at ds " +
+             FormatTimestamp(s.ds[t], panel.time_kind) + ": " + why);
+}
+
+void NoteMissingPoints(const Panel& panel) {
+  long missing = 0, points = 0;
+  for (const Series& s : panel.series) {
+    points += static_cast<long>(s.y.size());
+    missing += static_cast<long>(std::count(s.available.begin(), s.available.end(), std::uint8_t{0}));
+  }
+  if (missing > 0)
+    std::fprintf(stderr,
+                 "note: available_mask marks %ld of %ld points missing: no loss or scaler statistic sees them, and a\n"
+                 "      window needs --training-data-availability-threshold of its points observed (default: one)\n",
+                 missing, points);
 }
 
 void NoteSampleWeights(const Panel& panel) {
@@ -622,7 +671,8 @@ std::string StoredTrainingSettings(const std::string& checkpoint_path) {
     nlohmann::ordered_json training = nlohmann::ordered_json::object();
     for (const char* key : {"max_steps", "learning_rate", "num_lr_decays", "batch_size", "windows_batch_size", "step_size",
                             "val_size", "val_check_steps", "val_step_size", "early_stop_patience_steps", "valid_loss",
-                            "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled", "random_seed"})
+                            "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled",
+                            "training_data_availability_threshold", "random_seed"})
       if (stored.is_object() && stored.contains(key)) training[key] = stored[key];
     if (!training.empty()) return training.dump();
   }

@@ -88,6 +88,11 @@ Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std
                    bool with_sample_weight = false);
 // Says on stderr that a sample_weight column weighs the training windows.
 void NoteSampleWeights(const Panel& panel);
+// Says on stderr how many points an available_mask marks missing, and what that means.
+void NoteMissingPoints(const Panel& panel);
+// Fails when an available_mask column of `path` marks a point missing, naming the first one and
+// `why` the command needs every point observed.
+void RefuseMissingPoints(const Panel& panel, const std::string& path, const std::string& why);
 // More threads than usable cores make them wait on each other (a step can take many times longer):
 // says so on stderr, with the count that would run at full speed.
 void NoteOversubscribedThreads(int threads);

@@ -341,6 +341,7 @@ Action RegisterBatch(CLI::App& app) {
       const auto t0 = std::chrono::steady_clock::now();
       Panel data = Unwrap(temporal.empty() ? ReadLongCsvLenient(a->data) : ReadLongCsvLenient(a->data, temporal, &coded));
       if (!stat_columns.empty()) CheckOk(AttachStaticCsv(a->static_data, stat_columns, &data, &coded));
+      RefuseMissingPoints(data, a->data, "a batch run forecasts from every point it is given (an empty or NaN y degrades its asset instead)");
       Panel held_out;
       if (a->holdout > 0) {
         held_out = data;
@@ -451,7 +452,7 @@ Action RegisterBatch(CLI::App& app) {
           r.version = f.version;
           r.insample.resize(static_cast<std::size_t>(L));
           r.mask.resize(static_cast<std::size_t>(L));
-          FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data(), r.mask.data());
+          FillInsampleWindow(s, static_cast<int>(s.y.size()), L, r.insample.data(), r.mask.data());
           const NhitsConfig& mc = Unwrap(engine.FindModel(f.model, f.version)).config;
           if (mc.has_exog()) {
             ExogWindows ex;

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "evaluation.h"
 #include "nhits/conformal.h"
+#include "nhits/forecast.h"
 #include "nhits/local_scaler.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
@@ -24,6 +25,7 @@ Panel WithoutLast(const Panel& panel, int n) {
     s.y.resize(keep);
     s.ds.resize(keep);
     if (!s.sample_weight.empty()) s.sample_weight.resize(keep);
+    if (!s.available.empty()) s.available.resize(keep);
   }
   return out;
 }
@@ -126,7 +128,11 @@ Action RegisterCrossValidation(CLI::App& app) {
            " forecasts quantiles itself");
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
-    if (!a->model.quiet) NoteSampleWeights(panel);
+    if (!a->model.quiet) NoteSampleWeights(panel), NoteMissingPoints(panel);
+    // Scores against placeholder targets would be noise: the forecasts are written, not scored.
+    const bool missing_points = HasMissingPoints(panel);
+    if (missing_points && !levels.empty())
+      RefuseMissingPoints(panel, a->data, "conformal intervals score residuals against every target, so they need observed ones");
     Result<Frequency> freq = a->freq.empty() ? InferFrequency(panel) : ParseFrequency(a->freq, panel.time_kind);
     const int m = a->season_length > 0 ? a->season_length : (freq.ok() ? SeasonLength(*freq) : 1);
     if (freq.ok() && !a->model.quiet) NoteGaps(panel, *freq);
@@ -186,17 +192,20 @@ Action RegisterCrossValidation(CLI::App& app) {
         csv += CsvField(s.unique_id) + "," + FormatTimestamp(s.ds[t], panel.time_kind) + "," + cutoff;
         for (int q = 0; q < Q; ++q) csv += "," + FormatValue(e.model_forecast[(w * H + j) * Q + q]);
         for (std::size_t k = 0; k < B; ++k) csv += "," + FormatValue(bounds[(w * H + j) * B + k]);
-        csv += "," + FormatValue(s.y[t]) + "\n";
+        csv += "," + (s.observed(t) ? FormatValue(s.y[t]) : std::string()) + "\n";  // a missing truth stays empty
       }
     }
     WriteTextAtomic(a->out, csv);
     const std::string calibration =
         scores.empty() ? "" : ", each after a calibration fit (" + FormatValue(std::round(calibration_seconds * 10) / 10) + "s in all)";
-    std::printf("cross-validation: %zu window%s (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s%s%s%s\nwrote %s\n",
-                e.ends.size(), e.ends.size() == 1 ? "" : "s", a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps, seconds, calibration.c_str(),
-                MetricsTable(e, m).c_str(),
-                QuantileCalibration(config, e, panel).c_str(), DistributionScore(model, e, panel).c_str(),
-                IntervalCoverage(e, panel, H, levels, bounds).c_str(), a->out.c_str());
+    const std::string scores_text =
+        missing_points ? "no metrics: an available_mask marks missing points, whose placeholder values are no truth to score\n"
+                         "(the CSV leaves their y empty; score the rows that have one)\n"
+                       : MetricsTable(e, m) + QuantileCalibration(config, e, panel) + DistributionScore(model, e, panel) +
+                             IntervalCoverage(e, panel, H, levels, bounds);
+    std::printf("cross-validation: %zu window%s (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s\nwrote %s\n",
+                e.ends.size(), e.ends.size() == 1 ? "" : "s", a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps,
+                seconds, calibration.c_str(), scores_text.c_str(), a->out.c_str());
   };
 }
 

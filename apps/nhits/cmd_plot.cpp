@@ -46,6 +46,7 @@ Action RegisterPlot(CLI::App& app) {
            std::filesystem::path(a->out).replace_extension(".svg").string() + ")");
     const Model model = Unwrap(LoadCheckpoint(a->model));
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
+    RefuseMissingPoints(panel, a->data, "the plot would draw the placeholder values as history");
     const Frequency freq = ResolveFrequency(panel, a->freq);
     NoteGaps(panel, freq);
     // With --holdout the futr values of the forecast steps are in the data itself.

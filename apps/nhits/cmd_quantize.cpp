@@ -45,7 +45,7 @@ void AddWindows(const Series& s, const ExogColumns& cols, int L, int h, double l
     const std::size_t at = w->insample.size();
     w->insample.resize(at + L);
     w->mask.resize(at + L);
-    FillInsampleWindow(s.y, end, L, w->insample.data() + at, w->mask.data() + at);
+    FillInsampleWindow(s, end, L, w->insample.data() + at, w->mask.data() + at);
     for (int j = 0; j < h; ++j) w->actual.push_back(static_cast<float>(s.y[static_cast<std::size_t>(end + j)]));
     AppendExogWindow(s, cols, end, L, h, n, &w->exog);  // futr values of the forecast steps from the data
     w->scale.push_back(scale);
@@ -160,6 +160,7 @@ Action RegisterQuantize(CLI::App& app) {
       Fail(a->model + " is already quantised (" + info[kPrecisionKey] + "); quantise the FP32 checkpoint");
     const NhitsConfig& c = model.config();
     Panel panel = LoadPanelFor(c, a->calibration, a->static_data);
+    RefuseMissingPoints(panel, a->calibration, "calibration scores forecasts against every target, so it needs observed ones");
     // local_scaler_type: the windows the model sees at predict time are the locally scaled ones
     ApplyLocalScaler(c.local_scaler_type, &panel, &c.categorical);
     const ExogColumns cols = Unwrap(FindExogColumns(c, panel));

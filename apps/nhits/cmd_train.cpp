@@ -62,7 +62,7 @@ Action RegisterTrain(CLI::App& app) {
         UsageFail("--prediction-intervals with --local-scaler-type is not supported yet (nhits predict --level refuses the pair)");
     }
     Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
-    if (!a->model.quiet) NoteSampleWeights(panel);
+    if (!a->model.quiet) NoteSampleWeights(panel), NoteMissingPoints(panel);
     ApplyLocalScaler(config.local_scaler_type, &panel, &config.categorical);  // as NeuralForecast.fit: over all of --data, codes left alone
     NoteLargeStaticValues(panel);
     Model model(config);

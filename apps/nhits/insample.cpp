@@ -19,6 +19,7 @@ std::string InsampleCsv(const Model& model, const Panel& panel, const Frequency&
     offset.push_back(off);
     t.y.erase(t.y.begin(), t.y.begin() + off);
     t.ds.erase(t.ds.begin(), t.ds.begin() + off);
+    if (!t.available.empty()) t.available.erase(t.available.begin(), t.available.begin() + off);
     for (std::vector<double>& column : t.exog) column.erase(column.begin(), column.begin() + off);
     for (int end = 0; end + H <= T - off; end += step_size) origins.push_back({static_cast<int>(s), end});
   }
@@ -42,6 +43,10 @@ std::string InsampleCsv(const Model& model, const Panel& panel, const Frequency&
       for (int q = 0; q < Q; ++q) {
         const double v = fc[(w * H + static_cast<std::size_t>(j)) * Q + static_cast<std::size_t>(q)];
         out += "," + FormatValue(local.empty() ? v : local[s].Invert(v));
+      }
+      if (!t.observed(at)) {  // a missing truth stays empty
+        out += ",\n";
+        continue;
       }
       out += "," + FormatValue(local.empty() ? t.y[at] : local[s].Invert(t.y[at])) + "\n";
     }

@@ -144,6 +144,12 @@ struct TrainOptions {
   int step_size = 1;                  // stride between windows
   int val_step_size = 0;              // stride between validation windows (0: step_size)
   bool start_padding_enabled = false;  // left-pad input_size-1 zeros so early points are used
+  // neuralforecast's training_data_availability_threshold as [insample, outsample] fractions: a
+  // training window is kept when at least max(1, int(L * insample)) of its inputs and
+  // max(1, int(h * outsample)) of its targets are observed (padding and masked points are not).
+  // The default 0 keeps every window with one of each.
+  double min_insample_fraction = 0.0;
+  double min_outsample_fraction = 0.0;
   // Keep the weights of the best validation check instead of the last ones. neuralforecast keeps
   // the last (its checkpointing is off by default), so this is off by default too.
   bool restore_best_weights = false;

@@ -37,6 +37,11 @@ struct Series {
   // neuralforecast's sample_weight column, aligned with y (empty: every point weighs 1). A
   // training window's loss weighs the mean of its h outsample weights (steps past the data: 0).
   std::vector<double> sample_weight;
+  // neuralforecast's available_mask column, aligned with y: 0 marks a point that was not observed
+  // (its y is a placeholder that no scaler statistic or loss sees, and the model's residuals mask).
+  // Empty: every point observed.
+  std::vector<std::uint8_t> available;
+  bool observed(std::size_t t) const { return available.empty() || available[t] != 0; }
 };
 
 struct Panel {
@@ -50,9 +55,13 @@ struct Panel {
 // columns are ignored, fields may be quoted (RFC 4180: "a,b", "say ""hi"""; not across lines),
 // and spaces around ds/y/exogenous values are ignored. Rows may come in any order: series keep
 // the order of their first row and each is sorted by ds, as neuralforecast sorts the frame.
+// An `available_mask` column (neuralforecast's) marks missing observations: 1 observed, 0 missing
+// (also 1.0/0.0, True/False); a missing point's y may be empty or NaN (stored as 0) and is never
+// seen by a scaler statistic or a loss (Series::available).
 // Errors (Status::InvalidArgument, message "FILE:LINE: field 'NAME': what is wrong"):
 // missing file, missing/misnamed columns, wrong field count, an unclosed quote,
-// empty/non-numeric/NaN/inf `y`, unparsable or mixed-type `ds`, duplicate (unique_id, ds).
+// empty/non-numeric/NaN/inf `y` at an observed point, an available_mask other than 0/1,
+// unparsable or mixed-type `ds`, duplicate (unique_id, ds).
 Result<Panel> ReadLongCsv(const std::string& path);
 // The same, except that an unparsable, empty, NaN or infinite `y` becomes NaN instead of failing
 // the file: batch runs over many assets validate each series on its own (see batch.h).

@@ -52,5 +52,10 @@ std::vector<float> ForecastFromHistories(const Model& model, const Panel& panel,
 
 // Fills one window: the `input_size` points before `end` of `y` (oldest first) and their mask.
 void FillInsampleWindow(const std::vector<double>& y, int end, int input_size, float* insample, float* mask);
+// The same for a series, whose available_mask zeroes the mask of its missing points (their values
+// stay, as neuralforecast's windows keep them: the first block sees them, the residuals do not).
+void FillInsampleWindow(const Series& series, int end, int input_size, float* insample, float* mask);
+// Whether any series has a point its available_mask marks missing.
+bool HasMissingPoints(const Panel& panel);
 
 }  // namespace nhits

@@ -314,7 +314,7 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       for (std::size_t m = 0; m < c.members.size(); ++m) {
         const Candidate& cand = candidates[c.members[m]];
         const Series& s = cand.input();
-        FillInsampleWindow(s.y, static_cast<int>(s.y.size()), L, r.insample.data() + m * static_cast<std::size_t>(L),
+        FillInsampleWindow(s, static_cast<int>(s.y.size()), L, r.insample.data() + m * static_cast<std::size_t>(L),
                            r.mask.data() + m * static_cast<std::size_t>(L));
         if (ms.config.has_exog())
           AppendExogWindow(s, cand.exog, static_cast<int>(s.y.size()), L, ms.config.h, std::numeric_limits<int>::max(),

@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kUniqueId = "unique_id";
 constexpr const char* kDs = "ds";
 constexpr const char* kY = "y";
+constexpr const char* kAvailable = "available_mask";
 
 // Every message is "PATH:LINE: field 'NAME': what", so a CLI can print it unchanged.
 Status Bad(const std::string& path, std::int64_t line, std::string_view field, std::string what) {
@@ -78,6 +79,7 @@ using csv::TrimSpaces;
 struct Columns {
   std::vector<std::string> names;
   int unique_id = -1, ds = -1, y = -1;
+  int available = -1;  // neuralforecast's available_mask, when the file has one (with y only)
   bool want_y = true;
   std::vector<std::string> extra_names;  // exogenous columns to read
   std::vector<int> extra;                // their positions
@@ -118,6 +120,11 @@ Status ParseHeader(const std::string& path, std::string_view line, Columns* cols
                "missing column(s) " + missing + "; found columns " + found +
                    (other_delimiter ? " (the file looks ';'- or tab-separated: columns must be separated by commas)" : ""));
   }
+  for (size_t i = 0; cols->want_y && i < cols->names.size(); ++i) {
+    if (cols->names[i] != kAvailable) continue;
+    if (cols->available >= 0) return Bad(path, 1, kAvailable, "column appears twice in the header (" + found + ")");
+    cols->available = static_cast<int>(i);
+  }
   for (const std::string& name : cols->extra_names) {
     int at = -1;
     for (size_t i = 0; i < cols->names.size(); ++i)
@@ -134,7 +141,7 @@ Status ParseHeader(const std::string& path, std::string_view line, Columns* cols
 
 // A finite number, or the reason it is not one.
 const char* ParseFinite(std::string_view text, double* v) {
-  if (text.empty()) return "empty value (missing observations are not supported)";
+  if (text.empty()) return "empty value";
   const char* first = text.data();
   const char* last = first + text.size();
   first = csv::SkipPlusSign(first, last);
@@ -166,6 +173,7 @@ class Parser {
   Status FindSeries(std::int64_t line, std::string_view id);
   Status AddTimestamp(std::int64_t line, std::string_view text);
   Status AddValue(std::int64_t line, std::string_view text);
+  Status AddAvailable(std::int64_t line, std::string_view text, bool* observed);
   Status SortSeries(std::size_t s);
   Series& current() { return panel_.series[current_]; }
 
@@ -213,7 +221,33 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     current().exog[k].push_back(v);
   }
   if (!cols_.want_y) return Status::Ok();
+  if (cols_.available >= 0) {
+    bool observed = true;
+    NHITS_RETURN_IF_ERROR(AddAvailable(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.available)]), &observed));
+    if (!observed) {  // a number is kept as written; anything else is filled once the series is sorted
+      double v = 0;
+      const std::string_view text = TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]);
+      if (ParseFinite(text, &v) != nullptr) v = std::nan("");
+      current().y.push_back(v);
+      return Status::Ok();
+    }
+  }
   return AddValue(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]));
+}
+
+// 0 or 1 (also 0.0/1.0 and pandas' True/False): neuralforecast multiplies the mask into the loss,
+// so any other value would weigh points silently.
+Status Parser::AddAvailable(std::int64_t line, std::string_view text, bool* observed) {
+  if (text == "1" || text == "1.0" || text == "True" || text == "true") {
+    *observed = true;
+  } else if (text == "0" || text == "0.0" || text == "False" || text == "false") {
+    *observed = false;
+  } else {
+    return Bad(path_, line, kAvailable,
+               (text.empty() ? std::string("empty value") : Quote(text)) + " must be 1 (observed) or 0 (missing)");
+  }
+  current().available.push_back(*observed ? 1 : 0);
+  return Status::Ok();
 }
 
 Status Parser::FindSeries(std::int64_t line, std::string_view id) {
@@ -276,6 +310,7 @@ Status Parser::SortSeries(std::size_t s) {
   };
   permute(series.ds);
   permute(series.y);
+  permute(series.available);
   for (auto& column : series.exog) permute(column);
   permute(lines_[s]);
   for (std::size_t i = 1; i < series.ds.size(); ++i)
@@ -299,7 +334,10 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
     return Status::Ok();
   }
   if (text.empty())
-    return Bad(path_, line, kY, "empty value (missing observations are not supported)");
+    return Bad(path_, line, kY,
+               cols_.available >= 0 ? "empty value at an observed point (available_mask 1)"
+                                    : "empty value (mark a missing observation with an available_mask column of 0/1, as "
+                                      "in neuralforecast)");
   const char* first = text.data();
   const char* last = first + text.size();
   first = csv::SkipPlusSign(first, last);
@@ -310,15 +348,41 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
   if (ec != std::errc() || ptr != last || first == last) {
     return Bad(path_, line, kY, Quote(text) + " is not a number");
   }
-  if (!std::isfinite(v)) return Bad(path_, line, kY, Quote(text) + " is not a finite number");
+  if (!std::isfinite(v))
+    return Bad(path_, line, kY,
+               Quote(text) + " is not a finite number" +
+                   (cols_.available >= 0 ? std::string(" (at an observed point, available_mask 1)")
+                                         : std::string(" (mark a missing observation with an available_mask column of 0/1)")));
   current().y.push_back(v);
   return Status::Ok();
 }
 
+// A missing point's placeholder still enters the model, as in neuralforecast: its first block and
+// its naive level read the raw window, only the residuals, scalers and losses mask it. So a
+// placeholder left empty takes the last observed value before it (the first observed one at a
+// series' start), which keeps the window on its level; a series with none observed takes 0.
+void FillPlaceholders(Series* s) {
+  double last = std::nan("");
+  for (std::size_t t = 0; t < s->y.size(); ++t)
+    if (s->available[t] != 0) {
+      last = s->y[t];
+      if (std::isnan(last)) break;  // lenient reading: a bad value, which fails the series anyway
+    } else if (std::isnan(s->y[t])) {
+      if (std::isnan(last)) {  // before the first observed point
+        const auto first = std::find(s->available.begin() + static_cast<std::ptrdiff_t>(t), s->available.end(), 1);
+        last = first == s->available.end() ? 0.0 : s->y[static_cast<std::size_t>(first - s->available.begin())];
+        if (std::isnan(last)) last = 0.0;
+      }
+      s->y[t] = last;
+    }
+}
+
 Status Parser::Finish(std::int64_t next_line) {
   if (rows_ == 0) return Bad(path_, next_line, kUniqueId, "no data rows after the header");
-  for (std::size_t s = 0; s < panel_.series.size(); ++s)
+  for (std::size_t s = 0; s < panel_.series.size(); ++s) {
     if (unsorted_[s]) NHITS_RETURN_IF_ERROR(SortSeries(s));
+    if (cols_.available >= 0) FillPlaceholders(&panel_.series[s]);
+  }
   return Status::Ok();
 }
 

@@ -360,6 +360,10 @@ Status TrainOptions::Validate(const NhitsConfig& config) const {
                std::to_string(val_size) + ")");
   if (early_stop_patience_steps > 0 && val_size == 0)
     return bad("field 'early_stop_patience_steps': early stopping needs val_size > 0");
+  for (const double f : {min_insample_fraction, min_outsample_fraction})
+    if (!(f >= 0.0 && f <= 1.0))
+      return bad("field 'training_data_availability_threshold': fractions must be within [0, 1] (got " +
+                 PythonFloatRepr(f) + ")");
   if (valid_loss) {
     const NhitsConfig v = ValidationConfig(config);
     const bool multi = v.multi_quantile();
@@ -453,6 +457,8 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["step_size"] = t->step_size;
     j["val_step_size"] = t->val_step_size;
     j["start_padding_enabled"] = t->start_padding_enabled;
+    if (t->min_insample_fraction != 0.0 || t->min_outsample_fraction != 0.0)
+      j["training_data_availability_threshold"] = {t->min_insample_fraction, t->min_outsample_fraction};
     j["random_seed"] = t->random_seed;
     j["restore_best_weights"] = t->restore_best_weights;
     if (t->valid_loss) {

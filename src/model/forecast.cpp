@@ -20,6 +20,20 @@ void FillInsampleWindow(const std::vector<double>& y, int end, int input_size, f
   }
 }
 
+void FillInsampleWindow(const Series& series, int end, int input_size, float* insample, float* mask) {
+  FillInsampleWindow(series.y, end, input_size, insample, mask);
+  if (series.available.empty()) return;
+  for (int t = 0; t < input_size; ++t)
+    if (const int src = end - input_size + t; src >= 0 && src < static_cast<int>(series.available.size()))
+      mask[t] = series.available[static_cast<std::size_t>(src)] != 0 ? mask[t] : 0.0f;
+}
+
+bool HasMissingPoints(const Panel& panel) {
+  for (const Series& s : panel.series)
+    if (std::find(s.available.begin(), s.available.end(), std::uint8_t{0}) != s.available.end()) return true;
+  return false;
+}
+
 Result<ExogColumns> FindExogColumns(const NhitsConfig& c, const Panel& panel) {
   ExogColumns cols;
   auto find = [](const std::vector<std::string>& names, const std::string& name) {
@@ -63,7 +77,7 @@ std::vector<float> ForecastFrom(const Model& model, const Panel& panel, const st
   const std::size_t n = origins.size();
   std::vector<float> insample(n * L), mask(n * L);
   for (std::size_t i = 0; i < n; ++i)
-    FillInsampleWindow(panel.series[static_cast<std::size_t>(origins[i].series)].y, origins[i].end, L,
+    FillInsampleWindow(panel.series[static_cast<std::size_t>(origins[i].series)], origins[i].end, L,
                        insample.data() + i * L, mask.data() + i * L);
   std::vector<float> out(n * static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step());
   const NhitsConfig& c = model.config();
@@ -114,6 +128,7 @@ std::vector<float> ForecastFromHistories(const Model& model, const Panel& panel,
     Series s = panel.series[static_cast<std::size_t>(o.series)];
     s.y.resize(static_cast<std::size_t>(o.end));
     s.ds.resize(static_cast<std::size_t>(o.end));
+    if (!s.available.empty()) s.available.resize(static_cast<std::size_t>(o.end));
     at.push_back({static_cast<int>(cut.series.size()), o.end});
     cut.series.push_back(std::move(s));
   }

@@ -69,6 +69,17 @@ double ValidationLoss(const Model& model, const NhitsConfig& v, const Panel& pan
                             batch.outsample_mask.data(), nullptr);
 }
 
+// When observed points, not lengths, can leave no window: the threshold and the missing points.
+std::string AvailabilityClause(const NhitsConfig& c, const TrainOptions& o, const Panel& panel) {
+  const bool threshold = o.min_insample_fraction > 0 || o.min_outsample_fraction > 0;
+  if (!threshold && !HasMissingPoints(panel)) return "";
+  const int need_in = std::max(1, static_cast<int>(static_cast<double>(c.input_size) * o.min_insample_fraction));
+  const int need_out = std::max(1, static_cast<int>(static_cast<double>(c.h) * o.min_outsample_fraction));
+  return ". A window must also hold " + std::to_string(need_in) + " observed inputs and " + std::to_string(need_out) +
+         " observed targets (training_data_availability_threshold " + PythonFloatRepr(o.min_insample_fraction) + ", " +
+         PythonFloatRepr(o.min_outsample_fraction) + "; available_mask 0 is not observed): lower the threshold";
+}
+
 }  // namespace
 
 Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& o, int test_size) {
@@ -88,7 +99,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     usable_val.push_back(std::max(T, 0));
     usable_train.push_back(std::max(T - o.val_size, 0));
   }
-  auto per_series = TrainingWindows(c, o, usable_train);
+  auto per_series = TrainingWindows(c, o, usable_train, &panel);
   TrainReport report;
   std::vector<int> trainable;  // series with at least one window
   for (std::size_t s = 0; s < per_series.size(); ++s) {
@@ -109,7 +120,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points for training (shortest: '" +
         id + "'). Use a smaller input_size or h" + (o.val_size > 0 ? ", a smaller val_size" : "") +
         (test_size ? ", a smaller test_size (cross-validation: fewer windows or a smaller step size)" : "") +
-        ", or start_padding_enabled");
+        ", or start_padding_enabled" + AvailabilityClause(c, o, panel));
   }
   const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
   const NhitsConfig valid_config = o.ValidationConfig(c);

@@ -5,21 +5,33 @@
 namespace nhits {
 
 std::vector<std::vector<WindowRef>> TrainingWindows(const NhitsConfig& c, const TrainOptions& o,
-                                                    const std::vector<int>& usable) {
+                                                    const std::vector<int>& usable, const Panel* panel) {
   const int L = c.input_size, H = c.h;
   const int longest = usable.empty() ? 0 : *std::max_element(usable.begin(), usable.end());
   const int left_pad = o.start_padding_enabled ? L - 1 : 0;
   const int padded = longest + left_pad + H;
+  // neuralforecast: max(1, int(input_size * fraction)), the product in double as Python has it.
+  const int need_in = std::max(1, static_cast<int>(static_cast<double>(L) * o.min_insample_fraction));
+  const int need_out = std::max(1, static_cast<int>(static_cast<double>(H) * o.min_outsample_fraction));
   std::vector<std::vector<WindowRef>> windows(usable.size());
+  std::vector<int> seen;  // seen[t]: observed points among the series' first t
   for (std::size_t s = 0; s < usable.size(); ++s) {
     const int T = usable[s];
+    seen.assign(static_cast<std::size_t>(T) + 1, 0);
+    for (int t = 0; t < T; ++t) {
+      const bool observed = panel == nullptr || panel->series[s].observed(static_cast<std::size_t>(t));
+      seen[static_cast<std::size_t>(t) + 1] = seen[static_cast<std::size_t>(t)] + (observed ? 1 : 0);
+    }
+    auto observed_in = [&](int from, int to) {  // observed points of [from, to), clipped to the series
+      from = std::clamp(from, 0, T);
+      to = std::clamp(to, 0, T);
+      return seen[static_cast<std::size_t>(to)] - seen[static_cast<std::size_t>(from)];
+    };
     const int offset = longest - T + left_pad;  // padded position of the series' first point
     for (int p = 0; p + L + H <= padded; p += o.step_size) {
       const int start = p - offset;
-      // insample [start, start+L) must hold an observed point, and so must [start+L, start+L+H)
-      const bool in_ok = start + L - 1 >= 0 && start < T;
-      const bool out_ok = start + L < T && start + L + H - 1 >= 0;
-      if (in_ok && out_ok) windows[s].push_back({static_cast<int>(s), start});
+      if (observed_in(start, start + L) >= need_in && observed_in(start + L, start + L + H) >= need_out)
+        windows[s].push_back({static_cast<int>(s), start});
     }
   }
   return windows;
@@ -47,12 +59,14 @@ void GatherWindows(const Panel& panel, const std::vector<WindowRef>& refs, const
   out->outsample.resize(n * H);
   out->outsample_mask.resize(n * H);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& y = panel.series[static_cast<std::size_t>(refs[i].series)].y;
+    const Series& series = panel.series[static_cast<std::size_t>(refs[i].series)];
+    const auto& y = series.y;
     const int T = limit[static_cast<std::size_t>(refs[i].series)];
     for (int t = 0; t < L + H; ++t) {
       const int src = refs[i].start + t;
-      const bool present = src >= 0 && src < T;
-      const float v = present ? static_cast<float>(y[static_cast<std::size_t>(src)]) : 0.0f;
+      const bool inside = src >= 0 && src < T;
+      const bool present = inside && series.observed(static_cast<std::size_t>(src));
+      const float v = inside ? static_cast<float>(y[static_cast<std::size_t>(src)]) : 0.0f;
       if (t < L) {
         out->insample[i * L + t] = v;
         out->insample_mask[i * L + t] = present ? 1.0f : 0.0f;
@@ -61,7 +75,7 @@ void GatherWindows(const Panel& panel, const std::vector<WindowRef>& refs, const
         out->outsample_mask[i * H + (t - L)] = present ? 1.0f : 0.0f;
       }
     }
-    const auto& weights = panel.series[static_cast<std::size_t>(refs[i].series)].sample_weight;
+    const auto& weights = series.sample_weight;
     if (!weights.empty()) {  // neuralforecast: the window's mean weight scales its outsample mask
       double sum = 0;
       for (int t = L; t < L + H; ++t)

@@ -456,6 +456,25 @@ check "train: a sample_weight column is used (all zero: no loss)" \
 "$NHITS" info --model "$WORK/w0.safetensors" > "$WORK/w0info.txt"
 check "info says the weights were trained with sample_weight" 'grep -q "^sample_weight .*the sample_weight column of" "$WORK/w0info.txt"'
 
+# An available_mask column (neuralforecast's) marks missing points: 12 months left empty train,
+# predict and cv; cv leaves their y empty and scores nothing; plot refuses to draw placeholders.
+awk -F, 'NR==1 {print $0 ",available_mask"; next} {m = (NR >= 42 && NR < 54) ? 0 : 1; print $1 "," $2 "," (m ? $3 : "") "," m}' \
+  "$AIR" > "$WORK/air_gap.csv"
+"$NHITS" train --data "$WORK/air_gap.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 30 \
+  --training-data-availability-threshold 1.0,0.5 --out "$WORK/gap.safetensors" > "$WORK/gap.txt" 2>&1
+check "train: available_mask 0 marks 12 of 144 points missing" 'grep -q "available_mask marks 12 of 144 points missing" "$WORK/gap.txt"'
+"$NHITS" info --model "$WORK/gap.safetensors" > "$WORK/gapinfo.txt"
+check "info keeps the availability threshold" 'grep -qF "\"training_data_availability_threshold\":[1.0,0.5]" "$WORK/gapinfo.txt"'
+"$NHITS" predict --model "$WORK/gap.safetensors" --data "$WORK/air_gap.csv" --out "$WORK/gap_fc.csv" 2>/dev/null
+check "predict from data with missing points: 12 finite forecasts" \
+  '[ "$(awk -F, "NR > 1 && \$3 + 0 == \$3" "$WORK/gap_fc.csv" | wc -l)" = 12 ]'
+"$NHITS" cv --data "$WORK/air_gap.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 10 --n-windows 3 \
+  --step-size 46 --out "$WORK/gap_cv.csv" --quiet > "$WORK/gap_cv.txt" 2>&1
+check "cv with missing points: no metrics, the 12 missing truths left empty" \
+  'grep -q "^no metrics: an available_mask marks missing points" "$WORK/gap_cv.txt" && [ "$(grep -c ",$" "$WORK/gap_cv.csv")" = 12 ]'
+check "plot refuses to draw placeholders" \
+  '! "$NHITS" plot --model "$WORK/gap.safetensors" --data "$WORK/air_gap.csv" --out "$WORK/gap.svg" 2> "$WORK/gap_plot.txt" && grep -q "has a missing point (available_mask 0) at ds 1952-05-31" "$WORK/gap_plot.txt"'
+
 for cmd in train predict cv info plot demo quantize bench serve loadgen batch benchmark; do
   # Through a file: grep -q stops reading early and, under pipefail, a long help would fail on SIGPIPE.
   "$NHITS" $cmd --help > "$WORK/help.txt"
