@@ -171,6 +171,29 @@ TEST(Engine, CacheKeyHoldsTheWindowCount) {
   EXPECT_EQ(second.forecast.size(), 8u);  // 2 windows x h=4
 }
 
+// Conformity scores for another horizon would have intervals read past the forecast: refused at
+// load, from memory and from a checkpoint's metadata alike (h = 0 is malformed metadata).
+TEST(Engine, ConformalScoresForAnotherHorizonAreRefused) {
+  Engine engine;
+  auto scores = std::make_shared<ConformalScores>();
+  scores->h = 8;
+  scores->by_series["a"] = std::vector<float>(16, 1.0f);
+  ModelOptions o;
+  o.conformal = scores;
+  const Status refused = engine.LoadModel("m", 1, SmallModel(), o);
+  EXPECT_EQ(refused.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.message().find("conformity scores are for h=8, the model forecasts h=4"), std::string::npos)
+      << refused.message();
+  scores->h = 4;
+  scores->by_series["a"].resize(8);
+  EXPECT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  const Result<ConformalScores> zero =
+      ConformalFromJson(R"({"method":"conformal_error","n_windows":2,"step_size":1,"h":0,"scores":{}})", "x");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("h must be >= 1"), std::string::npos) << zero.status().message();
+  engine.Shutdown();
+}
+
 TEST(Engine, ForecastEqualsTheModelsOwn) {
   Engine engine;
   auto model = SmallModel();

@@ -2,6 +2,8 @@
 // buffers) against the float64 network on the same weights, for every batch size it takes.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -11,12 +13,38 @@
 
 #include "backend/cpu/quantized_linear.h"
 #include "backend/cpu/small_batch_linear.h"
+#include "backend/cpu/thread_pool.h"
 #include "nhits/hw.h"
 #include "nhits/inference.h"
 #include "nhits/scaler.h"
 
 namespace nhits {
 namespace {
+
+// A per-call thread budget: sections run on the first n threads only, each told n, and the
+// whole pool again once the budget is lifted.
+TEST(ThreadPool, SetActiveLimitsASectionToItsFirstThreads) {
+  cpu::ThreadPool pool(4);
+  auto ran = [&pool] {
+    std::array<std::atomic<int>, 4> seen{};
+    std::atomic<int> told{0};
+    auto work = [&](int t, int n) {
+      seen[static_cast<std::size_t>(t)] += 1;
+      told = n;
+    };
+    pool.Run(work);
+    std::vector<int> out;
+    for (auto& v : seen) out.push_back(v.load());
+    out.push_back(told.load());
+    return out;
+  };
+  pool.SetActive(2);
+  for (int rep = 0; rep < 50; ++rep) ASSERT_EQ(ran(), (std::vector<int>{1, 1, 0, 0, 2}));
+  pool.SetActive(1);
+  EXPECT_EQ(ran(), (std::vector<int>{1, 0, 0, 0, 1}));
+  pool.SetActive(0);
+  EXPECT_EQ(ran(), (std::vector<int>{1, 1, 1, 1, 4}));
+}
 
 TEST(InferenceSession, MatchesFloat64ReferenceAtEveryBatchSize) {
   NhitsConfig c;

@@ -165,6 +165,23 @@ TEST(Config, RejectsBadArguments) {
   EXPECT_NE(c.Validate().message().find("mismatched"), std::string::npos);
   EXPECT_FALSE(ParseActivation("GELU").ok());
   EXPECT_NE(ParseScalerType("zscore").status().message().find("robust"), std::string::npos);
+  // The size guard counts the outputs per step and the exogenous columns: 199 quantiles over
+  // h = 1e6 make a 3e11-parameter output layer that h and L alone would not reveal (1.5e9).
+  NhitsConfig wide;
+  wide.h = 1'000'000;
+  wide.input_size = 1;
+  wide.n_pool_kernel_size = {1, 1, 1};
+  wide.n_freq_downsample = {1, 1, 1};
+  wide.mlp_units = {{512, 512}};
+  EXPECT_TRUE(wide.Validate().ok()) << wide.Validate().message();
+  wide.loss = LossType::kMQLoss;
+  for (int i = 1; i < 200; ++i) wide.quantile_list.push_back(i / 200.0);
+  EXPECT_NE(wide.Validate().message().find("too large"), std::string::npos) << wide.Validate().message();
+  NhitsConfig many;
+  many.h = 4;
+  many.input_size = 8;
+  for (int i = 0; i < 400'000; ++i) many.futr_exog_list.push_back("x" + std::to_string(i));  // 7e9 first-layer weights
+  EXPECT_NE(many.Validate().message().find("too large"), std::string::npos) << many.Validate().message();
 }
 
 // A direct float64 re-implementation of NHITS.forward for one window (no shared code paths

@@ -112,6 +112,7 @@ TEST(Int8, ActivationQuantisationMatchesScalarDefinition) {
       x[1 * in + i] = std::max(0.0f, x[1 * in + i]);
       x[2 * in + i] = -std::abs(x[2 * in + i]) - 0.5f;
       x[3 * in + i] = 0.0f;
+      x[4 * in + i] = i == 0 ? 1e-38f : 0.0f;  // a range whose 255 / range overflows to inf
     }
     std::vector<std::uint8_t> q(static_cast<std::size_t>(batch) * ld);
     std::vector<float> scale(batch);
@@ -123,13 +124,15 @@ TEST(Int8, ActivationQuantisationMatchesScalarDefinition) {
         lo = std::min(lo, static_cast<double>(x[b * in + i]));
         hi = std::max(hi, static_cast<double>(x[b * in + i]));
       }
-      if (hi == lo) {
+      if (hi - lo <= 1e-30) {
         ASSERT_EQ(scale[b], 1.0f);
         ASSERT_EQ(zero[b], 0);
       } else {
         ASSERT_NEAR(scale[b], (hi - lo) / 255, 1e-6 * (hi - lo));
         ASSERT_EQ(zero[b], static_cast<int>(std::nearbyint(-lo / scale[b])));
       }
+      ASSERT_GE(zero[b], 0);
+      ASSERT_LE(zero[b], 255);
       if (b == 1) ASSERT_EQ(zero[b], 0) << "a ReLU output needs no offset";
       if (b == 2 && in > 1) ASSERT_EQ(zero[b], 255) << "an all-negative row puts zero at the top";
       for (int i = 0; i < ld; ++i) {

@@ -460,20 +460,15 @@ bool HeaderHas(const std::string& path, const std::string& column) {
   return false;
 }
 
-// neuralforecast's sample_weight column: moved from the exogenous columns to Series::sample_weight,
-// refused (file, line) when negative, as neuralforecast refuses it.
-void TakeSampleWeights(const std::string& path, Panel* panel) {
+// neuralforecast's sample_weight column: moved from the exogenous columns to Series::sample_weight
+// (the reader refuses a negative weight with its file and line, as neuralforecast refuses it).
+void TakeSampleWeights(Panel* panel) {
   const auto at = std::find(panel->exog_names.begin(), panel->exog_names.end(), "sample_weight");
   const std::size_t k = static_cast<std::size_t>(at - panel->exog_names.begin());
   panel->exog_names.erase(at);
-  std::size_t line = 1;  // the header
   for (Series& s : panel->series) {
     s.sample_weight = std::move(s.exog[k]);
     s.exog.erase(s.exog.begin() + static_cast<std::ptrdiff_t>(k));
-    for (double w : s.sample_weight) {
-      ++line;
-      if (w < 0) Fail(path + ":" + std::to_string(line) + ": field 'sample_weight': must be >= 0, got " + FormatValue(w));
-    }
   }
 }
 
@@ -517,7 +512,7 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
                             " would fit its statistics over the placeholder values too (as neuralforecast's does); "
                             "use the model's scaler_type, whose window statistics skip missing points");
   NoteUnseenLabels(c, path, temporal);
-  if (weighted) TakeSampleWeights(path, &panel);
+  if (weighted) TakeSampleWeights(&panel);
   if (!c.stat_exog_list.empty()) {
     if (static_path.empty())
       Fail("the model takes static exogenous columns (stat_exog_list: " + JoinNames(c.stat_exog_list) +

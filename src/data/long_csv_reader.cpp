@@ -27,6 +27,7 @@ constexpr const char* kUniqueId = "unique_id";
 constexpr const char* kDs = "ds";
 constexpr const char* kY = "y";
 constexpr const char* kAvailable = "available_mask";
+constexpr const char* kSampleWeight = "sample_weight";
 
 // Every message is "PATH:LINE: field 'NAME': what", so a CLI can print it unchanged.
 Status Bad(const std::string& path, std::int64_t line, std::string_view field, std::string what) {
@@ -218,6 +219,8 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     double v = 0;
     if (const char* why = ParseFinite(field, &v))
       return Bad(path_, line, cols_.extra_names[k], (field.empty() ? std::string() : Quote(field) + " ") + why);
+    if (v < 0 && cols_.extra_names[k] == kSampleWeight)  // neuralforecast refuses negative weights too
+      return Bad(path_, line, kSampleWeight, "must be >= 0, got " + std::string(field));
     current().exog[k].push_back(v);
   }
   if (!cols_.want_y) return Status::Ok();

@@ -279,10 +279,16 @@ Status NhitsConfig::Validate() const {
   const double units_in = static_cast<double>(mlp_units.front()[0]), units_out = static_cast<double>(mlp_units.back()[1]);
   for (int n : n_blocks) blocks += n;
   for (const auto& u : mlp_units) params += static_cast<double>(u[0]) * u[1];
-  params = blocks * (params + static_cast<double>(input_size) * units_in + units_out * (static_cast<double>(input_size) + h));
-  if (blocks > 65536 || params > 4e9)
+  // Bounds of the widest block (no pooling, one knot per step): the first layer reads y and the
+  // hist columns over L, the futr columns over L + h and the statics; the last writes L + Q x h.
+  const double L = input_size, X = static_cast<double>(hist_exog_list.size()),
+               F = static_cast<double>(futr_exog_list.size()), S = static_cast<double>(stat_exog_list.size());
+  const double in_features = L * (1 + X) + (L + h) * F + S, n_theta = L + static_cast<double>(network_outputs_per_step()) * h;
+  params = blocks * (params + in_features * units_in + units_out * n_theta);
+  if (blocks > 65536 || params > 4e9 || in_features > 1 << 30 || n_theta > 1 << 30)
     return bad("sizes too large to build: " + std::to_string(static_cast<long long>(blocks)) + " blocks, ~" +
-               std::to_string(static_cast<long long>(params)) + " parameters (n_blocks, mlp_units, input_size, h)");
+               std::to_string(static_cast<long long>(params)) +
+               " parameters (n_blocks, mlp_units, input_size, h, the outputs per step and exogenous columns)");
   if (!(dropout_prob_theta >= 0.0 && dropout_prob_theta < 1.0))
     return bad("field 'dropout_prob_theta': must be in [0, 1)");
   if (!quantile_list.empty()) {

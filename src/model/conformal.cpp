@@ -67,6 +67,7 @@ Result<ConformalScores> ConformalFromJson(const std::string& text, const std::st
   }
   if (Status st = ValidateConformalSettings(s.method, s.n_windows, s.step_size); !st.ok())
     return Status::Corruption(where + ": metadata " + kConformalKey + ": " + st.message());
+  if (s.h < 1) return Status::Corruption(where + ": metadata " + kConformalKey + ": h must be >= 1, got " + std::to_string(s.h));
   for (const auto& [id, v] : s.by_series)
     if (v.size() != static_cast<std::size_t>(s.n_windows) * s.h)
       return Status::Corruption(where + ": metadata " + kConformalKey + ": series '" + id + "' has " +

@@ -108,6 +108,7 @@ Status InferenceSession::Predict(int batch, const float* insample, const float* 
   // OpenMP's thread count (the row loops and oneDNN's GEMMs) is per calling thread: set it for
   // this call, or two serving workers would each start a team of every core.
   omp_set_num_threads(threads);
+  pool_->SetActive(threads);
   cpu::ThreadPool* pool = threads == 1 ? nullptr : pool_.get();
   if (batch < 1 || batch > max_batch_)
     return Status::InvalidArgument("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_) +

@@ -138,6 +138,11 @@ Status Engine::LoadModel(const std::string& name, int version, std::shared_ptr<c
                                "device only, not on '" + options.device + "'");
   if (options.priority_levels < 1 || options.max_batch_size < 1 || options.max_queue_size < 1 || options.workers < 1)
     return Status::InvalidArgument("priority_levels, max_batch_size, max_queue_size and workers must be >= 1");
+  // Intervals read h scores per forecast step: scores for another horizon would read past the forecast.
+  if (options.conformal && options.conformal->h != model->config().h)
+    return Status::InvalidArgument("model '" + name + "': its conformity scores are for h=" +
+                                   std::to_string(options.conformal->h) + ", the model forecasts h=" +
+                                   std::to_string(model->config().h));
   if (impl_->shut_down) return Status::Unavailable("the engine is shutting down");
   // Build and warm up outside the registry lock: the old version keeps serving meanwhile.
   auto fresh = std::make_shared<ModelInstance>(name, version, std::move(model), options, options.precision,

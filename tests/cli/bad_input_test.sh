@@ -110,6 +110,9 @@ expect_error benchmark-resume-bad-row "rows2.json: row 1" "seasonal_naive_mse" -
 
 write neg_weight.csv "unique_id,ds,y,sample_weight" "a,1,1.0,1" "a,2,1.5,1" "a,3,1.2,-0.5" "a,4,1.1,1" "a,5,1.3,1" "a,6,1.4,1"
 expect_error train-negative-sample-weight "neg_weight.csv:4" "field 'sample_weight'" "must be >= 0" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight.csv"
+# Rows by date across series: the line is the file's, not a count in series order.
+write neg_weight_by_date.csv "unique_id,ds,y,sample_weight" "a,1,1.0,1" "b,1,1.5,-2" "a,2,1.2,1" "a,3,1.1,1"
+expect_error train-negative-sample-weight-by-date "neg_weight_by_date.csv:3" "must be >= 0, got -2" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight_by_date.csv"
 write bad_mask.csv "unique_id,ds,y,available_mask" "a,1,1.0,1" "a,2,1.5,0.5"
 expect_error train-available-mask-not-0-or-1 "bad_mask.csv:3" "field 'available_mask'" "must be 1 (observed) or 0" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/bad_mask.csv"
 expect_error train-availability-threshold-above-1 "--training-data-availability-threshold" "'1.5' is not a fraction" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight.csv" --training-data-availability-threshold 1.5

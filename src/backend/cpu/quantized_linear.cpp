@@ -151,7 +151,9 @@ struct RowCode {
 RowCode CodeFor(float lo, float hi) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
-  if (!(hi > lo)) return {1.0f, 1.0f, 0};
+  // A range too narrow for 255 / range to be finite (below ~7.5e-37) holds nothing but rounding
+  // dust: coded as zeros, as an all-zero row is (an infinite inv would make the zero point NaN).
+  if (!(hi - lo > 1e-30f)) return {1.0f, 1.0f, 0};
   const float inv = 255.0f / (hi - lo);
   return {(hi - lo) / 255.0f, inv, static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo * inv), 0.0f, 255.0f))};
 }
@@ -281,7 +283,11 @@ void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights&
 
 void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
                     std::int32_t* acc, Epilogue e) {
-  if (!kVnni) {
+  // oneDNN follows ONEDNN_MAX_CPU_ISA, not the CPUID bits: a cap below VNNI on a VNNI CPU would
+  // take its saturating path too.
+  static const bool onednn_vnni = kVnni && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) ==
+                                               dnnl_cpu_isa_avx512_core_vnni;
+  if (!onednn_vnni) {
     // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead, with
     // the small-batch kernel on blocks of 8 windows, the threads splitting the windows.
     ForRows(batch, [&](int r0, int r1) {

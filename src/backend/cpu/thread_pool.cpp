@@ -14,7 +14,7 @@ constexpr auto kSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
+ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads), active_(threads_) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -34,7 +34,7 @@ int ThreadPool::SetRealtime(int priority) {
 }
 
 void ThreadPool::Run(void (*fn)(void*, int, int), void* ctx) {
-  if (threads_ == 1) {
+  if (active_ == 1) {
     fn(ctx, 0, 1);
     return;
   }
@@ -43,7 +43,7 @@ void ThreadPool::Run(void (*fn)(void*, int, int), void* ctx) {
   pending_.store(threads_ - 1, std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
-  fn(ctx, 0, threads_);
+  fn(ctx, 0, active_);
   // Spin while the workers are likely still running, then sleep: on a loaded machine a worker
   // may be descheduled, and spinning would only keep it off the core.
   const auto spin_until = std::chrono::steady_clock::now() + kSpin;
@@ -67,7 +67,7 @@ void ThreadPool::WorkerLoop(int index) {
     }
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-    fn_(ctx_, index, threads_);
+    if (index < active_) fn_(ctx_, index, active_);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }

@@ -20,6 +20,11 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return threads_; }
+  // Runs the next sections on the first `n` threads only (1..size(); anything else: all), until
+  // set again: a per-call thread budget. The others still check in to each section, so a section
+  // never overlaps the next. Owner thread only, between sections.
+  void SetActive(int n) { active_ = n < 1 || n > threads_ ? threads_ : n; }
+  int active() const { return active_; }
   // Runs the pool's own threads under SCHED_FIFO at `priority` (the caller's thread is the
   // caller's business). Returns 0 or the error of the first thread refused (EPERM without root
   // or CAP_SYS_NICE).
@@ -37,6 +42,7 @@ class ThreadPool {
   void WorkerLoop(int index);
 
   int threads_;
+  int active_;  // written by the owner before a section is published, read by workers after
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
