@@ -79,12 +79,17 @@ Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::stri
     ++no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
+    // Fields named as ReadLongCsv names them: the row's first for a quoting error, the first
+    // missing (or the last, when there are too many) for a ragged row.
     if (const char* reason = csv::SplitLine(line, &f, &storage))
-      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + columns[0] + "': " + reason);
+      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + (header.empty() ? "" : header[0]) +
+                                     "': " + reason);
     if (f.size() != header.size())
-      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" + columns[0] + "': row has " +
+      return Status::InvalidArgument(path + ":" + std::to_string(no) + ": field '" +
+                                     header[std::min(f.size(), header.size() - 1)] + "': row has " +
                                      std::to_string(f.size()) + " fields but the header has " +
-                                     std::to_string(header.size()));
+                                     std::to_string(header.size()) +
+                                     (f.size() > header.size() ? " (a field holding a comma must be quoted: \"a,b\")" : ""));
     for (std::size_t k = 0; k < columns.size(); ++k)
       if (!IsMissing(f[at[k]])) labels[k].emplace(f[at[k]]);
   }
