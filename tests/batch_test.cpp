@@ -2,11 +2,13 @@
 // set with known clusters), retries, graceful degradation, and that the analytics add up.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "nhits/batch.h"
 #include "nhits/forecast.h"
@@ -321,10 +323,13 @@ TEST(BatchProcessor, AnOverloadedEngineDegradesWithoutPerAssetRetries) {
   o.max_batch_size = 1;
   o.max_queue_size = 1;
   o.cache = false;
-  NhitsConfig c;  // wide enough that a window takes about a millisecond: the burst outruns it
+  // Each batch holds the worker 5 ms: a burst of submissions (microseconds apart) outruns it
+  // however the machine schedules the threads.
+  o.on_batch = [](const std::vector<std::string>&) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); };
+  NhitsConfig c;
   c.h = 3;
   c.input_size = 10;
-  c.mlp_units = {{1024, 1024}, {1024, 1024}};
+  c.mlp_units = {{16, 16}};
   auto slow = std::make_shared<Model>(c);
   slow->mutable_network().InitParams(3);
   ASSERT_TRUE(engine.LoadModel("eq", 1, slow, o).ok());
