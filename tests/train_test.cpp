@@ -263,6 +263,40 @@ TEST(Train, ValidationAndEarlyStoppingRun) {
   EXPECT_GE(r->best_val_loss, 0.0);
 }
 
+// neuralforecast's val_monitor="train_loss": early stopping compares the training loss of the step
+// each check follows (checked here on every step, where the report's train_loss is that step's),
+// by Lightning's rule: patience checks in a row without a strictly lower value stop the run.
+TEST(Train, EarlyStoppingCanWatchTheTrainingLoss) {
+  const Panel panel = AirPassengers();
+  TrainOptions o = QuickOptions();
+  o.max_steps = 300;
+  o.val_size = 12;
+  o.val_check_steps = 1;
+  o.early_stop_patience_steps = 3;
+  o.learning_rate = 1e-2;
+  o.monitor_train_loss = true;
+  Model m(SmallAirConfig());
+  const Result<TrainReport> r = Train(m, panel, o, 12);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->monitored_history.size(), r->val_history.size());
+  ASSERT_TRUE(r->early_stopped) << "300 noisy steps of 32 windows never went 3 steps without a new low";
+  EXPECT_EQ(r->monitored_history.back().first, r->steps);
+  EXPECT_DOUBLE_EQ(r->monitored_history.back().second, r->train_loss);  // the last step's own loss
+  EXPECT_NE(r->monitored_history.back().second, r->val_history.back().second);
+  double best = r->monitored_history.front().second;
+  int bad = 0;
+  for (std::size_t i = 1; i < r->monitored_history.size(); ++i) {
+    const double v = r->monitored_history[i].second;
+    if (v < best) best = v, bad = 0;
+    else ++bad;
+    EXPECT_EQ(bad >= 3, i + 1 == r->monitored_history.size()) << "check " << i << ": stopped at the first 3rd miss";
+  }
+  // The best validation loss is still the validation's, whatever early stopping watched.
+  double best_val = r->val_history.front().second;
+  for (const auto& [step, v] : r->val_history) best_val = std::min(best_val, v);
+  EXPECT_DOUBLE_EQ(r->best_val_loss, best_val);
+}
+
 // neuralforecast validates every min(val_check_steps, max_steps) steps: a run shorter than
 // val_check_steps still validates once, at its last step, and reports a best loss.
 TEST(Train, ValidationRunsOnceWhenValCheckStepsExceedsMaxSteps) {

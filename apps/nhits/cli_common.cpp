@@ -210,6 +210,13 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
   app.add_option("--num-lr-decays", train.num_lr_decays, "LR halvings over max-steps")->capture_default_str();
   app.add_option("--early-stop-patience-steps", train.early_stop_patience_steps,
                  "Validation checks without improvement before stopping (-1: off)")->capture_default_str();
+  val_monitor_flag = app.add_option_function<std::string>(
+                             "--val-monitor",
+                             [this](const std::string& v) { train.monitor_train_loss = v == "train_loss"; },
+                             "What early stopping watches, as neuralforecast's val_monitor: ptl/val_loss or valid_loss (the\n"
+                             "validation loss, default) or train_loss (the training loss of the step before each check)")
+                         ->check(OneOf({"ptl/val_loss", "valid_loss", "train_loss"}, "--val-monitor"));
+  val_flags.push_back(val_monitor_flag);
   val_flags.push_back(app.add_option("--val-check-steps", train.val_check_steps,
                                      "Steps between validations (at most --max-steps, as in neuralforecast)")->capture_default_str());
   val_size_flag = app.add_option("--val-size", train.val_size, "Last points of each series used for validation")->capture_default_str();
@@ -421,6 +428,8 @@ NhitsConfig ModelFlags::Config(const std::string& data, const std::string& stati
     UsageFail("--valid-delta applies to --valid-loss HuberLoss, HuberQLoss or HuberMQLoss");
   if (given(valid_q_flag) && !(train.valid_loss && v.single_quantile()))
     UsageFail("--valid-q applies to --valid-loss QuantileLoss or HuberQLoss");
+  if (given(val_monitor_flag) && train.early_stop_patience_steps <= 0 && !train.restore_best_weights)
+    UsageFail("--val-monitor applies to early stopping (--early-stop-patience-steps N) or --restore-best-weights");
   CheckFlagsOk(c.Validate());
   CheckFlagsOk(train.Validate(c));
   return c;
@@ -667,7 +676,7 @@ std::string StoredTrainingSettings(const std::string& checkpoint_path) {
     for (const char* key : {"max_steps", "learning_rate", "num_lr_decays", "batch_size", "windows_batch_size", "step_size",
                             "val_size", "val_check_steps", "val_step_size", "early_stop_patience_steps", "valid_loss",
                             "valid_delta", "valid_q", "restore_best_weights", "start_padding_enabled",
-                            "training_data_availability_threshold", "random_seed"})
+                            "training_data_availability_threshold", "val_monitor", "random_seed"})
       if (stored.is_object() && stored.contains(key)) training[key] = stored[key];
     if (!training.empty()) return training.dump();
   }

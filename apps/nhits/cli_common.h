@@ -60,7 +60,7 @@ struct ModelFlags {
   const CLI::Option *distribution_flag = nullptr, *return_params_flag = nullptr, *valid_delta_flag = nullptr,
                     *valid_q_flag = nullptr, *level_flag = nullptr, *quantiles_flag = nullptr,
                     *input_size_flag = nullptr,  // given: 0 is an error, not the default 3*h
-                    *q_flag = nullptr, *delta_flag = nullptr, *val_size_flag = nullptr;
+                    *q_flag = nullptr, *delta_flag = nullptr, *val_size_flag = nullptr, *val_monitor_flag = nullptr;
   std::vector<const CLI::Option*> val_flags;  // meaningful only with validation (--val-size)
   // train and cv: the validation flags without --val-size are refused, not ignored (the benchmark
   // sets its validation split itself).

@@ -137,6 +137,10 @@ struct TrainOptions {
   double learning_rate = 1e-3;
   int num_lr_decays = 3;              // StepLR halvings over max_steps (<= 0: none)
   int early_stop_patience_steps = -1;  // in validation checks; -1 disables
+  // neuralforecast's val_monitor="train_loss": early stopping (and restore_best_weights) follow
+  // the training loss of the step each validation check comes after, not the validation loss
+  // ("ptl/val_loss" and "valid_loss", the default, are the same number on one device).
+  bool monitor_train_loss = false;
   int val_check_steps = 100;
   int val_size = 0;                   // last points of each series held out for validation
   int batch_size = 32;                // series per step

@@ -22,6 +22,9 @@ struct TrainReport {
   // NaN when no validation ran (a sentinel of -1 would not do: a likelihood can be negative).
   double best_val_loss = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::pair<int, double>> val_history;  // (step, validation loss)
+  // (step, what early stopping compared) at each check: the validation loss, or with
+  // monitor_train_loss the training loss of that step.
+  std::vector<std::pair<int, double>> monitored_history;
   bool early_stopped = false;
   int diverged_at_step = 0;      // the first validation check whose loss was not finite (0: none)
   double seconds = 0;

@@ -456,6 +456,7 @@ std::string ConfigToJson(const NhitsConfig& c, const TrainOptions* t) {
     j["learning_rate"] = t->learning_rate;
     j["num_lr_decays"] = t->num_lr_decays;
     j["early_stop_patience_steps"] = t->early_stop_patience_steps;
+    if (t->monitor_train_loss) j["val_monitor"] = "train_loss";
     j["val_check_steps"] = t->val_check_steps;
     j["val_size"] = t->val_size;
     j["batch_size"] = t->batch_size;

@@ -174,6 +174,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
   double loss_sum = 0;
   int loss_count = 0, bad_checks = 0;
   double last_val = std::numeric_limits<double>::quiet_NaN();  // no validation yet
+  double best_monitored = std::numeric_limits<double>::quiet_NaN();
   // neuralforecast: val_check_interval = min(val_check_steps, max_steps), so a short run still
   // validates (once, at its end) instead of never.
   const int val_every = std::max(1, std::min(o.val_check_steps, o.max_steps));
@@ -271,11 +272,15 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         if (report.diverged_at_step == 0) report.diverged_at_step = step + 1;
       }
       report.val_history.emplace_back(step + 1, last_val);
+      if (!diverged && (std::isnan(report.best_val_loss) || last_val < report.best_val_loss)) report.best_val_loss = last_val;
+      // What EarlyStopping watches: Lightning's callback metric "train_loss" is the last step's.
+      const double monitored = o.monitor_train_loss ? loss : last_val;
+      report.monitored_history.emplace_back(step + 1, monitored);
       // Lightning's EarlyStopping(mode="min", min_delta=0): strictly better resets patience.
-      if (diverged) {
+      if (diverged && !o.monitor_train_loss) {
         if (o.early_stop_patience_steps > 0) report.early_stopped = true;
-      } else if (std::isnan(report.best_val_loss) || last_val < report.best_val_loss) {
-        report.best_val_loss = last_val;
+      } else if (std::isnan(best_monitored) || monitored < best_monitored) {
+        best_monitored = monitored;
         bad_checks = 0;
         if (o.restore_best_weights) best_params = net.params(), best_tables = table_weights, best_revin = revin_pair;
       } else if (o.early_stop_patience_steps > 0 && ++bad_checks >= o.early_stop_patience_steps) {
