@@ -215,7 +215,7 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
                              [this](const std::string& v) { train.monitor_train_loss = v == "train_loss"; },
                              "What early stopping watches, as neuralforecast's val_monitor: ptl/val_loss or valid_loss (the\n"
                              "validation loss, default) or train_loss (the training loss of the step before each check)")
-                         ->check(OneOf({"ptl/val_loss", "valid_loss", "train_loss"}, "--val-monitor"));
+                         ->transform(OneOf({"ptl/val_loss", "valid_loss", "train_loss"}, "--val-monitor"));
   val_flags.push_back(val_monitor_flag);
   val_flags.push_back(app.add_option("--val-check-steps", train.val_check_steps,
                                      "Steps between validations (at most --max-steps, as in neuralforecast)")->capture_default_str());

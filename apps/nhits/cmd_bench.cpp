@@ -120,8 +120,9 @@ Action RegisterBench(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "Checkpoint (default: random weights, neuralforecast's default NHITS)");
-  app.add_option("--h", a->h, "Horizon of the random-weight model")->check(AtLeast(1))->capture_default_str();
-  app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->check(AtLeast(1))->capture_default_str();
+  auto* h_flag = app.add_option("--h", a->h, "Horizon of the random-weight model")->check(AtLeast(1))->capture_default_str();
+  auto* l_flag =
+      app.add_option("--input-size", a->input_size, "Input size of the random-weight model")->check(AtLeast(1))->capture_default_str();
   app.add_option("--exog", a->exog,
                  "Random-weight model with exogenous inputs: HIST,FUTR,STAT column counts (e.g. 4,2,8), fed random values");
   app.add_option("--distribution", a->distribution,
@@ -136,8 +137,13 @@ Action RegisterBench(CLI::App& app) {
   app.add_option("--seconds", a->seconds, "Timed seconds per row (after warm-up)")->check(PositiveNumber())->capture_default_str();
   app.add_option("--min-reps", a->min_reps, "Minimum timed repetitions per row")->check(AtLeast(1))->capture_default_str();
   app.add_option("--json", a->json, "Also write the rows as JSON");
-  return [a] {
+  return [a, h_flag, l_flag] {
     if (!a->json.empty()) CheckOutputPath({"--json", a->json}, {{"--model", a->model}});
+    if (!a->model.empty() && (h_flag->count() > 0 || l_flag->count() > 0))
+      UsageFail(std::string(h_flag->count() > 0 ? "--h" : "--input-size") +
+                " shapes the random-weight model; a checkpoint (--model) has its own");
+    if (!a->distribution.empty() && !ParseDistributionType(a->distribution, "--distribution").ok())
+      UsageFail(ParseDistributionType(a->distribution, "--distribution").status().message());
     std::unique_ptr<Model> model;
     PrecisionPlan file_plan;
     if (!a->model.empty()) {
@@ -168,8 +174,8 @@ Action RegisterBench(CLI::App& app) {
     }
     const std::vector<Precision> precisions = ParsePrecisionList(a->precision, "precision");
     const std::vector<int> batches = ParseIntList(a->batch_sizes, "batch-sizes");
-    for (int b : batches)
-      if (b < 1) UsageFail("--batch-sizes: " + std::to_string(b) + " is not >= 1");
+    for (int b : batches)  // the arena holds every buffer for the largest: beyond a million windows, out of memory
+      if (b < 1 || b > (1 << 20)) UsageFail("--batch-sizes: " + std::to_string(b) + " is not within 1..1048576");
     const std::vector<int> thread_counts = ParseIntList(a->threads, "threads");
     for (int t : thread_counts) {
       if (t < 0) UsageFail("--threads: " + std::to_string(t) + " is not >= 0 (0: all cores)");

@@ -29,17 +29,21 @@ Action RegisterExport(CLI::App& app) {
   app.add_flag("--with-scaler", a->with_scaler,
                "Put the model's temporal scaler in the graph: raw values in, original scale out "
                "(identity, standard, minmax, minmax1, revin; robust and invariant need a median, which ONNX lacks)");
-  app.add_flag("--fp16", a->fp16, "FP16 weights and activations inside the graph (float32 inputs/outputs)");
+  auto* fp16 = app.add_flag("--fp16", a->fp16, "FP16 weights and activations inside the graph (float32 inputs/outputs)");
   app.add_flag("--int8", a->int8,
                "INT8 QDQ graph from the calibration `nhits quantize` recorded (static activation scales, the "
-               "checkpoint's per-channel INT8 weights; FP32-kept layers stay FP32)");
+               "checkpoint's per-channel INT8 weights; layers the checkpoint keeps in FP32 or BF16 are FP32 there)")
+      ->excludes(fp16);
   app.add_option("--tensorrt-cache", a->tensorrt_cache,
                  "Also write TensorRT's INT8 calibration cache for this graph (needs a quantised checkpoint)");
   app.add_option("--reference", a->reference,
                  "Also write PREFIX.bin (insample, mask, any exogenous inputs, forecast as float32) and PREFIX.json:\n"
                  "random windows and this engine's forecasts for them, to check another runtime against");
-  app.add_option("--reference-windows", a->windows, "Windows in the reference")->capture_default_str();
-  return [a] {
+  auto* windows = app.add_option("--reference-windows", a->windows, "Windows in the reference (1..65536)")
+                      ->check(CLI::Range(1, 65536))
+                      ->capture_default_str();
+  return [a, windows] {
+    if (a->reference.empty() && windows->count() > 0) UsageFail("--reference-windows applies to --reference, which is not given");
     CheckOutputPath({"--onnx", a->onnx}, {{"--model", a->model}});
     if (!a->reference.empty()) {
       CheckOutputPath({"--reference", a->reference + ".bin"}, {{"--model", a->model}, {"--onnx", a->onnx}});
@@ -89,7 +93,6 @@ Action RegisterExport(CLI::App& app) {
                  a->with_scaler ? ", scaler inside" : ", scaled space (no scaler inside)", a->fp16 ? ", FP16" : a->int8 ? ", INT8 QDQ" : "",
                  columns.c_str());
     if (a->reference.empty()) return;
-    if (a->windows < 1) UsageFail("--reference-windows must be >= 1");
     const int n = a->windows, L = c.input_size, HQ = c.h * c.outputs_per_step();
     std::mt19937 rng(17);
     std::normal_distribution<float> nd(0, 1);

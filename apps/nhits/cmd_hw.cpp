@@ -10,14 +10,23 @@ namespace nhits::cli {
 Action RegisterHw(CLI::App& app) {
   auto profile = std::make_shared<std::string>("auto");
   app.add_option("--profile", *profile, "Profile to resolve: auto, ultra-low-latency, low-latency, balanced, "
-                                        "high-throughput, memory-efficient, production")->capture_default_str();
+                                        "high-throughput, memory-efficient, production")
+      ->transform(OneOf(ProfileNames(), "profile"))
+      ->capture_default_str();
   return [profile] {
     const CpuInfo c = DetectCpu();
     const RuntimeProfile p = Unwrap(ResolveProfile(*profile, c));
     auto yn = [](bool b) { return b ? "yes" : "no"; };
     std::printf("cpu          %s (%s), %d logical cores, %d usable by this process (affinity, cgroup quota)\n",
                 c.model.c_str(), c.vendor.c_str(), c.logical_cores, c.usable_cores);
-    std::printf("caches       L1d %zu KiB, L2 %zu KiB, L3 %zu MiB\n", c.l1d_bytes >> 10, c.l2_bytes >> 10, c.l3_bytes >> 20);
+    // 0: sysfs did not say (some VMs); MiB only from a whole MiB up.
+    auto size = [](std::size_t bytes) {
+      if (bytes == 0) return std::string("unknown");
+      return bytes >= (1u << 20) && bytes % (1u << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
+                                                              : std::to_string(bytes >> 10) + " KiB";
+    };
+    std::printf("caches       L1d %s, L2 %s, L3 %s\n", size(c.l1d_bytes).c_str(), size(c.l2_bytes).c_str(),
+                size(c.l3_bytes).c_str());
     std::printf("isa          AVX2 %s, FMA %s, AVX-512F %s (BW %s, VL %s), VNNI %s, AVX512-BF16 %s, AMX %s\n",
                 yn(c.avx2), yn(c.fma), yn(c.avx512f), yn(c.avx512bw), yn(c.avx512vl), yn(c.avx512_vnni),
                 yn(c.avx512_bf16), yn(c.amx_tile));

@@ -42,9 +42,11 @@ Action RegisterServe(CLI::App& app) {
   app.add_option("--profile", a->profile,
                  "Runtime profile for batching, cache and threads: ultra-low-latency, low-latency, balanced, "
                  "high-throughput, memory-efficient, production or auto (see `nhits hw`)")
+      ->transform(OneOf(ProfileNames(), "profile"))
       ->capture_default_str();
-  app.add_option("--max-batch-size", a->max_batch_size, "Largest dynamic batch in windows (default: the profile's)")
-      ->check(AtLeast(1));
+  app.add_option("--max-batch-size", a->max_batch_size,
+                 "Largest dynamic batch in windows, 1..65536 (default: the profile's)")
+      ->check(CLI::Range(1, 65536));
   app.add_option("--max-queue-delay-us", a->max_queue_delay_us,
                  "Longest wait for a batch to grow after its oldest request (default: the profile's)")
       ->check(AtLeast(0));
@@ -85,12 +87,14 @@ Action RegisterServe(CLI::App& app) {
                  "CPU saturation (0: off)")
       ->check(CLI::Range(0, 19))
       ->capture_default_str();
-  app.add_option("--cache-mb", a->cache_mb, "Forecast cache budget in MB (default: the profile's)")
-      ->check(NonNegativeNumber() & CLI::Range(0.0, 1048576.0));
-  app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds (at most 30 days)")
-      ->check(PositiveNumber() & CLI::Range(0.0, 30 * 86400.0))  // beyond, the clock overflows
-      ->capture_default_str();
-  app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache");
+  auto* cache_mb = app.add_option("--cache-mb", a->cache_mb,
+                                  "Forecast cache budget in MiB (default: the profile's; given, it turns the cache on "
+                                  "under a profile without one)")
+                       ->check(NonNegativeNumber() & CLI::Range(0.0, 1048576.0));
+  auto* cache_ttl = app.add_option("--cache-ttl-s", a->cache_ttl_s, "Forecast cache time-to-live in seconds (at most 30 days)")
+                        ->check(PositiveNumber() & CLI::Range(0.0, 30 * 86400.0))  // beyond, the clock overflows
+                        ->capture_default_str();
+  app.add_flag("--no-cache", a->no_cache, "Disable the forecast cache")->excludes(cache_mb)->excludes(cache_ttl);
   app.add_option("--io-threads", a->http.io_threads,
                  "HTTP event-loop threads (each serves many keep-alive connections; parsing happens here)")
       ->check(AtLeast(1))
@@ -125,7 +129,8 @@ Action RegisterServe(CLI::App& app) {
     mo.priority_lane = profile.priority_lane && !a->no_priority_lane;
     mo.worker_nice = a->worker_nice;  // ranges checked by the options
     mo.lane_realtime_priority = a->lane_rt_priority;
-    mo.cache = profile.cache_enabled && !a->no_cache;
+    // An explicit budget asks for a cache, whatever the profile's default.
+    mo.cache = (profile.cache_enabled || a->cache_mb > 0) && !a->no_cache;
     mo.layout.small_batch_panels = profile.small_batch_panels;
     if (a->http.default_priority > mo.priority_levels)
       UsageFail("--default-priority " + std::to_string(a->http.default_priority) + " is outside 1.." +

@@ -91,7 +91,7 @@ expect_error train-val-check-without-val "--val-check-steps applies to validatio
 expect_error train-level-point-loss "--level sets the levels an MQLoss" "nhits predict --level 50,99" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --prediction-intervals 3 --level 50,99
 expect_error loadgen-priority-out-of-range "--priority 5 is outside 1..3" -- "$NHITS" loadgen --checkpoint "$WORK/good.safetensors" --seconds 1 --priority 5
 expect_error loadgen-mode-in-process "--mode is the HTTP body format" -- "$NHITS" loadgen --checkpoint "$WORK/good.safetensors" --seconds 1 --mode json
-expect_error bench-negative-batch "--batch-sizes: -4 is not >= 1" -- "$NHITS" bench --batch-sizes -4
+expect_error bench-negative-batch "--batch-sizes: -4 is not within 1..1048576" -- "$NHITS" bench --batch-sizes -4
 expect_error quantize-bad-data "nan.csv:4" -- "$NHITS" quantize --model "$WORK/good.safetensors" --calibration "$WORK/nan.csv" --out "$WORK/out.safetensors"
 expect_error bench-unknown-precision "--precision" "int4" -- "$NHITS" bench --precision fp32,int4 --batch-sizes 1
 expect_error serve-unknown-device "device 'tpu:0'" "backend" -- "$NHITS" serve --model "m=$WORK/good.safetensors" --device tpu:0 --port 0
@@ -204,6 +204,28 @@ expect_rc serve-zero-workers-exits-2 2 "$NHITS" serve --model a="$WORK/good.safe
 expect_rc bench-zero-seconds-exits-2 2 "$NHITS" bench --seconds 0
 expect_rc benchmark-unknown-dataset-exits-2 2 "$NHITS" benchmark --dataset Bogus
 expect_rc loadgen-url-and-checkpoint-exits-2 2 "$NHITS" loadgen --url http://127.0.0.1:9 --checkpoint "$WORK/good.safetensors"
+expect_rc loadgen-huge-seconds-exits-2 2 "$NHITS" loadgen --checkpoint "$WORK/good.safetensors" --seconds 1e12
+expect_rc loadgen-engine-flag-with-url-exits-2 2 "$NHITS" loadgen --url http://127.0.0.1:9 --model air --threads 3
+expect_rc hw-unknown-profile-exits-2 2 "$NHITS" hw --profile foo
+expect_rc hw-profile-any-case-exits-0 0 "$NHITS" hw --profile Balanced
+expect_rc serve-cache-mb-and-no-cache-exits-2 2 "$NHITS" serve --model a="$WORK/good.safetensors" --no-cache --cache-mb 4 --port 0
+expect_rc bench-h-with-a-checkpoint-exits-2 2 "$NHITS" bench --model "$WORK/good.safetensors" --h 48
+expect_rc bench-unknown-distribution-exits-2 2 "$NHITS" bench --distribution Foo
+expect_rc export-int8-and-fp16-exits-2 2 "$NHITS" export --model "$WORK/good.safetensors" --onnx "$WORK/out.onnx" --int8 --fp16
+expect_error export-windows-without-reference "--reference-windows applies to --reference" -- "$NHITS" export --model "$WORK/good.safetensors" --onnx "$WORK/out.onnx" --reference-windows 4
+# A server whose metadata gives no fixed window length is named, not crashed on (it segfaulted).
+mkdir -p "$WORK/meta/v2/models"
+printf '{"inputs":[]}' > "$WORK/meta/v2/models/empty"
+printf '{"inputs":[{"name":"insample_y","shape":[-1,-1]}]}' > "$WORK/meta/v2/models/dynamic"
+if command -v python3 > /dev/null; then
+  PORT=$((20000 + RANDOM % 20000))
+  (cd "$WORK/meta" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1) &
+  META_PID=$!
+  for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.1)" 2>/dev/null && break; sleep 0.1; done
+  expect_error loadgen-metadata-without-insample "has no insample_y input" -- "$NHITS" loadgen --url "http://127.0.0.1:$PORT" --model empty --seconds 1
+  expect_error loadgen-metadata-dynamic-length "gives no fixed window length" -- "$NHITS" loadgen --url "http://127.0.0.1:$PORT" --model dynamic --seconds 1
+  kill "$META_PID" 2>/dev/null
+fi
 expect_rc missing-data-file-exits-1 1 "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/nope.csv" --out "$WORK/out.csv"
 expect_error cv-level-with-a-point-loss "--level sets the levels" "the loss is MAE and neither is given" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --level 50 --out "$WORK/out.csv"
 expect_error serve-lane-priority-range "--lane-rt-priority" "not in range 0 to 99" -- "$NHITS" serve --model a="$WORK/good.safetensors" --lane-rt-priority 200 --port 0
