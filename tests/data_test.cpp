@@ -682,8 +682,8 @@ TEST(ReadLongCsvTest, RowsInAnyOrderAreSortedPerSeries) {
 }
 
 // neuralforecast's available_mask: 0 marks a missing point, whose y may be left empty or NaN and
-// is then filled from the last observed value (the first observed one at a series' start), after
-// the rows are sorted; a number given at a missing point is kept.
+// is then filled from the last observed value (0 before the first, as padding), after the rows are
+// sorted; a number given at a missing point is kept. Its exogenous values are placeholders too.
 TEST(ReadLongCsvTest, AvailableMaskMarksMissingPointsAndFillsTheirPlaceholders) {
   TempCsv file("unique_id,ds,y,available_mask\n"
                "a,3,,0\na,1,,0\na,2,5,1\na,4,NaN,false\na,5,7,True\na,6,99,0.0\n"
@@ -692,10 +692,18 @@ TEST(ReadLongCsvTest, AvailableMaskMarksMissingPointsAndFillsTheirPlaceholders) 
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->series.size(), 2u);
   EXPECT_EQ(r->series[0].available, (std::vector<std::uint8_t>{0, 1, 0, 0, 1, 0}));
-  EXPECT_EQ(r->series[0].y, (std::vector<double>{5, 5, 5, 5, 7, 99}));
+  EXPECT_EQ(r->series[0].y, (std::vector<double>{0, 5, 5, 5, 7, 99}));
   EXPECT_FALSE(r->series[0].observed(0));
   EXPECT_TRUE(r->series[0].observed(1));
   EXPECT_EQ(r->series[1].y, (std::vector<double>{0, 0}));  // nothing observed: 0
+  TempCsv exog("unique_id,ds,y,available_mask,price\na,1,1,1,10\na,2,,0,\na,3,3,1,30\na,4,,0,NaN\n");
+  Result<Panel> with_exog = ReadLongCsv(exog.path(), {"price"});
+  ASSERT_TRUE(with_exog.ok()) << with_exog.status().message();
+  EXPECT_EQ(with_exog->series[0].exog[0], (std::vector<double>{10, 10, 30, 30}));
+  TempCsv observed_gap("unique_id,ds,y,available_mask,price\na,1,1,1,\n");
+  const Result<Panel> refused = ReadLongCsv(observed_gap.path(), {"price"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(":2: field 'price': empty value"), std::string::npos) << refused.status().message();
   TempCsv plain("unique_id,ds,y\na,1,1\n");
   Result<Panel> without = ReadLongCsv(plain.path());
   ASSERT_TRUE(without.ok());

@@ -29,6 +29,7 @@ Action RegisterDemo(CLI::App& app) {
       Fail(a->data + " not found: run the demo from the repository root (make demo) or pass --data");
     std::filesystem::create_directories(a->out_dir);
     const Panel panel = LoadPanel(a->data);
+    RefuseMissingPoints(panel, a->data, "the demo scores and draws every point");
     const Frequency freq = ResolveFrequency(panel, "");
     NhitsConfig config;
     config.h = 12;

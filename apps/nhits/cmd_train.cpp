@@ -73,6 +73,7 @@ Action RegisterTrain(CLI::App& app) {
     if (a->prediction_intervals == 0 && (!a->pi_method.empty() || a->pi_step_size != 0))
       UsageFail("--pi-method and --pi-step-size apply to --prediction-intervals N, which is not given");
     if (a->prediction_intervals != 0) {
+      RefuseMissingPoints(panel, a->data, "conformal intervals score residuals against every target, so they need observed ones");
       const std::string method = a->pi_method.empty() ? "conformal_distribution" : a->pi_method;
       const int step = a->pi_step_size == 0 ? 1 : a->pi_step_size;
       CheckOk(ValidateConformalSettings(method, a->prediction_intervals, step));

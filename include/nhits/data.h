@@ -56,8 +56,9 @@ struct Panel {
 // and spaces around ds/y/exogenous values are ignored. Rows may come in any order: series keep
 // the order of their first row and each is sorted by ds, as neuralforecast sorts the frame.
 // An `available_mask` column (neuralforecast's) marks missing observations: 1 observed, 0 missing
-// (also 1.0/0.0, True/False); a missing point's y may be empty or NaN (stored as 0) and is never
-// seen by a scaler statistic or a loss (Series::available).
+// (also 1.0/0.0, True/False); a missing point's y (and its exogenous values) may be empty or NaN,
+// stored as the last observed value, or 0 before a series' first observed point (as the zero
+// padding of a short series), and is never seen by a scaler statistic or a loss (Series::available).
 // Errors (Status::InvalidArgument, message "FILE:LINE: field 'NAME': what is wrong"):
 // missing file, missing/misnamed columns, wrong field count, an unclosed quote,
 // empty/non-numeric/NaN/inf `y` at an observed point, an available_mask other than 0/1,

@@ -209,6 +209,11 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
   lines_[current_].push_back(static_cast<std::uint32_t>(line));
   // Spaces around a value are padding (pandas parses " 112" too); an id keeps its own.
   NHITS_RETURN_IF_ERROR(AddTimestamp(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.ds)])));
+  // neuralforecast checks values for NaN at available points only: a missing row's y and
+  // exogenous values are placeholders, filled once the series is sorted (FillPlaceholders).
+  bool observed = true;
+  if (cols_.want_y && cols_.available >= 0)
+    NHITS_RETURN_IF_ERROR(AddAvailable(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.available)]), &observed));
   for (std::size_t k = 0; k < cols_.extra.size(); ++k) {
     const std::string_view raw = fields_[static_cast<std::size_t>(cols_.extra[k])];
     if (cols_.coded[k] != nullptr) {  // a label, as written (pandas keeps its spaces): its code in the fit-time vocabulary
@@ -217,23 +222,24 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     }
     const std::string_view field = TrimSpaces(raw);
     double v = 0;
-    if (const char* why = ParseFinite(field, &v))
+    if (const char* why = ParseFinite(field, &v)) {
+      if (!observed) {
+        current().exog[k].push_back(std::nan(""));
+        continue;
+      }
       return Bad(path_, line, cols_.extra_names[k], (field.empty() ? std::string() : Quote(field) + " ") + why);
+    }
     if (v < 0 && cols_.extra_names[k] == kSampleWeight)  // neuralforecast refuses negative weights too
       return Bad(path_, line, kSampleWeight, "must be >= 0, got " + std::string(field));
     current().exog[k].push_back(v);
   }
   if (!cols_.want_y) return Status::Ok();
-  if (cols_.available >= 0) {
-    bool observed = true;
-    NHITS_RETURN_IF_ERROR(AddAvailable(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.available)]), &observed));
-    if (!observed) {  // a number is kept as written; anything else is filled once the series is sorted
-      double v = 0;
-      const std::string_view text = TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]);
-      if (ParseFinite(text, &v) != nullptr) v = std::nan("");
-      current().y.push_back(v);
-      return Status::Ok();
-    }
+  if (!observed) {  // a number is kept as written; anything else is filled once the series is sorted
+    double v = 0;
+    const std::string_view text = TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]);
+    if (ParseFinite(text, &v) != nullptr) v = std::nan("");
+    current().y.push_back(v);
+    return Status::Ok();
   }
   return AddValue(line, TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]));
 }
@@ -362,29 +368,30 @@ Status Parser::AddValue(std::int64_t line, std::string_view text) {
 
 // A missing point's placeholder still enters the model, as in neuralforecast: its first block and
 // its naive level read the raw window, only the residuals, scalers and losses mask it. So a
-// placeholder left empty takes the last observed value before it (the first observed one at a
-// series' start), which keeps the window on its level; a series with none observed takes 0.
-void FillPlaceholders(Series* s) {
-  double last = std::nan("");
-  for (std::size_t t = 0; t < s->y.size(); ++t)
-    if (s->available[t] != 0) {
-      last = s->y[t];
-      if (std::isnan(last)) break;  // lenient reading: a bad value, which fails the series anyway
-    } else if (std::isnan(s->y[t])) {
-      if (std::isnan(last)) {  // before the first observed point
-        const auto first = std::find(s->available.begin() + static_cast<std::ptrdiff_t>(t), s->available.end(), 1);
-        last = first == s->available.end() ? 0.0 : s->y[static_cast<std::size_t>(first - s->available.begin())];
-        if (std::isnan(last)) last = 0.0;
-      }
-      s->y[t] = last;
+// placeholder left empty takes the last observed value before it, which keeps the window on its
+// level; before a series' first observed point it is 0, as the zero padding of a short series
+// (a later value there would leak a target into an earlier window's inputs).
+void FillPlaceholders(const std::vector<std::uint8_t>& available, std::vector<double>* values) {
+  double last = 0.0;
+  for (std::size_t t = 0; t < values->size() && t < available.size(); ++t) {
+    double& v = (*values)[t];
+    if (available[t] != 0) {
+      if (!std::isnan(v)) last = v;  // lenient reading: a bad observed y, which fails its series anyway
+    } else if (std::isnan(v)) {
+      v = last;
     }
+  }
 }
 
 Status Parser::Finish(std::int64_t next_line) {
   if (rows_ == 0) return Bad(path_, next_line, kUniqueId, "no data rows after the header");
   for (std::size_t s = 0; s < panel_.series.size(); ++s) {
     if (unsorted_[s]) NHITS_RETURN_IF_ERROR(SortSeries(s));
-    if (cols_.available >= 0) FillPlaceholders(&panel_.series[s]);
+    if (cols_.available < 0) continue;
+    Series& series = panel_.series[s];
+    FillPlaceholders(series.available, &series.y);
+    for (std::size_t k = 0; k < series.exog.size(); ++k)
+      if (cols_.coded[k] == nullptr) FillPlaceholders(series.available, &series.exog[k]);
   }
   return Status::Ok();
 }

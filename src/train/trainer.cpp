@@ -77,7 +77,8 @@ std::string AvailabilityClause(const NhitsConfig& c, const TrainOptions& o, cons
   const int need_out = std::max(1, static_cast<int>(static_cast<double>(c.h) * o.min_outsample_fraction));
   return ". A window must also hold " + std::to_string(need_in) + " observed inputs and " + std::to_string(need_out) +
          " observed targets (training_data_availability_threshold " + PythonFloatRepr(o.min_insample_fraction) + ", " +
-         PythonFloatRepr(o.min_outsample_fraction) + "; available_mask 0 is not observed): lower the threshold";
+         PythonFloatRepr(o.min_outsample_fraction) + "; available_mask 0 is not observed)" +
+         (threshold ? ": lower the threshold" : ": every window lacks observed inputs or targets");
 }
 
 }  // namespace

@@ -115,6 +115,9 @@ write neg_weight_by_date.csv "unique_id,ds,y,sample_weight" "a,1,1.0,1" "b,1,1.5
 expect_error train-negative-sample-weight-by-date "neg_weight_by_date.csv:3" "must be >= 0, got -2" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight_by_date.csv"
 write bad_mask.csv "unique_id,ds,y,available_mask" "a,1,1.0,1" "a,2,1.5,0.5"
 expect_error train-available-mask-not-0-or-1 "bad_mask.csv:3" "field 'available_mask'" "must be 1 (observed) or 0" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/bad_mask.csv"
+awk -F, 'NR==1 {print $0 ",available_mask"; next} {print $1 "," $2 "," (NR == 100 ? "" : $3) "," (NR == 100 ? 0 : 1)}' "$AIR" > "$WORK/gap.csv"
+expect_error train-intervals-with-missing-points "gap.csv: series 'AirPassengers' has a missing point" "conformal intervals" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/gap.csv" --prediction-intervals 2
+expect_error demo-with-missing-points "has a missing point (available_mask 0)" -- "$NHITS" demo --data "$WORK/gap.csv" --out-dir "$WORK/demo_out"
 expect_error train-availability-threshold-above-1 "--training-data-availability-threshold" "'1.5' is not a fraction" -- "$NHITS" "${TRAIN[@]}" --data "$WORK/neg_weight.csv" --training-data-availability-threshold 1.5
 expect_error train-unknown-local-scaler "local-scaler-type" "unknown value 'boxcox'" "robust-iqr" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type boxcox
 expect_error train-local-scaler-with-intervals "--prediction-intervals with --local-scaler-type" -- "$NHITS" "${TRAIN[@]}" --data "$AIR" --local-scaler-type standard --prediction-intervals 2

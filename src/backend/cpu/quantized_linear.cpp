@@ -239,7 +239,8 @@ Int8Weights QuantizeInt8(int out, int in, const float* w) {
     const float* wr = w + static_cast<std::size_t>(o) * in;
     float amax = 0;
     for (int i = 0; i < in; ++i) amax = std::max(amax, std::abs(wr[i]));
-    const float scale = amax > 0 ? amax / 127.0f : 1.0f;
+    // amax / 127 underflows to 0 below ~1e-43 (w / 0 would be NaN): such a row codes as zeros.
+    const float scale = amax / 127.0f > 0 ? amax / 127.0f : 1.0f;
     q.scale[o] = scale;
     std::int32_t sum = 0;
     for (int i = 0; i < in; ++i) {
