@@ -39,6 +39,7 @@ TEST(UsableCores, ParsesCgroupQuotas) {
   EXPECT_EQ(CoresFromCgroupCpuMax("max 100000"), 0);
   EXPECT_EQ(CoresFromCgroupCpuMax("200000 100000"), 2);
   EXPECT_EQ(CoresFromCgroupCpuMax("150000 100000"), 2);  // 1.5 cores: two threads, not one
+  EXPECT_EQ(CoresFromCgroupCpuMax("9223372036854775807 100000"), 1 << 20);  // bounded, not wrapped
   EXPECT_EQ(CoresFromCgroupCpuMax("50000 100000"), 1);
   EXPECT_EQ(CoresFromCgroupCpuMax("-1 100000"), 0);  // cgroup v1's "no limit"
   EXPECT_EQ(CoresFromCgroupCpuMax(""), 0);

@@ -30,11 +30,11 @@ Action RegisterHw(CLI::App& app) {
     std::printf("isa          AVX2 %s, FMA %s, AVX-512F %s (BW %s, VL %s), VNNI %s, AVX512-BF16 %s, AMX %s\n",
                 yn(c.avx2), yn(c.fma), yn(c.avx512f), yn(c.avx512bw), yn(c.avx512vl), yn(c.avx512_vnni),
                 yn(c.avx512_bf16), yn(c.amx_tile));
-    const bool vnni = c.quantized_kernels.find("vnni") != std::string::npos;
     std::printf("kernels      small batches: fp32:%s %s; large batches: oneDNN matmul (FP32/BF16), INT8 %s\n",
                 c.kernel_isa.c_str(), c.quantized_kernels.c_str(),
-                vnni ? "oneDNN u8s8s32 GEMM"
-                     : "small-batch kernel per 8 windows (no VNNI: exact, about FP32's rate; its gain is 4x fewer weight bytes)");
+                c.int8_gemm_onednn ? "oneDNN u8s8s32 GEMM"
+                                   : "small-batch kernel per 8 windows (no VNNI for oneDNN: exact, about FP32's rate; its "
+                                     "gain is 4x fewer weight bytes)");
     const GpuInfo g = DetectGpu();
     if (g.present) {
       std::printf("gpu          %s, compute capability %d.%d, %d SMs, %.1f GiB, Tensor Cores %s, automatic precision %s\n",

@@ -26,6 +26,7 @@ struct CpuInfo {
   // ISA the engine's own kernels use on this CPU.
   std::string kernel_isa;
   std::string quantized_kernels;  // the BF16 and INT8 kernels, e.g. "bf16:avx2 int8:avx2"
+  bool int8_gemm_onednn = false;  // large INT8 batches through oneDNN's u8s8s32 GEMM
 };
 
 CpuInfo DetectCpu();

@@ -36,6 +36,14 @@ int ReadCacheLevel(int index) {
   return v;
 }
 
+// The register state the OS saves on a context switch (XCR0): a CPUID bit names an instruction
+// set the CPU has, which a VM or kernel may still leave disabled; only both together make it usable.
+unsigned long long EnabledStateMask() {
+  unsigned eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+
 }  // namespace
 
 CpuInfo DetectCpu() {
@@ -60,6 +68,15 @@ CpuInfo DetectCpu() {
     info.amx_int8 = (d >> 25) & 1;
   }
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) info.avx512_bf16 = (a >> 5) & 1;
+  // Without OSXSAVE nothing wider than SSE is enabled; else XMM|YMM (bits 1-2) for AVX2/FMA,
+  // opmask and ZMM (5-7) for AVX-512, tile config and data (17-18) for AMX.
+  const bool osxsave = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 27) & 1);
+  const unsigned long long xcr0 = osxsave ? EnabledStateMask() : 0;
+  const bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xE0) == 0xE0, tiles = (xcr0 & 0x60000) == 0x60000;
+  info.avx2 = info.avx2 && ymm;
+  info.fma = info.fma && ymm;
+  for (bool* f : {&info.avx512f, &info.avx512bw, &info.avx512vl, &info.avx512_vnni, &info.avx512_bf16}) *f = *f && zmm;
+  for (bool* f : {&info.amx_bf16, &info.amx_tile, &info.amx_int8}) *f = *f && tiles;
   unsigned max_ext = __get_cpuid_max(0x80000000, nullptr);
   if (max_ext >= 0x80000004) {
     char brand[49] = {};
@@ -85,6 +102,7 @@ CpuInfo DetectCpu() {
   }
   info.kernel_isa = cpu::SmallBatchLinearIsa();
   info.quantized_kernels = cpu::QuantizedLinearIsa();
+  info.int8_gemm_onednn = cpu::Int8GemmUsesOnednn();
   return info;
 }
 

@@ -284,11 +284,7 @@ void Int8SmallBatchLinear(int batch, const QuantizedRows& xq, const Int8Weights&
 
 void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, const float* bias, float* y,
                     std::int32_t* acc, Epilogue e) {
-  // oneDNN follows ONEDNN_MAX_CPU_ISA, not the CPUID bits: a cap below VNNI on a VNNI CPU would
-  // take its saturating path too.
-  static const bool onednn_vnni = kVnni && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) ==
-                                               dnnl_cpu_isa_avx512_core_vnni;
-  if (!onednn_vnni) {
+  if (!Int8GemmUsesOnednn()) {
     // Without VNNI oneDNN's u8s8 path may saturate int16 intermediates; stay exact instead, with
     // the small-batch kernel on blocks of 8 windows, the threads splitting the windows.
     ForRows(batch, [&](int r0, int r1) {
@@ -316,6 +312,14 @@ void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, co
         yr[o] = ApplyEpilogue(static_cast<float>(ar[o] - zx * w.row_sum[o]) * (sx * w.scale[o]) + bias[o], e);
     }
   });
+}
+
+bool Int8GemmUsesOnednn() {
+  // oneDNN follows ONEDNN_MAX_CPU_ISA, not the CPUID bits: a cap below VNNI on a VNNI CPU would
+  // take its saturating path too.
+  static const bool vnni = kVnni && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_vnni) ==
+                                        dnnl_cpu_isa_avx512_core_vnni;
+  return vnni;
 }
 
 const char* QuantizedLinearIsa() {

@@ -64,5 +64,8 @@ void Int8GemmLinear(int batch, const QuantizedRows& xq, const Int8Weights& w, co
 
 // Which implementations run on this CPU, e.g. "bf16:avx512 int8:avx512-vnni".
 const char* QuantizedLinearIsa();
+// Whether large INT8 batches run oneDNN's u8s8s32 GEMM: only where oneDNN itself may use VNNI
+// (its non-VNNI path saturates 16-bit sums); else the exact small-batch kernel per 8 windows.
+bool Int8GemmUsesOnednn();
 
 }  // namespace nhits::cpu
