@@ -6,6 +6,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/conformal.h"
+#include "nhits/forecast.h"
 #include "nhits/local_scaler.h"
 #include "nhits/model.h"
 #include "nhits/train.h"
@@ -104,6 +105,10 @@ Action RegisterTrain(CLI::App& app) {
     if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
                 report.early_stopped ? "  early stopped" : "", a->out.c_str());
+    if ((options.min_insample_fraction > 0 || options.min_outsample_fraction > 0 || HasMissingPoints(panel)) &&
+        !a->model.quiet)
+      std::fprintf(stderr, "note: %ld training windows hold enough observed points (--training-data-availability-threshold)\n",
+                   report.windows_available);
     if (report.diverged_at_step > 0)
       std::fprintf(stderr, "warning: the validation loss was not finite at step %d (the model diverged); lower "
                    "--learning-rate or use a --scaler-type\n", report.diverged_at_step);
