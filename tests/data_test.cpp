@@ -717,6 +717,10 @@ TEST(ReadLongCsvTest, AvailableMaskErrorsNameTheLineAndField) {
   ExpectCsvError("unique_id,ds,y,available_mask\na,1,,1\n", 2, "y", "empty value at an observed point");
   ExpectCsvError("unique_id,ds,y,available_mask\na,1,NaN,1\n", 2, "y", "at an observed point");
   ExpectCsvError("unique_id,ds,y,available_mask,available_mask\na,1,1,1,1\n", 1, "available_mask", "twice");
+  // A missing point's y may be empty or what pandas reads as NaN, not any text.
+  ExpectCsvError("unique_id,ds,y,available_mask\na,1,1,1\na,2,abc,0\n", 3, "y", "'abc' is not a number (a missing point's y");
+  TempCsv na("unique_id,ds,y,available_mask\na,1,1,1\na,2,NA,0\na,3,null,0\n");
+  EXPECT_TRUE(ReadLongCsv(na.path()).ok());
   // Without the column, an empty y says how to mark a missing observation.
   ExpectCsvError("unique_id,ds,y\na,1,\n", 2, "y", "available_mask column");
   ExpectCsvError("unique_id,ds,y\na,1,NaN\n", 2, "y", "available_mask column");

@@ -255,6 +255,8 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
          [this](const std::string& text) {
            // neuralforecast's training_data_availability_threshold: one fraction for both parts, or two
            std::vector<double> f;
+           if (!text.empty() && text.back() == ',')
+             throw CLI::ValidationError("--training-data-availability-threshold: '" + text + "' ends with a comma");
            for (const std::string& item : SplitList(text, "training-data-availability-threshold")) {
              double v = 0;
              const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);

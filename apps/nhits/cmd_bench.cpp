@@ -188,11 +188,11 @@ Action RegisterBench(CLI::App& app) {
     const double flops = static_cast<double>(model->FlopsPerForecast());
     const std::size_t fp32_bytes = static_cast<std::size_t>(model->ParameterCount()) * sizeof(float);
     nlohmann::ordered_json rows = nlohmann::json::array();
-    std::printf("model: %lld parameters (%.1f MB fp32), %.2f MFLOP per forecast (neuralforecast's count)\n",
+    std::printf("model: %lld parameters (%.3g MB fp32), %.3g MFLOP per forecast (neuralforecast's count)\n",
                 static_cast<long long>(model->ParameterCount()), fp32_bytes / 1e6, flops / 1e6);
     {  // the FLOPs the kernels run: what the roofline compares, not neuralforecast's count
       const InferenceSession probe(*model, 1, 1);
-      std::printf("executed: %.2f MFLOP per forecast (each block's linear first layer composed with the next, the\n"
+      std::printf("executed: %.3g MFLOP per forecast (each block's linear first layer composed with the next, the\n"
                   "last block's backcast rows skipped); GFLOP/s and %% GEMM peak count these\n\n",
                   probe.ExecutedFlopsPerForecast() / 1e6);
     }

@@ -40,7 +40,8 @@ std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, con
   for (std::size_t i = 0; i < n; ++i) {
     long inside = 0, points = 0;
     double width = 0;
-    for (std::size_t w = 0; w < e.ends.size(); ++w)
+    for (std::size_t w = 0; w < e.ends.size(); ++w) {
+      if (!e.scored[w]) continue;
       for (int j = 0; j < h; ++j, ++points) {
         const float* b = bounds.data() + (w * h + static_cast<std::size_t>(j)) * B;
         const double lo = b[n - 1 - i], hi = b[n + i];  // level i (ascending)
@@ -48,6 +49,8 @@ std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, con
         inside += lo <= y && y <= hi;
         width += hi - lo;
       }
+    }
+    if (points == 0) return "";
     char row[128];
     std::snprintf(row, sizeof row, "| %g%% | %.1f | %.4g |\n", levels[i], 100.0 * inside / points, width / points);
     out += row;
@@ -129,9 +132,7 @@ Action RegisterCrossValidation(CLI::App& app) {
     // a sample_weight column weighs the training windows, as in neuralforecast's cross_validation
     const Panel panel = LoadPanelFor(config, a->data, a->static_data, /*with_sample_weight=*/true);
     if (!a->model.quiet) NoteSampleWeights(panel), NoteMissingPoints(panel);
-    // Scores against placeholder targets would be noise: the forecasts are written, not scored.
-    const bool missing_points = HasMissingPoints(panel);
-    if (missing_points && !levels.empty())
+    if (HasMissingPoints(panel) && !levels.empty())
       RefuseMissingPoints(panel, a->data, "conformal intervals score residuals against every target, so they need observed ones");
     Result<Frequency> freq = a->freq.empty() ? InferFrequency(panel) : ParseFrequency(a->freq, panel.time_kind);
     const int m = a->season_length > 0 ? a->season_length : (freq.ok() ? SeasonLength(*freq) : 1);
@@ -198,11 +199,15 @@ Action RegisterCrossValidation(CLI::App& app) {
     WriteTextAtomic(a->out, csv);
     const std::string calibration =
         scores.empty() ? "" : ", each after a calibration fit (" + FormatValue(std::round(calibration_seconds * 10) / 10) + "s in all)";
-    const std::string scores_text =
-        missing_points ? "no metrics: an available_mask marks missing points, whose placeholder values are no truth to score\n"
-                         "(the CSV leaves their y empty; score the rows that have one)\n"
-                       : MetricsTable(e, m) + QuantileCalibration(config, e, panel) + DistributionScore(model, e, panel) +
-                             IntervalCoverage(e, panel, H, levels, bounds);
+    // A placeholder is no truth: windows with a missing target are written, not scored.
+    std::string scores_text;
+    if (e.unscored > 0)
+      scores_text = std::to_string(e.unscored) + " of " + std::to_string(e.ends.size()) +
+                    " windows have a missing target (available_mask 0) and are not scored; the CSV leaves their y empty.\n"
+                    "The baselines read filled values where their history is missing.\n";
+    if (e.unscored < static_cast<int>(e.ends.size()))
+      scores_text += MetricsTable(e, m) + QuantileCalibration(config, e, panel) + DistributionScore(model, e, panel) +
+                     IntervalCoverage(e, panel, H, levels, bounds);
     std::printf("cross-validation: %zu window%s (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s\nwrote %s\n",
                 e.ends.size(), e.ends.size() == 1 ? "" : "s", a->n_windows, a->step_size, fits, fits == 1 ? "" : "s", steps,
                 seconds, calibration.c_str(), scores_text.c_str(), a->out.c_str());

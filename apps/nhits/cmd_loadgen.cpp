@@ -23,6 +23,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "nhits/engine.h"
+#include "nhits/hw.h"
 
 namespace nhits::cli {
 namespace {
@@ -85,7 +86,7 @@ int WindowLengthFromMetadata(const std::string& body, const std::string& where) 
 Action RegisterLoadgen(CLI::App& app) {
   struct Args {
     std::string url, model, checkpoint, mode = "binary";
-    int concurrency = 8, input_size = 0, priority = 1, max_batch_size = 64, max_queue_delay_us = 200, threads = 0;
+    int concurrency = 8, input_size = 0, priority = 1, max_batch_size = 64, max_queue_delay_us = 200, threads = -1;
     double seconds = 10, rate = 0;
     bool repeat = false;
   };
@@ -115,9 +116,10 @@ Action RegisterLoadgen(CLI::App& app) {
       app.add_option("--max-queue-delay-us", a->max_queue_delay_us, "In-process engine: batching delay")
           ->check(AtLeast(0))
           ->capture_default_str(),
-      app.add_option("--threads", a->threads, "In-process engine: compute threads (0: all cores)")
-          ->check(AtLeast(0))
-          ->capture_default_str()};
+      app.add_option("--threads", a->threads,
+                     "In-process engine: compute threads per worker (default: the workers and threads of `nhits serve`'s\n"
+                     "balanced profile, so the numbers compare with a server's; 0: all cores for one worker)")
+          ->check(AtLeast(0))};
   return [a, mode, engine_flags] {
     if (!a->url.empty())
       for (const CLI::Option* f : engine_flags)
@@ -137,7 +139,15 @@ Action RegisterLoadgen(CLI::App& app) {
       ModelOptions o;
       o.max_batch_size = a->max_batch_size;
       o.max_queue_delay_us = a->max_queue_delay_us;
-      o.threads_per_worker = a->threads;
+      // As `nhits serve` runs by default: on a small machine one thread per worker, as a batch of
+      // one window gains nothing from waking a second core and can lose milliseconds to it.
+      if (a->threads < 0) {
+        const RuntimeProfile profile = Unwrap(ResolveProfile("balanced", DetectCpu()));
+        o.workers = profile.workers;
+        o.threads_per_worker = profile.threads;
+      } else {
+        o.threads_per_worker = a->threads;
+      }
       o.cache = a->repeat;
       if (model.empty()) model = "m";
       if (a->priority > o.priority_levels)

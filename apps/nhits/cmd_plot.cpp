@@ -46,7 +46,6 @@ Action RegisterPlot(CLI::App& app) {
            std::filesystem::path(a->out).replace_extension(".svg").string() + ")");
     const Model model = Unwrap(LoadCheckpoint(a->model));
     Panel panel = LoadPanelFor(model.config(), a->data, a->static_data);
-    RefuseMissingPoints(panel, a->data, "the plot would draw the placeholder values as history");
     const Frequency freq = ResolveFrequency(panel, a->freq);
     NoteGaps(panel, freq);
     // With --holdout the futr values of the forecast steps are in the data itself.
@@ -69,6 +68,10 @@ Action RegisterPlot(CLI::App& app) {
     } else {
       for (int s = 0; s < std::min<int>(a->max_series, static_cast<int>(panel.series.size())); ++s) chosen.push_back(s);
     }
+    Panel drawn;  // only the series drawn need every point observed
+    drawn.time_kind = panel.time_kind;
+    for (int s : chosen) drawn.series.push_back(panel.series[static_cast<std::size_t>(s)]);
+    RefuseMissingPoints(drawn, a->data, "the plot would draw the placeholder values as history (--series can pick others)");
     const NhitsConfig& c = model.config();
     const int history = a->history > 0 ? a->history : std::max(3 * c.input_size, 4 * c.h);
     const int m = a->season_length > 0 ? a->season_length : SeasonLength(freq);

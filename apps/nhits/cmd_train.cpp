@@ -103,6 +103,13 @@ Action RegisterTrain(CLI::App& app) {
     const int averaged = report.steps - (report.steps - 1) / options.val_check_steps * options.val_check_steps;
     std::printf("steps %d  train_loss %.6g (mean of the last %d steps)", report.steps, report.train_loss, averaged);
     if (!std::isnan(report.best_val_loss)) std::printf("  best_val_loss %.6g", report.best_val_loss);
+    // What early stopping and --restore-best-weights followed, and where its best was (the first
+    // of equal values: Lightning's strict improvement).
+    const auto best = std::min_element(report.monitored_history.begin(), report.monitored_history.end(),
+                                       [](const auto& x, const auto& y) { return x.second < y.second; });
+    if (best != report.monitored_history.end() && (options.monitor_train_loss || options.restore_best_weights))
+      std::printf("  %s best %.6g at step %d%s", options.monitor_train_loss ? "monitored train_loss" : "validation",
+                  best->second, best->first, options.restore_best_weights ? " (its weights kept)" : "");
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,
                 report.early_stopped ? "  early stopped" : "", a->out.c_str());
     if ((options.min_insample_fraction > 0 || options.min_outsample_fraction > 0 || HasMissingPoints(panel)) &&

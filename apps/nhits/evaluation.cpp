@@ -50,7 +50,15 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
   MetricsAccumulator acc_model, acc_naive, acc_snaive;
   std::vector<double> point(static_cast<std::size_t>(H));
   for (std::size_t w = 0; w < origins.size(); ++w) {
-    const auto& y = panel.series[static_cast<std::size_t>(origins[w].series)].y;
+    const Series& s = panel.series[static_cast<std::size_t>(origins[w].series)];
+    bool observed = true;
+    for (int j = 0; j < H; ++j) observed = observed && s.observed(static_cast<std::size_t>(origins[w].end + j));
+    e.scored.push_back(observed ? 1 : 0);
+    if (!observed) {
+      ++e.unscored;
+      continue;
+    }
+    const auto& y = s.y;
     const std::span<const double> history(y.data(), static_cast<std::size_t>(origins[w].end));
     const std::span<const double> actual(y.data() + origins[w].end, static_cast<std::size_t>(H));
     for (int j = 0; j < H; ++j) point[static_cast<std::size_t>(j)] = e.model_forecast[(w * H + j) * Q + c.point_column()];
@@ -100,6 +108,7 @@ std::string QuantileCalibration(const NhitsConfig& c, const Evaluation& e, const
   std::vector<long> inside(static_cast<std::size_t>(pairs), 0);
   std::vector<double> width(static_cast<std::size_t>(pairs), 0.0);
   for (std::size_t w = 0; w < e.ends.size(); ++w) {
+    if (!e.scored[w]) continue;
     const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
     for (int j = 0; j < H; ++j, ++points) {
       const double y = s.y[static_cast<std::size_t>(e.ends[w] + j)];
@@ -161,12 +170,14 @@ std::string DistributionScore(const Model& model, const Evaluation& e, const Pan
   double sum = 0;
   long points = 0;
   for (std::size_t w = 0; w < e.ends.size(); ++w) {
+    if (!e.scored[w]) continue;
     const Series& s = panel.series[static_cast<std::size_t>(e.series[w])];
     for (int j = 0; j < c.h; ++j, ++points) {
       const DistributionParams p = ReturnedParams(with_params.config(), &fc[(w * c.h + static_cast<std::size_t>(j)) * C]);
       sum += NegativeLogLikelihood(c.distribution, p, s.y[static_cast<std::size_t>(e.ends[w] + j)]);
     }
   }
+  if (points == 0) return "";
   char line[256];
   std::snprintf(line, sizeof line,
                 "%s likelihood: mean negative log-likelihood of the truths %.4g over %ld points (lower is better)\n",

@@ -15,6 +15,10 @@ namespace nhits::cli {
 struct Evaluation {
   std::vector<int> series, ends;       // one entry per forecast window
   std::vector<float> model_forecast;   // [windows, h, Q]
+  // Per window: every target observed, so it is scored. A window with a missing target (an
+  // available_mask 0) is forecast but not scored: a placeholder is no truth.
+  std::vector<char> scored;
+  int unscored = 0;
   Metrics model, naive, seasonal_naive;
 };
 

@@ -14,14 +14,9 @@
 namespace nhits {
 namespace {
 
-// pandas.read_csv's default missing-value spellings: such a label is NaN there, dropped from the
-// vocabulary and coded 0 (unseen) like an empty field.
-bool IsMissing(std::string_view s) {
-  static const std::set<std::string_view> kMissing = {"",     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN",
-                                                      "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL",
-                                                      "NaN",  "None", "n/a",  "nan",  "null"};
-  return kMissing.count(s) > 0;
-}
+// A missing label (pandas reads it as NaN) is dropped from the vocabulary and coded 0 (unseen)
+// like an empty field.
+bool IsMissing(std::string_view s) { return csv::IsPandasMissing(s); }
 
 bool AsNumber(std::string_view s, double* v) {
   const char* first = csv::SkipPlusSign(s.data(), s.data() + s.size());

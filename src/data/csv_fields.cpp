@@ -1,5 +1,7 @@
 #include "csv_fields.h"
 
+#include <set>
+
 namespace nhits::csv {
 
 const char* SplitLine(std::string_view line, std::vector<std::string_view>* fields, std::deque<std::string>* storage) {
@@ -72,6 +74,13 @@ std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+bool IsPandasMissing(std::string_view s) {
+  static const std::set<std::string_view> kMissing = {"",     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN",
+                                                      "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL",
+                                                      "NaN",  "None", "n/a",  "nan",  "null"};
+  return kMissing.count(s) > 0;
 }
 
 const char* SkipPlusSign(const char* first, const char* last) {

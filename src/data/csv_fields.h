@@ -24,4 +24,8 @@ std::string_view TrimSpaces(std::string_view s);
 // 5, but "+-5" and "++5" stay malformed instead of reading as -5 and 5.
 const char* SkipPlusSign(const char* first, const char* last);
 
+// pandas.read_csv's default missing-value spellings ("", "NA", "NaN", "null", "N/A", ...), which
+// it reads as NaN.
+bool IsPandasMissing(std::string_view s);
+
 }  // namespace nhits::csv

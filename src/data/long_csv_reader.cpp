@@ -153,6 +153,15 @@ const char* ParseFinite(std::string_view text, double* v) {
   return nullptr;
 }
 
+// What a missing point may hold instead of a number: what pandas reads as NaN, or inf.
+bool IsPlaceholder(std::string_view text) {
+  if (csv::IsPandasMissing(text)) return true;
+  double v = 0;
+  const char* first = csv::SkipPlusSign(text.data(), text.data() + text.size());
+  const auto [ptr, ec] = std::from_chars(first, text.data() + text.size(), v);
+  return ec == std::errc() && ptr == text.data() + text.size() && !std::isfinite(v);
+}
+
 bool OnlyBlankLines(std::string_view rest) {
   return rest.find_first_not_of("\r\n") == std::string_view::npos;
 }
@@ -223,7 +232,7 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     const std::string_view field = TrimSpaces(raw);
     double v = 0;
     if (const char* why = ParseFinite(field, &v)) {
-      if (!observed) {
+      if (!observed && IsPlaceholder(field)) {
         current().exog[k].push_back(std::nan(""));
         continue;
       }
@@ -234,10 +243,14 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     current().exog[k].push_back(v);
   }
   if (!cols_.want_y) return Status::Ok();
-  if (!observed) {  // a number is kept as written; anything else is filled once the series is sorted
+  if (!observed) {  // a number is kept as written; a missing value is filled once the series is sorted
     double v = 0;
     const std::string_view text = TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]);
-    if (ParseFinite(text, &v) != nullptr) v = std::nan("");
+    if (ParseFinite(text, &v) != nullptr) {
+      if (!IsPlaceholder(text))
+        return Bad(path_, line, kY, Quote(text) + " is not a number (a missing point's y may be empty or NaN)");
+      v = std::nan("");
+    }
     current().y.push_back(v);
     return Status::Ok();
   }
@@ -253,7 +266,8 @@ Status Parser::AddAvailable(std::int64_t line, std::string_view text, bool* obse
     *observed = false;
   } else {
     return Bad(path_, line, kAvailable,
-               (text.empty() ? std::string("empty value") : Quote(text)) + " must be 1 (observed) or 0 (missing)");
+               (text.empty() ? std::string("empty value") : Quote(text)) +
+                   " must be 1 (observed) or 0 (missing); 1.0/0.0 and True/False are read too");
   }
   current().available.push_back(*observed ? 1 : 0);
   return Status::Ok();

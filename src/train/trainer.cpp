@@ -69,16 +69,19 @@ double ValidationLoss(const Model& model, const NhitsConfig& v, const Panel& pan
                             batch.outsample_mask.data(), nullptr);
 }
 
-// When observed points, not lengths, can leave no window: the threshold and the missing points.
-std::string AvailabilityClause(const NhitsConfig& c, const TrainOptions& o, const Panel& panel) {
+// When the lengths allow windows but observed points do not: the threshold or the missing
+// points are the cause, and the message leads with them.
+Status NoObservedWindow(const NhitsConfig& c, const TrainOptions& o, long positional) {
   const bool threshold = o.min_insample_fraction > 0 || o.min_outsample_fraction > 0;
-  if (!threshold && !HasMissingPoints(panel)) return "";
   const int need_in = std::max(1, static_cast<int>(static_cast<double>(c.input_size) * o.min_insample_fraction));
   const int need_out = std::max(1, static_cast<int>(static_cast<double>(c.h) * o.min_outsample_fraction));
-  return ". A window must also hold " + std::to_string(need_in) + " observed inputs and " + std::to_string(need_out) +
-         " observed targets (training_data_availability_threshold " + PythonFloatRepr(o.min_insample_fraction) + ", " +
-         PythonFloatRepr(o.min_outsample_fraction) + "; available_mask 0 is not observed)" +
-         (threshold ? ": lower the threshold" : ": every window lacks observed inputs or targets");
+  return Status::InvalidArgument(
+      "no training window holds enough observed points: each needs " + std::to_string(need_in) + " observed inputs and " +
+      std::to_string(need_out) + " observed targets (training_data_availability_threshold " +
+      PythonFloatRepr(o.min_insample_fraction) + ", " + PythonFloatRepr(o.min_outsample_fraction) +
+      "; padding and available_mask 0 are not observed), and none of the " + std::to_string(positional) +
+      " windows the series' lengths allow does" +
+      (threshold ? ": lower --training-data-availability-threshold" : ": the available_mask leaves too few points observed"));
 }
 
 }  // namespace
@@ -108,6 +111,11 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
     if (!per_series[s].empty()) trainable.push_back(static_cast<int>(s));
   }
   if (trainable.empty()) {
+    TrainOptions plain = o;  // the lengths alone
+    plain.min_insample_fraction = plain.min_outsample_fraction = 0;
+    long positional = 0;
+    for (const auto& w : TrainingWindows(c, plain, usable_train)) positional += static_cast<long>(w.size());
+    if (positional > 0) return NoObservedWindow(c, o, positional);
     std::size_t shortest = 0;
     for (std::size_t s = 1; s < panel.series.size(); ++s)
       if (panel.series[s].y.size() < panel.series[shortest].y.size()) shortest = s;
@@ -121,7 +129,7 @@ Result<TrainReport> Train(Model& model, const Panel& panel, const TrainOptions& 
         std::to_string(*std::max_element(usable_train.begin(), usable_train.end())) + " points for training (shortest: '" +
         id + "'). Use a smaller input_size or h" + (o.val_size > 0 ? ", a smaller val_size" : "") +
         (test_size ? ", a smaller test_size (cross-validation: fewer windows or a smaller step size)" : "") +
-        ", or start_padding_enabled" + AvailabilityClause(c, o, panel));
+        ", or start_padding_enabled");
   }
   const std::vector<WindowRef> val_refs = ValidationWindows(c, o, usable_val);
   const NhitsConfig valid_config = o.ValidationConfig(c);

@@ -112,7 +112,8 @@ try:
           len(got) == 2000 and [f["id"] for f in got[:3]] == ["s0", "s1", "s2"] and
           all(max(abs(a - c) / abs(c) for a, c in zip(got[i]["NHITS"], want)) < 1e-5
               for i, want in zip((0, 7, 8, 1999), alone)), f"{s} {b[:200]!r}")
-    # null marks a missing point: the same forecast as /v2 with that point masked.
+    # null marks a missing point: the same forecast as /v2 with that point masked and holding the
+    # last observed value (as `nhits predict` fills an available_mask 0).
     holed = list(y[-24:])
     holed[5] = None
     s, b, _ = post_json("/v1/forecast", {"series": [{"id": "h", "values": holed}]})
@@ -120,7 +121,7 @@ try:
     mask = [1.0] * 24
     mask[5] = 0.0
     s2, b2, _ = post_json("/v2/models/air/infer", {"inputs": [
-        {"name": "insample_y", "datatype": "FP32", "shape": [1, 24], "data": [0.0 if v is None else v for v in holed]},
+        {"name": "insample_y", "datatype": "FP32", "shape": [1, 24], "data": [holed[4] if v is None else v for v in holed]},
         {"name": "insample_mask", "datatype": "FP32", "shape": [1, 24], "data": mask}]})
     v2_holed = json.loads(b2)["outputs"][0]["data"] if s2 == 200 else []
     check("/v1/forecast: null is a missing point, as /v2's insample_mask 0",

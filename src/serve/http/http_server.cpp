@@ -829,8 +829,11 @@ struct HttpServer::Impl {
         for (std::size_t t = 0; t < values.size(); ++t)
           if (observed[t] != 0) seen.push_back(values[t]);
         call->local.push_back(FitLocalScale(m->config.local_scaler_type, seen));
-        for (std::size_t t = 0; t < values.size(); ++t)
-          if (observed[t] != 0) values[t] = static_cast<float>(call->local.back().Apply(values[t]));
+        // Filled values are scaled with the rest; those before the first observation stay 0, as padding.
+        const std::size_t first = static_cast<std::size_t>(
+            std::find(observed.begin(), observed.end(), 1.0f) - observed.begin());
+        for (std::size_t t = first; t < values.size(); ++t)
+          values[t] = static_cast<float>(call->local.back().Apply(values[t]));
       }
       ForecastRequest r;
       r.model = m->name;
@@ -879,12 +882,15 @@ struct HttpServer::Impl {
   }
 
   // A /v1 series' values: numbers, or null for a missing point (observed 0: masked, as
-  // neuralforecast's available_mask). Positions in messages are the caller's.
+  // neuralforecast's available_mask). The model's first block still reads a missing point's value,
+  // so it takes the last observed value, as `nhits predict` fills an available_mask 0 (0 before
+  // the first observed one, as padding). Positions in messages are the caller's.
   static void SeriesValues(const json& v, const std::string& id, std::vector<float>* values, std::vector<float>* observed) {
+    float last = 0.0f;
     for (std::size_t t = 0; t < v.size(); ++t) {
       const json& x = v[t];
       if (x.is_null()) {
-        values->push_back(0.0f);
+        values->push_back(last);
         observed->push_back(0.0f);
         continue;
       }
@@ -895,7 +901,7 @@ struct HttpServer::Impl {
       if (!std::isfinite(static_cast<float>(d)))
         throw BadRequest{"series '" + id + "': values[" + std::to_string(t) + "] = " + x.dump() +
                          " is beyond the float range (about 3.4e38)"};
-      values->push_back(static_cast<float>(d));
+      values->push_back(last = static_cast<float>(d));
       observed->push_back(1.0f);
     }
     if (std::all_of(observed->begin(), observed->end(), [](float o) { return o == 0; }))
