@@ -557,6 +557,32 @@ void NoteMissingPoints(const Panel& panel) {
                  missing, points);
 }
 
+void NoteMissingInputs(const Panel& panel, int input_size) {
+  int with_missing = 0;
+  std::string blind, stale;  // no observed input; the last inputs missing
+  for (const Series& s : panel.series) {
+    if (s.available.empty()) continue;
+    const std::size_t n = s.available.size(), from = n > static_cast<std::size_t>(input_size) ? n - input_size : 0;
+    const auto window = s.available.begin() + static_cast<std::ptrdiff_t>(from);
+    const long missing = std::count(window, s.available.end(), std::uint8_t{0});
+    if (missing == 0) continue;
+    ++with_missing;
+    if (missing == static_cast<long>(n - from)) {
+      if (blind.empty()) blind = s.unique_id;
+    } else if (s.available.back() == 0 && stale.empty()) {
+      std::size_t last = n - 1;
+      while (s.available[last] == 0) --last;
+      stale = "'" + s.unique_id + "' holds the value of " + FormatTimestamp(s.ds[last], panel.time_kind) + " over its last " +
+              std::to_string(n - 1 - last) + " points";
+    }
+  }
+  if (with_missing == 0) return;
+  std::fprintf(stderr, "note: %d series forecast from inputs with missing points (available_mask 0; the model masks them)%s%s\n",
+               with_missing, stale.empty() ? "" : ("; e.g. " + stale).c_str(),
+               blind.empty() ? "" : ("\nwarning: series '" + blind + "' has no observed point among its last " +
+                                     std::to_string(input_size) + ": its forecast rests on placeholders alone").c_str());
+}
+
 void NoteSampleWeights(const Panel& panel) {
   if (!panel.series.empty() && !panel.series.front().sample_weight.empty())
     std::fprintf(stderr, "note: weighting the training windows by the sample_weight column (as neuralforecast does)\n");

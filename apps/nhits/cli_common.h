@@ -90,6 +90,10 @@ Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std
 void NoteSampleWeights(const Panel& panel);
 // Says on stderr how many points an available_mask marks missing, and what that means.
 void NoteMissingPoints(const Panel& panel);
+// Says on stderr which series forecast from a window (their last `input_size` points) with missing
+// points, most of all a window without any observed point or ending in missing ones (whose
+// placeholders repeat an older value).
+void NoteMissingInputs(const Panel& panel, int input_size);
 // Fails when an available_mask column of `path` marks a point missing, naming the first one and
 // `why` the command needs every point observed.
 void RefuseMissingPoints(const Panel& panel, const std::string& path, const std::string& why);

@@ -191,6 +191,7 @@ Action RegisterPredict(CLI::App& app) {
     Panel panel = LoadPanelFor(config, a->data, a->static_data);
     const Frequency freq = ResolveFrequency(panel, a->freq);
     NoteGaps(panel, freq);
+    if (!a->insample) NoteMissingInputs(panel, config.input_size);
     if (step_size->count() > 0 && !a->insample) UsageFail("--step-size applies to --insample, which is not given");
     if (a->insample) {
       if (step_size->count() > 0 && a->insample_step <= 0) UsageFail("--step-size must be > 0");
