@@ -281,6 +281,60 @@ void AddAsset(Panel& data, Universe& u, const std::string& id, const std::string
   u.assets.push_back({id, asset_class, {}});
 }
 
+// Missing points (an available_mask 0) are gaps the model masks, as `nhits predict` does, not
+// bad data: the asset is forecast with them masked; a tail of missing points makes it stale by
+// its last observed point; a missing truth is not scored.
+TEST(BatchProcessor, MissingPointsAreMaskedNotDegraded) {
+  Engine engine;
+  ModelOptions o;
+  o.cache = false;
+  auto model = SmallModel();
+  ASSERT_TRUE(engine.LoadModel("eq", 1, model, o).ok());
+  Panel data;
+  data.time_kind = TimeKind::kInteger;
+  Universe u;
+  for (const char* id : {"GAP", "TAIL", "FULL"}) AddAsset(data, u, id, "equity", 40, [](int t) { return 100 + std::sin(t); });
+  data.series[0].available.assign(40, 1);
+  data.series[0].available[35] = 0;  // inside the input window (the last 10)
+  data.series[0].y[35] = data.series[0].y[34];  // the reader's fill
+  data.series[1].available.assign(40, 1);
+  for (int t = 36; t < 40; ++t) data.series[1].available[static_cast<std::size_t>(t)] = 0;  // 4 bars of no data
+  BatchOptions bo;
+  bo.season_length = 5;
+  bo.max_staleness = 3;
+  BatchProcessor p(engine, Router({}, "eq"), bo);
+  auto run = p.Run(u, data);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  std::map<std::string, const AssetForecast*> by_id;
+  for (const auto& f : run->forecasts) by_id[f.unique_id] = &f;
+  ASSERT_EQ(by_id["GAP"]->status, "ok") << by_id["GAP"]->reason;
+  const Series& gap = data.series[0];
+  std::vector<float> x(gap.y.end() - 10, gap.y.end()), m(10, 1.0f), want(3);
+  m[5] = 0.0f;  // point 35 of 40
+  model->PredictWindows(1, x.data(), m.data(), want.data());
+  for (int j = 0; j < 3; ++j) EXPECT_NEAR(by_id["GAP"]->forecast[static_cast<std::size_t>(j)], want[static_cast<std::size_t>(j)], 1e-4);
+  std::vector<float> unmasked(3);
+  m[5] = 1.0f;
+  model->PredictWindows(1, x.data(), m.data(), unmasked.data());
+  EXPECT_NE(want, unmasked) << "the mask reached the model";
+  EXPECT_EQ(by_id["TAIL"]->status, "degraded");
+  EXPECT_NE(by_id["TAIL"]->reason.find("stale: last observed point 35"), std::string::npos) << by_id["TAIL"]->reason;
+  EXPECT_EQ(by_id["FULL"]->status, "ok");
+  // Actuals whose first step for FULL is missing, its placeholder absurd: it must not count.
+  Panel actuals = data;
+  for (auto& s : actuals.series) {
+    if (s.available.empty()) s.available.assign(s.y.size(), 1);
+    for (int j = 0; j < 3; ++j) {
+      const bool hole = j == 0 && s.unique_id == "FULL";
+      s.ds.push_back({40 + j}), s.y.push_back(hole ? 1e6 : 100), s.available.push_back(hole ? 0 : 1);
+    }
+  }
+  BatchRun scored = *run;
+  ScoreAgainstActuals(actuals, &scored);
+  EXPECT_EQ(scored.total.scored, 3);
+  EXPECT_LT(scored.total.mae, 100) << "the missing truth of 1e6 was scored";
+}
+
 // Two models with different horizons in one run: the report's h is the longest, and scoring
 // reads each asset's own forecast length (the shorter one must not be read past its end).
 TEST(BatchProcessor, ScoresAssetsOfModelsWithDifferentHorizons) {

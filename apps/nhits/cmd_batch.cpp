@@ -341,7 +341,6 @@ Action RegisterBatch(CLI::App& app) {
       const auto t0 = std::chrono::steady_clock::now();
       Panel data = Unwrap(temporal.empty() ? ReadLongCsvLenient(a->data) : ReadLongCsvLenient(a->data, temporal, &coded));
       if (!stat_columns.empty()) CheckOk(AttachStaticCsv(a->static_data, stat_columns, &data, &coded));
-      RefuseMissingPoints(data, a->data, "a batch run forecasts from every point it is given (an empty or NaN y degrades its asset instead)");
       Panel held_out;
       if (a->holdout > 0) {
         held_out = data;
@@ -349,6 +348,7 @@ Action RegisterBatch(CLI::App& app) {
           const std::size_t keep = s.y.size() > static_cast<std::size_t>(a->holdout) ? s.y.size() - a->holdout : 0;
           s.y.resize(keep);
           s.ds.resize(keep);
+          if (!s.available.empty()) s.available.resize(keep);
         }
         std::size_t longest = 0;
         for (const Series& s : held_out.series) longest = std::max(longest, s.y.size());

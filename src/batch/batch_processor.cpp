@@ -38,9 +38,9 @@ Percentiles Summarise(std::vector<double> v) {
 
 // Naive (last finite value) or, with enough history, SeasonalNaive: the degraded forecast.
 bool BaselineForecast(const Series& s, int h, int season, AssetForecast* f) {
-  std::vector<double> finite;
-  for (double v : s.y)
-    if (std::isfinite(v)) finite.push_back(v);
+  std::vector<double> finite;  // observed values only: a placeholder is no history
+  for (std::size_t t = 0; t < s.y.size(); ++t)
+    if (std::isfinite(s.y[t]) && s.observed(t)) finite.push_back(s.y[t]);
   if (finite.empty()) return false;
   f->forecast.assign(static_cast<std::size_t>(h), 0.0f);
   f->output_names = {""};
@@ -167,7 +167,10 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
     const std::size_t n = s.y.size(), from = n > static_cast<std::size_t>(L) ? n - static_cast<std::size_t>(L) : 0;
     int finite = 0;
     std::string nan_at;
+    // An available_mask 0 is a known gap the model masks (as `nhits predict`); an unreadable y
+    // at an observed point is bad data.
     for (std::size_t t = from; t < n; ++t) {
+      if (!s.observed(t)) continue;
       if (std::isfinite(s.y[t])) {
         ++finite;
       } else if (nan_at.empty()) {
@@ -186,9 +189,12 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       continue;
     }
     if (longest != nullptr && options_.max_staleness >= 0) {
-      const auto behind = longest->ds.end() - std::upper_bound(longest->ds.begin(), longest->ds.end(), s.ds.back());
+      // The last observed point: a tail the available_mask marks missing is no fresher data.
+      std::size_t seen = s.y.size() - 1;
+      while (seen > 0 && !s.observed(seen)) --seen;
+      const auto behind = longest->ds.end() - std::upper_bound(longest->ds.begin(), longest->ds.end(), s.ds[seen]);
       if (behind > options_.max_staleness) {
-        degrade("stale: last point " + FormatTimestamp(s.ds.back(), data.time_kind) + " is " + std::to_string(behind) +
+        degrade("stale: last observed point " + FormatTimestamp(s.ds[seen], data.time_kind) + " is " + std::to_string(behind) +
                 " bars behind the newest data");
         continue;
       }
@@ -212,7 +218,9 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
     }
     Candidate c{i, &s, *ms, a.asset_class, 1, std::move(exog), nullptr, {}};
     if (const LocalScalerType local = ms->config.local_scaler_type; local != LocalScalerType::kNone) {
-      const auto bad = std::find_if(s.y.begin(), s.y.end(), [](double v) { return !std::isfinite(v); });
+      auto bad = std::find_if(s.y.begin(), s.y.end(), [](double v) { return !std::isfinite(v); });
+      if (const auto gap = std::find(s.available.begin(), s.available.end(), std::uint8_t{0}); gap != s.available.end())
+        bad = std::min(bad, s.y.begin() + (gap - s.available.begin()));  // its statistics would count placeholders
       if (bad != s.y.end()) {
         degrade("local_scaler_type=" + ToString(local) + " scales by the whole history, which has a missing or "
                 "non-finite value at " + FormatTimestamp(s.ds[static_cast<std::size_t>(bad - s.y.begin())], data.time_kind));
@@ -242,7 +250,8 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
       std::vector<std::vector<double>> returns;
       std::vector<std::size_t> clustered;
       for (std::size_t k : members) {
-        const auto& y = candidates[k].series->y;
+        const Series& series = *candidates[k].series;
+        const auto& y = series.y;
         if (static_cast<int>(y.size()) < W + 1) {
           candidates[k].group += "/short";
           continue;
@@ -250,12 +259,15 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
         std::vector<double> r;
         bool ok = true;
         for (std::size_t t = y.size() - static_cast<std::size_t>(W); t < y.size() && ok; ++t) {
+          // A step from or to a missing point is no move of the market: 0 (filled values hold the level).
+          const bool seen = series.observed(t) && series.observed(t - 1);
           ok = std::isfinite(y[t]) && std::isfinite(y[t - 1]) && y[t] > 0 && y[t - 1] > 0;
-          r.push_back(ok ? std::log(y[t] / y[t - 1]) : 0.0);
+          r.push_back(ok && seen ? std::log(y[t] / y[t - 1]) : 0.0);
         }
         if (!ok) {  // non-positive values: plain differences
           r.clear();
-          for (std::size_t t = y.size() - static_cast<std::size_t>(W); t < y.size(); ++t) r.push_back(y[t] - y[t - 1]);
+          for (std::size_t t = y.size() - static_cast<std::size_t>(W); t < y.size(); ++t)
+            r.push_back(series.observed(t) && series.observed(t - 1) ? y[t] - y[t - 1] : 0.0);
         }
         returns.push_back(std::move(r));
         clustered.push_back(k);
@@ -483,7 +495,7 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
     const std::size_t q = f.output_names.empty() ? 1 : f.output_names.size();
     double last = std::nan("");
     for (std::size_t k = start; k-- > 0;)
-      if (std::isfinite(s.y[k])) {
+      if (std::isfinite(s.y[k]) && s.observed(k)) {
         last = s.y[k];
         break;
       }
@@ -492,7 +504,7 @@ void ScoreAgainstActuals(const Panel& actuals, BatchRun* run) {
     const std::size_t steps = std::min(static_cast<std::size_t>(run->h), f.forecast.size() / q);
     for (std::size_t j = 0; j < steps && start + j < s.y.size(); ++j) {
       const double truth = s.y[start + j], pred = f.forecast[j * q + static_cast<std::size_t>(f.point_column)];
-      if (!std::isfinite(truth)) continue;
+      if (!std::isfinite(truth) || !s.observed(start + j)) continue;  // a missing truth scores nothing
       one.abs += std::abs(pred - truth);
       one.naive += std::isfinite(last) ? std::abs(last - truth) : 0.0;
       ++one.n;
