@@ -174,11 +174,15 @@ Action RegisterServe(CLI::App& app) {
         models += " " + m.name + "@" + std::to_string(m.version) + "[" + m.precision + "]";
         lane = m.lane;
       }
+      char cache[64] = "off";
+      if (mo.cache)
+        std::snprintf(cache, sizeof cache, "%.3g MiB, ttl %g s", static_cast<double>(eo.cache.max_bytes) / (1 << 20),
+                      a->cache_ttl_s);
       std::printf("nhits serve: listening on http://%s:%d (profile %s, %d worker(s) x %d thread(s), max batch %d, "
-                  "delay %d us; priority lane: %s; models:%s)\n",
+                  "delay %d us; priority lane: %s; cache: %s; models:%s)\n",
                   a->http.host.c_str(), port, profile.name.c_str(), mo.workers,
                   mo.threads_per_worker > 0 ? mo.threads_per_worker : std::max(1, UsableCores() / mo.workers),
-                  mo.max_batch_size, mo.max_queue_delay_us, lane.c_str(), models.c_str());
+                  mo.max_batch_size, mo.max_queue_delay_us, lane.c_str(), cache, models.c_str());
       std::fflush(stdout);
     });
     const char wake = 0;
