@@ -144,8 +144,13 @@ Action RegisterExport(CLI::App& app) {
     const nlohmann::json meta = {{"windows", n}, {"input_size", L}, {"h", c.h}, {"outputs", c.outputs_per_step()},
                                  {"hist_exog", X}, {"futr_exog", F}, {"stat_exog", S},
                                  {"with_scaler", a->with_scaler},
-                                 {"layout", "insample, mask, hist_exog, futr_exog, stat_exog (each when the model has it), "
-                                            "forecast; float32 LE"}};
+                                 {"precision", a->fp16 ? "fp16 graph" : a->int8 ? "int8 qdq graph" : "fp32 graph"},
+                                 {"layout", "one array after another, each for all windows: insample [windows, input_size], "
+                                            "mask [windows, input_size], hist_exog [windows, input_size, hist_exog], "
+                                            "futr_exog [windows, input_size + h, futr_exog], stat_exog [windows, stat_exog] "
+                                            "(each exog array only when the model has it), forecast [windows, h, outputs]; "
+                                            "float32 little-endian. The forecasts are this engine's in FP32, whatever "
+                                            "the graph's precision"}};
     WriteTextAtomic(a->reference + ".json", meta.dump(1) + "\n");
     std::fprintf(stderr, "wrote %s.bin/.json: %d reference windows\n", a->reference.c_str(), n);
   };

@@ -72,7 +72,7 @@ Result<ConformalScores> ConformalFromJson(const std::string& text, const std::st
     if (v.size() != static_cast<std::size_t>(s.n_windows) * s.h)
       return Status::Corruption(where + ": metadata " + kConformalKey + ": series '" + id + "' has " +
                                 std::to_string(v.size()) + " scores, n_windows x h = " +
-                                std::to_string(s.n_windows * s.h));
+                                std::to_string(static_cast<long long>(s.n_windows) * s.h));
   return s;
 }
 
