@@ -45,6 +45,12 @@ TEST(CachingAllocator, SizeClasses) {
   EXPECT_EQ(CachingAllocator::RoundUp((1u << 20) - 1), 1u << 20);
   EXPECT_EQ(CachingAllocator::RoundUp(1u << 20), 2u << 20);
   EXPECT_EQ(CachingAllocator::RoundUp((2u << 20) + 1), 4u << 20);
+  // A size whose rounding would wrap past SIZE_MAX is refused, not handed out as a tiny block.
+  FakeDevice dev(64u << 20);
+  CachingAllocator a(dev, 64u << 20);
+  const Result<void*> huge = a.Allocate(SIZE_MAX - 5, 1);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(dev.allocations, 0);
 }
 
 TEST(CachingAllocator, ReusesFreedBlocksPerStreamAndCountsEverything) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "backend/cuda/cublaslt_api.h"
@@ -39,9 +40,13 @@ double WorstAgainstCpu(const Model& model, CudaForecaster& f, int batch, std::ui
   }
   model.PredictWindows(batch, x.data(), m.data(), cpu.data());
   EXPECT_TRUE(f.Predict(batch, x.data(), m.data(), gpu.data()).ok());
+  // NaN counts as the worst error: std::max(worst, NaN) would keep `worst` and pass an all-NaN GPU.
   double worst = 0;
-  for (std::size_t i = 0; i < cpu.size(); ++i)
-    worst = std::max(worst, std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i]))));
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    const double e = std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
+    worst = std::isfinite(e) ? std::max(worst, e) : std::numeric_limits<double>::infinity();
+    if (std::isinf(worst)) break;
+  }
   return worst;
 }
 
@@ -171,9 +176,11 @@ TEST(GpuTraining, Fp32StepsMatchTheCpuTrainer) {
   }
   Model back = TrainModel();
   ASSERT_TRUE((*trainer)->CopyWeightsTo(back).ok());
-  double worst = 0;
-  for (std::size_t i = 0; i < back.network().params().size(); ++i)
-    worst = std::max(worst, static_cast<double>(std::abs(back.network().params()[i] - cpu.network().params()[i])));
+  double worst = 0;  // a NaN weight is infinitely far (std::max would skip it)
+  for (std::size_t i = 0; i < back.network().params().size(); ++i) {
+    const double d = std::abs(static_cast<double>(back.network().params()[i]) - cpu.network().params()[i]);
+    worst = std::isfinite(d) ? std::max(worst, d) : std::numeric_limits<double>::infinity();
+  }
   EXPECT_LT(worst, 1e-4) << "max weight difference after 3 Adam steps";
 }
 

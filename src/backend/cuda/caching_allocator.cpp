@@ -20,6 +20,9 @@ CachingAllocator::~CachingAllocator() {
 }
 
 Result<void*> CachingAllocator::Allocate(std::size_t bytes, StreamId stream) {
+  // Rounding up near SIZE_MAX would wrap to a tiny block handed out as a success.
+  if (bytes > (std::size_t{1} << 50))
+    return Status::Unavailable("a device allocation of " + std::to_string(bytes) + " bytes is beyond any GPU");
   const std::size_t size = RoundUp(bytes);
   std::lock_guard<std::mutex> lock(mu_);
   auto pool = free_.find({stream, size});

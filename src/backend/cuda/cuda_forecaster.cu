@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <vector>
@@ -89,6 +90,8 @@ class Forecaster final : public CudaForecaster {
   }
 
   Status Init() {
+    // The current device is per host thread: Predict runs on serving workers, not this one.
+    NHITS_CUDA_TRY(cudaGetDevice(&device_));
     const NhitsConfig& c = model_.config();
     L_ = c.input_size;
     HQ_ = c.h * c.network_outputs_per_step();  // the network's channels; DecodeForecast makes the columns
@@ -152,12 +155,15 @@ class Forecaster final : public CudaForecaster {
     NHITS_RETURN_IF_ERROR(Scratch(B * widest * sizeof(T), &d_act_[0]));
     NHITS_RETURN_IF_ERROR(Scratch(B * widest * sizeof(T), &d_act_[1]));
     NHITS_RETURN_IF_ERROR(Scratch(kWorkspace, &d_workspace_));
+    // The uploads above ran on the legacy default stream, which stream_ (non-blocking) does not wait for.
+    NHITS_CUDA_TRY(cudaDeviceSynchronize());
     return Status::Ok();
   }
 
   Status Predict(int batch, const float* insample, const float* mask, float* out) override {
     if (batch < 1 || batch > max_batch_)
       return Status::InvalidArgument("batch " + std::to_string(batch) + " is outside 1.." + std::to_string(max_batch_));
+    NHITS_CUDA_TRY(cudaSetDevice(device_));
     const NhitsConfig& c = model_.config();
     stats_.resize(static_cast<std::size_t>(batch));
     for (int b = 0; b < batch; ++b) {
@@ -175,11 +181,12 @@ class Forecaster final : public CudaForecaster {
       NHITS_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
       const Status s = Enqueue(bucket);
       const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+      cudaGraphExec_t exec = nullptr;
+      const cudaError_t made = s.ok() && end == cudaSuccess ? cudaGraphInstantiate(&exec, graph, 0) : cudaSuccess;
+      if (graph != nullptr) cudaGraphDestroy(graph);  // on every path: a failed capture must not leak it
       NHITS_RETURN_IF_ERROR(s);
       NHITS_CUDA_TRY(end);
-      cudaGraphExec_t exec = nullptr;
-      NHITS_CUDA_TRY(cudaGraphInstantiate(&exec, graph, 0));
-      cudaGraphDestroy(graph);
+      NHITS_CUDA_TRY(made);
       it = graphs_.emplace(bucket, exec).first;
     }
     NHITS_CUDA_TRY(cudaGraphLaunch(it->second, stream_));
@@ -328,6 +335,7 @@ class Forecaster final : public CudaForecaster {
   std::vector<ScaleStats> stats_;
   std::string fallback_;
   double check_error_ = 0;
+  int device_ = 0;
 };
 
 Result<std::unique_ptr<CudaForecaster>> Build(const Model& model, int max_batch, GpuPrecision precision) {
@@ -371,9 +379,13 @@ Result<double> CheckAgainstCpu(const Model& model, CudaForecaster& f, int max_ba
   }
   model.PredictWindows(n, x.data(), m.data(), cpu.data());
   NHITS_RETURN_IF_ERROR(f.Predict(n, x.data(), m.data(), gpu.data()));
+  // A non-finite forecast is the worst error, not none (std::max would drop a NaN).
   double worst = 0;
-  for (std::size_t i = 0; i < cpu.size(); ++i)
-    worst = std::max(worst, std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i]))));
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    const double e = std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
+    if (!std::isfinite(e)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, e);
+  }
   return worst;
 }
 
@@ -403,6 +415,9 @@ Result<std::unique_ptr<CudaForecaster>> CudaForecaster::Create(const Model& mode
     if (!err.ok()) return err.status();
     static_cast<Forecaster<float>*>(f->get())->set_fallback(why);
   }
+  if (!std::isfinite(*err))
+    return Status::Internal("the GPU's " + std::string(ToString((*f)->precision())) +
+                            " forecasts of the load-time check windows are not finite (inf or NaN)");
   if (precision == GpuPrecision::kFp32 || precision == GpuPrecision::kTf32 || (*f)->precision() == GpuPrecision::kFp32) {
     static_cast<Forecaster<float>*>(f->get())->set_check_error(*err);
   } else if (precision == GpuPrecision::kFp16) {

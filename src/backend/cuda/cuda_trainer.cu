@@ -8,6 +8,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "backend/cuda/cublaslt_api.h"
@@ -98,6 +100,7 @@ class Trainer final : public CudaTrainer {
   }
 
   Status Init(const Model& model) {
+    NHITS_CUDA_TRY(cudaGetDevice(&device_));  // per host thread: Step may run on another
     NHITS_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     Result<const CublasLt*> api = LoadCublasLt();
     if (!api.ok()) return api.status();
@@ -147,12 +150,15 @@ class Trainer final : public CudaTrainer {
     NHITS_RETURN_IF_ERROR(Alloc(kWorkspace, &workspace_));
     host_f_.resize(B * HQ);
     host_df_.resize(B * HQ);
+    // The copy and memsets above ran on the legacy default stream, which stream_ does not wait for.
+    NHITS_CUDA_TRY(cudaDeviceSynchronize());
     return Status::Ok();
   }
 
   Result<GpuTrainStep> Step(int B, const float* insample, const float* mask, const float* y, const float* y_mask,
                             double lr) override {
     if (B < 1 || B > max_batch_) return Status::InvalidArgument("batch outside 1.." + std::to_string(max_batch_));
+    NHITS_CUDA_TRY(cudaSetDevice(device_));
     const int L = config_.input_size, H = config_.h, Q = config_.network_outputs_per_step(), HQ = H * Q;
     const double scale = precision_ == GpuPrecision::kFp32 || precision_ == GpuPrecision::kTf32 ? 1.0 : scaler_.scale();
     ConvertKernel<T><<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<T*>(work_));
@@ -177,6 +183,11 @@ class Trainer final : public CudaTrainer {
       out.skipped = true;
       return out;
     }
+    // Without loss scaling a non-finite gradient is divergence, not an overflow to skip: applying
+    // it would turn the master weights to NaN for good (the CPU trainer stops on a non-finite loss).
+    if (!mixed && bad != 0)
+      return Status::InvalidArgument("a gradient is not finite at this step (the model diverged): lower the learning rate "
+                                     "or use a scaler");
     ++t_;
     const double bc1 = 1.0 - std::pow(0.9, t_), bc2 = 1.0 - std::pow(0.999, t_);
     AdamKernel<<<Blocks(P_), 256, 0, stream_>>>(P_, static_cast<float*>(master_), static_cast<float*>(m_),
@@ -207,6 +218,13 @@ class Trainer final : public CudaTrainer {
     owned_.push_back(*p);
     return Status::Ok();
   }
+  // The largest power of two up to 256 that divides the address.
+  static std::uint32_t Alignment(const void* p) {
+    const auto v = reinterpret_cast<std::uintptr_t>(p);
+    std::uint32_t a = 256;
+    while (a > 1 && v % a != 0) a /= 2;
+    return a;
+  }
   T* W(const LinearSlot& l) const { return static_cast<T*>(work_) + l.weight; }
   T* Bias(const LinearSlot& l) const { return static_cast<T*>(work_) + l.bias; }
 
@@ -234,6 +252,14 @@ class Trainer final : public CudaTrainer {
     if (s.ok())
       check(lt_api_->MatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace, sizeof(kWorkspace)),
             "workspace");
+    // Weights and their gradients sit at any element offset of one packed buffer: tell the
+    // heuristic how aligned each pointer really is, or it assumes 256 bytes (misaligned access).
+    const std::uint32_t align_a = Alignment(a), align_b = Alignment(b), align_d = Alignment(d);
+    for (auto [attr, value] : {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a},
+                               std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b},
+                               std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d},
+                               std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d}})
+      if (s.ok()) check(lt_api_->MatmulPreferenceSetAttribute(pref, attr, value, sizeof(*value)), "alignment");
     cublasLtMatmulHeuristicResult_t h{};
     int found = 0;
     if (s.ok()) check(lt_api_->MatmulAlgoGetHeuristic(lt_, desc, al, bl, dl, dl, pref, 1, &h, &found), "heuristic");
@@ -326,6 +352,7 @@ class Trainer final : public CudaTrainer {
   DynamicLossScaler scaler_;
   std::size_t P_ = 0;
   int t_ = 0;
+  int device_ = 0;
   cudaStream_t stream_ = nullptr;
   const CublasLt* lt_api_ = nullptr;  // set by Init; every cuBLASLt call goes through it
   cublasLtHandle_t lt_ = nullptr;
