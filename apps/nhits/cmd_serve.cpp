@@ -109,7 +109,8 @@ Action RegisterServe(CLI::App& app) {
       ->check(AtLeast(1))
       ->capture_default_str();
   app.add_option("--device", a->device,
-                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
+                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75 for a\n"
+                 "model with a scaler_type, as raw windows can overflow FP16; else FP32)")
       ->capture_default_str();
   return [a] {
     if (a->repository.empty() && a->models.empty())

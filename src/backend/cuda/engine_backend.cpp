@@ -52,7 +52,11 @@ void RegisterEngineBackend() {
     } else {
       const GpuInfo g = DetectGpu(index);
       if (!g.present) return Status::Unavailable("device '" + device + "': " + g.why_absent);
-      p = g.bf16 ? GpuPrecision::kBf16 : g.tensor_cores ? GpuPrecision::kFp16 : GpuPrecision::kFp32;
+      // FP16 tops out at 65504: without a scaler_type the network reads raw windows (prices,
+      // volumes) that can overflow it into NaN forecasts, so such a model stays FP32 there.
+      // BF16 has FP32's range.
+      const bool raw_windows = model.config().scaler_type == ScalerType::kIdentity;
+      p = g.bf16 ? GpuPrecision::kBf16 : g.tensor_cores && !raw_windows ? GpuPrecision::kFp16 : GpuPrecision::kFp32;
     }
     Result<std::unique_ptr<CudaForecaster>> f = CudaForecaster::Create(model, max_batch, p, index, true);
     if (!f.ok()) return f.status();
