@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 
 #include "backend/cuda/cublaslt_api.h"
 #include "backend/cuda/cuda_forecaster.h"
@@ -28,15 +29,22 @@ Model DefaultModel() {
 }
 
 // Max |gpu - cpu| / max(|cpu|, 1) of the forecaster against Model::PredictWindows on `batch`
-// random-walk windows of 168 points (the forecaster's Predict must succeed).
-double WorstAgainstCpu(const Model& model, CudaForecaster& f, int batch, std::uint32_t seed) {
+// random-walk windows of input_size points (the forecaster's Predict must succeed). With `holes`,
+// every window has masked points (a missing tenth, and a padded start on odd windows), which
+// reach the residuals and the scaler.
+double WorstAgainstCpu(const Model& model, CudaForecaster& f, int batch, std::uint32_t seed, bool holes = false) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0, 1);
   const std::size_t columns = static_cast<std::size_t>(model.config().h) * model.config().outputs_per_step();
-  std::vector<float> x(static_cast<std::size_t>(batch) * 168), m(x.size(), 1.0f), cpu(batch * columns), gpu(cpu.size());
+  const int L = model.config().input_size;
+  std::vector<float> x(static_cast<std::size_t>(batch) * L), m(x.size(), 1.0f), cpu(batch * columns), gpu(cpu.size());
   for (int b = 0; b < batch; ++b) {
     float v = 50;
-    for (int t = 0; t < 168; ++t) x[static_cast<std::size_t>(b) * 168 + t] = v += nd(rng);
+    for (int t = 0; t < L; ++t) {
+      const std::size_t i = static_cast<std::size_t>(b) * L + t;
+      x[i] = v += nd(rng);
+      if (holes && (rng() % 10 == 0 || (b % 2 == 1 && t < L / 4))) m[i] = 0.0f, x[i] = t < L / 4 && b % 2 == 1 ? 0.0f : x[i];
+    }
   }
   model.PredictWindows(batch, x.data(), m.data(), cpu.data());
   EXPECT_TRUE(f.Predict(batch, x.data(), m.data(), gpu.data()).ok());
@@ -85,6 +93,38 @@ TEST(Gpu, EveryPrecisionMatchesTheCpuReference) {
     for (int batch : {1, 3, 64, 200})
       EXPECT_LE(WorstAgainstCpu(model, **f, batch, 5 + batch), bound) << ToString(p) << " batch " << batch;
     EXPECT_GT((*f)->memory().reserved, 0u);
+  }
+}
+
+// The paths the default model does not take: an input size no pooling kernel divides (partial
+// ceil-mode windows), AvgPool, nearest and cubic interpolation, several quantiles (the knots'
+// quantile-major layout), a non-ReLU activation, and masked points.
+TEST(Gpu, OtherPoolingInterpolationActivationsAndMasksMatchTheCpu) {
+  const GpuInfo g = DetectGpu();
+  if (!g.present) GTEST_SKIP() << "no GPU: " << g.why_absent;
+  for (const auto& [pooling, interpolation, activation, loss] :
+       {std::tuple{PoolingMode::kAvgPool1d, InterpolationMode::kNearest, Activation::kSoftplus, LossType::kMQLoss},
+        std::tuple{PoolingMode::kMaxPool1d, InterpolationMode::kCubic, Activation::kReLU, LossType::kMAE},
+        std::tuple{PoolingMode::kMaxPool1d, InterpolationMode::kLinear, Activation::kTanh, LossType::kMQLoss}}) {
+    NhitsConfig c;
+    c.h = 13;
+    c.input_size = 50;  // 50 / 3 and 50 / 4 leave partial windows
+    c.n_pool_kernel_size = {3, 4, 1};
+    c.n_freq_downsample = {5, 2, 1};
+    c.mlp_units = {{64, 64}, {64, 64}};
+    c.pooling_mode = pooling;
+    c.interpolation_mode = interpolation;
+    c.activation = activation;
+    c.loss = loss;
+    if (loss == LossType::kMQLoss) c.level = {80, 95};
+    c.scaler_type = ScalerType::kRobust;
+    Model model(c);
+    model.mutable_network().InitParams(11);
+    auto f = CudaForecaster::Create(model, 64, GpuPrecision::kFp32, 0, /*auto_fallback=*/false);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    for (int batch : {1, 5, 64})
+      EXPECT_LE(WorstAgainstCpu(model, **f, batch, 21 + batch, /*holes=*/true), 1e-3)
+          << ToString(pooling) << " " << ToString(interpolation) << " " << ToString(activation) << " batch " << batch;
   }
 }
 
