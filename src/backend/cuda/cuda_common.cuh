@@ -9,9 +9,11 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
+#include "nhits/model.h"
 #include "nhits/status.h"
 
 #define NHITS_CUDA_TRY(expr)                                                                             \
@@ -27,6 +29,22 @@
   } while (0)
 
 namespace nhits::cuda {
+
+// The kernels index a batch's rows in 32 bits: every per-batch buffer (batch x the widest of the
+// input size, a layer, theta or the outputs) must stay below 2^31 elements.
+inline Status CheckKernelIndexRange(const Model& model, int max_batch) {
+  const NhitsConfig& c = model.config();
+  long long widest = static_cast<long long>(c.input_size) + c.h;
+  widest = std::max(widest, static_cast<long long>(c.h) * c.network_outputs_per_step());
+  for (const BlockLayout& b : model.network().layout().blocks) {
+    widest = std::max(widest, static_cast<long long>(b.n_theta));
+    for (const LinearSlot& l : b.layers) widest = std::max({widest, static_cast<long long>(l.in), static_cast<long long>(l.out)});
+  }
+  if (static_cast<long long>(max_batch) * widest >= (1LL << 31))
+    return Status::InvalidArgument("max batch " + std::to_string(max_batch) + " x " + std::to_string(widest) +
+                                   " values per window is beyond the GPU kernels' 32-bit indexing (2^31): a smaller max batch");
+  return Status::Ok();
+}
 
 template <typename T>
 __device__ __forceinline__ float ToF(T v);

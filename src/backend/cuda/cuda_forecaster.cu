@@ -400,6 +400,7 @@ Result<std::unique_ptr<CudaForecaster>> CudaForecaster::Create(const Model& mode
     return Status::Unavailable("no CUDA device (cudaGetDeviceCount found none)");
   if (device < 0 || device >= count)
     return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist (" + std::to_string(count) + " devices)");
+  if (Status st = CheckKernelIndexRange(model, max_batch); !st.ok()) return st;
   NHITS_CUDA_TRY(cudaSetDevice(device));
   Result<std::unique_ptr<CudaForecaster>> f = Build(model, std::max(1, max_batch), precision);
   if (!f.ok()) return f.status();

@@ -378,6 +378,7 @@ Result<std::unique_ptr<CudaTrainer>> CudaTrainer::Create(const Model& model, int
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return Status::Unavailable("no CUDA device");
   if (device < 0 || device >= count) return Status::InvalidArgument("cuda:" + std::to_string(device) + " does not exist");
+  if (Status st = CheckKernelIndexRange(model, max_batch); !st.ok()) return st;
   NHITS_CUDA_TRY(cudaSetDevice(device));
   std::unique_ptr<CudaTrainer> t;
   Status s;
