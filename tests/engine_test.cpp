@@ -680,6 +680,13 @@ TEST(Engine, StatisticsAndPrometheusText) {
   ModelOptions o;
   o.cache = true;
   ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());
+  // Before any lookup the hit rate is unknown (NaN, null in JSON), not a perfect 1.0, and no alert.
+  const PerformanceStats fresh = engine.GetPerformanceStats();
+  ASSERT_EQ(fresh.alerts.size(), 4u);
+  EXPECT_EQ(fresh.alerts[3].name, "cache_hit_rate");
+  EXPECT_TRUE(std::isnan(fresh.alerts[3].value));
+  EXPECT_EQ(fresh.alerts[3].level, 0);
+  EXPECT_NE(engine.PrometheusMetrics().find("nhits_alert_value{alert=\"cache_hit_rate\"} NaN\n"), std::string::npos);
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(engine.Predict(Request("s", static_cast<float>(i % 10))).status.ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(engine.Predict(Request("low", static_cast<float>(100 + i), 3)).status.ok());
   ForecastRequest bad = Request("bad");
@@ -720,7 +727,7 @@ TEST(Engine, StatisticsAndPrometheusText) {
   // Every sample line is `name{labels} value` (the exposition format Prometheus parses; label
   // values hold any character but backslash, quote and newline, which come escaped).
   const std::regex sample(
-      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? -?[0-9.e+-]+(Inf)?$)");
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.e+-]+(Inf)?|NaN)$)");
   std::istringstream lines(escaped);
   std::string line;
   while (std::getline(lines, line))

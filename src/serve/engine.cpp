@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <shared_mutex>
 
@@ -456,7 +457,8 @@ PerformanceStats Engine::GetPerformanceStats() const {
   };
   const double error_rate = requests > 0 ? static_cast<double>(failed) / requests : 0.0;
   const double lookups = static_cast<double>(cache.hits + cache.misses);
-  const double hit_rate = lookups > 0 ? static_cast<double>(cache.hits) / lookups : 1.0;
+  // No lookups yet: unknown (NaN, which compares below no threshold), not a perfect 1.0.
+  const double hit_rate = lookups > 0 ? static_cast<double>(cache.hits) / lookups : std::numeric_limits<double>::quiet_NaN();
   st.alerts = {{"p95_latency_us", st.end_to_end_us.p95,
                 level(st.end_to_end_us.p95, a.p95_latency_us_warning, a.p95_latency_us_critical)},
                {"error_rate", error_rate, level(error_rate, a.error_rate_warning, a.error_rate_critical)},

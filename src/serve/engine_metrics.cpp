@@ -1,5 +1,6 @@
 // Engine::PrometheusMetrics: text exposition format 0.0.4 with Triton-style names, so
 // dashboards written for Triton's metrics read ours with a prefix change.
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -10,6 +11,9 @@ namespace nhits {
 namespace {
 
 std::string Num(double v) {
+  // The exposition format's spellings of the special values (printf writes "nan", "inf").
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
