@@ -319,6 +319,12 @@ TEST(BatchProcessor, MissingPointsAreMaskedNotDegraded) {
   EXPECT_NE(want, unmasked) << "the mask reached the model";
   EXPECT_EQ(by_id["TAIL"]->status, "degraded");
   EXPECT_NE(by_id["TAIL"]->reason.find("stale: last observed point 35"), std::string::npos) << by_id["TAIL"]->reason;
+  // Its SeasonalNaive(5) keeps each step's phase: step 40 reads 35, steps 41 and 42 (phases of the
+  // missing 36 and 37) a season further back, 31 and 32.
+  const Series& tail = data.series[1];
+  EXPECT_EQ(by_id["TAIL"]->source, "seasonal_naive");
+  EXPECT_EQ(by_id["TAIL"]->forecast, (std::vector<float>{static_cast<float>(tail.y[35]), static_cast<float>(tail.y[31]),
+                                                          static_cast<float>(tail.y[32])}));
   EXPECT_EQ(by_id["FULL"]->status, "ok");
   // Actuals whose first step for FULL is missing, its placeholder absurd: it must not count.
   Panel actuals = data;

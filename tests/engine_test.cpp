@@ -676,7 +676,9 @@ TEST(Engine, BadRequestsGetClearErrors) {
 }
 
 TEST(Engine, StatisticsAndPrometheusText) {
-  Engine engine;
+  EngineOptions eo;
+  eo.alerts.cache_hit_rate_warning = 0.5;  // on: an unknown rate must not read as below it
+  Engine engine(eo);
   ModelOptions o;
   o.cache = true;
   ASSERT_TRUE(engine.LoadModel("m", 1, SmallModel(), o).ok());

@@ -47,6 +47,8 @@ void CheckFlagsOk(const Status& status) {
 }  // namespace
 
 std::vector<std::string> SplitList(const std::string& text, const std::string& field) {
+  // getline drops a trailing empty item: "80," would read as "80" with the typo unseen.
+  if (!text.empty() && text.back() == ',') UsageFail("--" + field + ": empty entry at the end of '" + text + "'");
   std::vector<std::string> out;
   std::stringstream ss(text);
   std::string item;
@@ -255,8 +257,6 @@ void ModelFlags::Register(CLI::App& app, bool with_window_stride, bool with_hori
          [this](const std::string& text) {
            // neuralforecast's training_data_availability_threshold: one fraction for both parts, or two
            std::vector<double> f;
-           if (!text.empty() && text.back() == ',')
-             throw CLI::ValidationError("--training-data-availability-threshold: '" + text + "' ends with a comma");
            for (const std::string& item : SplitList(text, "training-data-availability-threshold")) {
              double v = 0;
              const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
@@ -536,6 +536,18 @@ Panel LoadPanelFor(const NhitsConfig& c, const std::string& path, const std::str
   return panel;
 }
 
+Panel WithoutLast(const Panel& panel, int n) {
+  Panel out = panel;
+  for (Series& s : out.series) {
+    const std::size_t keep = static_cast<std::size_t>(std::max(static_cast<int>(s.y.size()) - n, 0));
+    s.y.resize(keep);
+    s.ds.resize(keep);
+    if (!s.sample_weight.empty()) s.sample_weight.resize(keep);
+    if (!s.available.empty()) s.available.resize(keep);
+  }
+  return out;
+}
+
 void RefuseMissingPoints(const Panel& panel, const std::string& path, const std::string& why) {
   for (const Series& s : panel.series)
     for (std::size_t t = 0; t < s.available.size(); ++t)
@@ -572,8 +584,8 @@ void NoteMissingInputs(const Panel& panel, int input_size) {
     } else if (s.available.back() == 0 && stale.empty()) {
       std::size_t last = n - 1;
       while (s.available[last] == 0) --last;
-      stale = "'" + s.unique_id + "' holds the value of " + FormatTimestamp(s.ds[last], panel.time_kind) + " over its last " +
-              std::to_string(n - 1 - last) + " points";
+      stale = "'" + s.unique_id + "' misses its last " + std::to_string(n - 1 - last) + " points (last observed " +
+              FormatTimestamp(s.ds[last], panel.time_kind) + ")";
     }
   }
   if (with_missing == 0) return;

@@ -88,6 +88,10 @@ Panel LoadPanelFor(const NhitsConfig& config, const std::string& path, const std
                    bool with_sample_weight = false);
 // Says on stderr that a sample_weight column weighs the training windows.
 void NoteSampleWeights(const Panel& panel);
+// The data as neuralforecast's cross_validation hands it to a refit (and a batch --holdout keeps
+// back): each series without its last `n` points; its exogenous columns keep their values, which
+// only index the points before (and hold a futr column's known future).
+Panel WithoutLast(const Panel& panel, int n);
 // Says on stderr how many points an available_mask marks missing, and what that means.
 void NoteMissingPoints(const Panel& panel);
 // Says on stderr which series forecast from a window (their last `input_size` points) with missing

@@ -171,7 +171,8 @@ Action RegisterBatch(CLI::App& app) {
       ->check(AtLeast(0))
       ->capture_default_str();
   app.add_option("--device", a->device,
-                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75)")
+                 "cpu, or cuda:N[:fp32|tf32|fp16|bf16] (automatic precision: BF16 on sm_80+, FP16 on sm_70/75 for a\n"
+                 "model with a scaler_type, else FP32)")
       ->capture_default_str();
   return [a, threshold, clusters] {
     std::vector<FlagPath> inputs{{"--data", a->data}, {"--universe", a->universe}, {"--actuals", a->actuals},
@@ -344,12 +345,7 @@ Action RegisterBatch(CLI::App& app) {
       Panel held_out;
       if (a->holdout > 0) {
         held_out = data;
-        for (Series& s : data.series) {  // exogenous columns keep the held-out steps: their known future
-          const std::size_t keep = s.y.size() > static_cast<std::size_t>(a->holdout) ? s.y.size() - a->holdout : 0;
-          s.y.resize(keep);
-          s.ds.resize(keep);
-          if (!s.available.empty()) s.available.resize(keep);
-        }
+        data = WithoutLast(held_out, a->holdout);  // exogenous columns keep the held-out steps: their known future
         std::size_t longest = 0;
         for (const Series& s : held_out.series) longest = std::max(longest, s.y.size());
         if (longest <= static_cast<std::size_t>(a->holdout))

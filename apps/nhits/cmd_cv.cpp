@@ -16,20 +16,6 @@
 namespace nhits::cli {
 namespace {
 
-// The data as neuralforecast's cross_validation hands it to a refit: each series without its last
-// `n` points (its exogenous columns keep their values, which only index the points before).
-Panel WithoutLast(const Panel& panel, int n) {
-  Panel out = panel;
-  for (Series& s : out.series) {
-    const std::size_t keep = static_cast<std::size_t>(std::max(static_cast<int>(s.y.size()) - n, 0));
-    s.y.resize(keep);
-    s.ds.resize(keep);
-    if (!s.sample_weight.empty()) s.sample_weight.resize(keep);
-    if (!s.available.empty()) s.available.resize(keep);
-  }
-  return out;
-}
-
 // The share of truths inside each conformal interval and its mean width: "| 80% | 78.5 | 41.2 |".
 std::string IntervalCoverage(const Evaluation& e, const Panel& panel, int h, const std::vector<double>& given,
                              const std::vector<float>& bounds) {
@@ -203,8 +189,9 @@ Action RegisterCrossValidation(CLI::App& app) {
     std::string scores_text;
     if (e.unscored > 0)
       scores_text = std::to_string(e.unscored) + " of " + std::to_string(e.ends.size()) +
-                    " windows have a missing target (available_mask 0) and are not scored; the CSV leaves their y empty.\n"
-                    "The baselines read filled values where their history is missing.\n";
+                    " windows have a missing target (available_mask 0) and are not scored; the CSV leaves their y empty.\n";
+    if (HasMissingPoints(panel))
+      scores_text += "Where a history has missing points, the baselines and MASE's scale read their filled values.\n";
     if (e.unscored < static_cast<int>(e.ends.size()))
       scores_text += MetricsTable(e, m) + QuantileCalibration(config, e, panel) + DistributionScore(model, e, panel) +
                      IntervalCoverage(e, panel, H, levels, bounds);

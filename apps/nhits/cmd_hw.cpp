@@ -39,7 +39,7 @@ Action RegisterHw(CLI::App& app) {
     if (g.present) {
       std::printf("gpu          %s, compute capability %d.%d, %d SMs, %.1f GiB, Tensor Cores %s, automatic precision %s\n",
                   g.name.c_str(), g.compute_major, g.compute_minor, g.sm_count, g.memory_bytes / 1073741824.0,
-                  g.tensor_cores ? "yes" : "no", g.bf16 ? "bf16" : g.tensor_cores ? "fp16" : "fp32");
+                  g.tensor_cores ? "yes" : "no", g.bf16 ? "bf16" : g.tensor_cores ? "fp16 (fp32 for a model without a scaler_type)" : "fp32");
     } else {
       std::printf("gpu          none (%s)\n", g.why_absent.c_str());
     }

@@ -107,7 +107,8 @@ Action RegisterTrain(CLI::App& app) {
     // of equal values: Lightning's strict improvement).
     const auto best = std::min_element(report.monitored_history.begin(), report.monitored_history.end(),
                                        [](const auto& x, const auto& y) { return x.second < y.second; });
-    if (best != report.monitored_history.end() && (options.monitor_train_loss || options.restore_best_weights))
+    if (best != report.monitored_history.end() && std::isfinite(best->second) &&
+        (options.monitor_train_loss || options.restore_best_weights))
       std::printf("  %s best %.6g at step %d%s", options.monitor_train_loss ? "monitored train_loss" : "validation",
                   best->second, best->first, options.restore_best_weights ? " (its weights kept)" : "");
     std::printf("  %.1fs (%.1f steps/s)%s\nwrote %s\n", report.seconds, report.steps / report.seconds,

@@ -180,6 +180,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nhits%s: error: %s\n(`nhits%s --help` lists its options)\n", sub.c_str(), what.c_str(),
                  sub.c_str());
     return 2;
+  } catch (const nhits::cli::CommandError& e) {  // an option's own callback refused its value
+    const std::string sub = argc >= 2 && argv[1][0] != '-' ? std::string(" ") + argv[1] : std::string();
+    std::fprintf(stderr, "nhits%s: error: %s\n", sub.c_str(), e.message.c_str());
+    return e.exit_code;
   }
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

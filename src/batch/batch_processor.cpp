@@ -36,24 +36,31 @@ Percentiles Summarise(std::vector<double> v) {
   return p;
 }
 
-// Naive (last finite value) or, with enough history, SeasonalNaive: the degraded forecast.
+// An observed, finite value: a placeholder (available_mask 0) or an unreadable y is no history.
+bool Usable(const Series& s, long t) { return s.observed(static_cast<std::size_t>(t)) && std::isfinite(s.y[static_cast<std::size_t>(t)]); }
+
+// Naive (the last usable value) or, with a season of history, SeasonalNaive: the degraded
+// forecast. Each seasonal step reads its own phase, a whole season further back where that point
+// is not usable; a phase with none left falls back to Naive.
 bool BaselineForecast(const Series& s, int h, int season, AssetForecast* f) {
-  std::vector<double> finite;  // observed values only: a placeholder is no history
-  for (std::size_t t = 0; t < s.y.size(); ++t)
-    if (std::isfinite(s.y[t]) && s.observed(t)) finite.push_back(s.y[t]);
-  if (finite.empty()) return false;
-  f->forecast.assign(static_cast<std::size_t>(h), 0.0f);
+  const long n = static_cast<long>(s.y.size());
+  long last = n - 1;
+  while (last >= 0 && !Usable(s, last)) --last;
+  if (last < 0) return false;
+  f->forecast.assign(static_cast<std::size_t>(h), static_cast<float>(s.y[static_cast<std::size_t>(last)]));
   f->output_names = {""};
   f->point_column = 0;
-  if (season > 1 && static_cast<int>(finite.size()) >= season) {
-    for (int j = 0; j < h; ++j)
-      f->forecast[static_cast<std::size_t>(j)] =
-          static_cast<float>(finite[finite.size() - static_cast<std::size_t>(season) + static_cast<std::size_t>(j % season)]);
-    f->source = "seasonal_naive";
-  } else {
-    std::fill(f->forecast.begin(), f->forecast.end(), static_cast<float>(finite.back()));
-    f->source = "naive";
+  f->source = "naive";
+  if (season <= 1 || n < season) return true;
+  std::vector<float> seasonal(static_cast<std::size_t>(h));
+  for (int j = 0; j < h; ++j) {
+    long p = n - season + j % season;
+    while (p >= 0 && !Usable(s, p)) p -= season;
+    if (p < 0) return true;
+    seasonal[static_cast<std::size_t>(j)] = static_cast<float>(s.y[static_cast<std::size_t>(p)]);
   }
+  f->forecast = std::move(seasonal);
+  f->source = "seasonal_naive";
   return true;
 }
 
@@ -256,19 +263,26 @@ Result<BatchRun> BatchProcessor::Run(const Universe& universe, const Panel& data
           candidates[k].group += "/short";
           continue;
         }
-        std::vector<double> r;
-        bool ok = true;
-        for (std::size_t t = y.size() - static_cast<std::size_t>(W); t < y.size() && ok; ++t) {
-          // A step from or to a missing point is no move of the market: 0 (filled values hold the level).
-          const bool seen = series.observed(t) && series.observed(t - 1);
-          ok = std::isfinite(y[t]) && std::isfinite(y[t - 1]) && y[t] > 0 && y[t - 1] > 0;
-          r.push_back(ok && seen ? std::log(y[t] / y[t - 1]) : 0.0);
-        }
-        if (!ok) {  // non-positive values: plain differences
-          r.clear();
-          for (std::size_t t = y.size() - static_cast<std::size_t>(W); t < y.size(); ++t)
-            r.push_back(series.observed(t) && series.observed(t - 1) ? y[t] - y[t - 1] : 0.0);
-        }
+        // Each step's move since the last usable point before it (0 at a missing or unreadable
+        // one: the move shows when the series is seen again); log returns unless a value is not
+        // positive.
+        const long first = static_cast<long>(y.size()) - W;
+        auto moves = [&](bool log_returns) {
+          std::vector<double> r;
+          long prev = first - 1;
+          while (prev >= 0 && !Usable(series, prev)) --prev;
+          for (long t = first; t < static_cast<long>(y.size()); ++t) {
+            const bool seen = Usable(series, t);
+            const double a = prev >= 0 ? y[static_cast<std::size_t>(prev)] : 0.0, b = y[static_cast<std::size_t>(t)];
+            r.push_back(!seen || prev < 0 ? 0.0 : log_returns ? std::log(b / a) : b - a);
+            if (seen) prev = t;
+          }
+          return r;
+        };
+        bool positive = true;
+        for (long t = first - 1; t < static_cast<long>(y.size()); ++t)
+          if (Usable(series, t)) positive = positive && y[static_cast<std::size_t>(t)] > 0;
+        std::vector<double> r = moves(positive);
         returns.push_back(std::move(r));
         clustered.push_back(k);
       }

@@ -14,10 +14,6 @@
 namespace nhits {
 namespace {
 
-// A missing label (pandas reads it as NaN) is dropped from the vocabulary and coded 0 (unseen)
-// like an empty field.
-bool IsMissing(std::string_view s) { return csv::IsPandasMissing(s); }
-
 bool AsNumber(std::string_view s, double* v) {
   const char* first = csv::SkipPlusSign(s.data(), s.data() + s.size());
   const auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), *v);
@@ -86,7 +82,8 @@ Result<std::vector<std::vector<std::string>>> ReadCategoryLabels(const std::stri
                                      std::to_string(header.size()) +
                                      (f.size() > header.size() ? " (a field holding a comma must be quoted: \"a,b\")" : ""));
     for (std::size_t k = 0; k < columns.size(); ++k)
-      if (!IsMissing(f[at[k]])) labels[k].emplace(f[at[k]]);
+      // A missing label (pandas reads it as NaN) is dropped, and coded 0 (unseen) like an empty field.
+      if (!csv::IsPandasMissing(f[at[k]])) labels[k].emplace(f[at[k]]);
   }
   std::vector<std::vector<std::string>> out;
   for (const std::set<std::string>& column : labels) out.push_back(Sorted(column));

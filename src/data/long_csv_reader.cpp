@@ -247,7 +247,7 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
     double v = 0;
     const std::string_view text = TrimSpaces(fields_[static_cast<std::size_t>(cols_.y)]);
     if (ParseFinite(text, &v) != nullptr) {
-      if (!IsPlaceholder(text))
+      if (!IsPlaceholder(text) && !lenient_values_)  // lenient (batch): left NaN, like a bad observed y
         return Bad(path_, line, kY, Quote(text) + " is not a number (a missing point's y may be empty or NaN)");
       v = std::nan("");
     }

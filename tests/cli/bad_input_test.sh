@@ -229,6 +229,10 @@ if command -v python3 > /dev/null; then
   expect_error loadgen-metadata-dynamic-length "gives no fixed window length" -- "$NHITS" loadgen --url "http://127.0.0.1:$PORT" --model dynamic --seconds 1
   kill "$META_PID" 2>/dev/null
 fi
+# A list flag's trailing or doubled comma is a usage error, also inside an option's own parser
+# (there it aborted the process).
+expect_rc list-trailing-comma-exits-2 2 "$NHITS" "${TRAIN[@]}" --data "$AIR" --n-blocks 1,1,
+expect_rc threshold-double-comma-exits-2 2 "$NHITS" "${TRAIN[@]}" --data "$AIR" --training-data-availability-threshold 0.5,,0.2
 expect_rc missing-data-file-exits-1 1 "$NHITS" predict --model "$WORK/good.safetensors" --data "$WORK/nope.csv" --out "$WORK/out.csv"
 expect_error cv-level-with-a-point-loss "--level sets the levels" "the loss is MAE and neither is given" -- "$NHITS" cv --data "$AIR" --h 2 --input-size 4 --level 50 --out "$WORK/out.csv"
 expect_error serve-lane-priority-range "--lane-rt-priority" "not in range 0 to 99" -- "$NHITS" serve --model a="$WORK/good.safetensors" --lane-rt-priority 200 --port 0

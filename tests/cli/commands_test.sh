@@ -457,7 +457,8 @@ check "train: a sample_weight column is used (all zero: no loss)" \
 check "info says the weights were trained with sample_weight" 'grep -q "^sample_weight .*the sample_weight column of" "$WORK/w0info.txt"'
 
 # An available_mask column (neuralforecast's) marks missing points: 12 months left empty train,
-# predict and cv; cv leaves their y empty and scores nothing; plot refuses to draw placeholders.
+# predict and cv; cv leaves their y empty and scores only windows whose truths are all observed;
+# plot refuses to draw placeholders.
 awk -F, 'NR==1 {print $0 ",available_mask"; next} {m = (NR >= 42 && NR < 54) ? 0 : 1; print $1 "," $2 "," (m ? $3 : "") "," m}' \
   "$AIR" > "$WORK/air_gap.csv"
 "$NHITS" train --data "$WORK/air_gap.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 30 \
@@ -468,11 +469,11 @@ check "info keeps the availability threshold" 'grep -qF "\"training_data_availab
 "$NHITS" predict --model "$WORK/gap.safetensors" --data "$WORK/air_gap.csv" --out "$WORK/gap_fc.csv" 2>/dev/null
 check "predict from data with missing points: 12 finite forecasts" \
   '[ "$(awk -F, "NR > 1 && \$3 + 0 == \$3" "$WORK/gap_fc.csv" | wc -l)" = 12 ]'
-# The last 6 months missing: predict says the window ends in held values, and from when.
+# The last 6 months missing: predict says the window ends in missing points, and since when.
 awk -F, 'NR==1 {print $0 ",available_mask"; next} {m = NR < 140; print $1 "," $2 "," (m ? $3 : "") "," m}' "$AIR" > "$WORK/air_tail.csv"
 "$NHITS" predict --model "$WORK/gap.safetensors" --data "$WORK/air_tail.csv" --out "$WORK/tail_fc.csv" 2> "$WORK/tail.txt"
 check "predict notes a window that ends in missing points" \
-  'grep -q "holds the value of 1960-06-30 over its last 6 points" "$WORK/tail.txt"'
+  'grep -q "misses its last 6 points (last observed 1960-06-30)" "$WORK/tail.txt"'
 "$NHITS" cv --data "$WORK/air_gap.csv" --h 12 --input-size 24 --mlp-units 16,16 --max-steps 10 --n-windows 3 \
   --step-size 46 --out "$WORK/gap_cv.csv" --quiet > "$WORK/gap_cv.txt" 2>&1
 check "cv with missing points: the window with missing truths unscored (y empty), the others scored" \

@@ -156,7 +156,7 @@ class Forecaster final : public CudaForecaster {
     NHITS_RETURN_IF_ERROR(Scratch(B * widest * sizeof(T), &d_act_[1]));
     NHITS_RETURN_IF_ERROR(Scratch(kWorkspace, &d_workspace_));
     // The uploads above ran on the legacy default stream, which stream_ (non-blocking) does not wait for.
-    NHITS_CUDA_TRY(cudaDeviceSynchronize());
+    NHITS_CUDA_TRY(cudaStreamSynchronize(cudaStreamLegacy));  // not the whole device: other models serve on
     return Status::Ok();
   }
 
@@ -382,6 +382,9 @@ Result<double> CheckAgainstCpu(const Model& model, CudaForecaster& f, int max_ba
   // A non-finite forecast is the worst error, not none (std::max would drop a NaN).
   double worst = 0;
   for (std::size_t i = 0; i < cpu.size(); ++i) {
+    if (!std::isfinite(cpu[i]))
+      return Status::Internal("the CPU reference forecast of the load-time check windows is not finite: the model's "
+                              "weights are (inf or NaN)");
     const double e = std::abs(static_cast<double>(gpu[i]) - cpu[i]) / std::max(1.0, std::abs(static_cast<double>(cpu[i])));
     if (!std::isfinite(e)) return std::numeric_limits<double>::infinity();
     worst = std::max(worst, e);

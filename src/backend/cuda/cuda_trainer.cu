@@ -151,7 +151,7 @@ class Trainer final : public CudaTrainer {
     host_f_.resize(B * HQ);
     host_df_.resize(B * HQ);
     // The copy and memsets above ran on the legacy default stream, which stream_ does not wait for.
-    NHITS_CUDA_TRY(cudaDeviceSynchronize());
+    NHITS_CUDA_TRY(cudaStreamSynchronize(cudaStreamLegacy));  // not the whole device: other models serve on
     return Status::Ok();
   }
 
