@@ -700,6 +700,11 @@ TEST(ReadLongCsvTest, AvailableMaskMarksMissingPointsAndFillsTheirPlaceholders) 
   Result<Panel> with_exog = ReadLongCsv(exog.path(), {"price"});
   ASSERT_TRUE(with_exog.ok()) << with_exog.status().message();
   EXPECT_EQ(with_exog->series[0].exog[0], (std::vector<double>{10, 10, 30, 30}));
+  // A negative sample_weight is refused at an observed row only, as neuralforecast checks it.
+  TempCsv weights("unique_id,ds,y,available_mask,sample_weight\na,1,1,1,1\na,2,,0,-1\n");
+  EXPECT_TRUE(ReadLongCsv(weights.path(), {"sample_weight"}).ok());
+  TempCsv bad_weight("unique_id,ds,y,available_mask,sample_weight\na,1,1,1,-1\n");
+  EXPECT_FALSE(ReadLongCsv(bad_weight.path(), {"sample_weight"}).ok());
   TempCsv observed_gap("unique_id,ds,y,available_mask,price\na,1,1,1,\n");
   const Result<Panel> refused = ReadLongCsv(observed_gap.path(), {"price"});
   ASSERT_FALSE(refused.ok());

@@ -238,7 +238,8 @@ Status Parser::Row(std::int64_t line, std::string_view text) {
       }
       return Bad(path_, line, cols_.extra_names[k], (field.empty() ? std::string() : Quote(field) + " ") + why);
     }
-    if (v < 0 && cols_.extra_names[k] == kSampleWeight)  // neuralforecast refuses negative weights too
+    // neuralforecast refuses negative weights too, at observed rows (its check skips missing ones)
+    if (v < 0 && observed && cols_.extra_names[k] == kSampleWeight)
       return Bad(path_, line, kSampleWeight, "must be >= 0, got " + std::string(field));
     current().exog[k].push_back(v);
   }
