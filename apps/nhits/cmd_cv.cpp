@@ -187,12 +187,13 @@ Action RegisterCrossValidation(CLI::App& app) {
         scores.empty() ? "" : ", each after a calibration fit (" + FormatValue(std::round(calibration_seconds * 10) / 10) + "s in all)";
     // A placeholder is no truth: windows with a missing target are written, not scored.
     std::string scores_text;
-    if (e.unscored > 0)
-      scores_text = std::to_string(e.unscored) + " of " + std::to_string(e.ends.size()) +
+    const long unscored = std::count(e.scored.begin(), e.scored.end(), 0);
+    if (unscored > 0)
+      scores_text = std::to_string(unscored) + " of " + std::to_string(e.ends.size()) +
                     " windows have a missing target (available_mask 0) and are not scored; the CSV leaves their y empty.\n";
     if (HasMissingPoints(panel))
       scores_text += "Where a history has missing points, the baselines and MASE's scale read their filled values.\n";
-    if (e.unscored < static_cast<int>(e.ends.size()))
+    if (unscored < static_cast<long>(e.ends.size()))
       scores_text += MetricsTable(e, m) + QuantileCalibration(config, e, panel) + DistributionScore(model, e, panel) +
                      IntervalCoverage(e, panel, H, levels, bounds);
     std::printf("cross-validation: %zu window%s (%d per series, step %d), %d fit%s, %d steps in %.1fs%s\n\n%s\nwrote %s\n",

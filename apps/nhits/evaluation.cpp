@@ -54,10 +54,7 @@ Evaluation EvaluateRollingOrigin(const Model& model, const Panel& panel, int n_w
     bool observed = true;
     for (int j = 0; j < H; ++j) observed = observed && s.observed(static_cast<std::size_t>(origins[w].end + j));
     e.scored.push_back(observed ? 1 : 0);
-    if (!observed) {
-      ++e.unscored;
-      continue;
-    }
+    if (!observed) continue;
     const auto& y = s.y;
     const std::span<const double> history(y.data(), static_cast<std::size_t>(origins[w].end));
     const std::span<const double> actual(y.data() + origins[w].end, static_cast<std::size_t>(H));

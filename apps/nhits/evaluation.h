@@ -18,7 +18,6 @@ struct Evaluation {
   // Per window: every target observed, so it is scored. A window with a missing target (an
   // available_mask 0) is forecast but not scored: a placeholder is no truth.
   std::vector<char> scored;
-  int unscored = 0;
   Metrics model, naive, seasonal_naive;
 };
 
